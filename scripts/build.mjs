@@ -1,0 +1,56 @@
+// Builds dist/: bundled ESM for the CLI, the public API and the presets (esbuild),
+// then type declarations (tsc). Plain JS so that `npm install` can run it before
+// any TypeScript tooling is set up.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const root = new URL('..', import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
+const started = performance.now();
+rmSync(new URL('dist', root), { recursive: true, force: true });
+
+const presets = readdirSync(new URL('src/presets', root))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3));
+
+await build({
+  absWorkingDir: new URL('.', root).pathname,
+  entryPoints: {
+    cli: 'src/cli/main.ts',
+    worker: 'src/runtime/worker/main.ts',
+    index: 'src/index.ts',
+    ...Object.fromEntries(presets.map((p) => [`presets/${p}`, `src/presets/${p}.ts`])),
+  },
+  outdir: 'dist',
+  bundle: true,
+  // Shared chunks keep one instance of each module for the CLI, the config and the app:
+  // the runtime's state must not be duplicated between entry points.
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Runtime dependencies stay external; everything else (zod, commander) is bundled,
+  // which is what keeps `hostd check` within its start-up budget.
+  external: Object.keys(pkg.dependencies ?? {}),
+  // Whitespace and syntax only: readable names in the rare stack trace that is ours.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { __HOSTD_VERSION__: JSON.stringify(pkg.version) },
+  // Bundled CommonJS dependencies call require() for Node built-ins.
+  banner: { js: "import{createRequire as __hostdRequire}from'node:module';const require=__hostdRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+
+// npm marks bin targets executable only when it links them; the CLI also runs from a clone.
+chmodSync(new URL('dist/cli.js', root), 0o755);
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+  cwd: new URL('.', root).pathname,
+  stdio: 'inherit',
+});
+console.log(`hostd: built dist/ in ${Math.round(performance.now() - started)} ms`);

@@ -1,0 +1,199 @@
+/**
+ * Renders every file derived from the settings table. Pure: `generate.ts` writes the
+ * results and a test compares them with the committed files, so they cannot drift.
+ */
+import { ERRORS } from '../src/errors.ts';
+import { buildJsonSchema } from '../src/config/json-schema.ts';
+import {
+  CONTEXT_DOCS,
+  envName,
+  flagName,
+  HOOK_NAMES,
+  HOOKS,
+  POLICY_DOCS,
+  SECTIONS,
+  SETTING_NAMES,
+  SETTINGS,
+  type SettingName,
+} from '../src/config/settings.ts';
+
+export interface Rendered {
+  readonly path: string;
+  readonly content: string;
+}
+
+const GENERATED = 'Generated from src/config/settings.ts by `npm run generate`; edit the table, not this file.';
+
+export function renderAll(version: string): Rendered[] {
+  return [
+    { path: 'src/config/options.generated.ts', content: renderOptionsTs() },
+    { path: 'schema/hostd.schema.json', content: `${JSON.stringify(buildJsonSchema(version), null, 2)}\n` },
+    { path: 'docs/settings.md', content: renderSettingsDoc() },
+    { path: 'docs/errors.md', content: renderErrorsDoc() },
+  ];
+}
+
+function flagsOf(name: SettingName): string | null {
+  const row = SETTINGS[name];
+  if (row.cli === false) return null;
+  const short = row.short ? `-${row.short}, ` : '';
+  return `${short}${flagName(name)}${row.kind.arg ? ` ${row.kind.arg}` : ''}`;
+}
+
+function defaultText(name: SettingName): string {
+  const value: unknown = SETTINGS[name].default;
+  if (name === 'app') return 'none (required to run)';
+  return JSON.stringify(value);
+}
+
+function jsdoc(lines: string[], indent = '  '): string {
+  const body = lines.flatMap((line) => (line === '' ? [''] : line.split('\n')));
+  return [`${indent}/**`, ...body.map((l) => (l ? `${indent} * ${l.replaceAll('*/', '*\\/')}` : `${indent} *`)), `${indent} */`].join('\n');
+}
+
+export function renderOptionsTs(): string {
+  const out: string[] = [
+    `// ${GENERATED}`,
+    "import type { HookOption } from '../hooks/contexts.ts';",
+    "import type { PresetInput } from './types.ts';",
+    '',
+    '/** Every setting name. */',
+    `export type SettingName = ${SETTING_NAMES.map((n) => JSON.stringify(n)).join(' | ')};`,
+    '',
+    '/** Every hook name, in lifecycle order. */',
+    `export type HookName = ${HOOK_NAMES.map((n) => JSON.stringify(n)).join(' | ')};`,
+    '',
+    '/** The settings a config file or preset may set; each is optional and has a default. */',
+    'export interface UserSettings {',
+  ];
+  for (const name of SETTING_NAMES) {
+    const row = SETTINGS[name];
+    const flags = flagsOf(name);
+    const where = flags ? [``, `Flag \`${flags}\`, env \`${envName(name)}\`.`] : [];
+    const details = row.details !== undefined ? ['', row.details] : [];
+    out.push(jsdoc([row.doc, ...details, ...where, `@default ${defaultText(name)}`]));
+    out.push(`  ${name}?: ${row.kind.ts};`);
+  }
+  out.push('}', '', '/** Every setting after resolution: defaults applied, lists normalised, paths absolute. */');
+  out.push('export interface ResolvedSettings {');
+  for (const name of SETTING_NAMES) {
+    const row = SETTINGS[name];
+    out.push(jsdoc([row.doc]));
+    out.push(`  readonly ${name}: ${row.kind.resolvedTs};`);
+  }
+  out.push('}', '', '/** Every lifecycle hook: a function or an array of functions, run in order, awaited. */');
+  out.push('export interface UserHooks {');
+  for (const name of HOOK_NAMES) {
+    const row = HOOKS[name];
+    const context = row.context.length ? `Context adds: ${row.context.map((c) => `\`${c}\``).join(', ')}.` : 'Context: the common fields.';
+    out.push(
+      jsdoc([
+        `Runs in the ${row.runsIn} ${row.when}.`,
+        '',
+        context,
+        `If it throws${row.deadline === 'none' ? '' : ' or passes `hook_timeout`'}: ${POLICY_DOCS[row.onError]}.`,
+      ]),
+    );
+    out.push(`  ${name}?: HookOption<${JSON.stringify(name)}>;`);
+  }
+  out.push('}', '');
+  return out.join('\n');
+}
+
+function mdCell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+export function renderSettingsDoc(): string {
+  const out: string[] = [
+    '# Settings',
+    '',
+    `<!-- ${GENERATED} -->`,
+    '',
+    'Every setting can be written in `hostd.config.ts` (or `.js`, `.json`, ...). Most can also be',
+    'given as an environment variable `HOSTD_<NAME>` or a command-line flag. Precedence, lowest',
+    'first: built-in defaults < presets (in `extends` order) < the config file < `HOSTD_*`',
+    'environment variables < command-line flags. `hostd print-config` shows each value and where',
+    'it came from.',
+    '',
+    'Relative paths are taken from the config file\'s folder (from the working directory for',
+    'flags and env vars). On the command line, lists repeat the flag (`-b a -b b`); in env vars',
+    'they are comma-separated (`HOSTD_BIND=a,b`, `HOSTD_ENV=KEY=VALUE,KEY2=VALUE`).',
+    '',
+    '## Contents',
+    '',
+  ];
+  for (const section of SECTIONS) {
+    const names = SETTING_NAMES.filter((n) => SETTINGS[n].section === section);
+    out.push(`- **${section}**: ${names.map((n) => `[\`${n}\`](#${n})`).join(', ')}`);
+  }
+  out.push(`- **Hooks**: ${HOOK_NAMES.map((n) => `[\`${n}\`](#${n})`).join(', ')}`, '');
+
+  for (const section of SECTIONS) {
+    out.push(`## ${section}`, '');
+    for (const name of SETTING_NAMES.filter((n) => SETTINGS[n].section === section)) {
+      const row = SETTINGS[name];
+      const flags = flagsOf(name);
+      out.push(`### \`${name}\``, '', row.doc, '');
+      out.push('| type | default | flag | env |', '|---|---|---|---|');
+      out.push(
+        `| \`${mdCell(row.kind.ts)}\` | \`${mdCell(defaultText(name))}\` | ${flags ? `\`${mdCell(flags)}\`` : '—'} | ${flags ? `\`${envName(name)}\`` : '—'} |`,
+        '',
+      );
+      if (row.details !== undefined) out.push(row.details, '');
+    }
+  }
+
+  out.push(
+    '## Hooks',
+    '',
+    'Each hook is a key of the config whose value is a function or an array of functions, run',
+    'in order and awaited. Presets\' hooks run before the file\'s own, in `extends` order. Every',
+    'hook gets one context object with `phase`, `log`, `server` (`pid`, `config`, `started_at`,',
+    '`version`) and `signal` (an `AbortSignal` aborted at the deadline or on a second stop signal),',
+    'plus the fields listed here. In a JSON config a hook is a module reference,',
+    '`"./hooks.js#postFork"`.',
+    '',
+    '| hook | runs in | when | context adds | if it throws or passes its deadline |',
+    '|---|---|---|---|---|',
+  );
+  for (const name of HOOK_NAMES) {
+    const row = HOOKS[name];
+    out.push(
+      `| [\`${name}\`](#${name}) | ${row.runsIn} | ${mdCell(row.when)} | ${row.context.map((c) => `\`${c}\``).join(', ') || '—'} | ${mdCell(POLICY_DOCS[row.onError])} |`,
+    );
+  }
+  out.push('');
+  for (const name of HOOK_NAMES) {
+    const row = HOOKS[name];
+    out.push(`### \`${name}\``, '', `Runs in the **${row.runsIn}** ${row.when}.`, '');
+    if (row.context.length) {
+      out.push('Context adds:', '');
+      for (const field of row.context) out.push(`- \`${field}\`: ${CONTEXT_DOCS[field] ?? ''}`);
+      out.push('');
+    }
+    out.push(
+      `Deadline: ${row.deadline === 'none' ? 'none (it runs on the request path; keep it fast)' : '`hook_timeout` per call'}.`,
+      `If it throws${row.deadline === 'none' ? '' : ' or passes its deadline'}: ${POLICY_DOCS[row.onError]}.`,
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+export function renderErrorsDoc(): string {
+  const out = [
+    '# Errors',
+    '',
+    `<!-- ${GENERATED.replace('src/config/settings.ts', 'src/errors.ts')} -->`,
+    '',
+    'Every error hostd reports has a stable code (in `--json` output and on `HostdError.code`)',
+    'and ends the process with the exit code shown when it stops a command.',
+    '',
+    '| code | exit | meaning |',
+    '|---|---|---|',
+  ];
+  for (const [code, row] of Object.entries(ERRORS)) out.push(`| \`${code}\` | ${row.exit} | ${mdCell(row.doc)} |`);
+  out.push('');
+  return out.join('\n');
+}

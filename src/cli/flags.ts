@@ -1,0 +1,33 @@
+/**
+ * Command-line flags for settings, generated from the settings table: `--workers`,
+ * `-b/--bind` (repeatable), `--allow-app-control` / `--no-allow-app-control`. The
+ * values are kept as typed and validated with the config (same messages, same rules).
+ */
+import { type Command, Option } from 'commander';
+import { flagName, type SettingName, SETTINGS, settingsWithCli } from '../config/settings.ts';
+
+export function addSettingFlags(command: Command): Command {
+  for (const name of settingsWithCli()) {
+    const row = SETTINGS[name];
+    const short = row.short ? `-${row.short}, ` : '';
+    const option = new Option(`${short}${flagName(name)}${row.kind.arg ? ` ${row.kind.arg}` : ''}`, row.doc.replaceAll('`', ''));
+    option.helpGroup(`${row.section} options:`);
+    if (row.kind.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    command.addOption(option);
+    if (!row.kind.arg) command.addOption(new Option(`--no-${flagName(name).slice(2)}`).hideHelp());
+  }
+  return command;
+}
+
+/** The setting flags the user gave, as texts by setting name. */
+export function settingFlagValues(command: Command): Partial<Record<SettingName, string[]>> {
+  const values: Partial<Record<SettingName, string[]>> = {};
+  for (const name of settingsWithCli()) {
+    const option = command.options.find((o) => o.long === flagName(name));
+    if (!option) continue;
+    const value: unknown = command.getOptionValue(option.attributeName());
+    if (command.getOptionValueSource(option.attributeName()) !== 'cli' || value === undefined) continue;
+    values[name] = Array.isArray(value) ? value.map(String) : [String(value)];
+  }
+  return values;
+}

@@ -1,0 +1,112 @@
+/**
+ * The command line: one subcommand per file in commands/, setting flags generated from
+ * the settings table. Exit codes: 0 success, 1 config or start error, 2 usage, 3 workers
+ * cannot boot.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import type { ConfigInputs } from '../config/resolve.ts';
+import type { Command as ConfigCommand } from '../config/types.ts';
+import { PRESET_NAMES } from '../config/shipped-presets.ts';
+import { VERSION } from '../version.ts';
+import { addSettingFlags, settingFlagValues } from './flags.ts';
+import { out } from './output.ts';
+import { reportError } from './report.ts';
+
+interface CommonOptions {
+  config?: string;
+  json?: boolean;
+}
+
+function inputsFor(command: ConfigCommand, cmd: Command, options: CommonOptions, requireFile: boolean, app?: string): ConfigInputs {
+  const flags = settingFlagValues(cmd);
+  if (app !== undefined) flags.app = [app];
+  return {
+    command,
+    cwd: process.cwd(),
+    configFile: options.config,
+    requireFile,
+    flags,
+    flagLabels: app !== undefined ? { app: 'APP argument' } : {},
+    env: process.env,
+  };
+}
+
+const configOption = () => new Option('-c, --config <file>', 'config file (default: hostd.config.* found from here upward)');
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('hostd')
+    .description('A pre-fork HTTP application host for Node.js, configured by a typed, checked hostd.config.ts.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
+    .exitOverride();
+
+  const run = new Command('run')
+    .description('start the primary: bind, fork workers, serve the app (flags mirror the settings)')
+    .argument('[APP]', 'the app module, ./src/app.ts or ./src/app.ts#name (overrides `app`)')
+    .addOption(configOption());
+  addSettingFlags(run).action(async (app: string | undefined, options: CommonOptions, cmd: Command) => {
+    const { runCommand } = await import('./commands/run.ts');
+    setExitCode(await runCommand(inputsFor('run', cmd, options, false, app)));
+  });
+
+  const check = new Command('check')
+    .description('load and validate the config only; print a summary (exit 0 valid, 1 invalid, 2 usage)')
+    .addOption(configOption())
+    .option('--json', 'machine-readable output');
+  addSettingFlags(check).action(async (options: CommonOptions, cmd: Command) => {
+    const { checkCommand } = await import('./commands/check.ts');
+    setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true));
+  });
+
+  const printConfig = new Command('print-config')
+    .description('print the resolved config and where every value came from')
+    .addOption(configOption())
+    .option('--json', 'machine-readable output');
+  addSettingFlags(printConfig).action(async (options: CommonOptions, cmd: Command) => {
+    const { printConfigCommand } = await import('./commands/print-config.ts');
+    setExitCode(await printConfigCommand(inputsFor('print-config', cmd, options, true), options.json === true));
+  });
+
+  const schema = new Command('schema').description('print the JSON Schema of the config file').action(async () => {
+    const { schemaCommand } = await import('./commands/schema.ts');
+    setExitCode(schemaCommand());
+  });
+
+  const init = new Command('init')
+    .description('write a starter hostd.config.ts in this folder (exit 1 if a config exists)')
+    .addOption(new Option('--preset <name>', 'start from a shipped preset').choices(PRESET_NAMES))
+    .action(async (options: { preset?: string }) => {
+      const { initCommand } = await import('./commands/init.ts');
+      setExitCode(initCommand(process.cwd(), options.preset));
+    });
+
+  for (const sub of [run, check, printConfig, schema, init]) {
+    program.addCommand(sub.helpOption('-h, --help', 'show help').showSuggestionAfterError(true).exitOverride());
+  }
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and the script) and resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => (exitCode = code));
+  if (argv.length === 0) {
+    program.outputHelp();
+    return 2;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code);
+      return ok ? 0 : 2;
+    }
+    return reportError(error, false);
+  }
+}
+
+export { out };

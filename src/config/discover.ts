@@ -1,0 +1,25 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { HostdError } from '../errors.ts';
+
+/** The names a config file may have, in the order they are looked for. */
+export const CONFIG_FILE_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'].map((ext) => `hostd.config.${ext}`);
+
+/**
+ * Looks for a config file in `cwd`, then each parent, stopping at the project root (the
+ * first folder holding a package.json or .git). Two config files side by side are an
+ * error rather than a silent pick.
+ */
+export function findConfigFile(cwd: string): string | null {
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    const found = CONFIG_FILE_NAMES.filter((name) => existsSync(join(dir, name)));
+    if (found.length > 1) {
+      throw new HostdError(
+        'HOSTD_ERR_CONFIG_AMBIGUOUS',
+        `${dir} holds ${found.join(' and ')}; keep one, or pick one with --config`,
+      );
+    }
+    if (found.length === 1) return join(dir, found[0]!);
+    if (existsSync(join(dir, 'package.json')) || existsSync(join(dir, '.git')) || dirname(dir) === dir) return null;
+  }
+}

@@ -1,0 +1,66 @@
+import type { ConfigIssue } from '../errors.ts';
+import { didYouMean } from './suggest.ts';
+
+/** The subset of a zod issue that hostd turns into a message. */
+export interface SchemaIssue {
+  readonly code: string;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly input?: unknown;
+  readonly keys?: readonly string[];
+  readonly params?: { readonly detail?: string };
+}
+
+/** `bind[1]`, `env.PORT`, `post_fork[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/** A found value in a few words: `-2`, `"abc"`, `a function`, `an array`. */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'function':
+      return 'a function';
+    case 'undefined':
+      return 'nothing';
+    default:
+      if (value === null) return 'null';
+      return Array.isArray(value) ? 'an array' : 'an object';
+  }
+}
+
+/**
+ * Turns schema issues into one-line config issues for `source`: an unknown key gets a
+ * "did you mean"; everything else reads `expected ..., got ...`.
+ */
+export function toConfigIssues(
+  issues: readonly SchemaIssue[],
+  source: string,
+  knownKeys: Iterable<string>,
+  prefix: readonly PropertyKey[] = [],
+): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys ?? []) {
+        out.push({ source, path: formatPath([...path, key]), message: `unknown key${didYouMean(key, knownKeys)}` });
+      }
+      continue;
+    }
+    const detail = issue.params?.detail ? ` (${issue.params.detail})` : '';
+    out.push({ source, path: formatPath(path), message: `${issue.message}, got ${describeValue(issue.input)}${detail}` });
+  }
+  return out;
+}

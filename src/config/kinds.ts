@@ -1,0 +1,262 @@
+/**
+ * The kinds of value a setting can hold. A kind is everything hostd needs to know
+ * about a type: its zod schema, the words for "expected ..." in an error, its
+ * TypeScript and JSON Schema forms, and how to read it from a flag or env var.
+ * The settings table (settings.ts) names a kind per row; nothing else describes types.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import * as z from 'zod/mini';
+import { BIND_FORMS, parseBind } from './binds.ts';
+
+export type JsonSchema = { [key: string]: unknown };
+
+export interface Kind<In, Out = In> {
+  /** Checks a value from a config file or preset. Every issue it raises carries `expected` as its message. */
+  readonly schema: z.ZodMiniType<Out, In>;
+  /** What a valid value looks like: `an integer ≥ 1 or "auto"`. */
+  readonly expected: string;
+  /** The type users write, as TypeScript source (for the generated declarations). */
+  readonly ts: string;
+  /** The type after resolution (defaults applied, lists normalised), as TypeScript source. */
+  readonly resolvedTs: string;
+  readonly json: JsonSchema;
+  /**
+   * Reads the value from the text of a flag (each occurrence) or an env var (one).
+   * Returns the text itself when it cannot be read, so the schema reports it.
+   * Absent for kinds that cannot be given on a command line (presets).
+   */
+  readonly fromText?: (texts: readonly string[]) => unknown;
+  /** Placeholder in `--help`; absent for a boolean switch. */
+  readonly arg?: string;
+  /** The flag may be given more than once; occurrences are combined. */
+  readonly repeatable?: boolean;
+  /** How a later layer combines with an earlier one: replace the value, or assign key by key. */
+  readonly merge: 'replace' | 'assign';
+  /** Makes relative paths absolute against the directory of the layer that set the value. */
+  readonly resolvePaths?: (value: Out, baseDir: string) => Out;
+}
+
+const last = (texts: readonly string[]) => texts[texts.length - 1] ?? '';
+const error = (expected: string) => ({ error: `expected ${expected}` });
+
+function kind<In, Out = In>(k: Omit<Kind<In, Out>, 'merge' | 'resolvedTs'> & Partial<Pick<Kind<In, Out>, 'merge' | 'resolvedTs'>>): Kind<In, Out> {
+  return { merge: 'replace', resolvedTs: k.ts, ...k };
+}
+
+function readInteger(text: string): unknown {
+  return /^[+-]?\d+$/.test(text.trim()) ? Number(text) : text;
+}
+
+function readNumber(text: string): unknown {
+  const n = text.trim() === '' ? NaN : Number(text);
+  return Number.isFinite(n) ? n : text;
+}
+
+/** A whole number, at least `min`. */
+export function integer(min: number): Kind<number> {
+  const expected = `an integer ≥ ${min}`;
+  return kind({
+    schema: z.int(error(expected)).check(z.minimum(min, error(expected))),
+    expected,
+    ts: 'number',
+    json: { type: 'integer', minimum: min },
+    fromText: (t) => readInteger(last(t)),
+    arg: '<n>',
+  });
+}
+
+/** A duration in seconds (fractions allowed), at least `min`. */
+export function seconds(min = 0): Kind<number> {
+  const expected = `a number of seconds ≥ ${min}`;
+  return kind({
+    schema: z.number(error(expected)).check(z.minimum(min, error(expected))),
+    expected,
+    ts: 'number',
+    json: { type: 'number', minimum: min },
+    fromText: (t) => readNumber(last(t)),
+    arg: '<seconds>',
+  });
+}
+
+/** A non-empty string. */
+export function text(arg = '<text>'): Kind<string> {
+  const expected = 'a non-empty string';
+  return kind({
+    schema: z.string(error(expected)).check(z.minLength(1, error(expected))),
+    expected,
+    ts: 'string',
+    json: { type: 'string', minLength: 1 },
+    fromText: last,
+    arg,
+  });
+}
+
+/** One of a fixed list of strings. */
+export function choice<const T extends readonly [string, ...string[]]>(values: T): Kind<T[number]> {
+  const expected = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  return kind({
+    schema: z.enum(values, error(expected)) as unknown as z.ZodMiniType<T[number], T[number]>,
+    expected,
+    ts: values.map((v) => JSON.stringify(v)).join(' | '),
+    json: { enum: [...values] },
+    fromText: last,
+    arg: `<${values.join('|')}>`,
+  });
+}
+
+/** true or false; on the command line a switch with a `--no-` form. */
+export function flag(): Kind<boolean> {
+  const expected = 'true or false';
+  const words: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
+  return kind({
+    schema: z.boolean(error(expected)),
+    expected,
+    ts: 'boolean',
+    json: { type: 'boolean' },
+    fromText: (t) => words[last(t).trim().toLowerCase()] ?? last(t),
+  });
+}
+
+/** A filesystem path, or null for "none". Relative paths are taken from the config file's folder. */
+export function optionalPath(arg = '<path>'): Kind<string | null> {
+  const expected = 'a path or null';
+  return kind({
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+    expected,
+    ts: 'string | null',
+    json: { type: ['string', 'null'], minLength: 1 },
+    fromText: last,
+    arg,
+    resolvePaths: (value, base) => (value === null ? null : resolve(base, value)),
+  });
+}
+
+/** A log destination: `"-"` for the standard stream, a file path, or null for off. */
+export function logTarget(): Kind<string | null> {
+  const expected = '"-", a file path, or null';
+  return kind({
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+    expected,
+    ts: '"-" | (string & {}) | null',
+    resolvedTs: 'string | null',
+    json: { type: ['string', 'null'], minLength: 1 },
+    fromText: last,
+    arg: '<path|->',
+    resolvePaths: (value, base) => (value === null || value === '-' ? value : resolve(base, value)),
+  });
+}
+
+/** Listening addresses: one bind string or a list; always a list once resolved. */
+export function binds(): Kind<string | string[], string[]> {
+  const one = `an address (${BIND_FORMS})`;
+  const expected = `${one} or a list of them`;
+  const check = (value: unknown, path: number[], issues: z.core.$RefinementCtx['issues']) => {
+    if (typeof value !== 'string') {
+      issues.push({ code: 'custom', message: `expected ${path.length ? one : expected}`, input: value, path });
+      return;
+    }
+    const parsed = parseBind(value);
+    if (!parsed.ok) issues.push({ code: 'custom', message: `expected ${one}`, input: value, path, params: { detail: parsed.reason } });
+  };
+  return kind({
+    schema: z.pipe(
+      z.custom<string | string[]>().check(
+        z.superRefine((value, ctx) => {
+          if (!Array.isArray(value)) return check(value, [], ctx.issues);
+          if (value.length === 0) ctx.issues.push({ code: 'custom', message: `expected ${expected}`, input: value });
+          value.forEach((item, index) => check(item, [index], ctx.issues));
+        }),
+      ),
+      z.transform((v: string | string[]) => (Array.isArray(v) ? v : [v])),
+    ),
+    expected,
+    ts: 'string | string[]',
+    resolvedTs: 'string[]',
+    json: {
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      ],
+    },
+    fromText: (texts) => texts.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean),
+    arg: '<address>',
+    repeatable: true,
+    resolvePaths: (value, base) =>
+      value.map((b) => (b.startsWith('unix:') && !isAbsolute(b.slice(5)) ? `unix:${resolve(base, b.slice(5))}` : b)),
+  });
+}
+
+/** A worker count: an integer ≥ 1, or "auto" for the usable CPUs. */
+export function workerCount(): Kind<number | 'auto'> {
+  const expected = 'an integer ≥ 1 or "auto"';
+  return kind({
+    schema: z.union([z.int(error(expected)).check(z.minimum(1, error(expected))), z.literal('auto', error(expected))], error(expected)),
+    expected,
+    ts: 'number | "auto"',
+    json: { anyOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
+    fromText: (t) => (last(t).trim() === 'auto' ? 'auto' : readInteger(last(t))),
+    arg: '<n|auto>',
+  });
+}
+
+/** Environment variables: names to string values. Later layers add to earlier ones. */
+export function stringRecord(): Kind<Record<string, string>> {
+  const expected = 'an object of string values (on the command line: KEY=VALUE)';
+  return kind({
+    schema: z.record(z.string(), z.string(error('a string'))),
+    expected,
+    ts: 'Record<string, string>',
+    json: { type: 'object', additionalProperties: { type: 'string' } },
+    fromText: (texts) => {
+      const pairs = texts.flatMap((t) => t.split(',')).filter((t) => t.trim() !== '');
+      if (pairs.some((p) => !/^[^=\s]+=/.test(p))) return texts.join(',');
+      return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+    },
+    arg: '<KEY=VALUE>',
+    repeatable: true,
+    merge: 'assign',
+  });
+}
+
+/** An app module: `./src/app.ts` or `./src/app.ts#name`; relative to the config file's folder. */
+export function appSpec(): Kind<string | null> {
+  const expected = 'a module path, optionally with #export, as in "./src/app.ts#app"';
+  return kind({
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+    expected,
+    ts: 'string',
+    resolvedTs: 'string | null',
+    json: { type: 'string', minLength: 1 },
+    fromText: last,
+    arg: '<module[#export]>',
+    resolvePaths: (value, base) => {
+      if (value === null || !(value.startsWith('.') || isAbsolute(value))) return value;
+      const hash = value.lastIndexOf('#');
+      return hash > 0 ? resolve(base, value.slice(0, hash)) + value.slice(hash) : resolve(base, value);
+    },
+  });
+}
+
+/**
+ * Presets beneath this layer: preset objects from `definePreset` (or preset modules'
+ * factories, called with no options); in JSON configs, module names. Not a flag.
+ */
+export function presetList(): Kind<unknown, unknown[]> {
+  const expected = 'a preset (made with definePreset) or a list of presets';
+  return kind({
+    schema: z.pipe(
+      z.custom<unknown>((v) => v !== undefined && v !== null, error(expected)),
+      z.transform((v: unknown) => (Array.isArray(v) ? v : [v])),
+    ),
+    expected,
+    ts: 'PresetInput | PresetInput[]',
+    resolvedTs: 'string[]',
+    json: {
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        { type: 'array', items: { type: 'string', minLength: 1 } },
+      ],
+    },
+    merge: 'replace',
+  });
+}

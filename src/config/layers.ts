@@ -1,0 +1,238 @@
+/**
+ * Builds the layers a config resolves from: presets (depth first, in `extends` order),
+ * the config file, `HOSTD_*` variables and flags. Each layer is validated on its own,
+ * so a problem names the layer it is in (`preset acme: workers: ...`), and every
+ * problem in every layer is collected before anything is reported.
+ */
+import type { ConfigIssue } from '../errors.ts';
+import { describeLoadError } from './user-error.ts';
+import { describeValue, toConfigIssues } from './issues.ts';
+import { importModule } from './load.ts';
+import { layerKeys, type LayerKind, layerSchema } from './schema.ts';
+import { envName, flagName, HOOK_NAMES, type HookName, SETTING_NAMES, type SettingName, SETTINGS, settingsWithCli } from './settings.ts';
+import { didYouMean } from './suggest.ts';
+import type { HookEntry } from './types.ts';
+
+/** A value with the layer it came from. */
+export interface Contribution {
+  readonly value: unknown;
+  readonly source: string;
+}
+
+export interface Layer {
+  readonly settings: ReadonlyMap<SettingName, Contribution>;
+  readonly hooks: ReadonlyMap<HookName, readonly HookEntry[]>;
+}
+
+export interface LayerContext {
+  readonly issues: ConfigIssue[];
+  /** Relative paths in this layer are taken from here. */
+  readonly baseDir: string;
+  /** Module names in the layer (hook references, presets in JSON) resolve from this file. */
+  readonly parentFile: string;
+  /** Presets on the path from the file to here, to catch a cycle. */
+  readonly stack: readonly { readonly preset: object; readonly name: string }[];
+  /** Presets already applied (by identity), so a preset reached twice applies once. */
+  readonly applied: Set<object>;
+  /** Names of the presets applied, in order. */
+  readonly presetNames: string[];
+}
+
+export function defaultsLayer(): Layer {
+  return {
+    settings: new Map(SETTING_NAMES.map((name) => [name, { value: SETTINGS[name].default, source: 'default' }])),
+    hooks: new Map(),
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** `"./hooks.js#postFork"` → the function it names, or a message saying why not. */
+async function resolveHookRef(ref: string, parentFile: string): Promise<{ fn: unknown } | { problem: string }> {
+  const hash = ref.lastIndexOf('#');
+  const specifier = hash > 0 ? ref.slice(0, hash) : ref;
+  const exportName = hash > 0 ? ref.slice(hash + 1) : 'default';
+  let exports: Record<string, unknown>;
+  try {
+    exports = await importModule(specifier, parentFile);
+  } catch (error) {
+    return { problem: `cannot load ${JSON.stringify(specifier)}: ${describeLoadError(error, parentFile)}` };
+  }
+  if (!(exportName in exports)) {
+    const names = Object.keys(exports).filter((k) => k !== '__esModule');
+    const hint = didYouMean(exportName, names) || (names.length ? ` (it exports ${names.join(', ')})` : '');
+    return { problem: `${JSON.stringify(specifier)} has no export ${JSON.stringify(exportName)}${hint}` };
+  }
+  const fn = exports[exportName];
+  return typeof fn === 'function' ? { fn } : { problem: `expected ${JSON.stringify(ref)} to name a function, got ${describeValue(fn)}` };
+}
+
+/** Replaces hook references (strings, as JSON configs write hooks) with the functions they name. */
+async function resolveHookRefs(raw: Record<string, unknown>, source: string, ctx: LayerContext): Promise<void> {
+  for (const name of HOOK_NAMES) {
+    const value = raw[name];
+    const items = Array.isArray(value) ? value : [value];
+    if (!items.some((item) => typeof item === 'string')) continue;
+    const resolved: unknown[] = [];
+    for (const [index, item] of items.entries()) {
+      if (typeof item !== 'string') {
+        resolved.push(item);
+        continue;
+      }
+      const result = await resolveHookRef(item, ctx.parentFile);
+      if ('fn' in result) resolved.push(result.fn);
+      else ctx.issues.push({ source, path: Array.isArray(value) ? `${name}[${index}]` : name, message: result.problem });
+    }
+    raw[name] = Array.isArray(value) ? resolved : resolved[0];
+  }
+}
+
+/** Turns each `extends` item into a preset object: call factories, import module names. */
+async function resolvePresetItems(items: unknown[], source: string, ctx: LayerContext): Promise<(unknown | undefined)[]> {
+  const out: (unknown | undefined)[] = [];
+  for (const [index, item] of items.entries()) {
+    const path = `extends[${index}]`;
+    try {
+      let preset = item;
+      if (typeof preset === 'string') {
+        const exports = await importModule(preset, ctx.parentFile);
+        preset = exports.default;
+      }
+      if (typeof preset === 'function') preset = await (preset as () => unknown)();
+      if (!isPlainObject(preset) || typeof preset.name !== 'string' || preset.name === '') {
+        ctx.issues.push({ source, path, message: `expected a preset made with definePreset({ name, ... }), got ${describeValue(preset)}` });
+        out.push(undefined);
+      } else {
+        out.push(preset);
+      }
+    } catch (error) {
+      ctx.issues.push({ source, path, message: `cannot load the preset: ${describeLoadError(error, ctx.parentFile)}` });
+      out.push(undefined);
+    }
+  }
+  return out;
+}
+
+/**
+ * The layers of one config object (a file's default export, or a preset): its presets'
+ * layers first, depth first, then its own. Problems go to `ctx.issues`.
+ */
+export async function configLayers(raw: unknown, source: string, kind: LayerKind, ctx: LayerContext): Promise<Layer[]> {
+  if (!isPlainObject(raw)) {
+    ctx.issues.push({
+      source,
+      path: '',
+      message: `expected ${kind === 'file' ? 'the default export to be a config object (defineConfig({ ... }))' : 'a preset object'}, got ${describeValue(raw)}`,
+    });
+    return [];
+  }
+  const config: Record<string, unknown> = { ...raw };
+  if (kind === 'file') delete config.$schema;
+
+  await resolveHookRefs(config, source, ctx);
+  const extendsItems = config.extends === undefined ? [] : Array.isArray(config.extends) ? config.extends : [config.extends];
+  const presets = await resolvePresetItems(extendsItems, source, ctx);
+  if (config.extends !== undefined) config.extends = presets;
+
+  const parsed = layerSchema(kind).safeParse(config, { reportInput: true });
+  if (!parsed.success) ctx.issues.push(...toConfigIssues(parsed.error.issues, source, layerKeys(kind)));
+
+  const layers: Layer[] = [];
+  for (const [index, preset] of presets.entries()) {
+    if (preset === undefined) continue;
+    const name = (preset as { name: string }).name;
+    const cycleAt = ctx.stack.findIndex((entry) => entry.preset === preset || entry.name === name);
+    if (cycleAt >= 0) {
+      const chain = [...ctx.stack.slice(cycleAt).map((entry) => entry.name), name].join(' → ');
+      ctx.issues.push({ source, path: `extends[${index}]`, message: `preset cycle: ${chain}` });
+      continue;
+    }
+    if (ctx.applied.has(preset as object)) continue;
+    ctx.applied.add(preset as object);
+    layers.push(...(await configLayers(preset, `preset ${name}`, 'preset', { ...ctx, stack: [...ctx.stack, { preset: preset as object, name }] })));
+    ctx.presetNames.push(name);
+  }
+
+  if (parsed.success) layers.push(ownLayer(parsed.data as Record<string, unknown>, source, presets, ctx.baseDir));
+  return layers;
+}
+
+function ownLayer(data: Record<string, unknown>, source: string, presets: (unknown | undefined)[], baseDir: string): Layer {
+  const settings = new Map<SettingName, Contribution>();
+  for (const name of SETTING_NAMES) {
+    if (!(name in data) || data[name] === undefined) continue;
+    if (name === 'extends') {
+      const names = presets.filter((p) => p !== undefined).map((p) => (p as { name: string }).name);
+      settings.set(name, { value: names, source });
+      continue;
+    }
+    const kind = SETTINGS[name].kind;
+    const value = kind.resolvePaths ? (kind.resolvePaths as (v: unknown, base: string) => unknown)(data[name], baseDir) : data[name];
+    settings.set(name, { value, source });
+  }
+  const hooks = new Map<HookName, HookEntry[]>();
+  for (const name of HOOK_NAMES) {
+    const value = data[name];
+    if (value === undefined) continue;
+    const fns = (Array.isArray(value) ? value : [value]) as HookEntry['fn'][];
+    hooks.set(
+      name,
+      fns.map((fn) => ({ fn, source })),
+    );
+  }
+  return { settings, hooks };
+}
+
+/** Flag or env text for one setting, with the name the user typed. */
+export interface TextEntry {
+  readonly name: SettingName;
+  readonly texts: readonly string[];
+  readonly source: string;
+}
+
+/** A layer from text: `HOSTD_*` variables or command-line flags. */
+export function textLayer(entries: readonly TextEntry[], baseDir: string, issues: ConfigIssue[]): Layer {
+  const settings = new Map<SettingName, Contribution>();
+  for (const { name, texts, source } of entries) {
+    const kind = SETTINGS[name].kind;
+    if (!kind.fromText || !settingsWithCli().includes(name)) {
+      issues.push({ source, path: '', message: `${name} cannot be set from the command line or environment; set it in the config file` });
+      continue;
+    }
+    const parsed = kind.schema.safeParse(kind.fromText(texts), { reportInput: true });
+    if (!parsed.success) {
+      issues.push(...toConfigIssues(parsed.error.issues, source, []));
+      continue;
+    }
+    const value = kind.resolvePaths ? (kind.resolvePaths as (v: unknown, base: string) => unknown)(parsed.data, baseDir) : parsed.data;
+    settings.set(name, { value, source });
+  }
+  return { settings, hooks: new Map() };
+}
+
+/** Reads `HOSTD_*` variables; an unknown one is a problem (a misspelling must not be ignored). */
+export function envEntries(env: Readonly<Record<string, string | undefined>>, issues: ConfigIssue[]): TextEntry[] {
+  const byEnv = new Map(settingsWithCli().map((n) => [envName(n), n]));
+  const entries: TextEntry[] = [];
+  for (const [key, text] of Object.entries(env)) {
+    if (!key.startsWith('HOSTD_') || text === undefined) continue;
+    const name = byEnv.get(key);
+    if (name) entries.push({ name, texts: [text], source: key });
+    else issues.push({ source: key, path: '', message: `unknown hostd variable${didYouMean(key, byEnv.keys())}` });
+  }
+  return entries;
+}
+
+/** Flag texts by setting, as the command line gave them; `labels` names an unusual source (the APP argument). */
+export function flagEntries(
+  flags: Readonly<Partial<Record<SettingName, readonly string[]>>>,
+  labels: Readonly<Partial<Record<SettingName, string>>> = {},
+): TextEntry[] {
+  return (Object.keys(flags) as SettingName[])
+    .filter((name) => flags[name] !== undefined)
+    .map((name) => ({ name, texts: flags[name]!, source: labels[name] ?? flagName(name) }));
+}

@@ -1,0 +1,391 @@
+// Generated from src/config/settings.ts by `npm run generate`; edit the table, not this file.
+import type { HookOption } from '../hooks/contexts.ts';
+import type { PresetInput } from './types.ts';
+
+/** Every setting name. */
+export type SettingName = "app" | "bind" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "certfile" | "keyfile" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "extends" | "allow_app_control";
+
+/** Every hook name, in lifecycle order. */
+export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
+
+/** The settings a config file or preset may set; each is optional and has a default. */
+export interface UserSettings {
+  /**
+   * The app module, `./src/app.ts` or `./src/app.ts#name` (the export, `default` if omitted). Required to run.
+   *
+   * The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork`. A relative path is taken from the config file's folder. `hostd run APP` sets it too.
+   *
+   * Flag `--app <module[#export]>`, env `HOSTD_APP`.
+   * @default none (required to run)
+   */
+  app?: string;
+  /**
+   * Where to listen: `HOST:PORT`, `:PORT`, `[::1]:PORT`, `unix:/path.sock` or `fd://N`; one or a list.
+   *
+   * Port 0 picks a free port (logged at start). `fd://N` listens on an inherited file descriptor. Repeat `-b` for several; `HOSTD_BIND` takes a comma-separated list.
+   *
+   * Flag `-b, --bind <address>`, env `HOSTD_BIND`.
+   * @default ["127.0.0.1:8000"]
+   */
+  bind?: string | string[];
+  /**
+   * The most connections the kernel queues before the app accepts them.
+   *
+   * Flag `--backlog <n>`, env `HOSTD_BACKLOG`.
+   * @default 2048
+   */
+  backlog?: number;
+  /**
+   * How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.
+   *
+   * Flag `-w, --workers <n|auto>`, env `HOSTD_WORKERS`.
+   * @default 1
+   */
+  workers?: number | "auto";
+  /**
+   * A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.
+   *
+   * Flag `-t, --timeout <seconds>`, env `HOSTD_TIMEOUT`.
+   * @default 30
+   */
+  timeout?: number;
+  /**
+   * How long a stopping worker may drain in-flight requests before it is killed.
+   *
+   * Flag `--graceful-timeout <seconds>`, env `HOSTD_GRACEFUL_TIMEOUT`.
+   * @default 30
+   */
+  graceful_timeout?: number;
+  /**
+   * How long an idle keep-alive connection is kept open; 0 closes connections after each response.
+   *
+   * Flag `--keepalive <seconds>`, env `HOSTD_KEEPALIVE`.
+   * @default 5
+   */
+  keepalive?: number;
+  /**
+   * Recycle a worker after it has served this many requests (a replacement starts first); 0 = never.
+   *
+   * Flag `--max-requests <n>`, env `HOSTD_MAX_REQUESTS`.
+   * @default 0
+   */
+  max_requests?: number;
+  /**
+   * Add a random 0..N to `max_requests` per worker, so workers do not all recycle at once.
+   *
+   * Flag `--max-requests-jitter <n>`, env `HOSTD_MAX_REQUESTS_JITTER`.
+   * @default 0
+   */
+  max_requests_jitter?: number;
+  /**
+   * Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.
+   *
+   * Flag `--hook-timeout <seconds>`, env `HOSTD_HOOK_TIMEOUT`.
+   * @default 30
+   */
+  hook_timeout?: number;
+  /**
+   * How long a client may take to send a whole request before it is answered 408; 0 = no limit.
+   *
+   * Flag `--request-timeout <seconds>`, env `HOSTD_REQUEST_TIMEOUT`.
+   * @default 300
+   */
+  request_timeout?: number;
+  /**
+   * How long a client may take to send the request headers; at most `request_timeout`.
+   *
+   * Flag `--headers-timeout <seconds>`, env `HOSTD_HEADERS_TIMEOUT`.
+   * @default 60
+   */
+  headers_timeout?: number;
+  /**
+   * The largest request line plus headers, in bytes, that a worker accepts (431 beyond).
+   *
+   * Flag `--max-header-size <n>`, env `HOSTD_MAX_HEADER_SIZE`.
+   * @default 16384
+   */
+  max_header_size?: number;
+  /**
+   * PEM certificate (chain) file; with `keyfile`, every bind serves HTTPS.
+   *
+   * Flag `--certfile <path>`, env `HOSTD_CERTFILE`.
+   * @default null
+   */
+  certfile?: string | null;
+  /**
+   * PEM private key file for `certfile`.
+   *
+   * Flag `--keyfile <path>`, env `HOSTD_KEYFILE`.
+   * @default null
+   */
+  keyfile?: string | null;
+  /**
+   * A file to write the primary's pid to, after the sockets are bound; removed at exit.
+   *
+   * Flag `-p, --pidfile <path>`, env `HOSTD_PIDFILE`.
+   * @default null
+   */
+  pidfile?: string | null;
+  /**
+   * Names the processes: `hostd: primary [NAME]`, `hostd: worker N [NAME]`.
+   *
+   * Flag `-n, --proc-name <name>`, env `HOSTD_PROC_NAME`.
+   * @default "hostd"
+   */
+  proc_name?: string;
+  /**
+   * Variables set in every worker's environment; later layers add to earlier ones.
+   *
+   * Flag `-e, --env <KEY=VALUE>`, env `HOSTD_ENV`.
+   * @default {}
+   */
+  env?: Record<string, string>;
+  /**
+   * Where the access log goes: `"-"` for stdout, a file path, or null for none.
+   *
+   * Flag `--accesslog <path|->`, env `HOSTD_ACCESSLOG`.
+   * @default null
+   */
+  accesslog?: "-" | (string & {}) | null;
+  /**
+   * Where the error log goes: `"-"` for stderr, or a file path (reopened on SIGUSR1).
+   *
+   * Flag `--errorlog <path|->`, env `HOSTD_ERRORLOG`.
+   * @default "-"
+   */
+  errorlog?: "-" | (string & {}) | null;
+  /**
+   * Access log line, in gunicorn's `%(atom)s` format: h r m U q H s b B f a t T D M L p {name}i {name}o.
+   *
+   * Flag `--access-log-format <format>`, env `HOSTD_ACCESS_LOG_FORMAT`.
+   * @default "%(h)s %(l)s %(u)s %(t)s \"%(r)s\" %(s)s %(b)s \"%(f)s\" \"%(a)s\""
+   */
+  access_log_format?: string;
+  /**
+   * The least severe error-log level written. `debug` also traces every hook call.
+   *
+   * Flag `--loglevel <debug|info|warning|error|critical>`, env `HOSTD_LOGLEVEL`.
+   * @default "info"
+   */
+  loglevel?: "debug" | "info" | "warning" | "error" | "critical";
+  /**
+   * Log lines as readable text, or as JSON objects one per line (both logs).
+   *
+   * Flag `--log-format <text|json>`, env `HOSTD_LOG_FORMAT`.
+   * @default "text"
+   */
+  log_format?: "text" | "json";
+  /**
+   * Presets applied beneath this file, in order; their hooks run before the file's own.
+   *
+   * Each item is a preset from `definePreset` or a preset module's default export (called with no options). In a JSON config, module names such as `"hostd/presets/docker"`.
+   * @default []
+   */
+  extends?: PresetInput | PresetInput[];
+  /**
+   * Let app code call `host.reload()` and `host.stop()`; each call is logged with the worker that made it.
+   *
+   * Flag `--allow-app-control`, env `HOSTD_ALLOW_APP_CONTROL`.
+   * @default false
+   */
+  allow_app_control?: boolean;
+}
+
+/** Every setting after resolution: defaults applied, lists normalised, paths absolute. */
+export interface ResolvedSettings {
+  /**
+   * The app module, `./src/app.ts` or `./src/app.ts#name` (the export, `default` if omitted). Required to run.
+   */
+  readonly app: string | null;
+  /**
+   * Where to listen: `HOST:PORT`, `:PORT`, `[::1]:PORT`, `unix:/path.sock` or `fd://N`; one or a list.
+   */
+  readonly bind: string[];
+  /**
+   * The most connections the kernel queues before the app accepts them.
+   */
+  readonly backlog: number;
+  /**
+   * How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.
+   */
+  readonly workers: number | "auto";
+  /**
+   * A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.
+   */
+  readonly timeout: number;
+  /**
+   * How long a stopping worker may drain in-flight requests before it is killed.
+   */
+  readonly graceful_timeout: number;
+  /**
+   * How long an idle keep-alive connection is kept open; 0 closes connections after each response.
+   */
+  readonly keepalive: number;
+  /**
+   * Recycle a worker after it has served this many requests (a replacement starts first); 0 = never.
+   */
+  readonly max_requests: number;
+  /**
+   * Add a random 0..N to `max_requests` per worker, so workers do not all recycle at once.
+   */
+  readonly max_requests_jitter: number;
+  /**
+   * Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.
+   */
+  readonly hook_timeout: number;
+  /**
+   * How long a client may take to send a whole request before it is answered 408; 0 = no limit.
+   */
+  readonly request_timeout: number;
+  /**
+   * How long a client may take to send the request headers; at most `request_timeout`.
+   */
+  readonly headers_timeout: number;
+  /**
+   * The largest request line plus headers, in bytes, that a worker accepts (431 beyond).
+   */
+  readonly max_header_size: number;
+  /**
+   * PEM certificate (chain) file; with `keyfile`, every bind serves HTTPS.
+   */
+  readonly certfile: string | null;
+  /**
+   * PEM private key file for `certfile`.
+   */
+  readonly keyfile: string | null;
+  /**
+   * A file to write the primary's pid to, after the sockets are bound; removed at exit.
+   */
+  readonly pidfile: string | null;
+  /**
+   * Names the processes: `hostd: primary [NAME]`, `hostd: worker N [NAME]`.
+   */
+  readonly proc_name: string;
+  /**
+   * Variables set in every worker's environment; later layers add to earlier ones.
+   */
+  readonly env: Record<string, string>;
+  /**
+   * Where the access log goes: `"-"` for stdout, a file path, or null for none.
+   */
+  readonly accesslog: string | null;
+  /**
+   * Where the error log goes: `"-"` for stderr, or a file path (reopened on SIGUSR1).
+   */
+  readonly errorlog: string | null;
+  /**
+   * Access log line, in gunicorn's `%(atom)s` format: h r m U q H s b B f a t T D M L p {name}i {name}o.
+   */
+  readonly access_log_format: string;
+  /**
+   * The least severe error-log level written. `debug` also traces every hook call.
+   */
+  readonly loglevel: "debug" | "info" | "warning" | "error" | "critical";
+  /**
+   * Log lines as readable text, or as JSON objects one per line (both logs).
+   */
+  readonly log_format: "text" | "json";
+  /**
+   * Presets applied beneath this file, in order; their hooks run before the file's own.
+   */
+  readonly extends: string[];
+  /**
+   * Let app code call `host.reload()` and `host.stop()`; each call is logged with the worker that made it.
+   */
+  readonly allow_app_control: boolean;
+}
+
+/** Every lifecycle hook: a function or an array of functions, run in order, awaited. */
+export interface UserHooks {
+  /**
+   * Runs in the primary before the sockets are bound and any worker is forked.
+   *
+   * Context: the common fields.
+   * If it throws or passes `hook_timeout`: start aborted: workers stopped, `on_exit` runs, exit code 1.
+   */
+  on_starting?: HookOption<"on_starting">;
+  /**
+   * Runs in the primary before each worker process is started.
+   *
+   * Context adds: `worker`.
+   * If it throws or passes `hook_timeout`: that worker is not started; counts as a boot failure.
+   */
+  pre_fork?: HookOption<"pre_fork">;
+  /**
+   * Runs in the worker first thing in a new worker, before the app is loaded.
+   *
+   * Context adds: `worker`.
+   * If it throws or passes `hook_timeout`: the worker exits with code 3 (boot error) and is replaced with backoff.
+   */
+  post_fork?: HookOption<"post_fork">;
+  /**
+   * Runs in the worker the app is loaded, before the worker accepts connections.
+   *
+   * Context adds: `worker`, `app`.
+   * If it throws or passes `hook_timeout`: the worker exits with code 3 (boot error) and is replaced with backoff.
+   */
+  post_worker_init?: HookOption<"post_worker_init">;
+  /**
+   * Runs in the primary once, after all initial workers accept connections.
+   *
+   * Context adds: `workers`.
+   * If it throws or passes `hook_timeout`: start aborted: workers stopped, `on_exit` runs, exit code 1.
+   */
+  when_ready?: HookOption<"when_ready">;
+  /**
+   * Runs in the worker before the app sees a request; it may answer the request itself (e.g. 503).
+   *
+   * Context adds: `worker`, `req`, `res`, `request_id`.
+   * If it throws: 500 to the client (if nothing was sent yet), logged; `post_request` still runs.
+   */
+  pre_request?: HookOption<"pre_request">;
+  /**
+   * Runs in the worker after the response finished or the client went away.
+   *
+   * Context adds: `worker`, `req`, `res`, `request_id`, `status`, `duration_ms`, `error`, `aborted`.
+   * If it throws: logged with the hook name and stack; nothing else changes.
+   */
+  post_request?: HookOption<"post_request">;
+  /**
+   * Runs in the primary on SIGHUP, after the new config loaded and validated, before workers roll.
+   *
+   * Context adds: `previous`.
+   * If it throws or passes `hook_timeout`: reload abandoned; the old config and workers keep serving.
+   */
+  on_reload?: HookOption<"on_reload">;
+  /**
+   * Runs in the primary the number of workers changed (TTIN, TTOU, reload).
+   *
+   * Context adds: `new`, `old`.
+   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   */
+  nworkers_changed?: HookOption<"nworkers_changed">;
+  /**
+   * Runs in the worker SIGINT or SIGQUIT reached the worker (fast stop).
+   *
+   * Context adds: `worker`.
+   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   */
+  worker_int?: HookOption<"worker_int">;
+  /**
+   * Runs in the worker the worker stopped accepting and drained in-flight requests; the last thing before it exits.
+   *
+   * Context adds: `worker`, `reason`.
+   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   */
+  worker_exit?: HookOption<"worker_exit">;
+  /**
+   * Runs in the primary after any worker process ended, including SIGKILL, crash and timeout.
+   *
+   * Context adds: `worker`, `exit_code`, `exit_signal`, `reason`.
+   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   */
+  child_exit?: HookOption<"child_exit">;
+  /**
+   * Runs in the primary exactly once, the last thing before the primary exits, whatever the path.
+   *
+   * Context adds: `exit_code`, `reason`.
+   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   */
+  on_exit?: HookOption<"on_exit">;
+}

@@ -1,0 +1,127 @@
+/**
+ * Resolves a config: find the file, load it, build the layers, merge them, validate.
+ * A pure function of its inputs: the primary and every worker call it with the same
+ * inputs and get the same settings (a worker is a fresh process and loads the config
+ * itself, since hooks are functions and cannot be sent to it).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigInvalidError, type ConfigIssue, HostdError } from '../errors.ts';
+import { displayPath } from '../paths.ts';
+import { locateModule, splitAppSpec } from './app-spec.ts';
+import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
+import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
+import { loadConfigFile } from './load.ts';
+import { HOOK_NAMES, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
+import type { Command, HookEntry, ResolvedConfig } from './types.ts';
+
+/** Everything a config resolves from. Plain data, so the primary can hand it to workers. */
+export interface ConfigInputs {
+  readonly command: Command;
+  readonly cwd: string;
+  /** The file given with `--config` (relative to `cwd`); absent to search for one. */
+  readonly configFile?: string | undefined;
+  /** False when running on defaults, env and flags alone is allowed (`hostd run APP`). */
+  readonly requireFile: boolean;
+  /** Flag texts by setting, as typed (a repeated flag gives several). */
+  readonly flags: Readonly<Partial<Record<SettingName, readonly string[]>>>;
+  /** How to name a flag source in messages when it is not `--name` (e.g. `APP argument`). */
+  readonly flagLabels?: Readonly<Partial<Record<SettingName, string>>>;
+  /** The environment: `HOSTD_*` variables and `NODE_ENV`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Finds the config file to use, or null when none is needed and none exists. */
+export function locateConfigFile(inputs: ConfigInputs): string | null {
+  if (inputs.configFile !== undefined) {
+    const file = resolve(inputs.cwd, inputs.configFile);
+    if (!existsSync(file)) throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${displayPath(file, inputs.cwd)}`);
+    return file;
+  }
+  const found = findConfigFile(inputs.cwd);
+  if (found === null && inputs.requireFile) {
+    throw new HostdError(
+      'HOSTD_ERR_CONFIG_NOT_FOUND',
+      `no config file found in ${inputs.cwd} or its parents up to the project root (looked for ${CONFIG_FILE_NAMES.join(', ')}); create one with \`hostd init\` or pass --config FILE`,
+    );
+  }
+  return found;
+}
+
+export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfig> {
+  const file = locateConfigFile(inputs);
+  const issues: ConfigIssue[] = [];
+  const presetNames: string[] = [];
+  const root = file ? dirname(file) : inputs.cwd;
+
+  const layers: Layer[] = [defaultsLayer()];
+  if (file) {
+    const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' });
+    const ctx = { issues, baseDir: root, parentFile: file, stack: [], applied: new Set<object>(), presetNames };
+    layers.push(...(await configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx)));
+  }
+  layers.push(textLayer(envEntries(inputs.env, issues), inputs.cwd, issues));
+  layers.push(textLayer(flagEntries(inputs.flags, inputs.flagLabels), inputs.cwd, issues));
+
+  const { settings, sources, hooks } = merge(layers);
+  for (const rule of RULES) {
+    const message = rule.check(settings);
+    if (message === undefined) continue;
+    const setBy = rule.keys.map((k) => sources[k]).filter((s) => s !== 'default');
+    issues.push(settingIssue(rule.keys[0]!, setBy[setBy.length - 1] ?? 'default', message));
+  }
+  issues.push(...appIssues(settings.app as string | null, root, sources.app));
+  if (issues.length > 0) throw new ConfigInvalidError(issues);
+
+  return Object.freeze({
+    settings: deepFreeze(settings) as ResolvedConfig['settings'],
+    hooks: Object.freeze(hooks) as unknown as ResolvedConfig['hooks'],
+    sources: Object.freeze(sources),
+    file,
+    root,
+    presets: Object.freeze(presetNames),
+  });
+}
+
+/** A problem with one setting, phrased for the layer that set it (a flag or variable names the key itself). */
+function settingIssue(name: SettingName, source: string, message: string): ConfigIssue {
+  const fromText = /^(HOSTD_|-|APP argument)/.test(source);
+  return { source, path: fromText ? '' : name, message };
+}
+
+/** An app module that is not there is caught now, not when the first worker boots. */
+function appIssues(app: string | null, root: string, source: string): ConfigIssue[] {
+  if (app === null) return [];
+  const { module } = splitAppSpec(app);
+  if (locateModule(module, root) !== null) return [];
+  return [settingIssue('app', source, `cannot find the app module ${JSON.stringify(displayPath(module))}`)];
+}
+
+/** Later layers win; records merge key by key; hooks concatenate in layer order. */
+export function merge(layers: readonly Layer[]): {
+  settings: Record<SettingName, unknown>;
+  sources: Record<SettingName, string>;
+  hooks: Record<HookName, HookEntry[]>;
+} {
+  const settings = {} as Record<SettingName, unknown>;
+  const sources = {} as Record<SettingName, string>;
+  const hooks = Object.fromEntries(HOOK_NAMES.map((name) => [name, [] as HookEntry[]])) as Record<HookName, HookEntry[]>;
+  for (const layer of layers) {
+    for (const [name, { value, source }] of layer.settings) {
+      const previous = settings[name];
+      const combine = SETTINGS[name].kind.merge === 'assign' && previous !== undefined;
+      settings[name] = combine ? { ...(previous as object), ...(value as object) } : value;
+      sources[name] = combine && sources[name] !== 'default' ? `${sources[name]} + ${source}` : source;
+    }
+    for (const [name, entries] of layer.hooks) hooks[name].push(...entries);
+  }
+  return { settings, sources, hooks };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

@@ -1,0 +1,45 @@
+/**
+ * The zod schema of one config layer (a config file or a preset), built from the
+ * settings table. Strict: a key that is neither a setting nor a hook is an error.
+ */
+import * as z from 'zod/mini';
+import { HOOK_NAMES, SETTING_NAMES, SETTINGS } from './settings.ts';
+
+const HOOK_EXPECTED = 'expected a function or an array of functions';
+
+/** A hook value: a function or an array of functions, with the failing index named. */
+const hookValue = z.custom<unknown>().check(
+  z.superRefine((value, ctx) => {
+    if (typeof value === 'function') return;
+    if (!Array.isArray(value)) {
+      ctx.issues.push({ code: 'custom', message: HOOK_EXPECTED, input: value });
+      return;
+    }
+    value.forEach((item: unknown, index) => {
+      if (typeof item !== 'function') ctx.issues.push({ code: 'custom', message: 'expected a function', input: item, path: [index] });
+    });
+  }),
+);
+
+export type LayerKind = 'file' | 'preset';
+
+const schemas = new Map<LayerKind, z.ZodMiniType>();
+
+/** The strict schema of a file layer, or of a preset (which also has a `name`). */
+export function layerSchema(kind: LayerKind): z.ZodMiniType {
+  let schema = schemas.get(kind);
+  if (!schema) {
+    const shape: Record<string, z.ZodMiniType> = {};
+    for (const name of SETTING_NAMES) shape[name] = z.optional(SETTINGS[name].kind.schema as z.ZodMiniType);
+    for (const name of HOOK_NAMES) shape[name] = z.optional(hookValue);
+    if (kind === 'preset') shape.name = z.string({ error: 'expected the preset name, a non-empty string' }).check(z.minLength(1));
+    schema = z.strictObject(shape);
+    schemas.set(kind, schema);
+  }
+  return schema;
+}
+
+/** Every key a layer of this kind may have, for "did you mean". */
+export function layerKeys(kind: LayerKind): string[] {
+  return [...SETTING_NAMES, ...HOOK_NAMES, ...(kind === 'preset' ? ['name'] : [])];
+}

@@ -1,0 +1,417 @@
+/**
+ * THE table. Every setting and every hook hostd knows is one row here; the zod schema,
+ * the TypeScript declarations (options.generated.ts), the CLI flags and `--help`, the
+ * `HOSTD_*` env names, the JSON Schema and docs/settings.md are all derived from it.
+ * To add a setting, add a row and run `npm run generate`.
+ */
+import {
+  appSpec,
+  binds,
+  choice,
+  flag,
+  integer,
+  type Kind,
+  logTarget,
+  optionalPath,
+  presetList,
+  seconds,
+  stringRecord,
+  text,
+  workerCount,
+} from './kinds.ts';
+
+export const SECTIONS = [
+  'App',
+  'Server socket',
+  'Worker processes',
+  'HTTP',
+  'TLS',
+  'Process',
+  'Logging',
+  'Presets and control',
+] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface SettingRow<In = unknown, Out = In> {
+  readonly section: Section;
+  readonly kind: Kind<In, Out>;
+  /** The built-in default (the lowest layer). */
+  readonly default: Out;
+  /** One line for docs, `--help` and the editor. */
+  readonly doc: string;
+  /** Longer notes for docs and the editor only. */
+  readonly details?: string;
+  /** A one-letter flag alias. */
+  readonly short?: string;
+  /** False when the setting cannot come from a flag or `HOSTD_*` variable. */
+  readonly cli?: boolean;
+}
+
+/** The kind alone decides a row's types; the default must fit them. */
+function setting<In, Out>(row: Omit<SettingRow<In, Out>, 'default'> & { readonly default: NoInfer<Out> }): SettingRow<In, Out> {
+  return row;
+}
+
+export const SETTINGS = {
+  app: setting({
+    section: 'App',
+    kind: appSpec(),
+    default: null,
+    doc: 'The app module, `./src/app.ts` or `./src/app.ts#name` (the export, `default` if omitted). Required to run.',
+    details:
+      'The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork`. A relative path is taken from the config file\'s folder. `hostd run APP` sets it too.',
+  }),
+  bind: setting({
+    section: 'Server socket',
+    kind: binds(),
+    default: ['127.0.0.1:8000'],
+    short: 'b',
+    doc: 'Where to listen: `HOST:PORT`, `:PORT`, `[::1]:PORT`, `unix:/path.sock` or `fd://N`; one or a list.',
+    details:
+      'Port 0 picks a free port (logged at start). `fd://N` listens on an inherited file descriptor. Repeat `-b` for several; `HOSTD_BIND` takes a comma-separated list.',
+  }),
+  backlog: setting({
+    section: 'Server socket',
+    kind: integer(1),
+    default: 2048,
+    doc: 'The most connections the kernel queues before the app accepts them.',
+  }),
+  workers: setting({
+    section: 'Worker processes',
+    kind: workerCount(),
+    default: 1,
+    short: 'w',
+    doc: 'How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.',
+  }),
+  timeout: setting({
+    section: 'Worker processes',
+    kind: seconds(0),
+    default: 30,
+    short: 't',
+    doc: 'A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.',
+  }),
+  graceful_timeout: setting({
+    section: 'Worker processes',
+    kind: seconds(0),
+    default: 30,
+    doc: 'How long a stopping worker may drain in-flight requests before it is killed.',
+  }),
+  keepalive: setting({
+    section: 'Worker processes',
+    kind: seconds(0),
+    default: 5,
+    doc: 'How long an idle keep-alive connection is kept open; 0 closes connections after each response.',
+  }),
+  max_requests: setting({
+    section: 'Worker processes',
+    kind: integer(0),
+    default: 0,
+    doc: 'Recycle a worker after it has served this many requests (a replacement starts first); 0 = never.',
+  }),
+  max_requests_jitter: setting({
+    section: 'Worker processes',
+    kind: integer(0),
+    default: 0,
+    doc: 'Add a random 0..N to `max_requests` per worker, so workers do not all recycle at once.',
+  }),
+  hook_timeout: setting({
+    section: 'Worker processes',
+    kind: seconds(0),
+    default: 30,
+    doc: "Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.",
+  }),
+  request_timeout: setting({
+    section: 'HTTP',
+    kind: seconds(0),
+    default: 300,
+    doc: 'How long a client may take to send a whole request before it is answered 408; 0 = no limit.',
+  }),
+  headers_timeout: setting({
+    section: 'HTTP',
+    kind: seconds(0),
+    default: 60,
+    doc: 'How long a client may take to send the request headers; at most `request_timeout`.',
+  }),
+  max_header_size: setting({
+    section: 'HTTP',
+    kind: integer(1024),
+    default: 16384,
+    doc: 'The largest request line plus headers, in bytes, that a worker accepts (431 beyond).',
+  }),
+  certfile: setting({
+    section: 'TLS',
+    kind: optionalPath(),
+    default: null,
+    doc: 'PEM certificate (chain) file; with `keyfile`, every bind serves HTTPS.',
+  }),
+  keyfile: setting({
+    section: 'TLS',
+    kind: optionalPath(),
+    default: null,
+    doc: 'PEM private key file for `certfile`.',
+  }),
+  pidfile: setting({
+    section: 'Process',
+    kind: optionalPath(),
+    default: null,
+    short: 'p',
+    doc: "A file to write the primary's pid to, after the sockets are bound; removed at exit.",
+  }),
+  proc_name: setting({
+    section: 'Process',
+    kind: text('<name>'),
+    default: 'hostd',
+    short: 'n',
+    doc: 'Names the processes: `hostd: primary [NAME]`, `hostd: worker N [NAME]`.',
+  }),
+  env: setting({
+    section: 'Process',
+    kind: stringRecord(),
+    default: {},
+    short: 'e',
+    doc: "Variables set in every worker's environment; later layers add to earlier ones.",
+  }),
+  accesslog: setting({
+    section: 'Logging',
+    kind: logTarget(),
+    default: null,
+    doc: 'Where the access log goes: `"-"` for stdout, a file path, or null for none.',
+  }),
+  errorlog: setting({
+    section: 'Logging',
+    kind: logTarget(),
+    default: '-',
+    doc: 'Where the error log goes: `"-"` for stderr, or a file path (reopened on SIGUSR1).',
+  }),
+  access_log_format: setting({
+    section: 'Logging',
+    kind: text('<format>'),
+    default: '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
+    doc: "Access log line, in gunicorn's `%(atom)s` format: h r m U q H s b B f a t T D M L p {name}i {name}o.",
+  }),
+  loglevel: setting({
+    section: 'Logging',
+    kind: choice(['debug', 'info', 'warning', 'error', 'critical']),
+    default: 'info',
+    doc: 'The least severe error-log level written. `debug` also traces every hook call.',
+  }),
+  log_format: setting({
+    section: 'Logging',
+    kind: choice(['text', 'json']),
+    default: 'text',
+    doc: 'Log lines as readable text, or as JSON objects one per line (both logs).',
+  }),
+  extends: setting({
+    section: 'Presets and control',
+    kind: presetList(),
+    default: [],
+    cli: false,
+    doc: 'Presets applied beneath this file, in order; their hooks run before the file\'s own.',
+    details: 'Each item is a preset from `definePreset` or a preset module\'s default export (called with no options). In a JSON config, module names such as `"hostd/presets/docker"`.',
+  }),
+  allow_app_control: setting({
+    section: 'Presets and control',
+    kind: flag(),
+    default: false,
+    doc: 'Let app code call `host.reload()` and `host.stop()`; each call is logged with the worker that made it.',
+  }),
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each row keeps its own kind types
+} as const satisfies Record<string, SettingRow<any, any>>;
+
+export type SettingName = keyof typeof SETTINGS;
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+/** `--graceful-timeout` for `graceful_timeout`: the one place a flag name is made. */
+export function flagName(name: SettingName): string {
+  return `--${name.replaceAll('_', '-')}`;
+}
+
+/** `HOSTD_GRACEFUL_TIMEOUT` for `graceful_timeout`: the one place an env name is made. */
+export function envName(name: SettingName): string {
+  return `HOSTD_${name.toUpperCase()}`;
+}
+
+/** The settings that have a flag and a `HOSTD_*` variable. */
+export function settingsWithCli(): SettingName[] {
+  return SETTING_NAMES.filter((name) => SETTINGS[name].cli !== false && SETTINGS[name].kind.fromText);
+}
+
+/** Checks that span settings; each returns a message, naming the keys, when the pair is wrong. */
+export const RULES: ReadonlyArray<{
+  readonly keys: readonly SettingName[];
+  readonly check: (s: { [K in SettingName]: unknown }) => string | undefined;
+}> = [
+  {
+    keys: ['certfile', 'keyfile'],
+    check: (s) => ((s.certfile === null) !== (s.keyfile === null) ? 'certfile and keyfile must be set together' : undefined),
+  },
+  {
+    keys: ['headers_timeout', 'request_timeout'],
+    check: (s) => {
+      const headers = s.headers_timeout as number;
+      const request = s.request_timeout as number;
+      return request > 0 && headers > request ? `headers_timeout (${headers}) must not exceed request_timeout (${request})` : undefined;
+    },
+  },
+];
+
+/**
+ * What a hook's failure (a throw, a rejection, or passing its deadline) does. The hook
+ * runner applies the policy; call sites never decide it.
+ */
+export type HookPolicy =
+  /** The primary stops starting: workers (if any) are stopped, `on_exit` runs, exit 1. */
+  | 'abort_start'
+  /** This worker is not started; it counts as a boot failure. */
+  | 'skip_worker'
+  /** The worker exits with code 3 (boot error). */
+  | 'fail_worker'
+  /** The client gets a 500 (if nothing was sent yet); `post_request` still runs. */
+  | 'respond_500'
+  /** The reload is abandoned: the old config and workers keep serving. */
+  | 'abandon_reload'
+  /** Logged; nothing else changes. */
+  | 'log';
+
+export interface HookRow {
+  readonly runsIn: 'primary' | 'worker';
+  /** When the hook runs, for docs and the editor. */
+  readonly when: string;
+  /** The extra context fields, beyond the common ones. */
+  readonly context: readonly string[];
+  readonly onError: HookPolicy;
+  /** The deadline: `hook_timeout`, or none for the request hooks (they are on the request path). */
+  readonly deadline: 'hook_timeout' | 'none';
+}
+
+function hook(row: HookRow): HookRow {
+  return row;
+}
+
+/** Every hook, in lifecycle order. */
+export const HOOKS = {
+  on_starting: hook({
+    runsIn: 'primary',
+    when: 'before the sockets are bound and any worker is forked',
+    context: [],
+    onError: 'abort_start',
+    deadline: 'hook_timeout',
+  }),
+  pre_fork: hook({
+    runsIn: 'primary',
+    when: 'before each worker process is started',
+    context: ['worker'],
+    onError: 'skip_worker',
+    deadline: 'hook_timeout',
+  }),
+  post_fork: hook({
+    runsIn: 'worker',
+    when: 'first thing in a new worker, before the app is loaded',
+    context: ['worker'],
+    onError: 'fail_worker',
+    deadline: 'hook_timeout',
+  }),
+  post_worker_init: hook({
+    runsIn: 'worker',
+    when: 'the app is loaded, before the worker accepts connections',
+    context: ['worker', 'app'],
+    onError: 'fail_worker',
+    deadline: 'hook_timeout',
+  }),
+  when_ready: hook({
+    runsIn: 'primary',
+    when: 'once, after all initial workers accept connections',
+    context: ['workers'],
+    onError: 'abort_start',
+    deadline: 'hook_timeout',
+  }),
+  pre_request: hook({
+    runsIn: 'worker',
+    when: 'before the app sees a request; it may answer the request itself (e.g. 503)',
+    context: ['worker', 'req', 'res', 'request_id'],
+    onError: 'respond_500',
+    deadline: 'none',
+  }),
+  post_request: hook({
+    runsIn: 'worker',
+    when: 'after the response finished or the client went away',
+    context: ['worker', 'req', 'res', 'request_id', 'status', 'duration_ms', 'error', 'aborted'],
+    onError: 'log',
+    deadline: 'none',
+  }),
+  on_reload: hook({
+    runsIn: 'primary',
+    when: 'on SIGHUP, after the new config loaded and validated, before workers roll',
+    context: ['previous'],
+    onError: 'abandon_reload',
+    deadline: 'hook_timeout',
+  }),
+  nworkers_changed: hook({
+    runsIn: 'primary',
+    when: 'the number of workers changed (TTIN, TTOU, reload)',
+    context: ['new', 'old'],
+    onError: 'log',
+    deadline: 'hook_timeout',
+  }),
+  worker_int: hook({
+    runsIn: 'worker',
+    when: 'SIGINT or SIGQUIT reached the worker (fast stop)',
+    context: ['worker'],
+    onError: 'log',
+    deadline: 'hook_timeout',
+  }),
+  worker_exit: hook({
+    runsIn: 'worker',
+    when: 'the worker stopped accepting and drained in-flight requests; the last thing before it exits',
+    context: ['worker', 'reason'],
+    onError: 'log',
+    deadline: 'hook_timeout',
+  }),
+  child_exit: hook({
+    runsIn: 'primary',
+    when: 'after any worker process ended, including SIGKILL, crash and timeout',
+    context: ['worker', 'exit_code', 'exit_signal', 'reason'],
+    onError: 'log',
+    deadline: 'hook_timeout',
+  }),
+  on_exit: hook({
+    runsIn: 'primary',
+    when: 'exactly once, the last thing before the primary exits, whatever the path',
+    context: ['exit_code', 'reason'],
+    onError: 'log',
+    deadline: 'hook_timeout',
+  }),
+} as const satisfies Record<string, HookRow>;
+
+export type HookName = keyof typeof HOOKS;
+export const HOOK_NAMES = Object.keys(HOOKS) as HookName[];
+
+/** What each policy means, in words, for docs and the editor. */
+export const POLICY_DOCS: Record<HookPolicy, string> = {
+  abort_start: 'start aborted: workers stopped, `on_exit` runs, exit code 1',
+  skip_worker: 'that worker is not started; counts as a boot failure',
+  fail_worker: 'the worker exits with code 3 (boot error) and is replaced with backoff',
+  respond_500: '500 to the client (if nothing was sent yet), logged; `post_request` still runs',
+  abandon_reload: 'reload abandoned; the old config and workers keep serving',
+  log: 'logged with the hook name and stack; nothing else changes',
+};
+
+/** What each context field holds, for docs and the editor. */
+export const CONTEXT_DOCS: Record<string, string> = {
+  worker: '`{ id, pid, age, generation, booted_at }`: `id` is the slot 1..workers, kept by a replacement; `pid` is null in `pre_fork`',
+  workers: 'the workers now serving',
+  app: 'the loaded app (listener or `{ fetch }`)',
+  req: "Node's `IncomingMessage`",
+  res: "Node's `ServerResponse`",
+  request_id: 'the `x-request-id` header if the client sent one, else a new id',
+  status: 'the status code sent',
+  duration_ms: 'time from the request to the end of the response',
+  error: 'what the app (or `pre_request`) threw, if anything',
+  aborted: 'true when the client went away before the response finished',
+  previous: 'the config before this reload',
+  new: 'the worker count now',
+  old: 'the worker count before',
+  reason: 'why: `shutdown`, `reload`, `max_requests`, `timeout`, `crash`, `boot_error`, `killed`',
+  exit_code: 'the exit code, or null if ended by a signal',
+  exit_signal: 'the signal that ended the process, or null',
+};

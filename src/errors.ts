@@ -1,0 +1,120 @@
+/**
+ * Every error hostd reports, with a stable code and the exit code it ends the
+ * process with. `docs/errors.md` is generated from this table; a test checks that
+ * each code is documented and thrown with its own class.
+ */
+export const ERRORS = {
+  HOSTD_ERR_USAGE: {
+    exit: 2,
+    doc: 'The command line could not be understood: an unknown command or option, a missing argument.',
+  },
+  HOSTD_ERR_CONFIG_NOT_FOUND: {
+    exit: 1,
+    doc: 'No config file was found (searching upward from the working directory to the project root), or the file given with `--config` does not exist.',
+  },
+  HOSTD_ERR_CONFIG_AMBIGUOUS: {
+    exit: 1,
+    doc: 'One directory holds more than one `hostd.config.*` file. Keep one, or pick one with `--config`.',
+  },
+  HOSTD_ERR_CONFIG_LOAD: {
+    exit: 1,
+    doc: "The config module (or a module it imports, a preset, a hook reference) could not be loaded: a syntax error, a throw at the top level, a missing import. The message shows the user's file and line.",
+  },
+  HOSTD_ERR_CONFIG_INVALID: {
+    exit: 1,
+    doc: 'The config was loaded but does not validate. Every problem is listed, one per line, as `SOURCE: key.path: what was expected, got what was found`.',
+  },
+  HOSTD_ERR_CONFIG_EXISTS: {
+    exit: 1,
+    doc: '`hostd init` would overwrite an existing config file.',
+  },
+  HOSTD_ERR_APP_MISSING: {
+    exit: 1,
+    doc: '`hostd run` needs an app: set `app` in the config, `HOSTD_APP`, or pass it as `hostd run APP`.',
+  },
+  HOSTD_ERR_APP_LOAD: {
+    exit: 3,
+    doc: "A worker could not import the app module, or the app factory threw. Reported with the app's own stack.",
+  },
+  HOSTD_ERR_APP_INVALID: {
+    exit: 3,
+    doc: 'The app export is not a request listener `(req, res) => void`, an object with `fetch`, or a factory returning one of these.',
+  },
+  HOSTD_ERR_BIND: {
+    exit: 1,
+    doc: 'A listening socket could not be opened (address in use, permission denied, a bad `fd://N`).',
+  },
+  HOSTD_ERR_PIDFILE: {
+    exit: 1,
+    doc: 'The `pidfile` names another running process (is hostd already running?), or cannot be written.',
+  },
+  HOSTD_ERR_HOOK_FAILED: {
+    exit: 1,
+    doc: 'A lifecycle hook threw or rejected. What happens next is the hook\'s policy (see docs/settings.md, "Hooks").',
+  },
+  HOSTD_ERR_HOOK_TIMEOUT: {
+    exit: 1,
+    doc: 'A lifecycle hook did not settle within `hook_timeout` seconds. Its `signal` was aborted; hostd moved on.',
+  },
+  HOSTD_ERR_START_ABORTED: {
+    exit: 1,
+    doc: '`on_starting` or `when_ready` failed, so the primary stopped before serving.',
+  },
+  HOSTD_ERR_WORKER_BOOT: {
+    exit: 3,
+    doc: 'Workers kept failing at boot before any became ready; the primary gave up. The message names the last cause.',
+  },
+  HOSTD_ERR_INTERNAL: {
+    exit: 1,
+    doc: 'A bug in hostd itself. The message keeps the stack; please report it.',
+  },
+  HOSTD_ERR_APP_CONTROL: {
+    exit: 1,
+    doc: 'App code called `host.reload()` or `host.stop()` but the config does not set `allow_app_control: true`.',
+  },
+} as const satisfies Record<string, { exit: number; doc: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error hostd knows how to report: a stable `code`, a message a user can act on, an exit code. */
+export class HostdError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HostdError';
+    this.code = code;
+    this.exitCode = ERRORS[code].exit;
+  }
+}
+
+/** One problem found in a config layer; many are reported at once. */
+export interface ConfigIssue {
+  /** Where the value came from: a file path, `preset NAME`, `HOSTD_WORKERS`, `--workers`. */
+  readonly source: string;
+  /** The key path inside that source, e.g. `bind[1]` or `env.PORT`; empty for the source as a whole. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The config does not validate; `issues` lists every problem. */
+export class ConfigInvalidError extends HostdError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    super('HOSTD_ERR_CONFIG_INVALID', issues.map(formatIssue).join('\n'));
+    this.issues = issues;
+  }
+}
+
+/** `SOURCE: key.path: message` — the one-line form every config problem is shown in. */
+export function formatIssue(issue: ConfigIssue): string {
+  if (!issue.path) return `${issue.source}: ${issue.message}`;
+  // An index right after a variable or flag reads as one name: `HOSTD_BIND[1]: ...`.
+  return issue.path.startsWith('[') ? `${issue.source}${issue.path}: ${issue.message}` : `${issue.source}: ${issue.path}: ${issue.message}`;
+}
+
+export function isHostdError(error: unknown): error is HostdError {
+  return error instanceof HostdError;
+}

@@ -1,0 +1,53 @@
+/**
+ * hostd's public API: `defineConfig` and `definePreset` for config files, and every type
+ * a config, a preset or a hook sees.
+ */
+export { defineConfig, definePreset } from './config/define.ts';
+export { HostdError, type ErrorCode } from './errors.ts';
+export { VERSION as version } from './version.ts';
+
+export type {
+  ResolvedSettings,
+  UserHooks,
+  UserSettings,
+  SettingName,
+  HookName,
+} from './config/options.generated.ts';
+export type {
+  Command,
+  ConfigEnv,
+  HookEntry,
+  Preset,
+  PresetInput,
+  ResolvedConfig,
+  UserConfig,
+  UserConfigExport,
+  UserConfigFn,
+} from './config/types.ts';
+export type {
+  App,
+  ChildExitContext,
+  ChildExitReason,
+  FetchApp,
+  HookContextBase,
+  HookContextMap,
+  HookFn,
+  HookOption,
+  Logger,
+  NworkersChangedContext,
+  OnExitContext,
+  OnReloadContext,
+  OnStartingContext,
+  PostForkContext,
+  PostRequestContext,
+  PostWorkerInitContext,
+  PreForkContext,
+  PreRequestContext,
+  PrimaryExitReason,
+  ServerInfo,
+  WhenReadyContext,
+  WorkerExitContext,
+  WorkerExitReason,
+  WorkerInfo,
+  WorkerIntContext,
+} from './hooks/contexts.ts';

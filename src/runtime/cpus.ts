@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The CPU quota of this process's cgroup, in CPUs (fractional), or null when there is none. */
+export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | null {
+  // cgroup v2: "0::/path" in /proc/self/cgroup; cpu.max is "max 100000" or "QUOTA PERIOD".
+  const v2Path = read('/proc/self/cgroup')
+    ?.split('\n')
+    .find((line) => line.startsWith('0::'))
+    ?.slice(3);
+  for (const dir of v2Path !== undefined ? [`${root}${v2Path === '/' ? '' : v2Path}`, root] : [root]) {
+    const max = read(`${dir}/cpu.max`);
+    if (max === null) continue;
+    const [quota, period] = max.split(/\s+/);
+    if (quota === 'max') return null;
+    const q = Number(quota);
+    const p = Number(period);
+    return q > 0 && p > 0 ? q / p : null;
+  }
+  // cgroup v1: cfs quota and period, -1 meaning no limit.
+  for (const dir of [`${root}/cpu`, `${root}/cpu,cpuacct`, `${root}/cpuacct,cpu`]) {
+    const quota = Number(read(`${dir}/cpu.cfs_quota_us`));
+    const period = Number(read(`${dir}/cpu.cfs_period_us`));
+    if (quota > 0 && period > 0) return quota / period;
+  }
+  return null;
+}
+
+/** CPUs this process may use: the available CPUs, capped by a cgroup quota (rounded up), at least 1. */
+export function usableCpus(): number {
+  const cpus = availableParallelism();
+  const quota = cgroupCpuQuota();
+  return Math.max(1, quota === null ? cpus : Math.min(cpus, Math.ceil(quota)));
+}

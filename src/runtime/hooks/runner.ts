@@ -1,0 +1,121 @@
+/**
+ * Runs a lifecycle hook's functions in order, each with its own deadline (an AbortSignal
+ * in its context). What a failure does is the hook's policy in the settings table:
+ * a `log` hook never throws (a failing function is logged and the next still runs, since
+ * cleanup must not be skipped); any other hook throws at its first failure and the
+ * caller's error path carries out the policy (abort the start, fail the worker, ...).
+ * Request hooks do not come through here: they have no deadline and their own fast path.
+ */
+import { HOOKS } from '../../config/settings.ts';
+import type { HookEntry } from '../../config/types.ts';
+import type { HookContextBase, HookContextMap, ServerInfo } from '../../hooks/contexts.ts';
+import type { HookName } from '../../config/options.generated.ts';
+import { HostdError } from '../../errors.ts';
+import { type ErrorLog, userStack } from '../log.ts';
+
+export interface HookRuntime {
+  readonly log: ErrorLog;
+  readonly server: ServerInfo;
+  /** `primary` or `worker 3`, for the trace. */
+  readonly process: string;
+  /** Aborted by a second stop signal: running hooks' signals abort and waits shorten. */
+  readonly escalation: AbortSignal;
+}
+
+/** A hook's own context fields: everything but the common ones. */
+export type HookFields<P extends HookName> = Omit<HookContextMap[P], keyof HookContextBase>;
+
+/** How long any wait lasts once a stop has been escalated. */
+export const ESCALATED_WAIT_MS = 1000;
+
+/** The deadline of each exit hook in a fast stop (INT, QUIT), when `hook_timeout` is longer. */
+export const FAST_HOOK_TIMEOUT_MS = 3000;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function label<P extends HookName>(name: P, entries: readonly HookEntry<P>[], index: number): string {
+  const entry = entries[index]!;
+  const which = entries.length > 1 ? `${name}[${index}]` : name;
+  return `${which}${entry.fn.name ? ` (${entry.fn.name}, from ${entry.source})` : ` (from ${entry.source})`}`;
+}
+
+/**
+ * Runs `name`'s functions with `fields` in their context. `deadlineMs` bounds each call
+ * (0 = none). Throws a HostdError unless the hook's policy is `log`.
+ */
+export async function runHook<P extends HookName>(
+  rt: HookRuntime,
+  name: P,
+  entries: readonly HookEntry<P>[],
+  fields: HookFields<P>,
+  deadlineMs: number,
+): Promise<void> {
+  const keepGoing = HOOKS[name].onError === 'log';
+  for (let index = 0; index < entries.length; index++) {
+    const fn = entries[index]!.fn;
+    const controller = new AbortController();
+    const context = { phase: name, log: rt.log, server: rt.server, signal: controller.signal, ...fields } as unknown as HookContextMap[P];
+    const started = performance.now();
+    let failure: HostdError | undefined;
+    try {
+      const result = fn(context);
+      if (isThenable(result)) await settleWithin(result, deadlineMs, controller, rt.escalation, () => label(name, entries, index));
+    } catch (error) {
+      failure =
+        error instanceof HostdError && error.code === 'HOSTD_ERR_HOOK_TIMEOUT'
+          ? error
+          : new HostdError('HOSTD_ERR_HOOK_FAILED', `hook ${label(name, entries, index)} threw: ${userStack(error)}`, { cause: error });
+    }
+    if (rt.log.enabled('debug')) {
+      const ms = (performance.now() - started).toFixed(1);
+      rt.log.debug(`hook ${label(name, entries, index)} in ${rt.process}: ${failure ? (failure.code === 'HOSTD_ERR_HOOK_TIMEOUT' ? 'timed out' : 'threw') : 'ok'} after ${ms} ms`);
+    }
+    if (failure) {
+      rt.log.error(failure.message);
+      if (!keepGoing) throw failure;
+    }
+  }
+}
+
+/** Waits for `promise` until the deadline (shortened by escalation); aborts the hook's signal when it passes. */
+function settleWithin(
+  promise: PromiseLike<unknown>,
+  deadlineMs: number,
+  controller: AbortController,
+  escalation: AbortSignal,
+  describe: () => string,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expire = (why: string) => {
+      const error = new HostdError('HOSTD_ERR_HOOK_TIMEOUT', `hook ${describe()} did not finish ${why}; its signal was aborted and hostd moved on`);
+      controller.abort(error);
+      reject(error);
+    };
+    const arm = (ms: number, why: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => expire(why), ms);
+    };
+    const onEscalate = () => {
+      controller.abort(new HostdError('HOSTD_ERR_HOOK_TIMEOUT', 'a second stop signal arrived'));
+      arm(ESCALATED_WAIT_MS, 'after a second stop signal');
+    };
+    if (deadlineMs > 0) arm(deadlineMs, `within hook_timeout (${deadlineMs / 1000} s)`);
+    if (escalation.aborted) onEscalate();
+    else escalation.addEventListener('abort', onEscalate, { once: true });
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        escalation.removeEventListener('abort', onEscalate);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        escalation.removeEventListener('abort', onEscalate);
+        reject(error);
+      },
+    );
+  });
+}

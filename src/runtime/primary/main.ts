@@ -1,0 +1,20 @@
+import type { ConfigInputs } from '../../config/resolve.ts';
+import type { ResolvedConfig } from '../../config/types.ts';
+import { Arbiter } from './arbiter.ts';
+
+/**
+ * Runs the primary and exits the process with its code (a user's timer must not keep a
+ * stopped primary alive). Workers get the same config inputs, with the environment cut
+ * down to what config resolution reads: `HOSTD_*` and `NODE_ENV`.
+ */
+export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs): Promise<never> {
+  const env = Object.fromEntries(Object.entries(inputs.env).filter(([key]) => key.startsWith('HOSTD_') || key === 'NODE_ENV'));
+  const arbiter = new Arbiter(config, { ...inputs, env });
+  const code = await arbiter.run();
+  const errorlog = config.settings.errorlog;
+  if (code !== 0 && errorlog !== '-') {
+    const why = arbiter.bootFailure !== null ? `: workers cannot boot: ${arbiter.bootFailure}` : '';
+    process.stderr.write(`hostd: stopped with exit code ${code}${why} (details in ${errorlog ?? 'the error log'})\n`);
+  }
+  process.exit(code);
+}

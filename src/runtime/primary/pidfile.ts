@@ -1,0 +1,34 @@
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { HostdError } from '../../errors.ts';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Writes our pid; refuses when the file names another live process (a second hostd). */
+export function writePidfile(path: string): void {
+  let existing: number | undefined;
+  try {
+    existing = Number.parseInt(readFileSync(path, 'utf8'), 10);
+  } catch {}
+  if (existing !== undefined && existing !== process.pid && Number.isInteger(existing) && existing > 0 && alive(existing)) {
+    throw new HostdError('HOSTD_ERR_PIDFILE', `pidfile ${path} names a running process (${existing}); is hostd already running?`);
+  }
+  try {
+    writeFileSync(path, `${process.pid}\n`);
+  } catch (error) {
+    throw new HostdError('HOSTD_ERR_PIDFILE', `cannot write pidfile ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Removes the pidfile if it is still ours. */
+export function removePidfile(path: string): void {
+  try {
+    if (Number.parseInt(readFileSync(path, 'utf8'), 10) === process.pid) unlinkSync(path);
+  } catch {}
+}

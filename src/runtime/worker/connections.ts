@@ -1,0 +1,82 @@
+/**
+ * The connections a worker holds, and how it lets go of them when it stops.
+ *
+ * Draining without dropping a request: Node's `server.close()` answers a request in
+ * flight with `Connection: keep-alive` and leaves the socket idling until
+ * `keepAliveTimeout`, and closing an idle keep-alive socket at once races a client that
+ * is about to reuse it. So a draining worker (1) answers every request with
+ * `Connection: close` (the client will not reuse that socket), and (2) closes a socket
+ * that is idle only once it has stayed idle for DRAIN_IDLE_MS: a client that keeps using
+ * the connection sends its next request within that time and gets (1).
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** How long a socket must stay idle, while draining, before it is closed. */
+export const DRAIN_IDLE_MS = 250;
+
+interface HttpSocket extends Socket {
+  /** Node's response in progress on this socket, if any (http-terminator and others rely on it too). */
+  _httpMessage?: { headersSent: boolean; shouldKeepAlive: boolean } | null;
+}
+
+export class Connections {
+  /** Sockets handed over by the primary; the worker is done when all are closed. */
+  private readonly raw = new Set<Socket>();
+  /** The sockets HTTP runs on (the TLS socket over a raw one for HTTPS). */
+  private readonly http = new Set<HttpSocket>();
+  private waiters: (() => void)[] = [];
+
+  /** Tracks a socket from the primary. */
+  add(socket: Socket): void {
+    this.raw.add(socket);
+    socket.once('close', () => {
+      this.raw.delete(socket);
+      if (this.raw.size === 0) for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  /** Tracks the socket HTTP parses on (call from the server's connection event). */
+  addHttp(socket: Socket): void {
+    this.http.add(socket);
+    socket.once('close', () => this.http.delete(socket));
+  }
+
+  get size(): number {
+    return this.raw.size;
+  }
+
+  private allClosed(): Promise<void> {
+    return this.raw.size === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Lets every connection finish (see the file comment); after `deadlineMs` the rest are
+   * destroyed. Resolves with how many had to be destroyed.
+   */
+  async drain(server: Server, deadlineMs: number): Promise<number> {
+    server.keepAliveTimeout = DRAIN_IDLE_MS;
+    for (const socket of this.http) {
+      const response = socket._httpMessage;
+      if (response) {
+        if (!response.headersSent) response.shouldKeepAlive = false;
+      } else {
+        // Node's HTTP server destroys a socket whose timeout fires while no request is on it.
+        socket.setTimeout(DRAIN_IDLE_MS);
+      }
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), deadlineMs)));
+    const outcome = await Promise.race([this.allClosed(), expired]);
+    clearTimeout(timer);
+    if (outcome !== 'expired') return 0;
+    const forced = this.raw.size;
+    this.destroyAll();
+    return forced;
+  }
+
+  destroyAll(): void {
+    for (const socket of this.http) socket.destroy();
+    for (const socket of this.raw) socket.destroy();
+  }
+}
