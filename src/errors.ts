@@ -56,10 +56,6 @@ export const ERRORS = {
     exit: 1,
     doc: 'A lifecycle hook did not settle within `hook_timeout` seconds. Its `signal` was aborted; hostd moved on.',
   },
-  HOSTD_ERR_START_ABORTED: {
-    exit: 1,
-    doc: '`on_starting` or `when_ready` failed, so the primary stopped before serving.',
-  },
   HOSTD_ERR_WORKER_BOOT: {
     exit: 3,
     doc: 'Workers kept failing at boot before any became ready; the primary gave up. The message names the last cause.',
@@ -67,10 +63,6 @@ export const ERRORS = {
   HOSTD_ERR_INTERNAL: {
     exit: 1,
     doc: 'A bug in hostd itself. The message keeps the stack; please report it.',
-  },
-  HOSTD_ERR_APP_CONTROL: {
-    exit: 1,
-    doc: 'App code called `host.reload()` or `host.stop()` but the config does not set `allow_app_control: true`.',
   },
 } as const satisfies Record<string, { exit: number; doc: string }>;
 

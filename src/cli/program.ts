@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { ConfigInputs } from '../config/resolve.ts';
 import type { Command as ConfigCommand } from '../config/types.ts';
 import { PRESET_NAMES } from '../config/shipped-presets.ts';
+import { ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { addSettingFlags, settingFlagValues } from './flags.ts';
 import { out } from './output.ts';
@@ -95,15 +96,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram((code) => (exitCode = code));
   if (argv.length === 0) {
     program.outputHelp();
-    return 2;
+    return ERRORS.HOSTD_ERR_USAGE.exit;
   }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
+      // Commander has printed the message (and a suggestion) already.
       const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code);
-      return ok ? 0 : 2;
+      return ok ? 0 : ERRORS.HOSTD_ERR_USAGE.exit;
     }
     return reportError(error, false);
   }

@@ -26,6 +26,8 @@ export interface Layer {
 
 export interface LayerContext {
   readonly issues: ConfigIssue[];
+  /** Paths in messages are shown relative to this folder. */
+  readonly cwd: string;
   /** Relative paths in this layer are taken from here. */
   readonly baseDir: string;
   /** Module names in the layer (hook references, presets in JSON) resolve from this file. */
@@ -52,7 +54,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** `"./hooks.js#postFork"` → the function it names, or a message saying why not. */
-async function resolveHookRef(ref: string, parentFile: string): Promise<{ fn: unknown } | { problem: string }> {
+async function resolveHookRef(ref: string, parentFile: string, cwd: string): Promise<{ fn: unknown } | { problem: string }> {
   const hash = ref.lastIndexOf('#');
   const specifier = hash > 0 ? ref.slice(0, hash) : ref;
   const exportName = hash > 0 ? ref.slice(hash + 1) : 'default';
@@ -60,7 +62,7 @@ async function resolveHookRef(ref: string, parentFile: string): Promise<{ fn: un
   try {
     exports = await importModule(specifier, parentFile);
   } catch (error) {
-    return { problem: `cannot load ${JSON.stringify(specifier)}: ${describeLoadError(error, parentFile)}` };
+    return { problem: `cannot load ${JSON.stringify(specifier)}: ${describeLoadError(error, parentFile, cwd)}` };
   }
   if (!(exportName in exports)) {
     const names = Object.keys(exports).filter((k) => k !== '__esModule');
@@ -72,7 +74,7 @@ async function resolveHookRef(ref: string, parentFile: string): Promise<{ fn: un
 }
 
 /** Replaces hook references (strings, as JSON configs write hooks) with the functions they name. */
-async function resolveHookRefs(raw: Record<string, unknown>, source: string, ctx: LayerContext): Promise<void> {
+async function resolveHookRefs(raw: Record<string, unknown>, source: string, ctx: LayerContext, issues: ConfigIssue[]): Promise<void> {
   for (const name of HOOK_NAMES) {
     const value = raw[name];
     const items = Array.isArray(value) ? value : [value];
@@ -83,16 +85,16 @@ async function resolveHookRefs(raw: Record<string, unknown>, source: string, ctx
         resolved.push(item);
         continue;
       }
-      const result = await resolveHookRef(item, ctx.parentFile);
+      const result = await resolveHookRef(item, ctx.parentFile, ctx.cwd);
       if ('fn' in result) resolved.push(result.fn);
-      else ctx.issues.push({ source, path: Array.isArray(value) ? `${name}[${index}]` : name, message: result.problem });
+      else issues.push({ source, path: Array.isArray(value) ? `${name}[${index}]` : name, message: result.problem });
     }
     raw[name] = Array.isArray(value) ? resolved : resolved[0];
   }
 }
 
 /** Turns each `extends` item into a preset object: call factories, import module names. */
-async function resolvePresetItems(items: unknown[], source: string, ctx: LayerContext): Promise<(unknown | undefined)[]> {
+async function resolvePresetItems(items: unknown[], source: string, ctx: LayerContext, issues: ConfigIssue[]): Promise<(unknown | undefined)[]> {
   const out: (unknown | undefined)[] = [];
   for (const [index, item] of items.entries()) {
     const path = `extends[${index}]`;
@@ -104,13 +106,13 @@ async function resolvePresetItems(items: unknown[], source: string, ctx: LayerCo
       }
       if (typeof preset === 'function') preset = await (preset as () => unknown)();
       if (!isPlainObject(preset) || typeof preset.name !== 'string' || preset.name === '') {
-        ctx.issues.push({ source, path, message: `expected a preset made with definePreset({ name, ... }), got ${describeValue(preset)}` });
+        issues.push({ source, path, message: `expected a preset made with definePreset({ name, ... }), got ${describeValue(preset)}` });
         out.push(undefined);
       } else {
         out.push(preset);
       }
     } catch (error) {
-      ctx.issues.push({ source, path, message: `cannot load the preset: ${describeLoadError(error, ctx.parentFile)}` });
+      issues.push({ source, path, message: `cannot load the preset: ${describeLoadError(error, ctx.parentFile, ctx.cwd)}` });
       out.push(undefined);
     }
   }
@@ -133,13 +135,13 @@ export async function configLayers(raw: unknown, source: string, kind: LayerKind
   const config: Record<string, unknown> = { ...raw };
   if (kind === 'file') delete config.$schema;
 
-  await resolveHookRefs(config, source, ctx);
+  // This layer's own problems are reported after its presets', in layer order.
+  const own: ConfigIssue[] = [];
+  await resolveHookRefs(config, source, ctx, own);
   const extendsItems = config.extends === undefined ? [] : Array.isArray(config.extends) ? config.extends : [config.extends];
-  const presets = await resolvePresetItems(extendsItems, source, ctx);
+  const presets = await resolvePresetItems(extendsItems, source, ctx, own);
   if (config.extends !== undefined) config.extends = presets;
-
-  const parsed = layerSchema(kind).safeParse(config, { reportInput: true });
-  if (!parsed.success) ctx.issues.push(...toConfigIssues(parsed.error.issues, source, layerKeys(kind)));
+  const data = validate(config, source, kind, own);
 
   const layers: Layer[] = [];
   for (const [index, preset] of presets.entries()) {
@@ -148,7 +150,7 @@ export async function configLayers(raw: unknown, source: string, kind: LayerKind
     const cycleAt = ctx.stack.findIndex((entry) => entry.preset === preset || entry.name === name);
     if (cycleAt >= 0) {
       const chain = [...ctx.stack.slice(cycleAt).map((entry) => entry.name), name].join(' → ');
-      ctx.issues.push({ source, path: `extends[${index}]`, message: `preset cycle: ${chain}` });
+      own.push({ source, path: `extends[${index}]`, message: `preset cycle: ${chain}` });
       continue;
     }
     if (ctx.applied.has(preset as object)) continue;
@@ -156,9 +158,24 @@ export async function configLayers(raw: unknown, source: string, kind: LayerKind
     layers.push(...(await configLayers(preset, `preset ${name}`, 'preset', { ...ctx, stack: [...ctx.stack, { preset: preset as object, name }] })));
     ctx.presetNames.push(name);
   }
-
-  if (parsed.success) layers.push(ownLayer(parsed.data as Record<string, unknown>, source, presets, ctx.baseDir));
+  ctx.issues.push(...own);
+  layers.push(ownLayer(data, source, presets, ctx.baseDir));
   return layers;
+}
+
+/**
+ * Validates a layer with its strict schema. When that fails, the keys without a problem
+ * are kept, so that checks depending on them (an app module that is not there) still run
+ * and every problem is reported in one go.
+ */
+function validate(config: Record<string, unknown>, source: string, kind: LayerKind, issues: ConfigIssue[]): Record<string, unknown> {
+  const parsed = layerSchema(kind).safeParse(config, { reportInput: true });
+  if (parsed.success) return parsed.data as Record<string, unknown>;
+  issues.push(...toConfigIssues(parsed.error.issues, source, layerKeys(kind)));
+  const bad = new Set(parsed.error.issues.map((issue) => issue.path[0]));
+  const keep = Object.fromEntries(Object.entries(config).filter(([key]) => !bad.has(key) && layerKeys(kind).includes(key)));
+  const again = layerSchema(kind).safeParse(keep);
+  return again.success ? (again.data as Record<string, unknown>) : {};
 }
 
 function ownLayer(data: Record<string, unknown>, source: string, presets: (unknown | undefined)[], baseDir: string): Layer {

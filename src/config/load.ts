@@ -49,7 +49,7 @@ export async function importModule(specifier: string, parent: string, fresh = tr
 }
 
 /** Reads a JSON config, reporting a syntax error with its line and column. */
-function readJsonConfig(file: string): unknown {
+function readJsonConfig(file: string, cwd: string): unknown {
   const text = readFileSync(file, 'utf8');
   try {
     return JSON.parse(text);
@@ -62,7 +62,7 @@ function readJsonConfig(file: string): unknown {
       const line = before.split('\n').length;
       at = `:${line}:${before.length - before.lastIndexOf('\n')}`;
     }
-    throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file)}${at}: invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
+    throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)}${at}: invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
   }
 }
 
@@ -71,29 +71,29 @@ function readJsonConfig(file: string): unknown {
  * object itself, or the result of calling the exported (sync or async) function with
  * `env`. Every problem is a HostdError naming the user's file and line.
  */
-export async function loadConfigFile(file: string, env: ConfigEnv): Promise<unknown> {
-  if (extname(file) === '.json') return readJsonConfig(file);
+export async function loadConfigFile(file: string, env: ConfigEnv, cwd = process.cwd()): Promise<unknown> {
+  if (extname(file) === '.json') return readJsonConfig(file, cwd);
 
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file)}: ${(error as Error).message}`, { cause: error });
+    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { cause: error });
   }
   let exports: ModuleExports;
   try {
     // Always transpiled (never Node's own import), so that a reload sees the file as it is now.
     exports = asExports(await jitiFor(file).evalModule(source, { filename: file, ext: extname(file), async: true, forceTranspile: true }));
   } catch (error) {
-    throw loadError(error, file);
+    throw loadError(error, file, cwd);
   }
   if (!('default' in exports) || exports.default === undefined) {
-    throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file)} has no default export; write \`export default defineConfig({ ... })\``);
+    throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)} has no default export; write \`export default defineConfig({ ... })\``);
   }
   try {
     const value = exports.default;
     return await (typeof value === 'function' ? (value as (env: ConfigEnv) => unknown)(env) : value);
   } catch (error) {
-    throw loadError(error, file);
+    throw loadError(error, file, cwd);
   }
 }

@@ -56,8 +56,8 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
 
   const layers: Layer[] = [defaultsLayer()];
   if (file) {
-    const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' });
-    const ctx = { issues, baseDir: root, parentFile: file, stack: [], applied: new Set<object>(), presetNames };
+    const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd);
+    const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, stack: [], applied: new Set<object>(), presetNames };
     layers.push(...(await configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx)));
   }
   layers.push(textLayer(envEntries(inputs.env, issues), inputs.cwd, issues));
@@ -70,7 +70,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
     const setBy = rule.keys.map((k) => sources[k]).filter((s) => s !== 'default');
     issues.push(settingIssue(rule.keys[0]!, setBy[setBy.length - 1] ?? 'default', message));
   }
-  issues.push(...appIssues(settings.app as string | null, root, sources.app));
+  issues.push(...appIssues(settings.app as string | null, root, sources.app, inputs.cwd));
   if (issues.length > 0) throw new ConfigInvalidError(issues);
 
   return Object.freeze({
@@ -90,11 +90,11 @@ function settingIssue(name: SettingName, source: string, message: string): Confi
 }
 
 /** An app module that is not there is caught now, not when the first worker boots. */
-function appIssues(app: string | null, root: string, source: string): ConfigIssue[] {
+function appIssues(app: string | null, root: string, source: string, cwd: string): ConfigIssue[] {
   if (app === null) return [];
   const { module } = splitAppSpec(app);
   if (locateModule(module, root) !== null) return [];
-  return [settingIssue('app', source, `cannot find the app module ${JSON.stringify(displayPath(module))}`)];
+  return [settingIssue('app', source, `cannot find the app module ${JSON.stringify(displayPath(module, cwd))}`)];
 }
 
 /** Later layers win; records merge key by key; hooks concatenate in layer order. */

@@ -18,36 +18,39 @@ interface Location {
 }
 
 /** An error from loading `what` (e.g. `hostd.config.ts`), as a HostdError a user can act on. */
-export function loadError(error: unknown, file: string, what = displayPath(file)): HostdError {
-  return new HostdError('HOSTD_ERR_CONFIG_LOAD', describeLoadError(error, file, what), { cause: error });
+export function loadError(error: unknown, file: string, cwd = process.cwd()): HostdError {
+  return new HostdError('HOSTD_ERR_CONFIG_LOAD', describeLoadError(error, file, cwd), { cause: error });
 }
 
-export function describeLoadError(error: unknown, file: string, what = displayPath(file)): string {
+/** What went wrong loading `file`, with paths relative to `cwd`. */
+export function describeLoadError(error: unknown, file: string, cwd = process.cwd()): string {
+  const show = (path: string) => displayPath(path, cwd);
+  const what = show(file);
   if (!(error instanceof Error)) return `${what} threw ${typeof error === 'string' ? JSON.stringify(error) : String(error)} while loading`;
 
   const parse = PARSE_ERROR.exec(error.message);
   if (parse) {
     const at = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) };
-    return `${where(at)}: syntax error: ${parse[1]!.trim()}${codeFrame(at)}`;
+    return `${where(at, cwd)}: syntax error: ${parse[1]!.trim()}${codeFrame(at)}`;
   }
 
   if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' || (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
     const wanted = /Cannot find (?:module|package) '([^']+)'/.exec(error.message)?.[1];
     const importer = /Require stack:\n- (.+)/.exec(error.message)?.[1] ?? file;
     const line = wanted ? lineOf(importer, wanted) : undefined;
-    const at = line ? `${displayPath(importer)}:${line}` : displayPath(importer);
+    const at = line ? `${show(importer)}:${line}` : show(importer);
     return `${at}: cannot find module ${wanted ? JSON.stringify(wanted) : ''}${wanted?.startsWith('.') ? ' (check the path and extension)' : ' (is it installed?)'}`.replace('module  (', 'module (');
   }
 
   const frames = userFrames(error);
   const first = frames[0];
-  const head = `${first ? `${where(first.at)}: ` : `${what}: `}${error.name}: ${error.message}`;
-  const stack = frames.map((f) => `    at ${f.fn ? `${f.fn} (${where(f.at)})` : where(f.at)}`).join('\n');
+  const head = `${first ? `${where(first.at, cwd)}: ` : `${what}: `}${error.name}: ${error.message}`;
+  const stack = frames.map((f) => `    at ${f.fn ? `${f.fn} (${where(f.at, cwd)})` : where(f.at, cwd)}`).join('\n');
   return `${head}${first ? codeFrame(first.at) : ''}${stack ? `\n${stack}` : ''}`;
 }
 
-function where(at: Location): string {
-  return `${displayPath(at.file)}:${at.line}:${at.column}`;
+function where(at: Location, cwd: string): string {
+  return `${displayPath(at.file, cwd)}:${at.line}:${at.column}`;
 }
 
 /**

@@ -65,7 +65,8 @@ export class Arbiter {
   private readonly spawning = new Map<number, NodeJS.Timeout | 'now'>();
   private everReady = false;
   private bootFailures = 0;
-  private gaveUp: string | null = null;
+  /** Why the primary gave up on booting workers (exit code 3). */
+  private gaveUp: HostdError | null = null;
   private reloadState: { failed: string | null } | null = null;
   private reloadPending = false;
   private stopState: { fast: boolean; reason: PrimaryExitReason; exitCode: number } | null = null;
@@ -375,9 +376,9 @@ export class Arbiter {
     if (generation !== this.generation) return this.changed();
     this.failures.set(id, (this.failures.get(id) ?? 0) + 1);
     if (!this.everReady && ++this.bootFailures >= this.target + 2) {
-      this.gaveUp = why;
-      this.log.critical(`workers cannot boot; giving up. Last cause: ${why}`);
-      void this.stop({ fast: false, reason: 'boot_error', exitCode: 3 });
+      this.gaveUp = new HostdError('HOSTD_ERR_WORKER_BOOT', `workers cannot boot; the last cause: ${why}`);
+      this.log.critical(this.gaveUp.message);
+      void this.stop({ fast: false, reason: 'boot_error', exitCode: this.gaveUp.exitCode });
       return;
     }
     if (replacing && replacing.state === 'serving') {
@@ -609,15 +610,15 @@ export class Arbiter {
       await runHook(this.rt, 'on_exit', this.config.hooks.on_exit, { exit_code: exitCode, reason }, this.exitHookMs);
       if (this.config.settings.pidfile !== null) removePidfile(this.config.settings.pidfile);
       const log = exitCode === 0 ? this.log.info.bind(this.log) : this.log.error.bind(this.log);
-      log(`hostd stopped (${reason}), exit code ${exitCode}${this.gaveUp !== null ? `: workers cannot boot: ${this.gaveUp}` : ''}`);
+      log(`hostd stopped (${reason}), exit code ${exitCode}`);
       this.resolveDone(exitCode);
       return exitCode;
     })();
     return this.finished;
   }
 
-  /** The reason to show the user when the primary ends badly (exit code 3). */
-  get bootFailure(): string | null {
+  /** Why the primary gave up on booting workers, if it did (exit code 3). */
+  get bootFailure(): HostdError | null {
     return this.gaveUp;
   }
 }

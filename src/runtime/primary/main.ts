@@ -13,7 +13,8 @@ export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs): 
   const code = await arbiter.run();
   const errorlog = config.settings.errorlog;
   if (code !== 0 && errorlog !== '-') {
-    const why = arbiter.bootFailure !== null ? `: workers cannot boot: ${arbiter.bootFailure}` : '';
+    // The details went to the error log; the terminal still learns why hostd stopped.
+    const why = arbiter.bootFailure !== null ? `: ${arbiter.bootFailure.message}` : '';
     process.stderr.write(`hostd: stopped with exit code ${code}${why} (details in ${errorlog ?? 'the error log'})\n`);
   }
   process.exit(code);

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { hostd } from '../helpers/cli.ts';
+import { HELLO_APP, project } from '../helpers/project.ts';
+
+/** hostd's own code never appears in what a user sees for a config mistake. */
+function expectNoHostdStack(output: string): void {
+  expect(output).not.toMatch(/dist[\\/](chunks|cli)|node_modules[\\/]jiti|node:internal|at async main/);
+}
+
+describe('hostd check', () => {
+  it('summarises a valid config: file, presets, settings, hooks', async () => {
+    const dir = project({
+      'app.mjs': HELLO_APP,
+      'hostd.config.ts': `import { defineConfig, definePreset } from 'hostd';
+const team = definePreset({ name: 'team', keepalive: 2, post_fork: () => {} });
+export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, post_fork: () => {}, on_exit: () => {} });
+`,
+    });
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('✓ hostd.config.ts is valid');
+    expect(result.stdout).toMatch(/presets\s+team/);
+    expect(result.stdout).toMatch(/settings\s+4 set: app, workers, keepalive, extends/);
+    expect(result.stdout).toMatch(/hooks\s+post_fork ×2, on_exit ×1 \(3 functions\)/);
+  });
+
+  it('answers in JSON with --json', async () => {
+    const dir = project({ 'app.mjs': HELLO_APP, 'hostd.config.json': '{ "app": "./app.mjs", "workers": 3 }' });
+    const result = await hostd(['check', '--json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ valid: true, presets: [], settings: { workers: { value: 3, source: 'hostd.config.json' } }, hooks: {}, warnings: [] });
+  });
+
+  it('warns, without failing, when there is no app to run yet', async () => {
+    const result = await hostd(['check'], { cwd: project({ 'hostd.config.json': '{}' }) });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('warning: app is not set');
+  });
+
+  it('lists every problem, one per line, and exits 1', async () => {
+    const dir = project({
+      'hostd.config.ts': "export default { workers: -2, wrokers: 3, bind: 'localhost', pre_frok() {} };\n",
+    });
+    const result = await hostd(['check', '-w', 'zero'], { cwd: dir, env: { HOSTD_TIMEOUT: '-3' } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toEqual([
+      'hostd.config.ts: bind: expected an address (HOST:PORT, :PORT, [IPv6]:PORT, unix:PATH or fd://N), got "localhost" (missing :PORT)',
+      'hostd.config.ts: workers: expected an integer ≥ 1 or "auto", got -2',
+      'hostd.config.ts: wrokers: unknown key (did you mean "workers"?)',
+      'hostd.config.ts: pre_frok: unknown key (did you mean "pre_fork"?)',
+      'HOSTD_TIMEOUT: expected a number of seconds ≥ 0, got -3',
+      '--workers: expected an integer ≥ 1 or "auto", got "zero"',
+      '✗ the config is invalid (6 problems)',
+    ]);
+    expectNoHostdStack(result.stderr);
+  });
+
+  it('reports problems as JSON records with --json', async () => {
+    const result = await hostd(['check', '--json'], { cwd: project({ 'hostd.config.json': '{ "workers": 0 }' }) });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({
+      valid: false,
+      errors: [{ code: 'HOSTD_ERR_CONFIG_INVALID', source: 'hostd.config.json', path: 'workers', message: 'expected an integer ≥ 1 or "auto", got 0' }],
+    });
+  });
+
+  it("names the preset a problem is in", async () => {
+    const dir = project({
+      'node_modules/acme-preset/package.json': JSON.stringify({ name: 'acme-preset', type: 'module', exports: './index.js' }),
+      'node_modules/acme-preset/index.js': "export default () => ({ name: 'acme', graceful_timeout: 'soon' });\n",
+      'hostd.config.ts': "import acme from 'acme-preset';\nexport default { extends: [acme()] };\n",
+    });
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('preset acme: graceful_timeout: expected a number of seconds ≥ 0, got "soon"');
+  });
+
+  it.each([
+    ['a syntax error', 'hostd.config.ts', 'export default {\n  workers: 2,,\n};\n', /^hostd: hostd\.config\.ts:2:13: syntax error: /],
+    ['a throw at load', 'hostd.config.ts', 'const x = 1;\nthrow new TypeError("no DATABASE_URL");\nexport default {};\n', /^hostd: hostd\.config\.ts:2:7: TypeError: no DATABASE_URL/],
+    ['a throwing config function', 'hostd.config.mjs', 'export default () => {\n  throw new Error("nope");\n};\n', /^hostd: hostd\.config\.mjs:2:9: Error: nope/],
+    ['a missing import', 'hostd.config.ts', "import './gone.ts';\nexport default {};\n", /^hostd: hostd\.config\.ts:1: cannot find module "\.\/gone\.ts"/],
+    ['invalid JSON', 'hostd.config.json', '{ "workers": 2, }', /^hostd: hostd\.config\.json:1:\d+: invalid JSON: /],
+  ])("shows %s at the user's file and line", async (_what, file, content, pattern) => {
+    const result = await hostd(['check'], { cwd: project({ [file]: content }) });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(pattern);
+    expectNoHostdStack(result.stderr);
+  });
+
+  it('explains where it looked when there is no config file', async () => {
+    const dir = project({});
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no config file found in');
+    expect(result.stderr).toContain('hostd init');
+    expect((await hostd(['check', '-c', 'missing.ts'], { cwd: dir })).stderr).toBe('hostd: config file not found: missing.ts\n');
+  });
+
+  it('exits 2 on a usage error, with a suggestion', async () => {
+    const dir = project({ 'hostd.config.json': '{}' });
+    const unknownFlag = await hostd(['check', '--wokers', '2'], { cwd: dir });
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/unknown option '--wokers'[\s\S]*Did you mean --workers\?/);
+    const missingValue = await hostd(['check', '--config'], { cwd: dir });
+    expect(missingValue.code).toBe(2);
+    const unknownCommand = await hostd(['chek'], { cwd: dir });
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toMatch(/Did you mean check\?/);
+  });
+});

@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PRESET_NAMES } from '../../src/config/shipped-presets.ts';
+import { hostd } from '../helpers/cli.ts';
+import { project, REPO } from '../helpers/project.ts';
+
+describe('the command line', () => {
+  it('prints its version and help, and help for each command', async () => {
+    const cwd = project({});
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    expect((await hostd(['--version'], { cwd })).stdout.trim()).toBe(pkg.version);
+    const help = await hostd(['--help'], { cwd });
+    expect(help.code).toBe(0);
+    for (const command of ['run', 'check', 'print-config', 'schema', 'init']) expect(help.stdout).toContain(command);
+    const runHelp = await hostd(['run', '--help'], { cwd });
+    expect(runHelp.code).toBe(0);
+    expect(runHelp.stdout).toMatch(/-w, --workers <n\|auto>/);
+    expect(runHelp.stdout).toMatch(/--graceful-timeout <seconds>/);
+    expect(runHelp.stdout).toMatch(/Worker processes options:/);
+    for (const command of ['check', 'print-config', 'schema', 'init']) expect((await hostd([command, '--help'], { cwd })).code).toBe(0);
+  });
+
+  it('prints the JSON Schema that is committed as schema/hostd.schema.json', async () => {
+    const result = await hostd(['schema'], { cwd: project({}) });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(JSON.parse(readFileSync(join(REPO, 'schema', 'hostd.schema.json'), 'utf8')));
+  });
+});
+
+describe('hostd init', () => {
+  it('writes a starter config that checks clean once the app exists', async () => {
+    const dir = project({ 'src/app.ts': "export default (req: unknown, res: { end(s: string): void }) => res.end('hi');\n" });
+    const result = await hostd(['init'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('wrote hostd.config.ts');
+    expect((await hostd(['check'], { cwd: dir })).code).toBe(0);
+  });
+
+  it.each(PRESET_NAMES)('starts from the %s preset', async (preset) => {
+    const dir = project({ 'src/app.ts': 'export default () => () => {};\n' });
+    expect((await hostd(['init', '--preset', preset], { cwd: dir })).code).toBe(0);
+    expect(readFileSync(join(dir, 'hostd.config.ts'), 'utf8')).toContain(`from 'hostd/presets/${preset}'`);
+    const check = await hostd(['check', '--json'], { cwd: dir });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout).presets).toEqual([preset]);
+  });
+
+  it('refuses to overwrite a config (exit 1), and rejects an unknown preset (exit 2)', async () => {
+    const dir = project({ 'hostd.config.json': '{}' });
+    const again = await hostd(['init'], { cwd: dir });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('hostd.config.json already exists');
+    const other = project({});
+    const unknown = await hostd(['init', '--preset', 'kubernets'], { cwd: other });
+    expect(unknown.code).toBe(2);
+    expect(existsSync(join(other, 'hostd.config.ts'))).toBe(false);
+  });
+});

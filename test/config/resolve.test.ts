@@ -1,0 +1,263 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type ConfigInputs, resolveConfig } from '../../src/config/resolve.ts';
+import { ConfigInvalidError, HostdError } from '../../src/errors.ts';
+import { HELLO_APP, project } from '../helpers/project.ts';
+
+function inputs(cwd: string, more: Partial<ConfigInputs> = {}): ConfigInputs {
+  return { command: 'check', cwd, requireFile: true, flags: {}, env: {}, ...more };
+}
+
+/** The lines of the ConfigInvalidError `promise` rejects with, relative to the project. */
+async function problems(promise: Promise<unknown>): Promise<string[]> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConfigInvalidError);
+  return (error as ConfigInvalidError).message.split('\n');
+}
+
+const TS_CONFIG = (body: string, head = '') => `import { defineConfig, definePreset } from 'hostd';\n${head}\nexport default defineConfig(${body});\n`;
+
+describe('finding the config file', () => {
+  it.each(['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'])('finds hostd.config.%s from a subfolder, up to the project root', async (ext) => {
+    const body = ext === 'json' ? '{ "workers": 3 }' : ext === 'cjs' || ext === 'cts' ? 'module.exports = { workers: 3 };' : 'export default { workers: 3 };';
+    const dir = project({ [`hostd.config.${ext}`]: body, 'src/deep/.keep': '' });
+    const config = await resolveConfig(inputs(join(dir, 'src', 'deep')));
+    expect(config.file).toBe(join(dir, `hostd.config.${ext}`));
+    expect(config.settings.workers).toBe(3);
+  });
+
+  it('stops at the nearest package.json', async () => {
+    const dir = project({ 'hostd.config.json': '{ "workers": 3 }', 'packages/api/package.json': '{}' });
+    await expect(resolveConfig(inputs(join(dir, 'packages', 'api')))).rejects.toMatchObject({ code: 'HOSTD_ERR_CONFIG_NOT_FOUND' });
+    const optional = await resolveConfig(inputs(join(dir, 'packages', 'api'), { requireFile: false }));
+    expect(optional.file).toBeNull();
+    expect(optional.settings.workers).toBe(1);
+  });
+
+  it('refuses to pick between two config files', async () => {
+    const dir = project({ 'hostd.config.json': '{}', 'hostd.config.ts': 'export default {}' });
+    await expect(resolveConfig(inputs(dir))).rejects.toMatchObject({ code: 'HOSTD_ERR_CONFIG_AMBIGUOUS' });
+  });
+
+  it('takes --config relative to the working directory', async () => {
+    const dir = project({ 'conf/prod.ts': 'export default { workers: 5 };' });
+    expect((await resolveConfig(inputs(dir, { configFile: 'conf/prod.ts' }))).settings.workers).toBe(5);
+    await expect(resolveConfig(inputs(dir, { configFile: 'nope.ts' }))).rejects.toMatchObject({ code: 'HOSTD_ERR_CONFIG_NOT_FOUND' });
+  });
+});
+
+describe('loading', () => {
+  it('loads TypeScript importing local .ts files, with top-level await', async () => {
+    const dir = project({
+      'ports.ts': 'export const port: number = await Promise.resolve(9123);\n',
+      'hostd.config.ts': TS_CONFIG('{ bind: `127.0.0.1:${port}` }', "import { port } from './ports.ts';"),
+    });
+    expect((await resolveConfig(inputs(dir))).settings.bind).toEqual(['127.0.0.1:9123']);
+  });
+
+  it('loads a TypeScript config in a CommonJS project', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG('{ workers: 4 }'), 'lib.js': 'module.exports = 1;' }, { type: 'commonjs' });
+    expect((await resolveConfig(inputs(dir))).settings.workers).toBe(4);
+  });
+
+  it('loads a CommonJS config that requires hostd', async () => {
+    const dir = project({ 'hostd.config.cjs': "const { defineConfig } = require('hostd');\nmodule.exports = defineConfig({ workers: 6 });\n" }, { type: 'commonjs' });
+    expect((await resolveConfig(inputs(dir))).settings.workers).toBe(6);
+  });
+
+  it('calls a default-exported (async) function with { command, mode }', async () => {
+    const dir = project({
+      'hostd.config.ts': TS_CONFIG('async ({ command, mode }) => ({ env: { COMMAND: command, MODE: mode } })'),
+    });
+    expect((await resolveConfig(inputs(dir, { command: 'run' }))).settings.env).toEqual({ COMMAND: 'run', MODE: 'production' });
+    expect((await resolveConfig(inputs(dir, { env: { NODE_ENV: 'development' } }))).settings.env).toEqual({ COMMAND: 'check', MODE: 'development' });
+  });
+
+  it('re-reads the file on every load (what a reload relies on)', async () => {
+    const dir = project({ 'hostd.config.mjs': 'export default { workers: 1 };' });
+    expect((await resolveConfig(inputs(dir))).settings.workers).toBe(1);
+    writeFileSync(join(dir, 'hostd.config.mjs'), 'export default { workers: 2 };');
+    expect((await resolveConfig(inputs(dir))).settings.workers).toBe(2);
+  });
+
+  it('resolves JSON hook references to functions, and names what is wrong with bad ones', async () => {
+    const dir = project({
+      'hooks.mjs': 'export function postFork() {}\nexport const notAFunction = 1;\nexport default function () {}\n',
+      'hostd.config.json': JSON.stringify({ post_fork: './hooks.mjs#postFork', pre_fork: './hooks.mjs', on_exit: ['./hooks.mjs#postFork'] }),
+    });
+    const config = await resolveConfig(inputs(dir));
+    expect(config.hooks.post_fork.map((h) => h.fn.name)).toEqual(['postFork']);
+    expect(config.hooks.pre_fork).toHaveLength(1);
+
+    writeFileSync(join(dir, 'hostd.config.json'), JSON.stringify({ post_fork: './hooks.mjs#postfork', pre_fork: ['./hooks.mjs#notAFunction'], on_exit: './missing.mjs#x' }));
+    const lines = await problems(resolveConfig(inputs(dir)));
+    expect(lines).toContain('hostd.config.json: post_fork: "./hooks.mjs" has no export "postfork" (did you mean "postFork"?)');
+    expect(lines).toContain('hostd.config.json: pre_fork[0]: expected "./hooks.mjs#notAFunction" to name a function, got 1');
+    expect(lines.find((l) => l.startsWith('hostd.config.json: on_exit: cannot load "./missing.mjs"'))).toBeTruthy();
+  });
+
+  it('reports a missing default export', async () => {
+    const dir = project({ 'hostd.config.ts': 'export const workers = 2;\n' });
+    await expect(resolveConfig(inputs(dir))).rejects.toThrow(/hostd\.config\.ts has no default export/);
+  });
+});
+
+describe('layering: defaults < presets < file < HOSTD_* < flags', () => {
+  const layered = () =>
+    project({
+      'app.mjs': HELLO_APP,
+      'hostd.config.ts': TS_CONFIG(
+        `{
+          extends: [outer],
+          app: './app.mjs',
+          timeout: 40,
+          env: { FROM_FILE: '1', SHARED: 'file' },
+          post_fork: function fileHook() {},
+        }`,
+        `const base = definePreset({ name: 'base', keepalive: 2, timeout: 10, graceful_timeout: 20, env: { FROM_BASE: '1', SHARED: 'base' }, post_fork: function baseHook() {} });
+         const outer = definePreset({ name: 'outer', extends: [base], graceful_timeout: 25, post_fork: [function outerHook() {}] });`,
+      ),
+    });
+
+  it('applies each layer above the one before, and says where each value came from', async () => {
+    const dir = layered();
+    const config = await resolveConfig(inputs(dir, { env: { HOSTD_WORKERS: '3', HOSTD_TIMEOUT: '50' }, flags: { timeout: ['60'] } }));
+    expect(config.presets).toEqual(['base', 'outer']);
+    expect(config.settings).toMatchObject({ keepalive: 2, graceful_timeout: 25, timeout: 60, workers: 3, max_requests: 0 });
+    expect(config.sources).toMatchObject({
+      keepalive: 'preset base',
+      graceful_timeout: 'preset outer',
+      app: 'hostd.config.ts',
+      workers: 'HOSTD_WORKERS',
+      timeout: '--timeout',
+      max_requests: 'default',
+    });
+    expect(config.settings.app).toBe(join(dir, 'app.mjs'));
+  });
+
+  it('merges env key by key, later layers winning', async () => {
+    const config = await resolveConfig(inputs(layered(), { flags: { env: ['FROM_FLAG=1'] } }));
+    expect(config.settings.env).toEqual({ FROM_BASE: '1', SHARED: 'file', FROM_FILE: '1', FROM_FLAG: '1' });
+    expect(config.sources.env).toBe('preset base + hostd.config.ts + --env');
+  });
+
+  it("runs presets' hooks first, in extends order, nested presets before their parent", async () => {
+    const config = await resolveConfig(inputs(layered()));
+    expect(config.hooks.post_fork.map((h) => [h.fn.name, h.source])).toEqual([
+      ['baseHook', 'preset base'],
+      ['outerHook', 'preset outer'],
+      ['fileHook', 'hostd.config.ts'],
+    ]);
+  });
+
+  it('accepts a preset factory as is, and applies a preset reached twice once', async () => {
+    const dir = project({
+      'hostd.config.ts': TS_CONFIG(
+        '{ extends: [factory, shared, other] }',
+        `const shared = definePreset({ name: 'shared', post_fork: () => {} });
+         const other = definePreset({ name: 'other', extends: [shared] });
+         const factory = () => definePreset({ name: 'made', workers: 7 });`,
+      ),
+    });
+    const config = await resolveConfig(inputs(dir));
+    expect(config.presets).toEqual(['made', 'shared', 'other']);
+    expect(config.settings.workers).toBe(7);
+    expect(config.hooks.post_fork).toHaveLength(1);
+  });
+
+  it('loads presets named by module in JSON configs', async () => {
+    const dir = project({
+      'presets/team.mjs': "import { definePreset } from 'hostd';\nexport default (options = {}) => definePreset({ name: 'team', workers: options.workers ?? 2 });\n",
+      'hostd.config.json': JSON.stringify({ extends: ['./presets/team.mjs'] }),
+    });
+    const config = await resolveConfig(inputs(dir));
+    expect(config.presets).toEqual(['team']);
+    expect(config.sources.workers).toBe('preset team');
+  });
+});
+
+describe('problems', () => {
+  it('reports every problem in every layer at once, each naming its source', async () => {
+    const dir = project({
+      'hostd.config.ts': TS_CONFIG(
+        `{
+          extends: [acme],
+          workers: -2,
+          wrokers: 3,
+          bind: ['127.0.0.1:8000', 'localhost'],
+          post_fork: [() => {}, 3],
+          app: './missing.ts',
+        } as never`,
+        "const acme = definePreset({ name: 'acme', loglevel: 'verbose' as never, timeout: -1 });",
+      ),
+    });
+    const lines = await problems(resolveConfig(inputs(dir, { env: { HOSTD_WROKERS: '2', HOSTD_KEEPALIVE: 'x' }, flags: { graceful_timeout: ['soon'] } })));
+    expect(lines).toEqual([
+      'preset acme: timeout: expected a number of seconds ≥ 0, got -1',
+      'preset acme: loglevel: expected one of "debug", "info", "warning", "error", "critical", got "verbose"',
+      'hostd.config.ts: bind[1]: expected an address (HOST:PORT, :PORT, [IPv6]:PORT, unix:PATH or fd://N), got "localhost" (missing :PORT)',
+      'hostd.config.ts: workers: expected an integer ≥ 1 or "auto", got -2',
+      'hostd.config.ts: post_fork[1]: expected a function, got 3',
+      'hostd.config.ts: wrokers: unknown key (did you mean "workers"?)',
+      'HOSTD_WROKERS: unknown hostd variable (did you mean "HOSTD_WORKERS"?)',
+      'HOSTD_KEEPALIVE: expected a number of seconds ≥ 0, got "x"',
+      '--graceful-timeout: expected a number of seconds ≥ 0, got "soon"',
+      'hostd.config.ts: app: cannot find the app module "missing.ts"',
+    ]);
+  });
+
+  it('names a preset cycle', async () => {
+    const dir = project({
+      'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
+    });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual(['preset b: extends[0]: preset cycle: a → b → a']);
+  });
+
+  it('rejects an extends item that is not a preset', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG('{ extends: [{ workers: 2 }] } as never') });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual(['hostd.config.ts: extends[0]: expected a preset made with definePreset({ name, ... }), got an object']);
+  });
+
+  it('checks settings that depend on each other', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG("{ certfile: './cert.pem', headers_timeout: 100, request_timeout: 50 }") });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual([
+      'hostd.config.ts: certfile: certfile and keyfile must be set together',
+      'hostd.config.ts: headers_timeout: headers_timeout (100) must not exceed request_timeout (50)',
+    ]);
+  });
+
+  it('rejects a default export that is not an object', async () => {
+    const dir = project({ 'hostd.config.mjs': 'export default 42;' });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual(['hostd.config.mjs: expected the default export to be a config object (defineConfig({ ... })), got 42']);
+  });
+
+  it('shows a throwing config at the line that threw, without hostd frames', async () => {
+    const dir = project({ 'hostd.config.ts': 'const a = 1;\nfunction boom(): never {\n  throw new Error("DATABASE_URL is not set");\n}\nexport default { workers: boom() };\n' });
+    const error = await resolveConfig(inputs(dir)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostdError);
+    const message = (error as HostdError).message;
+    expect(message.split('\n')[0]).toBe('hostd.config.ts:3:9: Error: DATABASE_URL is not set');
+    expect(message).toContain('> 3 |   throw new Error("DATABASE_URL is not set");');
+    expect(message).toContain('    at boom (hostd.config.ts:3:9)');
+    expect(message).not.toMatch(/src[\\/]config|dist[\\/]|jiti/);
+  });
+
+  it('shows a syntax error with its file, line and column', async () => {
+    const dir = project({ 'hostd.config.ts': 'export default {\n  workers: 2,\n  bind: ,\n};\n' });
+    await expect(resolveConfig(inputs(dir))).rejects.toThrow(/^hostd\.config\.ts:3:8: syntax error: Unexpected token/);
+  });
+
+  it('names the importing file and line of a missing import', async () => {
+    const dir = project({ 'hostd.config.ts': "import { x } from './helpers.ts';\nexport default { x };\n" });
+    await expect(resolveConfig(inputs(dir))).rejects.toThrow('hostd.config.ts:1: cannot find module "./helpers.ts" (check the path and extension)');
+  });
+
+  it('shows a JSON syntax error with its line', async () => {
+    const dir = project({ 'hostd.config.json': '{\n  "workers": 2,,\n}' });
+    await expect(resolveConfig(inputs(dir))).rejects.toThrow(/^hostd\.config\.json:2:\d+: invalid JSON/);
+  });
+});
