@@ -35,10 +35,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/** `post_fork[1] (flushCache, from preset acme)`: which function, by position, name and layer. */
 function label<P extends HookName>(name: P, entries: readonly HookEntry<P>[], index: number): string {
   const entry = entries[index]!;
   const which = entries.length > 1 ? `${name}[${index}]` : name;
-  return `${which}${entry.fn.name ? ` (${entry.fn.name}, from ${entry.source})` : ` (from ${entry.source})`}`;
+  // A function written as `post_fork: () => {}` is named after its key; that says nothing new.
+  const fnName = entry.fn.name && entry.fn.name !== name ? `${entry.fn.name}, ` : '';
+  return `${which} (${fnName}from ${entry.source})`;
 }
 
 /**
@@ -73,8 +76,9 @@ export async function runHook<P extends HookName>(
       rt.log.debug(`hook ${label(name, entries, index)} in ${rt.process}: ${failure ? (failure.code === 'HOSTD_ERR_HOOK_TIMEOUT' ? 'timed out' : 'threw') : 'ok'} after ${ms} ms`);
     }
     if (failure) {
-      rt.log.error(failure.message);
+      // A failure that changes what happens next is reported once, by the caller that acts on it.
       if (!keepGoing) throw failure;
+      rt.log.error(failure.message);
     }
   }
 }

@@ -138,8 +138,8 @@ export class Arbiter {
 
     try {
       await runHook(this.rt, 'on_starting', this.config.hooks.on_starting, {}, this.hookMs);
-    } catch {
-      this.log.error('start aborted: on_starting failed');
+    } catch (error) {
+      this.log.error(`start aborted: ${(error as Error).message}`);
       return this.finish(1, 'start_failed');
     }
     const stopped = this.stopRequested();
@@ -171,8 +171,8 @@ export class Arbiter {
           this.phase = 'running';
           this.log.info(`hostd is ready: ${this.target} worker${this.target === 1 ? '' : 's'}`);
         }
-      } catch {
-        this.log.error('start aborted: when_ready failed; stopping the workers');
+      } catch (error) {
+        this.log.error(`start aborted, stopping the workers: ${(error as Error).message}`);
         void this.stop({ fast: false, reason: 'start_failed', exitCode: 1 });
       }
     }
@@ -370,7 +370,7 @@ export class Arbiter {
     this.log.error(`worker ${id} failed to boot: ${why}`);
     if (this.stopState) return this.changed();
     if (this.reloadState && generation === this.generation) {
-      this.reloadState.failed ??= `worker ${id} could not boot: ${why}`;
+      this.reloadState.failed ??= `worker ${id} of the new generation could not boot (see above)`;
       return this.changed();
     }
     if (generation !== this.generation) return this.changed();
@@ -439,6 +439,7 @@ export class Arbiter {
   private reopenLogs(): void {
     this.log.reopen();
     for (const worker of this.workers) if (worker.child.connected) worker.child.send({ t: 'reopen_logs' } satisfies ToWorker);
+    this.log.info('reopened the log files');
   }
 
   private scale(delta: 1 | -1): void {
@@ -493,8 +494,8 @@ export class Arbiter {
     const nextRt = this.hookRuntime(next);
     try {
       await runHook(nextRt, 'on_reload', next.hooks.on_reload, { previous: this.config.settings }, next.settings.hook_timeout * 1000);
-    } catch {
-      this.log.error('reload abandoned: on_reload failed; the old config and workers keep serving');
+    } catch (error) {
+      this.log.error(`reload abandoned, the old config and workers keep serving: ${(error as Error).message}`);
       return;
     }
 

@@ -230,10 +230,11 @@ class Worker {
     this.exit(0);
   }
 
+  /** The primary logs why (once, with the rest of its decisions); alone, the worker does. */
   private failBoot(error: unknown): void {
     const message = error instanceof HostdError ? error.message : userStack(error);
-    this.log.error(`worker ${this.boot.id} failed to boot: ${message}`);
-    send({ t: 'boot_error', message });
+    if (process.connected) send({ t: 'boot_error', message });
+    else this.log.error(`worker ${this.boot.id} failed to boot: ${message}`);
     this.exit(BOOT_ERROR_EXIT);
   }
 

@@ -1,0 +1,178 @@
+/**
+ * Runs `hostd run` for a test: starts it, learns its address from the "Listening at"
+ * line, waits for output or hook records with deadlines, and kills whatever is still
+ * running after each test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { CLI, cleanEnv } from './cli.ts';
+
+const running = new Set<Hostd>();
+
+afterEach(async () => {
+  await Promise.all([...running].map((h) => h.kill()));
+});
+
+type Maybe<T> = T | undefined | false | null;
+
+/** Polls `check` (sync or async) until it returns a value, or fails after `timeoutMs`. */
+export async function waitUntil<T>(check: () => Maybe<T> | Promise<Maybe<T>>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false && value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The lines of a hook record file (each hook appends one line); empty if not written yet. */
+export function records(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+/** Waits until the record file has a line matching `pattern`; returns all lines. */
+export function waitForRecord(file: string, pattern: RegExp, timeoutMs = 10_000): Promise<string[]> {
+  return waitUntil(() => {
+    const lines = records(file);
+    return lines.some((l) => pattern.test(l)) ? lines : undefined;
+  }, `a record matching ${pattern} in ${file} (have: ${records(file).join(' | ')})`, timeoutMs);
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export class Hostd {
+  readonly child: ChildProcess;
+  output = '';
+  readonly exited: Promise<Exit>;
+  private exit: Exit | null = null;
+
+  constructor(dir: string, args: readonly string[], env: Record<string, string> = {}, extraFds: number[] = []) {
+    this.child = spawn(process.execPath, [CLI, 'run', ...args], {
+      cwd: dir,
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe', ...extraFds],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => (this.output += d));
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d));
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        running.delete(this);
+        resolve(this.exit);
+      });
+    });
+    running.add(this);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Waits for a line of output matching `pattern`. */
+  async waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    return waitUntil(() => this.output.match(pattern) ?? (this.exit ? this.fail(pattern) : undefined), `output matching ${pattern}`, timeoutMs);
+  }
+
+  private fail(pattern: RegExp): never {
+    throw new Error(`hostd exited (${JSON.stringify(this.exit)}) before printing ${pattern}:\n${this.output}`);
+  }
+
+  /** The first "Listening at" address. */
+  async url(): Promise<string> {
+    return (await this.waitForOutput(/Listening at: (\S+)/))[1]!;
+  }
+
+  /** Waits until all initial workers are ready. */
+  async ready(timeoutMs = 15_000): Promise<string> {
+    await this.waitForOutput(/hostd is ready/, timeoutMs);
+    return this.url();
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<Exit> {
+    this.signal(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hostd did not exit within ${timeoutMs} ms of ${signal}:\n${this.output}`)), timeoutMs)));
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Kills the primary and its workers (whatever is left after a test). */
+  async kill(): Promise<void> {
+    if (this.exit) return;
+    for (const pid of workerPids(this.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Child processes of `pid`, from /proc (the workers of a primary). */
+export function workerPids(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return children ? children.split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A process's title as `ps` shows it. */
+export function processTitle(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+}
+
+export function startHostd(dir: string, args: readonly string[] = [], options: { env?: Record<string, string>; fds?: number[] } = {}): Hostd {
+  return new Hostd(dir, args, options.env, options.fds);
+}
+
+/**
+ * A module for test projects (`record.ts`): every hook as a function that appends one
+ * line to `hooks.log` next to it, so a test can read what ran, where, in what order.
+ */
+export const RECORD_MODULE = `import { appendFileSync } from 'node:fs';
+import type { UserHooks } from 'hostd';
+
+export const log = new URL('./hooks.log', import.meta.url);
+export const rec = (line: string) => appendFileSync(log, line + '\\n');
+
+export const recorded = {
+  on_starting: () => rec('on_starting'),
+  pre_fork: ({ worker }) => rec(\`pre_fork \${worker.id} pid=\${worker.pid} gen=\${worker.generation}\`),
+  post_fork: ({ worker }) => rec(\`post_fork \${worker.id} pid=\${worker.pid}\`),
+  post_worker_init: ({ worker, app }) => rec(\`post_worker_init \${worker.id} app=\${typeof app}\`),
+  when_ready: ({ workers }) => rec(\`when_ready \${workers.map((w) => w.id).join(',')}\`),
+  pre_request: ({ worker, req }) => rec(\`pre_request \${worker.id} \${req.url}\`),
+  post_request: ({ worker, req, status, aborted, error }) =>
+    rec(\`post_request \${worker.id} \${req.url} \${status} aborted=\${aborted} error=\${error?.message ?? null}\`),
+  on_reload: ({ previous, server }) => rec(\`on_reload \${previous.workers}->\${server.config.workers}\`),
+  nworkers_changed: (ctx) => rec(\`nworkers_changed \${ctx.old}->\${ctx.new}\`),
+  worker_int: ({ worker }) => rec(\`worker_int \${worker.id}\`),
+  worker_exit: ({ worker, reason }) => rec(\`worker_exit \${worker.id} \${reason}\`),
+  child_exit: ({ worker, reason, exit_code, exit_signal }) =>
+    rec(\`child_exit \${worker.id} \${reason} code=\${exit_code} signal=\${exit_signal}\`),
+  on_exit: ({ exit_code, reason }) => rec(\`on_exit \${exit_code} \${reason}\`),
+} satisfies UserHooks;
+`;
+
+/** The hook record file of a project made with RECORD_MODULE. */
+export function hooksLog(dir: string): string {
+  return join(dir, 'hooks.log');
+}
+

@@ -1,0 +1,122 @@
+import { request, Agent } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { appProject, recordingConfig } from '../helpers/apps.ts';
+import { hooksLog, processTitle, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
+
+/** Asserts that the first line matching `a` comes before the first matching `b`. */
+function expectBefore(lines: string[], a: RegExp, b: RegExp): void {
+  const ia = lines.findIndex((l) => a.test(l));
+  const ib = lines.findIndex((l) => b.test(l));
+  expect(ia, `${a} is missing from:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
+  expect(ib, `${b} is missing from:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
+  expect(ia, `${a} should come before ${b} in:\n${lines.join('\n')}`).toBeLessThan(ib);
+}
+
+const count = (lines: string[], pattern: RegExp) => lines.filter((l) => pattern.test(l)).length;
+
+describe('hostd run: the lifecycle', () => {
+  it('runs every hook at its phase, in the SPEC order, from on_starting to on_exit', async () => {
+    const dir = appProject(recordingConfig('workers: 2,'));
+    const log = hooksLog(dir);
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    for (let i = 0; i < 4; i++) expect(await (await fetch(`${url}/`)).text()).toBe('hello');
+    await waitUntil(() => count(records(log), /^post_request/) === 4, '4 post_request records');
+    const exit = await hostd.stop('SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+
+    const lines = records(log);
+    expect(lines[0]).toBe('on_starting');
+    expect(lines.at(-1)).toBe('on_exit 0 shutdown');
+    for (const once of [/^on_starting$/, /^when_ready/, /^on_exit/]) expect(count(lines, once)).toBe(1);
+    expect(lines).toContain('when_ready 1,2');
+    for (const id of [1, 2]) {
+      expectBefore(lines, /^on_starting/, new RegExp(`^pre_fork ${id} pid=null gen=1`));
+      expectBefore(lines, new RegExp(`^pre_fork ${id}`), new RegExp(`^post_fork ${id} pid=\\d+`));
+      expectBefore(lines, new RegExp(`^post_fork ${id}`), new RegExp(`^post_worker_init ${id} app=function`));
+      expectBefore(lines, new RegExp(`^post_worker_init ${id}`), /^when_ready/);
+      expectBefore(lines, new RegExp(`^worker_exit ${id} shutdown`), new RegExp(`^child_exit ${id} shutdown code=0 signal=null`));
+      expectBefore(lines, new RegExp(`^child_exit ${id}`), /^on_exit/);
+    }
+    expectBefore(lines, /^when_ready/, /^pre_request/);
+    const lastRequest = lines.findLastIndex((l) => l.startsWith('post_request'));
+    expect(lastRequest).toBeLessThan(lines.findIndex((l) => l.startsWith('worker_exit')));
+    expect(count(lines, /^post_request \d \/ 200 aborted=false error=null/)).toBe(4);
+  });
+
+  it('finishes an in-flight request on SIGTERM, refuses new connections, then exits 0', async () => {
+    const dir = appProject(recordingConfig('workers: 1,'));
+    const log = hooksLog(dir);
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    const slow = fetch(`${url}/slow?ms=1000`);
+    await waitForRecord(log, /^pre_request 1 \/slow/);
+    hostd.signal('SIGTERM');
+    await hostd.waitForOutput(/Shutting down/);
+    await expect(fetch(`${url}/`)).rejects.toThrow();
+
+    const response = await slow;
+    expect(response.status).toBe(200);
+    expect(response.headers.get('connection')).toBe('close');
+    expect(await response.text()).toBe('slow done');
+    expect((await hostd.exited).code).toBe(0);
+    const lines = records(log);
+    expectBefore(lines, /^post_request 1 \/slow\S* 200 aborted=false/, /^worker_exit 1 shutdown/);
+  });
+
+  it('closes keep-alive connections during a drain without resetting one (and without waiting out keepalive)', async () => {
+    // keepalive is long: a worker that waited for idle connections to time out would not exit within the test.
+    const dir = appProject(recordingConfig('workers: 1, keepalive: 120,'));
+    const hostd = startHostd(dir);
+    const url = new URL(await hostd.ready());
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ status: number; connection: string | undefined; body: string; reused: boolean }>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, path, agent }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const first = await get('/');
+    expect(first.connection).toBe('keep-alive');
+    // The slow request reuses the same kept-alive socket; TERM arrives while it runs.
+    const slow = get('/slow?ms=800');
+    await waitForRecord(hooksLog(dir), /^pre_request 1 \/slow/);
+    hostd.signal('SIGTERM');
+    const answer = await slow;
+    expect(answer).toMatchObject({ status: 200, body: 'slow done', connection: 'close', reused: true });
+    expect((await hostd.exited).code).toBe(0);
+    agent.destroy();
+  });
+
+  it('closes a keep-alive connection that is idle when the drain starts', async () => {
+    const dir = appProject(recordingConfig('workers: 1, keepalive: 120,'));
+    const hostd = startHostd(dir);
+    const url = new URL(await hostd.ready());
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const closed = new Promise<void>((resolve) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/', agent }, (res) => {
+        res.resume();
+        res.on('end', () => req.socket!.once('close', () => resolve()));
+      });
+      req.end();
+    });
+    await waitForRecord(hooksLog(dir), /^post_request 1 \/ 200/);
+    hostd.signal('SIGTERM');
+    await closed;
+    expect((await hostd.exited).code).toBe(0);
+    agent.destroy();
+  });
+
+  it('names its processes and keeps worker ids 1..N', async () => {
+    const dir = appProject(recordingConfig("workers: 2, proc_name: 'titled',"));
+    const hostd = startHostd(dir);
+    await hostd.ready();
+    expect(processTitle(hostd.pid)).toMatch(/^hostd: primary/);
+    const titles = workerPids(hostd.pid).map(processTitle).sort();
+    expect(titles).toEqual(['hostd: worker 1 [titled]', 'hostd: worker 2 [titled]']);
+  });
+});
