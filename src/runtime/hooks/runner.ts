@@ -36,7 +36,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** `post_fork[1] (flushCache, from preset acme)`: which function, by position, name and layer. */
-function label<P extends HookName>(name: P, entries: readonly HookEntry<P>[], index: number): string {
+export function hookLabel<P extends HookName>(name: P, entries: readonly HookEntry<P>[], index: number): string {
   const entry = entries[index]!;
   const which = entries.length > 1 ? `${name}[${index}]` : name;
   // A function written as `post_fork: () => {}` is named after its key; that says nothing new.
@@ -64,16 +64,16 @@ export async function runHook<P extends HookName>(
     let failure: HostdError | undefined;
     try {
       const result = fn(context);
-      if (isThenable(result)) await settleWithin(result, deadlineMs, controller, rt.escalation, () => label(name, entries, index));
+      if (isThenable(result)) await settleWithin(result, deadlineMs, controller, rt.escalation, () => hookLabel(name, entries, index));
     } catch (error) {
       failure =
         error instanceof HostdError && error.code === 'HOSTD_ERR_HOOK_TIMEOUT'
           ? error
-          : new HostdError('HOSTD_ERR_HOOK_FAILED', `hook ${label(name, entries, index)} threw: ${userStack(error)}`, { cause: error });
+          : new HostdError('HOSTD_ERR_HOOK_FAILED', `hook ${hookLabel(name, entries, index)} threw: ${userStack(error)}`, { cause: error });
     }
     if (rt.log.enabled('debug')) {
       const ms = (performance.now() - started).toFixed(1);
-      rt.log.debug(`hook ${label(name, entries, index)} in ${rt.process}: ${failure ? (failure.code === 'HOSTD_ERR_HOOK_TIMEOUT' ? 'timed out' : 'threw') : 'ok'} after ${ms} ms`);
+      rt.log.debug(`hook ${hookLabel(name, entries, index)} in ${rt.process}: ${failure ? (failure.code === 'HOSTD_ERR_HOOK_TIMEOUT' ? 'timed out' : 'threw') : 'ok'} after ${ms} ms`);
     }
     if (failure) {
       // A failure that changes what happens next is reported once, by the caller that acts on it.

@@ -70,7 +70,8 @@ export class Arbiter {
   private reloadState: { failed: string | null } | null = null;
   private reloadPending = false;
   private stopState: { fast: boolean; reason: PrimaryExitReason; exitCode: number } | null = null;
-  private readonly childExits = new Set<Promise<void>>();
+  /** Hooks running on their own (child_exit, nworkers_changed); on_exit waits for them. */
+  private readonly background = new Set<Promise<void>>();
   private readonly waiters = new Set<Waiter>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private finished: Promise<number> | null = null;
@@ -347,11 +348,7 @@ export class Arbiter {
     else this.log.info(message);
 
     const info = snapshot(worker.info);
-    const done = runHook(this.rt, 'child_exit', this.config.hooks.child_exit, { worker: info, exit_code: code, exit_signal: signal, reason }, this.exitHookMs).finally(() => {
-      this.childExits.delete(done);
-      this.changed();
-    });
-    this.childExits.add(done);
+    this.inBackground(runHook(this.rt, 'child_exit', this.config.hooks.child_exit, { worker: info, exit_code: code, exit_signal: signal, reason }, this.exitHookMs));
 
     if (worker.replaces) worker.replaces.recycling = false;
     if (wasBooting && worker.stopReason === null) {
@@ -363,6 +360,14 @@ export class Arbiter {
       this.ensureWorkers();
     }
     this.changed();
+  }
+
+  private inBackground(hook: Promise<void>): void {
+    const tracked = hook.finally(() => {
+      this.background.delete(tracked);
+      this.changed();
+    });
+    this.background.add(tracked);
   }
 
   /** A worker of `generation` could not boot. Decides: retry with backoff, abandon a reload, or give up. */
@@ -455,7 +460,7 @@ export class Arbiter {
     }
     this.log.info(`workers: ${old} → ${this.target}`);
     this.ensureWorkers();
-    void runHook(this.rt, 'nworkers_changed', this.config.hooks.nworkers_changed, { new: this.target, old }, this.hookMs);
+    this.inBackground(runHook(this.rt, 'nworkers_changed', this.config.hooks.nworkers_changed, { new: this.target, old }, this.hookMs));
   }
 
   // ---- reload -----------------------------------------------------------------------
@@ -591,7 +596,7 @@ export class Arbiter {
     }
     for (const worker of this.workers) this.stopWorker(worker, 'shutdown', how.fast);
     this.changed();
-    await this.waitFor(() => (this.workers.size === 0 && this.childExits.size === 0 ? true : undefined));
+    await this.waitFor(() => (this.workers.size === 0 && this.background.size === 0 ? true : undefined));
     await this.finish(this.stopState.exitCode, this.stopState.reason);
   }
 

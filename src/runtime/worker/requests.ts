@@ -9,6 +9,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { HookEntry } from '../../config/types.ts';
 import type { PostRequestContext, PreRequestContext, ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
 import type { AccessRecord } from '../access-log.ts';
+import { hookLabel } from '../hooks/runner.ts';
 import { type ErrorLog, userStack } from '../log.ts';
 import type { Listener } from './fetch-adapter.ts';
 
@@ -54,9 +55,10 @@ function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(`non-error thrown: ${String(value)}`, { cause: value });
 }
 
-/** The app failed: log it, and answer 500 if nothing was sent yet (else cut the response). */
-function failRequest(log: ErrorLog, req: IncomingMessage, res: ServerResponse, error: unknown, what = 'the app'): void {
-  log.error(`Error handling request ${req.method} ${req.url} (${what} threw):`, asError(error));
+/** The app or a pre_request hook failed: log it, and answer 500 if nothing was sent yet (else cut the response). */
+function failRequest(log: ErrorLog, req: IncomingMessage, res: ServerResponse, error: unknown, hook?: string): void {
+  if (hook === undefined) log.error(`Error handling request ${req.method} ${req.url} (the app threw):`, asError(error));
+  else log.error(`hook ${hook} threw: ${userStack(error)}\n(answered ${req.method} ${req.url} with 500)`);
   if (res.headersSent) {
     res.destroy();
     return;
@@ -138,13 +140,13 @@ async function observedRequest(p: RequestPipeline, req: IncomingMessage, res: Se
     }
   });
 
-  for (const entry of p.pre) {
+  for (let index = 0; index < p.pre.length; index++) {
     try {
-      const result = entry.fn(context!);
+      const result = p.pre[index]!.fn(context!);
       if (isThenable(result)) await result;
     } catch (thrown) {
       error = asError(thrown);
-      failRequest(p.log, req, res, thrown, `hook pre_request (from ${entry.source})`);
+      failRequest(p.log, req, res, thrown, hookLabel('pre_request', p.pre, index));
       return;
     }
     if (res.headersSent || res.writableEnded) return;
@@ -161,12 +163,12 @@ async function observedRequest(p: RequestPipeline, req: IncomingMessage, res: Se
 
 /** Every post_request function runs; one that throws is logged and the next still runs. */
 async function runPostRequest(p: RequestPipeline, context: PostRequestContext): Promise<void> {
-  for (const entry of p.post) {
+  for (let index = 0; index < p.post.length; index++) {
     try {
-      const result = entry.fn(context);
+      const result = p.post[index]!.fn(context);
       if (isThenable(result)) await result;
     } catch (error) {
-      p.log.error(`hook post_request (from ${entry.source}) threw: ${userStack(error)}`);
+      p.log.error(`hook ${hookLabel('post_request', p.post, index)} threw: ${userStack(error)}`);
     }
   }
 }
