@@ -106,69 +106,160 @@ export function makeRequestHandler(p: RequestPipeline, draining: boolean): Reque
   }
   return (req, res) => {
     if (draining) res.shouldKeepAlive = false;
-    void observedRequest(p, req, res);
+    if (onRequest !== null) onRequest();
+    const context = new RequestContext(p, req, res);
+    (res as ObservedResponse)[CONTEXT] = context;
+    res.on('close', onResponseClose);
+    runPreRequest(context, 0);
   };
 }
 
-async function observedRequest(p: RequestPipeline, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  p.onRequest?.();
-  const startedAt = Date.now();
-  const started = performance.now();
-  let error: Error | null = null;
-  const bytes = p.accessLog ? countBytes(res) : undefined;
-  const hooked = p.pre.length > 0 || p.post.length > 0;
-  const idHeader = hooked ? req.headers['x-request-id'] : undefined;
-  const context: PreRequestContext | undefined = hooked
-    ? {
-        phase: 'pre_request',
-        log: p.log,
-        server: p.server,
-        signal: p.signal,
-        worker: p.worker,
-        req,
-        res,
-        request_id: typeof idHeader === 'string' && idHeader !== '' ? idHeader : randomUUID(),
-      }
-    : undefined;
+const CONTEXT = Symbol('hostd.request');
+type ObservedResponse = ServerResponse & { [CONTEXT]?: RequestContext };
 
-  res.once('close', () => {
-    const durationMs = performance.now() - started;
-    p.accessLog?.({ req, res, startedAt, durationMs, bytes: bytes?.() });
-    if (p.post.length > 0) {
-      const post: PostRequestContext = { ...context!, phase: 'post_request', status: res.statusCode, duration_ms: durationMs, error, aborted: !res.writableFinished };
-      p.pending.track(runPostRequest(p, post));
-    }
-  });
+/**
+ * One request's hook context: what pre_request gets, then (phase, status and the rest
+ * filled in) what post_request gets. One object per request, and nothing else allocated
+ * unless a hook asks for it (`request_id`) or returns a promise.
+ */
+class RequestContext {
+  phase: 'pre_request' | 'post_request' = 'pre_request';
+  status = 0;
+  duration_ms = 0;
+  error: Error | null = null;
+  aborted = false;
+  readonly log: ErrorLog;
+  readonly server: ServerInfo;
+  readonly signal: AbortSignal;
+  readonly worker: WorkerInfo;
+  #id: string | undefined;
+  readonly #pipeline: RequestPipeline;
+  readonly #started = performance.now();
+  readonly #startedAt: number;
+  readonly #bytes: (() => number) | undefined;
 
-  for (let index = 0; index < p.pre.length; index++) {
-    try {
-      const result = p.pre[index]!.fn(context!);
-      if (isThenable(result)) await result;
-    } catch (thrown) {
-      error = asError(thrown);
-      failRequest(p.log, req, res, thrown, hookLabel('pre_request', p.pre, index));
-      return;
-    }
-    if (res.headersSent || res.writableEnded) return;
+  constructor(
+    pipeline: RequestPipeline,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {
+    this.#pipeline = pipeline;
+    this.log = pipeline.log;
+    this.server = pipeline.server;
+    this.signal = pipeline.signal;
+    this.worker = pipeline.worker;
+    this.#startedAt = pipeline.accessLog ? Date.now() : 0;
+    this.#bytes = pipeline.accessLog ? countBytes(res) : undefined;
   }
 
-  try {
-    const result = p.listener(req, res);
-    if (isThenable(result)) await result;
-  } catch (thrown) {
-    error = asError(thrown);
-    failRequest(p.log, req, res, thrown);
+  /** The client's `x-request-id`, else a new one (made only when a hook reads it). */
+  get request_id(): string {
+    if (this.#id === undefined) {
+      const header = this.req.headers['x-request-id'];
+      this.#id = typeof header === 'string' && header !== '' ? header : randomUUID();
+    }
+    return this.#id;
+  }
+
+  get pipeline(): RequestPipeline {
+    return this.#pipeline;
+  }
+
+  /** Called once the response is done or the client went away. */
+  finish(): void {
+    const p = this.#pipeline;
+    this.phase = 'post_request';
+    this.status = this.res.statusCode;
+    this.duration_ms = performance.now() - this.#started;
+    this.aborted = !this.res.writableFinished;
+    p.accessLog?.({ req: this.req, res: this.res, startedAt: this.#startedAt, durationMs: this.duration_ms, bytes: this.#bytes?.() });
+    const pending = runPostRequest(this, 0);
+    if (pending !== undefined) p.pending.track(pending);
   }
 }
 
-/** Every post_request function runs; one that throws is logged and the next still runs. */
-async function runPostRequest(p: RequestPipeline, context: PostRequestContext): Promise<void> {
-  for (let index = 0; index < p.post.length; index++) {
+function onResponseClose(this: ObservedResponse): void {
+  this[CONTEXT]!.finish();
+}
+
+const answered = (res: ServerResponse) => res.headersSent || res.writableEnded;
+
+/** pre_request functions in order, synchronously until one returns a promise; then the app. */
+function runPreRequest(context: RequestContext, from: number): void {
+  const pre = context.pipeline.pre;
+  for (let index = from; index < pre.length; index++) {
+    let result: unknown;
     try {
-      const result = p.post[index]!.fn(context);
-      if (isThenable(result)) await result;
+      result = pre[index]!.fn(context as unknown as PreRequestContext);
     } catch (error) {
-      p.log.error(`hook ${hookLabel('post_request', p.post, index)} threw: ${userStack(error)}`);
+      preRequestFailed(context, index, error);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        () => {
+          if (!answered(context.res)) runPreRequest(context, index + 1);
+        },
+        (error: unknown) => preRequestFailed(context, index, error),
+      );
+      return;
+    }
+    // The hook answered the request itself: the app is not called.
+    if (answered(context.res)) return;
+  }
+  runApp(context);
+}
+
+function preRequestFailed(context: RequestContext, index: number, error: unknown): void {
+  context.error = asError(error);
+  failRequest(context.log, context.req, context.res, error, hookLabel('pre_request', context.pipeline.pre, index));
+}
+
+function runApp(context: RequestContext): void {
+  const { req, res } = context;
+  let result: unknown;
+  try {
+    result = context.pipeline.listener(req, res);
+  } catch (error) {
+    context.error = asError(error);
+    failRequest(context.log, req, res, error);
+    return;
+  }
+  if (isThenable(result)) {
+    result.then(undefined, (error: unknown) => {
+      context.error = asError(error);
+      failRequest(context.log, req, res, error);
+    });
+  }
+}
+
+/**
+ * Every post_request function runs, in order; one that throws is logged and the next still
+ * runs. Returns a promise only if a function returned one (the worker waits for it).
+ */
+function runPostRequest(context: RequestContext, from: number): Promise<void> | undefined {
+  const post = context.pipeline.post;
+  for (let index = from; index < post.length; index++) {
+    let result: unknown;
+    try {
+      result = post[index]!.fn(context as unknown as PostRequestContext);
+    } catch (error) {
+      postRequestFailed(context, index, error);
+      continue;
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        () => runPostRequest(context, index + 1),
+        (error: unknown) => {
+          postRequestFailed(context, index, error);
+          return runPostRequest(context, index + 1);
+        },
+      );
     }
   }
+  return undefined;
+}
+
+function postRequestFailed(context: RequestContext, index: number, error: unknown): void {
+  context.log.error(`hook ${hookLabel('post_request', context.pipeline.post, index)} threw: ${userStack(error)}`);
 }

@@ -1,0 +1,20 @@
+// The baseline: a bare node:cluster (round-robin) with N workers serving bench/app.mjs.
+// Prints "listening PORT" once a worker has bound.
+import cluster from 'node:cluster';
+import { createServer } from 'node:http';
+import handler from '../app.mjs';
+
+const workers = Number(process.argv[2] ?? 2);
+if (cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+  let ready = 0;
+  cluster.on('listening', (_worker, address) => {
+    if (++ready === workers) console.log(`listening ${address.port}`);
+  });
+  process.on('SIGTERM', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+    process.exit(0);
+  });
+} else {
+  createServer(handler).listen(0, '127.0.0.1');
+}
