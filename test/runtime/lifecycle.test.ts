@@ -111,6 +111,29 @@ describe('hostd run: the lifecycle', () => {
     agent.destroy();
   });
 
+  it('cuts and reports a request still running at graceful_timeout', async () => {
+    const dir = appProject(recordingConfig('workers: 1, graceful_timeout: 1,'));
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    const slow = fetch(`${url}/slow?ms=20000`).then((r) => r.text()).catch((error: Error) => error);
+    await waitForRecord(hooksLog(dir), /^pre_request 1 \/slow/);
+    expect((await hostd.stop('SIGTERM')).code).toBe(0);
+    expect(await slow).toBeInstanceOf(Error);
+    expect(hostd.output).toMatch(/worker 1: 1 connection\(s\) still open after graceful_timeout \(1 s\); closed/);
+    expect(records(hooksLog(dir)).slice(-3)).toEqual(['worker_exit 1 shutdown', 'child_exit 1 shutdown code=0 signal=null', 'on_exit 0 shutdown']);
+  });
+
+  it('kills and reports a worker that cannot stop (its event loop is blocked)', async () => {
+    const dir = appProject(recordingConfig('workers: 1, graceful_timeout: 1, hook_timeout: 1, timeout: 0,'));
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    void fetch(`${url}/block?ms=60000`).catch(() => {});
+    await waitForRecord(hooksLog(dir), /^pre_request 1 \/block/);
+    expect((await hostd.stop('SIGTERM')).code).toBe(0);
+    expect(hostd.output).toMatch(/worker 1 \(pid \d+\) did not exit in time; killing it/);
+    expect(records(hooksLog(dir)).slice(-2)).toEqual(['child_exit 1 killed code=null signal=SIGKILL', 'on_exit 0 shutdown']);
+  });
+
   it('names its processes and keeps worker ids 1..N', async () => {
     const dir = appProject(recordingConfig("workers: 2, proc_name: 'titled',"));
     const hostd = startHostd(dir);
