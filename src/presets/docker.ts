@@ -4,16 +4,14 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
+import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
-export interface DockerOptions {
-  /** The port to listen on. @default process.env.PORT, else 8000 */
-  port?: number;
-}
+export interface DockerOptions extends PortOptions {}
 
 export default function docker(options: DockerOptions = {}): Preset {
   return definePreset({
     name: 'docker',
-    bind: `0.0.0.0:${options.port ?? (Number(process.env.PORT) || 8000)}`,
+    bind: bindAllInterfaces(options),
     errorlog: '-',
     accesslog: '-',
   });

@@ -4,16 +4,14 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
+import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
-export interface KubernetesOptions {
-  /** The port to listen on. @default process.env.PORT, else 8000 */
-  port?: number;
-}
+export interface KubernetesOptions extends PortOptions {}
 
 export default function kubernetes(options: KubernetesOptions = {}): Preset {
   return definePreset({
     name: 'kubernetes',
-    bind: `0.0.0.0:${options.port ?? (Number(process.env.PORT) || 8000)}`,
+    bind: bindAllInterfaces(options),
     workers: 'auto',
     graceful_timeout: 20,
     hook_timeout: 5,

@@ -5,17 +5,15 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
+import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
-export interface PaasOptions {
-  /** The port to listen on. @default process.env.PORT, else 8000 */
-  port?: number;
-}
+export interface PaasOptions extends PortOptions {}
 
 export default function paas(options: PaasOptions = {}): Preset {
   const concurrency = Number.parseInt(process.env.WEB_CONCURRENCY ?? '', 10);
   return definePreset({
     name: 'paas',
-    bind: `0.0.0.0:${options.port ?? (Number(process.env.PORT) || 8000)}`,
+    bind: bindAllInterfaces(options),
     workers: concurrency > 0 ? concurrency : 'auto',
     // Drain, then worker_exit, inside the platform's 30 s: 20 + a 5 s hook deadline.
     graceful_timeout: 20,

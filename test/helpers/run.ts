@@ -33,6 +33,11 @@ export function records(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 }
 
+/** How many lines match `pattern`. */
+export function count(lines: readonly string[], pattern: RegExp): number {
+  return lines.filter((l) => pattern.test(l)).length;
+}
+
 /** Waits until the record file has a line matching `pattern`; returns all lines. */
 export function waitForRecord(file: string, pattern: RegExp, timeoutMs = 10_000): Promise<string[]> {
   return waitUntil(() => {

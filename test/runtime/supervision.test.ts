@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { startLoad } from '../helpers/load.ts';
-import { hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
-
-const count = (lines: string[], pattern: RegExp) => lines.filter((l) => pattern.test(l)).length;
+import { count, hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
 /** The pid each `post_fork` record names for worker `id`, in order. */
 function forkedPids(lines: string[], id: number): number[] {

@@ -197,7 +197,8 @@ export class Arbiter {
       });
       return;
     }
-    if (this.stopState && this.workers.size === 0) socket.destroy();
+    // No worker can take it now: hold it (paused) until one can, as the kernel's backlog would.
+    if ((this.stopState && this.workers.size === 0) || this.waiting.length >= this.config.settings.backlog) socket.destroy();
     else this.waiting.push(socket);
   }
 
