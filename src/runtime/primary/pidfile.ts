@@ -1,4 +1,4 @@
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { HostdError } from '../../errors.ts';
 
 function alive(pid: number): boolean {
@@ -10,7 +10,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Writes our pid; refuses when the file names another live process (a second hostd). */
+/** Writes our pid atomically; refuses when the file names another live process (a second hostd). */
 export function writePidfile(path: string): void {
   let existing: number | undefined;
   try {
@@ -20,7 +20,10 @@ export function writePidfile(path: string): void {
     throw new HostdError('HOSTD_ERR_PIDFILE', `pidfile ${path} names a running process (${existing}); is hostd already running?`);
   }
   try {
-    writeFileSync(path, `${process.pid}\n`);
+    // Written aside and renamed into place, so a reader never sees a half-written file.
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${process.pid}\n`);
+    renameSync(temporary, path);
   } catch (error) {
     throw new HostdError('HOSTD_ERR_PIDFILE', `cannot write pidfile ${path}: ${(error as Error).message}`, { cause: error });
   }
