@@ -60,6 +60,14 @@ export const ERRORS = {
     exit: 3,
     doc: 'Workers kept failing at boot before any became ready; the primary gave up. The message names the last cause.',
   },
+  HOSTD_ERR_NOT_RUNNING: {
+    exit: 1,
+    doc: '`host.on()`, `host.reload()` or `host.stop()` was called outside a hostd worker (or for an event this process never receives). Check `host.running` or `host.capabilities` first.',
+  },
+  HOSTD_ERR_APP_CONTROL: {
+    exit: 1,
+    doc: 'App code called `host.reload()` or `host.stop()` but the config does not set `allow_app_control: true`.',
+  },
   HOSTD_ERR_INTERNAL: {
     exit: 1,
     doc: 'A bug in hostd itself. The message keeps the stack; please report it.',

@@ -3,6 +3,8 @@
  * a config, a preset or a hook sees.
  */
 export { defineConfig, definePreset } from './config/define.ts';
+export { host } from './host.ts';
+export type { Host, HostEvent, HostEventMap, HostHandler, HostWorker, ReloadEvent, RequestEvent, ShutdownEvent } from './host.ts';
 export { HostdError, type ErrorCode } from './errors.ts';
 export { VERSION as version } from './version.ts';
 

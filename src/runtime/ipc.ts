@@ -9,7 +9,9 @@ import type { WorkerExitReason } from '../hooks/contexts.ts';
 export type ToWorker =
   | { readonly t: 'conn' }
   | { readonly t: 'stop'; readonly reason: WorkerExitReason; readonly fast: boolean }
-  | { readonly t: 'reopen_logs' };
+  | { readonly t: 'reopen_logs' }
+  /** A reload is starting a new generation; this worker serves until it is ready. */
+  | { readonly t: 'reload'; readonly generation: number };
 
 /** Worker → primary. */
 export type ToPrimary =
@@ -20,7 +22,9 @@ export type ToPrimary =
   /** Why booting failed, sent just before exiting with code 3. */
   | { readonly t: 'boot_error'; readonly message: string }
   /** `max_requests` reached: start my replacement, then retire me. */
-  | { readonly t: 'recycle' };
+  | { readonly t: 'recycle' }
+  /** App code called `host.reload()` or `host.stop()`. */
+  | { readonly t: 'app_control'; readonly action: 'reload' | 'stop' };
 
 export type Handlers<M extends { readonly t: string }, Extra extends unknown[] = []> = {
   readonly [K in M['t']]: (message: Extract<M, { t: K }>, ...extra: Extra) => void;

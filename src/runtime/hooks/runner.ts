@@ -1,16 +1,18 @@
 /**
- * Runs a lifecycle hook's functions in order, each with its own deadline (an AbortSignal
- * in its context). What a failure does is the hook's policy in the settings table:
- * a `log` hook never throws (a failing function is logged and the next still runs, since
- * cleanup must not be skipped); any other hook throws at its first failure and the
- * caller's error path carries out the policy (abort the start, fail the worker, ...).
- * Request hooks do not come through here: they have no deadline and their own fast path.
+ * Runs lifecycle hooks and `host.on()` handlers: in order, each call with its own deadline
+ * (an AbortSignal in what it receives), traced at `loglevel: debug`. What a hook's failure
+ * (a throw, a rejection, passing its deadline) does is its policy in the settings table: a
+ * `log` hook never throws (a failing function is logged and the next still runs, since
+ * cleanup must not be skipped); any other hook throws at its first failure and the caller's
+ * error path carries out the policy (abort the start, fail the worker, ...). Request hooks
+ * do not come through here: they have no deadline and their own fast path.
  */
 import { HOOKS } from '../../config/settings.ts';
 import type { HookEntry } from '../../config/types.ts';
 import type { HookContextBase, HookContextMap, ServerInfo } from '../../hooks/contexts.ts';
 import type { HookName } from '../../config/options.generated.ts';
 import { HostdError } from '../../errors.ts';
+import type { HostEvent, HostEventMap, HostHandler } from '../../host.ts';
 import { type ErrorLog, userStack } from '../log.ts';
 
 export interface HookRuntime {
@@ -45,6 +47,31 @@ export function hookLabel<P extends HookName>(name: P, entries: readonly HookEnt
 }
 
 /**
+ * Calls `fn` with a fresh AbortSignal and waits until what it returns settles or
+ * `deadlineMs` passes (0 = no deadline), tracing the call at debug. Resolves with the
+ * failure as a HostdError naming `what`, or undefined.
+ */
+async function callBounded(rt: HookRuntime, what: string, fn: (signal: AbortSignal) => unknown, deadlineMs: number): Promise<HostdError | undefined> {
+  const controller = new AbortController();
+  const started = performance.now();
+  let failure: HostdError | undefined;
+  try {
+    const result = fn(controller.signal);
+    if (isThenable(result)) await settleWithin(result, deadlineMs, controller, rt.escalation, what);
+  } catch (error) {
+    failure =
+      error instanceof HostdError && error.code === 'HOSTD_ERR_HOOK_TIMEOUT'
+        ? error
+        : new HostdError('HOSTD_ERR_HOOK_FAILED', `${what} threw: ${userStack(error)}`, { cause: error });
+  }
+  if (rt.log.enabled('debug')) {
+    const outcome = failure ? (failure.code === 'HOSTD_ERR_HOOK_TIMEOUT' ? 'timed out' : 'threw') : 'ok';
+    rt.log.debug(`${what} in ${rt.process}: ${outcome} after ${(performance.now() - started).toFixed(1)} ms`);
+  }
+  return failure;
+}
+
+/**
  * Runs `name`'s functions with `fields` in their context. `deadlineMs` bounds each call
  * (0 = none). Throws a HostdError unless the hook's policy is `log`.
  */
@@ -58,23 +85,8 @@ export async function runHook<P extends HookName>(
   const keepGoing = HOOKS[name].onError === 'log';
   for (let index = 0; index < entries.length; index++) {
     const fn = entries[index]!.fn;
-    const controller = new AbortController();
-    const context = { phase: name, log: rt.log, server: rt.server, signal: controller.signal, ...fields } as unknown as HookContextMap[P];
-    const started = performance.now();
-    let failure: HostdError | undefined;
-    try {
-      const result = fn(context);
-      if (isThenable(result)) await settleWithin(result, deadlineMs, controller, rt.escalation, () => hookLabel(name, entries, index));
-    } catch (error) {
-      failure =
-        error instanceof HostdError && error.code === 'HOSTD_ERR_HOOK_TIMEOUT'
-          ? error
-          : new HostdError('HOSTD_ERR_HOOK_FAILED', `hook ${hookLabel(name, entries, index)} threw: ${userStack(error)}`, { cause: error });
-    }
-    if (rt.log.enabled('debug')) {
-      const ms = (performance.now() - started).toFixed(1);
-      rt.log.debug(`hook ${hookLabel(name, entries, index)} in ${rt.process}: ${failure ? (failure.code === 'HOSTD_ERR_HOOK_TIMEOUT' ? 'timed out' : 'threw') : 'ok'} after ${ms} ms`);
-    }
+    const call = (signal: AbortSignal) => fn({ phase: name, log: rt.log, server: rt.server, signal, ...fields } as unknown as HookContextMap[P]);
+    const failure = await callBounded(rt, `hook ${hookLabel(name, entries, index)}`, call, deadlineMs);
     if (failure) {
       // A failure that changes what happens next is reported once, by the caller that acts on it.
       if (!keepGoing) throw failure;
@@ -83,18 +95,30 @@ export async function runHook<P extends HookName>(
   }
 }
 
-/** Waits for `promise` until the deadline (shortened by escalation); aborts the hook's signal when it passes. */
-function settleWithin(
-  promise: PromiseLike<unknown>,
+/**
+ * Runs the `host.on(event)` handlers in subscription order, each bounded by `deadlineMs`.
+ * A failing handler is logged and the next still runs.
+ */
+export async function runHostHandlers<E extends HostEvent>(
+  rt: HookRuntime,
+  event: E,
+  handlers: readonly HostHandler<E>[],
+  makeEvent: (signal: AbortSignal) => HostEventMap[E],
   deadlineMs: number,
-  controller: AbortController,
-  escalation: AbortSignal,
-  describe: () => string,
-): Promise<unknown> {
+): Promise<void> {
+  for (const [index, handler] of handlers.entries()) {
+    const what = `host.on('${event}') handler${handlers.length > 1 ? ` #${index + 1}` : ''}${handler.name ? ` (${handler.name})` : ''}`;
+    const failure = await callBounded(rt, what, (signal) => handler(makeEvent(signal)), deadlineMs);
+    if (failure) rt.log.error(failure.message);
+  }
+}
+
+/** Waits for `promise` until the deadline (shortened by escalation); aborts the call's signal when it passes. */
+function settleWithin(promise: PromiseLike<unknown>, deadlineMs: number, controller: AbortController, escalation: AbortSignal, what: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const expire = (why: string) => {
-      const error = new HostdError('HOSTD_ERR_HOOK_TIMEOUT', `hook ${describe()} did not finish ${why}; its signal was aborted and hostd moved on`);
+      const error = new HostdError('HOSTD_ERR_HOOK_TIMEOUT', `${what} did not finish ${why}; its signal was aborted and hostd moved on`);
       controller.abort(error);
       reject(error);
     };
@@ -109,15 +133,17 @@ function settleWithin(
     if (deadlineMs > 0) arm(deadlineMs, `within hook_timeout (${deadlineMs / 1000} s)`);
     if (escalation.aborted) onEscalate();
     else escalation.addEventListener('abort', onEscalate, { once: true });
+    const settle = () => {
+      clearTimeout(timer);
+      escalation.removeEventListener('abort', onEscalate);
+    };
     promise.then(
       (value) => {
-        clearTimeout(timer);
-        escalation.removeEventListener('abort', onEscalate);
+        settle();
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
-        escalation.removeEventListener('abort', onEscalate);
+        settle();
         reject(error);
       },
     );

@@ -279,6 +279,7 @@ export class Arbiter {
       heartbeat: () => (worker.lastHeartbeat = Date.now()),
       boot_error: (message) => (worker.bootError = message.message),
       recycle: () => this.recycle(worker),
+      app_control: (message) => this.appControl(worker, message.action),
     };
     worker.child.on('message', (message: unknown) => {
       if (isMessage<ToPrimary>(message)) handlers[message.t](message as never);
@@ -315,6 +316,18 @@ export class Arbiter {
     if (worker.info.generation !== this.generation) return this.stopWorker(worker, 'max_requests');
     worker.recycling = true;
     void this.spawn(worker.info.id, worker);
+  }
+
+  /** host.reload() / host.stop() from app code, honoured only when the config allows it. */
+  private appControl(worker: WorkerRecord, action: 'reload' | 'stop'): void {
+    const who = `worker ${worker.info.id} (pid ${worker.info.pid})`;
+    if (!this.config.settings.allow_app_control) {
+      this.log.warn(`${who} asked to ${action}; ignored (allow_app_control is false)`);
+      return;
+    }
+    this.log.info(`${who} asked to ${action} (host.${action}())`);
+    if (action === 'reload') void this.reload();
+    else void this.stop({ fast: false, reason: 'shutdown', exitCode: 0 });
   }
 
   private stopWorker(worker: WorkerRecord, reason: WorkerExitReason, fast = false): void {
@@ -524,6 +537,9 @@ export class Arbiter {
     for (const listener of newListeners) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
     this.reloadState = { failed: null };
     this.log.info(`reloading: starting generation ${this.generation} (${this.target} worker${this.target === 1 ? '' : 's'})`);
+    for (const worker of this.workers) {
+      if (worker.child.connected && worker.state === 'serving') worker.child.send({ t: 'reload', generation: this.generation } satisfies ToWorker);
+    }
     this.ensureWorkers();
 
     const outcome = await this.waitFor(() =>

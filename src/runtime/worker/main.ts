@@ -14,7 +14,8 @@ import { HostdError } from '../../errors.ts';
 import type { ServerInfo, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
 import { VERSION } from '../../version.ts';
 import { accessJson, compileAccessFormat } from '../access-log.ts';
-import { runHook, type HookRuntime, ESCALATED_WAIT_MS, FAST_HOOK_TIMEOUT_MS } from '../hooks/runner.ts';
+import { attachHost, hostHandlers, requestHandlers } from '../../host.ts';
+import { ESCALATED_WAIT_MS, FAST_HOOK_TIMEOUT_MS, type HookRuntime, runHook, runHostHandlers } from '../hooks/runner.ts';
 import { BOOT_ERROR_EXIT, type Handlers, isMessage, type ToPrimary, type ToWorker, WORKER_BOOT_ENV, type WorkerBoot } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { loadApp } from './app.ts';
@@ -63,6 +64,13 @@ class Worker {
     process.title = `hostd: worker ${this.boot.id}`;
     if (this.boot.heartbeat_ms > 0) setInterval(() => send({ t: 'heartbeat' }), this.boot.heartbeat_ms).unref();
     this.listen();
+    // Before the config loads: modules it imports may already ask `host.running`.
+    attachHost({
+      worker: Object.freeze({ id: this.boot.id, pid: process.pid, age: this.boot.age, generation: this.boot.generation }),
+      allowAppControl: () => this.config?.settings.allow_app_control ?? false,
+      control: (action) => send({ t: 'app_control', action }),
+      requestObservers: () => this.rebuildHandler(),
+    });
 
     let config: ResolvedConfig;
     try {
@@ -107,6 +115,9 @@ class Worker {
       },
       stop: (message) => this.requestStop(message.reason, message.fast),
       reopen_logs: () => this.reopenLogs(),
+      reload: (message) => {
+        if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), () => ({ generation: message.generation }), this.rt.server.config.hook_timeout * 1000);
+      },
     };
     process.on('message', (message: unknown, handle: unknown) => {
       if (isMessage<ToWorker>(message)) handlers[message.t](message as never, handle);
@@ -168,11 +179,22 @@ class Worker {
       accessLog,
       onRequest: limit > 0 ? () => ++this.served === limit && this.recycle() : null,
       pending: new PendingWork(),
+      observers: requestHandlers,
     };
-    // keepalive 0 means every response closes its connection: the draining variant from the start.
-    this.handler = makeRequestHandler(this.pipeline, s.keepalive === 0);
-    http.on('request', this.handler);
+    this.http = http;
+    this.rebuildHandler();
     return http;
+  }
+
+  /**
+   * (Re)installs the request handler for what is now true: draining or not (keepalive 0
+   * means every response closes its connection, like draining), observed by host.on('request') or not.
+   */
+  private rebuildHandler(): void {
+    if (this.http === null || this.pipeline === null) return;
+    if (this.handler) this.http.removeListener('request', this.handler);
+    this.handler = makeRequestHandler(this.pipeline, this.state === 'stopping' || this.config!.settings.keepalive === 0);
+    this.http.on('request', this.handler);
   }
 
   private recycle(): void {
@@ -219,14 +241,15 @@ class Worker {
       await runHook(rt, 'worker_int', config.hooks.worker_int, { worker: this.info }, fastHookMs);
       this.connections.destroyAll();
     } else if (this.http !== null) {
-      this.http.removeListener('request', this.handler!);
-      this.handler = makeRequestHandler(this.pipeline!, true);
-      this.http.on('request', this.handler);
+      this.rebuildHandler();
       const forced = await this.connections.drain(this.http, s.graceful_timeout * 1000);
       if (forced > 0) this.log.warn(`worker ${this.boot.id}: ${forced} connection(s) still open after graceful_timeout (${s.graceful_timeout} s); closed`);
     }
     if (this.pipeline) await within(this.pipeline.pending.idle(), this.fast ? ESCALATED_WAIT_MS : hookMs, 'post_request').catch(() => {});
-    await runHook(rt, 'worker_exit', config.hooks.worker_exit, { worker: this.info, reason }, this.fast ? fastHookMs : hookMs);
+    // Libraries' host.on('shutdown') handlers first (they may still need what the app's worker_exit closes).
+    const exitMs = this.fast ? fastHookMs : hookMs;
+    await runHostHandlers(rt, 'shutdown', hostHandlers('shutdown'), (signal) => ({ reason, signal }), exitMs);
+    await runHook(rt, 'worker_exit', config.hooks.worker_exit, { worker: this.info, reason }, exitMs);
     this.exit(0);
   }
 

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { HookEntry } from '../../config/types.ts';
 import type { PostRequestContext, PreRequestContext, ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
+import type { HostHandler } from '../../host.ts';
 import type { AccessRecord } from '../access-log.ts';
 import { hookLabel } from '../hooks/runner.ts';
 import { type ErrorLog, userStack } from '../log.ts';
@@ -27,6 +28,8 @@ export interface RequestPipeline {
   readonly onRequest: (() => void) | null;
   /** post_request work still running; a stopping worker waits for it. */
   readonly pending: PendingWork;
+  /** The host.on('request') handlers now subscribed (a live set). */
+  readonly observers: ReadonlySet<HostHandler<'request'>>;
 }
 
 /** Work that must finish before the worker exits. */
@@ -90,7 +93,7 @@ function countBytes(res: ServerResponse): () => number {
 
 export function makeRequestHandler(p: RequestPipeline, draining: boolean): RequestListener {
   const { listener, onRequest, log } = p;
-  if (p.pre.length === 0 && p.post.length === 0 && p.accessLog === null) {
+  if (p.pre.length === 0 && p.post.length === 0 && p.accessLog === null && p.observers.size === 0) {
     return (req, res) => {
       if (draining) res.shouldKeepAlive = false;
       if (onRequest !== null) onRequest();
@@ -175,6 +178,14 @@ class RequestContext {
     p.accessLog?.({ req: this.req, res: this.res, startedAt: this.#startedAt, durationMs: this.duration_ms, bytes: this.#bytes?.() });
     const pending = runPostRequest(this, 0);
     if (pending !== undefined) p.pending.track(pending);
+    for (const observe of p.observers) {
+      try {
+        const result = observe(this);
+        if (isThenable(result)) p.pending.track(Promise.resolve(result).catch((error: unknown) => observerFailed(this, error)));
+      } catch (error) {
+        observerFailed(this, error);
+      }
+    }
   }
 }
 
@@ -258,6 +269,10 @@ function runPostRequest(context: RequestContext, from: number): Promise<void> | 
     }
   }
   return undefined;
+}
+
+function observerFailed(context: RequestContext, error: unknown): void {
+  context.log.error(`host.on('request') handler threw: ${userStack(error)}`);
 }
 
 function postRequestFailed(context: RequestContext, index: number, error: unknown): void {
