@@ -4,6 +4,7 @@
  */
 import { ERRORS } from '../src/errors.ts';
 import { buildJsonSchema } from '../src/config/json-schema.ts';
+import { describeStep, HOST_EVENT_GUARANTEES, hookGuarantees, STOP_PATHS } from '../src/runtime/guarantees.ts';
 import {
   CONTEXT_DOCS,
   envName,
@@ -30,6 +31,7 @@ export function renderAll(version: string): Rendered[] {
     { path: 'schema/hostd.schema.json', content: `${JSON.stringify(buildJsonSchema(version), null, 2)}\n` },
     { path: 'docs/settings.md', content: renderSettingsDoc() },
     { path: 'docs/errors.md', content: renderErrorsDoc() },
+    { path: 'docs/guarantees.md', content: renderGuaranteesDoc() },
   ];
 }
 
@@ -195,5 +197,61 @@ export function renderErrorsDoc(): string {
   ];
   for (const [code, row] of Object.entries(ERRORS)) out.push(`| \`${code}\` | ${row.exit} | ${mdCell(row.doc)} |`);
   out.push('');
+  return out.join('\n');
+}
+
+export function renderGuaranteesDoc(): string {
+  const out = [
+    '# Guarantees',
+    '',
+    `<!-- ${GENERATED.replace('src/config/settings.ts', 'src/runtime/guarantees.ts and src/config/settings.ts')} -->`,
+    '',
+    'What your cleanup code can rely on. The first table says, for every hook and',
+    "`host.on()` event, where it runs, what has and has not happened when it does, its",
+    'deadline, and what a failure does. The second says, for every way a process can end,',
+    'exactly which of them run and which cannot. The fault-matrix tests (`test/faults/`)',
+    'check hostd against these same rows.',
+    '',
+    'Where no guarantee is possible this page says so: a process killed with SIGKILL runs no',
+    'code. hostd then does what can be done elsewhere: `child_exit` runs in the primary for',
+    'every worker that ends, however it ended, and workers whose primary is killed finish',
+    'their requests and run their own exit hooks.',
+    '',
+    '## Hooks and events',
+    '',
+    '| hook | runs in | has happened | has not happened yet | deadline | if it fails (throws, rejects, passes its deadline) |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const h of hookGuarantees()) {
+    out.push(`| \`${h.name}\` | ${h.process} | ${mdCell(h.after)} | ${mdCell(h.before)} | ${h.deadline} | ${mdCell(h.onFailure)} |`);
+  }
+  for (const e of HOST_EVENT_GUARANTEES) {
+    out.push(`| \`host.on('${e.event}')\` | worker | ${mdCell(e.after)} | ${mdCell(e.before)} | ${mdCell(e.deadline)} | ${mdCell(e.onThrow)} |`);
+  }
+  out.push(
+    '',
+    'A hook that passes its deadline has its `signal` aborted; hostd stops waiting for it and',
+    'applies the failure policy. A hook that honours the signal can cut its work short; one that',
+    'ignores it keeps running in the background until the process exits.',
+    '',
+    '## How a process ends',
+    '',
+    '| event | what hostd does | runs, in order | cannot run | requests in flight | service | primary exit code |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const path of STOP_PATHS) {
+    const runs = path.runs.map(describeStep).join(' → ');
+    const cannot = path.cannot.map((c) => `\`${c.call}\`: ${c.why}`).join('; ') || '—';
+    const exit = path.exit === null ? 'keeps running' : path.exit === 'SIGKILL' ? 'killed' : String(path.exit);
+    out.push(`| ${mdCell(path.title)} | ${mdCell(path.what)} | ${runs} | ${mdCell(cannot)} | ${path.requests} | ${path.service} | ${exit} |`);
+  }
+  out.push(
+    '',
+    '`host.on(\'shutdown\')` handlers and `worker_exit` run after the worker drained its',
+    'in-flight requests (except in a fast stop), each bounded by `hook_timeout` (3 s in a',
+    'fast stop). `child_exit` runs once for every worker process that ends. `on_exit` runs',
+    'exactly once, whatever the path, unless the primary itself is killed with SIGKILL.',
+    '',
+  );
   return out.join('\n');
 }

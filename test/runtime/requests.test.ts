@@ -110,3 +110,38 @@ describe('logs', () => {
     expect(JSON.parse(ready)).toMatchObject({ level: 'info', process: 'primary', message: 'hostd is ready: 1 worker' });
   });
 });
+
+describe('hook tracing', () => {
+  it('logs every hook call with its process, duration and outcome at loglevel debug', async () => {
+    const dir = project({
+      'record.ts': RECORD_MODULE,
+      'app.mjs': "import { host } from 'hostd';\nhost.on('shutdown', function flush() {});\nexport default (req, res) => res.end('ok');\n",
+      'hostd.config.ts': `import { defineConfig } from 'hostd';
+import { recorded } from './record.ts';
+export default defineConfig({ app: './app.mjs', bind: '127.0.0.1:0', loglevel: 'debug', ...recorded, pre_request: [recorded.pre_request, () => { throw new Error('no'); }] });
+`,
+    });
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    await fetch(`${url}/`);
+    expect((await hostd.stop()).code).toBe(0);
+    const trace = /\[DEBUG\] (.+) in (primary|worker 1): (ok|threw|timed out) after \d+\.\d ms/g;
+    const lines = [...hostd.output.matchAll(trace)].map((m) => `${m[1]} | ${m[2]} | ${m[3]}`);
+    for (const expected of [
+      'hook on_starting (from hostd.config.ts) | primary | ok',
+      'hook pre_fork (from hostd.config.ts) | primary | ok',
+      'hook post_fork (from hostd.config.ts) | worker 1 | ok',
+      'hook post_worker_init (from hostd.config.ts) | worker 1 | ok',
+      'hook when_ready (from hostd.config.ts) | primary | ok',
+      'hook pre_request[0] (from hostd.config.ts) | worker 1 | ok',
+      'hook pre_request[1] (from hostd.config.ts) | worker 1 | threw',
+      'hook post_request (from hostd.config.ts) | worker 1 | ok',
+      "host.on('shutdown') handler (flush) | worker 1 | ok",
+      'hook worker_exit (from hostd.config.ts) | worker 1 | ok',
+      'hook child_exit (from hostd.config.ts) | primary | ok',
+      'hook on_exit (from hostd.config.ts) | primary | ok',
+    ]) {
+      expect(lines, hostd.output).toContain(expected);
+    }
+  });
+});

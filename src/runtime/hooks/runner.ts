@@ -149,3 +149,37 @@ function settleWithin(promise: PromiseLike<unknown>, deadlineMs: number, control
     );
   });
 }
+
+/**
+ * Request hooks with a trace line per call (process, duration, outcome), for `loglevel:
+ * debug`. Wrapped once when the worker builds its request path, so at other levels the
+ * request path is untouched.
+ */
+export function traceRequestHooks<P extends 'pre_request' | 'post_request'>(rt: HookRuntime, name: P, entries: readonly HookEntry<P>[]): HookEntry<P>[] {
+  return entries.map((entry, index) => {
+    const what = `hook ${hookLabel(name, entries, index)} in ${rt.process}`;
+    const trace = (started: number, outcome: string) => rt.log.debug(`${what}: ${outcome} after ${(performance.now() - started).toFixed(1)} ms`);
+    const fn = ((context: HookContextMap[P]) => {
+      const started = performance.now();
+      let result: unknown;
+      try {
+        result = entry.fn(context);
+      } catch (error) {
+        trace(started, 'threw');
+        throw error;
+      }
+      if (!isThenable(result)) {
+        trace(started, 'ok');
+        return result;
+      }
+      return Promise.resolve(result).then(
+        (value) => (trace(started, 'ok'), value),
+        (error: unknown) => {
+          trace(started, 'threw');
+          throw error;
+        },
+      );
+    }) as HookEntry<P>['fn'];
+    return { ...entry, fn };
+  });
+}

@@ -15,7 +15,7 @@ import type { ServerInfo, WorkerExitReason, WorkerInfo } from '../../hooks/conte
 import { VERSION } from '../../version.ts';
 import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { attachHost, hostHandlers, requestHandlers } from '../../host.ts';
-import { ESCALATED_WAIT_MS, FAST_HOOK_TIMEOUT_MS, type HookRuntime, runHook, runHostHandlers } from '../hooks/runner.ts';
+import { ESCALATED_WAIT_MS, FAST_HOOK_TIMEOUT_MS, type HookRuntime, runHook, runHostHandlers, traceRequestHooks } from '../hooks/runner.ts';
 import { BOOT_ERROR_EXIT, type Handlers, isMessage, type ToPrimary, type ToWorker, WORKER_BOOT_ENV, type WorkerBoot } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { loadApp } from './app.ts';
@@ -168,10 +168,11 @@ class Worker {
       accessLog = (record) => lines.push(format(record));
     }
     const limit = this.boot.max_requests;
+    const traced = this.log.enabled('debug');
     this.pipeline = {
       listener,
-      pre: config.hooks.pre_request,
-      post: config.hooks.post_request,
+      pre: traced ? traceRequestHooks(this.rt!, 'pre_request', config.hooks.pre_request) : config.hooks.pre_request,
+      post: traced ? traceRequestHooks(this.rt!, 'post_request', config.hooks.post_request) : config.hooks.post_request,
       log: this.log,
       server,
       worker: this.info,

@@ -1,14 +1,17 @@
 /**
- * Every hook failing, both ways: it throws, or it never settles (and `hook_timeout`
- * passes). Each row says how to reach the hook and what its policy promises
- * (SPEC section 2, the "if it throws / passes its deadline" column).
+ * Every hook failing every way (docs/guarantees.md, "Hooks and events"): it throws, it
+ * rejects, it never settles, or it passes its deadline but honours its AbortSignal. Each
+ * row says how to reach the hook; what must then hold is the hook's policy in the settings
+ * table (SPEC section 2, "if it throws / passes its deadline").
  */
 import { describe, expect, it } from 'vitest';
 import type { HookName } from '../../src/config/settings.ts';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { type Hostd, hooksLog, records, startHostd, waitForRecord, waitUntil } from '../helpers/run.ts';
 
-type Mode = 'throws' | 'hangs';
+type Mode = 'throws' | 'rejects' | 'hangs' | 'honours-signal';
+
+const MODES: readonly Mode[] = ['throws', 'rejects', 'hangs', 'honours-signal'];
 
 interface Case {
   readonly hook: HookName;
@@ -20,14 +23,24 @@ interface Case {
   readonly expect: readonly (string | RegExp)[];
   /** Records that must not be there. */
   readonly never?: readonly RegExp[];
-  /** Request hooks have no deadline, so they are only tested throwing. */
+  /** Request hooks have no deadline, so they are only tested throwing and rejecting. */
   readonly modes?: readonly Mode[];
 }
 
-const ready = async (hostd: Hostd) => void (await hostd.ready());
-const readyThenStop = (signal: NodeJS.Signals) => async (hostd: Hostd) => {
-  await hostd.ready();
+/**
+ * Ready, a request in flight, then `signal`. After TERM the request must still finish
+ * (a failing exit hook loses no accepted request); after INT it is cut, as stated.
+ */
+const stopWithRequestInFlight = (signal: NodeJS.Signals) => async (hostd: Hostd, log: string) => {
+  const url = await hostd.ready();
+  // After INT, connections close once worker_int is done (up to its 1 s deadline): outlast that.
+  const inflight = fetch(`${url}/slow?ms=${signal === 'SIGTERM' ? 500 : 5000}`).then(
+    (r) => r.text(),
+    () => 'cut',
+  );
+  await waitForRecord(log, /^pre_request 1 \/slow/);
   hostd.signal(signal);
+  expect(await inflight).toBe(signal === 'SIGTERM' ? 'slow done' : 'cut');
 };
 
 const CASES: readonly Case[] = [
@@ -38,7 +51,7 @@ const CASES: readonly Case[] = [
   { hook: 'when_ready', drive: async () => {}, exitCode: 1, expect: ['worker_exit 1 shutdown', /^child_exit 1 shutdown/, 'on_exit 1 start_failed'] },
   {
     hook: 'pre_request',
-    modes: ['throws'],
+    modes: ['throws', 'rejects'],
     drive: async (hostd, log) => {
       const url = await hostd.ready();
       expect((await fetch(`${url}/`)).status).toBe(500);
@@ -51,7 +64,7 @@ const CASES: readonly Case[] = [
   },
   {
     hook: 'post_request',
-    modes: ['throws'],
+    modes: ['throws', 'rejects'],
     drive: async (hostd, log) => {
       const url = await hostd.ready();
       expect(await (await fetch(`${url}/`)).text()).toBe('hello');
@@ -83,25 +96,33 @@ const CASES: readonly Case[] = [
       hostd.signal('SIGTTIN');
       await waitForRecord(log, /^post_worker_init 2/);
       await waitForRecord(log, /^nworkers_changed 1->2/);
+      expect((await fetch(`${await hostd.url()}/`)).status).toBe(200);
       hostd.signal('SIGTERM');
     },
     exitCode: 0,
     expect: ['nworkers_changed 1->2', 'on_exit 0 shutdown'],
   },
-  { hook: 'worker_int', drive: readyThenStop('SIGINT'), exitCode: 0, expect: ['worker_int 1', 'worker_exit 1 shutdown', 'on_exit 0 interrupt'] },
-  { hook: 'worker_exit', drive: readyThenStop('SIGTERM'), exitCode: 0, expect: ['worker_exit 1 shutdown', /^child_exit 1 shutdown code=0/, 'on_exit 0 shutdown'] },
-  { hook: 'child_exit', drive: readyThenStop('SIGTERM'), exitCode: 0, expect: [/^child_exit 1 shutdown/, 'on_exit 0 shutdown'] },
-  { hook: 'on_exit', drive: readyThenStop('SIGTERM'), exitCode: 0, expect: ['on_exit 0 shutdown'] },
+  { hook: 'worker_int', drive: stopWithRequestInFlight('SIGINT'), exitCode: 0, expect: ['worker_int 1', 'worker_exit 1 shutdown', 'on_exit 0 interrupt'] },
+  { hook: 'worker_exit', drive: stopWithRequestInFlight('SIGTERM'), exitCode: 0, expect: ['worker_exit 1 shutdown', /^child_exit 1 shutdown code=0/, 'on_exit 0 shutdown'] },
+  { hook: 'child_exit', drive: stopWithRequestInFlight('SIGTERM'), exitCode: 0, expect: [/^child_exit 1 shutdown/, 'on_exit 0 shutdown'] },
+  { hook: 'on_exit', drive: stopWithRequestInFlight('SIGTERM'), exitCode: 0, expect: ['on_exit 0 shutdown'] },
 ];
 
-/** A function for `hook` that fails in `mode`; a hanging one records when its signal aborts. */
+/** A function for `hook` that fails in `mode`; one that passes its deadline records when its signal aborts. */
 function failing(hook: HookName, mode: Mode): string {
-  return mode === 'throws'
-    ? `() => { throw new Error('${hook} failed on purpose'); }`
-    : `({ signal }) => new Promise(() => signal.addEventListener('abort', () => rec('${hook} signal aborted')))`;
+  switch (mode) {
+    case 'throws':
+      return `() => { throw new Error('${hook} failed on purpose'); }`;
+    case 'rejects':
+      return `async () => { await Promise.resolve(); throw new Error('${hook} failed on purpose'); }`;
+    case 'hangs':
+      return `({ signal }) => new Promise(() => signal.addEventListener('abort', () => rec('${hook} signal aborted')))`;
+    case 'honours-signal':
+      return `({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => { rec('${hook} signal aborted'); resolve(); }))`;
+  }
 }
 
-const runs = CASES.flatMap((c) => (c.modes ?? (['throws', 'hangs'] as const)).map((mode) => [c.hook, mode, c] as const));
+const runs = CASES.flatMap((c) => (c.modes ?? MODES).map((mode) => [c.hook, mode, c] as const));
 
 describe('a failing hook', () => {
   it.each(runs)('%s that %s: the policy of its row holds', async (hook, mode, c) => {
@@ -120,7 +141,7 @@ describe('a failing hook', () => {
     for (const unwanted of c.never ?? []) expect(lines.some((l) => unwanted.test(l)), `${unwanted} in:\n${lines.join('\n')}`).toBe(false);
     expect(lines.filter((l) => /^on_exit \d/.test(l))).toHaveLength(1);
     // The failure is logged with the hook's name (and the user's stack, or the deadline).
-    if (mode === 'throws') {
+    if (mode === 'throws' || mode === 'rejects') {
       expect(hostd.output).toMatch(new RegExp(`hook ${hook}\\[1\\] \\(from hostd\\.config\\.ts\\) threw: Error: ${hook} failed on purpose\\n\\s+at `));
     } else {
       expect(hostd.output).toMatch(new RegExp(`hook ${hook}\\[1\\] \\(from hostd\\.config\\.ts\\) did not finish within hook_timeout \\(1 s\\)`));
