@@ -60,6 +60,10 @@ export const ERRORS = {
     exit: 3,
     doc: 'Workers kept failing at boot before any became ready; the primary gave up. The message names the last cause.',
   },
+  HOSTD_ERR_EXPORT: {
+    exit: 1,
+    doc: '`hostd export` cannot write deployment files for this config (for Kubernetes, no TCP port to expose; for a .socket unit, no address it can hold).',
+  },
   HOSTD_ERR_NOT_RUNNING: {
     exit: 1,
     doc: '`host.on()`, `host.reload()` or `host.stop()` was called outside a hostd worker (or for an event this process never receives). Check `host.running` or `host.capabilities` first.',

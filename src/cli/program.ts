@@ -3,8 +3,9 @@
  * the settings table. Exit codes: 0 success, 1 config or start error, 2 usage, 3 workers
  * cannot boot.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import type { ConfigInputs } from '../config/resolve.ts';
+import type { ExportOptions, ExportTarget } from './commands/export.ts';
 import type { Command as ConfigCommand } from '../config/types.ts';
 import { PRESET_NAMES } from '../config/shipped-presets.ts';
 import { ERRORS } from '../errors.ts';
@@ -31,6 +32,9 @@ function inputsFor(command: ConfigCommand, cmd: Command, options: CommonOptions,
     env: process.env,
   };
 }
+
+/** The targets of `hostd export` (kept here so --help does not load the exporters). */
+const EXPORT_TARGET_NAMES: ExportTarget[] = ['systemd', 'kubernetes'];
 
 const configOption = () => new Option('-c, --config <file>', 'config file (default: hostd.config.* found from here upward)');
 
@@ -84,7 +88,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       setExitCode(initCommand(process.cwd(), options.preset));
     });
 
-  for (const sub of [run, check, printConfig, schema, init]) {
+  const exporting = new Command('export')
+    .description('write deployment files that agree with the config (timeouts, signals, probes)')
+    .addArgument(new Argument('<target>', 'what to export for').choices(EXPORT_TARGET_NAMES))
+    .addOption(configOption())
+    .option('-o, --out <dir>', 'write the files into this folder (default: print them)')
+    .option('--name <name>', 'unit / resource name (default: proc_name, else the package name)')
+    .option('--socket', 'systemd: a .socket unit holds the binds (socket activation)')
+    .option('--user <user>', 'systemd: run the service as this user')
+    .option('--image <image>', 'kubernetes: the container image (default: NAME:latest)')
+    .option('--replicas <n>', 'kubernetes: pods in the Deployment (default: 2)')
+    .option('--cpus <n>', 'kubernetes: CPUs per pod when workers is "auto" (default: 2)')
+    .option('--memory-per-worker <MiB>', 'kubernetes: memory per worker; the primary gets one share too (default: 256)');
+  addSettingFlags(exporting).action(async (target: ExportTarget, options: CommonOptions & ExportOptions, cmd: Command) => {
+    const { exportCommand } = await import('./commands/export.ts');
+    setExitCode(await exportCommand(target, inputsFor('export', cmd, options, false), options));
+  });
+
+  for (const sub of [run, check, printConfig, schema, init, exporting]) {
     program.addCommand(sub.helpOption('-h, --help', 'show help').showSuggestionAfterError(true).exitOverride());
   }
   return program;

@@ -131,6 +131,34 @@ export function optionalPath(arg = '<path>'): Kind<string | null> {
   });
 }
 
+/** A URL path hostd answers itself (a health probe), or null for none. */
+export function urlPath(): Kind<string | null> {
+  const expected = 'a path starting with "/", or null';
+  return kind({
+    schema: z.nullable(z.string(error(expected)).check(z.regex(/^\/\S*$/, error(expected)))),
+    expected,
+    ts: 'string | null',
+    json: { type: ['string', 'null'], pattern: '^/\\S*$' },
+    fromText: last,
+    arg: '<path>',
+  });
+}
+
+/** Files or folders, relative to the config file's folder. */
+export function pathList(): Kind<string[]> {
+  const expected = 'a list of paths';
+  return kind({
+    schema: z.array(z.string(error('a path')).check(z.minLength(1, error('a path'))), error(expected)),
+    expected,
+    ts: 'string[]',
+    json: { type: 'array', items: { type: 'string', minLength: 1 } },
+    fromText: (texts) => texts.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean),
+    arg: '<path>',
+    repeatable: true,
+    resolvePaths: (value, base) => value.map((p) => resolve(base, p)),
+  });
+}
+
 /** A log destination: `"-"` for the standard stream, a file path, or null for off. */
 export function logTarget(): Kind<string | null> {
   const expected = '"-", a file path, or null';

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "certfile" | "keyfile" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -106,6 +106,40 @@ export interface UserSettings {
    */
   max_header_size?: number;
   /**
+   * A path hostd answers itself in every worker, before the app: 200 while the instance takes traffic, 503 once it is draining.
+   *
+   * For load balancers and Kubernetes readiness probes. It stays 503 from SIGTERM on (during `drain_delay` too) and while a worker drains.
+   *
+   * Flag `--readiness-path <path>`, env `HOSTD_READINESS_PATH`.
+   * @default null
+   */
+  readiness_path?: string | null;
+  /**
+   * A path hostd answers itself in every worker, before the app: 200 while the worker's event loop runs.
+   *
+   * For Kubernetes liveness probes. A worker whose event loop is blocked does not answer; hostd also replaces it after `timeout`.
+   *
+   * Flag `--liveness-path <path>`, env `HOSTD_LIVENESS_PATH`.
+   * @default null
+   */
+  liveness_path?: string | null;
+  /**
+   * On SIGTERM, keep serving this long with readiness_path answering 503, so load balancers stop sending traffic first; then stop gracefully.
+   *
+   * Flag `--drain-delay <seconds>`, env `HOSTD_DRAIN_DELAY`.
+   * @default 0
+   */
+  drain_delay?: number;
+  /**
+   * Tell systemd about readiness, reloads and stops through $NOTIFY_SOCKET, and answer its watchdog (WATCHDOG_USEC).
+   *
+   * Uses the optional dependency node-unix-socket to send from the primary itself (`NotifyAccess=main`); without it, the `systemd-notify` tool (needs `NotifyAccess=all`). See docs/deploy/systemd.md.
+   *
+   * Flag `--sd-notify`, env `HOSTD_SD_NOTIFY`.
+   * @default false
+   */
+  sd_notify?: boolean;
+  /**
    * PEM certificate (chain) file; with `keyfile`, every bind serves HTTPS.
    *
    * Flag `--certfile <path>`, env `HOSTD_CERTFILE`.
@@ -175,6 +209,29 @@ export interface UserSettings {
    * @default "text"
    */
   log_format?: "text" | "json";
+  /**
+   * Restart the workers (a reload, keeping the primary and the sockets) when a file in the app's folder or reload_extra_files changes.
+   *
+   * Changes are debounced; `node_modules` and dot-folders are ignored. For development: in production, send SIGHUP.
+   *
+   * Flag `--reload`, env `HOSTD_RELOAD`.
+   * @default false
+   */
+  reload?: boolean;
+  /**
+   * More files or folders to watch with reload (the app's folder and the config file are always watched).
+   *
+   * Flag `--reload-extra-files <path>`, env `HOSTD_RELOAD_EXTRA_FILES`.
+   * @default []
+   */
+  reload_extra_files?: string[];
+  /**
+   * Answer a request that failed with the error and its stack instead of a bare 500. For development only: it shows your code to the client.
+   *
+   * Flag `--show-errors`, env `HOSTD_SHOW_ERRORS`.
+   * @default false
+   */
+  show_errors?: boolean;
   /**
    * Presets applied beneath this file, in order; their hooks run before the file's own.
    *
@@ -246,6 +303,22 @@ export interface ResolvedSettings {
    */
   readonly max_header_size: number;
   /**
+   * A path hostd answers itself in every worker, before the app: 200 while the instance takes traffic, 503 once it is draining.
+   */
+  readonly readiness_path: string | null;
+  /**
+   * A path hostd answers itself in every worker, before the app: 200 while the worker's event loop runs.
+   */
+  readonly liveness_path: string | null;
+  /**
+   * On SIGTERM, keep serving this long with readiness_path answering 503, so load balancers stop sending traffic first; then stop gracefully.
+   */
+  readonly drain_delay: number;
+  /**
+   * Tell systemd about readiness, reloads and stops through $NOTIFY_SOCKET, and answer its watchdog (WATCHDOG_USEC).
+   */
+  readonly sd_notify: boolean;
+  /**
    * PEM certificate (chain) file; with `keyfile`, every bind serves HTTPS.
    */
   readonly certfile: string | null;
@@ -285,6 +358,18 @@ export interface ResolvedSettings {
    * Log lines as readable text, or as JSON objects one per line (both logs).
    */
   readonly log_format: "text" | "json";
+  /**
+   * Restart the workers (a reload, keeping the primary and the sockets) when a file in the app's folder or reload_extra_files changes.
+   */
+  readonly reload: boolean;
+  /**
+   * More files or folders to watch with reload (the app's folder and the config file are always watched).
+   */
+  readonly reload_extra_files: string[];
+  /**
+   * Answer a request that failed with the error and its stack instead of a bare 500. For development only: it shows your code to the client.
+   */
+  readonly show_errors: boolean;
   /**
    * Presets applied beneath this file, in order; their hooks run before the file's own.
    */

@@ -17,6 +17,8 @@ import {
   seconds,
   stringRecord,
   text,
+  urlPath,
+  pathList,
   workerCount,
 } from './kinds.ts';
 
@@ -26,8 +28,10 @@ export const SECTIONS = [
   'Worker processes',
   'HTTP',
   'TLS',
+  'Deployment',
   'Process',
   'Logging',
+  'Development',
   'Presets and control',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -138,6 +142,33 @@ export const SETTINGS = {
     default: 16384,
     doc: 'The largest request line plus headers, in bytes, that a worker accepts (431 beyond).',
   }),
+  readiness_path: setting({
+    section: 'Deployment',
+    kind: urlPath(),
+    default: null,
+    doc: 'A path hostd answers itself in every worker, before the app: 200 while the instance takes traffic, 503 once it is draining.',
+    details: 'For load balancers and Kubernetes readiness probes. It stays 503 from SIGTERM on (during `drain_delay` too) and while a worker drains.',
+  }),
+  liveness_path: setting({
+    section: 'Deployment',
+    kind: urlPath(),
+    default: null,
+    doc: "A path hostd answers itself in every worker, before the app: 200 while the worker's event loop runs.",
+    details: 'For Kubernetes liveness probes. A worker whose event loop is blocked does not answer; hostd also replaces it after `timeout`.',
+  }),
+  drain_delay: setting({
+    section: 'Deployment',
+    kind: seconds(0),
+    default: 0,
+    doc: 'On SIGTERM, keep serving this long with readiness_path answering 503, so load balancers stop sending traffic first; then stop gracefully.',
+  }),
+  sd_notify: setting({
+    section: 'Deployment',
+    kind: flag(),
+    default: false,
+    doc: 'Tell systemd about readiness, reloads and stops through $NOTIFY_SOCKET, and answer its watchdog (WATCHDOG_USEC).',
+    details: 'Uses the optional dependency node-unix-socket to send from the primary itself (`NotifyAccess=main`); without it, the `systemd-notify` tool (needs `NotifyAccess=all`). See docs/deploy/systemd.md.',
+  }),
   certfile: setting({
     section: 'TLS',
     kind: optionalPath(),
@@ -201,6 +232,25 @@ export const SETTINGS = {
     default: 'text',
     doc: 'Log lines as readable text, or as JSON objects one per line (both logs).',
   }),
+  reload: setting({
+    section: 'Development',
+    kind: flag(),
+    default: false,
+    doc: "Restart the workers (a reload, keeping the primary and the sockets) when a file in the app's folder or reload_extra_files changes.",
+    details: 'Changes are debounced; `node_modules` and dot-folders are ignored. For development: in production, send SIGHUP.',
+  }),
+  reload_extra_files: setting({
+    section: 'Development',
+    kind: pathList(),
+    default: [],
+    doc: "More files or folders to watch with reload (the app's folder and the config file are always watched).",
+  }),
+  show_errors: setting({
+    section: 'Development',
+    kind: flag(),
+    default: false,
+    doc: 'Answer a request that failed with the error and its stack instead of a bare 500. For development only: it shows your code to the client.',
+  }),
   extends: setting({
     section: 'Presets and control',
     kind: presetList(),
@@ -244,6 +294,10 @@ export const RULES: ReadonlyArray<{
   {
     keys: ['certfile', 'keyfile'],
     check: (s) => ((s.certfile === null) !== (s.keyfile === null) ? 'certfile and keyfile must be set together' : undefined),
+  },
+  {
+    keys: ['readiness_path', 'liveness_path'],
+    check: (s) => (s.readiness_path !== null && s.readiness_path === s.liveness_path ? 'readiness_path and liveness_path must differ' : undefined),
   },
   {
     keys: ['headers_timeout', 'request_timeout'],

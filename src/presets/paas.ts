@@ -5,9 +5,16 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
+import { gracefulTimeoutWithin } from '../config/stop-budget.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
-export interface PaasOptions extends PortOptions {}
+export interface PaasOptions extends PortOptions {
+  /** Seconds the platform allows between SIGTERM and SIGKILL. @default 30 */
+  stop_window?: number;
+}
+
+/** Each exit hook's deadline: short, so the drain keeps most of the window. */
+const HOOK_TIMEOUT = 3;
 
 export default function paas(options: PaasOptions = {}): Preset {
   const concurrency = Number.parseInt(process.env.WEB_CONCURRENCY ?? '', 10);
@@ -15,9 +22,9 @@ export default function paas(options: PaasOptions = {}): Preset {
     name: 'paas',
     bind: bindAllInterfaces(options),
     workers: concurrency > 0 ? concurrency : 'auto',
-    // Drain, then worker_exit, inside the platform's 30 s: 20 + a 5 s hook deadline.
-    graceful_timeout: 20,
-    hook_timeout: 5,
+    // The whole stop fits the platform's 30 s between SIGTERM and SIGKILL.
+    graceful_timeout: gracefulTimeoutWithin(options.stop_window ?? 30, 0, HOOK_TIMEOUT),
+    hook_timeout: HOOK_TIMEOUT,
     errorlog: '-',
     accesslog: '-',
   });

@@ -1,7 +1,35 @@
-/** systemd: logs to stderr (the journal), no pidfile (systemd tracks the main pid). */
+/**
+ * systemd: readiness, reloads, stops and watchdog pings through sd_notify (Type=notify),
+ * sockets from socket activation when systemd passes them, logs to stderr (the journal).
+ * `hostd export systemd` writes the matching unit files.
+ */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
 
-export default function systemd(): Preset {
-  return definePreset({ name: 'systemd', errorlog: '-', pidfile: null });
+export interface SystemdOptions {
+  /** Listen on the sockets systemd passes (LISTEN_FDS) when it passes some. @default true */
+  socket_activation?: boolean;
+}
+
+/**
+ * The sockets systemd passed to this process, read once when this module loads: the
+ * primary clears the variables once it has opened the sockets, and a reload reads the
+ * config again.
+ */
+const ACTIVATED_FDS = Number(process.env.LISTEN_PID) === process.pid ? Math.max(0, Number(process.env.LISTEN_FDS) || 0) : 0;
+
+/** `fd://3`, `fd://4`, ... for the sockets systemd passed (they start at fd 3). */
+export function activatedBinds(count = ACTIVATED_FDS): string[] {
+  return Array.from({ length: count }, (_, i) => `fd://${3 + i}`);
+}
+
+export default function systemd(options: SystemdOptions = {}): Preset {
+  const binds = options.socket_activation === false ? [] : activatedBinds();
+  return definePreset({
+    name: 'systemd',
+    ...(binds.length > 0 ? { bind: binds } : {}),
+    sd_notify: true,
+    errorlog: '-',
+    pidfile: null,
+  });
 }

@@ -11,7 +11,9 @@ export type ToWorker =
   | { readonly t: 'stop'; readonly reason: WorkerExitReason; readonly fast: boolean }
   | { readonly t: 'reopen_logs' }
   /** A reload is starting a new generation; this worker serves until it is ready. */
-  | { readonly t: 'reload'; readonly generation: number };
+  | { readonly t: 'reload'; readonly generation: number }
+  /** The instance is draining (SIGTERM with drain_delay): readiness probes answer 503 from now on. */
+  | { readonly t: 'unready' };
 
 /** Worker → primary. */
 export type ToPrimary =

@@ -19,7 +19,12 @@ import { usableCpus } from '../cpus.ts';
 import { FAST_HOOK_TIMEOUT_MS, type HookRuntime, runHook } from '../hooks/runner.ts';
 import { type Handlers, isMessage, type ToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
 import { ErrorLog, userStack } from '../log.ts';
+import { dirname, sep } from 'node:path';
+import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
+import { type Reaper, startReaper } from '../targets/reaper.ts';
+import { createNotifier, monotonicUsec, type Notifier, type NotifyState, watchdogInterval } from '../targets/systemd.ts';
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
+import { type Watcher, watchForChanges } from './watch.ts';
 import { removePidfile, writePidfile } from './pidfile.ts';
 import { exitReason, type MutableWorkerInfo, snapshot, startWorkerProcess, type WorkerRecord } from './worker-process.ts';
 
@@ -75,6 +80,10 @@ export class Arbiter {
   private readonly waiters = new Set<Waiter>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private finished: Promise<number> | null = null;
+  private notifier: Notifier | null = null;
+  private watchdogTimer: NodeJS.Timeout | null = null;
+  private reaper: Reaper | null = null;
+  private watcher: Watcher | null = null;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit code once finish() is done. */
   private readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
@@ -154,6 +163,8 @@ export class Arbiter {
         return this.finish(stopped.exitCode, stopped.reason);
       }
       for (const listener of this.listeners) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
+      // Socket activation's variables are spent once the sockets are open (as sd_listen_fds(1) does).
+      for (const name of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete process.env[name];
       if (s.pidfile !== null) writePidfile(s.pidfile);
     } catch (error) {
       this.log.error(error instanceof HostdError ? error.message : userStack(error));
@@ -161,6 +172,8 @@ export class Arbiter {
       return this.finish(1, 'start_failed');
     }
 
+    this.reaper = startReaper((pid) => [...this.workers].some((w) => w.info.pid === pid), this.log);
+    if (s.sd_notify) this.startNotifier();
     this.superviseHeartbeats();
     this.ensureWorkers();
     const outcome = await this.waitFor(() => (this.stopState ? 'stopped' : this.gaveUp !== null ? 'failed' : this.readyCount(this.generation) >= this.target ? 'ready' : undefined));
@@ -171,6 +184,8 @@ export class Arbiter {
         if (!this.stopState) {
           this.phase = 'running';
           this.log.info(`hostd is ready: ${this.target} worker${this.target === 1 ? '' : 's'}`);
+          this.notify({ READY: 1, STATUS: this.status(), MAINPID: process.pid });
+          this.watchFiles();
         }
       } catch (error) {
         this.log.error(`start aborted, stopping the workers: ${(error as Error).message}`);
@@ -178,6 +193,42 @@ export class Arbiter {
       }
     }
     return this.done;
+  }
+
+  // ---- systemd, development -----------------------------------------------------------
+
+  private startNotifier(): void {
+    this.notifier = createNotifier(this.log);
+    const interval = watchdogInterval();
+    if (this.notifier !== null && interval !== null) {
+      this.log.debug(`sd_notify: watchdog ping every ${interval} ms`);
+      this.watchdogTimer = setInterval(() => this.notify({ WATCHDOG: 1 }), interval);
+    }
+  }
+
+  private notify(state: NotifyState): void {
+    this.notifier?.notify(state);
+  }
+
+  private status(): string {
+    return `serving ${this.listeners.map((l) => l.url).join(', ')} with ${this.target} worker${this.target === 1 ? '' : 's'}`;
+  }
+
+  /** `reload: true`: a change in the app's folder, the config or reload_extra_files reloads. */
+  private watchFiles(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    const s = this.config.settings;
+    if (!s.reload) return;
+    const paths = [...s.reload_extra_files];
+    if (this.config.file) paths.push(this.config.file);
+    const app = s.app === null ? null : locateModule(splitAppSpec(s.app).module, this.config.root);
+    if (app !== null && !app.split(sep).includes('node_modules')) paths.push(dirname(app));
+    const own = new Set([s.errorlog, s.accesslog, s.pidfile].filter((f): f is string => f !== null && f !== '-'));
+    this.watcher = watchForChanges(paths, own, (file) => {
+      this.log.info(`reload: ${file} changed`);
+      void this.reload();
+    }, this.log);
   }
 
   // ---- connections ------------------------------------------------------------------
@@ -501,6 +552,15 @@ export class Arbiter {
   }
 
   private async reloadOnce(): Promise<void> {
+    this.notify({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading' });
+    try {
+      await this.reloadGeneration();
+    } finally {
+      if (!this.stopState) this.notify({ READY: 1, STATUS: this.status() });
+    }
+  }
+
+  private async reloadGeneration(): Promise<void> {
     let next: ResolvedConfig;
     try {
       next = await resolveConfig(this.inputs);
@@ -571,6 +631,7 @@ export class Arbiter {
     this.listeners = this.listeners.filter((l) => !removed.includes(l));
     closeListeners(removed);
     this.superviseHeartbeats();
+    this.watchFiles();
     this.log.info(`reloaded: generation ${this.generation} is serving`);
     if (previous.target !== this.target) {
       await runHook(this.rt, 'nworkers_changed', this.config.hooks.nworkers_changed, { new: this.target, old: previous.target }, this.hookMs);
@@ -602,7 +663,10 @@ export class Arbiter {
     this.stopState = { ...how };
     this.phase = 'stopping';
     this.log.info(`Shutting down (${how.reason}${how.fast ? ', fast' : ''})`);
+    this.notify({ STOPPING: 1, STATUS: 'stopping' });
+    this.watcher?.close();
     for (const id of [...this.spawning.keys()]) this.cancelSpawn(id);
+    await this.drainDelay();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     closeListeners(this.listeners);
     // Connections already accepted still get served by a worker that is draining.
@@ -611,10 +675,30 @@ export class Arbiter {
       if (alive?.child.connected) alive.child.send({ t: 'conn' } satisfies ToWorker, socket);
       else socket.destroy();
     }
-    for (const worker of this.workers) this.stopWorker(worker, 'shutdown', how.fast);
+    // A second signal during drain_delay may have made this a fast stop already.
+    for (const worker of this.workers) this.stopWorker(worker, 'shutdown', this.stopState.fast);
     this.changed();
     await this.waitFor(() => (this.workers.size === 0 && this.background.size === 0 ? true : undefined));
     await this.finish(this.stopState.exitCode, this.stopState.reason);
+  }
+
+  /**
+   * drain_delay: before a graceful stop, keep serving while readiness probes answer 503,
+   * so load balancers take the instance out first. A second signal cuts it short.
+   */
+  private async drainDelay(): Promise<void> {
+    const seconds = this.config.settings.drain_delay;
+    if (this.stopState?.fast || seconds <= 0 || this.workers.size === 0) return;
+    this.log.info(`draining: readiness answers 503 for ${seconds} s while the workers keep serving; then the graceful stop`);
+    for (const worker of this.workers) if (worker.child.connected) worker.child.send({ t: 'unready' } satisfies ToWorker);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, seconds * 1000);
+      this.escalation.signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 
   /** A second stop signal: hooks' signals abort, workers switch to a fast stop. */
@@ -630,10 +714,14 @@ export class Arbiter {
     this.finished ??= (async () => {
       this.stopState ??= { fast: false, reason, exitCode };
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+      this.watcher?.close();
+      this.reaper?.stop();
       await runHook(this.rt, 'on_exit', this.config.hooks.on_exit, { exit_code: exitCode, reason }, this.exitHookMs);
       if (this.config.settings.pidfile !== null) removePidfile(this.config.settings.pidfile);
       const log = exitCode === 0 ? this.log.info.bind(this.log) : this.log.error.bind(this.log);
       log(`hostd stopped (${reason}), exit code ${exitCode}`);
+      this.notifier?.close();
       this.resolveDone(exitCode);
       return exitCode;
     })();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ChildExitReason, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
 import { HOSTD_CODE_DIR } from '../../paths.ts';
 import { WORKER_BOOT_ENV, type WorkerBoot } from '../ipc.ts';
+import { withoutSystemdVariables } from '../targets/systemd.ts';
 
 export type MutableWorkerInfo = { -readonly [K in keyof WorkerInfo]: WorkerInfo[K] };
 
@@ -40,7 +41,7 @@ function workerExecArgv(): string[] {
 
 export function startWorkerProcess(info: MutableWorkerInfo, boot: WorkerBoot, env: Readonly<Record<string, string>>): WorkerRecord {
   const child = fork(WORKER_ENTRY, [], {
-    env: { ...process.env, ...env, [WORKER_BOOT_ENV]: JSON.stringify(boot) },
+    env: { ...withoutSystemdVariables(process.env), ...env, [WORKER_BOOT_ENV]: JSON.stringify(boot) },
     execArgv: workerExecArgv(),
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',

@@ -21,6 +21,7 @@ import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
+import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 import { isFetchApp } from './app.ts';
 
@@ -53,6 +54,8 @@ class Worker {
   private accessLines: BufferedLines | null = null;
   private readonly connections = new Connections();
   private served = 0;
+  /** The instance is draining (drain_delay): readiness answers 503 though this worker serves on. */
+  private unready = false;
 
   constructor(private readonly boot: WorkerBoot) {
     this.info = { id: boot.id, pid: process.pid, age: boot.age, generation: boot.generation, booted_at: null };
@@ -115,6 +118,7 @@ class Worker {
       },
       stop: (message) => this.requestStop(message.reason, message.fast),
       reopen_logs: () => this.reopenLogs(),
+      unready: () => (this.unready = true),
       reload: (message) => {
         if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), () => ({ generation: message.generation }), this.rt.server.config.hook_timeout * 1000);
       },
@@ -181,6 +185,7 @@ class Worker {
       onRequest: limit > 0 ? () => ++this.served === limit && this.recycle() : null,
       pending: new PendingWork(),
       observers: requestHandlers,
+      showErrors: s.show_errors,
     };
     this.http = http;
     this.rebuildHandler();
@@ -194,7 +199,10 @@ class Worker {
   private rebuildHandler(): void {
     if (this.http === null || this.pipeline === null) return;
     if (this.handler) this.http.removeListener('request', this.handler);
-    this.handler = makeRequestHandler(this.pipeline, this.state === 'stopping' || this.config!.settings.keepalive === 0);
+    const s = this.config!.settings;
+    const draining = this.state === 'stopping';
+    const probes = { readiness: s.readiness_path, liveness: s.liveness_path, ready: () => this.state === 'serving' && !this.unready };
+    this.handler = withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining);
     this.http.on('request', this.handler);
   }
 

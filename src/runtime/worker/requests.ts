@@ -30,6 +30,8 @@ export interface RequestPipeline {
   readonly pending: PendingWork;
   /** The host.on('request') handlers now subscribed (a live set). */
   readonly observers: ReadonlySet<HostHandler<'request'>>;
+  /** Answer a failed request with the error and its stack (`show_errors`). */
+  readonly showErrors: boolean;
 }
 
 /** Work that must finish before the worker exits. */
@@ -59,16 +61,16 @@ function asError(value: unknown): Error {
 }
 
 /** The app or a pre_request hook failed: log it, and answer 500 if nothing was sent yet (else cut the response). */
-function failRequest(log: ErrorLog, req: IncomingMessage, res: ServerResponse, error: unknown, hook?: string): void {
-  if (hook === undefined) log.error(`Error handling request ${req.method} ${req.url} (the app threw):`, asError(error));
-  else log.error(`hook ${hook} threw: ${userStack(error)}\n(answered ${req.method} ${req.url} with 500)`);
+function failRequest(p: RequestPipeline, req: IncomingMessage, res: ServerResponse, error: unknown, hook?: string): void {
+  if (hook === undefined) p.log.error(`Error handling request ${req.method} ${req.url} (the app threw):`, asError(error));
+  else p.log.error(`hook ${hook} threw: ${userStack(error)}\n(answered ${req.method} ${req.url} with 500)`);
   if (res.headersSent) {
     res.destroy();
     return;
   }
   res.statusCode = 500;
   res.setHeader('content-type', 'text/plain; charset=utf-8');
-  res.end('Internal Server Error\n');
+  res.end(p.showErrors ? `Internal Server Error\n\n${hook ? `in hook ${hook}: ` : ''}${userStack(error)}\n` : 'Internal Server Error\n');
 }
 
 /** Counts body bytes written (for the access log's %(b)s). */
@@ -92,7 +94,7 @@ function countBytes(res: ServerResponse): () => number {
 }
 
 export function makeRequestHandler(p: RequestPipeline, draining: boolean): RequestListener {
-  const { listener, onRequest, log } = p;
+  const { listener, onRequest } = p;
   if (p.pre.length === 0 && p.post.length === 0 && p.accessLog === null && p.observers.size === 0) {
     return (req, res) => {
       if (draining) res.shouldKeepAlive = false;
@@ -101,10 +103,10 @@ export function makeRequestHandler(p: RequestPipeline, draining: boolean): Reque
       try {
         result = listener(req, res);
       } catch (error) {
-        failRequest(log, req, res, error);
+        failRequest(p, req, res, error);
         return;
       }
-      if (isThenable(result)) result.then(undefined, (error: unknown) => failRequest(log, req, res, error));
+      if (isThenable(result)) result.then(undefined, (error: unknown) => failRequest(p, req, res, error));
     };
   }
   return (req, res) => {
@@ -223,7 +225,7 @@ function runPreRequest(context: RequestContext, from: number): void {
 
 function preRequestFailed(context: RequestContext, index: number, error: unknown): void {
   context.error = asError(error);
-  failRequest(context.log, context.req, context.res, error, hookLabel('pre_request', context.pipeline.pre, index));
+  failRequest(context.pipeline, context.req, context.res, error, hookLabel('pre_request', context.pipeline.pre, index));
 }
 
 function runApp(context: RequestContext): void {
@@ -233,13 +235,13 @@ function runApp(context: RequestContext): void {
     result = context.pipeline.listener(req, res);
   } catch (error) {
     context.error = asError(error);
-    failRequest(context.log, req, res, error);
+    failRequest(context.pipeline, req, res, error);
     return;
   }
   if (isThenable(result)) {
     result.then(undefined, (error: unknown) => {
       context.error = asError(error);
-      failRequest(context.log, req, res, error);
+      failRequest(context.pipeline, req, res, error);
     });
   }
 }

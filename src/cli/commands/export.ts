@@ -1,0 +1,93 @@
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
+import type { ResolvedConfig } from '../../config/types.ts';
+import { HostdError } from '../../errors.ts';
+import { exportKubernetes } from '../../export/kubernetes.ts';
+import { type ExportedFile, exportSystemd } from '../../export/systemd.ts';
+import { displayPath } from '../../paths.ts';
+import { out } from '../output.ts';
+import { reportError } from '../report.ts';
+
+export type ExportTarget = 'systemd' | 'kubernetes';
+
+export interface ExportOptions {
+  out?: string;
+  name?: string;
+  socket?: boolean;
+  user?: string;
+  image?: string;
+  replicas?: string;
+  cpus?: string;
+  memoryPerWorker?: string;
+}
+
+/** The name for units and resources: proc_name if set, else the project's package name. */
+function defaultName(config: ResolvedConfig): string {
+  if (config.settings.proc_name !== 'hostd') return config.settings.proc_name;
+  try {
+    const pkg = JSON.parse(readFileSync(join(config.root, 'package.json'), 'utf8')) as { name?: string };
+    if (pkg.name) return pkg.name.replace(/^@[^/]+\//, '').replace(/[^a-z0-9-]/gi, '-').toLowerCase();
+  } catch {}
+  return 'hostd-app';
+}
+
+function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new HostdError('HOSTD_ERR_USAGE', `${flag}: expected an integer ≥ 1, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Can the primary reach the notify socket itself? */
+function hasDatagramSupport(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('node-unix-socket');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, options: ExportOptions): Promise<number> {
+  let files: ExportedFile[];
+  try {
+    const config = await resolveConfig(inputs);
+    const name = options.name ?? defaultName(config);
+    if (target === 'systemd') {
+      files = exportSystemd(config, {
+        name,
+        socket: options.socket === true,
+        node: process.execPath,
+        cli: realpathSync(process.argv[1]!),
+        workingDirectory: config.root,
+        user: options.user ?? null,
+        notifyFromMain: hasDatagramSupport(),
+      });
+    } else {
+      files = exportKubernetes(config, {
+        name,
+        image: options.image ?? `${name}:latest`,
+        replicas: positiveInteger(options.replicas, '--replicas', 2),
+        cpus: positiveInteger(options.cpus, '--cpus', 2),
+        memoryPerWorker: positiveInteger(options.memoryPerWorker, '--memory-per-worker', 256),
+        command: ['node_modules/.bin/hostd', 'run'],
+      });
+    }
+  } catch (error) {
+    return reportError(error instanceof HostdError || !(error instanceof Error) ? error : new HostdError('HOSTD_ERR_EXPORT', error.message), false);
+  }
+
+  if (options.out === undefined) {
+    out.stdout.write(files.length === 1 ? files[0]!.content : files.map((f) => `# ==> ${f.name} <==\n${f.content}`).join('\n'));
+    return 0;
+  }
+  const dir = resolve(inputs.cwd, options.out);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  for (const file of files) {
+    writeFileSync(join(dir, file.name), file.content);
+    out.line(`wrote ${displayPath(join(dir, file.name), inputs.cwd)}`);
+  }
+  return 0;
+}
