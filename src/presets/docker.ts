@@ -1,17 +1,31 @@
 /**
- * Docker: listen on every interface at `$PORT` (8000), and log to stdout/stderr where
- * `docker logs` collects them.
+ * Docker: listen on every interface at `$PORT` (8000), log to stdout and stderr where
+ * `docker logs` collects them, and fit the whole stop into the container's stop timeout.
+ * As PID 1, hostd honours signals and reaps orphaned processes (docs/deploy/docker.md).
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
+import { gracefulTimeoutWithin } from '../config/stop-budget.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
-export interface DockerOptions extends PortOptions {}
+export interface DockerOptions extends PortOptions {
+  /**
+   * Seconds between `docker stop`'s SIGTERM and its SIGKILL: start containers with
+   * `--stop-timeout` (Compose: `stop_grace_period`) of this value; Docker's own default is 10.
+   * @default 30
+   */
+  stop_timeout?: number;
+}
+
+/** Each exit hook's deadline: short, so the drain keeps most of the stop timeout. */
+const HOOK_TIMEOUT = 3;
 
 export default function docker(options: DockerOptions = {}): Preset {
   return definePreset({
     name: 'docker',
     bind: bindAllInterfaces(options),
+    graceful_timeout: gracefulTimeoutWithin(options.stop_timeout ?? 30, 0, HOOK_TIMEOUT),
+    hook_timeout: HOOK_TIMEOUT,
     errorlog: '-',
     accesslog: '-',
   });

@@ -9,10 +9,13 @@ function read(path: string): string | null {
   }
 }
 
-/** The CPU quota of this process's cgroup, in CPUs (fractional), or null when there is none. */
-export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | null {
+/**
+ * The CPU quota of this process's cgroup, in CPUs (fractional), or null when there is none.
+ * `root` and `selfCgroup` (the text of /proc/self/cgroup) can be given, for tests.
+ */
+export function cgroupCpuQuota(root = '/sys/fs/cgroup', selfCgroup = read('/proc/self/cgroup')): number | null {
   // cgroup v2: "0::/path" in /proc/self/cgroup; cpu.max is "max 100000" or "QUOTA PERIOD".
-  const v2Path = read('/proc/self/cgroup')
+  const v2Path = selfCgroup
     ?.split('\n')
     .find((line) => line.startsWith('0::'))
     ?.slice(3);
@@ -35,8 +38,6 @@ export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | null {
 }
 
 /** CPUs this process may use: the available CPUs, capped by a cgroup quota (rounded up), at least 1. */
-export function usableCpus(): number {
-  const cpus = availableParallelism();
-  const quota = cgroupCpuQuota();
+export function usableCpus(cpus = availableParallelism(), quota = cgroupCpuQuota()): number {
   return Math.max(1, quota === null ? cpus : Math.min(cpus, Math.ceil(quota)));
 }

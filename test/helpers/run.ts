@@ -57,8 +57,10 @@ export class Hostd {
   readonly exited: Promise<Exit>;
   private exit: Exit | null = null;
 
-  constructor(dir: string, args: readonly string[], env: Record<string, string> = {}, extraFds: number[] = []) {
-    this.child = spawn(process.execPath, [CLI, 'run', ...args], {
+  constructor(dir: string, args: readonly string[], env: Record<string, string> = {}, extraFds: number[] = [], prefix: readonly string[] = []) {
+    // `prefix` runs hostd through another command (unshare, sh -c 'exec ...'); the prefix must exec it.
+    const command = [...prefix, process.execPath, CLI, 'run', ...args];
+    this.child = spawn(command[0]!, command.slice(1), {
       cwd: dir,
       env: cleanEnv(env),
       stdio: ['ignore', 'pipe', 'pipe', ...extraFds],
@@ -143,8 +145,8 @@ export function processTitle(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
 }
 
-export function startHostd(dir: string, args: readonly string[] = [], options: { env?: Record<string, string>; fds?: number[] } = {}): Hostd {
-  return new Hostd(dir, args, options.env, options.fds);
+export function startHostd(dir: string, args: readonly string[] = [], options: { env?: Record<string, string>; fds?: number[]; prefix?: readonly string[] } = {}): Hostd {
+  return new Hostd(dir, args, options.env, options.fds, options.prefix);
 }
 
 /**

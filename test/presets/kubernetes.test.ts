@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { hostd } from '../helpers/cli.ts';
+import { project } from '../helpers/project.ts';
+import { RECORD_MODULE, hooksLog, records, startHostd, waitUntil } from '../helpers/run.ts';
+
+/** An app that records every request it sees, so a test can tell probes never reached it. */
+const APP = `import { appendFileSync } from 'node:fs';
+export default (req, res) => {
+  appendFileSync(new URL('./hooks.log', import.meta.url), 'app ' + req.url + '\\n');
+  res.end('app');
+};
+`;
+
+function kubernetesProject(options: string): string {
+  return project({
+    'record.ts': RECORD_MODULE,
+    'app.mjs': APP,
+    'hostd.config.ts': `import { defineConfig } from 'hostd';
+import kubernetes from 'hostd/presets/kubernetes';
+import { recorded } from './record.ts';
+export default defineConfig({ extends: [kubernetes(${options})], app: './app.mjs', bind: '127.0.0.1:0', workers: 2, worker_exit: recorded.worker_exit, on_exit: recorded.on_exit });
+`,
+  });
+}
+
+const status = async (url: string) => (await fetch(url).catch(() => null))?.status ?? 'refused';
+
+describe('hostd/presets/kubernetes', () => {
+  it('answers /readyz and /livez in every worker before the app', async () => {
+    const dir = kubernetesProject('');
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    for (let i = 0; i < 4; i++) {
+      const ready = await fetch(`${url}/readyz`);
+      expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
+      const live = await fetch(`${url}/livez`);
+      expect([live.status, await live.text()]).toEqual([200, 'alive\n']);
+    }
+    expect(await (await fetch(`${url}/work`)).text()).toBe('app');
+    await waitUntil(() => records(hooksLog(dir)).includes('app /work'), 'the app request');
+    expect(records(hooksLog(dir)).filter((l) => l.startsWith('app '))).toEqual(['app /work']);
+  });
+
+  it('uses the probe paths given as options', async () => {
+    const hostd = startHostd(kubernetesProject("{ readiness_path: '/ready', liveness_path: '/healthz' }"));
+    const url = await hostd.ready();
+    expect(await status(`${url}/ready`)).toBe(200);
+    expect(await status(`${url}/healthz`)).toBe(200);
+    expect(await (await fetch(`${url}/readyz`)).text()).toBe('app');
+  });
+
+  it('on SIGTERM answers /readyz with 503 for drain_delay while the app keeps serving, then stops gracefully', async () => {
+    const dir = kubernetesProject('{ drain_delay: 2 }');
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    hostd.signal('SIGTERM');
+    await waitUntil(async () => (await status(`${url}/readyz`)) === 503, '/readyz to answer 503');
+    // Still within drain_delay: the app serves and the process is up.
+    expect(await (await fetch(`${url}/during-drain`)).text()).toBe('app');
+    expect(await status(`${url}/livez`)).toBe(200);
+    expect(records(hooksLog(dir)).some((l) => l.startsWith('worker_exit'))).toBe(false);
+    expect(hostd.output).toMatch(/draining: readiness answers 503 for 2 s while the workers keep serving/);
+    expect((await hostd.exited).code).toBe(0);
+    const lines = records(hooksLog(dir));
+    expect(lines.filter((l) => l.startsWith('worker_exit'))).toHaveLength(2);
+    expect(lines.at(-1)).toBe('on_exit 0 shutdown');
+  });
+
+  it('cuts drain_delay short on a second SIGTERM', async () => {
+    const hostd = startHostd(kubernetesProject('{ drain_delay: 60 }'));
+    await hostd.ready();
+    hostd.signal('SIGTERM');
+    await hostd.waitForOutput(/draining: readiness answers 503 for 60 s/);
+    expect((await hostd.stop('SIGTERM')).code).toBe(0);
+  });
+
+  it('binds $PORT on every interface, one worker per usable CPU, the whole stop within terminationGracePeriodSeconds', async () => {
+    const dir = project({
+      'app.mjs': APP,
+      'hostd.config.ts': "import kubernetes from 'hostd/presets/kubernetes';\nexport default { extends: [kubernetes({ termination_grace_period: 60 })], app: './app.mjs' };\n",
+    });
+    const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir, env: { PORT: '9321' } })).stdout) as {
+      settings: Record<string, { value: unknown; source: string }>;
+    };
+    const value = (key: string) => report.settings[key]!.value as number;
+    expect(report.settings.workers).toEqual({ value: 'auto', source: 'preset kubernetes' });
+    expect(report.settings.bind).toEqual({ value: ['0.0.0.0:9321'], source: 'preset kubernetes' });
+    expect(value('drain_delay') + value('graceful_timeout') + 4 * value('hook_timeout') + 1).toBeLessThanOrEqual(60 - 2);
+    expect(report.settings.readiness_path).toEqual({ value: '/readyz', source: 'preset kubernetes' });
+  });
+});

@@ -1,0 +1,73 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stopBudget } from '../../src/config/stop-budget.ts';
+import { hostd } from '../helpers/cli.ts';
+import { startLoad } from '../helpers/load.ts';
+import { project } from '../helpers/project.ts';
+import { startHostd, waitUntil } from '../helpers/run.ts';
+
+type Report = { settings: Record<string, { value: unknown; source: string }> };
+
+async function settings(dir: string, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir, env })).stdout) as Report;
+  return Object.fromEntries(Object.entries(report.settings).map(([k, v]) => [k, v.value]));
+}
+
+describe('hostd/presets/paas', () => {
+  const dir = () => project({ 'app.mjs': 'export default (q, s) => s.end("ok");\n', 'hostd.config.ts': "import paas from 'hostd/presets/paas';\nexport default { extends: [paas()], app: './app.mjs' };\n" });
+
+  it('binds $PORT and takes workers from WEB_CONCURRENCY', async () => {
+    const s = await settings(dir(), { PORT: '5123', WEB_CONCURRENCY: '3' });
+    expect(s.bind).toEqual(['0.0.0.0:5123']);
+    expect(s.workers).toBe(3);
+    expect((await settings(dir(), { PORT: '5123' })).workers).toBe('auto');
+  });
+
+  it("stops within the platform's 30 s between SIGTERM and SIGKILL", async () => {
+    const s = await settings(dir());
+    expect(stopBudget(s as Parameters<typeof stopBudget>[0])).toBeLessThanOrEqual(30);
+  });
+});
+
+describe('hostd/presets/development', () => {
+  const APP = (word: string) => `export default (req, res) => {
+  if (req.url === '/boom') throw new Error('broken on purpose');
+  res.end('${word}');
+};
+`;
+
+  it('restarts the workers when an app file changes, keeping the primary and the socket; no request fails', async () => {
+    const dir = project({
+      'src/app.mjs': APP('before'),
+      'hostd.config.ts': "import development from 'hostd/presets/development';\nexport default { extends: [development()], app: './src/app.mjs', bind: '127.0.0.1:0' };\n",
+    });
+    const run = startHostd(dir);
+    const url = await run.ready();
+    expect(run.output).toMatch(/reload: watching .*src/);
+    const load = startLoad(`${url}/`, { concurrency: 2 });
+    await waitUntil(() => load.result.ok > 20, 'some requests');
+    writeFileSync(join(dir, 'src', 'app.mjs'), APP('after'));
+    await run.waitForOutput(/reload: .*app\.mjs changed/);
+    await waitUntil(() => load.result.bodies.at(-1) === 'after', 'the new code to serve', 15_000);
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
+    expect(run.output).toMatch(/reloaded: generation 2 is serving/);
+    expect(run.output.match(/Listening at/g)).toHaveLength(1);
+  });
+
+  it('shows the error and its stack in the response, and sets development defaults', async () => {
+    const dir = project({
+      'src/app.mjs': APP('ok'),
+      'hostd.config.ts': "import development from 'hostd/presets/development';\nexport default { extends: [development()], app: './src/app.mjs', bind: '127.0.0.1:0' };\n",
+    });
+    const run = startHostd(dir);
+    const url = await run.ready();
+    const response = await fetch(`${url}/boom`);
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(body).toMatch(/^Internal Server Error\n\nError: broken on purpose\n\s+at /);
+    expect(body).toContain('app.mjs:2');
+    expect(await settings(dir)).toMatchObject({ workers: 1, loglevel: 'debug', reload: true, show_errors: true, timeout: 0 });
+  });
+});
