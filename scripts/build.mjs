@@ -34,7 +34,7 @@ await build({
   target: 'node20',
   // Runtime dependencies stay external; everything else (zod, commander) is bundled,
   // which is what keeps `hostd check` within its start-up budget.
-  external: [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})],
+  external: Object.keys(pkg.dependencies ?? {}),
   // Whitespace and syntax only: readable names in the rare stack trace that is ours.
   minifyWhitespace: true,
   minifySyntax: true,
@@ -49,30 +49,31 @@ await build({
 // npm marks bin targets executable only when it links them; the CLI also runs from a clone.
 chmodSync(new URL('dist/cli.js', root), 0o755);
 
-buildReaper();
+buildNative();
 
 /**
- * The native reaper (src/native/reaper.c), for Linux, when a C compiler and Node's headers
- * are there. hostd runs without it; it then cannot reap orphans as PID 1 (docs/deploy/docker.md).
+ * The native helper (src/native/hostd.c: orphan reaping, sd_notify), for Linux, when a C
+ * compiler and Node's headers are there. hostd runs without it: it then cannot reap orphans
+ * as PID 1 (docs/deploy/docker.md) and notifies systemd through systemd-notify.
  */
-function buildReaper() {
+function buildNative() {
   if (process.platform !== 'linux') return;
   const include = [process.env.npm_config_nodedir, join(dirname(dirname(process.execPath)))]
     .filter(Boolean)
     .map((dir) => join(dir, 'include', 'node'))
     .find((dir) => existsSync(join(dir, 'node_api.h')));
   if (!include) {
-    console.warn("hostd: skipped the native reaper: Node's headers (node_api.h) were not found");
+    console.warn("hostd: skipped the native helper: Node's headers (node_api.h) were not found");
     return;
   }
   mkdirSync(new URL('dist/native', root), { recursive: true });
   try {
-    execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O2', '-Wall', '-I', include, '-o', 'dist/native/reaper.node', 'src/native/reaper.c'], {
+    execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O2', '-Wall', '-I', include, '-o', 'dist/native/hostd.node', 'src/native/hostd.c'], {
       cwd: new URL('.', root).pathname,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
   } catch (error) {
-    console.warn(`hostd: skipped the native reaper: ${String(error.stderr ?? error.message).trim().split('\n')[0]}`);
+    console.warn(`hostd: skipped the native helper: ${String(error.stderr ?? error.message).trim().split('\n')[0]}`);
   }
 }
 

@@ -133,7 +133,7 @@ export interface UserSettings {
   /**
    * Tell systemd about readiness, reloads and stops through $NOTIFY_SOCKET, and answer its watchdog (WATCHDOG_USEC).
    *
-   * Uses the optional dependency node-unix-socket to send from the primary itself (`NotifyAccess=main`); without it, the `systemd-notify` tool (needs `NotifyAccess=all`). See docs/deploy/systemd.md.
+   * Sent from the primary itself by hostd's native helper (`NotifyAccess=main`); where it is not built, through the `systemd-notify` tool (needs `NotifyAccess=all`). See docs/deploy/systemd.md.
    *
    * Flag `--sd-notify`, env `HOSTD_SD_NOTIFY`.
    * @default false

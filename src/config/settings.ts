@@ -167,7 +167,7 @@ export const SETTINGS = {
     kind: flag(),
     default: false,
     doc: 'Tell systemd about readiness, reloads and stops through $NOTIFY_SOCKET, and answer its watchdog (WATCHDOG_USEC).',
-    details: 'Uses the optional dependency node-unix-socket to send from the primary itself (`NotifyAccess=main`); without it, the `systemd-notify` tool (needs `NotifyAccess=all`). See docs/deploy/systemd.md.',
+    details: "Sent from the primary itself by hostd's native helper (`NotifyAccess=main`); where it is not built, through the `systemd-notify` tool (needs `NotifyAccess=all`). See docs/deploy/systemd.md.",
   }),
   certfile: setting({
     section: 'TLS',

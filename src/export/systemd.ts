@@ -17,7 +17,7 @@ export interface SystemdExport {
   readonly cli: string;
   readonly workingDirectory: string;
   readonly user: string | null;
-  /** The notify socket can be reached from the primary itself (node-unix-socket is installed). */
+  /** The notify socket can be reached from the primary itself (hostd's native helper is built). */
   readonly notifyFromMain: boolean;
 }
 

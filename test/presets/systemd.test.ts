@@ -1,25 +1,35 @@
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DgramSocket } from 'node-unix-socket';
 import { afterEach, describe, expect, it } from 'vitest';
+import { native } from '../../src/runtime/native.ts';
 import { project } from '../helpers/project.ts';
 import { startHostd, waitUntil } from '../helpers/run.ts';
 
-/** A Unix datagram socket standing in for systemd's notify socket; collects what it receives. */
+const helper = native();
+
+/**
+ * A Unix datagram socket standing in for systemd's notify socket, bound with hostd's native
+ * helper (Node cannot bind one); collects what it receives, polled every 10 ms.
+ */
 function notifySocket(abstract = false): { address: string; messages: string[] } {
+  if (helper === null) throw new Error("hostd's native helper is not built (dist/native/hostd.node): no C compiler or Node headers?");
   const name = `hostd-notify-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const address = abstract ? `@${name}` : join(tmpdir(), `${name}.sock`);
-  const socket = new DgramSocket();
+  const fd = helper.bindDatagram(address);
   const messages: string[] = [];
-  socket.on('data', (data: Buffer) => messages.push(data.toString()));
-  socket.bind(abstract ? `\0${name}` : address);
-  sockets.push(socket);
+  const timer = setInterval(() => {
+    for (let message = helper.receiveDatagram(fd); message !== null; message = helper.receiveDatagram(fd)) messages.push(message);
+  }, 10);
+  closers.push(() => {
+    clearInterval(timer);
+    helper.closeFd(fd);
+  });
   return { address, messages };
 }
-const sockets: DgramSocket[] = [];
+const closers: (() => void)[] = [];
 afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
+  for (const close of closers.splice(0)) close();
 });
 
 /** The app reports what a worker's environment holds of systemd's variables. */

@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
@@ -7,6 +6,7 @@ import { HostdError } from '../../errors.ts';
 import { exportKubernetes } from '../../export/kubernetes.ts';
 import { type ExportedFile, exportSystemd } from '../../export/systemd.ts';
 import { displayPath } from '../../paths.ts';
+import { native } from '../../runtime/native.ts';
 import { out } from '../output.ts';
 import { reportError } from '../report.ts';
 
@@ -40,15 +40,6 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
   return n;
 }
 
-/** Can the primary reach the notify socket itself? */
-function hasDatagramSupport(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('node-unix-socket');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, options: ExportOptions): Promise<number> {
   let files: ExportedFile[];
@@ -63,7 +54,7 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
         cli: realpathSync(process.argv[1]!),
         workingDirectory: config.root,
         user: options.user ?? null,
-        notifyFromMain: hasDatagramSupport(),
+        notifyFromMain: native() !== null,
       });
     } else {
       files = exportKubernetes(config, {

@@ -1,30 +1,14 @@
 /**
  * Orphans and zombies. A process whose parent dies is handed to the nearest "subreaper",
  * else to PID 1, which must then wait() for it, or it stays a zombie. Node reaps only the
- * children it spawned itself. With the native helper (src/native/reaper.c, built beside
+ * children it spawned itself. With the native helper (src/native/hostd.c, built beside
  * dist/), the primary becomes a subreaper and reaps the orphans of its workers' children;
  * as PID 1 in a container it reaps every orphan, as an init would. hostd's own workers
  * are left to Node, which needs their exit status.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { HOSTD_CODE_DIR } from '../../paths.ts';
 import type { ErrorLog } from '../log.ts';
-
-interface Native {
-  becomeSubreaper(): boolean;
-  reap(pid: number): number;
-}
-
-function loadNative(): Native | null {
-  if (process.platform !== 'linux') return null;
-  try {
-    return createRequire(import.meta.url)(join(HOSTD_CODE_DIR, 'native', 'reaper.node')) as Native;
-  } catch {
-    return null;
-  }
-}
+import { native as loadNative } from '../native.ts';
 
 /** The processes whose parent is `pid` (adopted orphans included). */
 function childrenOf(pid: number): number[] {

@@ -4,21 +4,24 @@
  *
  * Stock Node cannot send to a Unix datagram socket (node:dgram is UDP only; node:net
  * gives EPROTOTYPE). hostd uses, in order:
- *  1. the optional dependency `node-unix-socket` (prebuilt N-API binaries, no install
- *     script): the primary sends itself, so `NotifyAccess=main` suffices;
+ *  1. its own native helper (src/native/hostd.c): the primary sends itself, so
+ *     `NotifyAccess=main` suffices;
  *  2. the `systemd-notify` tool, with `--pid=` the primary's: the message comes from a
  *     child process, so the unit needs `NotifyAccess=all`;
  *  3. neither: a warning at start, and no notifications.
+ * (The npm package node-unix-socket was measured too: its prebuilt binaries exist only for
+ * linux-x64 on this registry, and its other platforms' optional packages 404, which makes
+ * `npm ci` reject the lockfile. The helper hostd builds for reaping does the job instead.)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import type { ErrorLog } from '../log.ts';
+import { native } from '../native.ts';
 
 /** What a notification says: `{ READY: 1, STATUS: 'serving' }` becomes `READY=1\nSTATUS=serving`. */
 export type NotifyState = Readonly<Record<string, string | number>>;
 
 export interface Notifier {
-  readonly via: 'node-unix-socket' | 'systemd-notify';
+  readonly via: 'the native helper' | 'systemd-notify';
   notify(state: NotifyState): void;
   close(): void;
 }
@@ -32,30 +35,19 @@ function format(state: NotifyState): string {
     .join('\n');
 }
 
-interface DgramSocket {
-  sendTo(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error) => void): void;
-  close(): void;
-}
-
-function viaDatagram(socketPath: string, log: ErrorLog): Notifier | null {
-  let DgramSocket: new () => DgramSocket;
-  try {
-    ({ DgramSocket } = createRequire(import.meta.url)('node-unix-socket') as { DgramSocket: new () => DgramSocket });
-  } catch {
-    return null;
-  }
-  // "@name" is a socket in the abstract namespace: a leading NUL byte.
-  const address = socketPath.startsWith('@') ? `\0${socketPath.slice(1)}` : socketPath;
-  const socket = new DgramSocket();
+function viaHelper(socketPath: string, log: ErrorLog): Notifier | null {
+  const helper = native();
+  if (helper === null) return null;
   return {
-    via: 'node-unix-socket',
+    via: 'the native helper',
     notify(state) {
-      const message = Buffer.from(format(state));
-      socket.sendTo(message, 0, message.length, address, (error) => {
-        if (error) log.warn(`sd_notify: could not send to NOTIFY_SOCKET ${socketPath}: ${error.message}`);
-      });
+      try {
+        helper.sendDatagram(socketPath, format(state));
+      } catch (error) {
+        log.warn(`sd_notify: could not send to NOTIFY_SOCKET ${socketPath}: ${(error as Error).message}`);
+      }
     },
-    close: () => socket.close(),
+    close() {},
   };
 }
 
@@ -78,9 +70,9 @@ export function createNotifier(log: ErrorLog, env: NodeJS.ProcessEnv = process.e
     log.debug('sd_notify: NOTIFY_SOCKET is not set (not started by systemd with Type=notify); nothing to notify');
     return null;
   }
-  const notifier = viaDatagram(socketPath, log) ?? viaTool(log);
+  const notifier = viaHelper(socketPath, log) ?? viaTool(log);
   if (notifier === null) {
-    log.warn('sd_notify: cannot send to NOTIFY_SOCKET: install the optional dependency node-unix-socket, or systemd-notify (then set NotifyAccess=all)');
+    log.warn("sd_notify: cannot send to NOTIFY_SOCKET: hostd's native helper is not built here and systemd-notify is not installed (with it, set NotifyAccess=all)");
   } else {
     log.debug(`sd_notify: sending to ${socketPath} with ${notifier.via}`);
   }

@@ -1,0 +1,162 @@
+/*
+ * hostd's native helper: the few system calls Node does not offer.
+ *  - becomeSubreaper(), reap(pid): what an init process does. The primary adopts the
+ *    orphans of its workers' children (PR_SET_CHILD_SUBREAPER) and collects them
+ *    (waitpid, never blocking), so none lingers as a zombie.
+ *  - sendDatagram(address, message): sd_notify. Node cannot send to a Unix datagram socket
+ *    (node:dgram is UDP only). "@name" is a name in the abstract namespace.
+ *  - bindDatagram(address) / receiveDatagram(fd) / closeFd(fd): the receiving end, so tests
+ *    can stand in for systemd's notify socket.
+ * Built by scripts/build.mjs when a C compiler is there; hostd runs without it.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static napi_value throw_errno(napi_env env, const char *what) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+/* A Unix socket address from "path" or "@abstract"; returns its length, or 0 if too long. */
+static socklen_t unix_address(napi_env env, napi_value value, struct sockaddr_un *address) {
+  size_t length = 0;
+  memset(address, 0, sizeof *address);
+  address->sun_family = AF_UNIX;
+  napi_get_value_string_utf8(env, value, address->sun_path, sizeof address->sun_path, &length);
+  if (length == 0 || length >= sizeof address->sun_path - 1) return 0;
+  if (address->sun_path[0] == '@') {
+    address->sun_path[0] = '\0';
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length);
+  }
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length + 1);
+}
+
+static napi_value become_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_get_boolean(env, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, &result);
+  return result;
+}
+
+static napi_value reap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t pid = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) {
+    napi_throw_type_error(env, NULL, "reap(pid): pid must be a positive integer");
+    return NULL;
+  }
+  int status = 0;
+  pid_t done;
+  do {
+    done = waitpid((pid_t)pid, &status, WNOHANG);
+  } while (done < 0 && errno == EINTR);
+  napi_value result;
+  napi_create_int32(env, (int32_t)done, &result);
+  return result;
+}
+
+static napi_value send_datagram(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct sockaddr_un address;
+  socklen_t address_length = argc == 2 ? unix_address(env, argv[0], &address) : 0;
+  if (address_length == 0) {
+    napi_throw_type_error(env, NULL, "sendDatagram(address, message): a socket path or @name that fits in sun_path");
+    return NULL;
+  }
+  size_t length = 0;
+  napi_get_value_string_utf8(env, argv[1], NULL, 0, &length);
+  char *message = malloc(length + 1);
+  if (message == NULL) return throw_errno(env, "sendDatagram");
+  napi_get_value_string_utf8(env, argv[1], message, length + 1, &length);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ssize_t sent = fd < 0 ? -1 : sendto(fd, message, length, MSG_NOSIGNAL, (struct sockaddr *)&address, address_length);
+  int saved = errno;
+  if (fd >= 0) close(fd);
+  free(message);
+  errno = saved;
+  if (sent < 0) return throw_errno(env, "sendDatagram");
+  return NULL;
+}
+
+static napi_value bind_datagram(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct sockaddr_un address;
+  socklen_t address_length = argc == 1 ? unix_address(env, argv[0], &address) : 0;
+  if (address_length == 0) {
+    napi_throw_type_error(env, NULL, "bindDatagram(address): a socket path or @name that fits in sun_path");
+    return NULL;
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return throw_errno(env, "bindDatagram");
+  if (bind(fd, (struct sockaddr *)&address, address_length) < 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return throw_errno(env, "bindDatagram");
+  }
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+static napi_value receive_datagram(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[0], &fd);
+  char buffer[4096];
+  ssize_t received = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+  napi_value result;
+  if (received < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      napi_get_null(env, &result);
+      return result;
+    }
+    return throw_errno(env, "receiveDatagram");
+  }
+  napi_create_string_utf8(env, buffer, (size_t)received, &result);
+  return result;
+}
+
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[0], &fd);
+  if (fd >= 0) close(fd);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor properties[] = {
+    {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sendDatagram", NULL, send_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"bindDatagram", NULL, bind_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"receiveDatagram", NULL, receive_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
+  return exports;
+}

@@ -1,0 +1,39 @@
+/**
+ * hostd's native helper (src/native/hostd.c, built into dist/native/ when a C compiler is
+ * there): orphan reaping and sd_notify. Null where it was not built; callers fall back.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { HOSTD_CODE_DIR } from '../paths.ts';
+
+export interface Native {
+  becomeSubreaper(): boolean;
+  /** Collects `pid` if it exited; returns the pid, 0 if it still runs, -1 if it is not a child. */
+  reap(pid: number): number;
+  /** Sends one datagram to a Unix socket path, or to "@name" in the abstract namespace. */
+  sendDatagram(address: string, message: string): void;
+  bindDatagram(address: string): number;
+  receiveDatagram(fd: number): string | null;
+  closeFd(fd: number): void;
+}
+
+let loaded: Native | null | undefined;
+
+/** Where the built helper is: beside the bundle (dist/native), or, running from src/, in the sibling dist/. */
+const CANDIDATES = [join(HOSTD_CODE_DIR, 'native', 'hostd.node'), join(HOSTD_CODE_DIR, '..', 'dist', 'native', 'hostd.node')];
+
+export function native(): Native | null {
+  if (loaded === undefined) {
+    loaded = null;
+    if (process.platform === 'linux') {
+      const require = createRequire(import.meta.url);
+      for (const candidate of CANDIDATES) {
+        try {
+          loaded = require(candidate) as Native;
+          break;
+        } catch {}
+      }
+    }
+  }
+  return loaded;
+}
