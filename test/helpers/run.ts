@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { CLI, cleanEnv } from './cli.ts';
+import { workerPids } from './proc.ts';
 
 const running = new Set<Hostd>();
 
@@ -130,15 +131,7 @@ export class Hostd {
   }
 }
 
-/** Child processes of `pid`, from /proc (the workers of a primary). */
-export function workerPids(pid: number): number[] {
-  try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return children ? children.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
-}
+export { workerPids };
 
 /** A process's title as `ps` shows it. */
 export function processTitle(pid: number): string {

@@ -149,6 +149,8 @@ class Worker {
       return;
     }
     this.connections.add(socket);
+    // What an http.Server listening itself does (noDelay defaults to true): no Nagle delay on responses.
+    socket.setNoDelay(true);
     this.http.emit('connection', socket);
     // The primary accepted it paused, so that no byte was read before it reached a worker.
     socket.resume();

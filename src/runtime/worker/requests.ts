@@ -133,15 +133,11 @@ class RequestContext {
   duration_ms = 0;
   error: Error | null = null;
   aborted = false;
-  readonly log: ErrorLog;
-  readonly server: ServerInfo;
-  readonly signal: AbortSignal;
-  readonly worker: WorkerInfo;
-  #id: string | undefined;
+  #id: string | undefined = undefined;
   readonly #pipeline: RequestPipeline;
   readonly #started = performance.now();
-  readonly #startedAt: number;
-  readonly #bytes: (() => number) | undefined;
+  /** When the request arrived (Date.now()) and the body bytes counter: for the access log only. */
+  readonly #access: { readonly startedAt: number; readonly bytes: () => number } | undefined;
 
   constructor(
     pipeline: RequestPipeline,
@@ -149,12 +145,21 @@ class RequestContext {
     readonly res: ServerResponse,
   ) {
     this.#pipeline = pipeline;
-    this.log = pipeline.log;
-    this.server = pipeline.server;
-    this.signal = pipeline.signal;
-    this.worker = pipeline.worker;
-    this.#startedAt = pipeline.accessLog ? Date.now() : 0;
-    this.#bytes = pipeline.accessLog ? countBytes(res) : undefined;
+    this.#access = pipeline.accessLog ? { startedAt: Date.now(), bytes: countBytes(res) } : undefined;
+  }
+
+  // Read from the pipeline on demand: most hooks never touch them, and each copied field costs every request.
+  get log(): ErrorLog {
+    return this.#pipeline.log;
+  }
+  get server(): ServerInfo {
+    return this.#pipeline.server;
+  }
+  get signal(): AbortSignal {
+    return this.#pipeline.signal;
+  }
+  get worker(): WorkerInfo {
+    return this.#pipeline.worker;
   }
 
   /** The client's `x-request-id`, else a new one (made only when a hook reads it). */
@@ -177,9 +182,16 @@ class RequestContext {
     this.status = this.res.statusCode;
     this.duration_ms = performance.now() - this.#started;
     this.aborted = !this.res.writableFinished;
-    p.accessLog?.({ req: this.req, res: this.res, startedAt: this.#startedAt, durationMs: this.duration_ms, bytes: this.#bytes?.() });
-    const pending = runPostRequest(this, 0);
-    if (pending !== undefined) p.pending.track(pending);
+    if (this.#access !== undefined) p.accessLog!({ req: this.req, res: this.res, startedAt: this.#access.startedAt, durationMs: this.duration_ms, bytes: this.#access.bytes() });
+    if (p.post.length !== 0) {
+      const pending = runPostRequest(this, 0);
+      if (pending !== undefined) p.pending.track(pending);
+    }
+    if (p.observers.size !== 0) this.observe();
+  }
+
+  private observe(): void {
+    const p = this.#pipeline;
     for (const observe of p.observers) {
       try {
         const result = observe(this);

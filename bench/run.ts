@@ -1,0 +1,173 @@
+/**
+ * `npm run bench`: what hostd costs per request, and whether it drops anything on a
+ * deploy, measured side by side with what users would otherwise run, in one run:
+ *
+ *  1. throughput and latency: bare node:cluster, one node:http process, hostd (no hooks,
+ *     no-op request hooks, a realistic post_request) and PM2 in cluster mode, all serving
+ *     the same handler with 2 workers. Every round measures each once, in rotating order,
+ *     so drift over the run hits all alike; ratios to node:cluster are taken per round.
+ *  2. cold start to the first 200, SIGTERM to exit when idle, resident memory.
+ *  3. failed requests during three reloads under load: hostd (SIGHUP) and `pm2 reload`.
+ *  4. `hostd check` minus `node -e ''`.
+ *
+ * The load generator and the servers run on separate CPUs when `taskset` allows
+ * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>.json and
+ * regenerates docs/performance.md (bench/report.ts). Prints; never asserts.
+ * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it.
+ */
+import { get } from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { measureCheck } from './check.ts';
+import { PINNING } from './lib/cpus.ts';
+import { GENERATOR, load, type LoadResult } from './lib/load.ts';
+import { median, medianRatio, round } from './lib/stats.ts';
+
+const roundRatio = (ratio: number | null) => (ratio === null ? null : round(ratio, 3));
+import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
+import { printJudged, writeReport, type Results } from './report.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const STARTS = Number(process.env.BENCH_STARTS ?? 7);
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+const HOSTD_PLAIN = hostd('hostd, no hooks', 'plain.ts');
+const HOSTD_NOOP = hostd('hostd, no-op request hooks', 'noop-hooks.ts');
+const HOSTD_TIMING = hostd('hostd, timing post_request', 'timing-hook.ts');
+const THROUGHPUT: Target[] = [cluster, single, HOSTD_PLAIN, HOSTD_NOOP, HOSTD_TIMING, pm2];
+
+async function throughput(): Promise<{ rows: Results['throughput']; memory: Results['memory'] }> {
+  log(`\n1. throughput: ${THROUGHPUT.length} targets × ${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections, ${GENERATOR}`);
+  const running: Running[] = [];
+  try {
+    for (const target of THROUGHPUT) running.push(await target.start());
+    for (const r of running) await load(r.url, 2, CONNECTIONS); // warm-up: JIT, connections
+    const samples: LoadResult[][] = THROUGHPUT.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < THROUGHPUT.length; k++) {
+        const i = (round + k) % THROUGHPUT.length;
+        samples[i]!.push(await load(running[i]!.url, SECONDS, CONNECTIONS));
+      }
+      log(`   round ${round + 1}/${ROUNDS}: ${THROUGHPUT.map((t, i) => `${t.name} ${Math.round(samples[i]!.at(-1)!.rps)}`).join(' · ')}`);
+    }
+    const base = samples[0]!;
+    const rows = THROUGHPUT.map((target, i) => {
+      const s = samples[i]!;
+      return {
+        target: target.name,
+        rps: Math.round(median(s.map((x) => x.rps))),
+        p50_ms: round(median(s.map((x) => x.p50)), 3),
+        p99_ms: round(median(s.map((x) => x.p99)), 3),
+        rps_ratio: roundRatio(medianRatio(s.map((x) => x.rps), base.map((x) => x.rps)))!,
+        p99_ratio: roundRatio(medianRatio(s.map((x) => x.p99), base.map((x) => x.p99))),
+        errors: s.reduce((n, x) => n + x.errors, 0),
+        samples: s.map((x) => ({ rps: Math.round(x.rps), p50_ms: x.p50, p99_ms: x.p99 })),
+      };
+    });
+    // hostd over PM2, per round.
+    const pm2Index = THROUGHPUT.indexOf(pm2);
+    const noopIndex = THROUGHPUT.indexOf(HOSTD_NOOP);
+    const overPm2 = roundRatio(medianRatio(samples[noopIndex]!.map((x) => x.rps), samples[pm2Index]!.map((x) => x.rps)))!;
+    const memory = [cluster, HOSTD_PLAIN, pm2].map((target) => {
+      const r = running[THROUGHPUT.indexOf(target)]!;
+      return { target: target.name, primary_mib: round(rssMiB(r.pid)), worker_mib: round(median(r.workers().map(rssMiB))) };
+    });
+    return { rows: rows.map((row) => (row.target === HOSTD_NOOP.name ? { ...row, over_pm2: overPm2 } : row)), memory };
+  } finally {
+    for (const r of running) await r.stop();
+  }
+}
+
+/** One GET on a connection of its own (closed after), so nothing stays open when measuring an idle stop. */
+function getOnce(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', () => resolve(0));
+  });
+}
+
+async function startup(): Promise<Results['startup']> {
+  log(`\n2. cold start to the first 200, and SIGTERM to exit when idle: ${STARTS} starts each`);
+  const rows: Results['startup'] = [];
+  for (const target of [cluster, single, HOSTD_PLAIN]) {
+    const cold: number[] = [];
+    const stops: number[] = [];
+    for (let i = 0; i < STARTS; i++) {
+      const started = performance.now();
+      const running = await target.start();
+      while ((await getOnce(running.url)) !== 200);
+      cold.push(performance.now() - started);
+      stops.push(await running.stop('SIGTERM'));
+    }
+    rows.push({ target: target.name, cold_start_ms: round(median(cold)), idle_stop_ms: round(median(stops)) });
+    log(`   ${target.name}: cold start ${round(median(cold))} ms, idle stop ${round(median(stops))} ms`);
+  }
+  return rows;
+}
+
+async function reloads(): Promise<Results['reloads']> {
+  log(`\n3. failed requests during 3 reloads under load (${CONNECTIONS} connections)`);
+  const rows: Results['reloads'] = [];
+  for (const target of [HOSTD_PLAIN, pm2]) {
+    const running = await target.start();
+    try {
+      await load(running.url, 1, CONNECTIONS);
+      const measured = load(running.url, 12, CONNECTIONS);
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 1500));
+        await running.reload();
+      }
+      const result = await measured;
+      rows.push({ target: target.name, reloads: 3, requests: result.requests, failed: result.errors });
+      log(`   ${target.name}: ${result.errors} failed of ${result.requests} requests`);
+    } finally {
+      await running.stop();
+    }
+  }
+  return rows;
+}
+
+/** Makes sure dist/ is built (npm run bench builds it first). */
+function ensureBuilt(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    spawn(process.execPath, [join(ROOT, 'dist/cli.js'), '--version'], { stdio: 'ignore' }).on('exit', (code) => (code === 0 ? resolve() : reject(new Error('dist/ is not built: run npm run build'))));
+  });
+}
+
+await ensureBuilt();
+const date = new Date().toISOString();
+log(`hostd bench, ${date}: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${PINNING}`);
+const { rows, memory } = await throughput();
+const starts = await startup();
+const reloadRows = await reloads();
+log('\n4. hostd check vs node -e \'\'');
+const check = measureCheck(30);
+log(`   ${check.difference_ms} ms over node -e '' (${check.node_e_ms} vs ${check.hostd_check_ms} ms)`);
+
+const results: Results = {
+  date,
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30) },
+  node: process.version,
+  generator: GENERATOR,
+  pinning: PINNING,
+  settings: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, starts: STARTS },
+  throughput: rows,
+  memory,
+  startup: starts,
+  reloads: reloadRows,
+  check,
+};
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+const file = join(ROOT, `bench/results/${date.slice(0, 10)}.json`);
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+log(`\nwrote ${file.slice(ROOT.length + 1)}`);
+const targets = writeReport(results);
+log('wrote docs/performance.md and docs/performance.svg\n');
+printJudged(targets);

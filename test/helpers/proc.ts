@@ -1,0 +1,12 @@
+/** What /proc says about processes; shared by the tests and the benchmarks (no vitest here). */
+import { readFileSync } from 'node:fs';
+
+/** Child processes of `pid` (the workers of a primary); empty once it is gone. */
+export function workerPids(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return children ? children.split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
