@@ -183,9 +183,10 @@ export class Arbiter {
         await runHook(this.rt, 'when_ready', this.config.hooks.when_ready, { workers }, this.hookMs);
         if (!this.stopState) {
           this.phase = 'running';
+          // Before "ready", so that a change made once a user sees "ready" is never missed.
+          this.watchFiles();
           this.log.info(`hostd is ready: ${this.target} worker${this.target === 1 ? '' : 's'}`);
           this.notify({ READY: 1, STATUS: this.status(), MAINPID: process.pid });
-          this.watchFiles();
         }
       } catch (error) {
         this.log.error(`start aborted, stopping the workers: ${(error as Error).message}`);
