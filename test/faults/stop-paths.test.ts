@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { type Step, STOP_PATHS, type StopPath } from '../../src/runtime/guarantees.ts';
 import { project } from '../helpers/project.ts';
 import { count, type Hostd, hooksLog, RECORD_MODULE, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
+import { alive } from '../helpers/proc.ts';
 
 /** The app: routes to keep a request in flight, block, or crash; a shutdown handler that records. */
 const APP = `import { host } from 'hostd';
@@ -142,15 +143,6 @@ async function fastStop({ hostd, url, dir }: Run, signal: NodeJS.Signals): Promi
   await waitForRecord(hooksLog(dir), /^pre_request 1 \/slow/);
   hostd.signal(signal);
   return { inflight };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The record a step leaves: `worker_exit 1 reload`, `host shutdown reload`, `on_exit 0 shutdown`. */

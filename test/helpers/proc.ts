@@ -10,3 +10,13 @@ export function workerPids(pid: number): number[] {
     return [];
   }
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

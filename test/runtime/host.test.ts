@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { project } from '../helpers/project.ts';
 import { RECORD_MODULE, count, hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
+import { alive } from '../helpers/proc.ts';
 
 /** An app that subscribes through `import { host } from 'hostd'`, as library code would. */
 const HOST_APP = `import { host } from 'hostd';
@@ -131,12 +132,3 @@ describe('when the primary dies', () => {
     await waitUntil(() => workers.every((pid) => !alive(pid)), 'no orphaned worker');
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
