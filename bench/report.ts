@@ -124,11 +124,32 @@ path never checks a flag.
 (a small class, so V8 keeps one shape), one \`close\` listener (a shared function, no closure),
 two \`performance.now()\` calls. \`request_id\` is computed only if a hook reads it (a UUID is the
 only costly thing a hook context holds). Hooks are called synchronously; a promise exists only
-if a hook returns one. \`post_request\` and the access log run on the response's \`close\`. The
-first version of this path (an async function per request, a closure per response, two
-context objects, an eager UUID, a tracked promise for \`post_request\`) reached 0.88× node:cluster
-with no-op hooks and 4.4× its p99; a CPU profile put the cost in allocations and GC (6.9% of the
-worker's time against 2.3%), and the shape above brought it to parity.
+if a hook returns one. \`post_request\` and the access log run on the response's \`close\`.
+
+How it got there, measured with a CPU profile of one worker under wrk (\`node --cpu-prof\`,
+self time per request):
+
+- The first version (an async function per request, a closure per response, two context
+  objects, an eager UUID, a tracked promise for \`post_request\`) reached 0.88× node:cluster
+  with no-op hooks and 4.4× its p99. The profile put the cost in allocations and GC (6.9% of
+  the worker's time against 2.3%); the shape above brought it to parity.
+- A later run measured 0.968×. A request cost 11.1–11.4 µs of worker CPU without hooks and
+  about 430 ns more with no-op hooks: 85 ns in the two clock reads (\`clock_gettime\` takes 22 ns
+  on this VM, \`performance.now()\` about 45), 60 ns more GC, 75 ns in hostd's own functions,
+  and the rest spread over Node's HTTP internals. That last part came from the app being
+  called at the end of the \`pre_request\` loop, where V8 no longer inlined it as it does on
+  the plain path. The handler now calls the app itself once the hooks have run synchronously,
+  and the profile shows the app (and the hook loop) inlined into it again; the tables above are
+  measured with it. Alone, outside HTTP, hostd's hooked path costs about 100 ns per request,
+  78 of them the clock.
+- Tried and rejected: a \`ServerResponse\` subclass that carries the context in a field and
+  finishes it in \`emit('close')\`, to save the listener. Express replaces the response's
+  prototype, so \`post_request\` never ran for Express apps; a test now runs both request hooks
+  around each framework in \`examples/\`.
+
+What is left, about 2% on this hello-world handler, is the two clock reads (\`duration_ms\`)
+and the context object; it shrinks as the app does real work. It is below this machine's
+round-to-round noise (±5%), which is why the ratio is a median of per-round ratios.
 
 **The access log** is formatted by a function compiled once from \`access_log_format\`, and lines
 are written in one \`write\` per event-loop turn.

@@ -29,8 +29,8 @@ const roundRatio = (ratio: number | null) => (ratio === null ? null : round(rati
 import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
 import { printJudged, writeReport, type Results } from './report.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const STARTS = Number(process.env.BENCH_STARTS ?? 7);
 

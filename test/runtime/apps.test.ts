@@ -181,3 +181,23 @@ describe('the examples', () => {
     expect((await hostd.stop()).code).toBe(0);
   });
 });
+
+describe('request hooks around each framework', () => {
+  // Express swaps the response's prototype, Fastify and Koa wrap the response, Hono answers
+  // through its Node adapter: pre_request and post_request must run around each alike.
+  it.each(['node-http', 'express', 'fastify', 'koa', 'hono'])('%s: pre_request and post_request run for each request', async (name) => {
+    const dir = project({
+      'record.ts': RECORD_MODULE,
+      'hostd.config.ts': `import { defineConfig } from 'hostd';
+import { recorded } from './record.ts';
+export default defineConfig({ app: ${JSON.stringify(join(REPO, 'examples', name, 'src/app.ts'))}, bind: '127.0.0.1:0', workers: 1, pre_request: recorded.pre_request, post_request: recorded.post_request });
+`,
+    });
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    for (const path of ['/', '/?again']) expect((await get(`${url}${path}`)).status).toBe(200);
+    const lines = await waitForRecord(hooksLog(dir), /^post_request 1 \/\?again /);
+    expect(lines).toEqual(['pre_request 1 /', 'post_request 1 / 200 aborted=false error=null', 'pre_request 1 /?again', 'post_request 1 /?again 200 aborted=false error=null']);
+  });
+});
+
