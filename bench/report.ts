@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CheckTiming } from './check.ts';
+import { quantile, roundRatios } from './lib/stats.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -57,6 +58,31 @@ export function judge(r: Results): Judged[] {
     { name: "`hostd check` over `node -e ''`", goal: '≤ 60 ms', measured: `${r.check.difference_ms} ms`, met: r.check.difference_ms <= 60 },
     { name: 'SIGTERM to exit, idle', goal: '≤ 150 ms', measured: `${stop.idle_stop_ms} ms`, met: stop.idle_stop_ms <= 150 },
   ];
+}
+
+/** The middle half (25th to 75th percentile) of a target's per-round req/s ratios to node:cluster. */
+function middleHalf(r: Results, target: Results['throughput'][number]): [number, number] {
+  const ratios = roundRatios(
+    target.samples.map((s) => s.rps),
+    r.throughput[0]!.samples.map((s) => s.rps),
+  );
+  return [quantile(ratios, 0.25), quantile(ratios, 0.75)];
+}
+
+/**
+ * How steady this run was: a goal inside the round-to-round spread is not settled by one
+ * run, and a reader should know when a run was too noisy to judge a few percent.
+ */
+export function steadiness(r: Results): string {
+  const noop = r.throughput.find((t) => t.target === NOOP)!;
+  const [low, high] = middleHalf(r, noop);
+  const cluster = r.throughput[0]!.samples.map((s) => s.rps);
+  const wobble = (quantile(cluster, 0.75) - quantile(cluster, 0.25)) / 2 / quantile(cluster, 0.5);
+  const verdict = low >= 0.98 ? 'the whole middle half clears the 0.98× goal' : high < 0.98 ? 'the whole middle half is under the 0.98× goal' : 'the 0.98× goal lies inside it, so this run alone does not settle it';
+  return (
+    `Steadiness of this run: node:cluster's req/s moved ±${(wobble * 100).toFixed(1)}% round to round (half the interquartile range, over the median); ` +
+    `the middle half of the per-round no-op-hooks ratios is ${low.toFixed(3)}–${high.toFixed(3)}×: ${verdict}.`
+  );
 }
 
 const ratio = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(3)}×`);
@@ -176,17 +202,20 @@ ${table(
   judged.map((j) => [j.name, j.goal, j.measured, verdict(j.met)]),
 )}
 
+${steadiness(r)}
+
 ## Throughput and latency
 
 ![Requests per second](performance.svg)
 
 ${table(
-  ['target', 'req/s', 'p50 ms', 'p99 ms', '× req/s', '× p99', 'errors'],
-  r.throughput.map((t) => [t.target, t.rps.toLocaleString('en'), t.p50_ms, t.p99_ms, t.rps_ratio.toFixed(3), ratio(t.p99_ratio).replace('×', ''), t.errors]),
+  ['target', 'req/s', 'p50 ms', 'p99 ms', '× req/s', 'middle half', '× p99', 'errors'],
+  r.throughput.map((t) => [t.target, t.rps.toLocaleString('en'), t.p50_ms, t.p99_ms, t.rps_ratio.toFixed(3), middleHalf(r, t).map((x) => x.toFixed(3)).join('–'), ratio(t.p99_ratio).replace('×', ''), t.errors]),
 )}
 
-"× req/s" and "× p99" are the medians of the per-round ratios to node:cluster; the per-round
-figures are in the results file.${r.generator.startsWith('autocannon') ? ' autocannon records latency in whole milliseconds, so a sub-millisecond latency reads 0 and p99 ratios are coarse; with `wrk` installed the bench uses it, with microsecond resolution.' : ''}
+"× req/s" and "× p99" are the medians of the per-round ratios to node:cluster; "middle half"
+is the 25th to 75th percentile of the per-round req/s ratios. The per-round figures are in the
+results file.${r.generator.startsWith('autocannon') ? ' autocannon records latency in whole milliseconds, so a sub-millisecond latency reads 0 and p99 ratios are coarse; with `wrk` installed the bench uses it, with microsecond resolution.' : ''}
 
 Why the CPUs are pinned: with the load generator sharing the servers' CPUs, p99 mostly
 measures the scheduler. On the 2-CPU machine where this page was first made, the same code
@@ -256,5 +285,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
         .sort()
         .at(-1)!,
     );
-  printJudged(writeReport(JSON.parse(readFileSync(file, 'utf8')) as Results));
+  const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  printJudged(writeReport(results));
+  console.log(steadiness(results));
 }

@@ -27,7 +27,7 @@ import { median, medianRatio, round } from './lib/stats.ts';
 
 const roundRatio = (ratio: number | null) => (ratio === null ? null : round(ratio, 3));
 import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
-import { printJudged, writeReport, type Results } from './report.ts';
+import { printJudged, steadiness, writeReport, type Results } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -171,3 +171,4 @@ log(`\nwrote ${file.slice(ROOT.length + 1)}`);
 const targets = writeReport(results);
 log('wrote docs/performance.md and docs/performance.svg\n');
 printJudged(targets);
+log(steadiness(results));
