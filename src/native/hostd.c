@@ -12,7 +12,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>

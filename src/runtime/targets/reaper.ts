@@ -35,6 +35,30 @@ export interface Reaper {
 }
 
 /**
+ * How long a zombie child is left to Node first. Node collects the children it spawned
+ * itself (a hook's child_process, say) as it handles their SIGCHLD, within a turn of the
+ * event loop; a sweep that got there first would steal their exit, and their 'exit' and
+ * 'close' events would never come. An orphan has no one else to collect it.
+ */
+const GRACE_MS = 1000;
+
+/**
+ * Which of the `zombies` (children not hostd's workers) to reap `now`: those already
+ * zombies for GRACE_MS. `firstSeen` carries what earlier sweeps saw; pids no longer
+ * zombies leave it.
+ */
+export function zombiesDue(zombies: readonly number[], firstSeen: Map<number, number>, now: number): number[] {
+  for (const pid of firstSeen.keys()) if (!zombies.includes(pid)) firstSeen.delete(pid);
+  const due: number[] = [];
+  for (const pid of zombies) {
+    const seen = firstSeen.get(pid);
+    if (seen === undefined) firstSeen.set(pid, now);
+    else if (now - seen >= GRACE_MS) due.push(pid);
+  }
+  return due;
+}
+
+/**
  * Starts reaping orphans, leaving alone the processes `isOwn` claims (the workers).
  * Returns null (and says so when it matters, as PID 1) when the native helper is missing.
  */
@@ -45,17 +69,19 @@ export function startReaper(isOwn: (pid: number) => boolean, log: ErrorLog): Rea
     return null;
   }
   if (!native.becomeSubreaper()) log.debug('reaper: could not become a child subreaper; only PID 1 adopts orphans then');
+  const firstSeen = new Map<number, number>();
   const sweep = () => {
-    for (const pid of childrenOf(process.pid)) {
-      if (!isOwn(pid) && isZombie(pid)) {
-        native.reap(pid);
-        log.debug(`reaper: reaped orphaned process ${pid}`);
-      }
+    const zombies = childrenOf(process.pid).filter((pid) => !isOwn(pid) && isZombie(pid));
+    for (const pid of zombiesDue(zombies, firstSeen, performance.now())) {
+      native.reap(pid);
+      firstSeen.delete(pid);
+      log.debug(`reaper: reaped orphaned process ${pid}`);
     }
   };
   process.on('SIGCHLD', sweep);
-  // SIGCHLD can coalesce; a slow sweep catches what a signal missed.
-  const timer = setInterval(sweep, 5000);
+  // A zombie is reaped at a sweep after its grace; SIGCHLD also coalesces. A sweep reads
+  // one /proc file, plus one per child.
+  const timer = setInterval(sweep, GRACE_MS);
   timer.unref();
   return {
     stop() {
