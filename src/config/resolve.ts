@@ -64,7 +64,10 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
   layers.push(textLayer(flagEntries(inputs.flags, inputs.flagLabels), inputs.cwd, issues));
 
   const { settings, sources, hooks } = merge(layers);
+  // A rule over a key that already has a problem would judge a value the user did not give.
+  const troubled = new Set(issues.map((issue) => issue.path.split(/[.[]/)[0]));
   for (const rule of RULES) {
+    if (rule.keys.some((key) => troubled.has(key))) continue;
     const message = rule.check(settings);
     if (message === undefined) continue;
     const setBy = rule.keys.map((k) => sources[k]).filter((s) => s !== 'default');

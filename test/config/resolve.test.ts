@@ -230,6 +230,11 @@ describe('problems', () => {
     ]);
   });
 
+  it('does not judge a pair by a key that is itself invalid', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG("{ certfile: './cert.pem', keyfile: 123 } as never") });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual([expect.stringMatching(/^hostd\.config\.ts: keyfile: /)]);
+  });
+
   it('rejects a default export that is not an object', async () => {
     const dir = project({ 'hostd.config.mjs': 'export default 42;' });
     expect(await problems(resolveConfig(inputs(dir)))).toEqual(['hostd.config.mjs: expected the default export to be a config object (defineConfig({ ... })), got 42']);
