@@ -1,4 +1,5 @@
 import { ConfigInvalidError, type ErrorCode, formatIssue, HostdError } from '../errors.ts';
+import { counted } from '../text.ts';
 import { out } from './output.ts';
 
 /**
@@ -14,7 +15,7 @@ export function reportError(error: unknown, json: boolean): number {
   if (error instanceof ConfigInvalidError) {
     for (const issue of error.issues) out.error(formatIssue(issue));
     const n = error.issues.length;
-    out.error(style.red(`✗ the config is invalid (${n} problem${n === 1 ? '' : 's'})`));
+    out.error(style.red(`✗ the config is invalid (${counted(n, 'problem')})`));
     return error.exitCode;
   }
   if (error instanceof HostdError) {

@@ -37,6 +37,9 @@ export interface Kind<In, Out = In> {
 }
 
 const last = (texts: readonly string[]) => texts[texts.length - 1] ?? '';
+
+/** Repeated or comma-separated text (`-b a -b b`, `HOSTD_BIND=a,b`): the items, trimmed, empties dropped. */
+const commaList = (texts: readonly string[]): string[] => texts.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
 const error = (expected: string) => ({ error: `expected ${expected}` });
 
 function kind<In, Out = In>(k: Omit<Kind<In, Out>, 'merge' | 'resolvedTs'> & Partial<Pick<Kind<In, Out>, 'merge' | 'resolvedTs'>>): Kind<In, Out> {
@@ -152,7 +155,7 @@ export function pathList(): Kind<string[]> {
     expected,
     ts: 'string[]',
     json: { type: 'array', items: { type: 'string', minLength: 1 } },
-    fromText: (texts) => texts.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean),
+    fromText: commaList,
     arg: '<path>',
     repeatable: true,
     resolvePaths: (value, base) => value.map((p) => resolve(base, p)),
@@ -206,7 +209,7 @@ export function binds(): Kind<string | string[], string[]> {
         { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
       ],
     },
-    fromText: (texts) => texts.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean),
+    fromText: commaList,
     arg: '<address>',
     repeatable: true,
     resolvePaths: (value, base) =>

@@ -72,6 +72,12 @@ export interface Step {
   readonly exitCode?: number;
 }
 
+/** A call that cannot happen on a stop path, and why. */
+export interface Cannot {
+  readonly call: Step['call'];
+  readonly why: string;
+}
+
 export interface StopPath {
   readonly id: string;
   /** The event, as a user would name it. */
@@ -81,7 +87,7 @@ export interface StopPath {
   /** Runs, in this order, for the worker that ends (and then the primary). */
   readonly runs: readonly Step[];
   /** Cannot run, and why. */
-  readonly cannot: readonly { readonly call: Step['call']; readonly why: string }[];
+  readonly cannot: readonly Cannot[];
   /** Requests in flight on the worker that ends. */
   readonly requests: 'finish' | 'are cut' | 'none yet';
   /** Whether the service goes on answering. */
@@ -91,6 +97,8 @@ export interface StopPath {
 }
 
 const SIGKILL_WHY = 'a process killed with SIGKILL runs no code';
+const PRIMARY_STAYS: Cannot = { call: 'on_exit', why: 'the primary keeps running' };
+const NOT_FAST: Cannot = { call: 'worker_int', why: 'not a fast stop' };
 
 export const STOP_PATHS: readonly StopPath[] = [
   {
@@ -98,7 +106,7 @@ export const STOP_PATHS: readonly StopPath[] = [
     title: 'SIGTERM to the primary',
     what: 'graceful stop: the listeners close, every worker drains (up to `graceful_timeout`), then the hooks, then exit',
     runs: [{ call: "host.on('shutdown')", reason: 'shutdown' }, { call: 'worker_exit', reason: 'shutdown' }, { call: 'child_exit', reason: 'shutdown' }, { call: 'on_exit', reason: 'shutdown', exitCode: 0 }],
-    cannot: [{ call: 'worker_int', why: 'not a fast stop' }],
+    cannot: [NOT_FAST],
     requests: 'finish',
     service: 'stops',
     exit: 0,
@@ -150,10 +158,7 @@ export const STOP_PATHS: readonly StopPath[] = [
     title: 'SIGHUP: an old worker retired by a reload',
     what: 'the new generation takes the connections once it is all ready; the old worker drains and leaves',
     runs: [{ call: "host.on('shutdown')", reason: 'reload' }, { call: 'worker_exit', reason: 'reload' }, { call: 'child_exit', reason: 'reload' }],
-    cannot: [
-      { call: 'worker_int', why: 'not a fast stop' },
-      { call: 'on_exit', why: 'the primary keeps running' },
-    ],
+    cannot: [NOT_FAST, PRIMARY_STAYS],
     requests: 'finish',
     service: 'goes on',
     exit: null,
@@ -163,10 +168,7 @@ export const STOP_PATHS: readonly StopPath[] = [
     title: 'a worker reaches `max_requests`',
     what: 'its replacement starts; once the replacement is ready it takes the connections and the old worker drains and leaves',
     runs: [{ call: "host.on('shutdown')", reason: 'max_requests' }, { call: 'worker_exit', reason: 'max_requests' }, { call: 'child_exit', reason: 'max_requests' }],
-    cannot: [
-      { call: 'worker_int', why: 'not a fast stop' },
-      { call: 'on_exit', why: 'the primary keeps running' },
-    ],
+    cannot: [NOT_FAST, PRIMARY_STAYS],
     requests: 'finish',
     service: 'goes on',
     exit: null,
@@ -179,7 +181,7 @@ export const STOP_PATHS: readonly StopPath[] = [
     cannot: [
       { call: "host.on('shutdown')", why: `the worker cannot run code (blocked), and ${SIGKILL_WHY}` },
       { call: 'worker_exit', why: `the worker cannot run code (blocked), and ${SIGKILL_WHY}` },
-      { call: 'on_exit', why: 'the primary keeps running' },
+      PRIMARY_STAYS,
     ],
     requests: 'are cut',
     service: 'goes on',
@@ -193,7 +195,7 @@ export const STOP_PATHS: readonly StopPath[] = [
     cannot: [
       { call: "host.on('shutdown')", why: 'after an uncaught exception the process state cannot be trusted to run async cleanup (Node\'s own advice)' },
       { call: 'worker_exit', why: 'after an uncaught exception the process state cannot be trusted to run async cleanup' },
-      { call: 'on_exit', why: 'the primary keeps running' },
+      PRIMARY_STAYS,
     ],
     requests: 'are cut',
     service: 'goes on',
@@ -207,7 +209,7 @@ export const STOP_PATHS: readonly StopPath[] = [
     cannot: [
       { call: "host.on('shutdown')", why: SIGKILL_WHY },
       { call: 'worker_exit', why: SIGKILL_WHY },
-      { call: 'on_exit', why: 'the primary keeps running' },
+      PRIMARY_STAYS,
     ],
     requests: 'are cut',
     service: 'goes on',

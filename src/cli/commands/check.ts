@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../../config/types.ts';
 import { displayPath } from '../../paths.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
+import { counted } from '../../text.ts';
 
 export async function checkCommand(inputs: ConfigInputs, json: boolean): Promise<number> {
   let config: ResolvedConfig;
@@ -40,7 +41,7 @@ export async function checkCommand(inputs: ConfigInputs, json: boolean): Promise
     [
       '  hooks',
       hooks.length
-        ? `${hooks.map((name) => `${name} ×${config.hooks[name].length}`).join(', ')} ${s.dim(`(${functions} function${functions === 1 ? '' : 's'})`)}`
+        ? `${hooks.map((name) => `${name} ×${config.hooks[name].length}`).join(', ')} ${s.dim(`(${counted(functions, 'function')})`)}`
         : s.dim('none'),
     ],
   ];

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../../config/types.ts';
 import { displayPath } from '../../paths.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
+import { counted } from '../../text.ts';
 
 function hookSources(config: ResolvedConfig, name: (typeof HOOK_NAMES)[number]): string[] {
   return config.hooks[name].map((entry) => entry.source);
@@ -41,7 +42,7 @@ export async function printConfigCommand(inputs: ConfigInputs, json: boolean): P
   out.line(s.dim('# hooks'));
   const hookRows = HOOK_NAMES.map((name) => {
     const sources = hookSources(config, name);
-    const count = sources.length === 0 ? s.dim('none') : `${sources.length} function${sources.length === 1 ? '' : 's'}`;
+    const count = sources.length === 0 ? s.dim('none') : counted(sources.length, 'function');
     return [name, count, sources.length ? s.cyan([...new Set(sources)].join(', ')) : ''];
   });
   for (const line of table(hookRows)) out.line(line);

@@ -33,7 +33,8 @@ export const ESCALATED_WAIT_MS = 1000;
 /** The deadline of each exit hook in a fast stop (INT, QUIT), when `hook_timeout` is longer. */
 export const FAST_HOOK_TIMEOUT_MS = 3000;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** What a hook, handler or app returned is awaited only if it is a promise (or promise-like). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 

@@ -10,22 +10,23 @@
  * connections to it only when every new worker is ready.
  */
 import type { Socket } from 'node:net';
+import { dirname, sep } from 'node:path';
+import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { ConfigInvalidError, formatIssue, HostdError } from '../../errors.ts';
 import type { ChildExitReason, PrimaryExitReason, ServerInfo, WorkerExitReason } from '../../hooks/contexts.ts';
+import { counted } from '../../text.ts';
 import { VERSION } from '../../version.ts';
 import { usableCpus } from '../cpus.ts';
 import { FAST_HOOK_TIMEOUT_MS, type HookRuntime, runHook } from '../hooks/runner.ts';
 import { type Handlers, isMessage, type ToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
 import { ErrorLog, userStack } from '../log.ts';
-import { dirname, sep } from 'node:path';
-import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
 import { type Reaper, startReaper } from '../targets/reaper.ts';
-import { createNotifier, monotonicUsec, type Notifier, type NotifyState, watchdogInterval } from '../targets/systemd.ts';
+import { createNotifier, LISTEN_VARIABLES, monotonicUsec, type Notifier, type NotifyState, watchdogInterval } from '../targets/systemd.ts';
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
-import { type Watcher, watchForChanges } from './watch.ts';
 import { removePidfile, writePidfile } from './pidfile.ts';
+import { type Watcher, watchForChanges } from './watch.ts';
 import { exitReason, type MutableWorkerInfo, snapshot, startWorkerProcess, type WorkerRecord } from './worker-process.ts';
 
 /** A worker serving this long before it fails is not "failing repeatedly": its slot's backoff resets. */
@@ -163,8 +164,7 @@ export class Arbiter {
         return this.finish(stopped.exitCode, stopped.reason);
       }
       for (const listener of this.listeners) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
-      // Socket activation's variables are spent once the sockets are open (as sd_listen_fds(1) does).
-      for (const name of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete process.env[name];
+      for (const name of LISTEN_VARIABLES) delete process.env[name];
       if (s.pidfile !== null) writePidfile(s.pidfile);
     } catch (error) {
       this.log.error(error instanceof HostdError ? error.message : userStack(error));
@@ -185,7 +185,7 @@ export class Arbiter {
           this.phase = 'running';
           // Before "ready", so that a change made once a user sees "ready" is never missed.
           this.watchFiles();
-          this.log.info(`hostd is ready: ${this.target} worker${this.target === 1 ? '' : 's'}`);
+          this.log.info(`hostd is ready: ${counted(this.target, 'worker')}`);
           this.notify({ READY: 1, STATUS: this.status(), MAINPID: process.pid });
         }
       } catch (error) {
@@ -212,7 +212,7 @@ export class Arbiter {
   }
 
   private status(): string {
-    return `serving ${this.listeners.map((l) => l.url).join(', ')} with ${this.target} worker${this.target === 1 ? '' : 's'}`;
+    return `serving ${this.listeners.map((l) => l.url).join(', ')} with ${counted(this.target, 'worker')}`;
   }
 
   /** `reload: true`: a change in the app's folder, the config or reload_extra_files reloads. */
@@ -597,7 +597,7 @@ export class Arbiter {
     this.listeners.push(...newListeners);
     for (const listener of newListeners) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
     this.reloadState = { failed: null };
-    this.log.info(`reloading: starting generation ${this.generation} (${this.target} worker${this.target === 1 ? '' : 's'})`);
+    this.log.info(`reloading: starting generation ${this.generation} (${counted(this.target, 'worker')})`);
     for (const worker of this.workers) {
       if (worker.child.connected && worker.state === 'serving') worker.child.send({ t: 'reload', generation: this.generation } satisfies ToWorker);
     }
@@ -722,7 +722,6 @@ export class Arbiter {
       if (this.config.settings.pidfile !== null) removePidfile(this.config.settings.pidfile);
       const log = exitCode === 0 ? this.log.info.bind(this.log) : this.log.error.bind(this.log);
       log(`hostd stopped (${reason}), exit code ${exitCode}`);
-      this.notifier?.close();
       this.resolveDone(exitCode);
       return exitCode;
     })();

@@ -45,7 +45,8 @@ export function watchForChanges(paths: readonly string[], own: ReadonlySet<strin
       onChange(first);
     }, DEBOUNCE_MS);
   };
-  for (const path of new Set(paths)) {
+  const unique = [...new Set(paths)];
+  for (const path of unique) {
     try {
       if (isDirectory(path)) {
         watchers.push(watch(path, { recursive: true }, (_event, name) => name && fire(join(path, name.toString()))));
@@ -57,7 +58,7 @@ export function watchForChanges(paths: readonly string[], own: ReadonlySet<strin
       log.warn(`reload: cannot watch ${path}: ${(error as Error).message}`);
     }
   }
-  log.info(`reload: watching ${[...new Set(paths)].join(', ')} for changes`);
+  log.info(`reload: watching ${unique.join(', ')} for changes`);
   return {
     close() {
       clearTimeout(timer);

@@ -23,11 +23,13 @@ export type NotifyState = Readonly<Record<string, string | number>>;
 export interface Notifier {
   readonly via: 'the native helper' | 'systemd-notify';
   notify(state: NotifyState): void;
-  close(): void;
 }
 
+/** Socket activation's variables: spent once the primary opened the sockets (as sd_listen_fds(1) does). */
+export const LISTEN_VARIABLES = ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES'] as const;
+
 /** The variables systemd sets for the main process; workers must not see them. */
-export const SYSTEMD_VARIABLES = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES'] as const;
+export const SYSTEMD_VARIABLES = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', ...LISTEN_VARIABLES] as const;
 
 function format(state: NotifyState): string {
   return Object.entries(state)
@@ -47,7 +49,6 @@ function viaHelper(socketPath: string, log: ErrorLog): Notifier | null {
         log.warn(`sd_notify: could not send to NOTIFY_SOCKET ${socketPath}: ${(error as Error).message}`);
       }
     },
-    close() {},
   };
 }
 
@@ -59,7 +60,6 @@ function viaTool(log: ErrorLog): Notifier | null {
       const child = spawn('systemd-notify', [`--pid=${process.pid}`, ...format(state).split('\n')], { stdio: 'ignore' });
       child.on('error', (error) => log.warn(`sd_notify: systemd-notify failed: ${error.message}`));
     },
-    close() {},
   };
 }
 

@@ -10,7 +10,7 @@ import type { HookEntry } from '../../config/types.ts';
 import type { PostRequestContext, PreRequestContext, ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
 import type { HostHandler } from '../../host.ts';
 import type { AccessRecord } from '../access-log.ts';
-import { hookLabel } from '../hooks/runner.ts';
+import { hookLabel, isThenable } from '../hooks/runner.ts';
 import { type ErrorLog, userStack } from '../log.ts';
 import type { Listener } from './fetch-adapter.ts';
 
@@ -50,10 +50,6 @@ export class PendingWork {
   idle(): Promise<void> {
     return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function asError(value: unknown): Error {
