@@ -62,7 +62,7 @@ export const ERRORS = {
   },
   HOSTD_ERR_EXPORT: {
     exit: 1,
-    doc: '`hostd export` cannot write deployment files for this config (for Kubernetes, no TCP port to expose; for a .socket unit, no address it can hold).',
+    doc: '`hostd export` cannot write deployment files for this config (for Kubernetes, no TCP port to expose; for a .socket unit, no address it can hold; or the `--out` folder cannot be written).',
   },
   HOSTD_ERR_NOT_RUNNING: {
     exit: 1,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
@@ -66,19 +66,23 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
         command: ['node_modules/.bin/hostd', 'run'],
       });
     }
+    if (options.out === undefined) {
+      out.stdout.write(files.length === 1 ? files[0]!.content : files.map((f) => `# ==> ${f.name} <==\n${f.content}`).join('\n'));
+      return 0;
+    }
+    const dir = resolve(inputs.cwd, options.out);
+    for (const file of files) {
+      const path = join(dir, file.name);
+      try {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path, file.content);
+      } catch (error) {
+        throw new HostdError('HOSTD_ERR_EXPORT', `--out: cannot write ${displayPath(path, inputs.cwd)}: ${(error as Error).message}`, { cause: error });
+      }
+      out.line(`wrote ${displayPath(path, inputs.cwd)}`);
+    }
   } catch (error) {
-    return reportError(error instanceof HostdError || !(error instanceof Error) ? error : new HostdError('HOSTD_ERR_EXPORT', error.message), false);
-  }
-
-  if (options.out === undefined) {
-    out.stdout.write(files.length === 1 ? files[0]!.content : files.map((f) => `# ==> ${f.name} <==\n${f.content}`).join('\n'));
-    return 0;
-  }
-  const dir = resolve(inputs.cwd, options.out);
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  for (const file of files) {
-    writeFileSync(join(dir, file.name), file.content);
-    out.line(`wrote ${displayPath(join(dir, file.name), inputs.cwd)}`);
+    return reportError(error, false);
   }
   return 0;
 }
