@@ -3,7 +3,10 @@ import type { ResolvedSettings } from './options.generated.ts';
 type StopSettings = Pick<ResolvedSettings, 'drain_delay' | 'graceful_timeout' | 'hook_timeout'>;
 
 /** Seconds a platform's stop timeout keeps beyond hostd's worst case, so hostd always finishes first. */
-export const STOP_MARGIN = 2;
+const STOP_MARGIN = 2;
+
+/** Each exit hook's deadline in the platform presets: short, so the drain keeps most of the stop window. */
+export const PLATFORM_HOOK_TIMEOUT = 3;
 
 /**
  * The longest a graceful stop can take, in seconds, or null when it has no bound
@@ -24,6 +27,7 @@ export function platformStopTimeout(s: StopSettings): number | null {
 }
 
 /** The graceful_timeout that makes the whole stop fit a platform's window (a preset's default). */
-export function gracefulTimeoutWithin(window: number, drainDelay: number, hookTimeout: number): number {
-  return Math.max(1, window - STOP_MARGIN - drainDelay - 4 * hookTimeout - 1);
+export function gracefulTimeoutWithin(window: number, drainDelay: number, hookTimeout = PLATFORM_HOOK_TIMEOUT): number {
+  const rest = stopBudget({ drain_delay: drainDelay, graceful_timeout: 0, hook_timeout: hookTimeout }) ?? drainDelay;
+  return Math.max(1, window - STOP_MARGIN - rest);
 }

@@ -5,7 +5,7 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
-import { gracefulTimeoutWithin } from '../config/stop-budget.ts';
+import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-budget.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
 export interface DockerOptions extends PortOptions {
@@ -17,15 +17,12 @@ export interface DockerOptions extends PortOptions {
   stop_timeout?: number;
 }
 
-/** Each exit hook's deadline: short, so the drain keeps most of the stop timeout. */
-const HOOK_TIMEOUT = 3;
-
 export default function docker(options: DockerOptions = {}): Preset {
   return definePreset({
     name: 'docker',
     bind: bindAllInterfaces(options),
-    graceful_timeout: gracefulTimeoutWithin(options.stop_timeout ?? 30, 0, HOOK_TIMEOUT),
-    hook_timeout: HOOK_TIMEOUT,
+    graceful_timeout: gracefulTimeoutWithin(options.stop_timeout ?? 30, 0),
+    hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
     accesslog: '-',
   });

@@ -7,7 +7,7 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
-import { gracefulTimeoutWithin } from '../config/stop-budget.ts';
+import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-budget.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
 export interface KubernetesOptions extends PortOptions {
@@ -21,9 +21,6 @@ export interface KubernetesOptions extends PortOptions {
   termination_grace_period?: number;
 }
 
-/** Each exit hook's deadline: short, so the drain keeps most of the grace period. */
-const HOOK_TIMEOUT = 3;
-
 export default function kubernetes(options: KubernetesOptions = {}): Preset {
   const drainDelay = options.drain_delay ?? 5;
   return definePreset({
@@ -34,8 +31,8 @@ export default function kubernetes(options: KubernetesOptions = {}): Preset {
     liveness_path: options.liveness_path ?? '/livez',
     drain_delay: drainDelay,
     // The whole stop (drain_delay, the drain, the exit hooks) fits terminationGracePeriodSeconds.
-    graceful_timeout: gracefulTimeoutWithin(options.termination_grace_period ?? 30, drainDelay, HOOK_TIMEOUT),
-    hook_timeout: HOOK_TIMEOUT,
+    graceful_timeout: gracefulTimeoutWithin(options.termination_grace_period ?? 30, drainDelay),
+    hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
   });
 }

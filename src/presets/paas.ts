@@ -5,16 +5,13 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
-import { gracefulTimeoutWithin } from '../config/stop-budget.ts';
+import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-budget.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
 export interface PaasOptions extends PortOptions {
   /** Seconds the platform allows between SIGTERM and SIGKILL. @default 30 */
   stop_window?: number;
 }
-
-/** Each exit hook's deadline: short, so the drain keeps most of the window. */
-const HOOK_TIMEOUT = 3;
 
 export default function paas(options: PaasOptions = {}): Preset {
   const concurrency = Number.parseInt(process.env.WEB_CONCURRENCY ?? '', 10);
@@ -23,8 +20,8 @@ export default function paas(options: PaasOptions = {}): Preset {
     bind: bindAllInterfaces(options),
     workers: concurrency > 0 ? concurrency : 'auto',
     // The whole stop fits the platform's 30 s between SIGTERM and SIGKILL.
-    graceful_timeout: gracefulTimeoutWithin(options.stop_window ?? 30, 0, HOOK_TIMEOUT),
-    hook_timeout: HOOK_TIMEOUT,
+    graceful_timeout: gracefulTimeoutWithin(options.stop_window ?? 30, 0),
+    hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
     accesslog: '-',
   });

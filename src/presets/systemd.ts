@@ -19,12 +19,10 @@ export interface SystemdOptions {
 const ACTIVATED_FDS = Number(process.env.LISTEN_PID) === process.pid ? Math.max(0, Number(process.env.LISTEN_FDS) || 0) : 0;
 
 /** `fd://3`, `fd://4`, ... for the sockets systemd passed (they start at fd 3). */
-export function activatedBinds(count = ACTIVATED_FDS): string[] {
-  return Array.from({ length: count }, (_, i) => `fd://${3 + i}`);
-}
+const ACTIVATED_BINDS = Array.from({ length: ACTIVATED_FDS }, (_, i) => `fd://${3 + i}`);
 
 export default function systemd(options: SystemdOptions = {}): Preset {
-  const binds = options.socket_activation === false ? [] : activatedBinds();
+  const binds = options.socket_activation === false ? [] : ACTIVATED_BINDS;
   return definePreset({
     name: 'systemd',
     ...(binds.length > 0 ? { bind: binds } : {}),
