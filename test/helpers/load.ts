@@ -2,6 +2,17 @@
  * Load for reload and drain tests: `concurrency` loops of sequential fetches to one URL,
  * bounded in count and time, recording every status, body and failure.
  */
+import { afterEach } from 'vitest';
+
+/** Loads still running: a test that failed before stopping its load must not leave it spinning. */
+const running = new Set<Load>();
+
+afterEach(async () => {
+  const started = [...running];
+  running.clear();
+  await Promise.all(started.map((load) => load.stop()));
+});
+
 export interface LoadResult {
   ok: number;
   readonly failures: string[];
@@ -39,12 +50,15 @@ export function startLoad(url: string, options: { concurrency?: number; maxReque
     }
   };
   const loops = Array.from({ length: concurrency }, loop);
-  return {
+  const load: Load = {
     result,
     async stop() {
       stopped = true;
+      running.delete(load);
       await Promise.all(loops);
       return result;
     },
   };
+  running.add(load);
+  return load;
 }

@@ -6,25 +6,27 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { CLI, cleanEnv } from './cli.ts';
 import { workerPids } from './proc.ts';
 
 const running = new Set<Hostd>();
 
 afterEach(async () => {
-  await Promise.all([...running].map((h) => h.kill()));
+  const started = [...running];
+  running.clear();
+  await Promise.all(started.map((h) => h.kill()));
 });
 
 type Maybe<T> = T | undefined | false | null;
 
 /** Polls `check` (sync or async) until it returns a value, or fails after `timeoutMs`. */
-export async function waitUntil<T>(check: () => Maybe<T> | Promise<Maybe<T>>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function waitUntil<T>(check: () => Maybe<T> | Promise<Maybe<T>>, what: string | (() => string), timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -44,7 +46,7 @@ export function waitForRecord(file: string, pattern: RegExp, timeoutMs = 10_000)
   return waitUntil(() => {
     const lines = records(file);
     return lines.some((l) => pattern.test(l)) ? lines : undefined;
-  }, `a record matching ${pattern} in ${file} (have: ${records(file).join(' | ')})`, timeoutMs);
+  }, () => `a record matching ${pattern} in ${file} (have: ${records(file).join(' | ')})`, timeoutMs);
 }
 
 export interface Exit {
@@ -65,14 +67,23 @@ export class Hostd {
       cwd: dir,
       env: cleanEnv(env),
       stdio: ['ignore', 'pipe', 'pipe', ...extraFds],
+      // A process group of its own: afterEach kills the primary, its workers and anything they
+      // started, even when the primary is already gone and its workers were reparented.
+      detached: true,
     });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d));
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        running.delete(this);
-        resolve(this.exit);
+        // The last lines may still be in the pipes (which the workers share): the output is
+        // complete at 'close'. Something the test left running can hold them open; not for long.
+        const settle = () => {
+          clearTimeout(late);
+          this.exit ??= { code, signal };
+          resolve(this.exit);
+        };
+        const late = setTimeout(settle, 2000);
+        this.child.once('close', settle);
       });
     });
     running.add(this);
@@ -118,15 +129,13 @@ export class Hostd {
     }
   }
 
-  /** Kills the primary and its workers (whatever is left after a test). */
+  /** Kills the primary, its workers and whatever they started (all that is left after a test). */
   async kill(): Promise<void> {
-    if (this.exit) return;
-    for (const pid of workerPids(this.pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // The whole group is gone already.
     }
-    this.child.kill('SIGKILL');
     await this.exited;
   }
 }
@@ -170,6 +179,15 @@ export const recorded = {
   on_exit: ({ exit_code, reason }) => rec(\`on_exit \${exit_code} \${reason}\`),
 } satisfies UserHooks;
 `;
+
+/** Asserts that the first line matching `a` comes before the first matching `b`. */
+export function expectBefore(lines: string[], a: RegExp, b: RegExp): void {
+  const ia = lines.findIndex((l) => a.test(l));
+  const ib = lines.findIndex((l) => b.test(l));
+  expect(ia, `${a} is missing from:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
+  expect(ib, `${b} is missing from:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
+  expect(ia, `${a} should come before ${b} in:\n${lines.join('\n')}`).toBeLessThan(ib);
+}
 
 /** The hook record file of a project made with RECORD_MODULE. */
 export function hooksLog(dir: string): string {

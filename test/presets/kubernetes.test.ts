@@ -50,7 +50,7 @@ describe('hostd/presets/kubernetes', () => {
   });
 
   it('on SIGTERM answers /readyz with 503 for drain_delay while the app keeps serving, then stops gracefully', async () => {
-    const dir = kubernetesProject('{ drain_delay: 2 }');
+    const dir = kubernetesProject('{ drain_delay: 6 }');
     const hostd = startHostd(dir);
     const url = await hostd.ready();
     hostd.signal('SIGTERM');
@@ -59,7 +59,7 @@ describe('hostd/presets/kubernetes', () => {
     expect(await (await fetch(`${url}/during-drain`)).text()).toBe('app');
     expect(await status(`${url}/livez`)).toBe(200);
     expect(records(hooksLog(dir)).some((l) => l.startsWith('worker_exit'))).toBe(false);
-    expect(hostd.output).toMatch(/draining: readiness answers 503 for 2 s while the workers keep serving/);
+    expect(hostd.output).toMatch(/draining: readiness answers 503 for 6 s while the workers keep serving/);
     expect((await hostd.exited).code).toBe(0);
     const lines = records(hooksLog(dir));
     expect(lines.filter((l) => l.startsWith('worker_exit'))).toHaveLength(2);

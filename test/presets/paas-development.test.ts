@@ -36,12 +36,14 @@ describe('hostd/presets/development', () => {
   res.end('${word}');
 };
 `;
-
-  it('restarts the workers when an app file changes, keeping the primary and the socket; no request fails', async () => {
-    const dir = project({
-      'src/app.mjs': APP('before'),
+  const devProject = (word: string) =>
+    project({
+      'src/app.mjs': APP(word),
       'hostd.config.ts': "import development from 'hostd/presets/development';\nexport default { extends: [development()], app: './src/app.mjs', bind: '127.0.0.1:0' };\n",
     });
+
+  it('restarts the workers when an app file changes, keeping the primary and the socket; no request fails', async () => {
+    const dir = devProject('before');
     const run = startHostd(dir);
     const url = await run.ready();
     expect(run.output).toMatch(/reload: watching .*src/);
@@ -57,10 +59,7 @@ describe('hostd/presets/development', () => {
   });
 
   it('shows the error and its stack in the response, and sets development defaults', async () => {
-    const dir = project({
-      'src/app.mjs': APP('ok'),
-      'hostd.config.ts': "import development from 'hostd/presets/development';\nexport default { extends: [development()], app: './src/app.mjs', bind: '127.0.0.1:0' };\n",
-    });
+    const dir = devProject('ok');
     const run = startHostd(dir);
     const url = await run.ready();
     const response = await fetch(`${url}/boom`);

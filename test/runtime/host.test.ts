@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { project } from '../helpers/project.ts';
-import { RECORD_MODULE, count, hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
+import { RECORD_MODULE, count, expectBefore, hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 import { alive } from '../helpers/proc.ts';
 
 /** An app that subscribes through `import { host } from 'hostd'`, as library code would. */
@@ -52,10 +52,9 @@ describe('import { host } from "hostd" in a worker', () => {
     expect(await (await slow).text()).toBe('slow done');
     expect((await hostd.exited).code).toBe(0);
     const lines = records(log);
-    const at = (line: string) => lines.indexOf(line);
-    expect(at('post_request 1 /slow 200 aborted=false error=null')).toBeLessThan(at('shutdown handler shutdown aborted=false'));
-    expect(at('shutdown handler shutdown aborted=false')).toBeLessThan(at('shutdown handler flushed'));
-    expect(at('shutdown handler flushed')).toBeLessThan(at('worker_exit 1 shutdown'));
+    expectBefore(lines, /^post_request 1 \/slow 200 aborted=false error=null$/, /^shutdown handler shutdown aborted=false$/);
+    expectBefore(lines, /^shutdown handler shutdown aborted=false$/, /^shutdown handler flushed$/);
+    expectBefore(lines, /^shutdown handler flushed$/, /^worker_exit 1 shutdown$/);
     expect(count(lines, /^shutdown handler shutdown/)).toBe(1);
   });
 

@@ -1,16 +1,7 @@
 import { request, Agent } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
-import { count, hooksLog, processTitle, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
-
-/** Asserts that the first line matching `a` comes before the first matching `b`. */
-function expectBefore(lines: string[], a: RegExp, b: RegExp): void {
-  const ia = lines.findIndex((l) => a.test(l));
-  const ib = lines.findIndex((l) => b.test(l));
-  expect(ia, `${a} is missing from:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
-  expect(ib, `${b} is missing from:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
-  expect(ia, `${a} should come before ${b} in:\n${lines.join('\n')}`).toBeLessThan(ib);
-}
+import { count, expectBefore, hooksLog, processTitle, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
 describe('hostd run: the lifecycle', () => {
   it('runs every hook at its phase, in the SPEC order, from on_starting to on_exit', async () => {
