@@ -1,8 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO } from '../helpers/project.ts';
+import { REPO, tempDir } from '../helpers/project.ts';
 import { startHostd, waitUntil } from '../helpers/run.ts';
 
 /** Jobs done (one per line in done-*.log) and still pending (pending-*.json), across workers. */
@@ -19,7 +18,7 @@ function state(dir: string): { done: string[]; pending: string[] } {
 
 describe('examples/background-jobs', () => {
   it('loses no job when stopped with SIGTERM mid-load, and finishes the rest on the next start', async () => {
-    const jobsDir = mkdtempSync(join(tmpdir(), 'hostd-jobs-'));
+    const jobsDir = tempDir('hostd-jobs-');
     const example = join(REPO, 'examples', 'background-jobs');
     const hostd = startHostd(example, ['-b', '127.0.0.1:0'], { env: { JOBS_DIR: jobsDir } });
     const url = await hostd.ready();

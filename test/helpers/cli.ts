@@ -35,3 +35,17 @@ export function hostd(args: readonly string[], options: { cwd: string; env?: Rec
     });
   });
 }
+
+/** What `hostd print-config --json` reports: every setting's value and where it came from. */
+export interface ConfigReport {
+  readonly settings: Record<string, { readonly value: unknown; readonly source: string }>;
+}
+
+export async function printConfig(dir: string, env: Record<string, string> = {}): Promise<ConfigReport> {
+  return JSON.parse((await hostd(['print-config', '--json'], { cwd: dir, env })).stdout) as ConfigReport;
+}
+
+/** The resolved value of every setting. */
+export async function resolvedSettings(dir: string, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  return Object.fromEntries(Object.entries((await printConfig(dir, env)).settings).map(([k, v]) => [k, v.value]));
+}

@@ -14,10 +14,16 @@ afterAll(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** An empty temp folder, removed after the test file. */
+export function tempDir(prefix = 'hostd-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 /** Creates a project; `files` maps relative paths to contents. A package.json is added unless given. */
 export function project(files: Record<string, string>, options: { type?: 'module' | 'commonjs' } = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'hostd-test-'));
-  made.push(dir);
+  const dir = tempDir();
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(REPO, join(dir, 'node_modules', 'hostd'), 'dir');
   const all = { 'package.json': JSON.stringify({ name: 'fixture', private: true, type: options.type ?? 'module' }), ...files };

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cgroupCpuQuota, usableCpus } from '../../src/runtime/cpus.ts';
+import { tempDir } from '../helpers/project.ts';
 
 /** A fake /sys/fs/cgroup with `files` (relative path → content). */
 function cgroupRoot(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'hostd-cgroup-'));
+  const root = tempDir('hostd-cgroup-');
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), content);

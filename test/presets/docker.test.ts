@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hostd } from '../helpers/cli.ts';
+import { resolvedSettings } from '../helpers/cli.ts';
 import { project } from '../helpers/project.ts';
 import { RECORD_MODULE, hooksLog, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
 
@@ -46,10 +46,10 @@ async function orphanIsReaped(url: string): Promise<void> {
 describe('hostd/presets/docker', () => {
   it('binds $PORT on every interface and logs to stdout and stderr', async () => {
     const dir = project({ 'app.mjs': APP, 'hostd.config.ts': "import docker from 'hostd/presets/docker';\nexport default { extends: [docker()], app: './app.mjs' };\n" });
-    const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir, env: { PORT: '7311' } })).stdout) as { settings: Record<string, { value: unknown }> };
-    expect(report.settings.bind!.value).toEqual(['0.0.0.0:7311']);
-    expect(report.settings.accesslog!.value).toBe('-');
-    expect(report.settings.errorlog!.value).toBe('-');
+    const s = await resolvedSettings(dir, { PORT: '7311' });
+    expect(s.bind).toEqual(['0.0.0.0:7311']);
+    expect(s.accesslog).toBe('-');
+    expect(s.errorlog).toBe('-');
   });
 
   it('as PID 1: honours SIGTERM (every hook runs, exit 0) and reaps orphaned processes', async () => {
@@ -86,8 +86,7 @@ describe('hostd/presets/docker: stop timeout', () => {
     const { stopBudget } = await import('../../src/config/stop-budget.ts');
     for (const [options, window] of [['', 30], ['{ stop_timeout: 60 }', 60]] as const) {
       const dir = project({ 'app.mjs': APP, 'hostd.config.ts': `import docker from 'hostd/presets/docker';\nexport default { extends: [docker(${options})], app: './app.mjs' };\n` });
-      const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir })).stdout) as { settings: Record<string, { value: number }> };
-      const s = Object.fromEntries(Object.entries(report.settings).map(([k, v]) => [k, v.value])) as Parameters<typeof stopBudget>[0];
+      const s = (await resolvedSettings(dir)) as Parameters<typeof stopBudget>[0];
       expect(stopBudget(s)).toBeLessThanOrEqual(window - 2);
     }
   });

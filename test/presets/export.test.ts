@@ -2,17 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { hostd } from '../helpers/cli.ts';
+import { hostd, resolvedSettings } from '../helpers/cli.ts';
 import { project } from '../helpers/project.ts';
 
 const APP = { 'app.mjs': 'export default (q, s) => s.end("ok");\n' };
 
 type Settings = Record<string, unknown>;
 
-async function resolved(dir: string): Promise<Settings> {
-  const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir })).stdout) as { settings: Record<string, { value: unknown }> };
-  return Object.fromEntries(Object.entries(report.settings).map(([k, v]) => [k, v.value]));
-}
 
 /** The worst case of a graceful stop, as hostd bounds it (see docs/guarantees.md). */
 function stopWorstCase(s: Settings): number {
@@ -41,7 +37,7 @@ async function kubernetes(dir: string, ...flags: string[]) {
 describe('hostd export kubernetes', () => {
   it('writes a Deployment and a Service that agree with the kubernetes preset', async () => {
     const dir = project({ ...APP, 'hostd.config.ts': "import kubernetes from 'hostd/presets/kubernetes';\nexport default { extends: [kubernetes({ drain_delay: 4 })], app: './app.mjs' };\n" });
-    const s = await resolved(dir);
+    const s = await resolvedSettings(dir);
     const { deployment, service, container } = await kubernetes(dir, '--image', 'registry.example/api:7', '--cpus', '4', '--replicas', '3');
     expect([deployment.kind, service.kind]).toEqual(['Deployment', 'Service']);
     expect(deployment.spec.replicas).toBe(3);
@@ -70,7 +66,7 @@ describe('hostd export kubernetes', () => {
 
   it('adds a preStop pause only where needed: no drain_delay; resources follow a fixed worker count', async () => {
     const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: '0.0.0.0:9000', workers: 3, graceful_timeout: 12 };\n" });
-    const s = await resolved(dir);
+    const s = await resolvedSettings(dir);
     const { deployment, container } = await kubernetes(dir);
     const preStop = container.lifecycle!.preStop.sleep.seconds;
     expect(preStop).toBeGreaterThan(0);
@@ -104,7 +100,7 @@ describe('hostd export systemd', () => {
 
   it('writes a notify service whose timeouts, signals and watchdog agree with the config', async () => {
     const dir = systemdProject("graceful_timeout: 25, drain_delay: 3, bind: '127.0.0.1:8080'");
-    const s = await resolved(dir);
+    const s = await resolvedSettings(dir);
     const result = await hostd(['export', 'systemd', '--name', 'api'], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     const service = unit(result.stdout);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostd } from '../helpers/cli.ts';
+import { printConfig } from '../helpers/cli.ts';
 import { project } from '../helpers/project.ts';
 import { RECORD_MODULE, hooksLog, records, startHostd, waitUntil } from '../helpers/run.ts';
 
@@ -79,9 +79,7 @@ describe('hostd/presets/kubernetes', () => {
       'app.mjs': APP,
       'hostd.config.ts': "import kubernetes from 'hostd/presets/kubernetes';\nexport default { extends: [kubernetes({ termination_grace_period: 60 })], app: './app.mjs' };\n",
     });
-    const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir, env: { PORT: '9321' } })).stdout) as {
-      settings: Record<string, { value: unknown; source: string }>;
-    };
+    const report = await printConfig(dir, { PORT: '9321' });
     const value = (key: string) => report.settings[key]!.value as number;
     expect(report.settings.workers).toEqual({ value: 'auto', source: 'preset kubernetes' });
     expect(report.settings.bind).toEqual({ value: ['0.0.0.0:9321'], source: 'preset kubernetes' });

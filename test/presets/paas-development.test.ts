@@ -2,30 +2,23 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stopBudget } from '../../src/config/stop-budget.ts';
-import { hostd } from '../helpers/cli.ts';
+import { resolvedSettings } from '../helpers/cli.ts';
 import { startLoad } from '../helpers/load.ts';
 import { project } from '../helpers/project.ts';
 import { startHostd, waitUntil } from '../helpers/run.ts';
-
-type Report = { settings: Record<string, { value: unknown; source: string }> };
-
-async function settings(dir: string, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir, env })).stdout) as Report;
-  return Object.fromEntries(Object.entries(report.settings).map(([k, v]) => [k, v.value]));
-}
 
 describe('hostd/presets/paas', () => {
   const dir = () => project({ 'app.mjs': 'export default (q, s) => s.end("ok");\n', 'hostd.config.ts': "import paas from 'hostd/presets/paas';\nexport default { extends: [paas()], app: './app.mjs' };\n" });
 
   it('binds $PORT and takes workers from WEB_CONCURRENCY', async () => {
-    const s = await settings(dir(), { PORT: '5123', WEB_CONCURRENCY: '3' });
+    const s = await resolvedSettings(dir(), { PORT: '5123', WEB_CONCURRENCY: '3' });
     expect(s.bind).toEqual(['0.0.0.0:5123']);
     expect(s.workers).toBe(3);
-    expect((await settings(dir(), { PORT: '5123' })).workers).toBe('auto');
+    expect((await resolvedSettings(dir(), { PORT: '5123' })).workers).toBe('auto');
   });
 
   it("stops within the platform's 30 s between SIGTERM and SIGKILL", async () => {
-    const s = await settings(dir());
+    const s = await resolvedSettings(dir());
     expect(stopBudget(s as Parameters<typeof stopBudget>[0])).toBeLessThanOrEqual(30);
   });
 });
@@ -67,6 +60,6 @@ describe('hostd/presets/development', () => {
     const body = await response.text();
     expect(body).toMatch(/^Internal Server Error\n\nError: broken on purpose\n\s+at /);
     expect(body).toContain('app.mjs:2');
-    expect(await settings(dir)).toMatchObject({ workers: 1, loglevel: 'debug', reload: true, show_errors: true, timeout: 0 });
+    expect(await resolvedSettings(dir)).toMatchObject({ workers: 1, loglevel: 'debug', reload: true, show_errors: true, timeout: 0 });
   });
 });
