@@ -59,7 +59,8 @@ describe('hostd/presets/kubernetes', () => {
     expect(await (await fetch(`${url}/during-drain`)).text()).toBe('app');
     expect(await status(`${url}/livez`)).toBe(200);
     expect(records(hooksLog(dir)).some((l) => l.startsWith('worker_exit'))).toBe(false);
-    expect(hostd.output).toMatch(/draining: readiness answers 503 for 6 s while the workers keep serving/);
+    // Records and output travel separately (a file, a pipe): wait for the line itself.
+    await hostd.waitForOutput(/draining: readiness answers 503 for 6 s while the workers keep serving/);
     expect((await hostd.exited).code).toBe(0);
     const lines = records(hooksLog(dir));
     expect(lines.filter((l) => l.startsWith('worker_exit'))).toHaveLength(2);

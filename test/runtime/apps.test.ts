@@ -84,7 +84,7 @@ describe('hostd run: apps', () => {
     expect(await get(`${url}/boom`)).toMatchObject({ status: 500, body: 'Internal Server Error\n' });
     expect(await get(`${url}/`)).toMatchObject({ status: 200, body: 'fine' });
     await waitForRecord(hooksLog(dir), /^post_request 1 \/boom 500 aborted=false error=kaput/);
-    expect(hostd.output).toMatch(/Error handling request GET \/boom \(the app threw\): Error: kaput/);
+    await hostd.waitForOutput(/Error handling request GET \/boom \(the app threw\): Error: kaput/);
   });
 
   it.each([

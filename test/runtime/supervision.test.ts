@@ -35,7 +35,7 @@ describe('hostd run: supervision', () => {
     const url = await hostd.ready();
     const blocked = fetch(`${url}/block?ms=60000`).catch((error: Error) => error);
     await waitForRecord(log, /^child_exit 1 timeout code=null signal=SIGKILL/);
-    expect(hostd.output).toMatch(/WORKER TIMEOUT: worker 1 \(pid \d+\) sent no heartbeat for 1 s; killing it/);
+    await hostd.waitForOutput(/WORKER TIMEOUT: worker 1 \(pid \d+\) sent no heartbeat for 1 s; killing it/);
     expect(await blocked).toBeInstanceOf(Error);
     await waitUntil(() => forkedPids(records(log), 1).length === 2, 'a replacement worker 1');
     await waitForRecord(log, /^post_worker_init 1/);
@@ -68,7 +68,7 @@ describe('hostd run: supervision', () => {
     const url = await hostd.ready();
     await fetch(`${url}/crash`);
     await waitForRecord(log, /^child_exit 1 crash code=1 signal=null/);
-    expect(hostd.output).toMatch(/uncaught exception; exiting: Error: boom/);
+    await hostd.waitForOutput(/uncaught exception; exiting: Error: boom/);
     await waitUntil(() => forkedPids(records(log), 1).length === 2, 'a replacement worker 1');
     await waitUntil(async () => (await fetch(`${url}/`).catch(() => null))?.status === 200, 'the replacement to serve');
   });
