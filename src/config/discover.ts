@@ -8,11 +8,12 @@ export const CONFIG_FILE_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'
 /**
  * Looks for a config file in `cwd`, then each parent, stopping at the project root (the
  * first folder holding a package.json or .git). Two config files side by side are an
- * error rather than a silent pick.
+ * error rather than a silent pick. `isConfig` says whether a config file is there (a
+ * worker looks in its generation's sources, not on disk).
  */
-export function findConfigFile(cwd: string): string | null {
+export function findConfigFile(cwd: string, isConfig: (path: string) => boolean = existsSync): string | null {
   for (let dir = cwd; ; dir = dirname(dir)) {
-    const found = CONFIG_FILE_NAMES.filter((name) => existsSync(join(dir, name)));
+    const found = CONFIG_FILE_NAMES.filter((name) => isConfig(join(dir, name)));
     if (found.length > 1) {
       throw new HostdError(
         'HOSTD_ERR_CONFIG_AMBIGUOUS',

@@ -7,7 +7,7 @@
 import type { ConfigIssue } from '../errors.ts';
 import { describeLoadError } from './user-error.ts';
 import { describeValue, toConfigIssues } from './issues.ts';
-import { importModule } from './load.ts';
+import type { ModuleGraph } from './modules.ts';
 import { layerKeys, type LayerKind, layerSchema } from './schema.ts';
 import { envName, flagName, HOOK_NAMES, type HookName, SETTING_NAMES, type SettingName, SETTINGS, settingsWithCli } from './settings.ts';
 import { didYouMean } from './suggest.ts';
@@ -32,6 +32,8 @@ export interface LayerContext {
   readonly baseDir: string;
   /** Module names in the layer (hook references, presets in JSON) resolve from this file. */
   readonly parentFile: string;
+  /** Where modules named in the layer are evaluated: the config's own graph. */
+  readonly graph: ModuleGraph;
   /** Presets on the path from the file to here, to catch a cycle. */
   readonly stack: readonly { readonly preset: object; readonly name: string }[];
   /** Presets already applied (by identity), so a preset reached twice applies once. */
@@ -54,15 +56,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** `"./hooks.js#postFork"` → the function it names, or a message saying why not. */
-async function resolveHookRef(ref: string, parentFile: string, cwd: string): Promise<{ fn: unknown } | { problem: string }> {
+async function resolveHookRef(ref: string, ctx: LayerContext): Promise<{ fn: unknown } | { problem: string }> {
   const hash = ref.lastIndexOf('#');
   const specifier = hash > 0 ? ref.slice(0, hash) : ref;
   const exportName = hash > 0 ? ref.slice(hash + 1) : 'default';
   let exports: Record<string, unknown>;
   try {
-    exports = await importModule(specifier, parentFile);
+    exports = await ctx.graph.import(specifier, ctx.parentFile);
   } catch (error) {
-    return { problem: `cannot load ${JSON.stringify(specifier)}: ${describeLoadError(error, parentFile, cwd)}` };
+    return { problem: `cannot load ${JSON.stringify(specifier)}: ${describeLoadError(error, ctx.parentFile, ctx.cwd, ctx.graph.sources)}` };
   }
   if (!(exportName in exports)) {
     const names = Object.keys(exports).filter((k) => k !== '__esModule');
@@ -85,7 +87,7 @@ async function resolveHookRefs(raw: Record<string, unknown>, source: string, ctx
         resolved.push(item);
         continue;
       }
-      const result = await resolveHookRef(item, ctx.parentFile, ctx.cwd);
+      const result = await resolveHookRef(item, ctx);
       if ('fn' in result) resolved.push(result.fn);
       else issues.push({ source, path: Array.isArray(value) ? `${name}[${index}]` : name, message: result.problem });
     }
@@ -101,7 +103,7 @@ async function resolvePresetItems(items: unknown[], source: string, ctx: LayerCo
     try {
       let preset = item;
       if (typeof preset === 'string') {
-        const exports = await importModule(preset, ctx.parentFile);
+        const exports = await ctx.graph.import(preset, ctx.parentFile);
         preset = exports.default;
       }
       if (typeof preset === 'function') preset = await (preset as () => unknown)();
@@ -112,7 +114,7 @@ async function resolvePresetItems(items: unknown[], source: string, ctx: LayerCo
         out.push(preset);
       }
     } catch (error) {
-      issues.push({ source, path, message: `cannot load the preset: ${describeLoadError(error, ctx.parentFile, ctx.cwd)}` });
+      issues.push({ source, path, message: `cannot load the preset: ${describeLoadError(error, ctx.parentFile, ctx.cwd, ctx.graph.sources)}` });
       out.push(undefined);
     }
   }

@@ -1,28 +1,31 @@
 /**
- * Loads user modules: the config file, presets named in JSON, hook references. This is
- * the only module that knows the loader library (jiti): it gives TypeScript and
- * JavaScript, ESM and CommonJS, top-level await, and shares module instances (such as
- * `hostd` itself) with the process that loads them.
+ * Loads user modules: the config file (through a ModuleGraph), and the app. This is the
+ * only module that knows the loader library (jiti). The config's module graph uses two
+ * of its public functions: `transform` (TypeScript and ESM to CommonJS-style code that
+ * awaits its imports, cached on disk, so babel is not even loaded when nothing changed)
+ * and `esmResolve` (package resolution with import conditions). The app is imported by
+ * jiti itself, with its module cache, so a module imported from two places is one instance.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runInThisContext } from 'node:vm';
 import { HostdError } from '../errors.ts';
 import { displayPath } from '../paths.ts';
+import type { ModuleGraph } from './modules.ts';
 import type { ConfigEnv } from './types.ts';
-import { loadError } from './user-error.ts';
+import { loadError, ModuleLoadError } from './user-error.ts';
 
 interface Jiti {
   import(id: string): Promise<unknown>;
-  evalModule(source: string, options: { filename: string; ext: string; async: true; forceTranspile: true }): Promise<unknown>;
+  transform(options: { source: string; filename: string; ts: boolean; async: boolean; interopDefault: true }): string;
+  esmResolve(id: string, options: { parentURL: string; try: true }): string | URL | undefined;
 }
 type CreateJiti = (parent: string, options: { moduleCache: boolean; interopDefault: boolean }) => Jiti;
 let createJiti: CreateJiti | undefined;
 
 /**
- * `fresh`: no module cache, so a reload (SIGHUP) re-reads the config and the TypeScript
- * modules it imports. An app is loaded once per worker and keeps the cache, so a module
- * imported from two places is one instance.
+ * `fresh`: no module cache, so that every import evaluates the module again. An app is
+ * loaded once per worker and keeps the cache, so a module imported from two places is one instance.
  */
 function jitiFor(parent: string, fresh = true): Jiti {
   // require(), not import: importing this CommonJS bundle from ESM makes Node lex all
@@ -43,49 +46,95 @@ function asExports(value: unknown): ModuleExports {
   return { default: value };
 }
 
-/** Imports `specifier` (relative to `parent`, or a package) as the config would; `fresh` re-evaluates it. */
+/** Imports `specifier` (relative to `parent`, or a package) with jiti: how a worker loads a TypeScript app. */
 export async function importModule(specifier: string, parent: string, fresh = true): Promise<ModuleExports> {
   return asExports(await jitiFor(parent, fresh).import(specifier));
 }
 
-/** Reads a JSON config, reporting a syntax error with its line and column. */
-function readJsonConfig(file: string, cwd: string): unknown {
-  const text = readFileSync(file, 'utf8');
+/**
+ * The jiti instance of the module graphs: one per process, anchored at the first module it
+ * transforms (the config file), which puts its transform cache in that project's
+ * node_modules/.cache/jiti, as jiti's own loading does.
+ */
+let graphJiti: Jiti | undefined;
+
+/**
+ * How a module's text becomes code: `as-is` (CommonJS, run as Node would), or transpiled
+ * with its imports awaited (`async`, for import) or required (`sync`, for require()).
+ */
+export type CompileMode = 'as-is' | 'async' | 'sync';
+
+/**
+ * A module's code as a function, called with what the module's code refers to: the
+ * parameters of jiti's transform output, which are Node's CommonJS ones plus the
+ * functions its imports and `import.meta.resolve` become.
+ */
+export type ModuleBody = (
+  this: unknown,
+  exports: unknown,
+  require: (specifier: string) => unknown,
+  module: { exports: unknown },
+  __filename: string,
+  __dirname: string,
+  jitiImport: (specifier: string) => Promise<unknown>,
+  jitiESMResolve: (specifier: string) => string,
+) => unknown;
+
+const PARAMETERS = 'exports, require, module, __filename, __dirname, jitiImport, jitiESMResolve';
+const TRANSFORM_ERROR = 'exports.__JITI_ERROR__ = ';
+
+/**
+ * Compiles a module's text into its body, under its real file name so that stack traces
+ * show the user's file, line and column. A syntax error throws a ModuleLoadError.
+ */
+export function compileModule(source: string, file: string, mode: CompileMode): ModuleBody {
+  const code = mode === 'as-is' ? source.replace(/^#!/, '//') : transpile(source, file, mode === 'async');
+  // The function's head has a line of its own, numbered 0, so the module's first line keeps its columns.
+  const wrapped = `(${mode === 'async' ? 'async ' : ''}function (${PARAMETERS}) {\n${code}\n})`;
   try {
-    return JSON.parse(text);
+    return runInThisContext(wrapped, { filename: file, lineOffset: -1 }) as ModuleBody;
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    let at = '';
-    if (position) {
-      const before = text.slice(0, Number(position[1]));
-      const line = before.split('\n').length;
-      at = `:${line}:${before.length - before.lastIndexOf('\n')}`;
-    }
-    throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)}${at}: invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
+    // Code run as is has not been parsed by babel yet, which says where the problem is.
+    if (mode === 'as-is' && error instanceof SyntaxError) transpile(source, file, true);
+    throw error;
   }
 }
 
-/**
- * Evaluates a config file afresh and returns what its default export stands for: the
- * object itself, or the result of calling the exported (sync or async) function with
- * `env`. Every problem is a HostdError naming the user's file and line.
- */
-export async function loadConfigFile(file: string, env: ConfigEnv, cwd = process.cwd()): Promise<unknown> {
-  if (extname(file) === '.json') return readJsonConfig(file, cwd);
+/** TypeScript and ES module syntax → CommonJS-style code, from jiti's cache when the text is unchanged. */
+function transpile(source: string, file: string, async: boolean): string {
+  graphJiti ??= jitiFor(file);
+  const code = graphJiti.transform({ source, filename: file, ts: /\.[cm]?tsx?$/.test(file), async, interopDefault: true });
+  if (code.startsWith(TRANSFORM_ERROR)) {
+    const { line, column, code: kind, message } = JSON.parse(code.slice(TRANSFORM_ERROR.length)) as { line: number; column: number; code?: string; message?: string };
+    const problem = kind === 'ParseError' ? 'syntax error' : `cannot transpile (${kind ?? 'unknown error'})`;
+    throw new ModuleLoadError({ file, line: line || undefined, column: line ? column : undefined }, `${problem}: ${(message ?? '').trim()}`);
+  }
+  return code;
+}
 
-  let source: string;
+/** The file a package specifier (`zod`, `hostd/presets/docker`, `#internal`) names for `parentFile`, with import conditions; undefined when none. */
+export function resolvePackage(specifier: string, parentFile: string): string | undefined {
+  graphJiti ??= jitiFor(parentFile);
+  const url = graphJiti.esmResolve(specifier, { parentURL: pathToFileURL(parentFile).href, try: true });
+  return url === undefined ? undefined : fileURLToPath(url);
+}
+
+/**
+ * Evaluates a config file through `graph` and returns what its default export stands for:
+ * the object itself (a JSON file's content), or the result of calling the exported (sync or
+ * async) function with `env`. Every problem is a HostdError naming the user's file and line.
+ */
+export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, graph: ModuleGraph): Promise<unknown> {
   try {
-    source = readFileSync(file, 'utf8');
+    graph.source(file);
   } catch (error) {
     throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { cause: error });
   }
   let exports: ModuleExports;
   try {
-    // Always transpiled (never Node's own import), so that a reload sees the file as it is now.
-    exports = asExports(await jitiFor(file).evalModule(source, { filename: file, ext: extname(file), async: true, forceTranspile: true }));
+    exports = await graph.import(file, file);
   } catch (error) {
-    throw loadError(error, file, cwd);
+    throw loadError(error, file, cwd, graph.sources);
   }
   if (!('default' in exports) || exports.default === undefined) {
     throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)} has no default export; write \`export default defineConfig({ ... })\``);
@@ -94,6 +143,6 @@ export async function loadConfigFile(file: string, env: ConfigEnv, cwd = process
     const value = exports.default;
     return await (typeof value === 'function' ? (value as (env: ConfigEnv) => unknown)(env) : value);
   } catch (error) {
-    throw loadError(error, file, cwd);
+    throw loadError(error, file, cwd, graph.sources);
   }
 }

@@ -12,6 +12,7 @@ import { locateModule, splitAppSpec } from './app-spec.ts';
 import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
 import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
 import { loadConfigFile } from './load.ts';
+import { ModuleGraph, type ModuleSources } from './modules.ts';
 import { HOOK_NAMES, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
 import type { Command, HookEntry, ResolvedConfig } from './types.ts';
 
@@ -29,16 +30,24 @@ export interface ConfigInputs {
   readonly flagLabels?: Readonly<Partial<Record<SettingName, string>>>;
   /** The environment: `HOSTD_*` variables and `NODE_ENV`. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Sources to evaluate instead of the files on disk: a worker replays its generation's. */
+  readonly modules?: ModuleSources | undefined;
 }
 
-/** Finds the config file to use, or null when none is needed and none exists. */
+/**
+ * Finds the config file to use, or null when none is needed and none exists. When replaying
+ * a generation, the config file is the one among its sources, even if it left the disk since.
+ */
 export function locateConfigFile(inputs: ConfigInputs): string | null {
+  const replayed = inputs.modules;
   if (inputs.configFile !== undefined) {
     const file = resolve(inputs.cwd, inputs.configFile);
-    if (!existsSync(file)) throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${displayPath(file, inputs.cwd)}`);
+    if (!(replayed && Object.hasOwn(replayed, file)) && !existsSync(file)) {
+      throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${displayPath(file, inputs.cwd)}`);
+    }
     return file;
   }
-  const found = findConfigFile(inputs.cwd);
+  const found = findConfigFile(inputs.cwd, replayed && ((path) => Object.hasOwn(replayed, path)));
   if (found === null && inputs.requireFile) {
     throw new HostdError(
       'HOSTD_ERR_CONFIG_NOT_FOUND',
@@ -53,11 +62,13 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
   const issues: ConfigIssue[] = [];
   const presetNames: string[] = [];
   const root = file ? dirname(file) : inputs.cwd;
+  // One graph for the file, its presets and its hook references: one instance of each module.
+  const graph = new ModuleGraph(inputs.modules);
 
   const layers: Layer[] = [defaultsLayer()];
   if (file) {
-    const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd);
-    const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, stack: [], applied: new Set<object>(), presetNames };
+    const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
+    const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, graph, stack: [], applied: new Set<object>(), presetNames };
     layers.push(...(await configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx)));
   }
   layers.push(textLayer(envEntries(inputs.env, issues), inputs.cwd, issues));
@@ -83,6 +94,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
     file,
     root,
     presets: Object.freeze(presetNames),
+    modules: graph.sources,
   });
 }
 

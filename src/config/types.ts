@@ -4,6 +4,7 @@
  * generated declarations, so every key carries its doc and default in the editor.
  */
 import type { HookFn } from '../hooks/contexts.ts';
+import type { ModuleSources } from './modules.ts';
 import type { HookName, ResolvedSettings, SettingName, UserHooks, UserSettings } from './options.generated.ts';
 
 /** The command a config is being loaded for. */
@@ -53,4 +54,6 @@ export interface ResolvedConfig {
   readonly root: string;
   /** Preset names in the order they were applied. */
   readonly presets: readonly string[];
+  /** The source text of the config file and every local module it evaluated: what a worker of this generation runs. */
+  readonly modules: ModuleSources;
 }

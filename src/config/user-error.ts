@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { HostdError } from '../errors.ts';
 import { displayPath, HOSTD_CODE_DIR } from '../paths.ts';
+import type { ModuleSources } from './modules.ts';
 
+// What jiti throws for a file that does not parse (the app loader; the config's module graph throws ModuleLoadError).
 const PARSE_ERROR = /^(?:Error: )?ParseError: ([\s\S]*?)\s*\n\s*(\S+?):(\d+):(\d+)\s*$/;
 const FRAME = /^\s+at (?:(.*?) \()?(?:file:\/\/)?(\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):(\d+)\)?$/;
 
@@ -17,27 +19,65 @@ interface Location {
   column: number;
 }
 
-/** An error from loading `what` (e.g. `hostd.config.ts`), as a HostdError a user can act on. */
-export function loadError(error: unknown, file: string, cwd = process.cwd()): HostdError {
-  return new HostdError('HOSTD_ERR_CONFIG_LOAD', describeLoadError(error, file, cwd), { cause: error });
+/** Where a module problem is: a file, a line when known, a column when known. */
+export interface ModulePlace {
+  readonly file: string;
+  readonly line?: number | undefined;
+  readonly column?: number | undefined;
 }
 
-/** What went wrong loading `file`, with paths relative to `cwd`. */
-export function describeLoadError(error: unknown, file: string, cwd = process.cwd()): string {
+/**
+ * A module of a config that cannot be evaluated, found by hostd itself rather than thrown by
+ * the user's code: a syntax error, invalid JSON, an import of something that is not there.
+ */
+export class ModuleLoadError extends HostdError {
+  /** `problem`: what is wrong, for a user (`syntax error: Unexpected token`). */
+  constructor(
+    readonly at: ModulePlace,
+    readonly problem: string,
+  ) {
+    super('HOSTD_ERR_CONFIG_LOAD', `${placeText(at.file, at)}: ${problem}`);
+    this.name = 'ModuleLoadError';
+  }
+}
+
+/** `file`, `file:line` or `file:line:column`, as much as `at` knows. */
+function placeText(file: string, at: ModulePlace): string {
+  if (!at.line) return file;
+  return at.column === undefined ? `${file}:${at.line}` : `${file}:${at.line}:${at.column}`;
+}
+
+/** An error from loading `file` (e.g. `hostd.config.ts`), as a HostdError a user can act on. */
+export function loadError(error: unknown, file: string, cwd = process.cwd(), sources: ModuleSources = {}): HostdError {
+  return new HostdError('HOSTD_ERR_CONFIG_LOAD', describeLoadError(error, file, cwd, sources), { cause: error });
+}
+
+/**
+ * What went wrong loading `file`, with paths relative to `cwd`. Code is quoted from
+ * `sources` when it has the file (what was evaluated), else from disk.
+ */
+export function describeLoadError(error: unknown, file: string, cwd = process.cwd(), sources: ModuleSources = {}): string {
   const show = (path: string) => displayPath(path, cwd);
+  const read = (path: string) => sources[path] ?? readFileSync(path, 'utf8');
   const what = show(file);
   if (!(error instanceof Error)) return `${what} threw ${typeof error === 'string' ? JSON.stringify(error) : String(error)} while loading`;
+
+  if (error instanceof ModuleLoadError) {
+    const { at } = error;
+    const frame = at.line && at.column !== undefined ? codeFrame({ file: at.file, line: at.line, column: at.column }, read) : '';
+    return `${placeText(show(at.file), at)}: ${error.problem}${frame}`;
+  }
 
   const parse = PARSE_ERROR.exec(error.message);
   if (parse) {
     const at = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) };
-    return `${where(at, cwd)}: syntax error: ${parse[1]!.trim()}${codeFrame(at)}`;
+    return `${where(at, cwd)}: syntax error: ${parse[1]!.trim()}${codeFrame(at, read)}`;
   }
 
   if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' || (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
     const wanted = /Cannot find (?:module|package) '([^']+)'/.exec(error.message)?.[1];
     const importer = /Require stack:\n- (.+)/.exec(error.message)?.[1] ?? file;
-    const line = wanted ? lineOf(importer, wanted) : undefined;
+    const line = wanted ? lineOf(importer, wanted, read) : undefined;
     const at = line ? `${show(importer)}:${line}` : show(importer);
     return `${at}: cannot find module ${wanted ? JSON.stringify(wanted) : ''}${wanted?.startsWith('.') ? ' (check the path and extension)' : ' (is it installed?)'}`.replace('module  (', 'module (');
   }
@@ -46,7 +86,7 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
   const first = frames[0];
   const head = `${first ? `${where(first.at, cwd)}: ` : `${what}: `}${error.name}: ${error.message}`;
   const stack = frames.map((f) => `    at ${f.fn ? `${f.fn} (${where(f.at, cwd)})` : where(f.at, cwd)}`).join('\n');
-  return `${head}${first ? codeFrame(first.at) : ''}${stack ? `\n${stack}` : ''}`;
+  return `${head}${first ? codeFrame(first.at, read) : ''}${stack ? `\n${stack}` : ''}`;
 }
 
 function where(at: Location, cwd: string): string {
@@ -73,21 +113,26 @@ export function userFrames(error: Error): { fn: string | undefined; at: Location
   return out;
 }
 
-function lineOf(file: string, text: string): number | undefined {
+/** The line of `file` that names `specifier` in quotes: where it is imported. */
+function lineOf(file: string, specifier: string, read: (file: string) => string): number | undefined {
   try {
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const index = lines.findIndex((l) => l.includes(`'${text}'`) || l.includes(`"${text}"`));
-    return index < 0 ? undefined : index + 1;
+    return importLine(read(file), specifier);
   } catch {
     return undefined;
   }
 }
 
+/** The first line of `text` naming `specifier` in quotes (1-based), if any. */
+export function importLine(text: string, specifier: string): number | undefined {
+  const index = text.split('\n').findIndex((l) => l.includes(`'${specifier}'`) || l.includes(`"${specifier}"`) || l.includes(`\`${specifier}\``));
+  return index < 0 ? undefined : index + 1;
+}
+
 /** Two lines of context around `at`, with a caret under the column. */
-export function codeFrame(at: Location): string {
+export function codeFrame(at: Location, read: (file: string) => string): string {
   let lines: string[];
   try {
-    lines = readFileSync(at.file, 'utf8').split('\n');
+    lines = read(at.file).split('\n');
   } catch {
     return '';
   }
