@@ -126,7 +126,7 @@ export function renderChart(r: Results): string {
 const HOT_PATH = `## The request hot path
 
 What hostd does for a request, and why it costs what it costs
-(\`src/runtime/worker/requests.ts\`, \`src/runtime/primary/arbiter.ts\`).
+(\`src/runtime/worker/requests.ts\`, \`src/runtime/primary/dispatcher.ts\`).
 
 **Per connection.** The primary accepts it (paused, so no byte is read there), picks the next
 ready worker round-robin and hands the socket over the IPC channel: one \`sendmsg\` with the

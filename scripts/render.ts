@@ -4,7 +4,9 @@
  */
 import { ERRORS } from '../src/errors.ts';
 import { buildJsonSchema } from '../src/config/json-schema.ts';
-import { describeStep, HOST_EVENT_GUARANTEES, hookGuarantees, STOP_PATHS } from '../src/runtime/guarantees.ts';
+import { callGuarantees, deadlineDoc, describeStep, STOP_PATHS } from '../src/runtime/guarantees.ts';
+import { configShape, ESCALATED_SECONDS, explainPlan, FAST_CALL_SECONDS, KILL_GRACE_SECONDS, stopPlan } from '../src/config/stop-plan.ts';
+import kubernetes from '../src/presets/kubernetes.ts';
 import {
   CONTEXT_DOCS,
   envName,
@@ -93,7 +95,7 @@ export function renderOptionsTs(): string {
         `Runs in the ${row.runsIn} ${row.when}.`,
         '',
         context,
-        `If it throws${row.deadline === 'none' ? '' : ' or passes `hook_timeout`'}: ${POLICY_DOCS[row.onError]}.`,
+        row.deadline === 'none' ? `If it throws: ${POLICY_DOCS[row.onError]}.` : `Deadline: ${deadlineDoc(row.deadline, 'function')}. If it throws or passes it: ${POLICY_DOCS[row.onError]}.`,
       ]),
     );
     out.push(`  ${name}?: HookOption<${JSON.stringify(name)}>;`);
@@ -175,7 +177,7 @@ export function renderSettingsDoc(): string {
       out.push('');
     }
     out.push(
-      `Deadline: ${row.deadline === 'none' ? 'none (it runs on the request path; keep it fast)' : '`hook_timeout` per call'}.`,
+      `Deadline: ${row.deadline === 'none' ? 'none (it runs on the request path; keep it fast)' : deadlineDoc(row.deadline, 'function')}.`,
       `If it throws${row.deadline === 'none' ? '' : ' or passes its deadline'}: ${POLICY_DOCS[row.onError]}.`,
       '',
     );
@@ -222,11 +224,8 @@ export function renderGuaranteesDoc(): string {
     '| hook | runs in | has happened | has not happened yet | deadline | if it fails (throws, rejects, passes its deadline) |',
     '|---|---|---|---|---|---|',
   ];
-  for (const h of hookGuarantees()) {
-    out.push(`| \`${h.name}\` | ${h.process} | ${mdCell(h.after)} | ${mdCell(h.before)} | ${h.deadline} | ${mdCell(h.onFailure)} |`);
-  }
-  for (const e of HOST_EVENT_GUARANTEES) {
-    out.push(`| \`host.on('${e.event}')\` | worker | ${mdCell(e.after)} | ${mdCell(e.before)} | ${mdCell(e.deadline)} | ${mdCell(e.onThrow)} |`);
+  for (const h of callGuarantees()) {
+    out.push(`| \`${h.name}\` | ${h.process} | ${mdCell(h.after)} | ${mdCell(h.before)} | ${mdCell(h.deadline)} | ${mdCell(h.onFailure)} |`);
   }
   out.push(
     '',
@@ -248,10 +247,62 @@ export function renderGuaranteesDoc(): string {
   out.push(
     '',
     '`host.on(\'shutdown\')` handlers and `worker_exit` run after the worker drained its',
-    'in-flight requests (except in a fast stop), each bounded by `hook_timeout` (3 s in a',
-    'fast stop). `child_exit` runs once for every worker process that ends. `on_exit` runs',
-    'exactly once, whatever the path, unless the primary itself is killed with SIGKILL.',
+    'in-flight requests (except in a fast stop, or while it was still booting), each within',
+    'the deadline the stop plan gives it. `child_exit` runs once for every worker process',
+    'that ends. `on_exit` runs exactly once, whatever the path, unless the primary itself is',
+    'killed with SIGKILL.',
     '',
+    ...renderStopPlan(),
   );
   return out.join('\n');
+}
+
+/** What bounds each step of a stop, by mode, in the order the steps happen. */
+const STEP_DOCS: Record<string, readonly [step: string, where: string, graceful: string, fast: string, escalated: string]> = {
+  drain_delay: ['`drain_delay`: readiness answers 503 while the workers serve on', 'primary', '`drain_delay`', 'skipped', 'cut short'],
+  drain: ['the drain: in-flight requests finish, idle connections close', 'worker', '`graceful_timeout`; then the rest are closed', 'skipped: connections are closed', 'connections are closed'],
+  post_request: ['running `post_request` calls and async `host.on(\'request\')` handlers', 'worker', '`hook_timeout` for all of them', `${ESCALATED_SECONDS} s`, `${ESCALATED_SECONDS} s`],
+  worker_int: ['`worker_int`, each function', 'worker', 'not called', `\`hook_timeout\`, at most ${FAST_CALL_SECONDS} s`, `${ESCALATED_SECONDS} s (if the worker had not begun stopping)`],
+  shutdown: ['`host.on(\'shutdown\')`, each handler', 'worker', '`hook_timeout`', `\`hook_timeout\`, at most ${FAST_CALL_SECONDS} s`, `${ESCALATED_SECONDS} s`],
+  worker_exit: ['`worker_exit`, each function', 'worker', '`hook_timeout`', `\`hook_timeout\`, at most ${FAST_CALL_SECONDS} s`, `${ESCALATED_SECONDS} s`],
+  kill_grace: ['the worker exits; the primary kills it if it is still there', 'primary', `${KILL_GRACE_SECONDS} s after the steps above`, `${KILL_GRACE_SECONDS} s after the steps above`, `${KILL_GRACE_SECONDS} s after the steps above`],
+  child_exit: ['`child_exit`, each function', 'primary', '`hook_timeout`', `\`hook_timeout\`, at most ${FAST_CALL_SECONDS} s`, `${ESCALATED_SECONDS} s`],
+  on_exit: ['`on_exit`, each function', 'primary', '`hook_timeout`', `\`hook_timeout\`, at most ${FAST_CALL_SECONDS} s`, `${ESCALATED_SECONDS} s`],
+};
+
+function renderStopPlan(): string[] {
+  const defaults = { drain_delay: 0, graceful_timeout: 30, hook_timeout: 30 };
+  const shape = { post_request: 1, worker_int: 1, shutdown: 1, worker_exit: 1, child_exit: 1, on_exit: 1 };
+  const k8s = kubernetes();
+  const k8sSettings = { drain_delay: k8s.drain_delay!, graceful_timeout: k8s.graceful_timeout!, hook_timeout: k8s.hook_timeout! };
+  const out = [
+    '## The stop plan',
+    '',
+    'Every deadline of a stop comes from one plan (`src/config/stop-plan.ts`), a function of the',
+    'settings and of how many functions the stop calls. The worker follows it step by step and',
+    'reports each step to the primary. The primary kills a stopping worker only when it is past',
+    `the plan's end plus ${KILL_GRACE_SECONDS} s, or when it has sent no heartbeat for \`timeout\` (its event loop`,
+    'is blocked). A worker that reports more `host.on(\'shutdown\')` handlers gets a plan that',
+    'long. The presets size `graceful_timeout` with the same plan, and `hostd export` derives',
+    "systemd's `TimeoutStopSec` and Kubernetes' `terminationGracePeriodSeconds` from it (the",
+    'exported files show the sum). With `hook_timeout: 0` a graceful stop has no bound.',
+    '',
+    '| step | in | graceful stop (SIGTERM) | fast stop (SIGINT, SIGQUIT) | after a second stop signal |',
+    '|---|---|---|---|---|',
+  ];
+  for (const step of stopPlan(defaults, shape, 'graceful').steps) {
+    const [what, where, graceful, fast, escalated] = STEP_DOCS[step.name]!;
+    out.push(`| ${mdCell(what)} | ${where} | ${mdCell(graceful)} | ${mdCell(fast)} | ${mdCell(escalated)} |`);
+  }
+  const k8sShape = configShape({ post_request: [], worker_int: [], worker_exit: [1], child_exit: [1], on_exit: [1] });
+  out.push(
+    '',
+    'For example, the longest stops:',
+    '',
+    `- graceful, with the default settings and one function or handler of each kind: \`${explainPlan(stopPlan(defaults, shape, 'graceful'))}\`;`,
+    `- fast, the same: \`${explainPlan(stopPlan(defaults, shape, 'fast'))}\`;`,
+    `- graceful, with the kubernetes preset's settings, one \`host.on('shutdown')\` handler and one of each exit hook: \`${explainPlan(stopPlan(k8sSettings, k8sShape, 'graceful'))}\`, within the pod's 30 s \`terminationGracePeriodSeconds\`.`,
+    '',
+  );
+  return out;
 }

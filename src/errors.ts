@@ -58,7 +58,7 @@ export const ERRORS = {
   },
   HOSTD_ERR_WORKER_BOOT: {
     exit: 3,
-    doc: 'Workers kept failing at boot before any became ready; the primary gave up. The message names the last cause.',
+    doc: 'Workers kept failing at boot (an error, or not ready within `boot_timeout`) before any became ready; the primary gave up. The message names the last cause.',
   },
   HOSTD_ERR_EXPORT: {
     exit: 1,
@@ -66,7 +66,11 @@ export const ERRORS = {
   },
   HOSTD_ERR_NOT_RUNNING: {
     exit: 1,
-    doc: '`host.on()`, `host.reload()` or `host.stop()` was called outside a hostd worker (or for an event this process never receives). Check `host.running` or `host.capabilities` first.',
+    doc: '`host.on()`, `host.reload()` or `host.stop()` was called outside a hostd worker. Check `host.running` or `host.capabilities` first.',
+  },
+  HOSTD_ERR_UNKNOWN_EVENT: {
+    exit: 1,
+    doc: "`host.on()` was given an event hostd does not have (it has `shutdown`, `reload` and `request`), or something other than a function.",
   },
   HOSTD_ERR_APP_CONTROL: {
     exit: 1,

@@ -6,8 +6,8 @@
  * subscribing throws, so a library can choose its own fallback instead of registering a
  * handler that would never run.
  *
- * This module must exist once per process: the CLI, the config and the app import it
- * through the same files (dist/ shares it as one chunk), or subscriptions would be lost.
+ * The state lives on `globalThis`, not in this module, so every copy of this module in a
+ * process (hostd's own, one inside an app bundle) sees the same worker and subscriptions.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostdError } from './errors.ts';
@@ -87,10 +87,24 @@ export interface HostBinding {
   readonly requestObservers: (active: boolean) => void;
 }
 
-const WORKER_EVENTS: readonly HostEvent[] = Object.freeze(['shutdown', 'reload', 'request']);
+/** The binding and its subscriptions, kept on `globalThis` (see WORKER). */
+interface Attached extends HostBinding {
+  readonly handlers: { readonly [E in HostEvent]: Set<HostHandler<E>> };
+}
 
-let binding: HostBinding | null = null;
-const handlers: { [E in HostEvent]: Set<HostHandler<E>> } = { shutdown: new Set(), reload: new Set(), request: new Set() };
+/**
+ * Where the worker keeps its binding: a registered symbol on `globalThis`, not a module
+ * variable, so that an app bundle carrying its own copy of hostd (esbuild, webpack, ncc)
+ * still talks to the worker it runs in.
+ */
+const WORKER = Symbol.for('hostd.worker');
+
+/** The events a worker delivers (every HostEvent; `satisfies` fails to compile if one is missing). */
+const WORKER_EVENTS = Object.freeze(Object.keys({ shutdown: 0, reload: 0, request: 0 } satisfies Record<HostEvent, 0>) as HostEvent[]);
+
+function attached(): Attached | null {
+  return ((globalThis as { [WORKER]?: Attached })[WORKER] ?? null);
+}
 
 function notRunning(what: string): HostdError {
   return new HostdError(
@@ -101,26 +115,31 @@ function notRunning(what: string): HostdError {
 
 export const host: Host = Object.freeze({
   get running() {
-    return binding !== null;
+    return attached() !== null;
   },
   get worker() {
-    return binding?.worker ?? null;
+    return attached()?.worker ?? null;
   },
   get capabilities() {
-    return binding ? WORKER_EVENTS : [];
+    return attached() ? WORKER_EVENTS : [];
   },
   on<E extends HostEvent>(event: E, handler: HostHandler<E>): () => void {
-    if (!(event in handlers)) throw new HostdError('HOSTD_ERR_NOT_RUNNING', `host.on: unknown event ${JSON.stringify(event)}; hostd has ${WORKER_EVENTS.join(', ')}`);
+    if (!WORKER_EVENTS.includes(event)) {
+      throw new HostdError('HOSTD_ERR_UNKNOWN_EVENT', `host.on: unknown event ${JSON.stringify(event)}; hostd has ${WORKER_EVENTS.join(', ')}`);
+    }
+    if (typeof handler !== 'function') throw new HostdError('HOSTD_ERR_UNKNOWN_EVENT', `host.on(${JSON.stringify(event)}): expected a function, got ${typeof handler}`);
+    const binding = attached();
     if (binding === null) throw notRunning(`host.on(${JSON.stringify(event)})`);
-    const set = handlers[event] as Set<HostHandler<E>>;
+    const set = binding.handlers[event] as Set<HostHandler<E>>;
     set.add(handler);
     if (event === 'request' && set.size === 1) binding.requestObservers(true);
     return () => host.off(event, handler);
   },
   off<E extends HostEvent>(event: E, handler: HostHandler<E>): void {
-    const set = handlers[event] as Set<HostHandler<E>> | undefined;
+    const binding = attached();
+    const set = binding?.handlers[event] as Set<HostHandler<E>> | undefined;
     if (!set?.delete(handler)) return;
-    if (event === 'request' && set.size === 0) binding?.requestObservers(false);
+    if (event === 'request' && set.size === 0) binding!.requestObservers(false);
   },
   reload(): void {
     control('reload');
@@ -131,6 +150,7 @@ export const host: Host = Object.freeze({
 });
 
 function control(action: 'reload' | 'stop'): void {
+  const binding = attached();
   if (binding === null) throw notRunning(`host.${action}()`);
   if (!binding.allowAppControl()) {
     throw new HostdError('HOSTD_ERR_APP_CONTROL', `host.${action}(): app code may not ${action} hostd unless the config sets allow_app_control: true`);
@@ -140,15 +160,18 @@ function control(action: 'reload' | 'stop'): void {
 
 // ---- for the worker runtime ----------------------------------------------------------
 
-/** Makes `host` report this worker. Called by the worker before the config is loaded. */
-export function attachHost(next: HostBinding): void {
-  binding = next;
+/** Makes `host` (every copy of it in this process) report this worker. Called before the config is loaded. */
+export function attachHost(binding: HostBinding): void {
+  const handlers = { shutdown: new Set(), reload: new Set(), request: new Set() } as Attached['handlers'];
+  (globalThis as { [WORKER]?: Attached })[WORKER] = { ...binding, handlers };
 }
 
 /** A copy of the handlers now subscribed to `event`, in subscription order. */
 export function hostHandlers<E extends HostEvent>(event: E): HostHandler<E>[] {
-  return [...(handlers[event] as Set<HostHandler<E>>)];
+  return [...((attached()?.handlers[event] ?? []) as Iterable<HostHandler<E>>)];
 }
 
-/** The live set of `request` handlers (read on every observed request, so not copied). */
-export const requestHandlers: ReadonlySet<HostHandler<'request'>> = handlers.request;
+/** The live set of `request` handlers (read on every observed request, so not copied); empty before attachHost. */
+export function requestHandlers(): ReadonlySet<HostHandler<'request'>> {
+  return attached()?.handlers.request ?? new Set();
+}

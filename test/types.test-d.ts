@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expectTypeOf, it } from 'vitest';
 import type * as z from 'zod/mini';
-import type { SettingName as TableSettingName, HookName as TableHookName, SETTINGS } from '../src/config/settings.ts';
+import type { SettingName as TableSettingName, HookName as TableHookName, HostEventName, HOOKS, HOST_EVENTS, SETTINGS } from '../src/config/settings.ts';
 import {
   defineConfig,
   definePreset,
   type HookName,
+  type HookContextBase,
   type HookContextMap,
+  type HostEventMap,
   type Preset,
   type ResolvedSettings,
   type SettingName,
@@ -103,5 +105,19 @@ describe('definePreset', () => {
     // @ts-expect-error unknown key in a preset
     definePreset({ name: 'acme', wrokers: 2 });
     defineConfig({ extends: [definePreset({ name: 'a' }), () => definePreset({ name: 'b' })] });
+  });
+});
+
+describe('the table of hooks and host events agrees with the context types', () => {
+  it("lists exactly each hook's own context fields", () => {
+    type RowFields = { [P in TableHookName]: (typeof HOOKS)[P]['context'][number] };
+    type TypeFields = { [P in TableHookName]: Exclude<keyof HookContextMap[P], keyof HookContextBase> };
+    expectTypeOf<RowFields>().toEqualTypeOf<TypeFields>();
+  });
+
+  it("lists exactly each host event's fields, and every event", () => {
+    type RowFields = { [E in HostEventName]: (typeof HOST_EVENTS)[E]['context'][number] };
+    type TypeFields = { [E in keyof HostEventMap]: keyof HostEventMap[E] };
+    expectTypeOf<RowFields>().toEqualTypeOf<TypeFields>();
   });
 });

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -77,6 +77,15 @@ export interface UserSettings {
    * @default 0
    */
   max_requests_jitter?: number;
+  /**
+   * How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.
+   *
+   * While a worker boots, the log says every 10 s what it is doing. A stop does not wait for a booting worker to finish booting: it has no requests to drain.
+   *
+   * Flag `--boot-timeout <seconds>`, env `HOSTD_BOOT_TIMEOUT`.
+   * @default 60
+   */
+  boot_timeout?: number;
   /**
    * Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.
    *
@@ -287,6 +296,10 @@ export interface ResolvedSettings {
    */
   readonly max_requests_jitter: number;
   /**
+   * How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.
+   */
+  readonly boot_timeout: number;
+  /**
    * Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.
    */
   readonly hook_timeout: number;
@@ -386,35 +399,35 @@ export interface UserHooks {
    * Runs in the primary before the sockets are bound and any worker is forked.
    *
    * Context: the common fields.
-   * If it throws or passes `hook_timeout`: start aborted: workers stopped, `on_exit` runs, exit code 1.
+   * Deadline: `hook_timeout` per function. If it throws or passes it: start aborted: workers stopped, `on_exit` runs, exit code 1.
    */
   on_starting?: HookOption<"on_starting">;
   /**
    * Runs in the primary before each worker process is started.
    *
    * Context adds: `worker`.
-   * If it throws or passes `hook_timeout`: that worker is not started; counts as a boot failure.
+   * Deadline: `hook_timeout` per function. If it throws or passes it: that worker is not started; counts as a boot failure.
    */
   pre_fork?: HookOption<"pre_fork">;
   /**
-   * Runs in the worker first thing in a new worker, before the app is loaded.
+   * Runs in the worker as soon as a new worker process has loaded its config, before the app is loaded.
    *
    * Context adds: `worker`.
-   * If it throws or passes `hook_timeout`: the worker exits with code 3 (boot error) and is replaced with backoff.
+   * Deadline: `hook_timeout` per function. If it throws or passes it: the worker exits with code 3 (boot error) and is replaced with backoff.
    */
   post_fork?: HookOption<"post_fork">;
   /**
-   * Runs in the worker the app is loaded, before the worker accepts connections.
+   * Runs in the worker after the app is loaded, before the worker accepts connections.
    *
    * Context adds: `worker`, `app`.
-   * If it throws or passes `hook_timeout`: the worker exits with code 3 (boot error) and is replaced with backoff.
+   * Deadline: `hook_timeout` per function. If it throws or passes it: the worker exits with code 3 (boot error) and is replaced with backoff.
    */
   post_worker_init?: HookOption<"post_worker_init">;
   /**
    * Runs in the primary once, after all initial workers accept connections.
    *
    * Context adds: `workers`.
-   * If it throws or passes `hook_timeout`: start aborted: workers stopped, `on_exit` runs, exit code 1.
+   * Deadline: `hook_timeout` per function. If it throws or passes it: start aborted: workers stopped, `on_exit` runs, exit code 1.
    */
   when_ready?: HookOption<"when_ready">;
   /**
@@ -432,45 +445,45 @@ export interface UserHooks {
    */
   post_request?: HookOption<"post_request">;
   /**
-   * Runs in the primary on SIGHUP, after the new config loaded and validated, before workers roll.
+   * Runs in the primary on a reload (SIGHUP), after the new config loaded and validated, before new workers start.
    *
    * Context adds: `previous`.
-   * If it throws or passes `hook_timeout`: reload abandoned; the old config and workers keep serving.
+   * Deadline: `hook_timeout` per function. If it throws or passes it: reload abandoned; the old config and workers keep serving.
    */
   on_reload?: HookOption<"on_reload">;
   /**
-   * Runs in the primary the number of workers changed (TTIN, TTOU, reload).
+   * Runs in the primary when the number of workers changed (TTIN, TTOU, a reload).
    *
    * Context adds: `new`, `old`.
-   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   * Deadline: `hook_timeout` per function. If it throws or passes it: logged with the hook name and stack; nothing else changes.
    */
   nworkers_changed?: HookOption<"nworkers_changed">;
   /**
-   * Runs in the worker SIGINT or SIGQUIT reached the worker (fast stop).
+   * Runs in the worker when the worker begins a fast stop (SIGINT or SIGQUIT).
    *
    * Context adds: `worker`.
-   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   * Deadline: `hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal). If it throws or passes it: logged with the hook name and stack; nothing else changes.
    */
   worker_int?: HookOption<"worker_int">;
   /**
-   * Runs in the worker the worker stopped accepting and drained in-flight requests; the last thing before it exits.
+   * Runs in the worker after the worker stopped accepting and drained in-flight requests, as the last thing before it exits.
    *
    * Context adds: `worker`, `reason`.
-   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   * Deadline: `hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal). If it throws or passes it: logged with the hook name and stack; nothing else changes.
    */
   worker_exit?: HookOption<"worker_exit">;
   /**
    * Runs in the primary after any worker process ended, including SIGKILL, crash and timeout.
    *
    * Context adds: `worker`, `exit_code`, `exit_signal`, `reason`.
-   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   * Deadline: `hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal). If it throws or passes it: logged with the hook name and stack; nothing else changes.
    */
   child_exit?: HookOption<"child_exit">;
   /**
-   * Runs in the primary exactly once, the last thing before the primary exits, whatever the path.
+   * Runs in the primary once, as the last thing before the primary exits, whatever the path.
    *
    * Context adds: `exit_code`, `reason`.
-   * If it throws or passes `hook_timeout`: logged with the hook name and stack; nothing else changes.
+   * Deadline: `hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal). If it throws or passes it: logged with the hook name and stack; nothing else changes.
    */
   on_exit?: HookOption<"on_exit">;
 }

@@ -118,6 +118,13 @@ export const SETTINGS = {
     default: 0,
     doc: 'Add a random 0..N to `max_requests` per worker, so workers do not all recycle at once.',
   }),
+  boot_timeout: setting({
+    section: 'Worker processes',
+    kind: seconds(0),
+    default: 60,
+    doc: 'How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.',
+    details: 'While a worker boots, the log says every 10 s what it is doing. A stop does not wait for a booting worker to finish booting: it has no requests to drain.',
+  }),
   hook_timeout: setting({
     section: 'Worker processes',
     kind: seconds(0),
@@ -327,118 +334,193 @@ export type HookPolicy =
   /** Logged; nothing else changes. */
   | 'log';
 
-export interface HookRow {
+/**
+ * How long one call may take: `hook_timeout`; `stop`, a call of a stop, whose deadline the
+ * stop plan gives (`hook_timeout`, shorter in a fast stop: src/config/stop-plan.ts); or
+ * `none` (the request path, where a timer per call would cost every request).
+ */
+export type CallDeadline = 'hook_timeout' | 'stop' | 'none';
+
+/**
+ * One lifecycle call, a hook or a `host.on()` event: the whole contract users rely on. The
+ * runner takes its policy and deadline from here; the docs, the editor hover and the JSON
+ * Schema take their prose; a type test ties `context` to the context type.
+ */
+export interface CallRow<C extends readonly string[] = readonly string[]> {
   readonly runsIn: 'primary' | 'worker';
-  /** When the hook runs, for docs and the editor. */
+  /** When it runs, as the end of the sentence "Runs in the worker ...": it starts with before, after, when, once, on or as. */
   readonly when: string;
   /** The extra context fields, beyond the common ones. */
-  readonly context: readonly string[];
+  readonly context: C;
   readonly onError: HookPolicy;
-  /** The deadline: `hook_timeout`, or none for the request hooks (they are on the request path). */
-  readonly deadline: 'hook_timeout' | 'none';
+  readonly deadline: CallDeadline;
+  /** What has happened when it runs (docs/guarantees.md). */
+  readonly after: string;
+  /** What has not happened yet when it runs. */
+  readonly before: string;
 }
 
-function hook(row: HookRow): HookRow {
+function call<const C extends readonly string[]>(row: CallRow<C>): CallRow<C> {
   return row;
 }
 
 /** Every hook, in lifecycle order. */
 export const HOOKS = {
-  on_starting: hook({
+  on_starting: call({
     runsIn: 'primary',
     when: 'before the sockets are bound and any worker is forked',
     context: [],
     onError: 'abort_start',
     deadline: 'hook_timeout',
+    after: 'the config was loaded and validated',
+    before: 'no socket is bound, no worker exists',
   }),
-  pre_fork: hook({
+  pre_fork: call({
     runsIn: 'primary',
     when: 'before each worker process is started',
     context: ['worker'],
     onError: 'skip_worker',
     deadline: 'hook_timeout',
+    after: 'the sockets are bound (at start)',
+    before: 'the worker process does not exist (`worker.pid` is null)',
   }),
-  post_fork: hook({
+  post_fork: call({
     runsIn: 'worker',
-    when: 'first thing in a new worker, before the app is loaded',
+    when: 'as soon as a new worker process has loaded its config, before the app is loaded',
     context: ['worker'],
     onError: 'fail_worker',
     deadline: 'hook_timeout',
+    after: "the worker process started and evaluated its generation's config",
+    before: 'the app is not loaded; no connection reaches this worker',
   }),
-  post_worker_init: hook({
+  post_worker_init: call({
     runsIn: 'worker',
-    when: 'the app is loaded, before the worker accepts connections',
+    when: 'after the app is loaded, before the worker accepts connections',
     context: ['worker', 'app'],
     onError: 'fail_worker',
     deadline: 'hook_timeout',
+    after: 'the app is loaded (`app` in the context)',
+    before: 'no connection has reached this worker',
   }),
-  when_ready: hook({
+  when_ready: call({
     runsIn: 'primary',
     when: 'once, after all initial workers accept connections',
     context: ['workers'],
     onError: 'abort_start',
     deadline: 'hook_timeout',
+    after: 'every initial worker is ready and receiving connections',
+    before: 'nothing; it runs once',
   }),
-  pre_request: hook({
+  pre_request: call({
     runsIn: 'worker',
     when: 'before the app sees a request; it may answer the request itself (e.g. 503)',
     context: ['worker', 'req', 'res', 'request_id'],
     onError: 'respond_500',
     deadline: 'none',
+    after: 'the request head arrived',
+    before: 'the app has not seen the request',
   }),
-  post_request: hook({
+  post_request: call({
     runsIn: 'worker',
     when: 'after the response finished or the client went away',
     context: ['worker', 'req', 'res', 'request_id', 'status', 'duration_ms', 'error', 'aborted'],
     onError: 'log',
     deadline: 'none',
+    after: 'the response finished, or the client went away (`aborted`)',
+    before: 'a stopping worker waits for running `post_request` calls, for at most `hook_timeout` (1 s in a fast stop)',
   }),
-  on_reload: hook({
+  on_reload: call({
     runsIn: 'primary',
-    when: 'on SIGHUP, after the new config loaded and validated, before workers roll',
+    when: 'on a reload (SIGHUP), after the new config loaded and validated, before new workers start',
     context: ['previous'],
     onError: 'abandon_reload',
     deadline: 'hook_timeout',
+    after: 'the new config loaded and validated',
+    before: 'no new worker started; the old generation serves',
   }),
-  nworkers_changed: hook({
+  nworkers_changed: call({
     runsIn: 'primary',
-    when: 'the number of workers changed (TTIN, TTOU, reload)',
+    when: 'when the number of workers changed (TTIN, TTOU, a reload)',
     context: ['new', 'old'],
     onError: 'log',
     deadline: 'hook_timeout',
+    after: 'the target count changed (TTIN, TTOU, a reload that changed `workers`)',
+    before: 'workers may still be starting or leaving',
   }),
-  worker_int: hook({
+  worker_int: call({
     runsIn: 'worker',
-    when: 'SIGINT or SIGQUIT reached the worker (fast stop)',
+    when: 'when the worker begins a fast stop (SIGINT or SIGQUIT)',
     context: ['worker'],
     onError: 'log',
-    deadline: 'hook_timeout',
+    deadline: 'stop',
+    after: 'the worker was told to stop fast (INT, QUIT, or a second stop signal before it began stopping)',
+    before: 'connections are still open; they are closed right after',
   }),
-  worker_exit: hook({
+  worker_exit: call({
     runsIn: 'worker',
-    when: 'the worker stopped accepting and drained in-flight requests; the last thing before it exits',
+    when: 'after the worker stopped accepting and drained in-flight requests, as the last thing before it exits',
     context: ['worker', 'reason'],
     onError: 'log',
-    deadline: 'hook_timeout',
+    deadline: 'stop',
+    after: "the worker stopped receiving connections, drained its requests (unless stopping fast or still booting) and ran its `host.on('shutdown')` handlers",
+    before: 'the process has not exited; it exits right after',
   }),
-  child_exit: hook({
+  child_exit: call({
     runsIn: 'primary',
     when: 'after any worker process ended, including SIGKILL, crash and timeout',
     context: ['worker', 'exit_code', 'exit_signal', 'reason'],
     onError: 'log',
-    deadline: 'hook_timeout',
+    deadline: 'stop',
+    after: 'the worker process ended (any way, SIGKILL included)',
+    before: 'its replacement (if any) may not exist yet',
   }),
-  on_exit: hook({
+  on_exit: call({
     runsIn: 'primary',
-    when: 'exactly once, the last thing before the primary exits, whatever the path',
+    when: 'once, as the last thing before the primary exits, whatever the path',
     context: ['exit_code', 'reason'],
     onError: 'log',
-    deadline: 'hook_timeout',
+    deadline: 'stop',
+    after: 'every worker ended and every `child_exit` ran',
+    before: 'the primary has not exited; it exits right after with `exit_code`',
   }),
-} as const satisfies Record<string, HookRow>;
+} as const satisfies Record<string, CallRow>;
 
 export type HookName = keyof typeof HOOKS;
 export const HOOK_NAMES = Object.keys(HOOKS) as HookName[];
+
+/** Every `host.on()` event app and library code can subscribe to, in the same shape as the hooks. */
+export const HOST_EVENTS = {
+  shutdown: call({
+    runsIn: 'worker',
+    when: 'when the worker stops, after it drained its in-flight requests and before `worker_exit`',
+    context: ['reason', 'signal'],
+    onError: 'log',
+    deadline: 'stop',
+    after: 'the worker stopped receiving connections and drained its in-flight requests (unless stopping fast or still booting)',
+    before: '`worker_exit` has not run (handlers run first, in subscription order); the process has not exited',
+  }),
+  reload: call({
+    runsIn: 'worker',
+    when: 'when a reload validated a new config and starts a new generation',
+    context: ['generation'],
+    onError: 'log',
+    deadline: 'hook_timeout',
+    after: 'a reload validated the new config and is starting a new generation',
+    before: 'this worker keeps serving until the new generation is ready; it then gets `shutdown` with reason `reload`',
+  }),
+  request: call({
+    runsIn: 'worker',
+    when: 'after each response finished or the client went away, once `post_request` was called',
+    context: ['req', 'res', 'status', 'duration_ms', 'aborted', 'error'],
+    onError: 'log',
+    deadline: 'none',
+    after: 'the response finished or the client went away, and `post_request` was called',
+    before: 'a stopping worker waits for async handlers still running, for at most `hook_timeout` (1 s in a fast stop)',
+  }),
+} as const satisfies Record<string, CallRow>;
+
+export type HostEventName = keyof typeof HOST_EVENTS;
+export const HOST_EVENT_NAMES = Object.keys(HOST_EVENTS) as HostEventName[];
 
 /** What each policy means, in words, for docs and the editor. */
 export const POLICY_DOCS: Record<HookPolicy, string> = {
@@ -468,4 +550,6 @@ export const CONTEXT_DOCS: Record<string, string> = {
   reason: 'why: `shutdown`, `reload`, `max_requests`, `timeout`, `crash`, `boot_error`, `killed`',
   exit_code: 'the exit code, or null if ended by a signal',
   exit_signal: 'the signal that ended the process, or null',
+  signal: 'an `AbortSignal`, aborted at the deadline or when the stop turns fast',
+  generation: 'the generation now starting',
 };

@@ -8,10 +8,10 @@
 import { stringify } from 'yaml';
 import { parseBind } from '../config/binds.ts';
 import type { ResolvedConfig } from '../config/types.ts';
-import { platformStopTimeout } from '../config/stop-budget.ts';
+import { configShape, platformStopTimeout, stopPlan } from '../config/stop-plan.ts';
 import { HostdError } from '../errors.ts';
 import { counted } from '../text.ts';
-import type { ExportedFile } from './systemd.ts';
+import { type ExportedFile, stopComment } from './systemd.ts';
 
 export interface KubernetesExport {
   readonly name: string;
@@ -40,7 +40,9 @@ export function exportKubernetes(config: ResolvedConfig, options: KubernetesExpo
   const s = config.settings;
   const port = containerPort(s.bind);
   const workers = s.workers === 'auto' ? options.cpus : s.workers;
-  const stopTimeout = platformStopTimeout(s) ?? 300;
+  const plan = stopPlan(s, configShape(config.hooks), 'graceful');
+  // Kubernetes has no "infinity": with hook_timeout 0, five minutes.
+  const stopTimeout = platformStopTimeout(plan) ?? 300;
   const needsPreStop = s.drain_delay <= 0;
   const probe = (path: string | null, periodSeconds: number, failureThreshold: number) =>
     path === null ? undefined : { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
@@ -95,6 +97,10 @@ export function exportKubernetes(config: ResolvedConfig, options: KubernetesExpo
     needsPreStop
       ? `# drain_delay is 0, so a preStop pause of ${ENDPOINT_PROPAGATION_SECONDS} s lets the pod leave the endpoints before SIGTERM.`
       : `# No preStop: on SIGTERM hostd answers ${s.readiness_path ?? 'readiness'} with 503 for ${s.drain_delay} s while it keeps serving.`,
+    '# terminationGracePeriodSeconds:',
+    ...stopComment(plan),
+    ...(plan.total === null ? ['# Kubernetes needs a number: 300 s.'] : []),
+    ...(needsPreStop ? [`# and the preStop pause, ${ENDPOINT_PROPAGATION_SECONDS} s.`] : []),
   ].join('\n');
   return [{ name: `${options.name}.yaml`, content: `${header}\n${stringify(deployment)}---\n${stringify(service)}` }];
 }

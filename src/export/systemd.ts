@@ -5,7 +5,7 @@
  */
 import { parseBind } from '../config/binds.ts';
 import type { ResolvedConfig } from '../config/types.ts';
-import { platformStopTimeout } from '../config/stop-budget.ts';
+import { configShape, explainPlan, PLATFORM_MARGIN_SECONDS, platformStopTimeout, type StopPlan, stopPlan } from '../config/stop-plan.ts';
 import { ERRORS, HostdError } from '../errors.ts';
 
 export interface SystemdExport {
@@ -38,9 +38,19 @@ function listenLines(binds: readonly string[]): string[] {
   });
 }
 
+/** How the stop timeout was computed, as comment lines (shared with the Kubernetes export). */
+export function stopComment(plan: StopPlan): string[] {
+  if (plan.total === null) return ['# hook_timeout is 0 (hooks have no deadline), so neither has the stop.'];
+  return [
+    "# The longest graceful stop (hostd's stop plan; host.on() handlers are the app's, assumed one each):",
+    `# ${explainPlan(plan)}; rounded up, plus ${PLATFORM_MARGIN_SECONDS} s of margin.`,
+  ];
+}
+
 export function exportSystemd(config: ResolvedConfig, options: SystemdExport): ExportedFile[] {
   const s = config.settings;
-  const stopTimeout = platformStopTimeout(s);
+  const plan = stopPlan(s, configShape(config.hooks), 'graceful');
+  const stopTimeout = platformStopTimeout(plan);
   const sockets = options.socket ? listenLines(s.bind) : [];
   if (options.socket && sockets.length === 0) throw new HostdError('HOSTD_ERR_EXPORT', '--socket: the config binds no TCP or unix address a .socket unit can hold');
   const run = [options.node, options.cli, 'run', ...(config.file ? ['--config', config.file] : []), ...sockets.flatMap((_, i) => ['--bind', `fd://${3 + i}`])];
@@ -69,9 +79,8 @@ export function exportSystemd(config: ResolvedConfig, options: SystemdExport): E
     '# SIGTERM to the primary alone: it drains and stops the workers itself.',
     'KillSignal=SIGTERM',
     'KillMode=mixed',
-    stopTimeout === null
-      ? '# hook_timeout is 0 (hooks have no deadline), so neither has the stop.\nTimeoutStopSec=infinity'
-      : `# drain_delay + graceful_timeout + 4 × hook_timeout + 1 s, and 2 s of margin.\nTimeoutStopSec=${stopTimeout}`,
+    ...stopComment(plan),
+    `TimeoutStopSec=${stopTimeout ?? 'infinity'}`,
     'Restart=on-failure',
     `# Exit code ${ERRORS.HOSTD_ERR_WORKER_BOOT.exit}: workers cannot boot; restarting will not help.`,
     `RestartPreventExitStatus=${ERRORS.HOSTD_ERR_WORKER_BOOT.exit}`,

@@ -5,7 +5,7 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
-import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-budget.ts';
+import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-plan.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
 export interface DockerOptions extends PortOptions {
@@ -21,7 +21,7 @@ export default function docker(options: DockerOptions = {}): Preset {
   return definePreset({
     name: 'docker',
     bind: bindAllInterfaces(options),
-    graceful_timeout: gracefulTimeoutWithin(options.stop_timeout ?? 30, 0),
+    graceful_timeout: gracefulTimeoutWithin(options.stop_timeout ?? 30, 0, 'docker({ stop_timeout })'),
     hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
     accesslog: '-',

@@ -7,7 +7,7 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
-import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-budget.ts';
+import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-plan.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
 export interface KubernetesOptions extends PortOptions {
@@ -31,7 +31,7 @@ export default function kubernetes(options: KubernetesOptions = {}): Preset {
     liveness_path: options.liveness_path ?? '/livez',
     drain_delay: drainDelay,
     // The whole stop (drain_delay, the drain, the exit hooks) fits terminationGracePeriodSeconds.
-    graceful_timeout: gracefulTimeoutWithin(options.termination_grace_period ?? 30, drainDelay),
+    graceful_timeout: gracefulTimeoutWithin(options.termination_grace_period ?? 30, drainDelay, 'kubernetes({ termination_grace_period })'),
     hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
   });

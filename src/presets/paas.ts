@@ -5,7 +5,7 @@
  */
 import { definePreset } from '../config/define.ts';
 import type { Preset } from '../config/types.ts';
-import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-budget.ts';
+import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-plan.ts';
 import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
 
 export interface PaasOptions extends PortOptions {
@@ -20,7 +20,7 @@ export default function paas(options: PaasOptions = {}): Preset {
     bind: bindAllInterfaces(options),
     workers: concurrency > 0 ? concurrency : 'auto',
     // The whole stop fits the platform's 30 s between SIGTERM and SIGKILL.
-    graceful_timeout: gracefulTimeoutWithin(options.stop_window ?? 30, 0),
+    graceful_timeout: gracefulTimeoutWithin(options.stop_window ?? 30, 0, 'paas({ stop_window })'),
     hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
     accesslog: '-',

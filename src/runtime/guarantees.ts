@@ -1,67 +1,12 @@
 /**
- * What hostd guarantees, as data: for every hook and host event, what it can rely on; for
- * every way a process can end, which hooks run and which cannot. docs/guarantees.md is
- * generated from this module, and the fault-matrix tests (test/faults/) check hostd
- * against the same rows, so the page and the behaviour cannot drift apart.
+ * What hostd guarantees, as data: for every way a process can end, which hooks run and
+ * which cannot. What each hook and host event can rely on is its row in the settings
+ * table. docs/guarantees.md is generated from both, and the fault-matrix tests
+ * (test/faults/) check hostd against the same rows, so the page and the behaviour cannot
+ * drift apart.
  */
-import { HOOK_NAMES, HOOKS, type HookName, POLICY_DOCS } from '../config/settings.ts';
-
-export interface CallGuarantee {
-  /** What has happened when it runs. */
-  readonly after: string;
-  /** What has not happened yet. */
-  readonly before: string;
-}
-
-/** For each hook: what has and has not happened when it runs (process, deadline and failure come from the settings table). */
-export const HOOK_GUARANTEES: { readonly [H in HookName]: CallGuarantee } = {
-  on_starting: { after: 'the config was loaded and validated', before: 'no socket is bound, no worker exists' },
-  pre_fork: { after: 'the sockets are bound (at start)', before: 'the worker process does not exist (`worker.pid` is null)' },
-  post_fork: { after: 'the worker process started and loaded the config', before: 'the app is not loaded; no connection reaches this worker' },
-  post_worker_init: { after: 'the app is loaded (`app` in the context)', before: 'no connection has reached this worker' },
-  when_ready: { after: 'every initial worker is ready and receiving connections', before: 'nothing; it runs once' },
-  pre_request: { after: 'the request head arrived', before: 'the app has not seen the request' },
-  post_request: { after: 'the response finished, or the client went away (`aborted`)', before: 'the worker stops only after this returns' },
-  on_reload: { after: 'the new config loaded and validated', before: 'no new worker started; the old generation serves' },
-  nworkers_changed: { after: 'the target count changed (TTIN, TTOU, a reload that changed `workers`)', before: 'workers may still be starting or leaving' },
-  worker_int: { after: 'the worker was told to stop fast (INT, QUIT, a second stop signal)', before: 'connections are still open; they are closed right after' },
-  worker_exit: {
-    after: "the worker stopped receiving connections, drained its requests (unless stopping fast) and ran its `host.on('shutdown')` handlers",
-    before: 'the process has not exited; it exits right after',
-  },
-  child_exit: { after: 'the worker process ended (any way, SIGKILL included)', before: 'its replacement (if any) may not exist yet' },
-  on_exit: { after: 'every worker ended and every `child_exit` ran', before: 'the primary has not exited; it exits right after with `exit_code`' },
-};
-
-export interface HostEventGuarantee extends CallGuarantee {
-  readonly event: 'shutdown' | 'reload' | 'request';
-  readonly deadline: string;
-  readonly onThrow: string;
-}
-
-export const HOST_EVENT_GUARANTEES: readonly HostEventGuarantee[] = [
-  {
-    event: 'shutdown',
-    after: 'the worker stopped receiving connections and drained its in-flight requests (unless stopping fast)',
-    before: '`worker_exit` has not run (handlers run first, in subscription order); the process has not exited',
-    deadline: '`hook_timeout` per handler (3 s in a fast stop); `signal` aborts at the deadline',
-    onThrow: 'logged; the next handler and `worker_exit` still run',
-  },
-  {
-    event: 'reload',
-    after: 'a reload validated the new config and is starting a new generation',
-    before: 'this worker keeps serving until the new generation is ready; it then gets `shutdown` with reason `reload`',
-    deadline: '`hook_timeout` per handler',
-    onThrow: 'logged; nothing else changes',
-  },
-  {
-    event: 'request',
-    after: 'the response finished or the client went away, and `post_request` was called',
-    before: 'the worker stops only after async handlers settle',
-    deadline: 'none (keep it fast)',
-    onThrow: 'logged; nothing else changes',
-  },
-];
+import { type CallDeadline, type CallRow, HOOK_NAMES, HOOKS, HOST_EVENT_NAMES, HOST_EVENTS, POLICY_DOCS } from '../config/settings.ts';
+import { ESCALATED_SECONDS, FAST_CALL_SECONDS } from '../config/stop-plan.ts';
 
 /** A hook or host event that runs (or cannot) on a stop path, and the process it is in. */
 export interface Step {
@@ -241,6 +186,29 @@ export const STOP_PATHS: readonly StopPath[] = [
     service: 'stops',
     exit: 3,
   },
+  {
+    id: 'boot-timeout',
+    title: 'a worker is not ready within `boot_timeout` (its app never finishes loading)',
+    what: 'the primary kills it with SIGKILL, naming what it was doing, and counts a boot failure: retried with backoff, and the primary stops with exit code 3 if none was ever ready',
+    runs: [{ call: 'child_exit', reason: 'boot_error' }, { call: 'on_exit', reason: 'boot_error', exitCode: 3 }],
+    cannot: [
+      { call: "host.on('shutdown')", why: SIGKILL_WHY },
+      { call: 'worker_exit', why: SIGKILL_WHY },
+    ],
+    requests: 'none yet',
+    service: 'stops',
+    exit: 3,
+  },
+  {
+    id: 'term-while-booting',
+    title: 'SIGTERM while a worker is still booting',
+    what: 'the worker stops booting at once (it has no requests to drain), runs its exit hooks and exits; the primary does not wait for the boot',
+    runs: [{ call: "host.on('shutdown')", reason: 'shutdown' }, { call: 'worker_exit', reason: 'shutdown' }, { call: 'child_exit', reason: 'shutdown' }, { call: 'on_exit', reason: 'shutdown', exitCode: 0 }],
+    cannot: [NOT_FAST],
+    requests: 'none yet',
+    service: 'stops',
+    exit: 0,
+  },
 ];
 
 /** A call as the guarantees page writes it: `worker_exit (reload)`. */
@@ -250,16 +218,35 @@ export function describeStep(step: Step): string {
   return `\`${step.call}\`${detail ? ` (${detail})` : ''} in the ${process}`;
 }
 
-/** The hooks that still run in a fast stop, with its short deadline. */
-export const EXIT_HOOKS: readonly HookName[] = ['worker_int', 'worker_exit', 'child_exit', 'on_exit'];
+/** A deadline kind in words, per function (hooks) or per handler (host events). */
+export function deadlineDoc(deadline: CallDeadline, each: 'function' | 'handler'): string {
+  if (deadline === 'none') return 'none';
+  const base = `\`hook_timeout\` per ${each}`;
+  return deadline === 'hook_timeout' ? base : `${base} (at most ${FAST_CALL_SECONDS} s in a fast stop, ${ESCALATED_SECONDS} s after a second stop signal)`;
+}
 
-/** Every hook, for the page: its row in the settings table plus what it can rely on. */
-export function hookGuarantees() {
-  return HOOK_NAMES.map((name) => ({
+export interface CallGuarantee {
+  /** `on_exit`, or `host.on('shutdown')`. */
+  readonly name: string;
+  readonly process: CallRow['runsIn'];
+  readonly after: string;
+  readonly before: string;
+  readonly deadline: string;
+  readonly onFailure: string;
+}
+
+/** Every hook, then every host event, for the page: its row in the settings table, in words. */
+export function callGuarantees(): CallGuarantee[] {
+  const describe = (name: string, row: CallRow, each: 'function' | 'handler'): CallGuarantee => ({
     name,
-    process: HOOKS[name].runsIn,
-    deadline: HOOKS[name].deadline === 'none' ? 'none' : EXIT_HOOKS.includes(name) ? '`hook_timeout` per function (3 s in a fast stop)' : '`hook_timeout` per function',
-    onFailure: POLICY_DOCS[HOOKS[name].onError],
-    ...HOOK_GUARANTEES[name],
-  }));
+    process: row.runsIn,
+    after: row.after,
+    before: row.before,
+    deadline: deadlineDoc(row.deadline, each),
+    onFailure: each === 'handler' ? 'logged; the next handler (and for `shutdown`, `worker_exit`) still runs' : POLICY_DOCS[row.onError],
+  });
+  return [
+    ...HOOK_NAMES.map((name) => describe(name, HOOKS[name], 'function')),
+    ...HOST_EVENT_NAMES.map((name) => describe(`host.on('${name}')`, HOST_EVENTS[name], 'handler')),
+  ];
 }

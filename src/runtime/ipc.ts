@@ -1,12 +1,33 @@
 /**
  * The messages between the primary and its workers: discriminated unions plus typed
  * handler maps, so a message without a handler is a compile error on the receiving side.
+ * What a worker sends is untrusted (app code can call `process.send` too): the primary
+ * reads it only through `parseToPrimary`, which returns null for anything else.
  */
 import type { ConfigInputs } from '../config/resolve.ts';
+import type { ResolvedSettings } from '../config/options.generated.ts';
+import type { StopMode, StopShape } from '../config/stop-plan.ts';
 import type { WorkerExitReason } from '../hooks/contexts.ts';
+
+/** What a worker is and runs, sent as its first message: its generation's settings (data) and config sources. */
+export interface WorkerBoot {
+  readonly id: number;
+  readonly age: number;
+  readonly generation: number;
+  readonly primary: { readonly pid: number; readonly started_at: string; readonly version: string };
+  /** The inputs the primary resolved this generation from, with `modules`: the sources it evaluated. */
+  readonly inputs: ConfigInputs;
+  /** The generation's settings, exactly as the primary resolved them. */
+  readonly settings: ResolvedSettings;
+  /** Requests before recycling, jitter included; 0 = never. */
+  readonly max_requests: number;
+  /** How often to send a heartbeat. */
+  readonly heartbeat_ms: number;
+}
 
 /** Primary → worker. A `conn` message carries an accepted socket as its handle. */
 export type ToWorker =
+  | { readonly t: 'boot'; readonly boot: WorkerBoot }
   | { readonly t: 'conn' }
   | { readonly t: 'stop'; readonly reason: WorkerExitReason; readonly fast: boolean }
   | { readonly t: 'reopen_logs' }
@@ -15,12 +36,22 @@ export type ToWorker =
   /** The instance is draining (SIGTERM with drain_delay): readiness probes answer 503 from now on. */
   | { readonly t: 'unready' };
 
+/** The worker's part of its stop plan's shape. */
+export type WorkerShape = Pick<StopShape, 'post_request' | 'worker_int' | 'shutdown' | 'worker_exit'>;
+
+/** What a booting or stopping worker is busy with. */
+export type WorkerStep = 'config' | 'post_fork' | 'app' | 'post_worker_init' | 'drain' | 'post_request' | 'worker_int' | 'shutdown' | 'worker_exit';
+
 /** Worker → primary. */
 export type ToPrimary =
   /** Booted: the app is loaded and `post_worker_init` ran; send it connections. */
-  | { readonly t: 'ready' }
-  /** The event loop is alive (see `timeout`). */
-  | { readonly t: 'heartbeat' }
+  | { readonly t: 'ready'; readonly shape: WorkerShape }
+  /** The event loop is alive (see `timeout`), with the connections it holds. */
+  | { readonly t: 'heartbeat'; readonly connections: number }
+  /** What it is busy with now, in words, and that step's deadline in ms (null: none). */
+  | { readonly t: 'progress'; readonly step: WorkerStep; readonly detail: string; readonly ms: number | null }
+  /** It began a stop, and what the stop will call. */
+  | { readonly t: 'stopping'; readonly mode: StopMode; readonly shape: WorkerShape }
   /** Why booting failed, sent just before exiting with code 3. */
   | { readonly t: 'boot_error'; readonly message: string }
   /** `max_requests` reached: start my replacement, then retire me. */
@@ -32,25 +63,56 @@ export type Handlers<M extends { readonly t: string }, Extra extends unknown[] =
   readonly [K in M['t']]: (message: Extract<M, { t: K }>, ...extra: Extra) => void;
 };
 
-export function isMessage<M extends { readonly t: string }>(value: unknown): value is M {
-  return value !== null && typeof value === 'object' && typeof (value as { t?: unknown }).t === 'string';
+/** A message from the primary (trusted): dispatch on `t` through an own key of `handlers`. */
+export function dispatchMessage<M extends { readonly t: string }, Extra extends unknown[]>(handlers: Handlers<M, Extra>, message: unknown, ...extra: Extra): void {
+  const t = (message as { t?: unknown } | null)?.t;
+  if (typeof t !== 'string' || !Object.hasOwn(handlers, t)) return;
+  (handlers[t as M['t']] as (message: M, ...extra: Extra) => void)(message as M, ...extra);
 }
 
-/** What a worker is told at fork, in its environment (it is needed before any IPC arrives). */
-export interface WorkerBoot {
-  readonly id: number;
-  readonly age: number;
-  readonly generation: number;
-  readonly primary: { readonly pid: number; readonly started_at: string; readonly version: string };
-  /** The same inputs the primary resolved its config from. */
-  readonly inputs: ConfigInputs;
-  /** Requests before recycling, jitter included; 0 = never. */
-  readonly max_requests: number;
-  /** How often to send a heartbeat; 0 = none (`timeout` is 0). */
-  readonly heartbeat_ms: number;
+const STEPS: readonly WorkerStep[] = ['config', 'post_fork', 'app', 'post_worker_init', 'drain', 'post_request', 'worker_int', 'shutdown', 'worker_exit'];
+/** More than any real worker has; a count above it is not a count. */
+const MAX_COUNT = 100_000;
+const MAX_TEXT = 64 * 1024;
+
+const isCount = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_COUNT;
+const isText = (value: unknown): value is string => typeof value === 'string' && value.length <= MAX_TEXT;
+
+function parseShape(value: unknown): WorkerShape | null {
+  if (value === null || typeof value !== 'object') return null;
+  const { post_request, worker_int, shutdown, worker_exit } = value as Record<string, unknown>;
+  if (!isCount(post_request) || !isCount(worker_int) || !isCount(shutdown) || !isCount(worker_exit)) return null;
+  return { post_request, worker_int, shutdown, worker_exit };
 }
 
-export const WORKER_BOOT_ENV = '__HOSTD_WORKER_BOOT';
+/** A worker's message, checked field by field; null for anything that is not one. */
+export function parseToPrimary(value: unknown): ToPrimary | null {
+  if (value === null || typeof value !== 'object') return null;
+  const m = value as Record<string, unknown>;
+  switch (m.t) {
+    case 'ready': {
+      const shape = parseShape(m.shape);
+      return shape && { t: 'ready', shape };
+    }
+    case 'heartbeat':
+      return isCount(m.connections) ? { t: 'heartbeat', connections: m.connections } : null;
+    case 'progress':
+      if (!STEPS.includes(m.step as WorkerStep) || !isText(m.detail) || !(m.ms === null || (typeof m.ms === 'number' && m.ms >= 0 && m.ms < 2 ** 31))) return null;
+      return { t: 'progress', step: m.step as WorkerStep, detail: m.detail, ms: m.ms };
+    case 'stopping': {
+      const shape = parseShape(m.shape);
+      return shape && (m.mode === 'graceful' || m.mode === 'fast' || m.mode === 'escalated') ? { t: 'stopping', mode: m.mode, shape } : null;
+    }
+    case 'boot_error':
+      return isText(m.message) ? { t: 'boot_error', message: m.message } : null;
+    case 'recycle':
+      return { t: 'recycle' };
+    case 'app_control':
+      return m.action === 'reload' || m.action === 'stop' ? { t: 'app_control', action: m.action } : null;
+    default:
+      return null;
+  }
+}
 
 /** Exit code of a worker that could not boot (gunicorn's convention). */
 export const BOOT_ERROR_EXIT = 3;

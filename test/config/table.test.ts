@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderAll } from '../../scripts/render.ts';
-import { envName, flagName, HOOK_NAMES, HOOKS, POLICY_DOCS, SECTIONS, SETTING_NAMES, SETTINGS, settingsWithCli } from '../../src/config/settings.ts';
+import { envName, flagName, HOOK_NAMES, HOOKS, HOST_EVENT_NAMES, HOST_EVENTS, POLICY_DOCS, SECTIONS, SETTING_NAMES, SETTINGS, settingsWithCli } from '../../src/config/settings.ts';
+import { host } from '../../src/host.ts';
 import { REPO } from '../helpers/project.ts';
 
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
@@ -47,6 +48,22 @@ describe('the settings table', () => {
       'on_exit',
     ]);
     for (const name of HOOK_NAMES) expect(POLICY_DOCS[HOOKS[name].onError], name).toBeTruthy();
+  });
+
+  it('says when each hook and event runs as the end of a sentence, for the docs, the hover and the JSON Schema', () => {
+    const rows = [...HOOK_NAMES.map((name) => [name, HOOKS[name]] as const), ...HOST_EVENT_NAMES.map((name) => [name, HOST_EVENTS[name]] as const)];
+    for (const [name, row] of rows) {
+      const sentence = `Runs in the ${row.runsIn} ${row.when}.`;
+      expect(row.when, `${name}: "${sentence}"`).toMatch(/^(before|after|when|once|on|as)\b/);
+      expect(sentence, name).not.toMatch(/\s{2}|\.\.|;\./);
+    }
+    const generated = renderAll(version).map((f) => f.content).join('\n');
+    for (const name of HOOK_NAMES) expect(generated).toContain(`Runs in the ${HOOKS[name].runsIn} ${HOOKS[name].when}.`);
+  });
+
+  it('has a row for every event host.on() takes, and host.on() takes every row', () => {
+    for (const name of HOST_EVENT_NAMES) expect(() => host.on(name, () => {})).toThrow(expect.objectContaining({ code: 'HOSTD_ERR_NOT_RUNNING' }));
+    expect(() => host.on('nope' as 'shutdown', () => {})).toThrow(expect.objectContaining({ code: 'HOSTD_ERR_UNKNOWN_EVENT' }));
   });
 
   it('carries the settings SPEC section 1 names, with its defaults', () => {

@@ -83,11 +83,11 @@ describe('hostd/presets/docker', () => {
 
 describe('hostd/presets/docker: stop timeout', () => {
   it("fits the whole stop into the stop timeout it was given", async () => {
-    const { stopBudget } = await import('../../src/config/stop-budget.ts');
+    const { PLATFORM_MARGIN_SECONDS, PRESET_SHAPE, stopPlan } = await import('../../src/config/stop-plan.ts');
     for (const [options, window] of [['', 30], ['{ stop_timeout: 60 }', 60]] as const) {
       const dir = project({ 'app.mjs': APP, 'hostd.config.ts': `import docker from 'hostd/presets/docker';\nexport default { extends: [docker(${options})], app: './app.mjs' };\n` });
-      const s = (await resolvedSettings(dir)) as Parameters<typeof stopBudget>[0];
-      expect(stopBudget(s)).toBeLessThanOrEqual(window - 2);
+      const s = (await resolvedSettings(dir)) as unknown as Parameters<typeof stopPlan>[0];
+      expect(stopPlan(s, PRESET_SHAPE, 'graceful').total).toBeLessThanOrEqual(window - PLATFORM_MARGIN_SECONDS);
     }
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { configShape, PLATFORM_MARGIN_SECONDS, stopPlan, type StopSettings } from '../../src/config/stop-plan.ts';
 import { hostd, resolvedSettings } from '../helpers/cli.ts';
 import { project } from '../helpers/project.ts';
 
@@ -10,9 +11,9 @@ const APP = { 'app.mjs': 'export default (q, s) => s.end("ok");\n' };
 type Settings = Record<string, unknown>;
 
 
-/** The worst case of a graceful stop, as hostd bounds it (see docs/guarantees.md). */
+/** The longest graceful stop the stop plan allows a config without hooks (the app's handlers assumed, as the export does). */
 function stopWorstCase(s: Settings): number {
-  return (s.drain_delay as number) + (s.graceful_timeout as number) + 4 * (s.hook_timeout as number) + 1;
+  return stopPlan(s as unknown as StopSettings, configShape({ post_request: [], worker_int: [], worker_exit: [], child_exit: [], on_exit: [] }), 'graceful').total!;
 }
 
 interface Container {
@@ -110,7 +111,9 @@ describe('hostd export systemd', () => {
     expect(service.get('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
     expect(service.get('KillSignal')).toEqual(['SIGTERM']);
     expect(service.get('KillMode')).toEqual(['mixed']);
-    expect(Number(service.get('TimeoutStopSec')![0])).toBeGreaterThan(stopWorstCase(s));
+    expect(Number(service.get('TimeoutStopSec')![0])).toBeGreaterThanOrEqual(stopWorstCase(s) + PLATFORM_MARGIN_SECONDS);
+    // The file says how its number was computed, term by term.
+    expect(result.stdout).toContain(`# drain_delay 3 s + graceful_timeout 25 s + post_request wait 30 s + host.on('shutdown') 1 × 30 s + kill grace 1 s = ${stopWorstCase(s)} s;`);
     expect(service.get('ExecStart')![0]).toMatch(new RegExp(` run --config ${join(dir, 'hostd.config.ts').replaceAll('/', '\\/')}$`));
     expect(service.get('WorkingDirectory')).toEqual([dir]);
   });

@@ -1,3 +1,4 @@
+import { PLATFORM_MARGIN_SECONDS, PRESET_SHAPE as ONE_OF_EACH, stopPlan } from '../../src/config/stop-plan.ts';
 import { describe, expect, it } from 'vitest';
 import { printConfig } from '../helpers/cli.ts';
 import { project } from '../helpers/project.ts';
@@ -68,7 +69,7 @@ describe('hostd/presets/kubernetes', () => {
   });
 
   it('cuts drain_delay short on a second SIGTERM', async () => {
-    const hostd = startHostd(kubernetesProject('{ drain_delay: 60 }'));
+    const hostd = startHostd(kubernetesProject('{ drain_delay: 60, termination_grace_period: 90 }'));
     await hostd.ready();
     hostd.signal('SIGTERM');
     await hostd.waitForOutput(/draining: readiness answers 503 for 60 s/);
@@ -84,7 +85,8 @@ describe('hostd/presets/kubernetes', () => {
     const value = (key: string) => report.settings[key]!.value as number;
     expect(report.settings.workers).toEqual({ value: 'auto', source: 'preset kubernetes' });
     expect(report.settings.bind).toEqual({ value: ['0.0.0.0:9321'], source: 'preset kubernetes' });
-    expect(value('drain_delay') + value('graceful_timeout') + 4 * value('hook_timeout') + 1).toBeLessThanOrEqual(60 - 2);
+    const settings = { drain_delay: value('drain_delay'), graceful_timeout: value('graceful_timeout'), hook_timeout: value('hook_timeout') };
+    expect(stopPlan(settings, ONE_OF_EACH, 'graceful').total).toBeLessThanOrEqual(60 - PLATFORM_MARGIN_SECONDS);
     expect(report.settings.readiness_path).toEqual({ value: '/readyz', source: 'preset kubernetes' });
   });
 });

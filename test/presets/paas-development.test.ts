@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stopBudget } from '../../src/config/stop-budget.ts';
+import { PLATFORM_MARGIN_SECONDS, PRESET_SHAPE, stopPlan, type StopSettings } from '../../src/config/stop-plan.ts';
 import { resolvedSettings } from '../helpers/cli.ts';
 import { startLoad } from '../helpers/load.ts';
 import { project } from '../helpers/project.ts';
@@ -19,7 +19,7 @@ describe('hostd/presets/paas', () => {
 
   it("stops within the platform's 30 s between SIGTERM and SIGKILL", async () => {
     const s = await resolvedSettings(dir());
-    expect(stopBudget(s as Parameters<typeof stopBudget>[0])).toBeLessThanOrEqual(30);
+    expect(stopPlan(s as unknown as StopSettings, PRESET_SHAPE, 'graceful').total).toBeLessThanOrEqual(30 - PLATFORM_MARGIN_SECONDS);
   });
 });
 

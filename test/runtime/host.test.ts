@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { project } from '../helpers/project.ts';
 import { RECORD_MODULE, count, expectBefore, hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
@@ -74,6 +76,18 @@ export default (req, res) => res.end('ok');
     expect((await hostd.stop()).code).toBe(0);
     expect(records(hooksLog(dir))).toEqual(['shutdown signal aborted', 'worker_exit 1 shutdown']);
     expect(hostd.output).toMatch(/host\.on\('shutdown'\) handler did not finish within hook_timeout \(1 s\)/);
+  });
+
+  it('reaches its worker from an app bundle that carries its own copy of hostd', async () => {
+    const dir = hostProject('', 'src.mjs');
+    // What esbuild, webpack or ncc do to a deployed app: hostd inlined into one file.
+    await build({ entryPoints: [join(dir, 'src.mjs')], outfile: join(dir, 'app.mjs'), bundle: true, format: 'esm', platform: 'node', logLevel: 'silent' });
+    const log = hooksLog(dir);
+    const hostd = startHostd(dir, ['--', './app.mjs']);
+    await hostd.ready();
+    expect(records(log)).toContain('app loaded running=true worker=1 capabilities=shutdown,reload,request');
+    expect((await hostd.stop()).code).toBe(0);
+    expectBefore(records(log), /^shutdown handler flushed$/, /^worker_exit 1 shutdown$/);
   });
 
   it('delivers reload and request events, and stops delivering after unsubscribe', async () => {

@@ -119,7 +119,7 @@ describe('hostd run: the lifecycle', () => {
     void fetch(`${url}/block?ms=60000`).catch(() => {});
     await waitForRecord(hooksLog(dir), /^pre_request 1 \/block/);
     expect((await hostd.stop('SIGTERM')).code).toBe(0);
-    expect(hostd.output).toMatch(/worker 1 \(pid \d+\) did not exit in time; killing it/);
+    expect(hostd.output).toMatch(/worker 1 \(pid \d+\) did not exit within its stop plan \(\d+ s; last seen serving\); killing it/);
     expect(records(hooksLog(dir)).slice(-2)).toEqual(['child_exit 1 killed code=null signal=SIGKILL', 'on_exit 0 shutdown']);
   });
 

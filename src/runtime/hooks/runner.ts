@@ -1,13 +1,14 @@
 /**
  * Runs lifecycle hooks and `host.on()` handlers: in order, each call with its own deadline
- * (an AbortSignal in what it receives), traced at `loglevel: debug`. What a hook's failure
- * (a throw, a rejection, passing its deadline) does is its policy in the settings table: a
- * `log` hook never throws (a failing function is logged and the next still runs, since
- * cleanup must not be skipped); any other hook throws at its first failure and the caller's
- * error path carries out the policy (abort the start, fail the worker, ...). Request hooks
- * do not come through here: they have no deadline and their own fast path.
+ * (an AbortSignal in what it receives), traced at `loglevel: debug`. Both the deadline and
+ * what a failure (a throw, a rejection, passing its deadline) does come from the call's
+ * row in the settings table: a `log` call's failure is logged and the next function still
+ * runs (cleanup must not be skipped); any other hook stops at its first failure and hands
+ * it back, and the caller applies the row's policy. Request hooks do not come through
+ * here: they have no deadline and their own fast path.
  */
-import { HOOKS } from '../../config/settings.ts';
+import { HOOKS, HOST_EVENTS, type CallDeadline } from '../../config/settings.ts';
+import { callSeconds, ESCALATED_SECONDS, type StopMode } from '../../config/stop-plan.ts';
 import type { HookEntry } from '../../config/types.ts';
 import type { HookContextBase, HookContextMap, ServerInfo } from '../../hooks/contexts.ts';
 import type { HookName } from '../../config/options.generated.ts';
@@ -17,21 +18,20 @@ import { type ErrorLog, userStack } from '../log.ts';
 
 export interface HookRuntime {
   readonly log: ErrorLog;
+  /** Read-only facts for the contexts; `server.config` is the settings the deadlines come from. */
   readonly server: ServerInfo;
   /** `primary` or `worker 3`, for the trace. */
   readonly process: string;
-  /** Aborted by a second stop signal: running hooks' signals abort and waits shorten. */
+  /** Aborted by a second stop signal: running calls' signals abort and their waits shorten. */
   readonly escalation: AbortSignal;
+  /** The stop in progress, if any: calls of a stop take their deadline from its plan. */
+  readonly stopMode: () => StopMode | null;
+  /** Told before each call starts (what it is, its deadline in ms or null), for progress reports. */
+  readonly onCall?: (what: string, deadlineMs: number | null) => void;
 }
 
 /** A hook's own context fields: everything but the common ones. */
 export type HookFields<P extends HookName> = Omit<HookContextMap[P], keyof HookContextBase>;
-
-/** How long any wait lasts once a stop has been escalated. */
-export const ESCALATED_WAIT_MS = 1000;
-
-/** The deadline of each exit hook in a fast stop (INT, QUIT), when `hook_timeout` is longer. */
-export const FAST_HOOK_TIMEOUT_MS = 3000;
 
 /** What a hook, handler or app returned is awaited only if it is a promise (or promise-like). */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -47,18 +47,24 @@ export function hookLabel<P extends HookName>(name: P, entries: readonly HookEnt
   return `${which} (${fnName}from ${entry.source})`;
 }
 
+
 /**
- * Calls `fn` with a fresh AbortSignal and waits until what it returns settles or
- * `deadlineMs` passes (0 = no deadline), tracing the call at debug. Resolves with the
- * failure as a HostdError naming `what`, or undefined.
+ * Calls `fn` with a fresh AbortSignal and waits until what it returns settles or the
+ * deadline passes, tracing the call at debug. Resolves with the failure as a HostdError
+ * naming `what`, or undefined.
  */
-async function callBounded(rt: HookRuntime, what: string, fn: (signal: AbortSignal) => unknown, deadlineMs: number): Promise<HostdError | undefined> {
+async function callBounded(rt: HookRuntime, what: string, fn: (signal: AbortSignal) => unknown, deadline: CallDeadline): Promise<HostdError | undefined> {
+  // The deadline the call's row gives in the stop under way, if any; a shortened one is the fast stop's.
+  const seconds = callSeconds(deadline, rt.server.config, rt.stopMode());
+  const ms = seconds === null ? null : seconds * 1000;
+  const name = seconds === rt.server.config.hook_timeout ? 'hook_timeout' : "the fast stop's deadline";
+  rt.onCall?.(what, ms);
   const controller = new AbortController();
   const started = performance.now();
   let failure: HostdError | undefined;
   try {
     const result = fn(controller.signal);
-    if (isThenable(result)) await settleWithin(result, deadlineMs, controller, rt.escalation, what);
+    if (isThenable(result)) await settleWithin(result, ms, name, controller, rt.escalation, what);
   } catch (error) {
     failure =
       error instanceof HostdError && error.code === 'HOSTD_ERR_HOOK_TIMEOUT'
@@ -73,49 +79,49 @@ async function callBounded(rt: HookRuntime, what: string, fn: (signal: AbortSign
 }
 
 /**
- * Runs `name`'s functions with `fields` in their context. `deadlineMs` bounds each call
- * (0 = none). Throws a HostdError unless the hook's policy is `log`.
+ * Runs `name`'s functions with `fields` in their context. Resolves with the failure when
+ * the hook's policy is not `log` (the caller applies the policy and reports it once),
+ * else with null.
  */
-export async function runHook<P extends HookName>(
-  rt: HookRuntime,
-  name: P,
-  entries: readonly HookEntry<P>[],
-  fields: HookFields<P>,
-  deadlineMs: number,
-): Promise<void> {
-  const keepGoing = HOOKS[name].onError === 'log';
+export async function runHook<P extends HookName>(rt: HookRuntime, name: P, entries: readonly HookEntry<P>[], fields: HookFields<P>): Promise<HostdError | null> {
+  const row = HOOKS[name];
   for (let index = 0; index < entries.length; index++) {
     const fn = entries[index]!.fn;
     const call = (signal: AbortSignal) => fn({ phase: name, log: rt.log, server: rt.server, signal, ...fields } as unknown as HookContextMap[P]);
-    const failure = await callBounded(rt, `hook ${hookLabel(name, entries, index)}`, call, deadlineMs);
-    if (failure) {
-      // A failure that changes what happens next is reported once, by the caller that acts on it.
-      if (!keepGoing) throw failure;
-      rt.log.error(failure.message);
-    }
+    const failure = await callBounded(rt, `hook ${hookLabel(name, entries, index)}`, call, row.deadline);
+    if (failure === undefined) continue;
+    if (row.onError !== 'log') return failure;
+    rt.log.error(failure.message);
   }
+  return null;
 }
 
 /**
- * Runs the `host.on(event)` handlers in subscription order, each bounded by `deadlineMs`.
- * A failing handler is logged and the next still runs.
+ * Runs the `host.on(event)` handlers in subscription order, each bounded by its row's
+ * deadline. A failing handler is logged and the next still runs (every event's policy is `log`).
  */
 export async function runHostHandlers<E extends HostEvent>(
   rt: HookRuntime,
   event: E,
   handlers: readonly HostHandler<E>[],
   makeEvent: (signal: AbortSignal) => HostEventMap[E],
-  deadlineMs: number,
 ): Promise<void> {
   for (const [index, handler] of handlers.entries()) {
     const what = `host.on('${event}') handler${handlers.length > 1 ? ` #${index + 1}` : ''}${handler.name ? ` (${handler.name})` : ''}`;
-    const failure = await callBounded(rt, what, (signal) => handler(makeEvent(signal)), deadlineMs);
+    const failure = await callBounded(rt, what, (signal) => handler(makeEvent(signal)), HOST_EVENTS[event].deadline);
     if (failure) rt.log.error(failure.message);
   }
 }
 
 /** Waits for `promise` until the deadline (shortened by escalation); aborts the call's signal when it passes. */
-function settleWithin(promise: PromiseLike<unknown>, deadlineMs: number, controller: AbortController, escalation: AbortSignal, what: string): Promise<unknown> {
+function settleWithin(
+  promise: PromiseLike<unknown>,
+  deadlineMs: number | null,
+  deadlineName: string,
+  controller: AbortController,
+  escalation: AbortSignal,
+  what: string,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const expire = (why: string) => {
@@ -129,9 +135,9 @@ function settleWithin(promise: PromiseLike<unknown>, deadlineMs: number, control
     };
     const onEscalate = () => {
       controller.abort(new HostdError('HOSTD_ERR_HOOK_TIMEOUT', 'a second stop signal arrived'));
-      arm(ESCALATED_WAIT_MS, 'after a second stop signal');
+      arm(ESCALATED_SECONDS * 1000, 'after a second stop signal');
     };
-    if (deadlineMs > 0) arm(deadlineMs, `within hook_timeout (${deadlineMs / 1000} s)`);
+    if (deadlineMs !== null) arm(deadlineMs, `within ${deadlineName} (${deadlineMs / 1000} s)`);
     if (escalation.aborted) onEscalate();
     else escalation.addEventListener('abort', onEscalate, { once: true });
     const settle = () => {
@@ -182,5 +188,29 @@ export function traceRequestHooks<P extends 'pre_request' | 'post_request'>(rt: 
       );
     }) as HookEntry<P>['fn'];
     return { ...entry, fn };
+  });
+}
+
+/**
+ * Waits for `promise` (which never rejects) for at most `deadlineMs` (null: no limit), and
+ * at most ESCALATED_SECONDS once `escalation` aborts. Resolves true if it settled in time.
+ */
+export function waitWithin(promise: Promise<unknown>, deadlineMs: number | null, escalation: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(false), ms);
+    };
+    const onEscalate = () => arm(ESCALATED_SECONDS * 1000);
+    const finish = (settled: boolean) => {
+      clearTimeout(timer);
+      escalation.removeEventListener('abort', onEscalate);
+      resolve(settled);
+    };
+    if (deadlineMs !== null) arm(deadlineMs);
+    if (escalation.aborted) onEscalate();
+    else escalation.addEventListener('abort', onEscalate, { once: true });
+    void promise.then(() => finish(true));
   });
 }

@@ -1,6 +1,6 @@
 import type { ConfigInputs } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
-import { Arbiter } from './arbiter.ts';
+import { PrimaryShell } from './shell.ts';
 
 /**
  * Runs the primary and exits the process with its code (a user's timer must not keep a
@@ -9,12 +9,12 @@ import { Arbiter } from './arbiter.ts';
  */
 export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs): Promise<never> {
   const env = Object.fromEntries(Object.entries(inputs.env).filter(([key]) => key.startsWith('HOSTD_') || key === 'NODE_ENV'));
-  const arbiter = new Arbiter(config, { ...inputs, env });
-  const code = await arbiter.run();
+  const shell = new PrimaryShell(config, { ...inputs, env });
+  const code = await shell.run();
   const errorlog = config.settings.errorlog;
   if (code !== 0 && errorlog !== '-') {
     // The details went to the error log; the terminal still learns why hostd stopped.
-    const why = arbiter.bootFailure !== null ? `: ${arbiter.bootFailure.message}` : '';
+    const why = shell.lastCritical !== null ? `: ${shell.lastCritical}` : '';
     process.stderr.write(`hostd: stopped with exit code ${code}${why} (details in ${errorlog ?? 'the error log'})\n`);
   }
   process.exit(code);

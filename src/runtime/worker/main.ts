@@ -1,53 +1,46 @@
 /**
- * A worker process. It loads the config itself (hooks are functions and cannot be sent
- * to it), runs `post_fork`, loads the app, runs `post_worker_init`, tells the primary it
- * is ready, then serves the connections the primary hands it until it is told to stop:
- * gracefully (drain, then `worker_exit`) or fast (`worker_int`, no drain, `worker_exit`).
+ * A worker process. Its first message says what it runs: its generation's settings (as
+ * data) and the source text of the config and the local modules it imports, which it
+ * evaluates instead of the files on disk, so a worker runs exactly the code its primary
+ * evaluated for that generation. It runs `post_fork`, loads the app, runs
+ * `post_worker_init`, tells the primary it is ready, then serves the connections the
+ * primary hands it until it is told to stop. It stops by the stop plan
+ * (config/stop-plan.ts), telling the primary each step, so that the primary never kills
+ * a worker that is within its deadlines.
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { Socket } from 'node:net';
 import { resolveConfig } from '../../config/resolve.ts';
+import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
 import type { ServerInfo, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
-import { VERSION } from '../../version.ts';
-import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { attachHost, hostHandlers, requestHandlers } from '../../host.ts';
-import { ESCALATED_WAIT_MS, FAST_HOOK_TIMEOUT_MS, type HookRuntime, runHook, runHostHandlers, traceRequestHooks } from '../hooks/runner.ts';
-import { BOOT_ERROR_EXIT, type Handlers, isMessage, type ToPrimary, type ToWorker, WORKER_BOOT_ENV, type WorkerBoot } from '../ipc.ts';
+import { accessJson, compileAccessFormat } from '../access-log.ts';
+import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWithin } from '../hooks/runner.ts';
+import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape, type WorkerStep } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
-import { loadApp } from './app.ts';
+import { isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
 import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
-import { isFetchApp } from './app.ts';
 
 function send(message: ToPrimary): void {
   if (process.connected) process.send!(message);
 }
 
-/** Resolves with `promise`, or rejects once `ms` pass (0 = no limit). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  if (ms <= 0) return promise;
-  let timer: NodeJS.Timeout;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HostdError('HOSTD_ERR_APP_LOAD', `${what} did not finish within hook_timeout (${ms / 1000} s)`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 class Worker {
   private state: 'booting' | 'serving' | 'stopping' = 'booting';
-  private stopRequest: { reason: WorkerExitReason; fast: boolean } | null = null;
-  private fast = false;
+  private mode: StopMode | null = null;
   private readonly escalation = new AbortController();
   private readonly info: { -readonly [K in keyof WorkerInfo]: WorkerInfo[K] };
   private log: ErrorLog;
   private config: ResolvedConfig | null = null;
   private rt: HookRuntime | null = null;
+  private step: WorkerStep = 'config';
   private http: Server | null = null;
   private handler: RequestListener | null = null;
   private pipeline: RequestPipeline | null = null;
@@ -59,60 +52,91 @@ class Worker {
 
   constructor(private readonly boot: WorkerBoot) {
     this.info = { id: boot.id, pid: process.pid, age: boot.age, generation: boot.generation, booted_at: null };
-    // Until the config is loaded, problems go to stderr.
-    this.log = new ErrorLog({ errorlog: '-', loglevel: 'info', log_format: 'text', process: `worker ${boot.id}` });
+    const s = boot.settings;
+    this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: `worker ${boot.id}` });
+  }
+
+  /** Tells the primary what this worker is busy with (its boot or stop step), and that step's deadline. */
+  private progress(step: WorkerStep, detail: string, ms: number | null = null): void {
+    this.step = step;
+    send({ t: 'progress', step, detail, ms });
   }
 
   async run(): Promise<void> {
-    process.title = `hostd: worker ${this.boot.id}`;
-    if (this.boot.heartbeat_ms > 0) setInterval(() => send({ t: 'heartbeat' }), this.boot.heartbeat_ms).unref();
+    const s = this.boot.settings;
+    process.title = `hostd: worker ${this.boot.id} [${s.proc_name}]`;
+    setInterval(() => send({ t: 'heartbeat', connections: this.connections.size }), this.boot.heartbeat_ms).unref();
     this.listen();
     // Before the config loads: modules it imports may already ask `host.running`.
     attachHost({
       worker: Object.freeze({ id: this.boot.id, pid: process.pid, age: this.boot.age, generation: this.boot.generation }),
-      allowAppControl: () => this.config?.settings.allow_app_control ?? false,
+      allowAppControl: () => s.allow_app_control,
       control: (action) => send({ t: 'app_control', action }),
       requestObservers: () => this.rebuildHandler(),
     });
-
-    let config: ResolvedConfig;
-    try {
-      config = await resolveConfig(this.boot.inputs);
-    } catch (error) {
-      return this.failBoot(error);
-    }
-    this.config = config;
-    const s = config.settings;
-    this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: `worker ${this.boot.id}` });
-    process.title = `hostd: worker ${this.boot.id} [${s.proc_name}]`;
-    const server: ServerInfo = Object.freeze({
-      pid: this.boot.primary.pid,
-      config: s,
-      started_at: new Date(this.boot.primary.started_at),
-      version: this.boot.primary.version,
-    });
-    this.rt = { log: this.log, server, process: `worker ${this.boot.id}`, escalation: this.escalation.signal };
     this.log.info(`Booting worker ${this.boot.id} with pid: ${process.pid}`);
-    const hookMs = s.hook_timeout * 1000;
 
+    this.progress('config', 'evaluating its config');
     try {
-      await runHook(this.rt, 'post_fork', config.hooks.post_fork, { worker: this.info }, hookMs);
-      const app = await within(loadApp(s.app!, config.root), hookMs, 'loading the app');
-      await runHook(this.rt, 'post_worker_init', config.hooks.post_worker_init, { worker: this.info, app }, hookMs);
-      this.http = this.createServer(config, server, isFetchApp(app) ? fetchListener(app, s.certfile ? 'https' : 'http') : app);
+      // The hooks come from the generation's sources; the settings are the primary's, as they were resolved.
+      this.config = { ...(await resolveConfig(this.boot.inputs)), settings: s };
     } catch (error) {
       return this.failBoot(error);
     }
+    const config = this.config;
+    const server: ServerInfo = Object.freeze({ pid: this.boot.primary.pid, config: s, started_at: new Date(this.boot.primary.started_at), version: this.boot.primary.version });
+    this.rt = {
+      log: this.log,
+      server,
+      process: `worker ${this.boot.id}`,
+      escalation: this.escalation.signal,
+      stopMode: () => this.mode,
+      onCall: (what, ms) => this.progress(this.step, `running ${what}`, ms),
+    };
+    if (this.stopping()) return;
 
-    if (this.stopRequest) return this.stop(this.stopRequest.reason, this.stopRequest.fast);
+    this.step = 'post_fork';
+    const forkFailure = await runHook(this.rt, 'post_fork', config.hooks.post_fork, { worker: this.info });
+    if (forkFailure) return this.failBoot(forkFailure);
+    if (this.stopping()) return;
+    this.progress('app', `loading the app (${s.app})`);
+    let app;
+    try {
+      app = await loadApp(s.app!, config.root);
+    } catch (error) {
+      return this.failBoot(error);
+    }
+    if (this.stopping()) return;
+    this.step = 'post_worker_init';
+    const initFailure = await runHook(this.rt, 'post_worker_init', config.hooks.post_worker_init, { worker: this.info, app });
+    if (initFailure) return this.failBoot(initFailure);
+    if (this.stopping()) return;
+    this.http = this.createServer(config, server, isFetchApp(app) ? fetchListener(app, s.certfile ? 'https' : 'http') : app);
     this.state = 'serving';
     this.info.booted_at = new Date();
-    send({ t: 'ready' });
+    send({ t: 'ready', shape: this.shape() });
+  }
+
+  /** A stop arrived while booting: the stop takes over, and the boot goes no further. (A method: checks after an await read the state afresh.) */
+  private stopping(): boolean {
+    return this.state === 'stopping';
+  }
+
+  /** What this worker's stop will call, for the stop plan (the primary plans with the same numbers). */
+  private shape(): WorkerShape {
+    const hooks = this.config?.hooks;
+    return {
+      post_request: (hooks?.post_request.length ?? 0) + requestHandlers().size,
+      worker_int: hooks?.worker_int.length ?? 0,
+      shutdown: hostHandlers('shutdown').length,
+      worker_exit: hooks?.worker_exit.length ?? 0,
+    };
   }
 
   /** Signals and messages: a stop can arrive at any point, even while booting. */
   private listen(): void {
     const handlers: Handlers<ToWorker, [unknown]> = {
+      boot: () => {},
       conn: (_message, socket) => {
         if (socket instanceof Socket) this.accept(socket);
       },
@@ -120,12 +144,10 @@ class Worker {
       reopen_logs: () => this.reopenLogs(),
       unready: () => (this.unready = true),
       reload: (message) => {
-        if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), () => ({ generation: message.generation }), this.rt.server.config.hook_timeout * 1000);
+        if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), () => ({ generation: message.generation }));
       },
     };
-    process.on('message', (message: unknown, handle: unknown) => {
-      if (isMessage<ToWorker>(message)) handlers[message.t](message as never, handle);
-    });
+    process.on('message', (message: unknown, handle: unknown) => dispatchMessage(handlers, message, handle));
     process.on('SIGTERM', () => this.requestStop('shutdown', false));
     process.on('SIGINT', () => this.requestStop('shutdown', true));
     process.on('SIGQUIT', () => this.requestStop('shutdown', true));
@@ -186,7 +208,7 @@ class Worker {
       accessLog,
       onRequest: limit > 0 ? () => ++this.served === limit && this.recycle() : null,
       pending: new PendingWork(),
-      observers: requestHandlers,
+      observers: requestHandlers(),
       showErrors: s.show_errors,
     };
     this.http = http;
@@ -201,7 +223,7 @@ class Worker {
   private rebuildHandler(): void {
     if (this.http === null || this.pipeline === null) return;
     if (this.handler) this.http.removeListener('request', this.handler);
-    const s = this.config!.settings;
+    const s = this.boot.settings;
     const draining = this.state === 'stopping';
     const probes = { readiness: s.readiness_path, liveness: s.liveness_path, ready: () => this.state === 'serving' && !this.unready };
     this.handler = withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining);
@@ -219,53 +241,66 @@ class Worker {
   }
 
   private requestStop(reason: WorkerExitReason, fast: boolean): void {
-    if (this.state === 'stopping') {
-      if (fast && !this.fast) this.escalate();
-      return;
-    }
-    if (this.state === 'booting') {
-      // Finish booting first (or fail); run() then stops.
-      this.stopRequest = { reason, fast: fast || (this.stopRequest?.fast ?? false) };
-      return;
-    }
-    void this.stop(reason, fast);
+    if (this.state !== 'stopping') return void this.stop(reason, fast ? 'fast' : 'graceful');
+    if (fast && this.mode === 'graceful') this.escalate();
   }
 
   /** A second stop signal: hooks' signals abort, waits shorten, connections close now. */
   private escalate(): void {
-    this.fast = true;
+    this.mode = 'escalated';
     this.escalation.abort();
     this.connections.destroyAll();
+    send({ t: 'stopping', mode: this.mode, shape: this.shape() });
   }
 
-  private async stop(reason: WorkerExitReason, fast: boolean): Promise<void> {
+  /**
+   * The stop, step by step as the stop plan has it. A worker still booting stops booting
+   * (it has no requests to drain) and runs its exit hooks if its config was loaded.
+   */
+  private async stop(reason: WorkerExitReason, mode: 'graceful' | 'fast'): Promise<void> {
+    const wasServing = this.state === 'serving';
     this.state = 'stopping';
-    this.fast = fast;
-    const config = this.config!;
-    const rt = this.rt!;
-    const s = config.settings;
-    const hookMs = s.hook_timeout * 1000;
-    const fastHookMs = hookMs > 0 ? Math.min(hookMs, FAST_HOOK_TIMEOUT_MS) : FAST_HOOK_TIMEOUT_MS;
-    this.log.info(`worker ${this.boot.id} stopping (${reason}${fast ? ', fast' : ''})`);
+    this.mode = mode;
+    const rt = this.rt;
+    const config = this.config;
+    if (rt === null || config === null) return this.exit(0);
+    const s = this.boot.settings;
+    const shape = this.shape();
+    send({ t: 'stopping', mode, shape });
+    // The waits of this stop; each call's own deadline comes from its row through the runner.
+    const plan = stopPlan(s, { ...shape, child_exit: 0, on_exit: 0 }, mode);
+    const waitMs = (step: StopStepName) => {
+      const seconds = plan.steps.find((each) => each.name === step)!.seconds;
+      return seconds === null ? null : seconds * 1000;
+    };
+    this.log.info(`worker ${this.boot.id} stopping (${reason}${mode === 'fast' ? ', fast' : ''}${wasServing ? '' : ', while booting'})`);
 
-    if (fast) {
-      await runHook(rt, 'worker_int', config.hooks.worker_int, { worker: this.info }, fastHookMs);
+    if (mode === 'fast') {
+      this.step = 'worker_int';
+      await runHook(rt, 'worker_int', config.hooks.worker_int, { worker: this.info });
       this.connections.destroyAll();
     } else if (this.http !== null) {
       this.rebuildHandler();
-      const forced = await this.connections.drain(this.http, s.graceful_timeout * 1000);
+      const drainMs = waitMs('drain')!;
+      this.progress('drain', 'draining its connections', drainMs);
+      const forced = await this.connections.drain(this.http, drainMs);
       if (forced > 0) this.log.warn(`worker ${this.boot.id}: ${forced} connection(s) still open after graceful_timeout (${s.graceful_timeout} s); closed`);
     }
-    if (this.pipeline) await within(this.pipeline.pending.idle(), this.fast ? ESCALATED_WAIT_MS : hookMs, 'post_request').catch(() => {});
+    if (this.pipeline && shape.post_request > 0) {
+      this.progress('post_request', 'waiting for running post_request calls and request handlers', waitMs('post_request'));
+      await waitWithin(this.pipeline.pending.idle(), waitMs('post_request'), this.escalation.signal);
+    }
     // Libraries' host.on('shutdown') handlers first (they may still need what the app's worker_exit closes).
-    const exitMs = this.fast ? fastHookMs : hookMs;
-    await runHostHandlers(rt, 'shutdown', hostHandlers('shutdown'), (signal) => ({ reason, signal }), exitMs);
-    await runHook(rt, 'worker_exit', config.hooks.worker_exit, { worker: this.info, reason }, exitMs);
+    this.step = 'shutdown';
+    await runHostHandlers(rt, 'shutdown', hostHandlers('shutdown'), (signal) => ({ reason, signal }));
+    this.step = 'worker_exit';
+    await runHook(rt, 'worker_exit', config.hooks.worker_exit, { worker: this.info, reason });
     this.exit(0);
   }
 
   /** The primary logs why (once, with the rest of its decisions); alone, the worker does. */
   private failBoot(error: unknown): void {
+    if (this.stopping()) return;
     const message = error instanceof HostdError ? error.message : userStack(error);
     if (process.connected) send({ t: 'boot_error', message });
     else this.log.error(`worker ${this.boot.id} failed to boot: ${message}`);
@@ -278,10 +313,18 @@ class Worker {
   }
 }
 
-const raw = process.env[WORKER_BOOT_ENV];
-if (raw === undefined) {
+/** The first message from the primary says what to run; a worker started any other way says so. */
+if (!process.connected) {
   process.stderr.write('hostd: this is a worker; start it with `hostd run`\n');
   process.exit(2);
 }
-delete process.env[WORKER_BOOT_ENV];
-await new Worker(JSON.parse(raw) as WorkerBoot).run();
+process.once('disconnect', () => process.exit(0));
+process.once('message', (message: unknown) => {
+  const boot = (message as { t?: unknown; boot?: WorkerBoot } | null)?.t === 'boot' ? (message as { boot: WorkerBoot }).boot : null;
+  if (boot === null) {
+    process.stderr.write('hostd: a worker got no boot message from its primary\n');
+    process.exit(2);
+  }
+  process.removeAllListeners('disconnect');
+  void new Worker(boot).run();
+});

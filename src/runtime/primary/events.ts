@@ -1,0 +1,71 @@
+/**
+ * What the supervisor core and the shell say to each other: the events the shell feeds the
+ * core (what happened), and the commands the core gives the shell (what to do). Everything
+ * the primary decides goes through these two unions.
+ */
+import type { HookName, ResolvedSettings } from '../../config/options.generated.ts';
+import type { ToPrimary, ToWorker } from '../ipc.ts';
+import type { Level } from '../log.ts';
+
+/** One config generation, as far as decisions need it (the shell keeps its hooks and sources). */
+export interface GenerationInfo {
+  readonly number: number;
+  readonly settings: ResolvedSettings;
+  /** How many worker processes it runs (`workers`, with "auto" resolved). */
+  readonly workers: number;
+  /** How many functions each hook has. */
+  readonly hooks: { readonly [P in HookName]: number };
+}
+
+/** The hooks the primary runs. */
+export type PrimaryHook = 'on_starting' | 'pre_fork' | 'when_ready' | 'on_reload' | 'nworkers_changed' | 'child_exit' | 'on_exit';
+export type PrimarySignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGTTIN' | 'SIGTTOU' | 'SIGUSR1';
+
+/** What the integrations (systemd, the file watcher, the pidfile, the reaper) follow. */
+export type Lifecycle = 'listening' | 'ready' | 'reloading' | 'reloaded' | 'reload_failed' | 'stopping' | 'draining' | 'exiting' | 'exited';
+
+export type Event =
+  | { readonly t: 'start' }
+  /**
+   * A command with a token finished: a hook (`failure` is set when its policy must act), a
+   * bind, or the integrations following `listening` (a failure aborts the start).
+   */
+  | { readonly t: 'done'; readonly token: number; readonly failure: string | null }
+  | { readonly t: 'resolved'; readonly token: number; readonly generation: GenerationInfo }
+  | { readonly t: 'rejected'; readonly token: number; readonly problems: string }
+  | { readonly t: 'forked'; readonly worker: number; readonly pid: number }
+  | { readonly t: 'message'; readonly worker: number; readonly message: ToPrimary }
+  | { readonly t: 'exited'; readonly worker: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  | { readonly t: 'signal'; readonly signal: PrimarySignal }
+  | { readonly t: 'timer'; readonly name: string }
+  /** A watched file changed (`reload: true`). */
+  | { readonly t: 'changed'; readonly file: string }
+  /** An uncaught error in the primary itself. */
+  | { readonly t: 'crashed'; readonly error: string };
+
+export type Command =
+  | { readonly t: 'run_hook'; readonly token: number; readonly hook: PrimaryHook; readonly generation: number; readonly fields: Readonly<Record<string, unknown>> }
+  | { readonly t: 'listen'; readonly token: number; readonly binds: readonly string[] }
+  | { readonly t: 'unlisten'; readonly binds: readonly string[] }
+  /** Resolve the config again; it becomes generation `generation` if accepted. */
+  | { readonly t: 'resolve'; readonly token: number; readonly generation: number }
+  /** A generation no worker will be started for again (its reload failed, or a newer one took over). */
+  | { readonly t: 'forget'; readonly generation: number }
+  /** The current generation changed: logging, the connection backlog. */
+  | { readonly t: 'use'; readonly generation: number }
+  | { readonly t: 'fork'; readonly worker: number; readonly id: number; readonly generation: number }
+  | { readonly t: 'send'; readonly worker: number; readonly message: ToWorker }
+  | { readonly t: 'kill'; readonly worker: number }
+  /** The workers that receive new connections, in round-robin order. */
+  | { readonly t: 'route'; readonly workers: readonly number[] }
+  /** Connections waiting in the primary go to this worker, or are closed (null). */
+  | { readonly t: 'hand_over'; readonly worker: number | null }
+  /** Sets (ms) or clears (null) a named timer; `repeat` fires every `ms`. */
+  | { readonly t: 'timer'; readonly name: string; readonly ms: number | null; readonly repeat?: boolean }
+  | { readonly t: 'log'; readonly level: Level; readonly message: string }
+  /** A second stop signal: the primary's running hooks' signals abort, their waits shorten. */
+  | { readonly t: 'escalate' }
+  | { readonly t: 'reopen_logs' }
+  /** Tells the integrations; with a token, the shell answers `done` once they followed it. */
+  | { readonly t: 'lifecycle'; readonly event: Lifecycle; readonly token?: number }
+  | { readonly t: 'exit'; readonly code: number };

@@ -1,0 +1,274 @@
+/**
+ * The primary's shell: it performs what the supervisor core decides (fork, IPC, signals,
+ * timers, listeners, hooks) and feeds back what happened, one event at a time. It makes
+ * no decision of its own; the few things it computes are I/O (a worker's random
+ * `max_requests` jitter, the CPU count behind `workers: "auto"`).
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { HookName } from '../../config/options.generated.ts';
+import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
+import { HOOK_NAMES } from '../../config/settings.ts';
+import type { ResolvedConfig } from '../../config/types.ts';
+import { ConfigInvalidError, formatIssue, HostdError } from '../../errors.ts';
+import type { ServerInfo } from '../../hooks/contexts.ts';
+import { VERSION } from '../../version.ts';
+import { usableCpus } from '../cpus.ts';
+import { type HookRuntime, runHook } from '../hooks/runner.ts';
+import { parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
+import { ErrorLog, userStack } from '../log.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { type Integration, integrations, type PrimaryView } from './integrations.ts';
+import { closeListeners, type Listener, openListeners } from './listeners.ts';
+import type { Command, Event, GenerationInfo, PrimarySignal } from './events.ts';
+import { Supervisor } from './supervisor.ts';
+import { forkWorker } from './worker-process.ts';
+
+/** Node's timers overflow past this many ms (and then fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const SIGNALS: readonly PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'];
+
+interface Generation {
+  readonly config: ResolvedConfig;
+  readonly rt: HookRuntime;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof ConfigInvalidError ? error.issues.map(formatIssue).join('\n') : error instanceof HostdError ? error.message : userStack(error);
+}
+
+/** A resolved config as the core sees it: settings, the worker count, hook counts. */
+export function generationInfo(number: number, config: ResolvedConfig): GenerationInfo {
+  const workers = config.settings.workers === 'auto' ? usableCpus() : config.settings.workers;
+  const hooks = Object.fromEntries(HOOK_NAMES.map((name) => [name, config.hooks[name].length])) as Record<HookName, number>;
+  return { number, settings: config.settings, workers, hooks };
+}
+
+export class PrimaryShell {
+  private readonly core: Supervisor;
+  private readonly log: ErrorLog;
+  private readonly startedAt = new Date();
+  private readonly escalation = new AbortController();
+  private readonly generations = new Map<number, Generation>();
+  private current = 1;
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private listeners: Listener[] = [];
+  private readonly dispatcher: Dispatcher;
+  private readonly integrations: readonly Integration[] = integrations();
+  private readonly view: PrimaryView;
+  private readonly queue: Event[] = [];
+  private busy = false;
+  private exited!: (code: number) => void;
+  /** The last critical line, for the terminal when the error log is a file. */
+  lastCritical: string | null = null;
+
+  constructor(
+    config: ResolvedConfig,
+    private readonly inputs: ConfigInputs,
+  ) {
+    const s = config.settings;
+    this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: 'primary' });
+    this.dispatcher = new Dispatcher(this.log);
+    this.generations.set(1, this.generation(config));
+    this.core = new Supervisor(generationInfo(1, config));
+    const shell = this;
+    this.view = {
+      get config() {
+        return shell.generations.get(shell.current)!.config;
+      },
+      log: this.log,
+      urls: () => this.listeners.map((l) => l.url),
+      workers: () => this.core.workerTarget,
+      isWorker: (pid) => [...this.children.values()].some((child) => child.pid === pid),
+      changed: (file) => this.dispatch({ t: 'changed', file }),
+      broadcast: (message) => {
+        for (const key of this.children.keys()) this.send(key, message);
+      },
+    };
+  }
+
+  private generation(config: ResolvedConfig): Generation {
+    const server: ServerInfo = Object.freeze({ pid: process.pid, config: config.settings, started_at: this.startedAt, version: VERSION });
+    return { config, rt: { log: this.log, server, process: 'primary', escalation: this.escalation.signal, stopMode: () => this.core.stopMode } };
+  }
+
+  /** Runs the primary until it exits; resolves with the exit code. */
+  run(): Promise<number> {
+    const done = new Promise<number>((resolve) => (this.exited = resolve));
+    process.title = `hostd: primary [${this.generations.get(1)!.config.settings.proc_name}]`;
+    for (const signal of SIGNALS) {
+      process.on(signal, () => {
+        this.log.info(`Handling signal: ${signal.slice(3).toLowerCase()}`);
+        this.dispatch({ t: 'signal', signal });
+      });
+    }
+    const crashed = (error: unknown) => this.dispatch({ t: 'crashed', error: userStack(error) });
+    process.on('uncaughtException', crashed);
+    process.on('unhandledRejection', crashed);
+    this.log.info(`Starting hostd ${VERSION} (pid ${process.pid})`);
+    this.dispatch({ t: 'start' });
+    return done;
+  }
+
+  /** Feeds one event to the core and performs its commands; events they cause queue behind it. */
+  private dispatch(event: Event): void {
+    this.queue.push(event);
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        for (const command of this.core.handle(next, performance.now())) this.perform(command);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private perform(c: Command): void {
+    switch (c.t) {
+      case 'run_hook': {
+        const { config, rt } = this.generations.get(c.generation)!;
+        // The core builds each hook's fields; the union of hooks is too wide for the compiler to pair them.
+        void runHook(rt, c.hook as HookName, config.hooks[c.hook] as never, c.fields as never).then(
+          (failure) => this.dispatch({ t: 'done', token: c.token, failure: failure?.message ?? null }),
+          (error: unknown) => this.dispatch({ t: 'done', token: c.token, failure: errorText(error) }),
+        );
+        return;
+      }
+      case 'listen':
+        return void this.listen(c.token, c.binds);
+      case 'unlisten': {
+        const closing = this.listeners.filter((l) => c.binds.includes(l.address));
+        this.listeners = this.listeners.filter((l) => !closing.includes(l));
+        return closeListeners(closing);
+      }
+      case 'resolve':
+        resolveConfig(this.inputs).then(
+          (config) => {
+            this.generations.set(c.generation, this.generation(config));
+            this.dispatch({ t: 'resolved', token: c.token, generation: generationInfo(c.generation, config) });
+          },
+          (error: unknown) => this.dispatch({ t: 'rejected', token: c.token, problems: errorText(error) }),
+        );
+        return;
+      case 'forget':
+        this.generations.delete(c.generation);
+        return;
+      case 'use': {
+        this.current = c.generation;
+        const s = this.generations.get(c.generation)!.config.settings;
+        this.log.configure({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: 'primary' });
+        this.dispatcher.backlog = s.backlog;
+        return;
+      }
+      case 'fork':
+        return this.fork(c.worker, c.id, c.generation);
+      case 'send':
+        return this.send(c.worker, c.message);
+      case 'kill':
+        this.children.get(c.worker)?.kill('SIGKILL');
+        return;
+      case 'route':
+        return this.dispatcher.setRoutes(c.workers.map((key) => this.children.get(key)).filter((child) => child !== undefined));
+      case 'hand_over':
+        return this.dispatcher.handOver(c.worker === null ? null : (this.children.get(c.worker) ?? null));
+      case 'timer':
+        return this.timer(c.name, c.ms, c.repeat === true);
+      case 'log':
+        if (c.level === 'critical') this.lastCritical = c.message;
+        return this.log.log(c.level, c.message);
+      case 'escalate':
+        return this.escalation.abort();
+      case 'reopen_logs':
+        return this.log.reopen();
+      case 'lifecycle':
+        return this.follow(c.event, c.token);
+      case 'exit':
+        for (const timer of this.timers.values()) clearTimeout(timer);
+        return this.exited(c.code);
+    }
+  }
+
+  private async listen(token: number, binds: readonly string[]): Promise<void> {
+    const s = this.generations.get(this.current)!.config.settings;
+    let failure: string | null = null;
+    try {
+      const opened = await openListeners(binds, s.backlog, s.certfile ? 'https' : 'http', this.dispatcher.dispatch);
+      this.listeners.push(...opened);
+      for (const listener of opened) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
+    } catch (error) {
+      failure = errorText(error);
+    }
+    this.dispatch({ t: 'done', token, failure });
+  }
+
+  /** Tells every integration; with a token, the first failure is the answer. */
+  private follow(event: Parameters<Integration['on']>[0], token: number | undefined): void {
+    let failure: string | null = null;
+    for (const integration of this.integrations) {
+      try {
+        integration.on(event, this.view);
+      } catch (error) {
+        failure ??= errorText(error);
+        if (token === undefined) this.log.error(failure);
+      }
+    }
+    if (token !== undefined) this.queue.push({ t: 'done', token, failure });
+  }
+
+  private fork(key: number, id: number, number: number): void {
+    const { config } = this.generations.get(number)!;
+    const s = config.settings;
+    const child = forkWorker(s.env);
+    this.children.set(key, child);
+    let warned = false;
+    child.on('message', (raw: unknown) => {
+      const message = parseToPrimary(raw);
+      if (message !== null) return this.dispatch({ t: 'message', worker: key, message });
+      // App code can call process.send too; one line says so, the rest is ignored.
+      if (!warned) this.log.warn(`worker ${id} (pid ${child.pid}) sent a message hostd does not know; ignoring it and any more`);
+      warned = true;
+    });
+    child.on('error', (error) => this.log.error(`worker ${id} (pid ${child.pid}): ${error.message}`));
+    child.once('exit', (code, signal) => {
+      this.children.delete(key);
+      this.dispatch({ t: 'exited', worker: key, code, signal });
+    });
+    const jitter = s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
+    const boot: WorkerBoot = {
+      id,
+      age: key,
+      generation: number,
+      primary: { pid: process.pid, started_at: this.startedAt.toISOString(), version: VERSION },
+      inputs: { ...this.inputs, modules: config.modules },
+      settings: s,
+      max_requests: s.max_requests > 0 ? s.max_requests + jitter : 0,
+      heartbeat_ms: s.timeout > 0 ? Math.max(20, Math.min(1000, Math.floor((s.timeout * 1000) / 4))) : 1000,
+    };
+    this.send(key, { t: 'boot', boot });
+    if (child.pid !== undefined) this.queue.push({ t: 'forked', worker: key, pid: child.pid });
+  }
+
+  private send(key: number, message: ToWorker): void {
+    const child = this.children.get(key);
+    if (!child?.connected) return;
+    // An IPC channel closing under the send is the same as a worker already gone.
+    child.send(message, (error) => error && this.log.debug(`could not tell worker (pid ${child.pid}) ${message.t}: ${error.message}`));
+  }
+
+  private timer(name: string, ms: number | null, repeat: boolean): void {
+    const existing = this.timers.get(name);
+    if (existing) {
+      clearTimeout(existing);
+      this.timers.delete(name);
+    }
+    if (ms === null) return;
+    const fire = () => {
+      if (!repeat) this.timers.delete(name);
+      this.dispatch({ t: 'timer', name });
+    };
+    const delay = Math.min(ms, MAX_TIMER_MS);
+    this.timers.set(name, repeat ? setInterval(fire, delay) : setTimeout(fire, delay));
+  }
+}

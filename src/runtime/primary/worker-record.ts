@@ -1,0 +1,132 @@
+/**
+ * One worker process as the supervisor core knows it, and what the core derives from a
+ * record alone: its identity for hooks and logs, the deadline its stop plan gives it, the
+ * progress lines, and the name of how it ended.
+ */
+import { stopPlan, type StopMode, type StopShape } from '../../config/stop-plan.ts';
+import type { ChildExitReason, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
+import { counted } from '../../text.ts';
+import type { WorkerShape, WorkerStep } from '../ipc.ts';
+import type { GenerationInfo } from './events.ts';
+
+export interface WorkerStop {
+  readonly reason: WorkerExitReason;
+  mode: StopMode;
+  /** When the stop in this mode was ordered: the plan counts from here. */
+  since: number;
+  killAt: number | null;
+}
+
+export interface WorkerRecord {
+  /** Its age: unique for the primary's life. */
+  readonly key: number;
+  readonly id: number;
+  readonly generation: number;
+  pid: number | null;
+  state: 'booting' | 'serving' | 'stopping';
+  readonly forkedAt: number;
+  readyAt: number | null;
+  lastHeartbeat: number;
+  connections: number;
+  /** What it last said it is busy with. */
+  step: WorkerStep | null;
+  detail: string;
+  /** When that step's own deadline passes (ms), if it has one. */
+  stepEndsAt: number | null;
+  /** What its stop will call, as it last reported. */
+  shape: WorkerShape | null;
+  stop: WorkerStop | null;
+  killedFor: 'timeout' | 'deadline' | 'boot_timeout' | null;
+  bootError: string | null;
+  /** The worker this one takes over from once ready (max_requests). */
+  replaces: WorkerRecord | null;
+  /** A replacement is on its way (max_requests). */
+  recycling: boolean;
+}
+
+/** A record for a worker forked now (its pid follows). */
+export function forkedRecord(key: number, id: number, generation: number, now: number, replaces: WorkerRecord | null): WorkerRecord {
+  return {
+    key,
+    id,
+    generation,
+    pid: null,
+    state: 'booting',
+    forkedAt: now,
+    readyAt: null,
+    lastHeartbeat: now,
+    connections: 0,
+    step: null,
+    detail: 'starting',
+    stepEndsAt: null,
+    shape: null,
+    stop: null,
+    killedFor: null,
+    bootError: null,
+    replaces,
+    recycling: false,
+  };
+}
+
+/** The worker as a hook context shows it (frozen: hooks must not see later changes). */
+export function workerInfo(worker: WorkerRecord): WorkerInfo {
+  return Object.freeze({ id: worker.id, pid: worker.pid, age: worker.key, generation: worker.generation, booted_at: worker.readyAt === null ? null : new Date(worker.readyAt) });
+}
+
+/** `worker 2 (pid 4242)`, as log lines name a worker. */
+export function who(worker: WorkerRecord): string {
+  return `worker ${worker.id} (pid ${worker.pid})`;
+}
+
+/** A duration for a log line: tenths below 10 s, where they matter. */
+export function seconds(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  return `${s < 10 ? Math.round(s * 10) / 10 : Math.round(s)} s`;
+}
+
+/**
+ * When the primary kills a stopping worker: its stop plan in `mode`, counted from when the
+ * stop in that mode was ordered, with what the worker reported its stop will call (or, until
+ * it reports, its generation's hooks). A faster mode never makes the deadline later.
+ */
+export function killDeadline(worker: WorkerRecord, generation: GenerationInfo, mode: StopMode, now: number): number | null {
+  const stop = worker.stop!;
+  if (mode === 'graceful' && stop.mode !== 'graceful') mode = stop.mode;
+  const before = stop.killAt;
+  if (stop.mode !== mode) {
+    stop.mode = mode;
+    stop.since = now;
+  }
+  const hooks = generation.hooks;
+  const shape: StopShape = { ...(worker.shape ?? { post_request: hooks.post_request, worker_int: hooks.worker_int, shutdown: 0, worker_exit: hooks.worker_exit }), child_exit: 0, on_exit: 0 };
+  const killAfter = stopPlan(generation.settings, shape, mode).killAfter;
+  const killAt = killAfter === null ? null : stop.since + killAfter * 1000;
+  if (mode !== 'graceful' && before !== null && (killAt === null || before < killAt)) return before;
+  return killAt;
+}
+
+/** A booting worker's progress line: how long it has been booting, what it does, its time left. */
+export function bootProgress(worker: WorkerRecord, bootTimeout: number, now: number): string {
+  const left = bootTimeout > 0 ? `; boot_timeout in ${seconds(worker.forkedAt + bootTimeout * 1000 - now)}` : '';
+  return `${who(worker)} is still booting after ${seconds(now - worker.forkedAt)}: ${worker.detail}${left}`;
+}
+
+/** A stopping worker's progress line: what it waits for and how long is left. */
+export function stopProgress(worker: WorkerRecord, now: number): string {
+  const what = worker.step === 'drain' ? `draining, ${counted(worker.connections, 'connection')} open` : worker.detail;
+  const step = worker.stepEndsAt === null ? '' : `, ${seconds(worker.stepEndsAt - now)} left of its deadline`;
+  const kill = worker.stop?.killAt == null ? '' : `; killed in ${seconds(worker.stop.killAt - now)} if still running`;
+  return `${who(worker)} is stopping (${worker.stop!.reason}): ${what}${step}${kill}`;
+}
+
+/** Why a worker process ended, from what the primary knows about it (the `reason` of `child_exit`). */
+export function exitReason(worker: Pick<WorkerRecord, 'killedFor' | 'stop' | 'readyAt'>, code: number | null, signal: NodeJS.Signals | null): ChildExitReason {
+  if (worker.killedFor === 'timeout') return 'timeout';
+  if (worker.killedFor === 'deadline') return 'killed';
+  if (worker.killedFor === 'boot_timeout') return 'boot_error';
+  if (worker.stop !== null && code === 0) return worker.stop.reason;
+  if (worker.readyAt === null) return 'boot_error';
+  if (signal !== null) return 'killed';
+  // Exited cleanly without being asked: something sent it SIGTERM directly.
+  return code === 0 ? 'shutdown' : 'crash';
+}

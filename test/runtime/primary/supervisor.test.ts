@@ -1,0 +1,471 @@
+/**
+ * The supervisor core, driven by sequences of events alone: no process, socket, file or
+ * clock. Each test plays what the shell would feed it and reads the commands it gives.
+ */
+import { describe, expect, it } from 'vitest';
+import type { HookName, ResolvedSettings } from '../../../src/config/options.generated.ts';
+import { HOOK_NAMES, SETTING_NAMES, SETTINGS } from '../../../src/config/settings.ts';
+import { stopPlan } from '../../../src/config/stop-plan.ts';
+import type { ToPrimary, WorkerShape } from '../../../src/runtime/ipc.ts';
+import type { Command, Event, GenerationInfo } from '../../../src/runtime/primary/events.ts';
+import { BACKOFF_BASE_MS, STABLE_AFTER_MS, Supervisor } from '../../../src/runtime/primary/supervisor.ts';
+
+type Hooks = Partial<Record<HookName, number>>;
+
+function generation(number: number, settings: Partial<ResolvedSettings> = {}, hooks: Hooks = {}): GenerationInfo {
+  const defaults = Object.fromEntries(SETTING_NAMES.map((name) => [name, SETTINGS[name].default])) as unknown as ResolvedSettings;
+  const s = { ...defaults, app: '/app.mjs', ...settings };
+  return {
+    number,
+    settings: s,
+    workers: s.workers === 'auto' ? 2 : s.workers,
+    hooks: Object.fromEntries(HOOK_NAMES.map((name) => [name, hooks[name] ?? 0])) as Record<HookName, number>,
+  };
+}
+
+const NO_HANDLERS: WorkerShape = { post_request: 0, worker_int: 0, shutdown: 0, worker_exit: 0 };
+
+/** Plays the shell: feeds events at a fake time, keeps the commands, the timers and the processes it would have. */
+class Harness {
+  readonly core: Supervisor;
+  now = 0;
+  /** Every command so far, in order. */
+  readonly commands: Command[] = [];
+  /** Hooks and binds not answered yet, by token. */
+  private readonly open = new Map<number, Command>();
+  /** Timers set and not cleared: name → when it fires. */
+  readonly timers = new Map<string, number>();
+  /** Workers forked and not exited: key → pid. */
+  readonly alive = new Map<number, number>();
+  exitCode: number | null = null;
+  private pids = 1000;
+
+  constructor(first: GenerationInfo) {
+    this.core = new Supervisor(first);
+  }
+
+  feed(event: Event): Command[] {
+    const out = this.core.handle(event, this.now);
+    for (const c of out) {
+      this.commands.push(c);
+      if ('token' in c && c.token !== undefined) this.open.set(c.token, c);
+      if (c.t === 'timer') {
+        if (c.ms === null) this.timers.delete(c.name);
+        else this.timers.set(c.name, this.now + c.ms);
+      }
+      if (c.t === 'exit') this.exitCode = c.code;
+    }
+    // Forking is immediate, as in the shell.
+    for (const c of out) if (c.t === 'fork') this.feed({ t: 'forked', worker: c.worker, pid: this.fork(c.worker) });
+    return out;
+  }
+
+  private fork(key: number): number {
+    const pid = ++this.pids;
+    this.alive.set(key, pid);
+    return pid;
+  }
+
+  /** The oldest unanswered hook or bind of this kind. */
+  pending(what: string): Command & { token: number } {
+    for (const c of this.open.values()) {
+      if ((c.t === 'run_hook' && c.hook === what) || (c.t !== 'run_hook' && c.t === what) || (c.t === 'lifecycle' && c.event === what)) return c as Command & { token: number };
+    }
+    throw new Error(`nothing pending for ${what}; open: ${[...this.open.values()].map((c) => (c.t === 'run_hook' ? c.hook : c.t)).join(', ')}`);
+  }
+
+  /** Answers the oldest pending `what` (a hook name, `listen` or `listening`). */
+  answer(what: string, failure: string | null = null): Command[] {
+    const c = this.pending(what);
+    this.open.delete(c.token);
+    return this.feed({ t: 'done', token: c.token, failure });
+  }
+
+  /** Answers every pending `what`. */
+  answerAll(what: string): void {
+    for (;;) {
+      try {
+        this.answer(what);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  message(worker: number, message: ToPrimary): Command[] {
+    return this.feed({ t: 'message', worker, message });
+  }
+
+  ready(worker: number, shape: WorkerShape = NO_HANDLERS): Command[] {
+    return this.message(worker, { t: 'ready', shape });
+  }
+
+  exit(worker: number, code: number | null, signal: NodeJS.Signals | null = null): Command[] {
+    this.alive.delete(worker);
+    return this.feed({ t: 'exited', worker, code, signal });
+  }
+
+  signal(signal: Extract<Event, { t: 'signal' }>['signal']): Command[] {
+    return this.feed({ t: 'signal', signal });
+  }
+
+  /** Moves the clock to `name`'s firing time and fires it. */
+  fire(name: string): Command[] {
+    const at = this.timers.get(name);
+    if (at === undefined) throw new Error(`no timer ${name}; have ${[...this.timers.keys()].join(', ')}`);
+    this.now = Math.max(this.now, at);
+    if (!name.includes('progress') && name !== 'heartbeats') this.timers.delete(name);
+    return this.feed({ t: 'timer', name });
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+  }
+
+  /** Workers forked so far, by key. */
+  forked(): number[] {
+    return this.commands.filter((c) => c.t === 'fork').map((c) => (c as { worker: number }).worker);
+  }
+
+  lastRoute(): readonly number[] {
+    const routes = this.commands.filter((c) => c.t === 'route');
+    return routes.length ? (routes.at(-1) as { workers: readonly number[] }).workers : [];
+  }
+
+  logs(level?: string): string[] {
+    return this.commands.filter((c) => c.t === 'log' && (level === undefined || c.level === level)).map((c) => (c as { message: string }).message);
+  }
+
+  sent(worker: number): string[] {
+    return this.commands.filter((c) => c.t === 'send' && c.worker === worker).map((c) => JSON.stringify((c as { message: unknown }).message));
+  }
+
+  /** Starts and answers everything up to "ready", with every worker ready. */
+  start(): void {
+    this.feed({ t: 'start' });
+    this.answer('on_starting');
+    this.answer('listen');
+    this.answer('listening');
+    this.answerAll('pre_fork');
+    for (const key of this.forked()) this.ready(key);
+    this.answer('when_ready');
+  }
+}
+
+describe('the supervisor core: start', () => {
+  it('runs on_starting, binds, forks each slot after its pre_fork, and says ready once all are ready', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.feed({ t: 'start' });
+    expect(h.commands.map((c) => c.t)).toEqual(['use', 'run_hook']);
+    h.answer('on_starting');
+    expect(h.pending('listen')).toMatchObject({ binds: ['127.0.0.1:8000'] });
+    h.answer('listen');
+    h.answer('listening');
+    expect(h.forked()).toEqual([]);
+    h.answerAll('pre_fork');
+    expect(h.forked()).toEqual([1, 2]);
+    h.ready(1);
+    expect(h.lastRoute()).toEqual([1]);
+    expect(() => h.pending('when_ready')).toThrow();
+    h.ready(2);
+    h.answer('when_ready');
+    expect(h.logs('info')).toContain('hostd is ready: 2 workers');
+    expect(h.commands.some((c) => c.t === 'lifecycle' && c.event === 'ready')).toBe(true);
+  });
+
+  it('aborts the start when the pidfile (an integration of listening) fails: no worker is started, exit 1', () => {
+    const h = new Harness(generation(1));
+    h.feed({ t: 'start' });
+    h.answer('on_starting');
+    h.answer('listen');
+    h.answer('listening', 'cannot write pidfile /run/x.pid: EACCES');
+    expect(() => h.pending('pre_fork')).toThrow();
+    h.answer('on_exit');
+    expect(h.exitCode).toBe(1);
+    expect(h.logs('error')).toContain('cannot write pidfile /run/x.pid: EACCES');
+  });
+});
+
+describe('the supervisor core: crashes and backoff', () => {
+  it('grows the backoff while a slot keeps failing, and resets it once a worker served for a while', () => {
+    const h = new Harness(generation(1));
+    h.start();
+    const delays: number[] = [];
+    let key = 1;
+    for (let i = 0; i < 4; i++) {
+      h.advance(1000);
+      h.exit(key, 1);
+      h.answerAll('child_exit');
+      delays.push(h.timers.get('backoff:1')! - h.now);
+      h.fire('backoff:1');
+      h.answer('pre_fork');
+      key = h.forked().at(-1)!;
+      h.ready(key);
+    }
+    expect(delays).toEqual([BACKOFF_BASE_MS, 2 * BACKOFF_BASE_MS, 4 * BACKOFF_BASE_MS, 8 * BACKOFF_BASE_MS]);
+
+    // This one serves long enough: its crash is replaced at once.
+    h.advance(STABLE_AFTER_MS);
+    h.exit(key, 1);
+    expect(h.timers.has('backoff:1')).toBe(false);
+    expect(h.pending('pre_fork')).toMatchObject({ fields: { worker: { id: 1 } } });
+  });
+
+  it('gives up with exit code 3 after workers + 2 boot failures when none was ever ready', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.feed({ t: 'start' });
+    h.answer('on_starting');
+    h.answer('listen');
+    h.answer('listening');
+    let failures = 0;
+    while (h.exitCode === null && failures < 10) {
+      h.answerAll('pre_fork');
+      for (const key of h.alive.keys()) {
+        h.message(key, { t: 'boot_error', message: 'hook post_fork threw: Error: database unreachable' });
+        h.exit(key, 3);
+        failures++;
+      }
+      h.answerAll('child_exit');
+      for (const name of [...h.timers.keys()].filter((n) => n.startsWith('backoff:'))) h.fire(name);
+      try {
+        h.answer('on_exit');
+      } catch {}
+    }
+    expect(failures).toBe(4);
+    expect(h.exitCode).toBe(3);
+    expect(h.logs('critical')).toEqual(['workers cannot boot; the last cause: hook post_fork threw: Error: database unreachable']);
+  });
+
+  it('kills a worker that is not ready within boot_timeout, names what it was doing, and counts a boot failure', () => {
+    const h = new Harness(generation(1, { boot_timeout: 60 }));
+    h.feed({ t: 'start' });
+    h.answer('on_starting');
+    h.answer('listen');
+    h.answer('listening');
+    h.answer('pre_fork');
+    h.message(1, { t: 'progress', step: 'app', detail: 'loading the app (/app.mjs)', ms: null });
+    expect(h.fire('boot-progress:1').length).toBeGreaterThan(0);
+    expect(h.logs('info').at(-1)).toBe('worker 1 (pid 1001) is still booting after 10 s: loading the app (/app.mjs); boot_timeout in 50 s');
+    const out = h.fire('boot:1');
+    expect(out).toContainEqual({ t: 'kill', worker: 1 });
+    expect(h.logs('error').at(-1)).toBe('worker 1 (pid 1001) was not ready within boot_timeout (60 s) while loading the app (/app.mjs); killing it');
+    h.exit(1, null, 'SIGKILL');
+    expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'boot_error' } });
+    expect(h.logs('error').at(-1)).toBe('worker 1 failed to boot: not ready within boot_timeout (60 s); it was loading the app (/app.mjs)');
+    expect(h.timers.has('backoff:1')).toBe(true);
+  });
+});
+
+describe('the supervisor core: max_requests', () => {
+  it('starts the replacement first, routes it once ready, then retires the old worker', () => {
+    const h = new Harness(generation(1, { max_requests: 10 }));
+    h.start();
+    h.message(1, { t: 'recycle' });
+    expect(h.pending('pre_fork')).toMatchObject({ fields: { worker: { id: 1, age: 2 } } });
+    h.answer('pre_fork');
+    expect(h.lastRoute()).toEqual([1]);
+    h.ready(2);
+    expect(h.lastRoute()).toEqual([2]);
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'max_requests', fast: false }));
+    h.exit(1, 0);
+    expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'max_requests' } });
+  });
+});
+
+describe('the supervisor core: reload', () => {
+  function reloading(h: Harness, next: GenerationInfo): void {
+    h.signal('SIGHUP');
+    const resolve = h.commands.findLast((c) => c.t === 'resolve') as { token: number };
+    h.feed({ t: 'resolved', token: resolve.token, generation: next });
+    h.answer('on_reload');
+    h.answer('listen');
+  }
+
+  it('rolls back when a worker of the new generation cannot boot: the old one keeps serving', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    reloading(h, generation(2, { workers: 2 }));
+    expect(h.commands.filter((c) => c.t === 'use').at(-1)).toEqual({ t: 'use', generation: 2 });
+    h.answerAll('pre_fork');
+    h.ready(3);
+    expect(h.lastRoute()).toEqual([1, 2]);
+    h.message(4, { t: 'boot_error', message: 'post_worker_init threw' });
+    h.exit(4, 3);
+    expect(h.logs('error')).toContain('reload failed: worker 2 of the new generation could not boot (see above); generation 1 keeps serving');
+    expect(h.commands.filter((c) => c.t === 'use').at(-1)).toEqual({ t: 'use', generation: 1 });
+    expect(h.commands).toContainEqual({ t: 'forget', generation: 2 });
+    expect(h.sent(3).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+    expect(h.lastRoute()).toEqual([1, 2]);
+    expect(h.commands.filter((c) => c.t === 'lifecycle').at(-1)).toMatchObject({ event: 'reload_failed' });
+  });
+
+  it('switches all connections at once when the whole new generation is ready, then retires the old', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    reloading(h, generation(2, { workers: 3 }));
+    h.answerAll('pre_fork');
+    h.ready(3);
+    h.ready(4);
+    expect(h.lastRoute()).toEqual([1, 2]);
+    h.ready(5);
+    expect(h.lastRoute()).toEqual([3, 4, 5]);
+    for (const old of [1, 2]) expect(h.sent(old).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+    expect(h.pending('nworkers_changed')).toMatchObject({ fields: { new: 3, old: 2 } });
+    expect(h.logs('info')).toContain('reloaded: generation 2 is serving');
+  });
+
+  it('applies TTIN and TTOU that arrive during a reload once it is done, to the generation that serves', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    reloading(h, generation(2, { workers: 2 }));
+    h.signal('SIGTTIN');
+    h.signal('SIGTTIN');
+    h.signal('SIGTTOU');
+    expect(h.logs('info').filter((l) => l.includes('while reloading: applied once that is done'))).toHaveLength(3);
+    h.answerAll('pre_fork');
+    expect(h.forked()).toEqual([1, 2, 3, 4]);
+    h.ready(3);
+    h.ready(4);
+    expect(h.logs('info')).toContain('workers: 2 → 3');
+    h.answer('pre_fork');
+    expect(h.pending('nworkers_changed')).toMatchObject({ fields: { new: 3, old: 2 } });
+    expect(h.forked()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('queues a HUP during a reload and runs it after', () => {
+    const h = new Harness(generation(1));
+    h.start();
+    reloading(h, generation(2));
+    h.signal('SIGHUP');
+    expect(h.commands.filter((c) => c.t === 'resolve')).toHaveLength(1);
+    h.answer('pre_fork');
+    h.ready(2);
+    expect(h.commands.filter((c) => c.t === 'resolve')).toHaveLength(2);
+  });
+
+  it('changes nothing when the new config is invalid', () => {
+    const h = new Harness(generation(1));
+    h.start();
+    h.signal('SIGHUP');
+    const resolve = h.commands.findLast((c) => c.t === 'resolve') as { token: number };
+    h.feed({ t: 'rejected', token: resolve.token, problems: 'hostd.config.ts: workers: expected an integer ≥ 1 or "auto", got 0' });
+    expect(h.logs('error').at(-1)).toBe('reload: the config is invalid; nothing changed:\nhostd.config.ts: workers: expected an integer ≥ 1 or "auto", got 0');
+    expect(h.forked()).toEqual([1]);
+    expect(h.commands.filter((c) => c.t === 'use')).toHaveLength(1);
+  });
+});
+
+describe('the supervisor core: stopping', () => {
+  it('kills a stopping worker only past its stop plan, counted with the handlers it reported', () => {
+    const settings = { graceful_timeout: 1, hook_timeout: 2 };
+    const h = new Harness(generation(1, settings, { worker_exit: 1 }));
+    h.start();
+    h.signal('SIGTERM');
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: false }));
+    const shape = { post_request: 0, worker_int: 0, shutdown: 3, worker_exit: 1 };
+    h.message(1, { t: 'stopping', mode: 'graceful', shape });
+    const plan = stopPlan({ ...settings, drain_delay: 0 }, { ...shape, child_exit: 0, on_exit: 0 }, 'graceful');
+    expect(plan.killAfter).toBe(1 + 3 * 2 + 2 + 1);
+    expect(h.timers.get('stop:1')).toBe(h.now + plan.killAfter! * 1000);
+    // Each step, as it reports it, is within the plan: nothing is killed.
+    for (const step of ['drain', 'shutdown', 'shutdown', 'shutdown', 'worker_exit'] as const) {
+      h.advance(1700);
+      expect(h.message(1, { t: 'progress', step, detail: step, ms: 2000 }).some((c) => c.t === 'kill')).toBe(false);
+    }
+    h.exit(1, 0);
+    expect(h.timers.has('stop:1')).toBe(false);
+    h.answer('child_exit');
+    h.answer('on_exit');
+    expect(h.exitCode).toBe(0);
+    expect(h.commands.some((c) => c.t === 'kill')).toBe(false);
+  });
+
+  it('kills a worker past its stop plan, and one silent for `timeout` while stopping', () => {
+    const h = new Harness(generation(1, { workers: 2, graceful_timeout: 1, hook_timeout: 1, timeout: 5 }));
+    h.start();
+    h.signal('SIGTERM');
+    expect(h.fire('stop:1')).toContainEqual({ t: 'kill', worker: 1 });
+    expect(h.logs('warning').at(-1)).toMatch(/^worker 1 \(pid \d+\) did not exit within its stop plan \(2 s; last seen serving\); killing it$/);
+    h.exit(1, null, 'SIGKILL');
+    expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'killed' } });
+    // Worker 2 reports it began stopping, then goes silent (a blocked event loop).
+    h.message(2, { t: 'stopping', mode: 'graceful', shape: { ...NO_HANDLERS, worker_exit: 100 } });
+    h.advance(5001);
+    expect(h.fire('heartbeats')).toContainEqual({ t: 'kill', worker: 2 });
+    expect(h.logs('critical').at(-1)).toMatch(/sent no heartbeat for 5 s while stopping/);
+    h.exit(2, null, 'SIGKILL');
+    expect(h.commands.findLast((c) => c.t === 'run_hook' && c.hook === 'child_exit')).toMatchObject({ fields: { reason: 'timeout' } });
+  });
+
+  it('escalates on a second SIGTERM: hooks abort, workers stop fast with a shorter plan; a third kills', () => {
+    const h = new Harness(generation(1, { graceful_timeout: 30, hook_timeout: 30 }));
+    h.start();
+    h.signal('SIGTERM');
+    const graceful = h.timers.get('stop:1')!;
+    h.advance(2000);
+    const out = h.signal('SIGTERM');
+    expect(out).toContainEqual({ t: 'escalate' });
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: true }));
+    expect(h.timers.get('stop:1')).toBeLessThan(graceful);
+    expect(h.timers.get('stop:1')).toBe(h.now + stopPlan({ drain_delay: 0, graceful_timeout: 30, hook_timeout: 30 }, { ...NO_HANDLERS, child_exit: 0, on_exit: 0 }, 'escalated').killAfter! * 1000);
+    expect(h.signal('SIGTERM')).toContainEqual({ t: 'kill', worker: 1 });
+  });
+
+  it('stops a booting worker at once (no waiting for its boot), and serves accepted connections meanwhile', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.feed({ t: 'start' });
+    h.answer('on_starting');
+    h.answer('listen');
+    h.answer('listening');
+    h.answerAll('pre_fork');
+    h.ready(1);
+    h.signal('SIGTERM');
+    expect(h.commands).toContainEqual({ t: 'hand_over', worker: 1 });
+    expect(h.sent(2).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: false }));
+    expect(h.timers.has('boot:2')).toBe(false);
+    h.exit(2, 0);
+    h.exit(1, 0);
+    h.answerAll('child_exit');
+    h.answer('on_exit');
+    expect(h.exitCode).toBe(0);
+    expect(() => h.pending('when_ready')).toThrow();
+  });
+
+  it('does not replace a worker that crashes while stopping, and exits once it is gone', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    h.signal('SIGTERM');
+    h.exit(1, 1);
+    expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'crash' } });
+    expect(() => h.pending('pre_fork')).toThrow();
+    h.exit(2, 0);
+    h.answerAll('child_exit');
+    h.answer('on_exit');
+    expect(h.exitCode).toBe(0);
+  });
+
+  it('keeps serving for drain_delay with readiness off, then stops; a second signal cuts the delay short', () => {
+    const h = new Harness(generation(1, { drain_delay: 5 }));
+    h.start();
+    h.signal('SIGTERM');
+    // The readiness probes follow `draining` (an integration tells the workers).
+    expect(h.commands.at(-2)).toEqual({ t: 'lifecycle', event: 'draining' });
+    expect(h.sent(1)).toEqual([]);
+    expect(h.timers.get('drain-delay')).toBe(h.now + 5000);
+    expect(h.commands.some((c) => c.t === 'unlisten')).toBe(false);
+    h.signal('SIGTERM');
+    expect(h.commands.some((c) => c.t === 'unlisten')).toBe(true);
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: true }));
+    expect(h.timers.has('drain-delay')).toBe(false);
+  });
+
+  it('logs a stopping worker\'s progress every 5 s: what it waits for and how long is left', () => {
+    const h = new Harness(generation(1, { graceful_timeout: 30 }));
+    h.start();
+    h.signal('SIGTERM');
+    h.message(1, { t: 'progress', step: 'drain', detail: 'draining its connections', ms: 30_000 });
+    h.message(1, { t: 'heartbeat', connections: 3 });
+    h.fire('stop-progress:1');
+    expect(h.logs('info').at(-1)).toBe('worker 1 (pid 1001) is stopping (shutdown): draining, 3 connections open, 25 s left of its deadline; killed in 26 s if still running');
+  });
+});
