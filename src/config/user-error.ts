@@ -84,7 +84,9 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
 
   const frames = userFrames(error);
   const first = frames[0];
-  const head = `${first ? `${where(first.at, cwd)}: ` : `${what}: `}${error.name}: ${error.message}`;
+  // hostd's own errors (a preset's option it cannot honour) read as messages, not as exceptions.
+  const kind = error instanceof HostdError ? '' : `${error.name}: `;
+  const head = `${first ? `${where(first.at, cwd)}: ` : `${what}: `}${kind}${error.message}`;
   const stack = frames.map((f) => `    at ${f.fn ? `${f.fn} (${where(f.at, cwd)})` : where(f.at, cwd)}`).join('\n');
   return `${head}${first ? codeFrame(first.at, read) : ''}${stack ? `\n${stack}` : ''}`;
 }

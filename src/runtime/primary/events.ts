@@ -45,7 +45,8 @@ export type Event =
 
 export type Command =
   | { readonly t: 'run_hook'; readonly token: number; readonly hook: PrimaryHook; readonly generation: number; readonly fields: Readonly<Record<string, unknown>> }
-  | { readonly t: 'listen'; readonly token: number; readonly binds: readonly string[] }
+  /** Opens listeners for these binds, with `generation`'s settings (backlog, TLS). */
+  | { readonly t: 'listen'; readonly token: number; readonly binds: readonly string[]; readonly generation: number }
   | { readonly t: 'unlisten'; readonly binds: readonly string[] }
   /** Resolve the config again; it becomes generation `generation` if accepted. */
   | { readonly t: 'resolve'; readonly token: number; readonly generation: number }

@@ -137,7 +137,7 @@ export class PrimaryShell {
         return;
       }
       case 'listen':
-        return void this.listen(c.token, c.binds);
+        return void this.listen(c.token, c.binds, c.generation);
       case 'unlisten': {
         const closing = this.listeners.filter((l) => c.binds.includes(l.address));
         this.listeners = this.listeners.filter((l) => !closing.includes(l));
@@ -190,8 +190,8 @@ export class PrimaryShell {
     }
   }
 
-  private async listen(token: number, binds: readonly string[]): Promise<void> {
-    const s = this.generations.get(this.current)!.config.settings;
+  private async listen(token: number, binds: readonly string[], generation: number): Promise<void> {
+    const s = this.generations.get(generation)!.config.settings;
     let failure: string | null = null;
     try {
       const opened = await openListeners(binds, s.backlog, s.certfile ? 'https' : 'http', this.dispatcher.dispatch);
@@ -220,7 +220,12 @@ export class PrimaryShell {
   private fork(key: number, id: number, number: number): void {
     const { config } = this.generations.get(number)!;
     const s = config.settings;
-    const child = forkWorker(s.env);
+    let child: ChildProcess;
+    try {
+      child = forkWorker(s.env);
+    } catch (error) {
+      return this.notStarted(key, error as Error);
+    }
     this.children.set(key, child);
     let warned = false;
     child.on('message', (raw: unknown) => {
@@ -230,7 +235,10 @@ export class PrimaryShell {
       if (!warned) this.log.warn(`worker ${id} (pid ${child.pid}) sent a message hostd does not know; ignoring it and any more`);
       warned = true;
     });
-    child.on('error', (error) => this.log.error(`worker ${id} (pid ${child.pid}): ${error.message}`));
+    child.on('error', (error) => {
+      if (child.pid === undefined) this.notStarted(key, error);
+      else this.log.error(`worker ${id} (pid ${child.pid}): ${error.message}`);
+    });
     child.once('exit', (code, signal) => {
       this.children.delete(key);
       this.dispatch({ t: 'exited', worker: key, code, signal });
@@ -248,6 +256,13 @@ export class PrimaryShell {
     };
     this.send(key, { t: 'boot', boot });
     if (child.pid !== undefined) this.queue.push({ t: 'forked', worker: key, pid: child.pid });
+  }
+
+  /** No process could be started (EAGAIN, ENOMEM): a boot failure like any other. */
+  private notStarted(key: number, error: Error): void {
+    this.children.delete(key);
+    this.queue.push({ t: 'message', worker: key, message: { t: 'boot_error', message: `could not start a worker process: ${error.message}` } });
+    this.dispatch({ t: 'exited', worker: key, code: null, signal: null });
   }
 
   private send(key: number, message: ToWorker): void {

@@ -201,7 +201,7 @@ export class Supervisor {
     this.emit({ t: 'use', generation: this.current });
     this.hook('on_starting', {}, () => {
       if (this.stop) return;
-      this.listen(this.settings.bind, (failure) => {
+      this.listen(this.settings.bind, this.current, (failure) => {
         if (failure !== null) {
           this.log('error', failure);
           return this.beginStop({ mode: 'graceful', reason: 'start_failed', exitCode: 1 });
@@ -222,8 +222,8 @@ export class Supervisor {
     });
   }
 
-  private listen(binds: readonly string[], then: (failure: string | null) => void): void {
-    this.await({ t: 'listen', binds }, then);
+  private listen(binds: readonly string[], generation: number, then: (failure: string | null) => void): void {
+    this.await({ t: 'listen', binds, generation }, then);
   }
 
   /** Emits a command that the shell answers with `done`, and continues with `then`. */
@@ -606,7 +606,7 @@ export class Supervisor {
   private openReloadBinds(reload: Reload, next: GenerationInfo): void {
     if (this.reload !== reload) return;
     const added = next.settings.bind.filter((b) => !this.bound.includes(b));
-    this.listen(added, (failure) => {
+    this.listen(added, next.number, (failure) => {
       if (this.reload !== reload) return this.emit({ t: 'unlisten', binds: added });
       if (failure !== null) {
         this.log('error', `reload abandoned: ${failure}`);

@@ -91,7 +91,8 @@ class Worker {
       process: `worker ${this.boot.id}`,
       escalation: this.escalation.signal,
       stopMode: () => this.mode,
-      onCall: (what, ms) => this.progress(this.step, `running ${what}`, ms),
+      // While serving, a call (a reload handler) is not a boot or stop step worth reporting.
+      onCall: (what, ms) => this.state !== 'serving' && this.progress(this.step, `running ${what}`, ms),
     };
     if (this.stopping()) return;
 
