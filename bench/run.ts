@@ -11,7 +11,7 @@
  *  4. `hostd check` minus `node -e ''`.
  *
  * The load generator and the servers run on separate CPUs when `taskset` allows
- * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>.json and
+ * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmm>.json and
  * regenerates docs/performance.md (bench/report.ts). Prints; never asserts.
  * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it.
  */
@@ -27,7 +27,7 @@ import { median, medianRatio, round } from './lib/stats.ts';
 
 const roundRatio = (ratio: number | null) => (ratio === null ? null : round(ratio, 3));
 import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
-import { printJudged, steadiness, writeReport, type Results } from './report.ts';
+import { printJudged, resultsFile, steadiness, writeReport, type Results } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -165,7 +165,7 @@ const results: Results = {
   check,
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-const file = join(ROOT, `bench/results/${date.slice(0, 10)}.json`);
+const file = join(ROOT, 'bench', resultsFile(date));
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 log(`\nwrote ${file.slice(ROOT.length + 1)}`);
 const targets = writeReport(results);
