@@ -146,7 +146,6 @@ export class Supervisor {
         this.log('critical', `unexpected error in the primary: ${event.error}`);
         if (this.stop) return this.escalate();
         return this.beginStop({ mode: 'fast', reason: 'error', exitCode: 1 });
-
     }
   }
 
@@ -202,24 +201,24 @@ export class Supervisor {
     this.hook('on_starting', {}, () => {
       if (this.stop) return;
       this.listen(this.settings.bind, this.current, (failure) => {
-        if (failure !== null) {
-          this.log('error', failure);
-          return this.beginStop({ mode: 'graceful', reason: 'start_failed', exitCode: 1 });
-        }
+        if (failure !== null) return this.failStart(failure);
         this.bound = [...this.settings.bind];
         if (this.stop) return this.emit({ t: 'unlisten', binds: this.bound });
         // The pidfile is written here: if it cannot be, no worker starts.
         this.await({ t: 'lifecycle', event: 'listening' }, (failure) => {
-          if (failure !== null) {
-            this.log('error', failure);
-            return this.beginStop({ mode: 'graceful', reason: 'start_failed', exitCode: 1 });
-          }
+          if (failure !== null) return this.failStart(failure);
           if (this.stop) return;
           this.superviseHeartbeats();
           this.ensureWorkers();
         });
       });
     });
+  }
+
+  /** A bind or the pidfile failed at start: exit 1 with why (no worker was started). */
+  private failStart(why: string): void {
+    this.log('error', why);
+    this.beginStop({ mode: 'graceful', reason: 'start_failed', exitCode: 1 });
   }
 
   private listen(binds: readonly string[], generation: number, then: (failure: string | null) => void): void {
