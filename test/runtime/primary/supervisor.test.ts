@@ -140,12 +140,17 @@ class Harness {
     return this.commands.filter((c) => c.t === 'send' && c.worker === worker).map((c) => JSON.stringify((c as { message: unknown }).message));
   }
 
-  /** Starts and answers everything up to "ready", with every worker ready. */
-  start(): void {
+  /** Starts up to the workers' pre_fork: on_starting, the bind and the pidfile answered. */
+  bind(): void {
     this.feed({ t: 'start' });
     this.answer('on_starting');
     this.answer('listen');
     this.answer('listening');
+  }
+
+  /** Starts and answers everything up to "ready", with every worker ready. */
+  start(): void {
+    this.bind();
     this.answerAll('pre_fork');
     for (const key of this.forked()) this.ready(key);
     this.answer('when_ready');
@@ -213,10 +218,7 @@ describe('the supervisor core: crashes and backoff', () => {
 
   it('gives up with exit code 3 after workers + 2 boot failures when none was ever ready', () => {
     const h = new Harness(generation(1, { workers: 2 }));
-    h.feed({ t: 'start' });
-    h.answer('on_starting');
-    h.answer('listen');
-    h.answer('listening');
+    h.bind();
     let failures = 0;
     while (h.exitCode === null && failures < 10) {
       h.answerAll('pre_fork');
@@ -238,10 +240,7 @@ describe('the supervisor core: crashes and backoff', () => {
 
   it('kills a worker that is not ready within boot_timeout, names what it was doing, and counts a boot failure', () => {
     const h = new Harness(generation(1, { boot_timeout: 60 }));
-    h.feed({ t: 'start' });
-    h.answer('on_starting');
-    h.answer('listen');
-    h.answer('listening');
+    h.bind();
     h.answer('pre_fork');
     h.message(1, { t: 'progress', step: 'app', detail: 'loading the app (/app.mjs)', ms: null });
     expect(h.fire('boot-progress:1').length).toBeGreaterThan(0);
@@ -413,10 +412,7 @@ describe('the supervisor core: stopping', () => {
 
   it('stops a booting worker at once (no waiting for its boot), and serves accepted connections meanwhile', () => {
     const h = new Harness(generation(1, { workers: 2 }));
-    h.feed({ t: 'start' });
-    h.answer('on_starting');
-    h.answer('listen');
-    h.answer('listening');
+    h.bind();
     h.answerAll('pre_fork');
     h.ready(1);
     h.signal('SIGTERM');
