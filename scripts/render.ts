@@ -15,6 +15,7 @@ import {
   HOOKS,
   POLICY_DOCS,
   SECTIONS,
+  FILE_SETTING_NAMES,
   SETTING_NAMES,
   SETTINGS,
   type SettingName,
@@ -70,7 +71,7 @@ export function renderOptionsTs(): string {
     '/** The settings a config file or preset may set; each is optional and has a default. */',
     'export interface UserSettings {',
   ];
-  for (const name of SETTING_NAMES) {
+  for (const name of FILE_SETTING_NAMES) {
     const row = SETTINGS[name];
     const flags = flagsOf(name);
     const where = flags ? [``, `Flag \`${flags}\`, env \`${envName(name)}\`.`] : [];

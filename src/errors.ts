@@ -20,6 +20,10 @@ export const ERRORS = {
     exit: 1,
     doc: "The config module (or a module it imports, a preset, a hook reference) could not be loaded: a syntax error, a throw at the top level, a missing import. The message shows the user's file and line.",
   },
+  HOSTD_ERR_CONFIG_TIMEOUT: {
+    exit: 1,
+    doc: 'The config file did not finish loading within `config_timeout` (30 s by default): a top-level await or the exported async function never settled. Raise the limit with `--config-timeout` or `HOSTD_CONFIG_TIMEOUT`.',
+  },
   HOSTD_ERR_CONFIG_INVALID: {
     exit: 1,
     doc: 'The config was loaded but does not validate. Every problem is listed, one per line, as `SOURCE: key.path: what was expected, got what was found`.',

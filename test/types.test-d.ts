@@ -26,10 +26,14 @@ describe('generated declarations agree with the table', () => {
     expectTypeOf<HookName>().toEqualTypeOf<TableHookName>();
   });
 
+  it('lets a file write every setting but those needed before it loads', () => {
+    expectTypeOf<keyof UserSettings>().toEqualTypeOf<Exclude<TableSettingName, 'config_timeout'>>();
+  });
+
   it('accepts nothing the schema rejects', () => {
     // Every value a user may write (by the declarations) is one the schema accepts.
-    type Writable = { [K in Exclude<TableSettingName, 'extends'>]: Exclude<UserSettings[K], undefined> };
-    type Accepted = { [K in Exclude<TableSettingName, 'extends'>]: Input<K> };
+    type Writable = { [K in Exclude<keyof UserSettings, 'extends'>]: Exclude<UserSettings[K], undefined> };
+    type Accepted = { [K in Exclude<keyof UserSettings, 'extends'>]: Input<K> };
     expectTypeOf<Writable>().toExtend<Accepted>();
   });
 

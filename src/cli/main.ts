@@ -2,3 +2,5 @@
 import { main } from './program.ts';
 
 process.exitCode = await main(process.argv.slice(2));
+// A config can leave work behind (a timer, a socket, a promise past config_timeout); the command is done, so is the process.
+setTimeout(() => process.exit(), 1000).unref();

@@ -1,4 +1,4 @@
-import { HOOK_NAMES, HOOKS, SETTING_NAMES, SETTINGS } from './settings.ts';
+import { FILE_SETTING_NAMES, HOOK_NAMES, HOOKS, SETTINGS } from './settings.ts';
 
 /**
  * The JSON Schema of a config file, derived from the settings table: what `hostd schema`
@@ -9,7 +9,7 @@ export function buildJsonSchema(version: string): Record<string, unknown> {
   const properties: Record<string, unknown> = {
     $schema: { type: 'string', description: 'The JSON Schema this file follows (for editors).' },
   };
-  for (const name of SETTING_NAMES) {
+  for (const name of FILE_SETTING_NAMES) {
     const row = SETTINGS[name];
     properties[name] = {
       ...row.kind.json,

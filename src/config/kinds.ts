@@ -46,36 +46,57 @@ function kind<In, Out = In>(k: Omit<Kind<In, Out>, 'merge' | 'resolvedTs'> & Par
   return { merge: 'replace', resolvedTs: k.ts, ...k };
 }
 
+/** Decimal notation only: `0x10`, `0b1`, `1e3` or `Infinity` from a flag or variable is text, and reported. */
 function readInteger(text: string): unknown {
   return /^[+-]?\d+$/.test(text.trim()) ? Number(text) : text;
 }
 
 function readNumber(text: string): unknown {
-  const n = text.trim() === '' ? NaN : Number(text);
-  return Number.isFinite(n) ? n : text;
+  return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/.test(text.trim()) ? Number(text) : text;
 }
 
-/** A whole number, at least `min`. */
-export function integer(min: number): Kind<number> {
-  const expected = `an integer ≥ ${min}`;
+/** `65,535`: big bounds read better grouped. */
+const grouped = (n: number) => n.toLocaleString('en-US');
+
+/** A whole number from `min` to `max`. */
+export function integer(min: number, max: number): Kind<number> {
+  const expected = `an integer from ${grouped(min)} to ${grouped(max)}`;
   return kind({
-    schema: z.int(error(expected)).check(z.minimum(min, error(expected))),
+    schema: z.int(error(expected)).check(z.minimum(min, error(expected)), z.maximum(max, error(expected))),
     expected,
     ts: 'number',
-    json: { type: 'integer', minimum: min },
+    json: { type: 'integer', minimum: min, maximum: max },
     fromText: (t) => readInteger(last(t)),
     arg: '<n>',
   });
 }
 
-/** A duration in seconds (fractions allowed), at least `min`. */
-export function seconds(min = 0): Kind<number> {
-  const expected = `a number of seconds ≥ ${min}`;
+/**
+ * The longest duration Node's timers keep: 2^31 - 1 ms, about 24.8 days. Longer ones
+ * overflow to 1 ms (a graceful_timeout that cuts every request at once).
+ */
+export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * A duration in seconds, to the millisecond, from `min` to MAX_SECONDS; `offOrMin`: 0
+ * means off, and anything else must be at least `min` (a shorter one the runtime cannot
+ * honour: a 10 ms heartbeat timeout would kill every worker).
+ */
+export function seconds(min = 0, options: { offOrMin?: boolean } = {}): Kind<number> {
+  const range = `from ${min} to ${grouped(MAX_SECONDS)}`;
+  const expected = options.offOrMin ? `0 (off) or a number of seconds ${range}` : `a number of seconds ${range}`;
+  const inRange = (n: number) => (options.offOrMin && n === 0) || (n >= min && n <= MAX_SECONDS);
   return kind({
-    schema: z.number(error(expected)).check(z.minimum(min, error(expected))),
+    schema: z
+      .number(error(expected))
+      .check(
+        z.refine((n: number) => Number.isFinite(n) && inRange(n), error(expected)),
+        // Node's HTTP timeouts take whole milliseconds (and throw a RangeError on anything else).
+        z.refine((n: number) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6, error('a whole number of milliseconds (at most 3 decimals)')),
+      ),
     expected,
     ts: 'number',
-    json: { type: 'number', minimum: min },
+    json: options.offOrMin ? { anyOf: [{ const: 0 }, { type: 'number', minimum: min, maximum: MAX_SECONDS }] } : { type: 'number', minimum: min, maximum: MAX_SECONDS },
     fromText: (t) => readNumber(last(t)),
     arg: '<seconds>',
   });
@@ -217,14 +238,14 @@ export function binds(): Kind<string | string[], string[]> {
   });
 }
 
-/** A worker count: an integer ≥ 1, or "auto" for the usable CPUs. */
-export function workerCount(): Kind<number | 'auto'> {
-  const expected = 'an integer ≥ 1 or "auto"';
+/** A worker count: an integer from 1 to `max`, or "auto" for the usable CPUs. */
+export function workerCount(max: number): Kind<number | 'auto'> {
+  const expected = `an integer from 1 to ${grouped(max)}, or "auto"`;
   return kind({
-    schema: z.union([z.int(error(expected)).check(z.minimum(1, error(expected))), z.literal('auto', error(expected))], error(expected)),
+    schema: z.union([z.int(error(expected)).check(z.minimum(1, error(expected)), z.maximum(max, error(expected))), z.literal('auto', error(expected))], error(expected)),
     expected,
     ts: 'number | "auto"',
-    json: { anyOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }] },
+    json: { anyOf: [{ type: 'integer', minimum: 1, maximum: max }, { const: 'auto' }] },
     fromText: (t) => (last(t).trim() === 'auto' ? 'auto' : readInteger(last(t))),
     arg: '<n|auto>',
   });
@@ -234,7 +255,7 @@ export function workerCount(): Kind<number | 'auto'> {
 export function stringRecord(): Kind<Record<string, string>> {
   const expected = 'an object of string values (on the command line: KEY=VALUE)';
   return kind({
-    schema: z.record(z.string(), z.string(error('a string'))),
+    schema: z.record(z.string(), z.string(error('a string')), error(expected)),
     expected,
     ts: 'Record<string, string>',
     json: { type: 'object', additionalProperties: { type: 'string' } },
@@ -289,5 +310,39 @@ export function presetList(): Kind<unknown, unknown[]> {
       ],
     },
     merge: 'replace',
+  });
+}
+
+/** File permission bits, as octal text (`"660"`, `"0660"`) or a number (`0o660`); resolved to the number. */
+export function fileMode(): Kind<number | string | null, number | null> {
+  const expected = 'permissions in octal, as in "660" or 0o660, or null';
+  const bits = z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(0o777, error(expected)));
+  const octal = z.pipe(z.string(error(expected)).check(z.regex(/^0?[0-7]{3}$/, error(expected))), z.transform((text: string) => Number.parseInt(text, 8)));
+  return kind({
+    schema: z.nullable(z.union([bits, octal], error(expected))) as unknown as z.ZodMiniType<number | null, number | string | null>,
+    expected,
+    ts: 'string | number | null',
+    resolvedTs: 'number | null',
+    json: { anyOf: [{ type: 'string', pattern: '^0?[0-7]{3}$' }, { type: 'integer', minimum: 0, maximum: 0o777 }, { type: 'null' }] },
+    fromText: last,
+    arg: '<mode>',
+  });
+}
+
+/** A group, by name or numeric id, or null. */
+export function groupName(): Kind<string | number | null> {
+  const expected = 'a group name or id, or null';
+  return kind({
+    schema: z.nullable(
+      z.union(
+        [z.string(error(expected)).check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, error(expected))), z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(2 ** 32 - 2, error(expected)))],
+        error(expected),
+      ),
+    ),
+    expected,
+    ts: 'string | number | null',
+    json: { anyOf: [{ type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$' }, { type: 'integer', minimum: 0 }, { type: 'null' }] },
+    fromText: (t) => (/^\d+$/.test(last(t).trim()) ? Number(last(t)) : last(t)),
+    arg: '<group>',
   });
 }

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -28,6 +28,22 @@ export interface UserSettings {
    * @default ["127.0.0.1:8000"]
    */
   bind?: string | string[];
+  /**
+   * The permissions of `unix:` sockets hostd creates, in octal (`"660"`: owner and group may connect); null leaves them to the umask.
+   *
+   * Set while the socket is created, so it never exists with wider permissions.
+   *
+   * Flag `--unix-mode <mode>`, env `HOSTD_UNIX_MODE`.
+   * @default null
+   */
+  unix_mode?: string | number | null;
+  /**
+   * The group (name or id) that owns `unix:` sockets hostd creates, so a proxy in that group can connect; null leaves it as created.
+   *
+   * Flag `--unix-group <group>`, env `HOSTD_UNIX_GROUP`.
+   * @default null
+   */
+  unix_group?: string | number | null;
   /**
    * The most connections the kernel queues before the app accepts them.
    *
@@ -114,6 +130,43 @@ export interface UserSettings {
    * @default 16384
    */
   max_header_size?: number;
+  /**
+   * The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.
+   *
+   * Flag `--limit-request-line <n>`, env `HOSTD_LIMIT_REQUEST_LINE`.
+   * @default 8190
+   */
+  limit_request_line?: number;
+  /**
+   * The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).
+   *
+   * Flag `--limit-request-fields <n>`, env `HOSTD_LIMIT_REQUEST_FIELDS`.
+   * @default 100
+   */
+  limit_request_fields?: number;
+  /**
+   * The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.
+   *
+   * Flag `--limit-request-field-size <n>`, env `HOSTD_LIMIT_REQUEST_FIELD_SIZE`.
+   * @default 8190
+   */
+  limit_request_field_size?: number;
+  /**
+   * The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.
+   *
+   * Flag `--limit-request-body <n>`, env `HOSTD_LIMIT_REQUEST_BODY`.
+   * @default 0
+   */
+  limit_request_body?: number;
+  /**
+   * How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.
+   *
+   * nginx's `send_timeout`. A client that stops reading holds a connection and the response's memory; this lets it go.
+   *
+   * Flag `--send-timeout <seconds>`, env `HOSTD_SEND_TIMEOUT`.
+   * @default 60
+   */
+  send_timeout?: number;
   /**
    * A path hostd answers itself in every worker, before the app: 200 while the instance takes traffic, 503 once it is draining.
    *
@@ -268,6 +321,14 @@ export interface ResolvedSettings {
    */
   readonly bind: string[];
   /**
+   * The permissions of `unix:` sockets hostd creates, in octal (`"660"`: owner and group may connect); null leaves them to the umask.
+   */
+  readonly unix_mode: number | null;
+  /**
+   * The group (name or id) that owns `unix:` sockets hostd creates, so a proxy in that group can connect; null leaves it as created.
+   */
+  readonly unix_group: string | number | null;
+  /**
    * The most connections the kernel queues before the app accepts them.
    */
   readonly backlog: number;
@@ -316,6 +377,26 @@ export interface ResolvedSettings {
    */
   readonly max_header_size: number;
   /**
+   * The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.
+   */
+  readonly limit_request_line: number;
+  /**
+   * The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).
+   */
+  readonly limit_request_fields: number;
+  /**
+   * The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.
+   */
+  readonly limit_request_field_size: number;
+  /**
+   * The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.
+   */
+  readonly limit_request_body: number;
+  /**
+   * How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.
+   */
+  readonly send_timeout: number;
+  /**
    * A path hostd answers itself in every worker, before the app: 200 while the instance takes traffic, 503 once it is draining.
    */
   readonly readiness_path: string | null;
@@ -339,6 +420,10 @@ export interface ResolvedSettings {
    * PEM private key file for `certfile`.
    */
   readonly keyfile: string | null;
+  /**
+   * How long loading the config file may take (its top-level awaits, an exported async function); past it every command exits 1 naming the file, and a reload is rejected. 0 = no limit.
+   */
+  readonly config_timeout: number;
   /**
    * A file to write the primary's pid to, after the sockets are bound; removed at exit.
    */

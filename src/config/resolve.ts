@@ -13,7 +13,7 @@ import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
 import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
 import { loadConfigFile } from './load.ts';
 import { ModuleGraph, type ModuleSources } from './modules.ts';
-import { HOOK_NAMES, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
+import { envName, HOOK_NAMES, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
 import type { Command, HookEntry, ResolvedConfig } from './types.ts';
 
 /** Everything a config resolves from. Plain data, so the primary can hand it to workers. */
@@ -67,9 +67,12 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
 
   const layers: Layer[] = [defaultsLayer()];
   if (file) {
-    const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
-    const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, graph, stack: [], applied: new Set<object>(), presetNames };
-    layers.push(...(await configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx)));
+    const fileLayers = async () => {
+      const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
+      const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, graph, stack: [], applied: new Set<object>(), presetNames };
+      return configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx);
+    };
+    layers.push(...(await withinConfigTimeout(fileLayers(), configTimeout(inputs), displayPath(file, inputs.cwd))));
   }
   layers.push(textLayer(envEntries(inputs.env, issues), inputs.cwd, issues));
   layers.push(textLayer(flagEntries(inputs.flags, inputs.flagLabels), inputs.cwd, issues));
@@ -96,6 +99,43 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
     presets: Object.freeze(presetNames),
     modules: graph.sources,
   });
+}
+
+/**
+ * `config_timeout`, from a flag or HOSTD_CONFIG_TIMEOUT: it bounds loading the file, so it
+ * cannot come from the file. An invalid value is reported with the other flags and
+ * variables; loading uses the default meanwhile.
+ */
+function configTimeout(inputs: ConfigInputs): number {
+  const row = SETTINGS.config_timeout;
+  const fromEnv = inputs.env[envName('config_timeout')];
+  const texts = inputs.flags.config_timeout ?? (fromEnv === undefined ? undefined : [fromEnv]);
+  if (texts === undefined) return row.default;
+  const parsed = row.kind.schema.safeParse(row.kind.fromText!(texts));
+  return parsed.success ? parsed.data : row.default;
+}
+
+/**
+ * Loading a config that never settles (a top-level await, an exported async function)
+ * would hang every command, and a reload for ever: past `seconds` it is an error naming
+ * the file. The evaluation itself cannot be cancelled; the caller moves on (the CLI exits).
+ */
+function withinConfigTimeout<T>(loading: Promise<T>, seconds: number, file: string): Promise<T> {
+  if (seconds === 0) return loading;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HostdError(
+            'HOSTD_ERR_CONFIG_TIMEOUT',
+            `${file} did not finish loading within config_timeout (${seconds} s): a top-level await or the exported function never settled (raise the limit with --config-timeout or HOSTD_CONFIG_TIMEOUT)`,
+          ),
+        ),
+      seconds * 1000,
+    );
+  });
+  return Promise.race([loading, late]).finally(() => clearTimeout(timer));
 }
 
 /** A problem with one setting, phrased for the layer that set it (a flag or variable names the key itself). */

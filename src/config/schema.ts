@@ -3,7 +3,7 @@
  * settings table. Strict: a key that is neither a setting nor a hook is an error.
  */
 import * as z from 'zod/mini';
-import { HOOK_NAMES, SETTING_NAMES, SETTINGS } from './settings.ts';
+import { envName, flagName, HOOK_NAMES, SETTING_NAMES, type SettingName, SETTINGS } from './settings.ts';
 
 const HOOK_EXPECTED = 'expected a function or an array of functions';
 
@@ -23,6 +23,12 @@ const hookValue = z.custom<unknown>().check(
 
 export type LayerKind = 'file' | 'preset';
 
+/** A setting needed before the file is loaded: written in a file, it is a problem that says where it goes. */
+function notInFile(name: SettingName): z.ZodMiniType {
+  const message = `cannot be set in a config file or preset, since it is needed before the file is loaded; use ${flagName(name)} or ${envName(name)}`;
+  return z.custom<never>(() => false, { error: message });
+}
+
 const schemas = new Map<LayerKind, z.ZodMiniType>();
 
 /** The strict schema of a file layer, or of a preset (which also has a `name`). */
@@ -30,7 +36,7 @@ export function layerSchema(kind: LayerKind): z.ZodMiniType {
   let schema = schemas.get(kind);
   if (!schema) {
     const shape: Record<string, z.ZodMiniType> = {};
-    for (const name of SETTING_NAMES) shape[name] = z.optional(SETTINGS[name].kind.schema as z.ZodMiniType);
+    for (const name of SETTING_NAMES) shape[name] = z.optional(SETTINGS[name].file === false ? notInFile(name) : (SETTINGS[name].kind.schema as z.ZodMiniType));
     for (const name of HOOK_NAMES) shape[name] = z.optional(hookValue);
     if (kind === 'preset') shape.name = z.string({ error: 'expected the preset name, a non-empty string' }).check(z.minLength(1));
     schema = z.strictObject(shape);

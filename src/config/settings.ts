@@ -6,6 +6,8 @@
  */
 import {
   appSpec,
+  fileMode,
+  groupName,
   binds,
   choice,
   flag,
@@ -36,6 +38,11 @@ export const SECTIONS = [
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
+/** More worker processes than any machine hostd runs on can use; each is a process and an IPC channel. */
+const MAX_WORKERS = 1024;
+/** Counts (requests per worker): any a worker can reach in its life. */
+const MAX_COUNT = 2 ** 31 - 1;
+
 export interface SettingRow<In = unknown, Out = In> {
   readonly section: Section;
   readonly kind: Kind<In, Out>;
@@ -49,6 +56,8 @@ export interface SettingRow<In = unknown, Out = In> {
   readonly short?: string;
   /** False when the setting cannot come from a flag or `HOSTD_*` variable. */
   readonly cli?: boolean;
+  /** False when the setting cannot be written in a config file or preset: it is needed before the file is loaded. */
+  readonly file?: boolean;
 }
 
 /** The kind alone decides a row's types; the default must fit them. */
@@ -74,80 +83,126 @@ export const SETTINGS = {
     details:
       'Port 0 picks a free port (logged at start). `fd://N` listens on an inherited file descriptor. Repeat `-b` for several; `HOSTD_BIND` takes a comma-separated list.',
   }),
+  unix_mode: setting({
+    section: 'Server socket',
+    kind: fileMode(),
+    default: null,
+    doc: 'The permissions of `unix:` sockets hostd creates, in octal (`"660"`: owner and group may connect); null leaves them to the umask.',
+    details: 'Set while the socket is created, so it never exists with wider permissions.',
+  }),
+  unix_group: setting({
+    section: 'Server socket',
+    kind: groupName(),
+    default: null,
+    doc: 'The group (name or id) that owns `unix:` sockets hostd creates, so a proxy in that group can connect; null leaves it as created.',
+  }),
   backlog: setting({
     section: 'Server socket',
-    kind: integer(1),
+    kind: integer(1, 65535),
     default: 2048,
     doc: 'The most connections the kernel queues before the app accepts them.',
   }),
   workers: setting({
     section: 'Worker processes',
-    kind: workerCount(),
+    kind: workerCount(MAX_WORKERS),
     default: 1,
     short: 'w',
     doc: 'How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.',
   }),
   timeout: setting({
     section: 'Worker processes',
-    kind: seconds(0),
+    // A heartbeat comes every timeout / 4, at most every 20 ms: under a second, busy workers miss it.
+    kind: seconds(1, { offOrMin: true }),
     default: 30,
     short: 't',
     doc: 'A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.',
   }),
   graceful_timeout: setting({
     section: 'Worker processes',
-    kind: seconds(0),
+    kind: seconds(),
     default: 30,
     doc: 'How long a stopping worker may drain in-flight requests before it is killed.',
   }),
   keepalive: setting({
     section: 'Worker processes',
-    kind: seconds(0),
+    kind: seconds(),
     default: 5,
     doc: 'How long an idle keep-alive connection is kept open; 0 closes connections after each response.',
   }),
   max_requests: setting({
     section: 'Worker processes',
-    kind: integer(0),
+    kind: integer(0, MAX_COUNT),
     default: 0,
     doc: 'Recycle a worker after it has served this many requests (a replacement starts first); 0 = never.',
   }),
   max_requests_jitter: setting({
     section: 'Worker processes',
-    kind: integer(0),
+    kind: integer(0, MAX_COUNT),
     default: 0,
     doc: 'Add a random 0..N to `max_requests` per worker, so workers do not all recycle at once.',
   }),
   boot_timeout: setting({
     section: 'Worker processes',
-    kind: seconds(0),
+    kind: seconds(),
     default: 60,
     doc: 'How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.',
     details: 'While a worker boots, the log says every 10 s what it is doing. A stop does not wait for a booting worker to finish booting: it has no requests to drain.',
   }),
   hook_timeout: setting({
     section: 'Worker processes',
-    kind: seconds(0),
+    kind: seconds(),
     default: 30,
     doc: "Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.",
   }),
   request_timeout: setting({
     section: 'HTTP',
-    kind: seconds(0),
+    kind: seconds(0.001, { offOrMin: true }),
     default: 300,
     doc: 'How long a client may take to send a whole request before it is answered 408; 0 = no limit.',
   }),
   headers_timeout: setting({
     section: 'HTTP',
-    kind: seconds(0),
+    kind: seconds(0.001, { offOrMin: true }),
     default: 60,
     doc: 'How long a client may take to send the request headers; at most `request_timeout`.',
   }),
   max_header_size: setting({
     section: 'HTTP',
-    kind: integer(1024),
+    // Node's HTTP parser holds it in 32 bits; a larger value would wrap to a small one.
+    kind: integer(1024, 2 ** 31 - 1),
     default: 16384,
     doc: 'The largest request line plus headers, in bytes, that a worker accepts (431 beyond).',
+  }),
+  limit_request_line: setting({
+    section: 'HTTP',
+    kind: integer(0, 2 ** 31 - 1),
+    default: 8190,
+    doc: 'The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.',
+  }),
+  limit_request_fields: setting({
+    section: 'HTTP',
+    kind: integer(0, 32768),
+    default: 100,
+    doc: 'The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).',
+  }),
+  limit_request_field_size: setting({
+    section: 'HTTP',
+    kind: integer(0, 2 ** 31 - 1),
+    default: 8190,
+    doc: 'The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.',
+  }),
+  limit_request_body: setting({
+    section: 'HTTP',
+    kind: integer(0, Number.MAX_SAFE_INTEGER),
+    default: 0,
+    doc: 'The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.',
+  }),
+  send_timeout: setting({
+    section: 'HTTP',
+    kind: seconds(0.001, { offOrMin: true }),
+    default: 60,
+    doc: 'How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.',
+    details: "nginx's `send_timeout`. A client that stops reading holds a connection and the response's memory; this lets it go.",
   }),
   readiness_path: setting({
     section: 'Deployment',
@@ -165,7 +220,7 @@ export const SETTINGS = {
   }),
   drain_delay: setting({
     section: 'Deployment',
-    kind: seconds(0),
+    kind: seconds(),
     default: 0,
     doc: 'On SIGTERM, keep serving this long with readiness_path answering 503, so load balancers stop sending traffic first; then stop gracefully.',
   }),
@@ -187,6 +242,14 @@ export const SETTINGS = {
     kind: optionalPath(),
     default: null,
     doc: 'PEM private key file for `certfile`.',
+  }),
+  config_timeout: setting({
+    section: 'Process',
+    kind: seconds(0.001, { offOrMin: true }),
+    default: 30,
+    file: false,
+    doc: 'How long loading the config file may take (its top-level awaits, an exported async function); past it every command exits 1 naming the file, and a reload is rejected. 0 = no limit.',
+    details: 'Only a flag or `HOSTD_CONFIG_TIMEOUT`: it bounds loading the file, so the file cannot set it.',
   }),
   pidfile: setting({
     section: 'Process',
@@ -277,6 +340,9 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+/** The settings a config file or preset may write (all but those needed before the file is loaded). */
+export const FILE_SETTING_NAMES = SETTING_NAMES.filter((name) => SETTINGS[name].file !== false);
 
 /** `--graceful-timeout` for `graceful_timeout`: the one place a flag name is made. */
 export function flagName(name: SettingName): string {

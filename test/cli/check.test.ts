@@ -49,11 +49,11 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines).toEqual([
       'hostd.config.ts: bind: expected an address (HOST:PORT, :PORT, [IPv6]:PORT, unix:PATH or fd://N), got "localhost" (missing :PORT)',
-      'hostd.config.ts: workers: expected an integer ≥ 1 or "auto", got -2',
+      'hostd.config.ts: workers: expected an integer from 1 to 1,024, or "auto", got -2',
       'hostd.config.ts: wrokers: unknown key (did you mean "workers"?)',
       'hostd.config.ts: pre_frok: unknown key (did you mean "pre_fork"?)',
-      'HOSTD_TIMEOUT: expected a number of seconds ≥ 0, got -3',
-      '--workers: expected an integer ≥ 1 or "auto", got "zero"',
+      'HOSTD_TIMEOUT: expected 0 (off) or a number of seconds from 1 to 2,147,483, got -3',
+      '--workers: expected an integer from 1 to 1,024, or "auto", got "zero"',
       '✗ the config is invalid (6 problems)',
     ]);
     expectNoHostdStack(result.stderr);
@@ -64,7 +64,7 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
       valid: false,
-      errors: [{ code: 'HOSTD_ERR_CONFIG_INVALID', source: 'hostd.config.json', path: 'workers', message: 'expected an integer ≥ 1 or "auto", got 0' }],
+      errors: [{ code: 'HOSTD_ERR_CONFIG_INVALID', source: 'hostd.config.json', path: 'workers', message: 'expected an integer from 1 to 1,024, or "auto", got 0' }],
     });
   });
 
@@ -76,7 +76,7 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     });
     const result = await hostd(['check'], { cwd: dir });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('preset acme: graceful_timeout: expected a number of seconds ≥ 0, got "soon"');
+    expect(result.stderr).toContain('preset acme: graceful_timeout: expected a number of seconds from 0 to 2,147,483, got "soon"');
   });
 
   it.each([

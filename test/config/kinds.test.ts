@@ -23,6 +23,13 @@ describe('values from flags and environment variables', () => {
     ['loglevel', ['debug'], 'debug'],
     ['pidfile', ['/tmp/x.pid'], '/tmp/x.pid'],
     ['workers', ['1', '3'], 3],
+    ['timeout', ['0'], 0],
+    ['graceful_timeout', ['.5'], 0.5],
+    ['graceful_timeout', ['2147483'], 2147483],
+    ['unix_mode', ['660'], 0o660],
+    ['unix_mode', ['0640'], 0o640],
+    ['unix_group', ['www-data'], 'www-data'],
+    ['unix_group', ['33'], 33],
   ])('%s %j → %j', (name, texts, value) => {
     expect(fromText(name, ...texts)).toEqual({ ok: true, value });
   });
@@ -37,6 +44,23 @@ describe('values from flags and environment variables', () => {
     ['env', ['NOVALUE']],
     ['allow_app_control', ['maybe']],
     ['loglevel', ['verbose']],
+    // Decimal notation only.
+    ['timeout', ['0x10']],
+    ['timeout', ['0b1']],
+    ['timeout', ['1e30']],
+    ['timeout', ['Infinity']],
+    ['max_requests', ['1e3']],
+    // What the runtime cannot honour: timers overflow past 2^31 - 1 ms, HTTP timeouts take whole ms.
+    ['graceful_timeout', ['2200000']],
+    ['hook_timeout', ['2200000']],
+    ['keepalive', ['2200000']],
+    ['headers_timeout', ['0.0005']],
+    ['request_timeout', ['1.0005']],
+    ['timeout', ['0.01']],
+    ['max_header_size', ['4294968320']],
+    ['workers', [String(2 ** 31)]],
+    ['unix_mode', ['999']],
+    ['unix_group', ['no spaces']],
   ])('%s %j is rejected', (name, texts) => {
     expect(fromText(name, ...texts)).toEqual({ ok: false });
   });

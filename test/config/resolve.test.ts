@@ -197,15 +197,15 @@ describe('problems', () => {
     });
     const lines = await problems(resolveConfig(inputs(dir, { env: { HOSTD_WROKERS: '2', HOSTD_KEEPALIVE: 'x' }, flags: { graceful_timeout: ['soon'] } })));
     expect(lines).toEqual([
-      'preset acme: timeout: expected a number of seconds ≥ 0, got -1',
+      'preset acme: timeout: expected 0 (off) or a number of seconds from 1 to 2,147,483, got -1',
       'preset acme: loglevel: expected one of "debug", "info", "warning", "error", "critical", got "verbose"',
       'hostd.config.ts: bind[1]: expected an address (HOST:PORT, :PORT, [IPv6]:PORT, unix:PATH or fd://N), got "localhost" (missing :PORT)',
-      'hostd.config.ts: workers: expected an integer ≥ 1 or "auto", got -2',
+      'hostd.config.ts: workers: expected an integer from 1 to 1,024, or "auto", got -2',
       'hostd.config.ts: post_fork[1]: expected a function, got 3',
       'hostd.config.ts: wrokers: unknown key (did you mean "workers"?)',
       'HOSTD_WROKERS: unknown hostd variable (did you mean "HOSTD_WORKERS"?)',
-      'HOSTD_KEEPALIVE: expected a number of seconds ≥ 0, got "x"',
-      '--graceful-timeout: expected a number of seconds ≥ 0, got "soon"',
+      'HOSTD_KEEPALIVE: expected a number of seconds from 0 to 2,147,483, got "x"',
+      '--graceful-timeout: expected a number of seconds from 0 to 2,147,483, got "soon"',
       'hostd.config.ts: app: cannot find the app module "missing.ts"',
     ]);
   });

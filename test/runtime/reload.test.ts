@@ -48,7 +48,7 @@ describe('hostd run: reload (SIGHUP)', () => {
       await hostd.waitForOutput(/reload: the config is invalid; nothing changed/);
       await hostd.waitForOutput(/hostd\.config\.ts: wrokers: unknown key \(did you mean "workers"\?\)/);
     });
-    expect(hostd.output).toMatch(/hostd\.config\.ts: workers: expected an integer ≥ 1 or "auto", got -1/);
+    expect(hostd.output).toMatch(/hostd\.config\.ts: workers: expected an integer from 1 to 1,024, or "auto", got -1/);
     expect(result.failures).toEqual([]);
     expect(new Set(result.bodies)).toEqual(new Set(['v1']));
     expect(count(lines, /^on_reload|^worker_exit|^child_exit|^pre_fork \d pid=null gen=2/)).toBe(0);

@@ -347,8 +347,8 @@ describe('the supervisor core: reload', () => {
     h.start();
     h.signal('SIGHUP');
     const resolve = h.commands.findLast((c) => c.t === 'resolve') as { token: number };
-    h.feed({ t: 'rejected', token: resolve.token, problems: 'hostd.config.ts: workers: expected an integer ≥ 1 or "auto", got 0' });
-    expect(h.logs('error').at(-1)).toBe('reload: the config is invalid; nothing changed:\nhostd.config.ts: workers: expected an integer ≥ 1 or "auto", got 0');
+    h.feed({ t: 'rejected', token: resolve.token, problems: 'hostd.config.ts: workers: expected an integer from 1 to 1,024, or "auto", got 0' });
+    expect(h.logs('error').at(-1)).toBe('reload: the config is invalid; nothing changed:\nhostd.config.ts: workers: expected an integer from 1 to 1,024, or "auto", got 0');
     expect(h.forked()).toEqual([1]);
     expect(h.commands.filter((c) => c.t === 'use')).toHaveLength(1);
   });
