@@ -145,6 +145,7 @@ export function renderSettingsDoc(): string {
         `| \`${mdCell(row.kind.ts)}\` | \`${mdCell(defaultText(name))}\` | ${flags ? `\`${mdCell(flags)}\`` : '—'} | ${flags ? `\`${envName(name)}\`` : '—'} |`,
         '',
       );
+      out.push(`Accepts ${row.kind.expected}.`, '');
       if (row.details !== undefined) out.push(row.details, '');
     }
   }

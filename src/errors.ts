@@ -48,6 +48,10 @@ export const ERRORS = {
     exit: 1,
     doc: 'A listening socket could not be opened (address in use, permission denied, a bad `fd://N`).',
   },
+  HOSTD_ERR_LOG: {
+    exit: 1,
+    doc: 'A log file (`errorlog`, `accesslog`) cannot be opened for appending: a missing folder, no permission. At start hostd exits 1; on a reload the new config is rejected and the old one keeps serving; on USR1 the old file stays open.',
+  },
   HOSTD_ERR_PIDFILE: {
     exit: 1,
     doc: 'The `pidfile` names another running process (is hostd already running?), or cannot be written.',
@@ -75,6 +79,10 @@ export const ERRORS = {
   HOSTD_ERR_UNKNOWN_EVENT: {
     exit: 1,
     doc: "`host.on()` was given an event hostd does not have (it has `shutdown`, `reload` and `request`), or something other than a function.",
+  },
+  HOSTD_ERR_IPC_MESSAGE: {
+    exit: 1,
+    doc: "App code in a worker called `process.send` with a message hostd refuses: one posing as hostd's own (a `t` hostd uses), or one over 1 MiB. hostd's primary takes no messages from app code; use your own channel.",
   },
   HOSTD_ERR_APP_CONTROL: {
     exit: 1,

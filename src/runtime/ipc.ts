@@ -70,6 +70,14 @@ export function dispatchMessage<M extends { readonly t: string }, Extra extends 
   (handlers[t as M['t']] as (message: M, ...extra: Extra) => void)(message as M, ...extra);
 }
 
+/** hostd's own worker → primary message types (the `satisfies` fails to compile if one is missing). */
+export const PRIMARY_MESSAGE_TYPES: ReadonlySet<string> = new Set(
+  Object.keys({ ready: 0, heartbeat: 0, progress: 0, stopping: 0, boot_error: 0, recycle: 0, app_control: 0 } satisfies Record<ToPrimary['t'], 0>),
+);
+
+/** The largest message app code may send through a worker's `process.send` (the primary parses every byte). */
+export const MAX_APP_MESSAGE_BYTES = 1024 * 1024;
+
 const STEPS: readonly WorkerStep[] = ['config', 'post_fork', 'app', 'post_worker_init', 'drain', 'post_request', 'worker_int', 'shutdown', 'worker_exit'];
 /** More than any real worker has; a count above it is not a count. */
 const MAX_COUNT = 100_000;
@@ -112,6 +120,15 @@ export function parseToPrimary(value: unknown): ToPrimary | null {
     default:
       return null;
   }
+}
+
+/**
+ * How often a worker sends its heartbeat: a quarter of `timeout` (between 20 ms and 1 s),
+ * or every second when `timeout` is off (the primary still routes around a worker that is
+ * late). The primary checks at the same pace.
+ */
+export function heartbeatMs(settings: Pick<ResolvedSettings, 'timeout'>): number {
+  return settings.timeout > 0 ? Math.max(20, Math.min(1000, Math.floor((settings.timeout * 1000) / 4))) : 1000;
 }
 
 /** Exit code of a worker that could not boot (gunicorn's convention). */

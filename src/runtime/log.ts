@@ -6,11 +6,35 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { format } from 'node:util';
+import { HostdError } from '../errors.ts';
 import type { Logger } from '../hooks/contexts.ts';
-import { HOSTD_CODE_DIR } from '../paths.ts';
+import { displayPath, HOSTD_CODE_DIR } from '../paths.ts';
 
 export const LEVELS = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 } as const;
 export type Level = keyof typeof LEVELS;
+
+/** Which log a file is, for messages. */
+export type LogSetting = 'errorlog' | 'accesslog';
+
+/** Opens a log file for appending, or says why it cannot be opened (a HostdError naming the setting and the path). */
+function openLog(target: string, setting: LogSetting): number {
+  try {
+    return openSync(target, 'a');
+  } catch (error) {
+    throw new HostdError('HOSTD_ERR_LOG', `cannot open ${setting} ${displayPath(target)}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Whether `target` (a log setting's value) can be opened now: null if so (or it is not a file), else why not. */
+export function logProblem(target: string | null, setting: LogSetting): string | null {
+  if (target === null || target === '-') return null;
+  try {
+    closeSync(openLog(target, setting));
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 /** A file descriptor that can be reopened: `-` is the given standard stream. */
 class Destination {
@@ -19,12 +43,13 @@ class Destination {
   constructor(
     private readonly target: string,
     private readonly standardFd: 1 | 2,
+    private readonly setting: LogSetting,
   ) {
     this.fd = this.open();
   }
 
   private open(): number {
-    return this.target === '-' ? this.standardFd : openSync(this.target, 'a');
+    return this.target === '-' ? this.standardFd : openLog(this.target, this.setting);
   }
 
   write(text: string): void {
@@ -35,16 +60,34 @@ class Destination {
     }
   }
 
-  reopen(): void {
-    if (this.target === '-') return;
+  /**
+   * Opens the file again (after a rotation moved it). The new descriptor is opened before
+   * the old one is closed, so a failure keeps writing where it did; resolves with why, or null.
+   */
+  reopen(): string | null {
+    if (this.target === '-') return null;
+    let fd: number;
+    try {
+      fd = this.open();
+    } catch (error) {
+      return `${(error as Error).message}; still writing to the file it had open`;
+    }
     const previous = this.fd;
-    this.fd = this.open();
-    closeSync(previous);
+    this.fd = fd;
+    closeQuietly(previous);
+    return null;
   }
 
   close(): void {
-    if (this.target !== '-') closeSync(this.fd);
+    if (this.target !== '-') closeQuietly(this.fd);
   }
+}
+
+/** A descriptor that is already gone (EBADF) is as closed as it can be. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {}
 }
 
 export interface LogOptions {
@@ -75,15 +118,16 @@ export class ErrorLog implements Logger {
   private threshold: number;
 
   constructor(private options: LogOptions) {
-    this.destination = options.errorlog === null ? null : new Destination(options.errorlog, 2);
+    this.destination = options.errorlog === null ? null : new Destination(options.errorlog, 2, 'errorlog');
     this.threshold = LEVELS[options.loglevel];
   }
 
-  /** Applies new settings (on reload): level, format, destination. */
+  /** Applies new settings (on reload): level, format, destination. The new file is opened before the old is closed. */
   configure(options: LogOptions): void {
     if (options.errorlog !== this.options.errorlog) {
+      const next = options.errorlog === null ? null : new Destination(options.errorlog, 2, 'errorlog');
       this.destination?.close();
-      this.destination = options.errorlog === null ? null : new Destination(options.errorlog, 2);
+      this.destination = next;
     }
     this.options = options;
     this.threshold = LEVELS[options.loglevel];
@@ -120,8 +164,9 @@ export class ErrorLog implements Logger {
     this.log('critical', message, details);
   }
 
-  reopen(): void {
-    this.destination?.reopen();
+  /** Reopens the file (USR1); resolves with why it could not be, or null. */
+  reopen(): string | null {
+    return this.destination?.reopen() ?? null;
   }
 }
 
@@ -132,7 +177,7 @@ export class BufferedLines {
   private readonly destination: Destination;
 
   constructor(target: string) {
-    this.destination = new Destination(target, 1);
+    this.destination = new Destination(target, 1, 'accesslog');
   }
 
   push(line: string): void {
@@ -152,8 +197,9 @@ export class BufferedLines {
     this.destination.write(text);
   }
 
-  reopen(): void {
+  /** Reopens the file (USR1); resolves with why it could not be, or null. */
+  reopen(): string | null {
     this.flush();
-    this.destination.reopen();
+    return this.destination.reopen();
   }
 }

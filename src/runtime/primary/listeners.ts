@@ -3,10 +3,20 @@
  * go with workers, so a port stays the same and an inherited fd stays open), accepts
  * connections paused, and hands each to a ready worker.
  */
-import { existsSync, unlinkSync } from 'node:fs';
+import { chownSync, lstatSync, readFileSync, type Stats, unlinkSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { formatBind, parseBind, type Bind } from '../../config/binds.ts';
 import { HostdError } from '../../errors.ts';
+
+/** How listeners are opened: the settings that apply to them. */
+export interface ListenOptions {
+  readonly backlog: number;
+  readonly scheme: 'http' | 'https';
+  /** Permission bits of unix sockets, or null for what the umask gives. */
+  readonly unixMode: number | null;
+  /** The group of unix sockets (a name or gid), or null. */
+  readonly unixGroup: string | number | null;
+}
 
 export interface Listener {
   readonly address: string;
@@ -28,15 +38,40 @@ function socketInUse(path: string): Promise<boolean> {
   });
 }
 
-async function listen(address: string, backlog: number, scheme: 'http' | 'https', onConnection: (socket: Socket) => void): Promise<Listener> {
+/** What a file is, in a word, for the message that refuses to remove it. */
+function kindOf(stats: Stats): string {
+  return stats.isFile() ? 'a regular file' : stats.isDirectory() ? 'a folder' : stats.isSymbolicLink() ? 'a symbolic link' : 'not a socket';
+}
+
+/**
+ * Clears the way for a unix socket: a socket file left by a process that died is removed;
+ * anything else at the path (a file, a link, a socket something answers on) is left as it
+ * is and refused.
+ */
+async function clearSocketPath(address: string, path: string): Promise<void> {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (stats === undefined) return;
+  if (!stats.isSocket()) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${path} is ${kindOf(stats)}, not a socket; hostd removes only a socket nothing answers on`);
+  if (await socketInUse(path)) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: another process is listening on it`);
+  unlinkSync(path);
+}
+
+/** A group's id, from its name in /etc/group or as given. */
+function groupId(group: string | number, address: string): number {
+  if (typeof group === 'number') return group;
+  const line = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === group);
+  if (line === undefined) throw new HostdError('HOSTD_ERR_BIND', `cannot give ${address} to group ${JSON.stringify(group)}: no such group in /etc/group`);
+  return Number(line.split(':')[2]);
+}
+
+async function listen(address: string, options: ListenOptions, onConnection: (socket: Socket) => void): Promise<Listener> {
   const parsed = parseBind(address);
   if (!parsed.ok) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${parsed.reason}`);
   const bind = parsed.bind;
-  if (bind.type === 'unix' && existsSync(bind.path)) {
-    // A socket file left by a process that died; remove it unless something still answers on it.
-    if (await socketInUse(bind.path)) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: another process is listening on it`);
-    unlinkSync(bind.path);
-  }
+  const { backlog, scheme } = options;
+  if (bind.type === 'unix') await clearSocketPath(address, bind.path);
   const server = createServer({ pauseOnConnect: true }, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -44,9 +79,26 @@ async function listen(address: string, backlog: number, scheme: 'http' | 'https'
       reject(new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${why}`, { cause: error }));
     });
     if (bind.type === 'tcp') server.listen({ host: bind.host ?? undefined, port: bind.port, backlog }, resolve);
-    else if (bind.type === 'unix') server.listen({ path: bind.path, backlog }, resolve);
-    else server.listen({ fd: bind.fd, backlog }, resolve);
+    else if (bind.type === 'fd') server.listen({ fd: bind.fd, backlog }, resolve);
+    else if (options.unixMode === null) server.listen({ path: bind.path, backlog }, resolve);
+    else {
+      // The socket is created (bind(2)) inside listen(): with this umask it never exists with wider permissions.
+      const previous = process.umask(0o777 & ~options.unixMode);
+      try {
+        server.listen({ path: bind.path, backlog }, resolve);
+      } finally {
+        process.umask(previous);
+      }
+    }
   });
+  if (bind.type === 'unix' && options.unixGroup !== null) {
+    try {
+      chownSync(bind.path, -1, groupId(options.unixGroup, address));
+    } catch (error) {
+      server.close();
+      throw error instanceof HostdError ? error : new HostdError('HOSTD_ERR_BIND', `cannot give ${address} to group ${options.unixGroup}: ${(error as Error).message}`, { cause: error });
+    }
+  }
   server.removeAllListeners('error');
   server.on('error', () => {});
   const info = server.address();
@@ -59,10 +111,10 @@ async function listen(address: string, backlog: number, scheme: 'http' | 'https'
 }
 
 /** Opens every bind, or none: on a failure the ones already open are closed. */
-export async function openListeners(addresses: readonly string[], backlog: number, scheme: 'http' | 'https', onConnection: (socket: Socket) => void): Promise<Listener[]> {
+export async function openListeners(addresses: readonly string[], options: ListenOptions, onConnection: (socket: Socket) => void): Promise<Listener[]> {
   const open: Listener[] = [];
   try {
-    for (const address of addresses) open.push(await listen(address, backlog, scheme, onConnection));
+    for (const address of addresses) open.push(await listen(address, options, onConnection));
   } catch (error) {
     closeListeners(open);
     throw error;

@@ -14,8 +14,8 @@ import type { ServerInfo } from '../../hooks/contexts.ts';
 import { VERSION } from '../../version.ts';
 import { usableCpus } from '../cpus.ts';
 import { type HookRuntime, runHook } from '../hooks/runner.ts';
-import { parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
-import { ErrorLog, userStack } from '../log.ts';
+import { heartbeatMs, parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
+import { ErrorLog, logProblem, userStack } from '../log.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type Integration, integrations, type PrimaryView } from './integrations.ts';
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
@@ -35,6 +35,11 @@ interface Generation {
 
 function errorText(error: unknown): string {
   return error instanceof ConfigInvalidError ? error.issues.map(formatIssue).join('\n') : error instanceof HostdError ? error.message : userStack(error);
+}
+
+/** The log files a generation's settings name that cannot be opened now, as messages. */
+export function logProblems(s: ResolvedConfig['settings']): string[] {
+  return [logProblem(s.errorlog, 'errorlog'), logProblem(s.accesslog, 'accesslog')].filter((p): p is string => p !== null);
 }
 
 /** A resolved config as the core sees it: settings, the worker count, hook counts. */
@@ -146,6 +151,9 @@ export class PrimaryShell {
       case 'resolve':
         resolveConfig(this.inputs).then(
           (config) => {
+            // Logs the generation cannot open make it invalid: the old one keeps serving.
+            const problems = logProblems(config.settings);
+            if (problems.length > 0) return this.dispatch({ t: 'rejected', token: c.token, problems: problems.join('\n') });
             this.generations.set(c.generation, this.generation(config));
             this.dispatch({ t: 'resolved', token: c.token, generation: generationInfo(c.generation, config) });
           },
@@ -158,7 +166,11 @@ export class PrimaryShell {
       case 'use': {
         this.current = c.generation;
         const s = this.generations.get(c.generation)!.config.settings;
-        this.log.configure({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: 'primary' });
+        try {
+          this.log.configure({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: 'primary' });
+        } catch (error) {
+          this.log.error(`${errorText(error)}; the error log stays where it was`);
+        }
         this.dispatcher.backlog = s.backlog;
         return;
       }
@@ -180,8 +192,12 @@ export class PrimaryShell {
         return this.log.log(c.level, c.message);
       case 'escalate':
         return this.escalation.abort();
-      case 'reopen_logs':
-        return this.log.reopen();
+      case 'reopen_logs': {
+        const problem = this.log.reopen();
+        if (problem === null) this.log.info('reopened the log files');
+        else this.log.error(`USR1: cannot reopen the error log: ${problem}`);
+        return;
+      }
       case 'lifecycle':
         return this.follow(c.event, c.token);
       case 'exit':
@@ -194,7 +210,8 @@ export class PrimaryShell {
     const s = this.generations.get(generation)!.config.settings;
     let failure: string | null = null;
     try {
-      const opened = await openListeners(binds, s.backlog, s.certfile ? 'https' : 'http', this.dispatcher.dispatch);
+      const options = { backlog: s.backlog, scheme: s.certfile ? 'https' : 'http', unixMode: s.unix_mode, unixGroup: s.unix_group } as const;
+      const opened = await openListeners(binds, options, this.dispatcher.dispatch);
       this.listeners.push(...opened);
       for (const listener of opened) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
     } catch (error) {
@@ -227,13 +244,16 @@ export class PrimaryShell {
       return this.notStarted(key, error as Error);
     }
     this.children.set(key, child);
-    let warned = false;
+    const unknown = { count: 0, since: -Infinity };
     child.on('message', (raw: unknown) => {
       const message = parseToPrimary(raw);
-      if (message !== null) return this.dispatch({ t: 'message', worker: key, message });
-      // App code can call process.send too; one line says so, the rest is ignored.
-      if (!warned) this.log.warn(`worker ${id} (pid ${child.pid}) sent a message hostd does not know; ignoring it and any more`);
-      warned = true;
+      if (message === null) return this.ignore(`worker ${id} (pid ${child.pid})`, unknown);
+      try {
+        this.dispatch({ t: 'message', worker: key, message });
+      } catch (error) {
+        // A message is one worker's affair: a bug in handling it must not stop every worker.
+        this.log.error(`hostd: handling a message from worker ${id} failed (please report it): ${userStack(error)}`);
+      }
     });
     child.on('error', (error) => {
       if (child.pid === undefined) this.notStarted(key, error);
@@ -252,10 +272,24 @@ export class PrimaryShell {
       inputs: { ...this.inputs, modules: config.modules },
       settings: s,
       max_requests: s.max_requests > 0 ? s.max_requests + jitter : 0,
-      heartbeat_ms: s.timeout > 0 ? Math.max(20, Math.min(1000, Math.floor((s.timeout * 1000) / 4))) : 1000,
+      heartbeat_ms: heartbeatMs(s),
     };
     this.send(key, { t: 'boot', boot });
     if (child.pid !== undefined) this.queue.push({ t: 'forked', worker: key, pid: child.pid });
+  }
+
+  /**
+   * A message hostd does not know (app code can call process.send too): ignored, and said
+   * at most once a minute per worker, with how many there were.
+   */
+  private ignore(who: string, seen: { count: number; since: number }): void {
+    seen.count++;
+    const now = performance.now();
+    if (now - seen.since < 60_000) return;
+    const more = seen.count > 1 ? ` (and ${seen.count - 1} more in the last minute)` : '';
+    this.log.warn(`${who} sent a message hostd does not know${more}; ignored`);
+    seen.count = 0;
+    seen.since = now;
   }
 
   /** No process could be started (EAGAIN, ENOMEM): a boot failure like any other. */

@@ -17,7 +17,7 @@ import { HOOKS, type HookPolicy } from '../../config/settings.ts';
 import type { StopMode } from '../../config/stop-plan.ts';
 import type { PrimaryExitReason, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
 import { counted } from '../../text.ts';
-import type { ToPrimary, ToWorker } from '../ipc.ts';
+import { heartbeatMs, type ToPrimary, type ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
 import type { Command, Event, GenerationInfo, PrimaryHook, PrimarySignal } from './events.ts';
 import { bootProgress, exitReason, forkedRecord, killDeadline, seconds, stopProgress, who, type WorkerRecord, workerInfo } from './worker-record.ts';
@@ -305,11 +305,10 @@ export class Supervisor {
   private onMessage(worker: WorkerRecord, message: ToPrimary): void {
     switch (message.t) {
       case 'heartbeat':
-        worker.lastHeartbeat = this.now;
         worker.connections = message.connections;
-        return;
+        return this.alive(worker);
       case 'progress':
-        worker.lastHeartbeat = this.now;
+        this.alive(worker);
         worker.step = message.step;
         worker.detail = message.detail;
         worker.stepEndsAt = message.ms === null ? null : this.now + message.ms;
@@ -376,6 +375,9 @@ export class Supervisor {
 
   /** `max_requests` reached: start a replacement first; the old worker leaves once it is ready. */
   private recycle(worker: WorkerRecord): void {
+    if (this.generations.get(worker.generation)!.settings.max_requests === 0) {
+      return this.log('warning', `${who(worker)} asked to be recycled, but max_requests is off; ignored`);
+    }
     if (worker.state !== 'serving' || worker.recycling || this.stop) return;
     if (worker.generation !== this.current) return this.retire(worker, 'max_requests');
     worker.recycling = true;
@@ -470,18 +472,39 @@ export class Supervisor {
   }
 
   private superviseHeartbeats(): void {
-    const timeoutMs = this.settings.timeout * 1000;
-    this.timer('heartbeats', timeoutMs > 0 ? Math.max(20, Math.min(1000, timeoutMs / 4)) : null, true);
+    this.timer('heartbeats', heartbeatMs(this.settings), true);
   }
 
+  /**
+   * A worker late by two heartbeats (its event loop blocked, or SIGSTOP) gets no new
+   * connections until it beats again; one silent for `timeout` is killed.
+   */
   private checkHeartbeats(): void {
     const timeoutMs = this.settings.timeout * 1000;
+    const lateMs = 2 * heartbeatMs(this.settings);
     for (const worker of this.workers.values()) {
-      if (worker.killedFor !== null || timeoutMs <= 0 || this.now - worker.lastHeartbeat <= timeoutMs) continue;
-      const during = worker.state === 'stopping' ? ` while stopping (${worker.detail})` : worker.state === 'booting' ? ` while booting (${worker.detail})` : '';
-      this.log('critical', `WORKER TIMEOUT: ${who(worker)} sent no heartbeat for ${timeoutMs / 1000} s${during}; killing it`);
-      this.kill(worker, 'timeout');
+      if (worker.killedFor !== null) continue;
+      const silent = this.now - worker.lastHeartbeat;
+      if (timeoutMs > 0 && silent > timeoutMs) {
+        const during = worker.state === 'stopping' ? ` while stopping (${worker.detail})` : worker.state === 'booting' ? ` while booting (${worker.detail})` : '';
+        this.log('critical', `WORKER TIMEOUT: ${who(worker)} sent no heartbeat for ${timeoutMs / 1000} s${during}; killing it`);
+        this.kill(worker, 'timeout');
+      } else if (silent > lateMs && this.routed.includes(worker)) {
+        worker.suspended = true;
+        this.unroute(worker);
+        this.log('warning', `${who(worker)} sent no heartbeat for ${seconds(silent)}: no new connections go to it until it does`);
+      }
     }
+  }
+
+  /** A sign of life: a worker suspended for a late heartbeat takes connections again. */
+  private alive(worker: WorkerRecord): void {
+    worker.lastHeartbeat = this.now;
+    if (!worker.suspended) return;
+    worker.suspended = false;
+    if (worker.state !== 'serving') return;
+    this.log('info', `${who(worker)} answers again; it takes new connections`);
+    this.route(worker);
   }
 
   // ---- timers -------------------------------------------------------------------------
@@ -538,7 +561,7 @@ export class Supervisor {
       case 'SIGUSR1':
         this.emit({ t: 'reopen_logs' });
         for (const worker of this.workers.values()) this.send(worker, { t: 'reopen_logs' });
-        return this.log('info', 'reopened the log files');
+        return;
     }
   }
 

@@ -42,6 +42,8 @@ export interface WorkerRecord {
   replaces: WorkerRecord | null;
   /** A replacement is on its way (max_requests). */
   recycling: boolean;
+  /** Taken out of the routes while its heartbeat is late; routed again when it beats. */
+  suspended: boolean;
 }
 
 /** A record for a worker forked now (its pid follows). */
@@ -65,6 +67,7 @@ export function forkedRecord(key: number, id: number, generation: number, now: n
     bootError: null,
     replaces,
     recycling: false,
+    suspended: false,
   };
 }
 

@@ -20,7 +20,7 @@ import type { ServerInfo, WorkerExitReason, WorkerInfo } from '../../hooks/conte
 import { attachHost, hostHandlers, requestHandlers } from '../../host.ts';
 import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWithin } from '../hooks/runner.ts';
-import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape, type WorkerStep } from '../ipc.ts';
+import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, MAX_APP_MESSAGE_BYTES, PRIMARY_MESSAGE_TYPES, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape, type WorkerStep } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
@@ -28,8 +28,32 @@ import { fetchListener } from './fetch-adapter.ts';
 import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 
+/** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
+const sendToPrimary = process.send?.bind(process);
+
 function send(message: ToPrimary): void {
-  if (process.connected) process.send!(message);
+  if (process.connected) sendToPrimary!(message);
+}
+
+/**
+ * `process.send` for app code: the primary reads every message a worker sends, so one that
+ * poses as hostd's own (`{ t: 'ready' }` would route connections to a worker not serving)
+ * or is too large (the primary parses every byte) is refused at the call, with an error
+ * saying why.
+ */
+function guardProcessSend(): void {
+  const original = process.send!.bind(process) as (...args: unknown[]) => boolean;
+  process.send = ((message: unknown, ...rest: unknown[]) => {
+    const t = (message as { t?: unknown } | null)?.t;
+    if (typeof t === 'string' && PRIMARY_MESSAGE_TYPES.has(t)) {
+      throw new HostdError('HOSTD_ERR_IPC_MESSAGE', `process.send: messages with t: ${JSON.stringify(t)} are hostd's own; app code cannot send them`);
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(message) ?? '');
+    if (bytes > MAX_APP_MESSAGE_BYTES) {
+      throw new HostdError('HOSTD_ERR_IPC_MESSAGE', `process.send: a message of ${bytes} bytes is over the ${MAX_APP_MESSAGE_BYTES} bytes a worker may send to its primary`);
+    }
+    return original(message, ...rest);
+  }) as typeof process.send;
 }
 
 class Worker {
@@ -236,9 +260,11 @@ class Worker {
     send({ t: 'recycle' });
   }
 
+  /** USR1: a log that cannot be reopened keeps the file it had open, and says so. */
   private reopenLogs(): void {
-    this.log.reopen();
-    this.accessLines?.reopen();
+    for (const [name, problem] of [['error log', this.log.reopen()], ['access log', this.accessLines?.reopen() ?? null]] as const) {
+      if (problem !== null) this.log.error(`worker ${this.boot.id}: USR1: cannot reopen the ${name}: ${problem}`);
+    }
   }
 
   private requestStop(reason: WorkerExitReason, fast: boolean): void {
@@ -327,5 +353,6 @@ process.once('message', (message: unknown) => {
     process.exit(2);
   }
   process.removeAllListeners('disconnect');
+  guardProcessSend();
   void new Worker(boot).run();
 });

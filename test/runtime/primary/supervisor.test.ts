@@ -255,7 +255,46 @@ describe('the supervisor core: crashes and backoff', () => {
   });
 });
 
+describe('the supervisor core: heartbeats', () => {
+  it('routes around a worker two heartbeats late, routes it again when it beats, and kills it at timeout', () => {
+    const h = new Harness(generation(1, { workers: 2, timeout: 4 }));
+    h.start();
+    expect(h.lastRoute()).toEqual([1, 2]);
+    const interval = h.timers.get('heartbeats')! - h.now;
+    expect(interval).toBe(1000);
+    for (let beat = 0; beat < 3; beat++) {
+      h.advance(interval);
+      h.message(2, { t: 'heartbeat', connections: 0 });
+      h.fire('heartbeats');
+    }
+    expect(h.lastRoute()).toEqual([2]);
+    expect(h.logs('warning').at(-1)).toMatch(/^worker 1 \(pid \d+\) sent no heartbeat for 3 s: no new connections go to it until it does$/);
+    h.message(1, { t: 'heartbeat', connections: 4 });
+    expect(h.lastRoute()).toEqual([2, 1]);
+    // Silent for `timeout`: killed, as before.
+    h.advance(4001);
+    expect(h.fire('heartbeats')).toContainEqual({ t: 'kill', worker: 1 });
+  });
+
+  it('checks heartbeats with timeout off too (to route around a late worker), but kills none', () => {
+    const h = new Harness(generation(1, { workers: 2, timeout: 0 }));
+    h.start();
+    h.advance(60_000);
+    const out = h.fire('heartbeats');
+    expect(out.some((c) => c.t === 'kill')).toBe(false);
+    expect(h.lastRoute()).toEqual([]);
+  });
+});
+
 describe('the supervisor core: max_requests', () => {
+  it('ignores a recycle request when max_requests is off', () => {
+    const h = new Harness(generation(1));
+    h.start();
+    h.message(1, { t: 'recycle' });
+    expect(() => h.pending('pre_fork')).toThrow();
+    expect(h.logs('warning').at(-1)).toMatch(/asked to be recycled, but max_requests is off; ignored/);
+  });
+
   it('starts the replacement first, routes it once ready, then retires the old worker', () => {
     const h = new Harness(generation(1, { max_requests: 10 }));
     h.start();
