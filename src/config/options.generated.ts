@@ -110,14 +110,16 @@ export interface UserSettings {
    */
   hook_timeout?: number;
   /**
-   * How long a client may take to send a whole request before it is answered 408; 0 = no limit.
+   * How long a client may take to send a whole request, head and body, before it is answered 408 and the connection closed; 0 = no limit.
+   *
+   * The time the app takes to answer does not count, nor does a keep-alive connection idle between requests (`keepalive` closes those). Checked every quarter of the shorter of `headers_timeout` and `request_timeout` (no less often than every 30 s, no more often than every 50 ms), so a client is cut at most a quarter of its limit late. An app still reading the body sees the request aborted; if its response is under way, the connection is closed without a 408.
    *
    * Flag `--request-timeout <seconds>`, env `HOSTD_REQUEST_TIMEOUT`.
    * @default 300
    */
   request_timeout?: number;
   /**
-   * How long a client may take to send the request headers; at most `request_timeout`.
+   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.
    *
    * Flag `--headers-timeout <seconds>`, env `HOSTD_HEADERS_TIMEOUT`.
    * @default 60
@@ -365,11 +367,11 @@ export interface ResolvedSettings {
    */
   readonly hook_timeout: number;
   /**
-   * How long a client may take to send a whole request before it is answered 408; 0 = no limit.
+   * How long a client may take to send a whole request, head and body, before it is answered 408 and the connection closed; 0 = no limit.
    */
   readonly request_timeout: number;
   /**
-   * How long a client may take to send the request headers; at most `request_timeout`.
+   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.
    */
   readonly headers_timeout: number;
   /**

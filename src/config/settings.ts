@@ -158,13 +158,15 @@ export const SETTINGS = {
     section: 'HTTP',
     kind: seconds(0.001, { offOrMin: true }),
     default: 300,
-    doc: 'How long a client may take to send a whole request before it is answered 408; 0 = no limit.',
+    doc: 'How long a client may take to send a whole request, head and body, before it is answered 408 and the connection closed; 0 = no limit.',
+    details:
+      'The time the app takes to answer does not count, nor does a keep-alive connection idle between requests (`keepalive` closes those). Checked every quarter of the shorter of `headers_timeout` and `request_timeout` (no less often than every 30 s, no more often than every 50 ms), so a client is cut at most a quarter of its limit late. An app still reading the body sees the request aborted; if its response is under way, the connection is closed without a 408.',
   }),
   headers_timeout: setting({
     section: 'HTTP',
     kind: seconds(0.001, { offOrMin: true }),
     default: 60,
-    doc: 'How long a client may take to send the request headers; at most `request_timeout`.',
+    doc: 'How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.',
   }),
   max_header_size: setting({
     section: 'HTTP',

@@ -25,6 +25,7 @@ import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
+import { applyServerLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 
@@ -189,6 +190,7 @@ class Worker {
     };
     const http = s.certfile && s.keyfile ? createHttpsServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
     http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => this.connections.addHttp(socket));
+    applyServerLimits(http, s, this.log);
 
     let accessLog: RequestPipeline['accessLog'] = null;
     if (s.accesslog !== null) {

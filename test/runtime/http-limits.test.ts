@@ -1,0 +1,126 @@
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkInterval } from '../../src/runtime/worker/limits.ts';
+import { project } from '../helpers/project.ts';
+import { type Hostd, startHostd, waitForRecord, waitUntil } from '../helpers/run.ts';
+
+/**
+ * An app that records what it sees in app.log: each request, and each request whose body
+ * never completed (the client went away, or hostd cut it). `/upload` answers once the body
+ * is in; `/stream-upload` starts its response first; `/big` sends more than the socket
+ * buffers of both ends hold.
+ */
+const LIMITS_APP = `import { appendFileSync } from 'node:fs';
+const rec = (line) => appendFileSync(new URL('./app.log', import.meta.url), line + '\\n');
+export default (req, res) => {
+  rec('app ' + req.method + ' ' + req.url.slice(0, 32));
+  if (req.url === '/big') return void res.end(Buffer.alloc(32 * 1024 * 1024, 97));
+  if (req.url === '/upload' || req.url === '/stream-upload') {
+    if (req.url === '/stream-upload') res.writeHead(200).write('started\\n');
+    let bytes = 0;
+    req.on('data', (chunk) => (bytes += chunk.length));
+    req.on('close', () => { if (!req.complete) rec('aborted ' + req.url + ' after ' + bytes); });
+    req.on('end', () => res.end('got ' + bytes + '\\n'));
+    return;
+  }
+  res.end('hello\\n');
+};
+`;
+
+/** Serves LIMITS_APP with these settings (source text of object entries); resolves with its URL, record file and process. */
+async function serve(settings: string): Promise<{ url: string; log: string; hostd: Hostd }> {
+  const dir = project({
+    'app.mjs': LIMITS_APP,
+    'hostd.config.ts': `import { defineConfig } from 'hostd';\nexport default defineConfig({ app: './app.mjs', bind: '127.0.0.1:0', workers: 1, ${settings} });\n`,
+  });
+  const hostd = startHostd(dir);
+  return { url: await hostd.ready(), log: `${dir}/app.log`, hostd };
+}
+
+const open = new Set<Socket>();
+afterEach(() => {
+  for (const socket of open) socket.destroy();
+  open.clear();
+});
+
+/** A raw TCP client: writes exactly what a test gives, keeps what comes back, knows when the server closed. */
+class Client {
+  readonly socket: Socket;
+  received = Buffer.alloc(0);
+  closed = false;
+
+  constructor(url: string, options: { reading?: boolean } = {}) {
+    const { hostname, port } = new URL(url);
+    this.socket = connect(Number(port), hostname);
+    open.add(this.socket);
+    this.socket.on('error', () => {});
+    this.socket.on('close', () => (this.closed = true));
+    if (options.reading === false) this.socket.pause();
+    else this.read();
+  }
+
+  send(text: string): this {
+    this.socket.write(text);
+    return this;
+  }
+
+  /** Starts (or resumes) reading what the server sends. */
+  read(): void {
+    this.socket.on('data', (chunk: Buffer) => (this.received = Buffer.concat([this.received, chunk])));
+    this.socket.resume();
+  }
+
+  get text(): string {
+    return this.received.toString('latin1');
+  }
+
+  /** Waits until the server closed the connection; resolves with everything it sent. */
+  async untilClosed(timeoutMs = 10_000): Promise<string> {
+    await waitUntil(() => this.closed, () => `the server to close the connection (received: ${JSON.stringify(this.text.slice(0, 200))})`, timeoutMs);
+    return this.text;
+  }
+}
+
+/** The status line of an HTTP response text. */
+function statusLine(text: string): string {
+  return text.slice(0, text.indexOf('\r\n'));
+}
+
+describe('checkInterval', () => {
+  it('checks every quarter of the shortest limit that is on, between 50 ms and 30 s', () => {
+    expect(checkInterval(1000, 300_000)).toBe(250);
+    expect(checkInterval(0, 60_000)).toBe(15_000);
+    expect(checkInterval(300_000)).toBe(30_000);
+    expect(checkInterval(1)).toBe(50);
+    expect(checkInterval(0, 0)).toBeNull();
+  });
+});
+
+describe('headers_timeout and request_timeout', () => {
+  it('answers 408 to a request head that never completes, and closes the connection', async () => {
+    const { url } = await serve('headers_timeout: 1');
+    const client = new Client(url).send('GET / HTTP/1.1\r\n');
+    expect(statusLine(await client.untilClosed())).toBe('HTTP/1.1 408 Request Timeout');
+  });
+
+  it('answers 408 to a body that does not arrive within request_timeout; the app sees the request aborted', async () => {
+    const { url, log } = await serve('headers_timeout: 1, request_timeout: 1');
+    const client = new Client(url).send('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    expect(statusLine(await client.untilClosed())).toBe('HTTP/1.1 408 Request Timeout');
+    await waitForRecord(log, /^aborted \/upload after 3$/);
+  });
+
+  it('closes a connection that sends nothing', async () => {
+    const { url } = await serve('headers_timeout: 1');
+    const client = new Client(url);
+    expect(statusLine(await client.untilClosed())).toBe('HTTP/1.1 408 Request Timeout');
+  });
+
+  it('leaves a keep-alive connection idle between requests to keepalive', async () => {
+    const { url } = await serve('headers_timeout: 0.5, keepalive: 1');
+    const client = new Client(url).send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const text = await client.untilClosed();
+    expect(statusLine(text)).toBe('HTTP/1.1 200 OK');
+    expect(text).not.toContain('408');
+  });
+});
