@@ -161,9 +161,9 @@ export interface UserSettings {
    */
   limit_request_body?: number;
   /**
-   * How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.
+   * How long a response may wait on a client that takes none of it (no byte leaves the worker) before the connection is closed; 0 = no limit.
    *
-   * nginx's `send_timeout`. A client that stops reading holds a connection and the response's memory; this lets it go.
+   * nginx's `send_timeout`: the time between two writes that make progress, not for the whole response. A client that stops reading holds a connection and the response's memory; this lets it go, with a TCP reset (a plain close would leave the kernel trying to deliver the rest). Checked every quarter of the limit, so a connection goes at most a quarter of it late; a connection upgraded to another protocol (a WebSocket) is held to it too.
    *
    * Flag `--send-timeout <seconds>`, env `HOSTD_SEND_TIMEOUT`.
    * @default 60
@@ -395,7 +395,7 @@ export interface ResolvedSettings {
    */
   readonly limit_request_body: number;
   /**
-   * How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.
+   * How long a response may wait on a client that takes none of it (no byte leaves the worker) before the connection is closed; 0 = no limit.
    */
   readonly send_timeout: number;
   /**

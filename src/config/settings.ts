@@ -203,8 +203,9 @@ export const SETTINGS = {
     section: 'HTTP',
     kind: seconds(0.001, { offOrMin: true }),
     default: 60,
-    doc: 'How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.',
-    details: "nginx's `send_timeout`. A client that stops reading holds a connection and the response's memory; this lets it go.",
+    doc: 'How long a response may wait on a client that takes none of it (no byte leaves the worker) before the connection is closed; 0 = no limit.',
+    details:
+      "nginx's `send_timeout`: the time between two writes that make progress, not for the whole response. A client that stops reading holds a connection and the response's memory; this lets it go, with a TCP reset (a plain close would leave the kernel trying to deliver the rest). Checked every quarter of the limit, so a connection goes at most a quarter of it late; a connection upgraded to another protocol (a WebSocket) is held to it too.",
   }),
   readiness_path: setting({
     section: 'Deployment',

@@ -124,3 +124,14 @@ describe('headers_timeout and request_timeout', () => {
     expect(text).not.toContain('408');
   });
 });
+
+describe('send_timeout', () => {
+  it('closes the connection of a client that reads none of a large response', async () => {
+    const { url, hostd } = await serve('send_timeout: 1');
+    const client = new Client(url, { reading: false }).send('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+    await hostd.waitForOutput(/\[INFO\] worker 1: closed 1 connection\(s\) whose client took none of the response for send_timeout \(1 s\)/);
+    client.read();
+    await client.untilClosed();
+    expect(client.received.length).toBeLessThan(32 * 1024 * 1024);
+  });
+});

@@ -4,6 +4,8 @@
  * - `headers_timeout`, `request_timeout`: Node's own check (the parser's connection list,
  *   answered 408), which Node starts only when a server listens; a worker never listens, so
  *   it is started here, at an interval that fits the limits.
+ * - `send_timeout`: a sweep over the connections the worker tracks, every quarter of the
+ *   limit (`Connections.cutStalled`), not a timer per write.
  */
 import type { Server } from 'node:http';
 import type { ResolvedSettings } from '../../config/options.generated.ts';

@@ -25,7 +25,7 @@ import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
-import { applyServerLimits } from './limits.ts';
+import { applyServerLimits, checkInterval } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 
@@ -191,6 +191,7 @@ class Worker {
     const http = s.certfile && s.keyfile ? createHttpsServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
     http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => this.connections.addHttp(socket));
     applyServerLimits(http, s, this.log);
+    this.sweepStalled(s.send_timeout);
 
     let accessLog: RequestPipeline['accessLog'] = null;
     if (s.accesslog !== null) {
@@ -217,6 +218,17 @@ class Worker {
     this.http = http;
     this.rebuildHandler();
     return http;
+  }
+
+  /** `send_timeout`: a sweep over the connections every quarter of it, rather than a timer per write. */
+  private sweepStalled(seconds: number): void {
+    const ms = seconds * 1000;
+    const every = checkInterval(ms);
+    if (every === null) return;
+    setInterval(() => {
+      const cut = this.connections.cutStalled(performance.now(), ms);
+      if (cut > 0) this.log.info(`worker ${this.boot.id}: closed ${cut} connection(s) whose client took none of the response for send_timeout (${seconds} s)`);
+    }, every).unref();
   }
 
   /**
