@@ -126,35 +126,39 @@ export interface UserSettings {
    */
   headers_timeout?: number;
   /**
-   * The largest request line plus headers, in bytes, that a worker accepts (431 beyond).
+   * The request head a worker accepts, in bytes: a request whose URL and header names and values add up to this much is answered 431 (the method, separators and line ends do not count).
    *
    * Flag `--max-header-size <n>`, env `HOSTD_MAX_HEADER_SIZE`.
    * @default 16384
    */
   max_header_size?: number;
   /**
-   * The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.
+   * The longest request line (method, URL and version, with the spaces between), in bytes; a longer one is answered 414 and the connection closed. 0 = no limit beyond `max_header_size`.
+   *
+   * The request-head limits are checked before anything else in the worker sees the request: the readiness and liveness probes, the request hooks and the app. A refused request is logged at debug, not in the access log, and does not count toward `max_requests`.
    *
    * Flag `--limit-request-line <n>`, env `HOSTD_LIMIT_REQUEST_LINE`.
    * @default 8190
    */
   limit_request_line?: number;
   /**
-   * The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).
+   * The most header fields a request may have; more are answered 431 and the connection closed. 0 = no limit (Node then keeps the first 2000 and drops the rest).
    *
    * Flag `--limit-request-fields <n>`, env `HOSTD_LIMIT_REQUEST_FIELDS`.
    * @default 100
    */
   limit_request_fields?: number;
   /**
-   * The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.
+   * The longest header field (its name and value), in bytes; a longer one is answered 431 and the connection closed. 0 = no limit beyond `max_header_size`.
    *
    * Flag `--limit-request-field-size <n>`, env `HOSTD_LIMIT_REQUEST_FIELD_SIZE`.
    * @default 8190
    */
   limit_request_field_size?: number;
   /**
-   * The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.
+   * The largest request body, in bytes. A larger `Content-Length` is answered 413 before the app sees the request; a chunked body is cut when it passes the limit (413 if no response was started, else the connection is closed, and the app sees the request aborted). 0 = no limit.
+   *
+   * A client that sends `Expect: 100-continue` with a `Content-Length` over the limit gets the 413 instead of `100 Continue`, before it sends the body.
    *
    * Flag `--limit-request-body <n>`, env `HOSTD_LIMIT_REQUEST_BODY`.
    * @default 0
@@ -375,23 +379,23 @@ export interface ResolvedSettings {
    */
   readonly headers_timeout: number;
   /**
-   * The largest request line plus headers, in bytes, that a worker accepts (431 beyond).
+   * The request head a worker accepts, in bytes: a request whose URL and header names and values add up to this much is answered 431 (the method, separators and line ends do not count).
    */
   readonly max_header_size: number;
   /**
-   * The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.
+   * The longest request line (method, URL and version, with the spaces between), in bytes; a longer one is answered 414 and the connection closed. 0 = no limit beyond `max_header_size`.
    */
   readonly limit_request_line: number;
   /**
-   * The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).
+   * The most header fields a request may have; more are answered 431 and the connection closed. 0 = no limit (Node then keeps the first 2000 and drops the rest).
    */
   readonly limit_request_fields: number;
   /**
-   * The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.
+   * The longest header field (its name and value), in bytes; a longer one is answered 431 and the connection closed. 0 = no limit beyond `max_header_size`.
    */
   readonly limit_request_field_size: number;
   /**
-   * The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.
+   * The largest request body, in bytes. A larger `Content-Length` is answered 413 before the app sees the request; a chunked body is cut when it passes the limit (413 if no response was started, else the connection is closed, and the app sees the request aborted). 0 = no limit.
    */
   readonly limit_request_body: number;
   /**

@@ -25,7 +25,7 @@ import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
-import { applyServerLimits, checkInterval } from './limits.ts';
+import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 
@@ -241,7 +241,8 @@ class Worker {
     const s = this.boot.settings;
     const draining = this.state === 'stopping';
     const probes = { readiness: s.readiness_path, liveness: s.liveness_path, ready: () => this.state === 'serving' && !this.unready };
-    this.handler = withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining);
+    // The limits come first: a request over one is refused before a probe, a hook or the app sees it.
+    this.handler = withLimits(withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining), s, this.log);
     this.http.on('request', this.handler);
   }
 
