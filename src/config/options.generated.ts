@@ -110,58 +110,64 @@ export interface UserSettings {
    */
   hook_timeout?: number;
   /**
-   * How long a client may take to send a whole request before it is answered 408; 0 = no limit.
+   * How long a client may take to send a whole request, head and body, before it is answered 408 and the connection closed; 0 = no limit.
+   *
+   * The time the app takes to answer does not count, nor does a keep-alive connection idle between requests (`keepalive` closes those). Checked every quarter of the shorter of `headers_timeout` and `request_timeout` (no less often than every 30 s, no more often than every 50 ms), so a client is cut at most a quarter of its limit late. An app still reading the body sees the request aborted; if its response is under way, the connection is closed without a 408.
    *
    * Flag `--request-timeout <seconds>`, env `HOSTD_REQUEST_TIMEOUT`.
    * @default 300
    */
   request_timeout?: number;
   /**
-   * How long a client may take to send the request headers; at most `request_timeout`.
+   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.
    *
    * Flag `--headers-timeout <seconds>`, env `HOSTD_HEADERS_TIMEOUT`.
    * @default 60
    */
   headers_timeout?: number;
   /**
-   * The largest request line plus headers, in bytes, that a worker accepts (431 beyond).
+   * The request head a worker accepts, in bytes: a request whose URL and header names and values add up to this much is answered 431 (the method, separators and line ends do not count).
    *
    * Flag `--max-header-size <n>`, env `HOSTD_MAX_HEADER_SIZE`.
    * @default 16384
    */
   max_header_size?: number;
   /**
-   * The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.
+   * The longest request line (method, URL and version, with the spaces between), in bytes; a longer one is answered 414 and the connection closed. 0 = no limit beyond `max_header_size`.
+   *
+   * The request-head limits are checked before anything else in the worker sees the request: the readiness and liveness probes, the request hooks and the app. A refused request is logged at debug, not in the access log, and does not count toward `max_requests`.
    *
    * Flag `--limit-request-line <n>`, env `HOSTD_LIMIT_REQUEST_LINE`.
    * @default 8190
    */
   limit_request_line?: number;
   /**
-   * The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).
+   * The most header fields a request may have; more are answered 431 and the connection closed. 0 = no limit (Node then keeps the first 2000 and drops the rest).
    *
    * Flag `--limit-request-fields <n>`, env `HOSTD_LIMIT_REQUEST_FIELDS`.
    * @default 100
    */
   limit_request_fields?: number;
   /**
-   * The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.
+   * The longest header field (its name and value), in bytes; a longer one is answered 431 and the connection closed. 0 = no limit beyond `max_header_size`.
    *
    * Flag `--limit-request-field-size <n>`, env `HOSTD_LIMIT_REQUEST_FIELD_SIZE`.
    * @default 8190
    */
   limit_request_field_size?: number;
   /**
-   * The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.
+   * The largest request body, in bytes. A larger `Content-Length` is answered 413 before the app sees the request; a chunked body is cut when it passes the limit (413 if no response was started, else the connection is closed, and the app sees the request aborted). 0 = no limit.
+   *
+   * A client that sends `Expect: 100-continue` with a `Content-Length` over the limit gets the 413 instead of `100 Continue`, before it sends the body.
    *
    * Flag `--limit-request-body <n>`, env `HOSTD_LIMIT_REQUEST_BODY`.
    * @default 0
    */
   limit_request_body?: number;
   /**
-   * How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.
+   * How long a response may wait on a client that takes none of it (no byte leaves the worker) before the connection is closed; 0 = no limit.
    *
-   * nginx's `send_timeout`. A client that stops reading holds a connection and the response's memory; this lets it go.
+   * nginx's `send_timeout`: the time between two writes that make progress, not for the whole response. A client that stops reading holds a connection and the response's memory; this lets it go, with a TCP reset (a plain close would leave the kernel trying to deliver the rest). Checked every quarter of the limit, so a connection goes at most a quarter of it late; a connection upgraded to another protocol (a WebSocket) is held to it too.
    *
    * Flag `--send-timeout <seconds>`, env `HOSTD_SEND_TIMEOUT`.
    * @default 60
@@ -365,35 +371,35 @@ export interface ResolvedSettings {
    */
   readonly hook_timeout: number;
   /**
-   * How long a client may take to send a whole request before it is answered 408; 0 = no limit.
+   * How long a client may take to send a whole request, head and body, before it is answered 408 and the connection closed; 0 = no limit.
    */
   readonly request_timeout: number;
   /**
-   * How long a client may take to send the request headers; at most `request_timeout`.
+   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.
    */
   readonly headers_timeout: number;
   /**
-   * The largest request line plus headers, in bytes, that a worker accepts (431 beyond).
+   * The request head a worker accepts, in bytes: a request whose URL and header names and values add up to this much is answered 431 (the method, separators and line ends do not count).
    */
   readonly max_header_size: number;
   /**
-   * The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.
+   * The longest request line (method, URL and version, with the spaces between), in bytes; a longer one is answered 414 and the connection closed. 0 = no limit beyond `max_header_size`.
    */
   readonly limit_request_line: number;
   /**
-   * The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).
+   * The most header fields a request may have; more are answered 431 and the connection closed. 0 = no limit (Node then keeps the first 2000 and drops the rest).
    */
   readonly limit_request_fields: number;
   /**
-   * The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.
+   * The longest header field (its name and value), in bytes; a longer one is answered 431 and the connection closed. 0 = no limit beyond `max_header_size`.
    */
   readonly limit_request_field_size: number;
   /**
-   * The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.
+   * The largest request body, in bytes. A larger `Content-Length` is answered 413 before the app sees the request; a chunked body is cut when it passes the limit (413 if no response was started, else the connection is closed, and the app sees the request aborted). 0 = no limit.
    */
   readonly limit_request_body: number;
   /**
-   * How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.
+   * How long a response may wait on a client that takes none of it (no byte leaves the worker) before the connection is closed; 0 = no limit.
    */
   readonly send_timeout: number;
   /**

@@ -158,51 +158,56 @@ export const SETTINGS = {
     section: 'HTTP',
     kind: seconds(0.001, { offOrMin: true }),
     default: 300,
-    doc: 'How long a client may take to send a whole request before it is answered 408; 0 = no limit.',
+    doc: 'How long a client may take to send a whole request, head and body, before it is answered 408 and the connection closed; 0 = no limit.',
+    details:
+      'The time the app takes to answer does not count, nor does a keep-alive connection idle between requests (`keepalive` closes those). Checked every quarter of the shorter of `headers_timeout` and `request_timeout` (no less often than every 30 s, no more often than every 50 ms), so a client is cut at most a quarter of its limit late. An app still reading the body sees the request aborted; if its response is under way, the connection is closed without a 408.',
   }),
   headers_timeout: setting({
     section: 'HTTP',
     kind: seconds(0.001, { offOrMin: true }),
     default: 60,
-    doc: 'How long a client may take to send the request headers; at most `request_timeout`.',
+    doc: 'How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.',
   }),
   max_header_size: setting({
     section: 'HTTP',
     // Node's HTTP parser holds it in 32 bits; a larger value would wrap to a small one.
     kind: integer(1024, 2 ** 31 - 1),
     default: 16384,
-    doc: 'The largest request line plus headers, in bytes, that a worker accepts (431 beyond).',
+    doc: 'The request head a worker accepts, in bytes: a request whose URL and header names and values add up to this much is answered 431 (the method, separators and line ends do not count).',
   }),
   limit_request_line: setting({
     section: 'HTTP',
     kind: integer(0, 2 ** 31 - 1),
     default: 8190,
-    doc: 'The longest request line (method, URL and version), in bytes; a longer one is answered 414. 0 = no limit beyond `max_header_size`.',
+    doc: 'The longest request line (method, URL and version, with the spaces between), in bytes; a longer one is answered 414 and the connection closed. 0 = no limit beyond `max_header_size`.',
+    details: 'The request-head limits are checked before anything else in the worker sees the request: the readiness and liveness probes, the request hooks and the app. A refused request is logged at debug, not in the access log, and does not count toward `max_requests`.',
   }),
   limit_request_fields: setting({
     section: 'HTTP',
     kind: integer(0, 32768),
     default: 100,
-    doc: 'The most header fields a request may have; more are answered 431. 0 = no limit (Node keeps at most 2000).',
+    doc: 'The most header fields a request may have; more are answered 431 and the connection closed. 0 = no limit (Node then keeps the first 2000 and drops the rest).',
   }),
   limit_request_field_size: setting({
     section: 'HTTP',
     kind: integer(0, 2 ** 31 - 1),
     default: 8190,
-    doc: 'The longest header field (name and value), in bytes; a longer one is answered 431. 0 = no limit beyond `max_header_size`.',
+    doc: 'The longest header field (its name and value), in bytes; a longer one is answered 431 and the connection closed. 0 = no limit beyond `max_header_size`.',
   }),
   limit_request_body: setting({
     section: 'HTTP',
     kind: integer(0, Number.MAX_SAFE_INTEGER),
     default: 0,
-    doc: 'The largest request body, in bytes; a larger one is answered 413 (a chunked body is cut when it passes the limit). 0 = no limit.',
+    doc: 'The largest request body, in bytes. A larger `Content-Length` is answered 413 before the app sees the request; a chunked body is cut when it passes the limit (413 if no response was started, else the connection is closed, and the app sees the request aborted). 0 = no limit.',
+    details: 'A client that sends `Expect: 100-continue` with a `Content-Length` over the limit gets the 413 instead of `100 Continue`, before it sends the body.',
   }),
   send_timeout: setting({
     section: 'HTTP',
     kind: seconds(0.001, { offOrMin: true }),
     default: 60,
-    doc: 'How long a response may wait on a client that reads none of it (between two successful writes) before the connection is closed; 0 = no limit.',
-    details: "nginx's `send_timeout`. A client that stops reading holds a connection and the response's memory; this lets it go.",
+    doc: 'How long a response may wait on a client that takes none of it (no byte leaves the worker) before the connection is closed; 0 = no limit.',
+    details:
+      "nginx's `send_timeout`: the time between two writes that make progress, not for the whole response. A client that stops reading holds a connection and the response's memory; this lets it go, with a TCP reset (a plain close would leave the kernel trying to deliver the rest). Checked every quarter of the limit, so a connection goes at most a quarter of it late; a connection upgraded to another protocol (a WebSocket) is held to it too.",
   }),
   readiness_path: setting({
     section: 'Deployment',
@@ -380,6 +385,15 @@ export const RULES: ReadonlyArray<{
       return request > 0 && headers > request ? `headers_timeout (${headers}) must not exceed request_timeout (${request})` : undefined;
     },
   },
+  ...(['limit_request_line', 'limit_request_field_size'] as const).map((key) => ({
+    keys: [key, 'max_header_size'] as const,
+    check: (s: { [K in SettingName]: unknown }) => {
+      const limit = s[key] as number;
+      const max = s.max_header_size as number;
+      // Node counts the URL and every header name and value against max_header_size, and refuses first: above it, the limit is dead.
+      return limit > max ? `${key} (${limit}) must not exceed max_header_size (${max}): a request head of max_header_size bytes is answered 431 before ${key} is checked` : undefined;
+    },
+  })),
 ];
 
 /**

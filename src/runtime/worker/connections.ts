@@ -1,5 +1,6 @@
 /**
- * The connections a worker holds, and how it lets go of them when it stops.
+ * The connections a worker holds, how it lets go of them when it stops, and how it lets go
+ * of one whose client stopped reading (`send_timeout`).
  *
  * Draining without dropping a request: Node's `server.close()` answers a request in
  * flight with `Connection: keep-alive` and leaves the socket idling until
@@ -15,9 +16,26 @@ import type { Socket } from 'node:net';
 /** How long a socket must stay idle, while draining, before it is closed. */
 export const DRAIN_IDLE_MS = 250;
 
+/** What libuv says of a stream (TCP or pipe): `bytesWritten` counts what was handed to it, `writeQueueSize` what it still holds. */
+interface StreamHandle {
+  readonly bytesWritten: number;
+  readonly writeQueueSize: number;
+  /** A TCP handle's; a pipe has none. */
+  readonly reset?: unknown;
+}
+
 interface HttpSocket extends Socket {
   /** Node's response in progress on this socket, if any (http-terminator and others rely on it too). */
   _httpMessage?: { headersSent: boolean; shouldKeepAlive: boolean } | null;
+  /** Under a TLS socket, the TCP (or pipe) socket it runs on; null on a plain one. */
+  _parent?: Socket | null;
+  _handle?: StreamHandle | null;
+}
+
+/** A connection seen waiting on its client: what the kernel had taken of it then, and since when. */
+interface Stall {
+  sent: number;
+  since: number;
 }
 
 export class Connections {
@@ -26,6 +44,8 @@ export class Connections {
   /** The sockets HTTP runs on (the TLS socket over a raw one for HTTPS). */
   private readonly http = new Set<HttpSocket>();
   private waiters: (() => void)[] = [];
+  /** Connections whose response waited on the client at the last sweep (weak: a closed one needs no cleanup). */
+  private readonly stalls = new WeakMap<Socket, Stall>();
 
   /** Tracks a socket from the primary. */
   add(socket: Socket): void {
@@ -73,6 +93,42 @@ export class Connections {
     const forced = this.raw.size;
     this.destroyAll();
     return forced;
+  }
+
+  /**
+   * `send_timeout`: closes each connection whose response has waited on its client, the kernel
+   * taking no byte of it, for `timeoutMs` since the first sweep that saw it so; returns how
+   * many. Called every quarter of the limit, so a connection goes between the limit and a
+   * quarter past it, and a response that flows costs nothing but this sweep.
+   */
+  cutStalled(now: number, timeoutMs: number): number {
+    let cut = 0;
+    for (const socket of this.http) {
+      // Data the app wrote that the socket could not hand to the kernel yet (including a write in flight).
+      if (socket.writableLength === 0) {
+        this.stalls.delete(socket);
+        continue;
+      }
+      const raw = (socket._parent ?? socket) as HttpSocket;
+      const handle = raw._handle;
+      if (!handle) continue;
+      // What the kernel took: it takes more only as the client reads (within one big write, too).
+      const sent = handle.bytesWritten - handle.writeQueueSize;
+      const stall = this.stalls.get(socket);
+      if (stall === undefined) {
+        this.stalls.set(socket, { sent, since: now });
+      } else if (stall.sent !== sent) {
+        stall.sent = sent;
+        stall.since = now;
+      } else if (now - stall.since >= timeoutMs) {
+        this.stalls.delete(socket);
+        // A reset frees the kernel's buffer now; a close would keep trying to deliver it for minutes.
+        if (typeof handle.reset === 'function') raw.resetAndDestroy();
+        socket.destroy();
+        cut++;
+      }
+    }
+    return cut;
   }
 
   destroyAll(): void {

@@ -25,6 +25,7 @@ import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
+import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 
@@ -213,6 +214,8 @@ class Worker {
     };
     const http = s.certfile && s.keyfile ? createHttpsServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
     http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => this.connections.addHttp(socket));
+    applyServerLimits(http, s, this.log);
+    this.sweepStalled(s.send_timeout);
 
     let accessLog: RequestPipeline['accessLog'] = null;
     if (s.accesslog !== null) {
@@ -241,6 +244,17 @@ class Worker {
     return http;
   }
 
+  /** `send_timeout`: a sweep over the connections every quarter of it, rather than a timer per write. */
+  private sweepStalled(seconds: number): void {
+    const ms = seconds * 1000;
+    const every = checkInterval(ms);
+    if (every === null) return;
+    setInterval(() => {
+      const cut = this.connections.cutStalled(performance.now(), ms);
+      if (cut > 0) this.log.info(`worker ${this.boot.id}: closed ${cut} connection(s) whose client took none of the response for send_timeout (${seconds} s)`);
+    }, every).unref();
+  }
+
   /**
    * (Re)installs the request handler for what is now true: draining or not (keepalive 0
    * means every response closes its connection, like draining), observed by host.on('request') or not.
@@ -251,7 +265,8 @@ class Worker {
     const s = this.boot.settings;
     const draining = this.state === 'stopping';
     const probes = { readiness: s.readiness_path, liveness: s.liveness_path, ready: () => this.state === 'serving' && !this.unready };
-    this.handler = withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining);
+    // The limits come first: a request over one is refused before a probe, a hook or the app sees it.
+    this.handler = withLimits(withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining), s, this.log);
     this.http.on('request', this.handler);
   }
 
