@@ -224,7 +224,9 @@ export function textLayer(entries: readonly TextEntry[], baseDir: string, issues
     }
     const parsed = kind.schema.safeParse(kind.fromText(texts), { reportInput: true });
     if (!parsed.success) {
-      issues.push(...toConfigIssues(parsed.error.issues, source, []));
+      // A problem with the whole value is said in the terms of the text the user typed.
+      const textIssues = parsed.error.issues.map((issue) => (issue.path.length === 0 && kind.textExpected ? { ...issue, message: `expected ${kind.textExpected}` } : issue));
+      issues.push(...toConfigIssues(textIssues, source, []));
       continue;
     }
     const value = kind.resolvePaths ? (kind.resolvePaths as (v: unknown, base: string) => unknown)(parsed.data, baseDir) : parsed.data;

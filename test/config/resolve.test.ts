@@ -210,6 +210,15 @@ describe('problems', () => {
     ]);
   });
 
+  it('says what env takes: an object in the file, KEY=VALUE pairs in a variable or flag', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG('{ env: null } as never') });
+    expect(await problems(resolveConfig(inputs(dir, { env: { HOSTD_ENV: 'abc' }, flags: { env: ['A=1', 'b'] } })))).toEqual([
+      'hostd.config.ts: env: expected an object of string values, got null',
+      'HOSTD_ENV: expected KEY=VALUE pairs separated by commas, got "abc"',
+      '--env: expected KEY=VALUE pairs separated by commas, got "A=1,b"',
+    ]);
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
