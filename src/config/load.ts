@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { HostdError } from '../errors.ts';
 import { displayPath } from '../paths.ts';
@@ -123,25 +124,29 @@ export function resolvePackage(specifier: string, parentFile: string): string | 
  * Evaluates a config file through `graph` and returns what its default export stands for:
  * the object itself (a JSON file's content), or the result of calling the exported (sync or
  * async) function with `env`. Every problem is a HostdError naming the user's file and line.
+ * The object comes boxed: resolving a promise with it would read its `then`, which on a
+ * Proxy is user code running outside any try; its keys are read (and judged) one by one later.
  */
-export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, graph: ModuleGraph): Promise<unknown> {
+export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, graph: ModuleGraph): Promise<{ readonly config: unknown }> {
   try {
     graph.source(file);
   } catch (error) {
     throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { cause: error });
   }
-  let exports: ModuleExports;
+  let value: unknown;
   try {
-    exports = await graph.import(file, file);
+    const exports = await graph.import(file, file);
+    value = 'default' in exports ? exports.default : undefined;
   } catch (error) {
     throw loadError(error, file, cwd, graph.sources);
   }
-  if (!('default' in exports) || exports.default === undefined) {
+  if (value === undefined) {
     throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)} has no default export; write \`export default defineConfig({ ... })\``);
   }
   try {
-    const value = exports.default;
-    return await (typeof value === 'function' ? (value as (env: ConfigEnv) => unknown)(env) : value);
+    const config = typeof value === 'function' ? (value as (env: ConfigEnv) => unknown)(env) : value;
+    // Only a real promise is awaited, for the same reason.
+    return { config: types.isPromise(config) ? await config : config };
   } catch (error) {
     throw loadError(error, file, cwd, graph.sources);
   }

@@ -68,7 +68,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
   const layers: Layer[] = [defaultsLayer()];
   if (file) {
     const fileLayers = async () => {
-      const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
+      const { config: raw } = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
       const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, graph, stack: [], applied: new Set<object>(), presetNames };
       return configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx);
     };

@@ -91,6 +91,22 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
   return `${head}${first ? codeFrame(first.at, read) : ''}${stack ? `\n${stack}` : ''}`;
 }
 
+/**
+ * What user code threw, in one line for a config problem: `Error: boom (at hostd.config.ts:3:9)`,
+ * at the user's frame that threw when there is one.
+ */
+export function describeThrown(error: unknown, cwd = process.cwd()): string {
+  try {
+    if (!(error instanceof Error)) return typeof error === 'string' ? JSON.stringify(error) : String(error);
+    const first = userFrames(error)[0];
+    const kind = error instanceof HostdError ? '' : `${error.name}: `;
+    return `${kind}${error.message}${first ? ` (at ${where(first.at, cwd)})` : ''}`;
+  } catch {
+    // What was thrown cannot even be turned into text (an object without a prototype, a hostile Proxy).
+    return 'a value that cannot be shown';
+  }
+}
+
 function where(at: Location, cwd: string): string {
   return `${displayPath(at.file, cwd)}:${at.line}:${at.column}`;
 }

@@ -92,6 +92,13 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expectNoHostdStack(result.stderr);
   });
 
+  it('reports a getter that throws as a problem of the config, not as a hostd bug', async () => {
+    const dir = project({ 'hostd.config.ts': "export default {\n  get workers(): number {\n    throw new Error('no workers today');\n  },\n};\n" });
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('hostd.config.ts: workers: reading it threw Error: no workers today (at hostd.config.ts:3:11)\n✗ the config is invalid (1 problem)\n');
+  });
+
   it('explains where it looked when there is no config file', async () => {
     const dir = project({});
     const result = await hostd(['check'], { cwd: dir });

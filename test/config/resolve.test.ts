@@ -219,6 +219,42 @@ describe('problems', () => {
     ]);
   });
 
+  it('reports a getter or Proxy that throws as a problem at its key, with what it threw and where', async () => {
+    const dir = project({
+      'hostd.config.ts': [
+        "import { defineConfig, definePreset } from 'hostd';",
+        "const team = definePreset({ name: 'team', get timeout(): number { throw new TypeError('no timeout'); } });",
+        'const hooks = new Proxy([() => {}], { get(target, key) { if (key === "1") throw new Error("no hook"); return key === "length" ? 2 : Reflect.get(target, key); } });',
+        'export default defineConfig({',
+        '  extends: [team],',
+        '  get workers(): number {',
+        "    throw new Error('no workers today');",
+        '  },',
+        '  env: { get SECRET(): string { throw "vault is sealed"; } },',
+        '  post_fork: hooks as never,',
+        '  wrokers: 2,',
+        '} as never);',
+        '',
+      ].join('\n'),
+    });
+    const lines = await problems(resolveConfig(inputs(dir)));
+    expect(lines).toEqual([
+      expect.stringMatching(/^preset team: timeout: reading it threw TypeError: no timeout \(at hostd\.config\.ts:2:\d+\)$/),
+      expect.stringMatching(/^hostd\.config\.ts: workers: reading it threw Error: no workers today \(at hostd\.config\.ts:7:\d+\)$/),
+      'hostd.config.ts: env.SECRET: reading it threw "vault is sealed"',
+      expect.stringMatching(/^hostd\.config\.ts: post_fork\[1\]: reading it threw Error: no hook \(at hostd\.config\.ts:3:\d+\)$/),
+      'hostd.config.ts: wrokers: unknown key (did you mean "workers"?)',
+    ]);
+  });
+
+  it('reports a default export that cannot be read at all, from an object or a function', async () => {
+    const keys = project({ 'hostd.config.ts': 'export default new Proxy({}, { ownKeys() { throw new Error("no keys"); } });\n' });
+    expect(await problems(resolveConfig(inputs(keys)))).toEqual([expect.stringMatching(/^hostd\.config\.ts: reading the default export threw Error: no keys \(at hostd\.config\.ts:1:\d+\)$/)]);
+    // Nothing but the keys is read: not `then` (which awaiting would), not the prototype once it is known plain.
+    const reads = project({ 'hostd.config.mjs': 'export default () => new Proxy({ workers: 2 }, { get(target, key) { if (key !== "workers") throw new Error(`read ${String(key)}`); return target[key]; } });\n' });
+    expect((await resolveConfig(inputs(reads))).settings.workers).toBe(2);
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
