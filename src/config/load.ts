@@ -14,6 +14,7 @@ import { HostdError } from '../errors.ts';
 import { displayPath } from '../paths.ts';
 import type { ModuleGraph } from './modules.ts';
 import type { ConfigEnv } from './types.ts';
+import { forgetSourceMap, keepSourceMap } from './source-maps.ts';
 import { loadError, ModuleLoadError } from './user-error.ts';
 
 interface Jiti {
@@ -21,18 +22,19 @@ interface Jiti {
   transform(options: { source: string; filename: string; ts: boolean; async: boolean; interopDefault: true }): string;
   esmResolve(id: string, options: { parentURL: string; try: true }): string | URL | undefined;
 }
-type CreateJiti = (parent: string, options: { moduleCache: boolean; interopDefault: boolean }) => Jiti;
+type CreateJiti = (parent: string, options: { moduleCache: boolean; interopDefault: boolean; sourceMaps: boolean }) => Jiti;
 let createJiti: CreateJiti | undefined;
 
 /**
  * `fresh`: no module cache, so that every import evaluates the module again. An app is
  * loaded once per worker and keeps the cache, so a module imported from two places is one instance.
+ * `sourceMaps`: transformed code ends with its inline source map (and is cached apart from code without).
  */
-function jitiFor(parent: string, fresh = true): Jiti {
+function jitiFor(parent: string, fresh = true, sourceMaps = false): Jiti {
   // require(), not import: importing this CommonJS bundle from ESM makes Node lex all
   // 190 kB of it for export names, which costs ~12 ms of every `hostd check`.
   createJiti ??= (createRequire(import.meta.url)('jiti') as { createJiti: CreateJiti }).createJiti;
-  return createJiti(parent, { moduleCache: !fresh, interopDefault: false });
+  return createJiti(parent, { moduleCache: !fresh, interopDefault: false, sourceMaps });
 }
 
 /** A module's exports; for CommonJS, `default` is `module.exports`. */
@@ -55,9 +57,16 @@ export async function importModule(specifier: string, parent: string, fresh = tr
 /**
  * The jiti instance of the module graphs: one per process, anchored at the first module it
  * transforms (the config file), which puts its transform cache in that project's
- * node_modules/.cache/jiti, as jiti's own loading does.
+ * node_modules/.cache/jiti, as jiti's own loading does. With source maps, so that an error
+ * in a config is shown at the column the user wrote (see source-maps.ts).
  */
 let graphJiti: Jiti | undefined;
+
+/** The graph's jiti instance, made on first use. */
+function graphJitiFor(file: string): Jiti {
+  graphJiti ??= jitiFor(file, true, true);
+  return graphJiti;
+}
 
 /**
  * How a module's text becomes code: `as-is` (CommonJS, run as Node would), or transpiled
@@ -89,7 +98,13 @@ const TRANSFORM_ERROR = 'exports.__JITI_ERROR__ = ';
  * show the user's file, line and column. A syntax error throws a ModuleLoadError.
  */
 export function compileModule(source: string, file: string, mode: CompileMode): ModuleBody {
-  const code = mode === 'as-is' ? source.replace(/^#!/, '//') : transpile(source, file, mode === 'async');
+  let code: string;
+  if (mode === 'as-is') {
+    forgetSourceMap(file);
+    code = source.replace(/^#!/, '//');
+  } else {
+    code = keepSourceMap(file, transpile(source, file, mode === 'async'));
+  }
   // The function's head has a line of its own, numbered 0, so the module's first line keeps its columns.
   const wrapped = `(${mode === 'async' ? 'async ' : ''}function (${PARAMETERS}) {\n${code}\n})`;
   try {
@@ -103,20 +118,19 @@ export function compileModule(source: string, file: string, mode: CompileMode): 
 
 /** TypeScript and ES module syntax → CommonJS-style code, from jiti's cache when the text is unchanged. */
 function transpile(source: string, file: string, async: boolean): string {
-  graphJiti ??= jitiFor(file);
-  const code = graphJiti.transform({ source, filename: file, ts: /\.[cm]?tsx?$/.test(file), async, interopDefault: true });
+  const code = graphJitiFor(file).transform({ source, filename: file, ts: /\.[cm]?tsx?$/.test(file), async, interopDefault: true });
   if (code.startsWith(TRANSFORM_ERROR)) {
     const { line, column, code: kind, message } = JSON.parse(code.slice(TRANSFORM_ERROR.length)) as { line: number; column: number; code?: string; message?: string };
     const problem = kind === 'ParseError' ? 'syntax error' : `cannot transpile (${kind ?? 'unknown error'})`;
-    throw new ModuleLoadError({ file, line: line || undefined, column: line ? column : undefined }, `${problem}: ${(message ?? '').trim()}`);
+    // Babel counts columns from 0; an editor, and every other position hostd shows, from 1.
+    throw new ModuleLoadError({ file, line: line || undefined, column: line ? column + 1 : undefined }, `${problem}: ${(message ?? '').trim()}`);
   }
   return code;
 }
 
 /** The file a package specifier (`zod`, `hostd/presets/docker`, `#internal`) names for `parentFile`, with import conditions; undefined when none. */
 export function resolvePackage(specifier: string, parentFile: string): string | undefined {
-  graphJiti ??= jitiFor(parentFile);
-  const url = graphJiti.esmResolve(specifier, { parentURL: pathToFileURL(parentFile).href, try: true });
+  const url = graphJitiFor(parentFile).esmResolve(specifier, { parentURL: pathToFileURL(parentFile).href, try: true });
   return url === undefined ? undefined : fileURLToPath(url);
 }
 

@@ -8,6 +8,7 @@ import { sep } from 'node:path';
 import { HostdError } from '../errors.ts';
 import { displayPath, HOSTD_CODE_DIR } from '../paths.ts';
 import type { ModuleSources } from './modules.ts';
+import { originalPosition } from './source-maps.ts';
 
 // What jiti throws for a file that does not parse (the app loader; the config's module graph throws ModuleLoadError).
 const PARSE_ERROR = /^(?:Error: )?ParseError: ([\s\S]*?)\s*\n\s*(\S+?):(\d+):(\d+)\s*$/;
@@ -70,7 +71,8 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
 
   const parse = PARSE_ERROR.exec(error.message);
   if (parse) {
-    const at = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) };
+    // Babel counts columns from 0, an editor from 1.
+    const at = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) + 1 };
     return `${where(at, cwd)}: syntax error: ${parse[1]!.trim()}${codeFrame(at, read)}`;
   }
 
@@ -126,7 +128,7 @@ export function userFrames(error: Error): { fn: string | undefined; at: Location
       continue;
     }
     const fn = m[1]?.replace(/^async /, '');
-    out.push({ fn: fn && fn !== 'Object.<anonymous>' && !fn.startsWith('eval_') ? fn : undefined, at: { file, line: Number(m[3]), column: Number(m[4]) } });
+    out.push({ fn: fn && fn !== 'Object.<anonymous>' && !fn.startsWith('eval_') ? fn : undefined, at: { file, ...originalPosition(file, Number(m[3]), Number(m[4])) } });
   }
   return out;
 }

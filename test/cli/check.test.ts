@@ -80,7 +80,7 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
   });
 
   it.each([
-    ['a syntax error', 'hostd.config.ts', 'export default {\n  workers: 2,,\n};\n', /^hostd: hostd\.config\.ts:2:13: syntax error: /],
+    ['a syntax error', 'hostd.config.ts', 'export default {\n  workers: 2,,\n};\n', /^hostd: hostd\.config\.ts:2:14: syntax error: /],
     ['a throw at load', 'hostd.config.ts', 'const x = 1;\nthrow new TypeError("no DATABASE_URL");\nexport default {};\n', /^hostd: hostd\.config\.ts:2:7: TypeError: no DATABASE_URL/],
     ['a throwing config function', 'hostd.config.mjs', 'export default () => {\n  throw new Error("nope");\n};\n', /^hostd: hostd\.config\.mjs:2:9: Error: nope/],
     ['a missing import', 'hostd.config.ts', "import './gone.ts';\nexport default {};\n", /^hostd: hostd\.config\.ts:1: cannot find module "\.\/gone\.ts"/],
