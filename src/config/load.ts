@@ -142,10 +142,16 @@ export function resolvePackage(specifier: string, parentFile: string): string | 
  * Proxy is user code running outside any try; its keys are read (and judged) one by one later.
  */
 export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, graph: ModuleGraph): Promise<{ readonly config: unknown }> {
+  let text: string;
   try {
-    graph.source(file);
+    text = graph.source(file);
   } catch (error) {
     throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { cause: error });
+  }
+  // An empty module exports an empty object, which would pass as a config of defaults alone.
+  if (text.trim() === '') {
+    const write = file.endsWith('.json') ? 'a JSON object of settings, as in `{ "app": "./src/app.ts" }`' : '`export default defineConfig({ ... })` (with `import { defineConfig } from \'hostd\'`)';
+    throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)} is empty; write ${write}`);
   }
   let value: unknown;
   try {

@@ -99,6 +99,23 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expect(result.stderr).toBe('hostd.config.ts: workers: reading it threw Error: no workers today (at hostd.config.ts:3:11)\n✗ the config is invalid (1 problem)\n');
   });
 
+  it('rejects an empty config file, saying what to write', async () => {
+    const write = "write `export default defineConfig({ ... })` (with `import { defineConfig } from 'hostd'`)";
+    for (const content of ['', '\n  \n']) {
+      const result = await hostd(['check'], { cwd: project({ 'hostd.config.ts': content }) });
+      expect(result).toMatchObject({ code: 1, stdout: '', stderr: `hostd: hostd.config.ts is empty; ${write}\n` });
+    }
+    const devNull = await hostd(['check', '--config', '/dev/null'], { cwd: project({}) });
+    expect(devNull.code).toBe(1);
+    expect(devNull.stderr).toMatch(/^hostd: \S*\/dev\/null is empty; write `export default/);
+    const json = await hostd(['check', '--json'], { cwd: project({ 'hostd.config.json': '' }) });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      valid: false,
+      errors: [{ code: 'HOSTD_ERR_CONFIG_LOAD', message: 'hostd.config.json is empty; write a JSON object of settings, as in `{ "app": "./src/app.ts" }`' }],
+    });
+  });
+
   it('explains where it looked when there is no config file', async () => {
     const dir = project({});
     const result = await hostd(['check'], { cwd: dir });
