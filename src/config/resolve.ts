@@ -4,7 +4,7 @@
  * inputs and get the same settings (a worker is a fresh process and loads the config
  * itself, since hooks are functions and cannot be sent to it).
  */
-import { existsSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigInvalidError, type ConfigIssue, HostdError } from '../errors.ts';
 import { displayPath } from '../paths.ts';
@@ -42,9 +42,8 @@ export function locateConfigFile(inputs: ConfigInputs): string | null {
   const replayed = inputs.modules;
   if (inputs.configFile !== undefined) {
     const file = resolve(inputs.cwd, inputs.configFile);
-    if (!(replayed && Object.hasOwn(replayed, file)) && !existsSync(file)) {
-      throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${displayPath(file, inputs.cwd)}`);
-    }
+    // Named as typed: `/tmp` rather than `../..`.
+    if (!(replayed && Object.hasOwn(replayed, file))) checkConfigFile(file, inputs.configFile);
     return file;
   }
   const found = findConfigFile(inputs.cwd, replayed && ((path) => Object.hasOwn(replayed, path)));
@@ -54,7 +53,35 @@ export function locateConfigFile(inputs: ConfigInputs): string | null {
       `no config file found in ${inputs.cwd} or its parents up to the project root (looked for ${CONFIG_FILE_NAMES.join(', ')}); create one with \`hostd init\` or pass --config FILE`,
     );
   }
+  if (found !== null && !replayed) checkConfigFile(found, displayPath(found, inputs.cwd));
   return found;
+}
+
+/**
+ * Refuses a config path that is not a regular file: a folder cannot be read, and reading a
+ * device or a named pipe may never end (/dev/zero, a FIFO nobody writes to). The null
+ * device reads as an empty file, and is reported as one.
+ */
+function checkConfigFile(file: string, shown: string): void {
+  let stats: Stats | undefined;
+  try {
+    stats = statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${shown}: ${(error as Error).message}`, { cause: error });
+  }
+  if (stats === undefined) throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${shown}`);
+  if (stats.isFile() || (stats.isCharacterDevice() && stats.rdev === statSync('/dev/null', { throwIfNoEntry: false })?.rdev)) return;
+  throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file ${shown} is ${fileKind(stats)}, not a regular file`);
+}
+
+/** What a path that is not a regular file is, in a few words. */
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isFIFO()) return 'a named pipe (FIFO)';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'a special file';
 }
 
 export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfig> {

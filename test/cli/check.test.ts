@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
 import { HELLO_APP, project } from '../helpers/project.ts';
@@ -123,6 +125,22 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expect(result.stderr).toContain('no config file found in');
     expect(result.stderr).toContain('hostd init');
     expect((await hostd(['check', '-c', 'missing.ts'], { cwd: dir })).stderr).toBe('hostd: config file not found: missing.ts\n');
+  });
+
+  it('refuses a config path that is not a regular file, without reading it', async () => {
+    const dir = project({ 'folder/.keep': '' });
+    execFileSync('mkfifo', [join(dir, 'pipe.ts')]);
+    const cases = [
+      [['--config', 'folder'], 'config file folder is a folder, not a regular file'],
+      [['--config', '/dev/zero'], 'config file /dev/zero is a character device, not a regular file'],
+      [['--config', 'pipe.ts'], 'config file pipe.ts is a named pipe (FIFO), not a regular file'],
+    ] as const;
+    for (const [args, message] of cases) {
+      expect(await hostd(['check', ...args], { cwd: dir, timeoutMs: 5000 })).toMatchObject({ code: 1, stderr: `hostd: ${message}\n` });
+    }
+    const found = project({ 'hostd.config.ts/.keep': '' });
+    expect(await hostd(['check', '--json'], { cwd: found })).toMatchObject({ code: 1, stdout: expect.stringContaining('"HOSTD_ERR_CONFIG_NOT_FOUND"') });
+    expect((await hostd(['check'], { cwd: found })).stderr).toBe('hostd: config file hostd.config.ts is a folder, not a regular file\n');
   });
 
   it('exits 2 on a usage error, with a suggestion', async () => {

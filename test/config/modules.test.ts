@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -122,6 +122,10 @@ describe('a generation: the texts the primary evaluated', () => {
     expect(replayed.hooks.post_fork.map((h) => h.fn.name)).toEqual(['postFork']);
     const named = await resolveConfig({ ...inputs, configFile: 'hostd.config.json', modules: first.modules });
     expect(named.settings.workers).toBe(3);
+    // Not even a folder in its place stops a replay: the file is never looked at on disk.
+    mkdirSync(join(dir, 'hostd.config.json'));
+    expect((await resolveConfig({ ...inputs, configFile: 'hostd.config.json', modules: first.modules })).settings.workers).toBe(3);
+    rmSync(join(dir, 'hostd.config.json'), { recursive: true });
     expect((await resolveConfig(inputs)).settings.workers).toBe(5);
   });
 });
