@@ -5,7 +5,7 @@
  * itself, since hooks are functions and cannot be sent to it).
  */
 import { type Stats, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigInvalidError, type ConfigIssue, HostdError } from '../errors.ts';
 import { displayPath } from '../paths.ts';
 import { locateModule, splitAppSpec } from './app-spec.ts';
@@ -115,6 +115,8 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
     issues.push(settingIssue(rule.keys[0]!, setBy[setBy.length - 1] ?? 'default', message));
   }
   issues.push(...appIssues(settings.app as string | null, root, sources.app, inputs.cwd));
+  // A worker replays what the primary checked; `hostd export` describes another machine, whose folders may not exist here.
+  if (!inputs.modules && inputs.command !== 'export') issues.push(...outputFileIssues(settings, sources, troubled, inputs.cwd));
   if (issues.length > 0) throw new ConfigInvalidError(issues);
 
   return Object.freeze({
@@ -177,6 +179,49 @@ function appIssues(app: string | null, root: string, source: string, cwd: string
   const { module } = splitAppSpec(app);
   if (locateModule(module, root) !== null) return [];
   return [settingIssue('app', source, `cannot find the app module ${JSON.stringify(displayPath(module, cwd))}`)];
+}
+
+/** The files hostd writes. */
+const OUTPUT_FILES = ['accesslog', 'errorlog', 'pidfile'] as const satisfies readonly SettingName[];
+
+/**
+ * A log or pidfile in a folder that is not there would fail only once hostd starts (the
+ * pidfile after the sockets are bound); it is caught now, as a missing app module is.
+ */
+function outputFileIssues(settings: Record<SettingName, unknown>, sources: Record<SettingName, string>, troubled: ReadonlySet<string | undefined>, cwd: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const name of OUTPUT_FILES) {
+    const path = settings[name];
+    if (typeof path !== 'string' || path === '-' || troubled.has(name)) continue;
+    const problem = outputFileProblem(path, cwd);
+    if (problem !== undefined) issues.push(settingIssue(name, sources[name], problem));
+  }
+  return issues;
+}
+
+/** What keeps hostd from writing the file at `path`, as far as can be told without writing it. */
+function outputFileProblem(path: string, cwd: string): string | undefined {
+  const stat = (p: string) => {
+    try {
+      return statSync(p, { throwIfNoEntry: false }) ?? null;
+    } catch {
+      // Not even looked at (a folder on the way cannot be searched): writing will say why.
+      return undefined;
+    }
+  };
+  const folder = dirname(path);
+  const folderStats = stat(folder);
+  if (folderStats === null) return `the folder ${relativePath(folder, cwd)} does not exist`;
+  if (folderStats !== undefined && !folderStats.isDirectory()) return `${relativePath(folder, cwd)} is not a folder`;
+  if (stat(path)?.isDirectory()) return `${relativePath(path, cwd)} is a folder; name a file in it`;
+  return undefined;
+}
+
+/** A path under the working directory as `./logs` (not `logs`, which reads as a word); any other in full. */
+function relativePath(path: string, cwd: string): string {
+  const shown = displayPath(path, cwd);
+  if (isAbsolute(shown) || shown === '.') return shown;
+  return shown.startsWith('..') ? path : `./${shown}`;
 }
 
 /** Later layers win; records merge key by key; hooks concatenate in layer order. */

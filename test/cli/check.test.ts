@@ -143,6 +143,12 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expect((await hostd(['check'], { cwd: found })).stderr).toBe('hostd: config file hostd.config.ts is a folder, not a regular file\n');
   });
 
+  it('reports a log file in a folder that does not exist, as it does a missing app module', async () => {
+    const dir = project({ 'hostd.config.ts': "export default { accesslog: './missing/access.log', errorlog: '-', pidfile: null };\n" });
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result).toMatchObject({ code: 1, stderr: 'hostd.config.ts: accesslog: the folder ./missing does not exist\n✗ the config is invalid (1 problem)\n' });
+  });
+
   it('exits 2 on a usage error, with a suggestion', async () => {
     const dir = project({ 'hostd.config.json': '{}' });
     const unknownFlag = await hostd(['check', '--wokers', '2'], { cwd: dir });

@@ -262,6 +262,25 @@ describe('problems', () => {
     expect((await resolveConfig(inputs(reads))).settings.workers).toBe(2);
   });
 
+  it('reports a log or pidfile that cannot be written where it is: no folder, or a folder in its place', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG("{ accesslog: './missing/access.log', errorlog: './hostd.config.ts/error.log', pidfile: './run' }"), 'run/.keep': '' });
+    expect(await problems(resolveConfig(inputs(dir, { env: { HOSTD_PIDFILE: '/no-such-folder/hostd.pid' } })))).toEqual([
+      'hostd.config.ts: accesslog: the folder ./missing does not exist',
+      'hostd.config.ts: errorlog: ./hostd.config.ts is not a folder',
+      'HOSTD_PIDFILE: the folder /no-such-folder does not exist',
+    ]);
+    expect(await problems(resolveConfig(inputs(dir, { flags: { accesslog: ['-'], errorlog: ['logs/error.log'] } })))).toEqual([
+      '--errorlog: the folder ./logs does not exist',
+      'hostd.config.ts: pidfile: ./run is a folder; name a file in it',
+    ]);
+    // `-` and null are not paths; a worker replays what its primary checked; export describes another machine.
+    const fine = project({ 'hostd.config.ts': TS_CONFIG("{ accesslog: '-', errorlog: null, pidfile: './missing/hostd.pid' }") });
+    const first = await resolveConfig(inputs(fine, { flags: { pidfile: [join(fine, 'hostd.pid')] } }));
+    expect(first.settings).toMatchObject({ accesslog: '-', errorlog: null });
+    expect((await resolveConfig(inputs(fine, { modules: first.modules }))).settings.pidfile).toBe(join(fine, 'missing', 'hostd.pid'));
+    expect((await resolveConfig(inputs(fine, { command: 'export' }))).settings.pidfile).toBe(join(fine, 'missing', 'hostd.pid'));
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
