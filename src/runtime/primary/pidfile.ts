@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { HostdError } from '../../errors.ts';
 
 function alive(pid: number): boolean {
@@ -19,13 +19,20 @@ export function writePidfile(path: string): void {
   if (existing !== undefined && existing !== process.pid && Number.isInteger(existing) && existing > 0 && alive(existing)) {
     throw new HostdError('HOSTD_ERR_PIDFILE', `pidfile ${path} names a running process (${existing}); is hostd already running?`);
   }
+  // Written aside and renamed into place, so a reader never sees a half-written file.
+  const temporary = `${path}.${process.pid}.tmp`;
   try {
-    // Written aside and renamed into place, so a reader never sees a half-written file.
-    const temporary = `${path}.${process.pid}.tmp`;
     writeFileSync(temporary, `${process.pid}\n`);
-    renameSync(temporary, path);
   } catch (error) {
     throw new HostdError('HOSTD_ERR_PIDFILE', `cannot write pidfile ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    renameSync(temporary, path);
+  } catch (error) {
+    // The file written aside is ours to remove: nothing else knows it is there.
+    rmSync(temporary, { force: true });
+    const why = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? 'it is a directory' : (error as Error).message;
+    throw new HostdError('HOSTD_ERR_PIDFILE', `cannot write pidfile ${path}: ${why}`, { cause: error });
   }
 }
 
