@@ -5,6 +5,7 @@
  * problem in every layer is collected before anything is reported.
  */
 import type { ConfigIssue } from '../errors.ts';
+import { quote } from '../text.ts';
 import { describeLoadError, describeThrown } from './user-error.ts';
 import { describeValue, formatPath, toConfigIssues } from './issues.ts';
 import { attempt, isPlainObject, plainCopy, Unreadable } from './user-data.ts';
@@ -59,12 +60,12 @@ async function resolveHookRef(ref: string, ctx: LayerContext): Promise<{ fn: unk
   try {
     exports = await ctx.graph.import(specifier, ctx.parentFile);
   } catch (error) {
-    return { problem: `cannot load ${JSON.stringify(specifier)}: ${describeLoadError(error, ctx.parentFile, ctx.cwd, ctx.graph.sources)}` };
+    return { problem: `cannot load ${quote(specifier)}: ${describeLoadError(error, ctx.parentFile, ctx.cwd, ctx.graph.sources)}` };
   }
   if (!(exportName in exports)) {
     const names = Object.keys(exports).filter((k) => k !== '__esModule');
     const hint = didYouMean(exportName, names) || (names.length ? ` (it exports ${names.join(', ')})` : '');
-    return { problem: `${JSON.stringify(specifier)} has no export ${JSON.stringify(exportName)}${hint}` };
+    return { problem: `${quote(specifier)} has no export ${JSON.stringify(exportName)}${hint}` };
   }
   const fn = exports[exportName];
   return typeof fn === 'function' ? { fn } : { problem: `expected ${JSON.stringify(ref)} to name a function, got ${describeValue(fn)}` };

@@ -12,6 +12,7 @@ import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { HostdError } from '../errors.ts';
 import { displayPath } from '../paths.ts';
+import { escapeControls } from '../text.ts';
 import type { ModuleGraph } from './modules.ts';
 import type { ConfigEnv } from './types.ts';
 import { forgetSourceMap, keepSourceMap } from './source-maps.ts';
@@ -146,7 +147,7 @@ export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, 
   try {
     text = graph.source(file);
   } catch (error) {
-    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { cause: error });
+    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${escapeControls((error as Error).message)}`, { cause: error });
   }
   // An empty module exports an empty object, which would pass as a config of defaults alone.
   if (text.trim() === '') {

@@ -7,7 +7,8 @@
 import { type Stats, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigInvalidError, type ConfigIssue, HostdError } from '../errors.ts';
-import { displayPath } from '../paths.ts';
+import { displayPath, printablePath, shortPath } from '../paths.ts';
+import { escapeControls, quote } from '../text.ts';
 import { locateModule, splitAppSpec } from './app-spec.ts';
 import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
 import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
@@ -43,14 +44,14 @@ export function locateConfigFile(inputs: ConfigInputs): string | null {
   if (inputs.configFile !== undefined) {
     const file = resolve(inputs.cwd, inputs.configFile);
     // Named as typed: `/tmp` rather than `../..`.
-    if (!(replayed && Object.hasOwn(replayed, file))) checkConfigFile(file, inputs.configFile);
+    if (!(replayed && Object.hasOwn(replayed, file))) checkConfigFile(file, printablePath(inputs.configFile));
     return file;
   }
   const found = findConfigFile(inputs.cwd, replayed && ((path) => Object.hasOwn(replayed, path)));
   if (found === null && inputs.requireFile) {
     throw new HostdError(
       'HOSTD_ERR_CONFIG_NOT_FOUND',
-      `no config file found in ${inputs.cwd} or its parents up to the project root (looked for ${CONFIG_FILE_NAMES.join(', ')}); create one with \`hostd init\` or pass --config FILE`,
+      `no config file found in ${printablePath(inputs.cwd)} or its parents up to the project root (looked for ${CONFIG_FILE_NAMES.join(', ')}); create one with \`hostd init\` or pass --config FILE`,
     );
   }
   if (found !== null && !replayed) checkConfigFile(found, displayPath(found, inputs.cwd));
@@ -67,7 +68,7 @@ function checkConfigFile(file: string, shown: string): void {
   try {
     stats = statSync(file, { throwIfNoEntry: false });
   } catch (error) {
-    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${shown}: ${(error as Error).message}`, { cause: error });
+    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${shown}: ${escapeControls((error as Error).message)}`, { cause: error });
   }
   if (stats === undefined) throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${shown}`);
   if (stats.isFile() || (stats.isCharacterDevice() && stats.rdev === statSync('/dev/null', { throwIfNoEntry: false })?.rdev)) return;
@@ -178,7 +179,7 @@ function appIssues(app: string | null, root: string, source: string, cwd: string
   if (app === null) return [];
   const { module } = splitAppSpec(app);
   if (locateModule(module, root) !== null) return [];
-  return [settingIssue('app', source, `cannot find the app module ${JSON.stringify(displayPath(module, cwd))}`)];
+  return [settingIssue('app', source, `cannot find the app module ${quote(shortPath(module, cwd))}`)];
 }
 
 /** The files hostd writes. */
@@ -219,9 +220,9 @@ function outputFileProblem(path: string, cwd: string): string | undefined {
 
 /** A path under the working directory as `./logs` (not `logs`, which reads as a word); any other in full. */
 function relativePath(path: string, cwd: string): string {
-  const shown = displayPath(path, cwd);
-  if (isAbsolute(shown) || shown === '.') return shown;
-  return shown.startsWith('..') ? path : `./${shown}`;
+  const shown = shortPath(path, cwd);
+  if (isAbsolute(shown) || shown === '.') return printablePath(shown);
+  return printablePath(shown.startsWith('..') ? path : `./${shown}`);
 }
 
 /** Later layers win; records merge key by key; hooks concatenate in layer order. */

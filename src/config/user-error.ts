@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { HostdError } from '../errors.ts';
 import { displayPath, HOSTD_CODE_DIR } from '../paths.ts';
+import { quote } from '../text.ts';
 import type { ModuleSources } from './modules.ts';
 import { originalPosition } from './source-maps.ts';
 
@@ -81,7 +82,7 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
     const importer = /Require stack:\n- (.+)/.exec(error.message)?.[1] ?? file;
     const line = wanted ? lineOf(importer, wanted, read) : undefined;
     const at = line ? `${show(importer)}:${line}` : show(importer);
-    return `${at}: cannot find module ${wanted ? JSON.stringify(wanted) : ''}${wanted?.startsWith('.') ? ' (check the path and extension)' : ' (is it installed?)'}`.replace('module  (', 'module (');
+    return `${at}: cannot find module ${wanted ? quote(wanted) : ''}${wanted?.startsWith('.') ? ' (check the path and extension)' : ' (is it installed?)'}`.replace('module  (', 'module (');
   }
 
   const frames = userFrames(error);

@@ -149,6 +149,19 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expect(result).toMatchObject({ code: 1, stderr: 'hostd.config.ts: accesslog: the folder ./missing does not exist\n✗ the config is invalid (1 problem)\n' });
   });
 
+  it('quotes a path with control characters wherever it prints one', async () => {
+    const folder = 'we\nird\x1b[2J';
+    const dir = project({ [`${folder}/hostd.config.ts`]: 'export default { workers: 0 };\n', [`${folder}/ok.ts`]: 'export default { accesslog: "./gone\\u0007/x.log" };\n' });
+    const shown = (file: string) => JSON.stringify(`${folder}/${file}`);
+    const invalid = await hostd(['check', '--config', `${folder}/hostd.config.ts`], { cwd: dir });
+    expect(invalid.stderr.split('\n')[0]).toBe(`${shown('hostd.config.ts')}: workers: expected an integer from 1 to 1,024, or "auto", got 0`);
+    const missing = await hostd(['check', '--config', `${folder}/nope.ts`], { cwd: dir });
+    expect(missing.stderr).toBe(`hostd: config file not found: ${shown('nope.ts')}\n`);
+    const folderMissing = await hostd(['check', '--config', `${folder}/ok.ts`], { cwd: dir });
+    expect(folderMissing.stderr.split('\n')[0]).toBe(`${shown('ok.ts')}: accesslog: the folder ${shown('gone\x07').replace('"', '"./')} does not exist`);
+    for (const result of [invalid, missing, folderMissing]) expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
+  });
+
   it('exits 2 on a usage error, with a suggestion', async () => {
     const dir = project({ 'hostd.config.json': '{}' });
     const unknownFlag = await hostd(['check', '--wokers', '2'], { cwd: dir });

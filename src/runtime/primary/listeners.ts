@@ -7,6 +7,8 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { formatBind, parseBind, type Bind } from '../../config/binds.ts';
 import { HostdError } from '../../errors.ts';
+import { printablePath } from '../../paths.ts';
+import { escapeControls } from '../../text.ts';
 
 export interface Listener {
   readonly address: string;
@@ -30,18 +32,18 @@ function socketInUse(path: string): Promise<boolean> {
 
 async function listen(address: string, backlog: number, scheme: 'http' | 'https', onConnection: (socket: Socket) => void): Promise<Listener> {
   const parsed = parseBind(address);
-  if (!parsed.ok) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${parsed.reason}`);
+  if (!parsed.ok) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: ${parsed.reason}`);
   const bind = parsed.bind;
   if (bind.type === 'unix' && existsSync(bind.path)) {
     // A socket file left by a process that died; remove it unless something still answers on it.
-    if (await socketInUse(bind.path)) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: another process is listening on it`);
+    if (await socketInUse(bind.path)) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: another process is listening on it`);
     unlinkSync(bind.path);
   }
   const server = createServer({ pauseOnConnect: true }, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${why}`, { cause: error }));
+      const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : escapeControls(error.message);
+      reject(new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: ${why}`, { cause: error }));
     });
     if (bind.type === 'tcp') server.listen({ host: bind.host ?? undefined, port: bind.port, backlog }, resolve);
     else if (bind.type === 'unix') server.listen({ path: bind.path, backlog }, resolve);

@@ -1,5 +1,6 @@
 import type { ConfigInputs } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
+import { printablePath } from '../../paths.ts';
 import { PrimaryShell } from './shell.ts';
 
 /**
@@ -15,7 +16,7 @@ export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs): 
   if (code !== 0 && errorlog !== '-') {
     // The details went to the error log; the terminal still learns why hostd stopped.
     const why = shell.lastCritical !== null ? `: ${shell.lastCritical}` : '';
-    process.stderr.write(`hostd: stopped with exit code ${code}${why} (details in ${errorlog ?? 'the error log'})\n`);
+    process.stderr.write(`hostd: stopped with exit code ${code}${why} (details in ${errorlog === null ? 'the error log' : printablePath(errorlog)})\n`);
   }
   process.exit(code);
 }
