@@ -10,7 +10,7 @@ export const ERRORS = {
   },
   HOSTD_ERR_CONFIG_NOT_FOUND: {
     exit: 1,
-    doc: 'No config file was found (searching upward from the working directory to the project root), or the file given with `--config` does not exist.',
+    doc: 'No config file was found (searching upward from the working directory to the project root), the file given with `--config` does not exist, or the config path is not a regular file (a folder, a device, a named pipe).',
   },
   HOSTD_ERR_CONFIG_AMBIGUOUS: {
     exit: 1,

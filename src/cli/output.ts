@@ -26,6 +26,21 @@ export function styleFor(stream: Writable & { isTTY?: boolean }): Style {
   return { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), cyan: wrap(36, 39) };
 }
 
+/**
+ * A reader that went away (`hostd print-config | head -1`) closes the pipe: what is left to
+ * print has nowhere to go and is dropped, quietly. The command still ends with its own exit
+ * code rather than 0 or a signal's: the code is what the command found (`hostd check | head
+ * -1` under `set -o pipefail` still fails for an invalid config, and a valid one is not made
+ * a failure by the reader), and a closed stdout does not change it.
+ */
+export function dropOutputToClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+}
+
 export const out = {
   stdout: process.stdout,
   stderr: process.stderr,

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { printablePath } from '../paths.ts';
 
 /** A listening address, parsed from one `bind` string. */
 export type Bind =
@@ -59,11 +60,11 @@ export function parseBind(text: string): BindResult {
   return { ok: true, bind: { type: 'tcp', host: host === '' ? null : host, port: portNumber } };
 }
 
-/** The address as a URL-like string for logs: `http://127.0.0.1:8000`, `unix:/run/a.sock`, `fd://3`. */
+/** The address as a URL-like string for logs: `http://127.0.0.1:8000`, `unix:/run/a.sock`, `fd://3` (a path with control characters quoted). */
 export function formatBind(bind: Bind, scheme: 'http' | 'https' = 'http'): string {
   switch (bind.type) {
     case 'unix':
-      return `unix:${bind.path}`;
+      return `unix:${printablePath(bind.path)}`;
     case 'fd':
       return `fd://${bind.fd}`;
     case 'tcp': {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HostdError } from '../errors.ts';
+import { printablePath } from '../paths.ts';
 
 /** The names a config file may have, in the order they are looked for. */
 export const CONFIG_FILE_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'].map((ext) => `hostd.config.${ext}`);
@@ -17,7 +18,7 @@ export function findConfigFile(cwd: string, isConfig: (path: string) => boolean 
     if (found.length > 1) {
       throw new HostdError(
         'HOSTD_ERR_CONFIG_AMBIGUOUS',
-        `${dir} holds ${found.join(' and ')}; keep one, or pick one with --config`,
+        `${printablePath(dir)} holds ${found.join(' and ')}; keep one, or pick one with --config`,
       );
     }
     if (found.length === 1) return join(dir, found[0]!);

@@ -26,6 +26,11 @@ export interface Kind<In, Out = In> {
    * Absent for kinds that cannot be given on a command line (presets).
    */
   readonly fromText?: (texts: readonly string[]) => unknown;
+  /**
+   * What a valid text looks like, when it differs from `expected` (which speaks of the
+   * config file's form): `KEY=VALUE pairs` rather than `an object`.
+   */
+  readonly textExpected?: string;
   /** Placeholder in `--help`; absent for a boolean switch. */
   readonly arg?: string;
   /** The flag may be given more than once; occurrences are combined. */
@@ -253,14 +258,16 @@ export function workerCount(max: number): Kind<number | 'auto'> {
 
 /** Environment variables: names to string values. Later layers add to earlier ones. */
 export function stringRecord(): Kind<Record<string, string>> {
-  const expected = 'an object of string values (on the command line: KEY=VALUE)';
+  const expected = 'an object of string values';
   return kind({
     schema: z.record(z.string(), z.string(error('a string')), error(expected)),
     expected,
+    textExpected: 'KEY=VALUE pairs separated by commas',
     ts: 'Record<string, string>',
     json: { type: 'object', additionalProperties: { type: 'string' } },
     fromText: (texts) => {
-      const pairs = texts.flatMap((t) => t.split(',')).filter((t) => t.trim() !== '');
+      // `A=1, B=2` is how a list is often typed: the space belongs to neither pair.
+      const pairs = texts.flatMap((t) => t.split(',')).map((t) => t.trimStart()).filter((t) => t.trim() !== '');
       if (pairs.some((p) => !/^[^=\s]+=/.test(p))) return texts.join(',');
       return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
     },

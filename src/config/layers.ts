@@ -5,8 +5,10 @@
  * problem in every layer is collected before anything is reported.
  */
 import type { ConfigIssue } from '../errors.ts';
-import { describeLoadError } from './user-error.ts';
-import { describeValue, toConfigIssues } from './issues.ts';
+import { quote } from '../text.ts';
+import { describeLoadError, describeThrown } from './user-error.ts';
+import { describeValue, formatPath, toConfigIssues } from './issues.ts';
+import { attempt, isPlainObject, plainCopy, Unreadable } from './user-data.ts';
 import type { ModuleGraph } from './modules.ts';
 import { layerKeys, type LayerKind, layerSchema } from './schema.ts';
 import { envName, flagName, HOOK_NAMES, type HookName, SETTING_NAMES, type SettingName, SETTINGS, settingsWithCli } from './settings.ts';
@@ -49,12 +51,6 @@ export function defaultsLayer(): Layer {
   };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 /** `"./hooks.js#postFork"` → the function it names, or a message saying why not. */
 async function resolveHookRef(ref: string, ctx: LayerContext): Promise<{ fn: unknown } | { problem: string }> {
   const hash = ref.lastIndexOf('#');
@@ -64,12 +60,12 @@ async function resolveHookRef(ref: string, ctx: LayerContext): Promise<{ fn: unk
   try {
     exports = await ctx.graph.import(specifier, ctx.parentFile);
   } catch (error) {
-    return { problem: `cannot load ${JSON.stringify(specifier)}: ${describeLoadError(error, ctx.parentFile, ctx.cwd, ctx.graph.sources)}` };
+    return { problem: `cannot load ${quote(specifier)}: ${describeLoadError(error, ctx.parentFile, ctx.cwd, ctx.graph.sources)}` };
   }
   if (!(exportName in exports)) {
     const names = Object.keys(exports).filter((k) => k !== '__esModule');
     const hint = didYouMean(exportName, names) || (names.length ? ` (it exports ${names.join(', ')})` : '');
-    return { problem: `${JSON.stringify(specifier)} has no export ${JSON.stringify(exportName)}${hint}` };
+    return { problem: `${quote(specifier)} has no export ${JSON.stringify(exportName)}${hint}` };
   }
   const fn = exports[exportName];
   return typeof fn === 'function' ? { fn } : { problem: `expected ${JSON.stringify(ref)} to name a function, got ${describeValue(fn)}` };
@@ -126,24 +122,19 @@ async function resolvePresetItems(items: unknown[], source: string, ctx: LayerCo
  * layers first, depth first, then its own. Problems go to `ctx.issues`.
  */
 export async function configLayers(raw: unknown, source: string, kind: LayerKind, ctx: LayerContext): Promise<Layer[]> {
-  if (!isPlainObject(raw)) {
-    ctx.issues.push({
-      source,
-      path: '',
-      message: `expected ${kind === 'file' ? 'the default export to be a config object (defineConfig({ ... }))' : 'a preset object'}, got ${describeValue(raw)}`,
-    });
-    return [];
-  }
-  const config: Record<string, unknown> = { ...raw };
-  if (kind === 'file') delete config.$schema;
-
   // This layer's own problems are reported after its presets', in layer order.
   const own: ConfigIssue[] = [];
+  const config = readLayerObject(raw, source, kind, ctx.cwd, own);
+  if (config === undefined) {
+    ctx.issues.push(...own);
+    return [];
+  }
+  if (kind === 'file') delete config.$schema;
   await resolveHookRefs(config, source, ctx, own);
   const extendsItems = config.extends === undefined ? [] : Array.isArray(config.extends) ? config.extends : [config.extends];
   const presets = await resolvePresetItems(extendsItems, source, ctx, own);
   if (config.extends !== undefined) config.extends = presets;
-  const data = validate(config, source, kind, own);
+  const data = validate(config, source, kind, own, ctx.cwd);
 
   const layers: Layer[] = [];
   for (const [index, preset] of presets.entries()) {
@@ -166,18 +157,67 @@ export async function configLayers(raw: unknown, source: string, kind: LayerKind
 }
 
 /**
+ * The layer's object as plain data (see user-data.ts), or undefined when it is not an
+ * object or cannot be read at all. A key whose value cannot be read is a problem at that
+ * key and is left out, so the rest of the layer is still checked. The presets in `extends`
+ * keep their identity (a preset reached twice applies once) and are read as layers of their own.
+ */
+function readLayerObject(raw: unknown, source: string, kind: LayerKind, cwd: string, issues: ConfigIssue[]): Record<string, unknown> | undefined {
+  const unreadable = (path: readonly PropertyKey[], error: unknown, what: string) =>
+    issues.push({ source, path: formatPath(path), message: `reading ${what} threw ${describeThrown(error, cwd)}` });
+  const whole = kind === 'file' ? 'the default export' : 'the preset';
+  let keys: string[];
+  try {
+    if (!isPlainObject(raw)) {
+      const expected = kind === 'file' ? 'the default export to be a config object (defineConfig({ ... }))' : 'a preset object';
+      issues.push({ source, path: '', message: `expected ${expected}, got ${describeValue(raw)}` });
+      return undefined;
+    }
+    keys = Object.keys(raw);
+  } catch (error) {
+    unreadable([], error, whole);
+    return undefined;
+  }
+  const config: Record<string, unknown> = {};
+  for (const key of keys) {
+    try {
+      const value = attempt([key], () => raw[key]);
+      const copy = key === 'extends' ? readExtends(value) : plainCopy(value, [key]);
+      Object.defineProperty(config, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    } catch (error) {
+      if (!(error instanceof Unreadable)) throw error;
+      unreadable(error.path, error.error, 'it');
+    }
+  }
+  return config;
+}
+
+/** The items of `extends`, read once, each kept as it is: a preset's identity is how it is applied once. */
+function readExtends(value: unknown): unknown {
+  if (!attempt(['extends'], () => Array.isArray(value))) return value;
+  const items = value as unknown[];
+  return Array.from({ length: attempt(['extends'], () => items.length) }, (_, index) => attempt(['extends', index], () => items[index]));
+}
+
+/**
  * Validates a layer with its strict schema. When that fails, the keys without a problem
  * are kept, so that checks depending on them (an app module that is not there) still run
  * and every problem is reported in one go.
  */
-function validate(config: Record<string, unknown>, source: string, kind: LayerKind, issues: ConfigIssue[]): Record<string, unknown> {
-  const parsed = layerSchema(kind).safeParse(config, { reportInput: true });
-  if (parsed.success) return parsed.data as Record<string, unknown>;
-  issues.push(...toConfigIssues(parsed.error.issues, source, layerKeys(kind)));
-  const bad = new Set(parsed.error.issues.map((issue) => issue.path[0]));
-  const keep = Object.fromEntries(Object.entries(config).filter(([key]) => !bad.has(key) && layerKeys(kind).includes(key)));
-  const again = layerSchema(kind).safeParse(keep);
-  return again.success ? (again.data as Record<string, unknown>) : {};
+function validate(config: Record<string, unknown>, source: string, kind: LayerKind, issues: ConfigIssue[], cwd: string): Record<string, unknown> {
+  try {
+    const parsed = layerSchema(kind).safeParse(config, { reportInput: true });
+    if (parsed.success) return parsed.data as Record<string, unknown>;
+    issues.push(...toConfigIssues(parsed.error.issues, source, layerKeys(kind)));
+    const bad = new Set(parsed.error.issues.map((issue) => issue.path[0]));
+    const keep = Object.fromEntries(Object.entries(config).filter(([key]) => !bad.has(key) && layerKeys(kind).includes(key)));
+    const again = layerSchema(kind).safeParse(keep);
+    return again.success ? (again.data as Record<string, unknown>) : {};
+  } catch (error) {
+    // An object that is not plain data (a class instance) is kept as it is, and checking it may run its code.
+    issues.push({ source, path: '', message: `reading it threw ${describeThrown(error, cwd)}` });
+    return {};
+  }
 }
 
 function ownLayer(data: Record<string, unknown>, source: string, presets: (unknown | undefined)[], baseDir: string): Layer {
@@ -224,7 +264,9 @@ export function textLayer(entries: readonly TextEntry[], baseDir: string, issues
     }
     const parsed = kind.schema.safeParse(kind.fromText(texts), { reportInput: true });
     if (!parsed.success) {
-      issues.push(...toConfigIssues(parsed.error.issues, source, []));
+      // A problem with the whole value is said in the terms of the text the user typed.
+      const textIssues = parsed.error.issues.map((issue) => (issue.path.length === 0 && kind.textExpected ? { ...issue, message: `expected ${kind.textExpected}` } : issue));
+      issues.push(...toConfigIssues(textIssues, source, []));
       continue;
     }
     const value = kind.resolvePaths ? (kind.resolvePaths as (v: unknown, base: string) => unknown)(parsed.data, baseDir) : parsed.data;

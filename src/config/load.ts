@@ -8,11 +8,14 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { HostdError } from '../errors.ts';
 import { displayPath } from '../paths.ts';
+import { escapeControls } from '../text.ts';
 import type { ModuleGraph } from './modules.ts';
 import type { ConfigEnv } from './types.ts';
+import { forgetSourceMap, keepSourceMap } from './source-maps.ts';
 import { loadError, ModuleLoadError } from './user-error.ts';
 
 interface Jiti {
@@ -20,18 +23,19 @@ interface Jiti {
   transform(options: { source: string; filename: string; ts: boolean; async: boolean; interopDefault: true }): string;
   esmResolve(id: string, options: { parentURL: string; try: true }): string | URL | undefined;
 }
-type CreateJiti = (parent: string, options: { moduleCache: boolean; interopDefault: boolean }) => Jiti;
+type CreateJiti = (parent: string, options: { moduleCache: boolean; interopDefault: boolean; sourceMaps: boolean }) => Jiti;
 let createJiti: CreateJiti | undefined;
 
 /**
  * `fresh`: no module cache, so that every import evaluates the module again. An app is
  * loaded once per worker and keeps the cache, so a module imported from two places is one instance.
+ * `sourceMaps`: transformed code ends with its inline source map (and is cached apart from code without).
  */
-function jitiFor(parent: string, fresh = true): Jiti {
+function jitiFor(parent: string, fresh = true, sourceMaps = false): Jiti {
   // require(), not import: importing this CommonJS bundle from ESM makes Node lex all
   // 190 kB of it for export names, which costs ~12 ms of every `hostd check`.
   createJiti ??= (createRequire(import.meta.url)('jiti') as { createJiti: CreateJiti }).createJiti;
-  return createJiti(parent, { moduleCache: !fresh, interopDefault: false });
+  return createJiti(parent, { moduleCache: !fresh, interopDefault: false, sourceMaps });
 }
 
 /** A module's exports; for CommonJS, `default` is `module.exports`. */
@@ -54,9 +58,16 @@ export async function importModule(specifier: string, parent: string, fresh = tr
 /**
  * The jiti instance of the module graphs: one per process, anchored at the first module it
  * transforms (the config file), which puts its transform cache in that project's
- * node_modules/.cache/jiti, as jiti's own loading does.
+ * node_modules/.cache/jiti, as jiti's own loading does. With source maps, so that an error
+ * in a config is shown at the column the user wrote (see source-maps.ts).
  */
 let graphJiti: Jiti | undefined;
+
+/** The graph's jiti instance, made on first use. */
+function graphJitiFor(file: string): Jiti {
+  graphJiti ??= jitiFor(file, true, true);
+  return graphJiti;
+}
 
 /**
  * How a module's text becomes code: `as-is` (CommonJS, run as Node would), or transpiled
@@ -88,7 +99,13 @@ const TRANSFORM_ERROR = 'exports.__JITI_ERROR__ = ';
  * show the user's file, line and column. A syntax error throws a ModuleLoadError.
  */
 export function compileModule(source: string, file: string, mode: CompileMode): ModuleBody {
-  const code = mode === 'as-is' ? source.replace(/^#!/, '//') : transpile(source, file, mode === 'async');
+  let code: string;
+  if (mode === 'as-is') {
+    forgetSourceMap(file);
+    code = source.replace(/^#!/, '//');
+  } else {
+    code = keepSourceMap(file, transpile(source, file, mode === 'async'));
+  }
   // The function's head has a line of its own, numbered 0, so the module's first line keeps its columns.
   const wrapped = `(${mode === 'async' ? 'async ' : ''}function (${PARAMETERS}) {\n${code}\n})`;
   try {
@@ -102,20 +119,19 @@ export function compileModule(source: string, file: string, mode: CompileMode): 
 
 /** TypeScript and ES module syntax → CommonJS-style code, from jiti's cache when the text is unchanged. */
 function transpile(source: string, file: string, async: boolean): string {
-  graphJiti ??= jitiFor(file);
-  const code = graphJiti.transform({ source, filename: file, ts: /\.[cm]?tsx?$/.test(file), async, interopDefault: true });
+  const code = graphJitiFor(file).transform({ source, filename: file, ts: /\.[cm]?tsx?$/.test(file), async, interopDefault: true });
   if (code.startsWith(TRANSFORM_ERROR)) {
     const { line, column, code: kind, message } = JSON.parse(code.slice(TRANSFORM_ERROR.length)) as { line: number; column: number; code?: string; message?: string };
     const problem = kind === 'ParseError' ? 'syntax error' : `cannot transpile (${kind ?? 'unknown error'})`;
-    throw new ModuleLoadError({ file, line: line || undefined, column: line ? column : undefined }, `${problem}: ${(message ?? '').trim()}`);
+    // Babel counts columns from 0; an editor, and every other position hostd shows, from 1.
+    throw new ModuleLoadError({ file, line: line || undefined, column: line ? column + 1 : undefined }, `${problem}: ${(message ?? '').trim()}`);
   }
   return code;
 }
 
 /** The file a package specifier (`zod`, `hostd/presets/docker`, `#internal`) names for `parentFile`, with import conditions; undefined when none. */
 export function resolvePackage(specifier: string, parentFile: string): string | undefined {
-  graphJiti ??= jitiFor(parentFile);
-  const url = graphJiti.esmResolve(specifier, { parentURL: pathToFileURL(parentFile).href, try: true });
+  const url = graphJitiFor(parentFile).esmResolve(specifier, { parentURL: pathToFileURL(parentFile).href, try: true });
   return url === undefined ? undefined : fileURLToPath(url);
 }
 
@@ -123,25 +139,35 @@ export function resolvePackage(specifier: string, parentFile: string): string | 
  * Evaluates a config file through `graph` and returns what its default export stands for:
  * the object itself (a JSON file's content), or the result of calling the exported (sync or
  * async) function with `env`. Every problem is a HostdError naming the user's file and line.
+ * The object comes boxed: resolving a promise with it would read its `then`, which on a
+ * Proxy is user code running outside any try; its keys are read (and judged) one by one later.
  */
-export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, graph: ModuleGraph): Promise<unknown> {
+export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, graph: ModuleGraph): Promise<{ readonly config: unknown }> {
+  let text: string;
   try {
-    graph.source(file);
+    text = graph.source(file);
   } catch (error) {
-    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { cause: error });
+    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${displayPath(file, cwd)}: ${escapeControls((error as Error).message)}`, { cause: error });
   }
-  let exports: ModuleExports;
+  // An empty module exports an empty object, which would pass as a config of defaults alone.
+  if (text.trim() === '') {
+    const write = file.endsWith('.json') ? 'a JSON object of settings, as in `{ "app": "./src/app.ts" }`' : '`export default defineConfig({ ... })` (with `import { defineConfig } from \'hostd\'`)';
+    throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)} is empty; write ${write}`);
+  }
+  let value: unknown;
   try {
-    exports = await graph.import(file, file);
+    const exports = await graph.import(file, file);
+    value = 'default' in exports ? exports.default : undefined;
   } catch (error) {
     throw loadError(error, file, cwd, graph.sources);
   }
-  if (!('default' in exports) || exports.default === undefined) {
+  if (value === undefined) {
     throw new HostdError('HOSTD_ERR_CONFIG_LOAD', `${displayPath(file, cwd)} has no default export; write \`export default defineConfig({ ... })\``);
   }
   try {
-    const value = exports.default;
-    return await (typeof value === 'function' ? (value as (env: ConfigEnv) => unknown)(env) : value);
+    const config = typeof value === 'function' ? (value as (env: ConfigEnv) => unknown)(env) : value;
+    // Only a real promise is awaited, for the same reason.
+    return { config: types.isPromise(config) ? await config : config };
   } catch (error) {
     throw loadError(error, file, cwd, graph.sources);
   }

@@ -11,6 +11,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileModule, type CompileMode, type ModuleBody, type ModuleExports, resolvePackage } from './load.ts';
+import { quote } from '../text.ts';
 import { importLine, ModuleLoadError, type ModulePlace } from './user-error.ts';
 
 /** Absolute path → source text of every local module a config evaluated: a generation's code. */
@@ -217,7 +218,7 @@ export class ModuleGraph {
     } catch (error) {
       if (mode !== 'sync' || !(error instanceof SyntaxError) || !compiles(text, file, 'async')) throw error;
       const at = this.placeOf(requiredBy!);
-      throw new ModuleLoadError(at, `cannot require ${JSON.stringify(requiredBy!.specifier)}: it uses top-level await (import it instead)`);
+      throw new ModuleLoadError(at, `cannot require ${quote(requiredBy!.specifier)}: it uses top-level await (import it instead)`);
     }
   }
 
@@ -230,7 +231,7 @@ export class ModuleGraph {
   /** The error for an import of nothing, at the line that wrote it, with what to check. */
   private notFound(specifier: string, parentFile: string): ModuleLoadError {
     const hint = isPathSpecifier(specifier) ? 'check the path and extension' : specifier.startsWith('#') ? 'check "imports" in package.json' : 'is it installed?';
-    return new ModuleLoadError(this.placeOf({ specifier, file: parentFile }), `cannot find module ${JSON.stringify(specifier)} (${hint})`);
+    return new ModuleLoadError(this.placeOf({ specifier, file: parentFile }), `cannot find module ${quote(specifier)} (${hint})`);
   }
 }
 

@@ -224,6 +224,8 @@ export interface UserSettings {
   /**
    * A file to write the primary's pid to, after the sockets are bound; removed at exit.
    *
+   * Its folder must exist: a missing one is a config problem (`hostd check` says so), not a failure at start.
+   *
    * Flag `-p, --pidfile <path>`, env `HOSTD_PIDFILE`.
    * @default null
    */
@@ -245,12 +247,16 @@ export interface UserSettings {
   /**
    * Where the access log goes: `"-"` for stdout, a file path, or null for none.
    *
+   * Its folder must exist: a missing one is a config problem (`hostd check` says so), not a failure at start.
+   *
    * Flag `--accesslog <path|->`, env `HOSTD_ACCESSLOG`.
    * @default null
    */
   accesslog?: "-" | (string & {}) | null;
   /**
    * Where the error log goes: `"-"` for stderr, or a file path (reopened on SIGUSR1).
+   *
+   * Its folder must exist: a missing one is a config problem (`hostd check` says so), not a failure at start.
    *
    * Flag `--errorlog <path|->`, env `HOSTD_ERRORLOG`.
    * @default "-"

@@ -4,10 +4,11 @@
  * inputs and get the same settings (a worker is a fresh process and loads the config
  * itself, since hooks are functions and cannot be sent to it).
  */
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { type Stats, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigInvalidError, type ConfigIssue, HostdError } from '../errors.ts';
-import { displayPath } from '../paths.ts';
+import { displayPath, printablePath, shortPath } from '../paths.ts';
+import { escapeControls, quote } from '../text.ts';
 import { locateModule, splitAppSpec } from './app-spec.ts';
 import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
 import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
@@ -42,19 +43,46 @@ export function locateConfigFile(inputs: ConfigInputs): string | null {
   const replayed = inputs.modules;
   if (inputs.configFile !== undefined) {
     const file = resolve(inputs.cwd, inputs.configFile);
-    if (!(replayed && Object.hasOwn(replayed, file)) && !existsSync(file)) {
-      throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${displayPath(file, inputs.cwd)}`);
-    }
+    // Named as typed: `/tmp` rather than `../..`.
+    if (!(replayed && Object.hasOwn(replayed, file))) checkConfigFile(file, printablePath(inputs.configFile));
     return file;
   }
   const found = findConfigFile(inputs.cwd, replayed && ((path) => Object.hasOwn(replayed, path)));
   if (found === null && inputs.requireFile) {
     throw new HostdError(
       'HOSTD_ERR_CONFIG_NOT_FOUND',
-      `no config file found in ${inputs.cwd} or its parents up to the project root (looked for ${CONFIG_FILE_NAMES.join(', ')}); create one with \`hostd init\` or pass --config FILE`,
+      `no config file found in ${printablePath(inputs.cwd)} or its parents up to the project root (looked for ${CONFIG_FILE_NAMES.join(', ')}); create one with \`hostd init\` or pass --config FILE`,
     );
   }
+  if (found !== null && !replayed) checkConfigFile(found, displayPath(found, inputs.cwd));
   return found;
+}
+
+/**
+ * Refuses a config path that is not a regular file: a folder cannot be read, and reading a
+ * device or a named pipe may never end (/dev/zero, a FIFO nobody writes to). The null
+ * device reads as an empty file, and is reported as one.
+ */
+function checkConfigFile(file: string, shown: string): void {
+  let stats: Stats | undefined;
+  try {
+    stats = statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${shown}: ${escapeControls((error as Error).message)}`, { cause: error });
+  }
+  if (stats === undefined) throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${shown}`);
+  if (stats.isFile() || (stats.isCharacterDevice() && stats.rdev === statSync('/dev/null', { throwIfNoEntry: false })?.rdev)) return;
+  throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file ${shown} is ${fileKind(stats)}, not a regular file`);
+}
+
+/** What a path that is not a regular file is, in a few words. */
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isFIFO()) return 'a named pipe (FIFO)';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'a special file';
 }
 
 export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfig> {
@@ -68,7 +96,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
   const layers: Layer[] = [defaultsLayer()];
   if (file) {
     const fileLayers = async () => {
-      const raw = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
+      const { config: raw } = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
       const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, graph, stack: [], applied: new Set<object>(), presetNames };
       return configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx);
     };
@@ -88,6 +116,8 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
     issues.push(settingIssue(rule.keys[0]!, setBy[setBy.length - 1] ?? 'default', message));
   }
   issues.push(...appIssues(settings.app as string | null, root, sources.app, inputs.cwd));
+  // A worker replays what the primary checked; `hostd export` describes another machine, whose folders may not exist here.
+  if (!inputs.modules && inputs.command !== 'export') issues.push(...outputFileIssues(settings, sources, troubled, inputs.cwd));
   if (issues.length > 0) throw new ConfigInvalidError(issues);
 
   return Object.freeze({
@@ -149,7 +179,51 @@ function appIssues(app: string | null, root: string, source: string, cwd: string
   if (app === null) return [];
   const { module } = splitAppSpec(app);
   if (locateModule(module, root) !== null) return [];
-  return [settingIssue('app', source, `cannot find the app module ${JSON.stringify(displayPath(module, cwd))}`)];
+  return [settingIssue('app', source, `cannot find the app module ${quote(shortPath(module, cwd))}`)];
+}
+
+/** The files hostd writes. */
+const OUTPUT_FILES = ['accesslog', 'errorlog', 'pidfile'] as const satisfies readonly SettingName[];
+
+/**
+ * A log or pidfile in a folder that is not there would fail only once hostd starts (the
+ * pidfile after the sockets are bound); it is caught now, as a missing app module is.
+ */
+function outputFileIssues(settings: Record<SettingName, unknown>, sources: Record<SettingName, string>, troubled: ReadonlySet<string | undefined>, cwd: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const name of OUTPUT_FILES) {
+    const path = settings[name];
+    if (typeof path !== 'string' || path === '-' || troubled.has(name)) continue;
+    const problem = outputFileProblem(path, cwd);
+    if (problem !== undefined) issues.push(settingIssue(name, sources[name], problem));
+  }
+  return issues;
+}
+
+/** What keeps hostd from writing the file at `path`, as far as can be told without writing it. */
+function outputFileProblem(path: string, cwd: string): string | undefined {
+  const stat = (p: string) => {
+    try {
+      return statSync(p, { throwIfNoEntry: false }) ?? null;
+    } catch {
+      // Not even looked at (a folder on the way cannot be searched): writing will say why.
+      return undefined;
+    }
+  };
+  const folder = dirname(path);
+  const folderStats = stat(folder);
+  // The file as the user named it comes first: the folder alone would not say which file is meant.
+  if (folderStats === null) return `${relativePath(path, cwd)}: the folder ${relativePath(folder, cwd)} does not exist`;
+  if (folderStats !== undefined && !folderStats.isDirectory()) return `${relativePath(path, cwd)}: ${relativePath(folder, cwd)} is not a folder`;
+  if (stat(path)?.isDirectory()) return `${relativePath(path, cwd)} is a folder; name a file in it`;
+  return undefined;
+}
+
+/** A path under the working directory as `./logs` (not `logs`, which reads as a word); any other in full. */
+function relativePath(path: string, cwd: string): string {
+  const shown = shortPath(path, cwd);
+  if (isAbsolute(shown) || shown === '.') return printablePath(shown);
+  return printablePath(shown.startsWith('..') ? path : `./${shown}`);
 }
 
 /** Later layers win; records merge key by key; hooks concatenate in layer order. */

@@ -262,6 +262,7 @@ export const SETTINGS = {
     default: null,
     short: 'p',
     doc: "A file to write the primary's pid to, after the sockets are bound; removed at exit.",
+    details: 'Its folder must exist: a missing one is a config problem (`hostd check` says so), not a failure at start.',
   }),
   proc_name: setting({
     section: 'Process',
@@ -282,12 +283,14 @@ export const SETTINGS = {
     kind: logTarget(),
     default: null,
     doc: 'Where the access log goes: `"-"` for stdout, a file path, or null for none.',
+    details: 'Its folder must exist: a missing one is a config problem (`hostd check` says so), not a failure at start.',
   }),
   errorlog: setting({
     section: 'Logging',
     kind: logTarget(),
     default: '-',
     doc: 'Where the error log goes: `"-"` for stderr, or a file path (reopened on SIGUSR1).',
+    details: 'Its folder must exist: a missing one is a config problem (`hostd check` says so), not a failure at start.',
   }),
   access_log_format: setting({
     section: 'Logging',

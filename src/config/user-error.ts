@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { HostdError } from '../errors.ts';
 import { displayPath, HOSTD_CODE_DIR } from '../paths.ts';
+import { quote } from '../text.ts';
 import type { ModuleSources } from './modules.ts';
+import { originalPosition } from './source-maps.ts';
 
 // What jiti throws for a file that does not parse (the app loader; the config's module graph throws ModuleLoadError).
 const PARSE_ERROR = /^(?:Error: )?ParseError: ([\s\S]*?)\s*\n\s*(\S+?):(\d+):(\d+)\s*$/;
@@ -70,7 +72,8 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
 
   const parse = PARSE_ERROR.exec(error.message);
   if (parse) {
-    const at = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) };
+    // Babel counts columns from 0, an editor from 1.
+    const at = { file: parse[2]!, line: Number(parse[3]), column: Number(parse[4]) + 1 };
     return `${where(at, cwd)}: syntax error: ${parse[1]!.trim()}${codeFrame(at, read)}`;
   }
 
@@ -79,7 +82,7 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
     const importer = /Require stack:\n- (.+)/.exec(error.message)?.[1] ?? file;
     const line = wanted ? lineOf(importer, wanted, read) : undefined;
     const at = line ? `${show(importer)}:${line}` : show(importer);
-    return `${at}: cannot find module ${wanted ? JSON.stringify(wanted) : ''}${wanted?.startsWith('.') ? ' (check the path and extension)' : ' (is it installed?)'}`.replace('module  (', 'module (');
+    return `${at}: cannot find module ${wanted ? quote(wanted) : ''}${wanted?.startsWith('.') ? ' (check the path and extension)' : ' (is it installed?)'}`.replace('module  (', 'module (');
   }
 
   const frames = userFrames(error);
@@ -89,6 +92,22 @@ export function describeLoadError(error: unknown, file: string, cwd = process.cw
   const head = `${first ? `${where(first.at, cwd)}: ` : `${what}: `}${kind}${error.message}`;
   const stack = frames.map((f) => `    at ${f.fn ? `${f.fn} (${where(f.at, cwd)})` : where(f.at, cwd)}`).join('\n');
   return `${head}${first ? codeFrame(first.at, read) : ''}${stack ? `\n${stack}` : ''}`;
+}
+
+/**
+ * What user code threw, in one line for a config problem: `Error: boom (at hostd.config.ts:3:9)`,
+ * at the user's frame that threw when there is one.
+ */
+export function describeThrown(error: unknown, cwd = process.cwd()): string {
+  try {
+    if (!(error instanceof Error)) return typeof error === 'string' ? JSON.stringify(error) : String(error);
+    const first = userFrames(error)[0];
+    const kind = error instanceof HostdError ? '' : `${error.name}: `;
+    return `${kind}${error.message}${first ? ` (at ${where(first.at, cwd)})` : ''}`;
+  } catch {
+    // What was thrown cannot even be turned into text (an object without a prototype, a hostile Proxy).
+    return 'a value that cannot be shown';
+  }
 }
 
 function where(at: Location, cwd: string): string {
@@ -110,7 +129,7 @@ export function userFrames(error: Error): { fn: string | undefined; at: Location
       continue;
     }
     const fn = m[1]?.replace(/^async /, '');
-    out.push({ fn: fn && fn !== 'Object.<anonymous>' && !fn.startsWith('eval_') ? fn : undefined, at: { file, line: Number(m[3]), column: Number(m[4]) } });
+    out.push({ fn: fn && fn !== 'Object.<anonymous>' && !fn.startsWith('eval_') ? fn : undefined, at: { file, ...originalPosition(file, Number(m[3]), Number(m[4])) } });
   }
   return out;
 }

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
 import { HELLO_APP, project } from '../helpers/project.ts';
@@ -80,7 +82,7 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
   });
 
   it.each([
-    ['a syntax error', 'hostd.config.ts', 'export default {\n  workers: 2,,\n};\n', /^hostd: hostd\.config\.ts:2:13: syntax error: /],
+    ['a syntax error', 'hostd.config.ts', 'export default {\n  workers: 2,,\n};\n', /^hostd: hostd\.config\.ts:2:14: syntax error: /],
     ['a throw at load', 'hostd.config.ts', 'const x = 1;\nthrow new TypeError("no DATABASE_URL");\nexport default {};\n', /^hostd: hostd\.config\.ts:2:7: TypeError: no DATABASE_URL/],
     ['a throwing config function', 'hostd.config.mjs', 'export default () => {\n  throw new Error("nope");\n};\n', /^hostd: hostd\.config\.mjs:2:9: Error: nope/],
     ['a missing import', 'hostd.config.ts', "import './gone.ts';\nexport default {};\n", /^hostd: hostd\.config\.ts:1: cannot find module "\.\/gone\.ts"/],
@@ -92,6 +94,30 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expectNoHostdStack(result.stderr);
   });
 
+  it('reports a getter that throws as a problem of the config, not as a hostd bug', async () => {
+    const dir = project({ 'hostd.config.ts': "export default {\n  get workers(): number {\n    throw new Error('no workers today');\n  },\n};\n" });
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('hostd.config.ts: workers: reading it threw Error: no workers today (at hostd.config.ts:3:11)\n✗ the config is invalid (1 problem)\n');
+  });
+
+  it('rejects an empty config file, saying what to write', async () => {
+    const write = "write `export default defineConfig({ ... })` (with `import { defineConfig } from 'hostd'`)";
+    for (const content of ['', '\n  \n']) {
+      const result = await hostd(['check'], { cwd: project({ 'hostd.config.ts': content }) });
+      expect(result).toMatchObject({ code: 1, stdout: '', stderr: `hostd: hostd.config.ts is empty; ${write}\n` });
+    }
+    const devNull = await hostd(['check', '--config', '/dev/null'], { cwd: project({}) });
+    expect(devNull.code).toBe(1);
+    expect(devNull.stderr).toMatch(/^hostd: \S*\/dev\/null is empty; write `export default/);
+    const json = await hostd(['check', '--json'], { cwd: project({ 'hostd.config.json': '' }) });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      valid: false,
+      errors: [{ code: 'HOSTD_ERR_CONFIG_LOAD', message: 'hostd.config.json is empty; write a JSON object of settings, as in `{ "app": "./src/app.ts" }`' }],
+    });
+  });
+
   it('explains where it looked when there is no config file', async () => {
     const dir = project({});
     const result = await hostd(['check'], { cwd: dir });
@@ -99,6 +125,41 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expect(result.stderr).toContain('no config file found in');
     expect(result.stderr).toContain('hostd init');
     expect((await hostd(['check', '-c', 'missing.ts'], { cwd: dir })).stderr).toBe('hostd: config file not found: missing.ts\n');
+  });
+
+  it('refuses a config path that is not a regular file, without reading it', async () => {
+    const dir = project({ 'folder/.keep': '' });
+    execFileSync('mkfifo', [join(dir, 'pipe.ts')]);
+    const cases = [
+      [['--config', 'folder'], 'config file folder is a folder, not a regular file'],
+      [['--config', '/dev/zero'], 'config file /dev/zero is a character device, not a regular file'],
+      [['--config', 'pipe.ts'], 'config file pipe.ts is a named pipe (FIFO), not a regular file'],
+    ] as const;
+    for (const [args, message] of cases) {
+      expect(await hostd(['check', ...args], { cwd: dir, timeoutMs: 5000 })).toMatchObject({ code: 1, stderr: `hostd: ${message}\n` });
+    }
+    const found = project({ 'hostd.config.ts/.keep': '' });
+    expect(await hostd(['check', '--json'], { cwd: found })).toMatchObject({ code: 1, stdout: expect.stringContaining('"HOSTD_ERR_CONFIG_NOT_FOUND"') });
+    expect((await hostd(['check'], { cwd: found })).stderr).toBe('hostd: config file hostd.config.ts is a folder, not a regular file\n');
+  });
+
+  it('reports a log file in a folder that does not exist, as it does a missing app module', async () => {
+    const dir = project({ 'hostd.config.ts': "export default { accesslog: './missing/access.log', errorlog: '-', pidfile: null };\n" });
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result).toMatchObject({ code: 1, stderr: 'hostd.config.ts: accesslog: ./missing/access.log: the folder ./missing does not exist\n✗ the config is invalid (1 problem)\n' });
+  });
+
+  it('quotes a path with control characters wherever it prints one', async () => {
+    const folder = 'we\nird\x1b[2J';
+    const dir = project({ [`${folder}/hostd.config.ts`]: 'export default { workers: 0 };\n', [`${folder}/ok.ts`]: 'export default { accesslog: "./gone\\u0007/x.log" };\n' });
+    const shown = (file: string) => JSON.stringify(`${folder}/${file}`);
+    const invalid = await hostd(['check', '--config', `${folder}/hostd.config.ts`], { cwd: dir });
+    expect(invalid.stderr.split('\n')[0]).toBe(`${shown('hostd.config.ts')}: workers: expected an integer from 1 to 1,024, or "auto", got 0`);
+    const missing = await hostd(['check', '--config', `${folder}/nope.ts`], { cwd: dir });
+    expect(missing.stderr).toBe(`hostd: config file not found: ${shown('nope.ts')}\n`);
+    const folderMissing = await hostd(['check', '--config', `${folder}/ok.ts`], { cwd: dir });
+    expect(folderMissing.stderr.split('\n')[0]).toBe(`${shown('ok.ts')}: accesslog: ${shown('gone\x07/x.log').replace('"', '"./')}: the folder ${shown('gone\x07').replace('"', '"./')} does not exist`);
+    for (const result of [invalid, missing, folderMissing]) expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
   });
 
   it('exits 2 on a usage error, with a suggestion', async () => {

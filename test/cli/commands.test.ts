@@ -1,9 +1,22 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESET_NAMES } from '../../src/config/shipped-presets.ts';
-import { hostd } from '../helpers/cli.ts';
-import { project, REPO } from '../helpers/project.ts';
+import { CLI, cleanEnv, hostd } from '../helpers/cli.ts';
+import { HELLO_APP, project, REPO } from '../helpers/project.ts';
+
+/** Runs hostd with its stdout a pipe whose reader has gone away before hostd writes (`| head -1`, a closed pager). */
+function intoClosedPipe(args: readonly string[], cwd: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
 
 describe('the command line', () => {
   it('prints its version and help, and help for each command', async () => {
@@ -55,5 +68,14 @@ describe('hostd init', () => {
     const unknown = await hostd(['init', '--preset', 'kubernets'], { cwd: other });
     expect(unknown.code).toBe(2);
     expect(existsSync(join(other, 'hostd.config.ts'))).toBe(false);
+  });
+
+  it('ends quietly, with its own exit code, when the reader of its output went away', async () => {
+    const valid = project({ 'app.mjs': HELLO_APP, 'hostd.config.json': '{ "app": "./app.mjs" }' });
+    for (const args of [['print-config'], ['print-config', '--json'], ['check'], ['schema'], ['--help']]) {
+      expect({ args, ...(await intoClosedPipe(args, valid)) }).toEqual({ args, code: 0, signal: null, stderr: '' });
+    }
+    const invalid = project({ 'hostd.config.json': '{ "workers": 0 }' });
+    expect(await intoClosedPipe(['check', '--json'], invalid)).toEqual({ code: 1, signal: null, stderr: '' });
   });
 });

@@ -18,6 +18,7 @@ describe('values from flags and environment variables', () => {
     ['bind', ['127.0.0.1:1,127.0.0.1:2'], ['127.0.0.1:1', '127.0.0.1:2']],
     ['env', ['A=1', 'B=x=y'], { A: '1', B: 'x=y' }],
     ['env', ['A=1,B=2'], { A: '1', B: '2' }],
+    ['env', ['A=1, B= 2'], { A: '1', B: ' 2' }],
     ['allow_app_control', ['true'], true],
     ['allow_app_control', ['off'], false],
     ['loglevel', ['debug'], 'debug'],

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -122,6 +122,10 @@ describe('a generation: the texts the primary evaluated', () => {
     expect(replayed.hooks.post_fork.map((h) => h.fn.name)).toEqual(['postFork']);
     const named = await resolveConfig({ ...inputs, configFile: 'hostd.config.json', modules: first.modules });
     expect(named.settings.workers).toBe(3);
+    // Not even a folder in its place stops a replay: the file is never looked at on disk.
+    mkdirSync(join(dir, 'hostd.config.json'));
+    expect((await resolveConfig({ ...inputs, configFile: 'hostd.config.json', modules: first.modules })).settings.workers).toBe(3);
+    rmSync(join(dir, 'hostd.config.json'), { recursive: true });
     expect((await resolveConfig(inputs)).settings.workers).toBe(5);
   });
 });
@@ -253,9 +257,9 @@ describe('problems, at the user file and line', () => {
     });
     const graph = new ModuleGraph();
     const message = await loadProblem(graph, dir);
-    expect(message).toMatch(/^helper\.ts:2:17: syntax error: Unexpected token/);
+    expect(message).toMatch(/^helper\.ts:2:18: syntax error: Unexpected token/);
     expect(message).toContain('> 2 | export const b = ;');
-    expect(await loadProblem(new ModuleGraph(), dir, 'plain.cjs')).toMatch(/^plain\.cjs:2:7: syntax error: Unexpected token/);
+    expect(await loadProblem(new ModuleGraph(), dir, 'plain.cjs')).toMatch(/^plain\.cjs:2:8: syntax error: Unexpected token/);
     expect(await loadProblem(new ModuleGraph(), dir, 'data.json')).toMatch(/^data\.json:3:1: invalid JSON: /);
 
     // Quoted as it was evaluated, not as it is now on disk.
@@ -263,6 +267,12 @@ describe('problems, at the user file and line', () => {
     expect(describeLoadError(await defaultOf(graph, dir).catch((e: unknown) => e), join(dir, 'hostd.config.ts'), dir, graph.sources)).toContain(
       '> 2 | export const b = ;',
     );
+  });
+
+  it("shows jiti's own parse error (an app's) at the column an editor shows", () => {
+    const sources = { '/project/bad.ts': 'export default {\n  workers: 2,,\n};\n' };
+    const message = describeLoadError(new Error('ParseError: Unexpected token  \n /project/bad.ts:2:13'), '/project/bad.ts', '/project', sources);
+    expect(message.split('\n').slice(0, 4)).toEqual(['bad.ts:2:14: syntax error: Unexpected token', '  1 | export default {', '> 2 |   workers: 2,,', `    | ${' '.repeat(13)}^`]);
   });
 
   it('names the importing file and line of a missing local module or package', async () => {

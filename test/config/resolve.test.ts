@@ -19,6 +19,13 @@ async function problems(promise: Promise<unknown>): Promise<string[]> {
   return (error as ConfigInvalidError).message.split('\n');
 }
 
+/** The message of the HostdError that resolving the config of `dir` fails with. */
+async function loadFailure(dir: string): Promise<string> {
+  const error = await resolveConfig(inputs(dir)).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(HostdError);
+  return (error as HostdError).message;
+}
+
 const TS_CONFIG = (body: string, head = '') => `import { defineConfig, definePreset } from 'hostd';\n${head}\nexport default defineConfig(${body});\n`;
 
 describe('finding the config file', () => {
@@ -210,6 +217,70 @@ describe('problems', () => {
     ]);
   });
 
+  it('says what env takes: an object in the file, KEY=VALUE pairs in a variable or flag', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG('{ env: null } as never') });
+    expect(await problems(resolveConfig(inputs(dir, { env: { HOSTD_ENV: 'abc' }, flags: { env: ['A=1', 'b'] } })))).toEqual([
+      'hostd.config.ts: env: expected an object of string values, got null',
+      'HOSTD_ENV: expected KEY=VALUE pairs separated by commas, got "abc"',
+      '--env: expected KEY=VALUE pairs separated by commas, got "A=1,b"',
+    ]);
+  });
+
+  it('reports a getter or Proxy that throws as a problem at its key, with what it threw and where', async () => {
+    const dir = project({
+      'hostd.config.ts': [
+        "import { defineConfig, definePreset } from 'hostd';",
+        "const team = definePreset({ name: 'team', get timeout(): number { throw new TypeError('no timeout'); } });",
+        'const hooks = new Proxy([() => {}], { get(target, key) { if (key === "1") throw new Error("no hook"); return key === "length" ? 2 : Reflect.get(target, key); } });',
+        'export default defineConfig({',
+        '  extends: [team],',
+        '  get workers(): number {',
+        "    throw new Error('no workers today');",
+        '  },',
+        '  env: { get SECRET(): string { throw "vault is sealed"; } },',
+        '  post_fork: hooks as never,',
+        '  wrokers: 2,',
+        '} as never);',
+        '',
+      ].join('\n'),
+    });
+    const lines = await problems(resolveConfig(inputs(dir)));
+    expect(lines).toEqual([
+      'preset team: timeout: reading it threw TypeError: no timeout (at hostd.config.ts:2:73)',
+      'hostd.config.ts: workers: reading it threw Error: no workers today (at hostd.config.ts:7:11)',
+      'hostd.config.ts: env.SECRET: reading it threw "vault is sealed"',
+      'hostd.config.ts: post_fork[1]: reading it threw Error: no hook (at hostd.config.ts:3:81)',
+      'hostd.config.ts: wrokers: unknown key (did you mean "workers"?)',
+    ]);
+  });
+
+  it('reports a default export that cannot be read at all, from an object or a function', async () => {
+    const keys = project({ 'hostd.config.ts': 'export default new Proxy({}, { ownKeys() { throw new Error("no keys"); } });\n' });
+    expect(await problems(resolveConfig(inputs(keys)))).toEqual(['hostd.config.ts: reading the default export threw Error: no keys (at hostd.config.ts:1:50)']);
+    // Nothing but the keys is read: not `then` (which awaiting would), not the prototype once it is known plain.
+    const reads = project({ 'hostd.config.mjs': 'export default () => new Proxy({ workers: 2 }, { get(target, key) { if (key !== "workers") throw new Error(`read ${String(key)}`); return target[key]; } });\n' });
+    expect((await resolveConfig(inputs(reads))).settings.workers).toBe(2);
+  });
+
+  it('reports a log or pidfile that cannot be written where it is: no folder, or a folder in its place', async () => {
+    const dir = project({ 'hostd.config.ts': TS_CONFIG("{ accesslog: './missing/access.log', errorlog: './hostd.config.ts/error.log', pidfile: './run' }"), 'run/.keep': '' });
+    expect(await problems(resolveConfig(inputs(dir, { env: { HOSTD_PIDFILE: '/no-such-folder/hostd.pid' } })))).toEqual([
+      'hostd.config.ts: accesslog: ./missing/access.log: the folder ./missing does not exist',
+      'hostd.config.ts: errorlog: ./hostd.config.ts/error.log: ./hostd.config.ts is not a folder',
+      'HOSTD_PIDFILE: /no-such-folder/hostd.pid: the folder /no-such-folder does not exist',
+    ]);
+    expect(await problems(resolveConfig(inputs(dir, { flags: { accesslog: ['-'], errorlog: ['logs/error.log'] } })))).toEqual([
+      '--errorlog: ./logs/error.log: the folder ./logs does not exist',
+      'hostd.config.ts: pidfile: ./run is a folder; name a file in it',
+    ]);
+    // `-` and null are not paths; a worker replays what its primary checked; export describes another machine.
+    const fine = project({ 'hostd.config.ts': TS_CONFIG("{ accesslog: '-', errorlog: null, pidfile: './missing/hostd.pid' }") });
+    const first = await resolveConfig(inputs(fine, { flags: { pidfile: [join(fine, 'hostd.pid')] } }));
+    expect(first.settings).toMatchObject({ accesslog: '-', errorlog: null });
+    expect((await resolveConfig(inputs(fine, { modules: first.modules }))).settings.pidfile).toBe(join(fine, 'missing', 'hostd.pid'));
+    expect((await resolveConfig(inputs(fine, { command: 'export' }))).settings.pidfile).toBe(join(fine, 'missing', 'hostd.pid'));
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
@@ -253,7 +324,24 @@ describe('problems', () => {
 
   it('shows a syntax error with its file, line and column', async () => {
     const dir = project({ 'hostd.config.ts': 'export default {\n  workers: 2,\n  bind: ,\n};\n' });
-    await expect(resolveConfig(inputs(dir))).rejects.toThrow(/^hostd\.config\.ts:3:8: syntax error: Unexpected token/);
+    await expect(resolveConfig(inputs(dir))).rejects.toThrow(/^hostd\.config\.ts:3:9: syntax error: Unexpected token/);
+  });
+
+  it('shows a throw at the column the user wrote, on the first line and after code babel rewrites', async () => {
+    const first = 'export default { workers: 2 as number, bind: (() => { throw new Error("on line 1"); })() };';
+    const later = 'const port: number = Number("8000");   if (port) {   throw   new RangeError("on line 3"); }';
+    const one = project({ 'hostd.config.ts': `${first}\n` });
+    const at = first.indexOf('new Error') + 1;
+    expect((await loadFailure(one)).split('\n').slice(0, 3)).toEqual([`hostd.config.ts:1:${at}: Error: on line 1`, `> 1 | ${first}`, `    | ${' '.repeat(at - 1)}^`]);
+    // Again, from jiti's transform cache this time.
+    expect((await loadFailure(one)).split('\n')[0]).toBe(`hostd.config.ts:1:${at}: Error: on line 1`);
+    const three = project({ 'hostd.config.ts': `import { defineConfig } from 'hostd';\n\n${later}\nexport default defineConfig({});\n` });
+    expect((await loadFailure(three)).split('\n')[0]).toBe(`hostd.config.ts:3:${later.indexOf('new RangeError') + 1}: RangeError: on line 3`);
+  });
+
+  it('shows a syntax error at the line and column an editor shows (from 1), with the caret under it', async () => {
+    const dir = project({ 'hostd.config.ts': 'export const port: number = 1; const bind = ;\n' });
+    expect(await loadFailure(dir)).toBe(['hostd.config.ts:1:45: syntax error: Unexpected token', '> 1 | export const port: number = 1; const bind = ;', `    | ${' '.repeat(44)}^`, '  2 | '].join('\n'));
   });
 
   it('names the importing file and line of a missing import', async () => {

@@ -51,6 +51,15 @@ describe('hostd/presets/development', () => {
     expect(run.output.match(/Listening at/g)).toHaveLength(1);
   });
 
+  it('quotes a changed file whose name has control characters', async () => {
+    const dir = devProject('ok');
+    const run = startHostd(dir);
+    await run.ready();
+    writeFileSync(join(dir, 'src', 'odd\n\x1b[2Jname.mjs'), '');
+    await run.waitForOutput(/reload: ".*odd\\n\\u001b\[2Jname\.mjs" changed/);
+    expect(run.output).not.toContain('\x1b');
+  });
+
   it('shows the error and its stack in the response, and sets development defaults', async () => {
     const dir = devProject('ok');
     const run = startHostd(dir);

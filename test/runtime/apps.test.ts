@@ -133,6 +133,14 @@ describe('hostd run: binds', () => {
     expect(body).toBe('bound');
   });
 
+  it('quotes a unix socket path with control characters in its log lines', async () => {
+    const socket = join(tmpdir(), `hostd-${process.pid}-${Date.now()}-a\nb\x1b[2J.sock`);
+    const hostd = startHostd(serving('./app.mjs', APP, `bind: ${JSON.stringify(`unix:${socket}`)},`));
+    await hostd.ready();
+    expect(hostd.output).toContain(`Listening at: unix:${JSON.stringify(socket)}`);
+    expect(hostd.output).not.toContain(socket);
+  });
+
   it('listens on an inherited file descriptor (fd://3)', async () => {
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

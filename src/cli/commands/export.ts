@@ -6,6 +6,7 @@ import { HostdError } from '../../errors.ts';
 import { exportKubernetes } from '../../export/kubernetes.ts';
 import { type ExportedFile, exportSystemd } from '../../export/systemd.ts';
 import { displayPath } from '../../paths.ts';
+import { escapeControls } from '../../text.ts';
 import { native } from '../../runtime/native.ts';
 import { out } from '../output.ts';
 import { reportError } from '../report.ts';
@@ -77,7 +78,7 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
         mkdirSync(dir, { recursive: true });
         writeFileSync(path, file.content);
       } catch (error) {
-        throw new HostdError('HOSTD_ERR_EXPORT', `--out: cannot write ${displayPath(path, inputs.cwd)}: ${(error as Error).message}`, { cause: error });
+        throw new HostdError('HOSTD_ERR_EXPORT', `--out: cannot write ${displayPath(path, inputs.cwd)}: ${escapeControls((error as Error).message)}`, { cause: error });
       }
       out.line(`wrote ${displayPath(path, inputs.cwd)}`);
     }

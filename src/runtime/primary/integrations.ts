@@ -7,6 +7,7 @@
 import { dirname, sep } from 'node:path';
 import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
+import { printablePath } from '../../paths.ts';
 import { counted } from '../../text.ts';
 import type { ToWorker } from '../ipc.ts';
 import type { ErrorLog } from '../log.ts';
@@ -26,7 +27,7 @@ export interface PrimaryView {
   /** The number of workers the primary keeps. */
   workers(): number;
   isWorker(pid: number): boolean;
-  /** A watched file changed: the primary reloads. */
+  /** A watched file changed: the primary reloads. `file` is for the log line, printable (quoted if it holds control characters). */
   changed(file: string): void;
   /** Sends a message to every worker. */
   broadcast(message: ToWorker): void;
@@ -107,7 +108,8 @@ function watcher(): Integration {
       const app = s.app === null ? null : locateModule(splitAppSpec(s.app).module, root);
       if (app !== null && !app.split(sep).includes('node_modules')) paths.push(dirname(app));
       const own = new Set([s.errorlog, s.accesslog, s.pidfile].filter((f): f is string => f !== null && f !== '-'));
-      watching = watchForChanges(paths, own, (changed) => primary.changed(changed), primary.log);
+      // The core logs the file as it is given; any file can appear in a watched folder, so it comes printable.
+      watching = watchForChanges(paths, own, (changed) => primary.changed(printablePath(changed)), primary.log);
     },
   };
 }

@@ -7,6 +7,8 @@ import { chownSync, lstatSync, readFileSync, type Stats, unlinkSync } from 'node
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { formatBind, parseBind, type Bind } from '../../config/binds.ts';
 import { HostdError } from '../../errors.ts';
+import { printablePath } from '../../paths.ts';
+import { escapeControls } from '../../text.ts';
 
 /** How listeners are opened: the settings that apply to them. */
 export interface ListenOptions {
@@ -51,8 +53,8 @@ function kindOf(stats: Stats): string {
 async function clearSocketPath(address: string, path: string): Promise<void> {
   const stats = lstatSync(path, { throwIfNoEntry: false });
   if (stats === undefined) return;
-  if (!stats.isSocket()) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${path} is ${kindOf(stats)}, not a socket; hostd removes only a socket nothing answers on`);
-  if (await socketInUse(path)) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: another process is listening on it`);
+  if (!stats.isSocket()) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: ${printablePath(path)} is ${kindOf(stats)}, not a socket; hostd removes only a socket nothing answers on`);
+  if (await socketInUse(path)) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: another process is listening on it`);
   unlinkSync(path);
 }
 
@@ -62,21 +64,21 @@ function groupId(group: string | number, address: string): number {
   const line = readFileSync('/etc/group', 'utf8')
     .split('\n')
     .find((l) => l.split(':')[0] === group);
-  if (line === undefined) throw new HostdError('HOSTD_ERR_BIND', `cannot give ${address} to group ${JSON.stringify(group)}: no such group in /etc/group`);
+  if (line === undefined) throw new HostdError('HOSTD_ERR_BIND', `cannot give ${printablePath(address)} to group ${JSON.stringify(group)}: no such group in /etc/group`);
   return Number(line.split(':')[2]);
 }
 
 async function listen(address: string, options: ListenOptions, onConnection: (socket: Socket) => void): Promise<Listener> {
   const parsed = parseBind(address);
-  if (!parsed.ok) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${parsed.reason}`);
+  if (!parsed.ok) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: ${parsed.reason}`);
   const bind = parsed.bind;
   const { backlog, scheme } = options;
   if (bind.type === 'unix') await clearSocketPath(address, bind.path);
   const server = createServer({ pauseOnConnect: true }, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new HostdError('HOSTD_ERR_BIND', `cannot listen on ${address}: ${why}`, { cause: error }));
+      const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : escapeControls(error.message);
+      reject(new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: ${why}`, { cause: error }));
     });
     if (bind.type === 'tcp') server.listen({ host: bind.host ?? undefined, port: bind.port, backlog }, resolve);
     else if (bind.type === 'fd') server.listen({ fd: bind.fd, backlog }, resolve);
@@ -96,7 +98,7 @@ async function listen(address: string, options: ListenOptions, onConnection: (so
       chownSync(bind.path, -1, groupId(options.unixGroup, address));
     } catch (error) {
       server.close();
-      throw error instanceof HostdError ? error : new HostdError('HOSTD_ERR_BIND', `cannot give ${address} to group ${options.unixGroup}: ${(error as Error).message}`, { cause: error });
+      throw error instanceof HostdError ? error : new HostdError('HOSTD_ERR_BIND', `cannot give ${printablePath(address)} to group ${options.unixGroup}: ${escapeControls((error as Error).message)}`, { cause: error });
     }
   }
   server.removeAllListeners('error');

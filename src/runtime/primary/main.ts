@@ -1,6 +1,7 @@
 import type { ConfigInputs } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
+import { printablePath } from '../../paths.ts';
 import { logProblems, PrimaryShell } from './shell.ts';
 
 /**
@@ -19,7 +20,7 @@ export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs): 
   if (code !== 0 && errorlog !== '-') {
     // The details went to the error log; the terminal still learns why hostd stopped.
     const why = shell.lastCritical !== null ? `: ${shell.lastCritical}` : '';
-    process.stderr.write(`hostd: stopped with exit code ${code}${why} (details in ${errorlog ?? 'the error log'})\n`);
+    process.stderr.write(`hostd: stopped with exit code ${code}${why} (details in ${errorlog === null ? 'the error log' : printablePath(errorlog)})\n`);
   }
   process.exit(code);
 }

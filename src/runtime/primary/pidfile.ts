@@ -1,5 +1,7 @@
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { HostdError } from '../../errors.ts';
+import { printablePath } from '../../paths.ts';
+import { escapeControls } from '../../text.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -17,15 +19,22 @@ export function writePidfile(path: string): void {
     existing = Number.parseInt(readFileSync(path, 'utf8'), 10);
   } catch {}
   if (existing !== undefined && existing !== process.pid && Number.isInteger(existing) && existing > 0 && alive(existing)) {
-    throw new HostdError('HOSTD_ERR_PIDFILE', `pidfile ${path} names a running process (${existing}); is hostd already running?`);
+    throw new HostdError('HOSTD_ERR_PIDFILE', `pidfile ${printablePath(path)} names a running process (${existing}); is hostd already running?`);
+  }
+  // Written aside and renamed into place, so a reader never sees a half-written file.
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, `${process.pid}\n`);
+  } catch (error) {
+    throw new HostdError('HOSTD_ERR_PIDFILE', `cannot write pidfile ${printablePath(path)}: ${escapeControls((error as Error).message)}`, { cause: error });
   }
   try {
-    // Written aside and renamed into place, so a reader never sees a half-written file.
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${process.pid}\n`);
     renameSync(temporary, path);
   } catch (error) {
-    throw new HostdError('HOSTD_ERR_PIDFILE', `cannot write pidfile ${path}: ${(error as Error).message}`, { cause: error });
+    // The file written aside is ours to remove: nothing else knows it is there.
+    rmSync(temporary, { force: true });
+    const why = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? 'it is a directory' : escapeControls((error as Error).message);
+    throw new HostdError('HOSTD_ERR_PIDFILE', `cannot write pidfile ${printablePath(path)}: ${why}`, { cause: error });
   }
 }
 

@@ -5,6 +5,8 @@
  */
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
+import { printablePath } from '../../paths.ts';
+import { escapeControls } from '../../text.ts';
 import type { ErrorLog } from '../log.ts';
 
 const DEBOUNCE_MS = 200;
@@ -55,10 +57,10 @@ export function watchForChanges(paths: readonly string[], own: ReadonlySet<strin
         watchers.push(watch(dirname(path), (_event, changedName) => changedName?.toString() === name && fire(path)));
       }
     } catch (error) {
-      log.warn(`reload: cannot watch ${path}: ${(error as Error).message}`);
+      log.warn(`reload: cannot watch ${printablePath(path)}: ${escapeControls((error as Error).message)}`);
     }
   }
-  log.info(`reload: watching ${unique.join(', ')} for changes`);
+  log.info(`reload: watching ${unique.map(printablePath).join(', ')} for changes`);
   return {
     close() {
       clearTimeout(timer);

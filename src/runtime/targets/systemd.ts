@@ -14,6 +14,8 @@
  * `npm ci` reject the lockfile. The helper hostd builds for reaping does the job instead.)
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { printablePath } from '../../paths.ts';
+import { escapeControls } from '../../text.ts';
 import type { ErrorLog } from '../log.ts';
 import { native } from '../native.ts';
 
@@ -46,7 +48,7 @@ function viaHelper(socketPath: string, log: ErrorLog): Notifier | null {
       try {
         helper.sendDatagram(socketPath, format(state));
       } catch (error) {
-        log.warn(`sd_notify: could not send to NOTIFY_SOCKET ${socketPath}: ${(error as Error).message}`);
+        log.warn(`sd_notify: could not send to NOTIFY_SOCKET ${printablePath(socketPath)}: ${escapeControls((error as Error).message)}`);
       }
     },
   };
@@ -74,7 +76,7 @@ export function createNotifier(log: ErrorLog, env: NodeJS.ProcessEnv = process.e
   if (notifier === null) {
     log.warn("sd_notify: cannot send to NOTIFY_SOCKET: hostd's native helper is not built here and systemd-notify is not installed (with it, set NotifyAccess=all)");
   } else {
-    log.debug(`sd_notify: sending to ${socketPath} with ${notifier.via}`);
+    log.debug(`sd_notify: sending to ${printablePath(socketPath)} with ${notifier.via}`);
   }
   return notifier;
 }

@@ -12,7 +12,8 @@ import { didYouMean } from '../../config/suggest.ts';
 import { describeLoadError } from '../../config/user-error.ts';
 import { HostdError } from '../../errors.ts';
 import type { App, FetchApp } from '../../hooks/contexts.ts';
-import { displayPath } from '../../paths.ts';
+import { displayPath, shortPath } from '../../paths.ts';
+import { quote } from '../../text.ts';
 import { userStack } from '../log.ts';
 
 const EXPECTED = 'a request listener (req, res) => ..., an object with fetch(request), or a factory () => either';
@@ -25,7 +26,7 @@ export function isFetchApp(value: unknown): value is FetchApp {
 async function importApp(spec: string, root: string): Promise<{ value: unknown; what: string }> {
   const { module, exportName } = splitAppSpec(spec);
   const file = locateModule(module, root);
-  if (file === null) throw new HostdError('HOSTD_ERR_APP_LOAD', `cannot find the app module ${JSON.stringify(displayPath(module))}`);
+  if (file === null) throw new HostdError('HOSTD_ERR_APP_LOAD', `cannot find the app module ${quote(shortPath(module))}`);
   let exports: ModuleExports;
   try {
     exports = /\.[cm]?ts$/.test(file) ? await importModule(file, file, false) : ((await import(pathToFileURL(file).href)) as ModuleExports);
