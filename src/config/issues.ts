@@ -51,16 +51,24 @@ export function toConfigIssues(
   prefix: readonly PropertyKey[] = [],
 ): ConfigIssue[] {
   const out: ConfigIssue[] = [];
+  // zod can fail one value twice with the same words (a type and a bound check on 1e21, a nullable string given []): one line each.
+  const seen = new Set<string>();
+  const add = (issue: ConfigIssue) => {
+    const key = `${issue.path}\n${issue.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(issue);
+  };
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys ?? []) {
-        out.push({ source, path: formatPath([...path, key]), message: `unknown key${didYouMean(key, knownKeys)}` });
+        add({ source, path: formatPath([...path, key]), message: `unknown key${didYouMean(key, knownKeys)}` });
       }
       continue;
     }
     const detail = issue.params?.detail ? ` (${issue.params.detail})` : '';
-    out.push({ source, path: formatPath(path), message: `${issue.message}, got ${describeValue(issue.input)}${detail}` });
+    add({ source, path: formatPath(path), message: `${issue.message}, got ${describeValue(issue.input)}${detail}` });
   }
   return out;
 }

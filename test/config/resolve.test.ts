@@ -210,6 +210,17 @@ describe('problems', () => {
     ]);
   });
 
+  it('reports a value once even when its schema fails it twice', async () => {
+    const dir = project({ 'hostd.config.json': '{ "app": [], "backlog": -9007199254740992, "unix_group": 1e21 }' });
+    const lines = await problems(resolveConfig(inputs(dir, { env: { HOSTD_UNIX_GROUP: '99999999999999999999' } })));
+    expect(lines).toEqual([
+      'hostd.config.json: app: expected a module path, optionally with #export, as in "./src/app.ts#app", got an array',
+      'hostd.config.json: unix_group: expected a group name or id, or null, got 1e+21',
+      'hostd.config.json: backlog: expected an integer from 1 to 65,535, got -9007199254740992',
+      'HOSTD_UNIX_GROUP: expected a group name or id, or null, got 100000000000000000000',
+    ]);
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
