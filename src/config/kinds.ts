@@ -55,6 +55,9 @@ function readNumber(text: string): unknown {
   return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/.test(text.trim()) ? Number(text) : text;
 }
 
+/** -0 as 0: print-config's JSON, and so anything reading it, could not tell them apart. */
+const positiveZero = () => z.overwrite((n: number) => (Object.is(n, -0) ? 0 : n));
+
 /** `65,535`: big bounds read better grouped. */
 const grouped = (n: number) => n.toLocaleString('en-US');
 
@@ -62,7 +65,7 @@ const grouped = (n: number) => n.toLocaleString('en-US');
 export function integer(min: number, max: number): Kind<number> {
   const expected = `an integer from ${grouped(min)} to ${grouped(max)}`;
   return kind({
-    schema: z.int(error(expected)).check(z.minimum(min, error(expected)), z.maximum(max, error(expected))),
+    schema: z.int(error(expected)).check(z.minimum(min, error(expected)), z.maximum(max, error(expected)), positiveZero()),
     expected,
     ts: 'number',
     json: { type: 'integer', minimum: min, maximum: max },
@@ -93,6 +96,7 @@ export function seconds(min = 0, options: { offOrMin?: boolean } = {}): Kind<num
         z.refine((n: number) => Number.isFinite(n) && inRange(n), error(expected)),
         // Node's HTTP timeouts take whole milliseconds (and throw a RangeError on anything else).
         z.refine((n: number) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6, error('a whole number of milliseconds (at most 3 decimals)')),
+        positiveZero(),
       ),
     expected,
     ts: 'number',
@@ -316,7 +320,7 @@ export function presetList(): Kind<unknown, unknown[]> {
 /** File permission bits, as octal text (`"660"`, `"0660"`) or a number (`0o660`); resolved to the number. */
 export function fileMode(): Kind<number | string | null, number | null> {
   const expected = 'permissions in octal, as in "660" or 0o660, or null';
-  const bits = z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(0o777, error(expected)));
+  const bits = z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(0o777, error(expected)), positiveZero());
   const octal = z.pipe(z.string(error(expected)).check(z.regex(/^0?[0-7]{3}$/, error(expected))), z.transform((text: string) => Number.parseInt(text, 8)));
   return kind({
     schema: z.nullable(z.union([bits, octal], error(expected))) as unknown as z.ZodMiniType<number | null, number | string | null>,
@@ -335,7 +339,7 @@ export function groupName(): Kind<string | number | null> {
   return kind({
     schema: z.nullable(
       z.union(
-        [z.string(error(expected)).check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, error(expected))), z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(2 ** 32 - 2, error(expected)))],
+        [z.string(error(expected)).check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, error(expected))), z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(2 ** 32 - 2, error(expected)), positiveZero())],
         error(expected),
       ),
     ),

@@ -30,8 +30,14 @@ describe('values from flags and environment variables', () => {
     ['unix_mode', ['0640'], 0o640],
     ['unix_group', ['www-data'], 'www-data'],
     ['unix_group', ['33'], 33],
+    ['timeout', ['-0'], 0],
+    ['max_requests', ['-0'], 0],
   ])('%s %j → %j', (name, texts, value) => {
     expect(fromText(name, ...texts)).toEqual({ ok: true, value });
+  });
+
+  it.each<SettingName>(['timeout', 'graceful_timeout', 'max_requests', 'unix_mode', 'unix_group'])('%s: -0 in a file resolves to 0, as print-config shows it', (name) => {
+    expect(Object.is(SETTINGS[name].kind.schema.parse(-0), 0)).toBe(true);
   });
 
   it.each<[SettingName, string[]]>([
