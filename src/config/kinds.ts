@@ -258,8 +258,15 @@ export function workerCount(max: number): Kind<number | 'auto'> {
 /** Environment variables: names to string values. Later layers add to earlier ones. */
 export function stringRecord(): Kind<Record<string, string>> {
   const expected = 'an object of string values (on the command line: KEY=VALUE)';
+  // zod's record leaves a `__proto__` key out (keeping it off the prototype), unchecked: the variable would vanish without a word.
+  const noProtoKey = z.custom<Record<string, string>>().check(
+    z.superRefine((value, ctx) => {
+      const own = value !== null && typeof value === 'object' ? Object.getOwnPropertyDescriptor(value, '__proto__') : undefined;
+      if (own) ctx.issues.push({ code: 'custom', message: 'expected a variable name other than __proto__', input: own.value, path: ['__proto__'] });
+    }),
+  );
   return kind({
-    schema: z.record(z.string(), z.string(error('a string')), error(expected)),
+    schema: z.pipe(noProtoKey, z.record(z.string(), z.string(error('a string')), error(expected))),
     expected,
     ts: 'Record<string, string>',
     json: { type: 'object', additionalProperties: { type: 'string' } },

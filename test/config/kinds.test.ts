@@ -48,6 +48,7 @@ describe('values from flags and environment variables', () => {
     ['timeout', ['']],
     ['bind', ['localhost']],
     ['env', ['NOVALUE']],
+    ['env', ['A=1,__proto__=x']],
     ['allow_app_control', ['maybe']],
     ['loglevel', ['verbose']],
     // Decimal notation only.

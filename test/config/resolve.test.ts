@@ -221,6 +221,14 @@ describe('problems', () => {
     ]);
   });
 
+  it('refuses an env variable named __proto__ rather than dropping it', async () => {
+    const dir = project({ 'hostd.config.json': '{ "env": { "__proto__": { "A": "1" } } }' });
+    expect(await problems(resolveConfig(inputs(dir, { flags: { env: ['__proto__=x'] } })))).toEqual([
+      'hostd.config.json: env.__proto__: expected a variable name other than __proto__, got an object',
+      '--env: __proto__: expected a variable name other than __proto__, got "x"',
+    ]);
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
