@@ -282,10 +282,11 @@ export function stringRecord(): Kind<Record<string, string>> {
 }
 
 /** An app module: `./src/app.ts` or `./src/app.ts#name`; relative to the config file's folder. */
-export function appSpec(): Kind<string | null> {
+export function appSpec(): Kind<string, string | null> {
   const expected = 'a module path, optionally with #export, as in "./src/app.ts#app"';
-  return kind({
-    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+  return kind<string, string | null>({
+    // Null is only the default (no app yet), not a value to write: the TypeScript and JSON types say a string.
+    schema: z.string(error(expected)).check(z.minLength(1, error(expected))),
     expected,
     ts: 'string',
     resolvedTs: 'string | null',

@@ -229,6 +229,11 @@ describe('problems', () => {
     ]);
   });
 
+  it('refuses app: null, which its TypeScript and JSON types do not allow', async () => {
+    const dir = project({ 'hostd.config.json': '{ "app": null }' });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual(['hostd.config.json: app: expected a module path, optionally with #export, as in "./src/app.ts#app", got null']);
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
