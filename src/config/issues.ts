@@ -11,12 +11,19 @@ export interface SchemaIssue {
   readonly params?: { readonly detail?: string };
 }
 
-/** `bind[1]`, `env.PORT`, `post_fork[0]`. */
+/** A key that reads as itself in a path; any other (a newline, a dot, a space, nothing) is quoted, so a problem stays one unambiguous line. */
+const PLAIN_KEY = /^[\p{L}\p{N}_$-]+$/u;
+
+/** `bind[1]`, `env.PORT`, `post_fork[0]`, `env["a.b"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
+    else if (typeof part === 'string' && PLAIN_KEY.test(part)) out += out ? `.${part}` : part;
+    else {
+      const quoted = JSON.stringify(String(part));
+      out += out ? `[${quoted}]` : quoted;
+    }
   }
   return out;
 }

@@ -234,6 +234,16 @@ describe('problems', () => {
     expect(await problems(resolveConfig(inputs(dir)))).toEqual(['hostd.config.json: app: expected a module path, optionally with #export, as in "./src/app.ts#app", got null']);
   });
 
+  it('quotes a key that would not read as itself, so each problem stays one line', async () => {
+    const dir = project({ 'hostd.config.json': JSON.stringify({ env: { 'a\nb': 1, 'MY.VAR': 2, PORT: 3 }, 'wor\nkers': 1 }) });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual([
+      'hostd.config.json: env["a\\nb"]: expected a string, got 1',
+      'hostd.config.json: env["MY.VAR"]: expected a string, got 2',
+      'hostd.config.json: env.PORT: expected a string, got 3',
+      'hostd.config.json: "wor\\nkers": unknown key (did you mean "workers"?)',
+    ]);
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),
