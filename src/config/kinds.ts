@@ -145,14 +145,21 @@ export function flag(): Kind<boolean> {
   });
 }
 
+/**
+ * A path holds no NUL byte: the system would end it there. Node refuses such a path only when
+ * it opens it, in a worker or while logging (a crash, not a config problem).
+ */
+const NO_NUL = /^[^\0]*$/;
+const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
 /** A filesystem path, or null for "none". Relative paths are taken from the config file's folder. */
 export function optionalPath(arg = '<path>'): Kind<string | null> {
   const expected = 'a path or null';
   return kind({
-    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)), z.regex(NO_NUL, error(expected)))),
     expected,
     ts: 'string | null',
-    json: { type: ['string', 'null'], minLength: 1 },
+    json: { type: ['string', 'null'], minLength: 1, pattern: NO_NUL_PATTERN },
     fromText: last,
     arg,
     resolvePaths: (value, base) => (value === null ? null : resolve(base, value)),
@@ -176,10 +183,10 @@ export function urlPath(): Kind<string | null> {
 export function pathList(): Kind<string[]> {
   const expected = 'a list of paths';
   return kind({
-    schema: z.array(z.string(error('a path')).check(z.minLength(1, error('a path'))), error(expected)),
+    schema: z.array(z.string(error('a path')).check(z.minLength(1, error('a path')), z.regex(NO_NUL, error('a path'))), error(expected)),
     expected,
     ts: 'string[]',
-    json: { type: 'array', items: { type: 'string', minLength: 1 } },
+    json: { type: 'array', items: { type: 'string', minLength: 1, pattern: NO_NUL_PATTERN } },
     fromText: commaList,
     arg: '<path>',
     repeatable: true,
@@ -191,11 +198,11 @@ export function pathList(): Kind<string[]> {
 export function logTarget(): Kind<string | null> {
   const expected = '"-", a file path, or null';
   return kind({
-    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)), z.regex(NO_NUL, error(expected)))),
     expected,
     ts: '"-" | (string & {}) | null',
     resolvedTs: 'string | null',
-    json: { type: ['string', 'null'], minLength: 1 },
+    json: { type: ['string', 'null'], minLength: 1, pattern: NO_NUL_PATTERN },
     fromText: last,
     arg: '<path|->',
     resolvePaths: (value, base) => (value === null || value === '-' ? value : resolve(base, value)),
@@ -230,8 +237,8 @@ export function binds(): Kind<string | string[], string[]> {
     resolvedTs: 'string[]',
     json: {
       anyOf: [
-        { type: 'string', minLength: 1 },
-        { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+        { type: 'string', minLength: 1, pattern: NO_NUL_PATTERN },
+        { type: 'array', items: { type: 'string', minLength: 1, pattern: NO_NUL_PATTERN }, minItems: 1 },
       ],
     },
     fromText: commaList,
