@@ -351,16 +351,18 @@ export function fileMode(): Kind<number | string | null, number | null> {
 /** A group, by name or numeric id, or null. */
 export function groupName(): Kind<string | number | null> {
   const expected = 'a group name or id, or null';
+  // A gid is 32 bits, and (gid_t) -1 means "leave it": the editor's schema says so too.
+  const maxGid = 2 ** 32 - 2;
   return kind({
     schema: z.nullable(
       z.union(
-        [z.string(error(expected)).check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, error(expected))), z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(2 ** 32 - 2, error(expected)), positiveZero())],
+        [z.string(error(expected)).check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, error(expected))), z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(maxGid, error(expected)), positiveZero())],
         error(expected),
       ),
     ),
     expected,
     ts: 'string | number | null',
-    json: { anyOf: [{ type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$' }, { type: 'integer', minimum: 0 }, { type: 'null' }] },
+    json: { anyOf: [{ type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$' }, { type: 'integer', minimum: 0, maximum: maxGid }, { type: 'null' }] },
     fromText: (t) => (/^\d+$/.test(last(t).trim()) ? Number(last(t)) : last(t)),
     arg: '<group>',
   });
