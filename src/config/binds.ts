@@ -23,6 +23,8 @@ export function parseBind(text: string): BindResult {
   const fail = (reason: string): BindResult => ({ ok: false, reason });
   const value = text.trim();
   if (value === '') return fail('empty address');
+  // The system ends a socket path at a NUL byte: unix:/a\0b would listen at /a.
+  if (value.includes('\0')) return fail('an address holds no NUL byte');
 
   if (value.startsWith('unix:')) {
     const path = value.slice('unix:'.length);

@@ -11,12 +11,19 @@ export interface SchemaIssue {
   readonly params?: { readonly detail?: string };
 }
 
-/** `bind[1]`, `env.PORT`, `post_fork[0]`. */
+/** A key that reads as itself in a path; any other (a newline, a dot, a space, nothing) is quoted, so a problem stays one unambiguous line. */
+const PLAIN_KEY = /^[\p{L}\p{N}_$-]+$/u;
+
+/** `bind[1]`, `env.PORT`, `post_fork[0]`, `env["a.b"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
+    else if (typeof part === 'string' && PLAIN_KEY.test(part)) out += out ? `.${part}` : part;
+    else {
+      const quoted = JSON.stringify(String(part));
+      out += out ? `[${quoted}]` : quoted;
+    }
   }
   return out;
 }
@@ -51,16 +58,24 @@ export function toConfigIssues(
   prefix: readonly PropertyKey[] = [],
 ): ConfigIssue[] {
   const out: ConfigIssue[] = [];
+  // zod can fail one value twice with the same words (a type and a bound check on 1e21, a nullable string given []): one line each.
+  const seen = new Set<string>();
+  const add = (issue: ConfigIssue) => {
+    const key = `${issue.path}\n${issue.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(issue);
+  };
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys ?? []) {
-        out.push({ source, path: formatPath([...path, key]), message: `unknown key${didYouMean(key, knownKeys)}` });
+        add({ source, path: formatPath([...path, key]), message: `unknown key${didYouMean(key, knownKeys)}` });
       }
       continue;
     }
     const detail = issue.params?.detail ? ` (${issue.params.detail})` : '';
-    out.push({ source, path: formatPath(path), message: `${issue.message}, got ${describeValue(issue.input)}${detail}` });
+    add({ source, path: formatPath(path), message: `${issue.message}, got ${describeValue(issue.input)}${detail}` });
   }
   return out;
 }

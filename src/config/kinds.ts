@@ -60,6 +60,9 @@ function readNumber(text: string): unknown {
   return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/.test(text.trim()) ? Number(text) : text;
 }
 
+/** -0 as 0: print-config's JSON, and so anything reading it, could not tell them apart. */
+const positiveZero = () => z.overwrite((n: number) => (Object.is(n, -0) ? 0 : n));
+
 /** `65,535`: big bounds read better grouped. */
 const grouped = (n: number) => n.toLocaleString('en-US');
 
@@ -67,7 +70,7 @@ const grouped = (n: number) => n.toLocaleString('en-US');
 export function integer(min: number, max: number): Kind<number> {
   const expected = `an integer from ${grouped(min)} to ${grouped(max)}`;
   return kind({
-    schema: z.int(error(expected)).check(z.minimum(min, error(expected)), z.maximum(max, error(expected))),
+    schema: z.int(error(expected)).check(z.minimum(min, error(expected)), z.maximum(max, error(expected)), positiveZero()),
     expected,
     ts: 'number',
     json: { type: 'integer', minimum: min, maximum: max },
@@ -98,6 +101,7 @@ export function seconds(min = 0, options: { offOrMin?: boolean } = {}): Kind<num
         z.refine((n: number) => Number.isFinite(n) && inRange(n), error(expected)),
         // Node's HTTP timeouts take whole milliseconds (and throw a RangeError on anything else).
         z.refine((n: number) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6, error('a whole number of milliseconds (at most 3 decimals)')),
+        positiveZero(),
       ),
     expected,
     ts: 'number',
@@ -146,14 +150,21 @@ export function flag(): Kind<boolean> {
   });
 }
 
+/**
+ * A path holds no NUL byte: the system would end it there. Node refuses such a path only when
+ * it opens it, in a worker or while logging (a crash, not a config problem).
+ */
+const NO_NUL = /^[^\0]*$/;
+const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
 /** A filesystem path, or null for "none". Relative paths are taken from the config file's folder. */
 export function optionalPath(arg = '<path>'): Kind<string | null> {
   const expected = 'a path or null';
   return kind({
-    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)), z.regex(NO_NUL, error(expected)))),
     expected,
     ts: 'string | null',
-    json: { type: ['string', 'null'], minLength: 1 },
+    json: { type: ['string', 'null'], minLength: 1, pattern: NO_NUL_PATTERN },
     fromText: last,
     arg,
     resolvePaths: (value, base) => (value === null ? null : resolve(base, value)),
@@ -177,10 +188,10 @@ export function urlPath(): Kind<string | null> {
 export function pathList(): Kind<string[]> {
   const expected = 'a list of paths';
   return kind({
-    schema: z.array(z.string(error('a path')).check(z.minLength(1, error('a path'))), error(expected)),
+    schema: z.array(z.string(error('a path')).check(z.minLength(1, error('a path')), z.regex(NO_NUL, error('a path'))), error(expected)),
     expected,
     ts: 'string[]',
-    json: { type: 'array', items: { type: 'string', minLength: 1 } },
+    json: { type: 'array', items: { type: 'string', minLength: 1, pattern: NO_NUL_PATTERN } },
     fromText: commaList,
     arg: '<path>',
     repeatable: true,
@@ -192,11 +203,11 @@ export function pathList(): Kind<string[]> {
 export function logTarget(): Kind<string | null> {
   const expected = '"-", a file path, or null';
   return kind({
-    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)), z.regex(NO_NUL, error(expected)))),
     expected,
     ts: '"-" | (string & {}) | null',
     resolvedTs: 'string | null',
-    json: { type: ['string', 'null'], minLength: 1 },
+    json: { type: ['string', 'null'], minLength: 1, pattern: NO_NUL_PATTERN },
     fromText: last,
     arg: '<path|->',
     resolvePaths: (value, base) => (value === null || value === '-' ? value : resolve(base, value)),
@@ -231,8 +242,8 @@ export function binds(): Kind<string | string[], string[]> {
     resolvedTs: 'string[]',
     json: {
       anyOf: [
-        { type: 'string', minLength: 1 },
-        { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+        { type: 'string', minLength: 1, pattern: NO_NUL_PATTERN },
+        { type: 'array', items: { type: 'string', minLength: 1, pattern: NO_NUL_PATTERN }, minItems: 1 },
       ],
     },
     fromText: commaList,
@@ -259,8 +270,15 @@ export function workerCount(max: number): Kind<number | 'auto'> {
 /** Environment variables: names to string values. Later layers add to earlier ones. */
 export function stringRecord(): Kind<Record<string, string>> {
   const expected = 'an object of string values';
+  // zod's record leaves a `__proto__` key out (keeping it off the prototype), unchecked: the variable would vanish without a word.
+  const noProtoKey = z.custom<Record<string, string>>().check(
+    z.superRefine((value, ctx) => {
+      const own = value !== null && typeof value === 'object' ? Object.getOwnPropertyDescriptor(value, '__proto__') : undefined;
+      if (own) ctx.issues.push({ code: 'custom', message: 'expected a variable name other than __proto__', input: own.value, path: ['__proto__'] });
+    }),
+  );
   return kind({
-    schema: z.record(z.string(), z.string(error('a string')), error(expected)),
+    schema: z.pipe(noProtoKey, z.record(z.string(), z.string(error('a string')), error(expected))),
     expected,
     textExpected: 'KEY=VALUE pairs separated by commas',
     ts: 'Record<string, string>',
@@ -278,10 +296,11 @@ export function stringRecord(): Kind<Record<string, string>> {
 }
 
 /** An app module: `./src/app.ts` or `./src/app.ts#name`; relative to the config file's folder. */
-export function appSpec(): Kind<string | null> {
+export function appSpec(): Kind<string, string | null> {
   const expected = 'a module path, optionally with #export, as in "./src/app.ts#app"';
-  return kind({
-    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)))),
+  return kind<string, string | null>({
+    // Null is only the default (no app yet), not a value to write: the TypeScript and JSON types say a string.
+    schema: z.string(error(expected)).check(z.minLength(1, error(expected))),
     expected,
     ts: 'string',
     resolvedTs: 'string | null',
@@ -323,7 +342,7 @@ export function presetList(): Kind<unknown, unknown[]> {
 /** File permission bits, as octal text (`"660"`, `"0660"`) or a number (`0o660`); resolved to the number. */
 export function fileMode(): Kind<number | string | null, number | null> {
   const expected = 'permissions in octal, as in "660" or 0o660, or null';
-  const bits = z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(0o777, error(expected)));
+  const bits = z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(0o777, error(expected)), positiveZero());
   const octal = z.pipe(z.string(error(expected)).check(z.regex(/^0?[0-7]{3}$/, error(expected))), z.transform((text: string) => Number.parseInt(text, 8)));
   return kind({
     schema: z.nullable(z.union([bits, octal], error(expected))) as unknown as z.ZodMiniType<number | null, number | string | null>,
@@ -339,16 +358,18 @@ export function fileMode(): Kind<number | string | null, number | null> {
 /** A group, by name or numeric id, or null. */
 export function groupName(): Kind<string | number | null> {
   const expected = 'a group name or id, or null';
+  // A gid is 32 bits, and (gid_t) -1 means "leave it": the editor's schema says so too.
+  const maxGid = 2 ** 32 - 2;
   return kind({
     schema: z.nullable(
       z.union(
-        [z.string(error(expected)).check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, error(expected))), z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(2 ** 32 - 2, error(expected)))],
+        [z.string(error(expected)).check(z.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/, error(expected))), z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(maxGid, error(expected)), positiveZero())],
         error(expected),
       ),
     ),
     expected,
     ts: 'string | number | null',
-    json: { anyOf: [{ type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$' }, { type: 'integer', minimum: 0 }, { type: 'null' }] },
+    json: { anyOf: [{ type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,31}\\$?$' }, { type: 'integer', minimum: 0, maximum: maxGid }, { type: 'null' }] },
     fromText: (t) => (/^\d+$/.test(last(t).trim()) ? Number(last(t)) : last(t)),
     arg: '<group>',
   });

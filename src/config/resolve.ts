@@ -182,8 +182,8 @@ function appIssues(app: string | null, root: string, source: string, cwd: string
   return [settingIssue('app', source, `cannot find the app module ${quote(shortPath(module, cwd))}`)];
 }
 
-/** The files hostd writes. */
-const OUTPUT_FILES = ['accesslog', 'errorlog', 'pidfile'] as const satisfies readonly SettingName[];
+/** Settings naming a file hostd writes: where it cannot be written is a problem found by check. */
+export const OUTPUT_FILES = ['accesslog', 'errorlog', 'pidfile'] as const satisfies readonly SettingName[];
 
 /**
  * A log or pidfile in a folder that is not there would fail only once hostd starts (the

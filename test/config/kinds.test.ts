@@ -31,8 +31,14 @@ describe('values from flags and environment variables', () => {
     ['unix_mode', ['0640'], 0o640],
     ['unix_group', ['www-data'], 'www-data'],
     ['unix_group', ['33'], 33],
+    ['timeout', ['-0'], 0],
+    ['max_requests', ['-0'], 0],
   ])('%s %j → %j', (name, texts, value) => {
     expect(fromText(name, ...texts)).toEqual({ ok: true, value });
+  });
+
+  it.each<SettingName>(['timeout', 'graceful_timeout', 'max_requests', 'unix_mode', 'unix_group'])('%s: -0 in a file resolves to 0, as print-config shows it', (name) => {
+    expect(Object.is(SETTINGS[name].kind.schema.parse(-0), 0)).toBe(true);
   });
 
   it.each<[SettingName, string[]]>([
@@ -43,6 +49,7 @@ describe('values from flags and environment variables', () => {
     ['timeout', ['']],
     ['bind', ['localhost']],
     ['env', ['NOVALUE']],
+    ['env', ['A=1,__proto__=x']],
     ['allow_app_control', ['maybe']],
     ['loglevel', ['verbose']],
     // Decimal notation only.
@@ -61,6 +68,13 @@ describe('values from flags and environment variables', () => {
     ['max_header_size', ['4294968320']],
     ['workers', [String(2 ** 31)]],
     ['unix_mode', ['999']],
+    // The system ends a path at a NUL byte; Node refuses one only when it opens it, in a worker.
+    ['pidfile', ['/tmp/a\0b.pid']],
+    ['accesslog', ['/tmp/a\0b.log']],
+    ['errorlog', ['/tmp/a\0b.log']],
+    ['certfile', ['/tmp/a\0b.pem']],
+    ['reload_extra_files', ['src,a\0b']],
+    ['bind', ['unix:/tmp/a\0b.sock']],
     ['unix_group', ['no spaces']],
   ])('%s %j is rejected', (name, texts) => {
     expect(fromText(name, ...texts)).toEqual({ ok: false });

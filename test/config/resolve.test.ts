@@ -281,6 +281,40 @@ describe('problems', () => {
     expect((await resolveConfig(inputs(fine, { command: 'export' }))).settings.pidfile).toBe(join(fine, 'missing', 'hostd.pid'));
   });
 
+  it('reports a value once even when its schema fails it twice', async () => {
+    const dir = project({ 'hostd.config.json': '{ "app": [], "backlog": -9007199254740992, "unix_group": 1e21 }' });
+    const lines = await problems(resolveConfig(inputs(dir, { env: { HOSTD_UNIX_GROUP: '99999999999999999999' } })));
+    expect(lines).toEqual([
+      'hostd.config.json: app: expected a module path, optionally with #export, as in "./src/app.ts#app", got an array',
+      'hostd.config.json: unix_group: expected a group name or id, or null, got 1e+21',
+      'hostd.config.json: backlog: expected an integer from 1 to 65,535, got -9007199254740992',
+      'HOSTD_UNIX_GROUP: expected a group name or id, or null, got 100000000000000000000',
+    ]);
+  });
+
+  it('refuses an env variable named __proto__ rather than dropping it', async () => {
+    const dir = project({ 'hostd.config.json': '{ "env": { "__proto__": { "A": "1" } } }' });
+    expect(await problems(resolveConfig(inputs(dir, { flags: { env: ['__proto__=x'] } })))).toEqual([
+      'hostd.config.json: env.__proto__: expected a variable name other than __proto__, got an object',
+      '--env: __proto__: expected a variable name other than __proto__, got "x"',
+    ]);
+  });
+
+  it('refuses app: null, which its TypeScript and JSON types do not allow', async () => {
+    const dir = project({ 'hostd.config.json': '{ "app": null }' });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual(['hostd.config.json: app: expected a module path, optionally with #export, as in "./src/app.ts#app", got null']);
+  });
+
+  it('quotes a key that would not read as itself, so each problem stays one line', async () => {
+    const dir = project({ 'hostd.config.json': JSON.stringify({ env: { 'a\nb': 1, 'MY.VAR': 2, PORT: 3 }, 'wor\nkers': 1 }) });
+    expect(await problems(resolveConfig(inputs(dir)))).toEqual([
+      'hostd.config.json: env["a\\nb"]: expected a string, got 1',
+      'hostd.config.json: env["MY.VAR"]: expected a string, got 2',
+      'hostd.config.json: env.PORT: expected a string, got 3',
+      'hostd.config.json: "wor\\nkers": unknown key (did you mean "workers"?)',
+    ]);
+  });
+
   it('names a preset cycle', async () => {
     const dir = project({
       'hostd.config.ts': TS_CONFIG('{ extends: [a] }', "const a: any = definePreset({ name: 'a' }); const b = definePreset({ name: 'b', extends: [a] }); a.extends = [b];"),

@@ -41,8 +41,8 @@ export interface ConfigReport {
   readonly settings: Record<string, { readonly value: unknown; readonly source: string }>;
 }
 
-export async function printConfig(dir: string, env: Record<string, string> = {}): Promise<ConfigReport> {
-  return JSON.parse((await hostd(['print-config', '--json'], { cwd: dir, env })).stdout) as ConfigReport;
+export async function printConfig(dir: string, env: Record<string, string> = {}, args: readonly string[] = []): Promise<ConfigReport> {
+  return JSON.parse((await hostd(['print-config', '--json', ...args], { cwd: dir, env })).stdout) as ConfigReport;
 }
 
 /** The resolved value of every setting. */
