@@ -254,6 +254,11 @@ export function renderGuaranteesDoc(): string {
     'that ends. `on_exit` runs exactly once, whatever the path, unless the primary itself is',
     'killed with SIGKILL.',
     '',
+    'Requests "are cut" means the requests a worker had taken. A connection the primary',
+    'handed to a worker that died before it took it (each worker acknowledges every',
+    'connection it receives) goes to another worker, or waits for the replacement: a worker',
+    'that crashes, is killed or is blocked loses no connection it never had.',
+    '',
     ...renderStopPlan(),
   );
   return out.join('\n');

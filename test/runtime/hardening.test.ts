@@ -136,15 +136,15 @@ describe('a config that never settles', () => {
   });
 });
 
-/** GET on a connection of its own (each one a routing decision in the primary); the body, or an error after 5 s. */
-function onNewConnection(url: string): Promise<string> {
+/** GET on a connection of its own (each one a routing decision in the primary); the body, or an error after `timeoutMs` of silence. */
+function onNewConnection(url: string, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: 5000 }, (res) => {
+    const request = get(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk));
       res.on('end', () => resolve(body));
     });
-    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within 5 s`)));
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
     request.on('error', reject);
   });
 }
@@ -177,6 +177,31 @@ describe('a blocked worker', () => {
       served.add(await onNewConnection(`${url}/pid`));
       return served.has(String(frozen));
     }, 'the worker to take connections again');
+    expect((await run.stop()).code).toBe(0);
+  });
+
+  it('hands the connections it never took to another worker when it dies', async () => {
+    const dir = appProject(recordingConfig('workers: 2, timeout: 60,'));
+    const run = startHostd(dir);
+    const url = await run.ready();
+    const [frozen] = workerPids(run.pid) as [number, number];
+    process.kill(frozen, 'SIGSTOP');
+    stopped.add(frozen);
+    // Round-robin: every second connection goes to the frozen worker, which takes none of them
+    // (Node writes it the first and queues the rest behind it).
+    let served = 0;
+    const bodies = Array.from({ length: 6 }, () =>
+      onNewConnection(`${url}/pid`, 30_000).then(
+        (body) => (served++, body),
+        (error: Error) => `failed: ${error.message}`,
+      ),
+    );
+    await waitUntil(() => served >= 3, 'the other worker to answer the connections it was given');
+    process.kill(frozen, 'SIGKILL');
+    stopped.delete(frozen);
+    const answered = await Promise.all(bodies);
+    expect(answered.filter((body) => !/^\d+$/.test(body))).toEqual([]);
+    expect(answered).not.toContain(String(frozen));
     expect((await run.stop()).code).toBe(0);
   });
 });

@@ -2,6 +2,14 @@
  * Hands each accepted connection to a worker, round-robin over the workers the supervisor
  * routes to. A connection that arrives while no worker can take it waits here, paused, as
  * it would in the kernel's backlog, up to `backlog` of them.
+ *
+ * A connection is the primary's until its worker has it. Node writes one handle at a time
+ * over a worker's channel and queues the next until the worker acknowledges the last; a
+ * worker that dies in between (SIGKILL, a crash, the OOM killer) would leave the written
+ * one and the queued ones open and unanswered for good (Node closes neither once the
+ * channel is gone). So handles are sent with `keepOpen`, the primary's copy is closed when
+ * the worker acknowledges it, and whatever the worker never acknowledged goes to another
+ * worker: a worker's death loses no connection it had not taken yet.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
@@ -9,11 +17,25 @@ import type { ToWorker } from '../ipc.ts';
 import type { ErrorLog } from '../log.ts';
 
 const CONN: ToWorker = { t: 'conn' };
+const SEND_OPTIONS = { keepOpen: true };
+
+/** A socket with the libuv handle child_process sends (the net.Socket's own field). */
+type Handed = Socket & { _handle: { close(): void } | null; server: unknown };
+
+/** What a worker's channel says of the handle it was sent last (Node's internal messages). */
+function handleReply(message: unknown): 'ack' | 'nack' | null {
+  const cmd = (message as { cmd?: unknown } | null)?.cmd;
+  return cmd === 'NODE_HANDLE_ACK' ? 'ack' : cmd === 'NODE_HANDLE_NACK' ? 'nack' : null;
+}
 
 export class Dispatcher {
   private routes: readonly ChildProcess[] = [];
   private next = 0;
   private readonly waiting: Socket[] = [];
+  /** Per worker, the connections sent and not yet acknowledged, oldest first (the order Node writes them in). */
+  private readonly unacknowledged = new Map<ChildProcess, Socket[]>();
+  /** Workers that exited: nothing more is sent to them, even before the supervisor stops routing to them. */
+  private readonly gone = new WeakSet<ChildProcess>();
   /** The most connections that may wait for a worker (the current generation's `backlog`). */
   backlog = 2048;
 
@@ -24,7 +46,7 @@ export class Dispatcher {
     const routes = this.routes;
     for (let tries = 0; tries < routes.length; tries++) {
       const child = routes[this.next++ % routes.length]!;
-      if (child.connected) return this.send(child, socket);
+      if (child.connected && !this.gone.has(child)) return this.send(child, socket);
     }
     if (this.waiting.length >= this.backlog) socket.destroy();
     else this.waiting.push(socket);
@@ -39,18 +61,66 @@ export class Dispatcher {
   /** Sends every waiting connection to `child` (a worker that drains them), or closes them. */
   handOver(child: ChildProcess | null): void {
     for (const socket of this.waiting.splice(0)) {
-      if (child?.connected) this.send(child, socket);
+      if (child?.connected && !this.gone.has(child)) this.send(child, socket);
       else socket.destroy();
     }
   }
 
+  /** Follows a new worker's channel: its acknowledgements, and its end. */
+  track(child: ChildProcess): Socket[] {
+    const sent: Socket[] = [];
+    this.unacknowledged.set(child, sent);
+    child.on('internalMessage', (message: unknown) => {
+      const reply = handleReply(message);
+      if (reply === null) return;
+      const socket = sent.shift();
+      if (socket === undefined) return;
+      if (reply === 'ack') release(socket);
+      // The handle did not arrive whole (Node's NACK): the worker does not have it.
+      else this.placeAgain(socket);
+    });
+    child.once('exit', () => this.gone.add(child));
+    // 'close': exited and its channel read to the end, so every acknowledgement it sent has
+    // been queued for emission; a turn later they have run, and what is left it never had.
+    child.once('close', () =>
+      setImmediate(() => {
+        this.unacknowledged.delete(child);
+        for (const socket of sent.splice(0)) this.placeAgain(socket);
+      }),
+    );
+    return sent;
+  }
+
   private send(child: ChildProcess, socket: Socket): void {
     // Detached from the listener, so child_process does not track it for server.close().
-    (socket as unknown as { server: unknown }).server = null;
-    child.send(CONN, socket, (error) => {
+    (socket as Handed).server = null;
+    const sent = this.unacknowledged.get(child) ?? this.track(child);
+    sent.push(socket);
+    child.send(CONN, socket, SEND_OPTIONS, (error) => {
       if (!error) return;
-      this.log.warn(`a connection could not be handed to a worker (pid ${child.pid}): ${error.message}`);
-      socket.destroy();
+      // Not written (the channel closed, or the write failed): the socket is still whole here.
+      const at = sent.indexOf(socket);
+      if (at >= 0) sent.splice(at, 1);
+      this.log.debug(`a connection could not be handed to a worker (pid ${child.pid}): ${error.message}; it goes to another`);
+      this.placeAgain(socket);
     });
   }
+
+  /** A connection no worker took: to another worker, or waiting for one. */
+  private placeAgain(socket: Socket): void {
+    if ((socket as Handed)._handle === null || socket.destroyed) return;
+    this.dispatch(socket);
+  }
+}
+
+/**
+ * Closes the primary's copy of a connection the worker now holds, as Node does for a handle
+ * sent without `keepOpen`: the descriptor only (no shutdown, which would end the worker's
+ * connection too), and no events on an object nobody uses any more.
+ */
+function release(socket: Socket): void {
+  const handed = socket as Handed;
+  const handle = handed._handle;
+  handed._handle = null;
+  handle?.close();
 }

@@ -244,6 +244,7 @@ export class PrimaryShell {
       return this.notStarted(key, error as Error);
     }
     this.children.set(key, child);
+    this.dispatcher.track(child);
     const unknown = { count: 0, since: -Infinity };
     child.on('message', (raw: unknown) => {
       const message = parseToPrimary(raw);
