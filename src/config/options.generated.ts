@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -44,6 +44,15 @@ export interface UserSettings {
    * @default null
    */
   unix_group?: string | number | null;
+  /**
+   * Send every connection from one client address to the same worker, instead of round-robin.
+   *
+   * For apps that keep a session in a worker's memory across connections: socket.io's polling transport, which needs every request of a session to reach the worker that holds it. Each client address belongs to one worker slot; a slot's replacement worker (after a crash, `max_requests`, a reload) takes the same addresses, and while it boots they go to the other workers. Changing the number of workers (TTIN, TTOU, a reload) moves some addresses to other slots. Behind a proxy every connection comes from the proxy's address, so one worker gets them all: spread the load at the proxy instead (sticky by cookie or client address there, to several hostd instances or ports), or keep sessions out of worker memory (socket.io's adapters).
+   *
+   * Flag `--sticky-sessions`, env `HOSTD_STICKY_SESSIONS`.
+   * @default false
+   */
+  sticky_sessions?: boolean;
   /**
    * The most connections the kernel queues before the app accepts them.
    *
@@ -340,6 +349,10 @@ export interface ResolvedSettings {
    * The group (name or id) that owns `unix:` sockets hostd creates, so a proxy in that group can connect; null leaves it as created.
    */
   readonly unix_group: string | number | null;
+  /**
+   * Send every connection from one client address to the same worker, instead of round-robin.
+   */
+  readonly sticky_sessions: boolean;
   /**
    * The most connections the kernel queues before the app accepts them.
    */

@@ -96,6 +96,14 @@ export const SETTINGS = {
     default: null,
     doc: 'The group (name or id) that owns `unix:` sockets hostd creates, so a proxy in that group can connect; null leaves it as created.',
   }),
+  sticky_sessions: setting({
+    section: 'Server socket',
+    kind: flag(),
+    default: false,
+    doc: 'Send every connection from one client address to the same worker, instead of round-robin.',
+    details:
+      "For apps that keep a session in a worker's memory across connections: socket.io's polling transport, which needs every request of a session to reach the worker that holds it. Each client address belongs to one worker slot; a slot's replacement worker (after a crash, `max_requests`, a reload) takes the same addresses, and while it boots they go to the other workers. Changing the number of workers (TTIN, TTOU, a reload) moves some addresses to other slots. Behind a proxy every connection comes from the proxy's address, so one worker gets them all: spread the load at the proxy instead (sticky by cookie or client address there, to several hostd instances or ports), or keep sessions out of worker memory (socket.io's adapters).",
+  }),
   backlog: setting({
     section: 'Server socket',
     kind: integer(1, 65535),

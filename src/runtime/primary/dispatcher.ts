@@ -1,6 +1,6 @@
 /**
  * Hands each accepted connection to a worker, round-robin over the workers the supervisor
- * routes to. A connection that arrives while no worker can take it waits here, paused, as
+ * routes to (with `sticky_sessions`, by client address to a worker slot). A connection that arrives while no worker can take it waits here, paused, as
  * it would in the kernel's backlog, up to `backlog` of them.
  *
  * A connection is the primary's until its worker has it. Node writes one handle at a time
@@ -28,9 +28,31 @@ function handleReply(message: unknown): 'ack' | 'nack' | null {
   return cmd === 'NODE_HANDLE_ACK' ? 'ack' : cmd === 'NODE_HANDLE_NACK' ? 'nack' : null;
 }
 
+/** A worker taking connections, and its slot (its id). */
+export interface Route {
+  readonly child: ChildProcess;
+  readonly slot: number;
+}
+
+/**
+ * A client address as a number: FNV-1a over its text, so that every primary maps an
+ * address alike. An IPv4 client of a dual-stack listener (`::ffff:1.2.3.4`) is its IPv4 address.
+ */
+export function addressHash(address: string): number {
+  const text = address.startsWith('::ffff:') ? address.slice(7) : address;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
 export class Dispatcher {
   private routes: readonly ChildProcess[] = [];
+  /** With sticky sessions: the routed worker of each slot, and how many slots there are. */
+  private bySlot = new Map<number, ChildProcess>();
+  private slotCount = 0;
   private next = 0;
+  /** `sticky_sessions` of the current generation. */
+  sticky = false;
   private readonly waiting: Socket[] = [];
   /** Per worker, the connections sent and not yet acknowledged, oldest first (the order Node writes them in). */
   private readonly unacknowledged = new Map<ChildProcess, Socket[]>();
@@ -44,24 +66,35 @@ export class Dispatcher {
   /** A connection from a listener. */
   readonly dispatch = (socket: Socket): void => {
     const routes = this.routes;
+    if (this.sticky && routes.length > 0 && socket.remoteAddress !== undefined) {
+      const hash = addressHash(socket.remoteAddress);
+      // The address's own slot; while that slot's worker is replaced, one of the others, by the same address.
+      const own = this.bySlot.get((hash % this.slotCount) + 1);
+      const child = own !== undefined && this.usable(own) ? own : routes[hash % routes.length]!;
+      if (this.usable(child)) return this.send(child, socket);
+    }
     for (let tries = 0; tries < routes.length; tries++) {
       const child = routes[this.next++ % routes.length]!;
-      if (child.connected && !this.gone.has(child)) return this.send(child, socket);
+      if (this.usable(child)) return this.send(child, socket);
     }
     if (this.waiting.length >= this.backlog) socket.destroy();
     else this.waiting.push(socket);
   };
 
-  /** The workers that take connections from now on; connections waiting go to them. */
-  setRoutes(children: readonly ChildProcess[]): void {
+  /** The workers that take connections from now on, of `slots` slots; connections waiting go to them. */
+  setRoutes(routes: readonly Route[], slots: number): void {
+    const children = routes.map((route) => route.child);
     this.routes = children;
+    // The last routed worker of a slot wins: a replacement is routed after the worker it replaces.
+    this.bySlot = new Map(routes.map((route) => [route.slot, route.child]));
+    this.slotCount = Math.max(1, slots);
     if (children.length > 0) for (const socket of this.waiting.splice(0)) this.dispatch(socket);
   }
 
   /** Sends every waiting connection to `child` (a worker that drains them), or closes them. */
   handOver(child: ChildProcess | null): void {
     for (const socket of this.waiting.splice(0)) {
-      if (child?.connected && !this.gone.has(child)) this.send(child, socket);
+      if (child !== null && this.usable(child)) this.send(child, socket);
       else socket.destroy();
     }
   }
@@ -89,6 +122,10 @@ export class Dispatcher {
       }),
     );
     return sent;
+  }
+
+  private usable(child: ChildProcess): boolean {
+    return child.connected && !this.gone.has(child);
   }
 
   private send(child: ChildProcess, socket: Socket): void {

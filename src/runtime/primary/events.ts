@@ -58,7 +58,8 @@ export type Command =
   | { readonly t: 'send'; readonly worker: number; readonly message: ToWorker }
   | { readonly t: 'kill'; readonly worker: number }
   /** The workers that receive new connections, in round-robin order. */
-  | { readonly t: 'route'; readonly workers: readonly number[] }
+  /** `slots`: how many worker slots the current generation has (sticky sessions share client addresses among them). */
+  | { readonly t: 'route'; readonly workers: readonly number[]; readonly slots: number }
   /** Connections waiting in the primary go to this worker, or are closed (null). */
   | { readonly t: 'hand_over'; readonly worker: number | null }
   /** Sets (ms) or clears (null) a named timer; `repeat` fires every `ms`. */

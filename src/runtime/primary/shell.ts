@@ -57,6 +57,8 @@ export class PrimaryShell {
   private readonly generations = new Map<number, Generation>();
   private current = 1;
   private readonly children = new Map<number, ChildProcess>();
+  /** Each worker's slot (its id: 1..workers), for sticky sessions. */
+  private readonly slots = new Map<number, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private listeners: Listener[] = [];
   private readonly dispatcher: Dispatcher;
@@ -172,6 +174,7 @@ export class PrimaryShell {
           this.log.error(`${errorText(error)}; the error log stays where it was`);
         }
         this.dispatcher.backlog = s.backlog;
+        this.dispatcher.sticky = s.sticky_sessions;
         return;
       }
       case 'fork':
@@ -182,7 +185,13 @@ export class PrimaryShell {
         this.children.get(c.worker)?.kill('SIGKILL');
         return;
       case 'route':
-        return this.dispatcher.setRoutes(c.workers.map((key) => this.children.get(key)).filter((child) => child !== undefined));
+        return this.dispatcher.setRoutes(
+          c.workers.flatMap((key) => {
+            const child = this.children.get(key);
+            return child === undefined ? [] : [{ child, slot: this.slots.get(key)! }];
+          }),
+          c.slots,
+        );
       case 'hand_over':
         return this.dispatcher.handOver(c.worker === null ? null : (this.children.get(c.worker) ?? null));
       case 'timer':
@@ -244,6 +253,7 @@ export class PrimaryShell {
       return this.notStarted(key, error as Error);
     }
     this.children.set(key, child);
+    this.slots.set(key, id);
     this.dispatcher.track(child);
     const unknown = { count: 0, since: -Infinity };
     child.on('message', (raw: unknown) => {
@@ -262,6 +272,7 @@ export class PrimaryShell {
     });
     child.once('exit', (code, signal) => {
       this.children.delete(key);
+      this.slots.delete(key);
       this.dispatch({ t: 'exited', worker: key, code, signal });
     });
     const jitter = s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;

@@ -370,7 +370,7 @@ export class Supervisor {
   }
 
   private emitRoutes(): void {
-    this.emit({ t: 'route', workers: this.routed.map((w) => w.key) });
+    this.emit({ t: 'route', workers: this.routed.map((w) => w.key), slots: this.target });
   }
 
   /** `max_requests` reached: start a replacement first; the old worker leaves once it is ready. */
