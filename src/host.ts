@@ -1,6 +1,7 @@
 /**
  * `host`: what application and library code sees of hostd. Inside a hostd worker it
- * says so (`running`, `worker`, `capabilities`) and delivers events: `shutdown` (the
+ * says so (`running`, `worker`, `capabilities`) and delivers events: `draining` (a
+ * graceful stop begins: close long-lived connections now), `shutdown` (the
  * worker is stopping, after its in-flight requests drained), `reload` (a new generation
  * is starting) and `request` (a response finished). Outside hostd, `running` is false and
  * subscribing throws, so a library can choose its own fallback instead of registering a
@@ -21,6 +22,16 @@ export interface ShutdownEvent {
   readonly signal: AbortSignal;
 }
 
+/** What a `draining` handler receives, as a graceful stop begins. */
+export interface DrainingEvent {
+  /** Why the worker stops: `shutdown`, `reload` (its generation is retired), `max_requests` or `timeout`. */
+  readonly reason: WorkerExitReason;
+  /** When connections still open (WebSockets included) are destroyed: `graceful_timeout` from now. */
+  readonly deadline: Date;
+  /** Aborted at the deadline, or when the stop turns fast. */
+  readonly signal: AbortSignal;
+}
+
 /** What a `reload` handler receives. */
 export interface ReloadEvent {
   /** The generation now starting; this worker serves until the new one is ready. */
@@ -38,6 +49,7 @@ export interface RequestEvent {
 }
 
 export interface HostEventMap {
+  draining: DrainingEvent;
   shutdown: ShutdownEvent;
   reload: ReloadEvent;
   request: RequestEvent;
@@ -100,7 +112,7 @@ interface Attached extends HostBinding {
 const WORKER = Symbol.for('hostd.worker');
 
 /** The events a worker delivers (every HostEvent; `satisfies` fails to compile if one is missing). */
-const WORKER_EVENTS = Object.freeze(Object.keys({ shutdown: 0, reload: 0, request: 0 } satisfies Record<HostEvent, 0>) as HostEvent[]);
+const WORKER_EVENTS = Object.freeze(Object.keys({ draining: 0, shutdown: 0, reload: 0, request: 0 } satisfies Record<HostEvent, 0>) as HostEvent[]);
 
 function attached(): Attached | null {
   return ((globalThis as { [WORKER]?: Attached })[WORKER] ?? null);
@@ -162,7 +174,7 @@ function control(action: 'reload' | 'stop'): void {
 
 /** Makes `host` (every copy of it in this process) report this worker. Called before the config is loaded. */
 export function attachHost(binding: HostBinding): void {
-  const handlers = { shutdown: new Set(), reload: new Set(), request: new Set() } as Attached['handlers'];
+  const handlers = Object.fromEntries(WORKER_EVENTS.map((event) => [event, new Set()])) as unknown as Attached['handlers'];
   (globalThis as { [WORKER]?: Attached })[WORKER] = { ...binding, handlers };
 }
 

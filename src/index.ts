@@ -4,7 +4,7 @@
  */
 export { defineConfig, definePreset } from './config/define.ts';
 export { host } from './host.ts';
-export type { Host, HostEvent, HostEventMap, HostHandler, HostWorker, ReloadEvent, RequestEvent, ShutdownEvent } from './host.ts';
+export type { DrainingEvent, Host, HostEvent, HostEventMap, HostHandler, HostWorker, ReloadEvent, RequestEvent, ShutdownEvent } from './host.ts';
 export { HostdError, type ErrorCode } from './errors.ts';
 export { VERSION as version } from './version.ts';
 
@@ -28,6 +28,8 @@ export type {
 } from './config/types.ts';
 export type {
   App,
+  AppContext,
+  AppFactory,
   ChildExitContext,
   ChildExitReason,
   FetchApp,

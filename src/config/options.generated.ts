@@ -13,7 +13,7 @@ export interface UserSettings {
   /**
    * The app module, `./src/app.ts` or `./src/app.ts#name` (the export, `default` if omitted). Required to run.
    *
-   * The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork`. A relative path is taken from the config file's folder. `hostd run APP` sets it too.
+   * The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork` with `{ server, worker }` (the type `AppFactory`): `server` is the worker's `http.Server` (`https.Server` with `certfile`), for WebSocket servers to attach to (`new WebSocketServer({ server })` with ws, `new Server(server)` with socket.io); hostd feeds it connections once the worker is ready, so do not call `listen()` on it. `worker` is `{ id, pid, age, generation, booted_at }`. A relative path is taken from the config file's folder. `hostd run APP` sets it too.
    *
    * Flag `--app <module[#export]>`, env `HOSTD_APP`.
    * @default none (required to run)

@@ -72,7 +72,7 @@ export const SETTINGS = {
     default: null,
     doc: 'The app module, `./src/app.ts` or `./src/app.ts#name` (the export, `default` if omitted). Required to run.',
     details:
-      'The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork`. A relative path is taken from the config file\'s folder. `hostd run APP` sets it too.',
+      'The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork` with `{ server, worker }` (the type `AppFactory`): `server` is the worker\'s `http.Server` (`https.Server` with `certfile`), for WebSocket servers to attach to (`new WebSocketServer({ server })` with ws, `new Server(server)` with socket.io); hostd feeds it connections once the worker is ready, so do not call `listen()` on it. `worker` is `{ id, pid, age, generation, booted_at }`. A relative path is taken from the config file\'s folder. `hostd run APP` sets it too.',
   }),
   bind: setting({
     section: 'Server socket',
@@ -427,10 +427,10 @@ export type HookPolicy =
 
 /**
  * How long one call may take: `hook_timeout`; `stop`, a call of a stop, whose deadline the
- * stop plan gives (`hook_timeout`, shorter in a fast stop: src/config/stop-plan.ts); or
- * `none` (the request path, where a timer per call would cost every request).
+ * stop plan gives (`hook_timeout`, shorter in a fast stop: src/config/stop-plan.ts); `drain`,
+ * run alongside the drain and bounded by it (`graceful_timeout`); or `none` (the request path, where a timer per call would cost every request).
  */
-export type CallDeadline = 'hook_timeout' | 'stop' | 'none';
+export type CallDeadline = 'hook_timeout' | 'stop' | 'drain' | 'none';
 
 /**
  * One lifecycle call, a hook or a `host.on()` event: the whole contract users rely on. The
@@ -581,6 +581,15 @@ export const HOOK_NAMES = Object.keys(HOOKS) as HookName[];
 
 /** Every `host.on()` event app and library code can subscribe to, in the same shape as the hooks. */
 export const HOST_EVENTS = {
+  draining: call({
+    runsIn: 'worker',
+    when: 'as a graceful stop begins (a reload retiring the worker included), before the worker waits for its connections to close',
+    context: ['reason', 'deadline', 'signal'],
+    onError: 'log',
+    deadline: 'drain',
+    after: 'the worker stopped receiving connections; its in-flight requests and open connections (WebSockets included) are still there',
+    before: 'the worker has not waited for its connections: it waits while the handlers run, until every connection closed or `graceful_timeout` passed (then destroys the rest)',
+  }),
   shutdown: call({
     runsIn: 'worker',
     when: 'when the worker stops, after it drained its in-flight requests and before `worker_exit`',
@@ -642,5 +651,6 @@ export const CONTEXT_DOCS: Record<string, string> = {
   exit_code: 'the exit code, or null if ended by a signal',
   exit_signal: 'the signal that ended the process, or null',
   signal: 'an `AbortSignal`, aborted at the deadline or when the stop turns fast',
+  deadline: 'when connections still open are destroyed (a `Date`, `graceful_timeout` after the stop began)',
   generation: 'the generation now starting',
 };

@@ -63,13 +63,15 @@ export interface StopPlan {
 const seconds = (n: number) => `${+n.toFixed(3)} s`;
 
 /**
- * One call's deadline in seconds (null = none). `stop` calls get `hook_timeout`, at most
+ * One call's deadline in seconds (null = none). `drain` calls get `graceful_timeout`. `stop` calls get `hook_timeout`, at most
  * FAST_CALL_SECONDS in a fast stop (FAST_CALL_SECONDS when `hook_timeout` is 0: a fast stop
  * is always bounded) and ESCALATED_SECONDS after a second stop signal.
  */
-export function callSeconds(deadline: CallDeadline, s: Pick<StopSettings, 'hook_timeout'>, mode: StopMode | null = null): number | null {
+export function callSeconds(deadline: CallDeadline, s: Pick<StopSettings, 'hook_timeout' | 'graceful_timeout'>, mode: StopMode | null = null): number | null {
   const hook = s.hook_timeout > 0 ? s.hook_timeout : null;
   if (deadline === 'none') return null;
+  // Alongside the drain, which a second stop signal cuts short (the runner's escalation does that).
+  if (deadline === 'drain') return s.graceful_timeout > 0 ? s.graceful_timeout : null;
   if (deadline === 'hook_timeout' || mode === null || mode === 'graceful') return hook;
   const cap = mode === 'fast' ? FAST_CALL_SECONDS : ESCALATED_SECONDS;
   return hook === null ? cap : Math.min(hook, cap);

@@ -69,6 +69,31 @@ export interface FetchApp {
 /** What `app` resolves to once loaded: a Node request listener or a fetch app. */
 export type App = RequestListener | FetchApp;
 
+/** What an app factory is called with, in each worker, before the worker takes connections. */
+export interface AppContext {
+  /**
+   * The worker's HTTP server (an `https.Server` with `certfile`): attach WebSocket servers
+   * to it (`new WebSocketServer({ server })`, socket.io's `new Server(server)`). hostd
+   * feeds it the connections; do not call `listen()` on it.
+   */
+  readonly server: import('node:http').Server;
+  /** The worker the app is made for. */
+  readonly worker: WorkerInfo;
+}
+
+/**
+ * An app factory: called once per worker with the worker's server and identity, it returns
+ * the app (or a promise of it).
+ *
+ * @example
+ * export default function create({ server }: AppContext) {
+ *   const wss = new WebSocketServer({ server });
+ *   wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m)));
+ *   return (req, res) => res.end('ok');
+ * }
+ */
+export type AppFactory = (context: AppContext) => App | Promise<App>;
+
 /** Fields every hook context has. */
 export interface HookContextBase<P extends HookName = HookName> {
   /** The hook's name. */

@@ -221,6 +221,7 @@ export function describeStep(step: Step): string {
 /** A deadline kind in words, per function (hooks) or per handler (host events). */
 export function deadlineDoc(deadline: CallDeadline, each: 'function' | 'handler'): string {
   if (deadline === 'none') return 'none';
+  if (deadline === 'drain') return `the drain's: handlers run together, alongside the drain, until \`graceful_timeout\` (${ESCALATED_SECONDS} s after a second stop signal)`;
   const base = `\`hook_timeout\` per ${each}`;
   return deadline === 'hook_timeout' ? base : `${base} (at most ${FAST_CALL_SECONDS} s in a fast stop, ${ESCALATED_SECONDS} s after a second stop signal)`;
 }

@@ -47,7 +47,7 @@ describe('import { host } from "hostd" in a worker', () => {
     const log = hooksLog(dir);
     const hostd = startHostd(dir);
     const url = await hostd.ready();
-    expect(records(log)).toContain('app loaded running=true worker=1 capabilities=shutdown,reload,request');
+    expect(records(log)).toContain('app loaded running=true worker=1 capabilities=draining,shutdown,reload,request');
     const slow = fetch(`${url}/slow`);
     await waitForRecord(log, /^pre_request 1 \/slow/);
     hostd.signal('SIGTERM');
@@ -85,7 +85,7 @@ export default (req, res) => res.end('ok');
     const log = hooksLog(dir);
     const hostd = startHostd(dir, ['--', './app.mjs']);
     await hostd.ready();
-    expect(records(log)).toContain('app loaded running=true worker=1 capabilities=shutdown,reload,request');
+    expect(records(log)).toContain('app loaded running=true worker=1 capabilities=draining,shutdown,reload,request');
     expect((await hostd.stop()).code).toBe(0);
     expectBefore(records(log), /^shutdown handler flushed$/, /^worker_exit 1 shutdown$/);
   });

@@ -57,7 +57,7 @@ async function callBounded(rt: HookRuntime, what: string, fn: (signal: AbortSign
   // The deadline the call's row gives in the stop under way, if any; a shortened one is the fast stop's.
   const seconds = callSeconds(deadline, rt.server.config, rt.stopMode());
   const ms = seconds === null ? null : seconds * 1000;
-  const name = seconds === rt.server.config.hook_timeout ? 'hook_timeout' : "the fast stop's deadline";
+  const name = deadline === 'drain' ? 'graceful_timeout' : seconds === rt.server.config.hook_timeout ? 'hook_timeout' : "the fast stop's deadline";
   rt.onCall?.(what, ms);
   const controller = new AbortController();
   const started = performance.now();
@@ -106,11 +106,15 @@ export async function runHostHandlers<E extends HostEvent>(
   handlers: readonly HostHandler<E>[],
   makeEvent: (signal: AbortSignal) => HostEventMap[E],
 ): Promise<void> {
-  for (const [index, handler] of handlers.entries()) {
+  const deadline = HOST_EVENTS[event].deadline;
+  const run = async (handler: HostHandler<E>, index: number) => {
     const what = `host.on('${event}') handler${handlers.length > 1 ? ` #${index + 1}` : ''}${handler.name ? ` (${handler.name})` : ''}`;
-    const failure = await callBounded(rt, what, (signal) => handler(makeEvent(signal)), HOST_EVENTS[event].deadline);
+    const failure = await callBounded(rt, what, (signal) => handler(makeEvent(signal)), deadline);
     if (failure) rt.log.error(failure.message);
-  }
+  };
+  // Alongside the drain, handlers share its one deadline: one after another, the second would start late.
+  if (deadline === 'drain') await Promise.all(handlers.map(run));
+  else for (const [index, handler] of handlers.entries()) await run(handler, index);
 }
 
 /** Waits for `promise` until the deadline (shortened by escalation); aborts the call's signal when it passes. */

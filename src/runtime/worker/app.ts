@@ -1,6 +1,6 @@
 /**
  * Loads the app a worker serves: a Node request listener, an object with `fetch`, or a
- * factory (sync or async, no parameters) of either. TypeScript apps go through the config
+ * factory (sync or async, given the worker's server and identity) of either. TypeScript apps go through the config
  * loader; JavaScript apps are imported by Node itself.
  */
 import type { RequestListener } from 'node:http';
@@ -11,12 +11,12 @@ import { importModule, type ModuleExports } from '../../config/load.ts';
 import { didYouMean } from '../../config/suggest.ts';
 import { describeLoadError } from '../../config/user-error.ts';
 import { HostdError } from '../../errors.ts';
-import type { App, FetchApp } from '../../hooks/contexts.ts';
+import type { App, AppContext, FetchApp } from '../../hooks/contexts.ts';
 import { displayPath, shortPath } from '../../paths.ts';
 import { quote } from '../../text.ts';
 import { userStack } from '../log.ts';
 
-const EXPECTED = 'a request listener (req, res) => ..., an object with fetch(request), or a factory () => either';
+const EXPECTED = 'a request listener (req, res) => ..., an object with fetch(request), or a factory ({ server, worker }) => either';
 
 export function isFetchApp(value: unknown): value is FetchApp {
   return value !== null && typeof value === 'object' && typeof (value as { fetch?: unknown }).fetch === 'function';
@@ -43,15 +43,16 @@ async function importApp(spec: string, root: string): Promise<{ value: unknown; 
 
 /**
  * Turns an export into an app. A function taking two or more parameters is a listener
- * (Express's `app` takes three); one taking none is a factory, called once here.
+ * (Express's `app` takes three); one taking none or one is a factory, called once here
+ * with `context`.
  */
-export async function resolveApp(value: unknown, what: string): Promise<App> {
+export async function resolveApp(value: unknown, what: string, context: AppContext): Promise<App> {
   if (isFetchApp(value)) return value;
   if (typeof value !== 'function') throw new HostdError('HOSTD_ERR_APP_INVALID', `${what} is ${describeValue(value)}; expected ${EXPECTED}`);
   if (value.length >= 2) return value as RequestListener;
   let made: unknown;
   try {
-    made = await (value as () => unknown)();
+    made = await (value as (context: AppContext) => unknown)(context);
   } catch (error) {
     throw new HostdError('HOSTD_ERR_APP_LOAD', `the app factory ${what} threw: ${userStack(error)}`, { cause: error });
   }
@@ -59,7 +60,7 @@ export async function resolveApp(value: unknown, what: string): Promise<App> {
   throw new HostdError('HOSTD_ERR_APP_INVALID', `the app factory ${what} returned ${describeValue(made)}; expected ${EXPECTED}`);
 }
 
-export async function loadApp(spec: string, root: string): Promise<App> {
+export async function loadApp(spec: string, root: string, context: AppContext): Promise<App> {
   const { value, what } = await importApp(spec, root);
-  return resolveApp(value, what);
+  return resolveApp(value, what, context);
 }

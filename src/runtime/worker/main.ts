@@ -127,8 +127,11 @@ class Worker {
     if (this.stopping()) return;
     this.progress('app', `loading the app (${s.app})`);
     let app;
+    let http;
     try {
-      app = await loadApp(s.app!, config.root);
+      // Made before the app, so that a factory can attach to it (WebSocket servers); it takes connections only once serving.
+      http = this.createServer(config);
+      app = await loadApp(s.app!, config.root, { server: http, worker: this.info });
     } catch (error) {
       return this.failBoot(error);
     }
@@ -137,7 +140,7 @@ class Worker {
     const initFailure = await runHook(this.rt, 'post_worker_init', config.hooks.post_worker_init, { worker: this.info, app });
     if (initFailure) return this.failBoot(initFailure);
     if (this.stopping()) return;
-    this.http = this.createServer(config, server, isFetchApp(app) ? fetchListener(app, s.certfile ? 'https' : 'http') : app);
+    this.serve(config, server, http, isFetchApp(app) ? fetchListener(app, s.certfile ? 'https' : 'http') : app);
     this.state = 'serving';
     this.info.booted_at = new Date();
     send({ t: 'ready', shape: this.shape() });
@@ -204,7 +207,8 @@ class Worker {
     socket.resume();
   }
 
-  private createServer(config: ResolvedConfig, server: ServerInfo, listener: RequestListener | ReturnType<typeof fetchListener>): Server {
+  /** The worker's HTTP(S) server, with hostd's limits; it gets no connection until `serve`. */
+  private createServer(config: ResolvedConfig): Server {
     const s = config.settings;
     const options = {
       keepAliveTimeout: s.keepalive * 1000,
@@ -215,6 +219,12 @@ class Worker {
     const http = s.certfile && s.keyfile ? createHttpsServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
     http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => this.connections.addHttp(socket));
     applyServerLimits(http, s, this.log);
+    return http;
+  }
+
+  /** Puts the app behind hostd's request pipeline on `http`, which takes connections from now on. */
+  private serve(config: ResolvedConfig, server: ServerInfo, http: Server, listener: RequestListener | ReturnType<typeof fetchListener>): void {
+    const s = config.settings;
     this.sweepStalled(s.send_timeout);
 
     let accessLog: RequestPipeline['accessLog'] = null;
@@ -241,7 +251,6 @@ class Worker {
     };
     this.http = http;
     this.rebuildHandler();
-    return http;
   }
 
   /** `send_timeout`: a sweep over the connections every quarter of it, rather than a timer per write. */
@@ -325,8 +334,12 @@ class Worker {
       this.rebuildHandler();
       const drainMs = waitMs('drain')!;
       this.progress('drain', 'draining its connections', drainMs);
+      // Told first, so that an app can close its WebSockets (1001, going away) while hostd waits for them.
+      const deadline = new Date(Date.now() + drainMs);
+      const draining = runHostHandlers(rt, 'draining', hostHandlers('draining'), (signal) => ({ reason, deadline, signal }));
       const forced = await this.connections.drain(this.http, drainMs);
       if (forced > 0) this.log.warn(`worker ${this.boot.id}: ${forced} connection(s) still open after graceful_timeout (${s.graceful_timeout} s); closed`);
+      await draining;
     }
     if (this.pipeline && shape.post_request > 0) {
       this.progress('post_request', 'waiting for running post_request calls and request handlers', waitMs('post_request'));

@@ -1,0 +1,115 @@
+/**
+ * WebSockets on hostd: the app factory gets the worker's server (ws attaches to it),
+ * `host.on('draining')` tells the app a graceful stop begins, and the drain waits for
+ * upgraded connections up to `graceful_timeout`. Real `ws` clients over loopback.
+ */
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { recordingConfig } from '../helpers/apps.ts';
+import { project, REPO } from '../helpers/project.ts';
+import { type Hostd, hooksLog, RECORD_MODULE, records, startHostd, waitUntil } from '../helpers/run.ts';
+
+/** Echoes every message; greets with the worker id; closes every socket with 1001 on `draining` when CLOSE is set. */
+const APP = `import { WebSocketServer } from 'ws';
+import { appendFileSync } from 'node:fs';
+import { host } from 'hostd';
+const rec = (line) => appendFileSync(new URL('./hooks.log', import.meta.url), line + '\\n');
+const CLOSE = process.env.CLOSE === '1';
+export default function create({ server, worker }) {
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => {
+    ws.on('message', (message) => ws.send(String(message)));
+    ws.send('hello from worker ' + worker.id);
+  });
+  host.on('draining', ({ reason, deadline }) => {
+    rec('draining ' + reason + ' ' + (deadline instanceof Date) + ' open=' + wss.clients.size);
+    if (CLOSE) for (const ws of wss.clients) ws.close(1001, 'going away');
+  });
+  return (req, res) => res.end('http from worker ' + worker.id + (server.listening ? ' listening' : ''));
+}
+`;
+
+function wsProject(body: string): string {
+  const dir = project({ 'app.mjs': APP, 'record.ts': RECORD_MODULE, 'hostd.config.ts': recordingConfig(body) });
+  symlinkSync(join(REPO, 'node_modules', 'ws'), join(dir, 'node_modules', 'ws'), 'dir');
+  return dir;
+}
+
+interface Client {
+  readonly socket: WebSocket;
+  readonly messages: string[];
+  readonly closed: Promise<number>;
+}
+
+async function connect(url: string): Promise<Client> {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'));
+  const messages: string[] = [];
+  socket.on('message', (data) => messages.push(String(data)));
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  await waitUntil(() => messages.length > 0, 'the greeting');
+  return { socket, messages, closed };
+}
+
+describe('WebSockets', () => {
+  let run: Hostd | undefined;
+  const clients: Client[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.socket.terminate();
+    await run?.stop();
+    run = undefined;
+  });
+
+  it('attach to the server the factory gets; a stop tells the app, which closes them with 1001, and ends without waiting for graceful_timeout', async () => {
+    // A graceful_timeout longer than the test's own limit: a stop that waited for it would fail the test.
+    const dir = wsProject("workers: 1, graceful_timeout: 120, env: { CLOSE: '1' },");
+    run = startHostd(dir);
+    const url = await run.ready();
+    expect(await (await fetch(url)).text()).toBe('http from worker 1');
+    for (let i = 0; i < 5; i++) clients.push(await connect(url));
+    expect(clients[0]!.messages[0]).toBe('hello from worker 1');
+    clients[0]!.socket.send('echo me');
+    await waitUntil(() => clients[0]!.messages.includes('echo me'), 'the echo');
+
+    run.signal('SIGTERM');
+    expect(await Promise.all(clients.map((client) => client.closed))).toEqual([1001, 1001, 1001, 1001, 1001]);
+    expect((await run.exited).code).toBe(0);
+    const lines = records(hooksLog(dir));
+    expect(lines).toContain('draining shutdown true open=5');
+    expect(lines.indexOf('draining shutdown true open=5')).toBeLessThan(lines.findIndex((l) => l.startsWith('worker_exit')));
+    expect(run.output).not.toMatch(/still open after graceful_timeout/);
+  });
+
+  it('are part of the drain: an app that ignores draining has them destroyed at graceful_timeout', async () => {
+    const dir = wsProject('workers: 1, graceful_timeout: 1,');
+    run = startHostd(dir);
+    const url = await run.ready();
+    const client = await connect(url);
+    clients.push(client);
+    run.signal('SIGTERM');
+    // Destroyed, not closed with a close frame: 1006.
+    expect(await client.closed).toBe(1006);
+    expect((await run.exited).code).toBe(0);
+    expect(records(hooksLog(dir))).toContain('draining shutdown true open=1');
+    expect(run.output).toMatch(/worker 1: 1 connection\(s\) still open after graceful_timeout \(1 s\); closed/);
+  });
+
+  it('are told of a reload that retires their worker, and reconnect to the new generation', async () => {
+    const dir = wsProject("workers: 1, graceful_timeout: 120, env: { CLOSE: '1' },");
+    run = startHostd(dir);
+    const url = await run.ready();
+    const before = await connect(url);
+    clients.push(before);
+    run.signal('SIGHUP');
+    expect(await before.closed).toBe(1001);
+    await waitUntil(() => records(hooksLog(dir)).some((l) => l.startsWith('draining reload')), 'draining with reason reload');
+    const after = await connect(url);
+    clients.push(after);
+    expect(after.messages[0]).toBe('hello from worker 1');
+  });
+});
