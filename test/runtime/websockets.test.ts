@@ -67,7 +67,7 @@ describe('WebSockets', () => {
 
   it('attach to the server the factory gets; a stop tells the app, which closes them with 1001, and ends without waiting for graceful_timeout', async () => {
     // A graceful_timeout longer than the test's own limit: a stop that waited for it would fail the test.
-    const dir = wsProject("workers: 1, graceful_timeout: 120, env: { CLOSE: '1' },");
+    const dir = wsProject("workers: 1, graceful_timeout: 120, accesslog: '-', env: { CLOSE: '1' },");
     run = startHostd(dir);
     const url = await run.ready();
     expect(await (await fetch(url)).text()).toBe('http from worker 1');
@@ -75,6 +75,10 @@ describe('WebSockets', () => {
     expect(clients[0]!.messages[0]).toBe('hello from worker 1');
     clients[0]!.socket.send('echo me');
     await waitUntil(() => clients[0]!.messages.includes('echo me'), 'the echo');
+
+    // The handshakes are in the access log (the request hooks do not run for them: no pre_request for an upgrade).
+    await waitUntil(() => run!.output.match(/"GET \/ HTTP\/1\.1" 101 /g)?.length === 5, 'five 101 lines in the access log');
+    expect(records(hooksLog(dir)).filter((l) => l.startsWith('pre_request'))).toHaveLength(1);
 
     run.signal('SIGTERM');
     expect(await Promise.all(clients.map((client) => client.closed))).toEqual([1001, 1001, 1001, 1001, 1001]);

@@ -27,6 +27,7 @@ import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
+import { logUpgrades } from './upgrades.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
@@ -232,6 +233,7 @@ class Worker {
       const lines = (this.accessLines = new BufferedLines(s.accesslog));
       const format = s.log_format === 'json' ? accessJson : compileAccessFormat(s.access_log_format);
       accessLog = (record) => lines.push(format(record));
+      logUpgrades(http, accessLog);
     }
     const limit = this.boot.max_requests;
     const traced = this.log.enabled('debug');
