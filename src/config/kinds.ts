@@ -199,6 +199,21 @@ export function pathList(): Kind<string[]> {
   });
 }
 
+/** Node flags for worker processes: each starts with a dash (a script or its arguments would be read as flags). */
+export function nodeFlags(): Kind<string[]> {
+  const expected = 'a list of Node flags, as in ["--max-old-space-size=512"]';
+  const flagText = 'a Node flag starting with -';
+  return kind({
+    schema: z.array(z.string(error(flagText)).check(z.regex(/^-[^\0]*$/, error(flagText))), error(expected)),
+    expected,
+    ts: 'string[]',
+    json: { type: 'array', items: { type: 'string', pattern: '^-[^\\u0000]*$' } },
+    fromText: commaList,
+    arg: '<flag>',
+    repeatable: true,
+  });
+}
+
 /** A log destination: `"-"` for the standard stream, a file path, or null for off. */
 export function logTarget(): Kind<string | null> {
   const expected = '"-", a file path, or null';

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "worker_exec_argv" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -67,6 +67,15 @@ export interface UserSettings {
    * @default 1
    */
   workers?: number | "auto";
+  /**
+   * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
+   *
+   * `--inspect` or `--inspect-brk` without a port listens on 127.0.0.1 at 9229 + the worker's id (worker 1 at 9230, and its replacements after it), and the log says where. `--max-old-space-size=auto` gives each worker a share of the cgroup memory limit: three quarters of it, divided among the workers and the primary (left out, with a log line, where there is no limit). Flags here do not reach the primary, unlike `NODE_OPTIONS`. On the command line, give each flag as `--worker-exec-argv=--inspect`.
+   *
+   * Flag `--worker-exec-argv <flag>`, env `HOSTD_WORKER_EXEC_ARGV`.
+   * @default []
+   */
+  worker_exec_argv?: string[];
   /**
    * A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.
    *
@@ -361,6 +370,10 @@ export interface ResolvedSettings {
    * How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.
    */
   readonly workers: number | "auto";
+  /**
+   * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
+   */
+  readonly worker_exec_argv: string[];
   /**
    * A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.
    */

@@ -14,6 +14,7 @@ import {
   integer,
   type Kind,
   logTarget,
+  nodeFlags,
   optionalPath,
   presetList,
   seconds,
@@ -116,6 +117,14 @@ export const SETTINGS = {
     default: 1,
     short: 'w',
     doc: 'How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.',
+  }),
+  worker_exec_argv: setting({
+    section: 'Worker processes',
+    kind: nodeFlags(),
+    default: [],
+    doc: 'Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.',
+    details:
+      '`--inspect` or `--inspect-brk` without a port listens on 127.0.0.1 at 9229 + the worker\'s id (worker 1 at 9230, and its replacements after it), and the log says where. `--max-old-space-size=auto` gives each worker a share of the cgroup memory limit: three quarters of it, divided among the workers and the primary (left out, with a log line, where there is no limit). Flags here do not reach the primary, unlike `NODE_OPTIONS`. On the command line, give each flag as `--worker-exec-argv=--inspect`.',
   }),
   timeout: setting({
     section: 'Worker processes',

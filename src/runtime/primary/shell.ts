@@ -21,7 +21,8 @@ import { type Integration, integrations, type PrimaryView } from './integrations
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
 import type { Command, Event, GenerationInfo, PrimarySignal } from './events.ts';
 import { Supervisor } from './supervisor.ts';
-import { forkWorker } from './worker-process.ts';
+import { forkWorker, workerFlags } from './worker-process.ts';
+import { cgroupMemoryLimit } from '../memory.ts';
 
 /** Node's timers overflow past this many ms (and then fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -57,6 +58,8 @@ export class PrimaryShell {
   private readonly generations = new Map<number, Generation>();
   private current = 1;
   private readonly children = new Map<number, ChildProcess>();
+  /** Read once: `--max-old-space-size=auto` shares it among the workers. */
+  private readonly memoryLimit = cgroupMemoryLimit();
   /** Each worker's slot (its id: 1..workers), for sticky sessions. */
   private readonly slots = new Map<number, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -246,12 +249,15 @@ export class PrimaryShell {
   private fork(key: number, id: number, number: number): void {
     const { config } = this.generations.get(number)!;
     const s = config.settings;
+    const flags = workerFlags(s.worker_exec_argv, id, generationInfo(number, config).workers, this.memoryLimit);
     let child: ChildProcess;
     try {
-      child = forkWorker(s.env);
+      child = forkWorker(s.env, flags.execArgv);
     } catch (error) {
       return this.notStarted(key, error as Error);
     }
+    if (flags.note !== null) this.log.info(`worker ${id}: ${flags.note}`);
+    if (flags.inspector !== null) this.log.info(`worker ${id} (pid ${child.pid}): inspector at ${flags.inspector}`);
     this.children.set(key, child);
     this.slots.set(key, id);
     this.dispatcher.track(child);

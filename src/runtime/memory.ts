@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The memory limit of this process's cgroup in bytes, or null when there is none (v2
+ * `memory.max` of "max", v1's huge "unlimited" value). `root` and `selfCgroup` can be given, for tests.
+ */
+export function cgroupMemoryLimit(root = '/sys/fs/cgroup', selfCgroup = read('/proc/self/cgroup')): number | null {
+  const v2Path = selfCgroup
+    ?.split('\n')
+    .find((line) => line.startsWith('0::'))
+    ?.slice(3);
+  for (const dir of v2Path !== undefined ? [`${root}${v2Path === '/' ? '' : v2Path}`, root] : [root]) {
+    const max = read(`${dir}/memory.max`);
+    if (max === null) continue;
+    return max === 'max' ? null : positive(Number(max));
+  }
+  // v1 reports "no limit" as a page-rounded 2^63.
+  const v1 = Number(read(`${root}/memory/memory.limit_in_bytes`));
+  return v1 > 0 && v1 < 2 ** 60 ? v1 : null;
+}
+
+function positive(n: number): number | null {
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+/** What `--max-old-space-size=auto` becomes: three quarters of `limit`, shared by the workers and the primary, in MiB (at least 16). */
+export function heapShareMiB(limit: number, workers: number): number {
+  return Math.max(16, Math.floor((limit * 0.75) / (workers + 1) / 2 ** 20));
+}
