@@ -269,16 +269,16 @@ export function binds(): Kind<string | string[], string[]> {
   });
 }
 
-/** A worker count: an integer from 1 to `max`, or "auto" for the usable CPUs. */
-export function workerCount(max: number): Kind<number | 'auto'> {
-  const expected = `an integer from 1 to ${grouped(max)}, or "auto"`;
+/** A count of workers: an integer from 1 to `max`, or `word` ("auto" for the usable CPUs, "all" for every worker). */
+export function workerCount<const W extends string>(max: number, word: W): Kind<number | W> {
+  const expected = `an integer from 1 to ${grouped(max)}, or "${word}"`;
   return kind({
-    schema: z.union([z.int(error(expected)).check(z.minimum(1, error(expected)), z.maximum(max, error(expected))), z.literal('auto', error(expected))], error(expected)),
+    schema: z.union([z.int(error(expected)).check(z.minimum(1, error(expected)), z.maximum(max, error(expected))), z.literal(word, error(expected))], error(expected)),
     expected,
-    ts: 'number | "auto"',
-    json: { anyOf: [{ type: 'integer', minimum: 1, maximum: max }, { const: 'auto' }] },
-    fromText: (t) => (last(t).trim() === 'auto' ? 'auto' : readInteger(last(t))),
-    arg: '<n|auto>',
+    ts: `number | "${word}"`,
+    json: { anyOf: [{ type: 'integer', minimum: 1, maximum: max }, { const: word }] },
+    fromText: (t) => (last(t).trim() === word ? word : readInteger(last(t))),
+    arg: `<n|${word}>`,
   });
 }
 

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "worker_exec_argv" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "reload_batch" | "worker_exec_argv" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -67,6 +67,15 @@ export interface UserSettings {
    * @default 1
    */
   workers?: number | "auto";
+  /**
+   * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
+   *
+   * With N, each batch of the new generation boots while the old workers serve; once it is ready it takes connections and the old workers of those slots drain and leave, then the next batch starts. At most `workers` + N workers are alive during a reload instead of twice `workers`, for a reload that fits in a small memory limit; it takes longer, and both generations serve while it runs. A batch that cannot boot rolls the whole reload back: the new workers leave and the old generation takes their slots again.
+   *
+   * Flag `--reload-batch <n|all>`, env `HOSTD_RELOAD_BATCH`.
+   * @default "all"
+   */
+  reload_batch?: number | "all";
   /**
    * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
    *
@@ -370,6 +379,10 @@ export interface ResolvedSettings {
    * How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.
    */
   readonly workers: number | "auto";
+  /**
+   * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
+   */
+  readonly reload_batch: number | "all";
   /**
    * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
    */

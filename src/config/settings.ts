@@ -113,10 +113,18 @@ export const SETTINGS = {
   }),
   workers: setting({
     section: 'Worker processes',
-    kind: workerCount(MAX_WORKERS),
+    kind: workerCount(MAX_WORKERS, 'auto'),
     default: 1,
     short: 'w',
     doc: 'How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.',
+  }),
+  reload_batch: setting({
+    section: 'Worker processes',
+    kind: workerCount(MAX_WORKERS, 'all'),
+    default: 'all',
+    doc: 'How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.',
+    details:
+      'With N, each batch of the new generation boots while the old workers serve; once it is ready it takes connections and the old workers of those slots drain and leave, then the next batch starts. At most `workers` + N workers are alive during a reload instead of twice `workers`, for a reload that fits in a small memory limit; it takes longer, and both generations serve while it runs. A batch that cannot boot rolls the whole reload back: the new workers leave and the old generation takes their slots again.',
   }),
   worker_exec_argv: setting({
     section: 'Worker processes',

@@ -45,6 +45,9 @@ interface Reload {
   /** Binds this reload opened (closed again if it fails). */
   opened: readonly string[];
   failed: string | null;
+  /** `reload_batch`: how many slots each step starts; the new generation has slots 1..upTo so far. */
+  batch: number;
+  upTo: number;
 }
 
 /** What a failing hook's policy acts on: the slot a `pre_fork` was for. */
@@ -261,7 +264,9 @@ export class Supervisor {
   private ensureWorkers(): void {
     if (this.stop || this.gaveUp) return;
     const current = this.currentWorkers();
-    for (let id = 1; id <= this.target; id++) {
+    // A reload in batches starts the new generation's slots a batch at a time.
+    const slots = this.reload !== null && this.reload.next === this.current ? this.reload.upTo : this.target;
+    for (let id = 1; id <= slots; id++) {
       if (this.spawning.has(id) || current.some((w) => w.id === id)) continue;
       const delay = backoffMs(this.failures.get(id) ?? 0);
       if (delay === 0) {
@@ -604,7 +609,7 @@ export class Supervisor {
       this.reloadQueued = true;
       return this.log('info', `HUP while ${this.reload ? 'reloading' : 'starting'}: reloading once that is done`);
     }
-    const reload: Reload = { previous: { generation: this.current, target: this.target }, next: null, opened: [], failed: null };
+    const reload: Reload = { previous: { generation: this.current, target: this.target }, next: null, opened: [], failed: null, batch: 0, upTo: 0 };
     this.reload = reload;
     this.emit({ t: 'lifecycle', event: 'reloading' });
     const token = ++this.tokens;
@@ -645,8 +650,12 @@ export class Supervisor {
     reload.next = next.number;
     this.current = next.number;
     this.target = next.workers;
+    const batch = next.settings.reload_batch;
+    reload.batch = batch === 'all' ? next.workers : Math.min(batch, next.workers);
+    reload.upTo = reload.batch;
     this.emit({ t: 'use', generation: next.number });
-    this.log('info', `reloading: starting generation ${next.number} (${counted(this.target, 'worker')})`);
+    const steps = reload.batch < this.target ? `, ${reload.batch} at a time` : '';
+    this.log('info', `reloading: starting generation ${next.number} (${counted(this.target, 'worker')}${steps})`);
     for (const worker of this.workers.values()) if (worker.state === 'serving') this.send(worker, { t: 'reload', generation: next.number });
     this.ensureWorkers();
     this.checkReload();
@@ -670,9 +679,20 @@ export class Supervisor {
       this.ensureWorkers();
       return this.endReload('reload_failed');
     }
-    if (this.readyCount(next) < this.target) return;
+    if (this.readyCount(next) < reload.upTo) return;
     for (const worker of this.workers.values()) {
       if (worker.generation === next && worker.state === 'serving') this.route(worker);
+    }
+    if (reload.upTo < this.target) {
+      // A batch is ready and serving: the old workers of its slots leave, and the next batch starts.
+      for (const worker of this.workers.values()) {
+        if (worker.generation < next && worker.state !== 'stopping' && worker.id <= reload.upTo) this.retire(worker, 'reload');
+      }
+      // The next batch starts once this one's old workers are gone (each exit checks again): at most workers + batch alive.
+      if ([...this.workers.values()].some((w) => w.generation < next && w.id <= reload.upTo)) return;
+      reload.upTo = Math.min(this.target, reload.upTo + reload.batch);
+      this.log('info', `reloading: generation ${next} serves ${counted(this.readyCount(next), 'worker')}; starting up to worker ${reload.upTo}`);
+      return this.ensureWorkers();
     }
     for (const worker of this.workers.values()) if (worker.generation < next && worker.state !== 'stopping') this.retire(worker, 'reload');
     const removed = this.bound.filter((b) => !this.settings.bind.includes(b));

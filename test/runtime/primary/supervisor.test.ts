@@ -352,6 +352,51 @@ describe('the supervisor core: reload', () => {
     expect(h.logs('info')).toContain('reloaded: generation 2 is serving');
   });
 
+  it('replaces reload_batch slots at a time: each batch serves before the old workers of its slots leave, never more than workers + batch alive', () => {
+    const h = new Harness(generation(1, { workers: 3 }));
+    h.start();
+    reloading(h, generation(2, { workers: 3, reload_batch: 1 }));
+    let most = 0;
+    const step = (key: number, retired: number) => {
+      h.answerAll('pre_fork');
+      most = Math.max(most, h.alive.size);
+      expect(h.forked().at(-1)).toBe(key);
+      h.ready(key);
+      expect(h.sent(retired).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+      h.exit(retired, 0);
+    };
+    expect(h.logs('info')).toContain('reloading: starting generation 2 (3 workers, 1 at a time)');
+    step(4, 1);
+    expect(h.lastRoute()).toEqual([2, 3, 4]);
+    step(5, 2);
+    expect(h.lastRoute()).toEqual([3, 4, 5]);
+    step(6, 3);
+    expect(h.lastRoute()).toEqual([4, 5, 6]);
+    expect(most).toBe(4);
+    expect(h.forked()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(h.logs('info')).toContain('reloaded: generation 2 is serving');
+  });
+
+  it('rolls a reload in batches back when a later batch cannot boot: the old generation takes the slots again', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    reloading(h, generation(2, { workers: 2, reload_batch: 1 }));
+    h.answerAll('pre_fork');
+    h.ready(3);
+    h.exit(1, 0);
+    h.answerAll('pre_fork');
+    h.message(4, { t: 'boot_error', message: 'post_worker_init threw' });
+    h.exit(4, 3);
+    expect(h.logs('error')).toContain('reload failed: worker 2 of the new generation could not boot (see above); generation 1 keeps serving');
+    expect(h.sent(3).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+    // Slot 1's old worker left with the first batch: generation 1 starts it again.
+    h.answerAll('pre_fork');
+    const again = h.forked().at(-1)!;
+    expect(h.commands).toContainEqual({ t: 'fork', worker: again, id: 1, generation: 1 });
+    h.ready(again);
+    expect(h.lastRoute()).toEqual([2, again]);
+  });
+
   it('applies TTIN and TTOU that arrive during a reload once it is done, to the generation that serves', () => {
     const h = new Harness(generation(1, { workers: 2 }));
     h.start();
