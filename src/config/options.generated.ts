@@ -611,7 +611,7 @@ export interface UserHooks {
   /**
    * Runs in the primary after any worker process ended, including SIGKILL, crash and timeout.
    *
-   * Context adds: `worker`, `exit_code`, `exit_signal`, `reason`.
+   * Context adds: `worker`, `exit_code`, `exit_signal`, `reason`, `stack`.
    * Deadline: `hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal). If it throws or passes it: logged with the hook name and stack; nothing else changes.
    */
   child_exit?: HookOption<"child_exit">;

@@ -576,7 +576,7 @@ export const HOOKS = {
   child_exit: call({
     runsIn: 'primary',
     when: 'after any worker process ended, including SIGKILL, crash and timeout',
-    context: ['worker', 'exit_code', 'exit_signal', 'reason'],
+    context: ['worker', 'exit_code', 'exit_signal', 'reason', 'stack'],
     onError: 'log',
     deadline: 'stop',
     after: 'the worker process ended (any way, SIGKILL included)',
@@ -668,6 +668,7 @@ export const CONTEXT_DOCS: Record<string, string> = {
   exit_code: 'the exit code, or null if ended by a signal',
   exit_signal: 'the signal that ended the process, or null',
   signal: 'an `AbortSignal`, aborted at the deadline or when the stop turns fast',
+  stack: 'for a worker killed for `timeout`: the JavaScript stack it was stuck in, as `    at fn (file:line:column)` lines; otherwise null (or when none could be had)',
   deadline: 'when connections still open are destroyed (a `Date`, `graceful_timeout` after the stop began)',
   generation: 'the generation now starting',
 };

@@ -174,6 +174,8 @@ export interface ChildExitContext extends HookContextBase<'child_exit'> {
   /** The signal that ended the process (`SIGKILL`, ...), or null. */
   readonly exit_signal: NodeJS.Signals | null;
   readonly reason: ChildExitReason;
+  /** For a worker killed for `timeout`: the JavaScript stack it was stuck in; null otherwise, or when none could be had. */
+  readonly stack: string | null;
 }
 
 export interface OnExitContext extends HookContextBase<'on_exit'> {

@@ -121,7 +121,7 @@ export const STOP_PATHS: readonly StopPath[] = [
   {
     id: 'timeout',
     title: "a worker's event loop is blocked for `timeout` (heartbeat timeout)",
-    what: 'the primary kills it with SIGKILL and starts a replacement',
+    what: 'the primary logs the JavaScript stack it is stuck in (recorded by the worker\'s watchdog thread; `child_exit` gets it as `stack`), kills it with SIGKILL and starts a replacement',
     runs: [{ call: 'child_exit', reason: 'timeout' }],
     cannot: [
       { call: "host.on('shutdown')", why: `the worker cannot run code (blocked), and ${SIGKILL_WHY}` },

@@ -23,6 +23,8 @@ export interface WorkerBoot {
   readonly max_requests: number;
   /** How often to send a heartbeat. */
   readonly heartbeat_ms: number;
+  /** Where the worker's watchdog records the stack it is stuck in (null: no watchdog). */
+  readonly stack_file: string | null;
 }
 
 /** Primary → worker. A `conn` message carries an accepted socket as its handle. */

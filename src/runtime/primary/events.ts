@@ -36,6 +36,8 @@ export type Event =
   | { readonly t: 'forked'; readonly worker: number; readonly pid: number }
   | { readonly t: 'message'; readonly worker: number; readonly message: ToPrimary }
   | { readonly t: 'exited'; readonly worker: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  /** The JavaScript stack a worker killed for `timeout` was stuck in (null: none could be had). */
+  | { readonly t: 'stack'; readonly worker: number; readonly stack: string | null }
   | { readonly t: 'signal'; readonly signal: PrimarySignal }
   | { readonly t: 'timer'; readonly name: string }
   /** A watched file changed (`reload: true`). */
@@ -56,7 +58,8 @@ export type Command =
   | { readonly t: 'use'; readonly generation: number }
   | { readonly t: 'fork'; readonly worker: number; readonly id: number; readonly generation: number }
   | { readonly t: 'send'; readonly worker: number; readonly message: ToWorker }
-  | { readonly t: 'kill'; readonly worker: number }
+  /** `why`: `timeout` asks the shell for the stack the worker is stuck in first (a `stack` event). */
+  | { readonly t: 'kill'; readonly worker: number; readonly why: 'timeout' | 'deadline' | 'boot_timeout' }
   /** The workers that receive new connections, in round-robin order. */
   /** `slots`: how many worker slots the current generation has (sticky sessions share client addresses among them). */
   | { readonly t: 'route'; readonly workers: readonly number[]; readonly slots: number }

@@ -5,6 +5,9 @@
  * `max_requests` jitter, the CPU count behind `workers: "auto"`).
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { HookName } from '../../config/options.generated.ts';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
 import { HOOK_NAMES } from '../../config/settings.ts';
@@ -58,6 +61,8 @@ export class PrimaryShell {
   private readonly generations = new Map<number, Generation>();
   private current = 1;
   private readonly children = new Map<number, ChildProcess>();
+  /** A private folder (0700) where workers' watchdogs record the stack they are stuck in; made on first use. */
+  private stackDir: string | null = null;
   /** Read once: `--max-old-space-size=auto` shares it among the workers. */
   private readonly memoryLimit = cgroupMemoryLimit();
   /** Each worker's slot (its id: 1..workers), for sticky sessions. */
@@ -185,6 +190,7 @@ export class PrimaryShell {
       case 'send':
         return this.send(c.worker, c.message);
       case 'kill':
+        if (c.why === 'timeout') this.collectStack(c.worker);
         this.children.get(c.worker)?.kill('SIGKILL');
         return;
       case 'route':
@@ -214,6 +220,7 @@ export class PrimaryShell {
         return this.follow(c.event, c.token);
       case 'exit':
         for (const timer of this.timers.values()) clearTimeout(timer);
+        if (this.stackDir !== null) rmSync(this.stackDir, { recursive: true, force: true });
         return this.exited(c.code);
     }
   }
@@ -291,9 +298,38 @@ export class PrimaryShell {
       settings: s,
       max_requests: s.max_requests > 0 ? s.max_requests + jitter : 0,
       heartbeat_ms: heartbeatMs(s),
+      stack_file: s.timeout > 0 ? this.stackFile(key) : null,
     };
     this.send(key, { t: 'boot', boot });
     if (child.pid !== undefined) this.queue.push({ t: 'forked', worker: key, pid: child.pid });
+  }
+
+  private stackFile(key: number): string | null {
+    try {
+      this.stackDir ??= mkdtempSync(join(tmpdir(), 'hostd-stacks-'));
+    } catch {
+      return null;
+    }
+    return join(this.stackDir, `worker-${key}.stack`);
+  }
+
+  /**
+   * A worker about to be killed for `timeout`: the stack its watchdog recorded, logged and
+   * handed to the core for `child_exit` (null when there is none, or it cannot be read).
+   */
+  private collectStack(key: number): void {
+    const file = this.stackDir === null ? null : join(this.stackDir, `worker-${key}.stack`);
+    let stack: string | null = null;
+    if (file !== null) {
+      try {
+        stack = readFileSync(file, 'utf8').slice(0, 64 * 1024) || null;
+        rmSync(file, { force: true });
+      } catch {
+        stack = null;
+      }
+    }
+    if (stack !== null) this.log.error(`worker ${this.slots.get(key)} (pid ${this.children.get(key)?.pid}) was stuck in:\n${stack}`);
+    this.queue.push({ t: 'stack', worker: key, stack });
   }
 
   /**

@@ -138,6 +138,11 @@ export class Supervisor {
         const worker = this.workers.get(event.worker);
         return worker && this.onExit(worker, event.code, event.signal);
       }
+      case 'stack': {
+        const worker = this.workers.get(event.worker);
+        if (worker) worker.stack = event.stack;
+        return;
+      }
       case 'signal':
         return this.onSignal(event.signal);
       case 'timer':
@@ -424,7 +429,7 @@ export class Supervisor {
 
   private kill(worker: WorkerRecord, why: NonNullable<WorkerRecord['killedFor']>): void {
     worker.killedFor ??= why;
-    this.emit({ t: 'kill', worker: worker.key });
+    this.emit({ t: 'kill', worker: worker.key, why: worker.killedFor });
   }
 
   private onExit(worker: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
@@ -439,7 +444,7 @@ export class Supervisor {
     const how = signal ? `signal ${signal}` : `code ${code}`;
     const unexpected = reason === 'crash' || reason === 'killed' || reason === 'timeout' || reason === 'boot_error';
     this.log(unexpected ? 'warning' : 'info', `${who(worker)} exited with ${how} (${reason})`);
-    this.hook('child_exit', { worker: workerInfo(worker), exit_code: code, exit_signal: signal, reason });
+    this.hook('child_exit', { worker: workerInfo(worker), exit_code: code, exit_signal: signal, reason, stack: worker.stack });
 
     if (worker.replaces) worker.replaces.recycling = false;
     if (wasBooting && worker.stop === null) {

@@ -37,6 +37,8 @@ export interface WorkerRecord {
   shape: WorkerShape | null;
   stop: WorkerStop | null;
   killedFor: 'timeout' | 'deadline' | 'boot_timeout' | null;
+  /** The stack it was stuck in, when it was killed for `timeout` and one could be had. */
+  stack: string | null;
   bootError: string | null;
   /** The worker this one takes over from once ready (max_requests). */
   replaces: WorkerRecord | null;
@@ -64,6 +66,7 @@ export function forkedRecord(key: number, id: number, generation: number, now: n
     shape: null,
     stop: null,
     killedFor: null,
+    stack: null,
     bootError: null,
     replaces,
     recycling: false,

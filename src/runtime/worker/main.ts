@@ -28,6 +28,7 @@ import { fetchListener } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { logUpgrades } from './upgrades.ts';
+import { startWatchdog } from './watchdog.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
@@ -145,6 +146,8 @@ class Worker {
     this.state = 'serving';
     this.info.booted_at = new Date();
     send({ t: 'ready', shape: this.shape() });
+    // Two heartbeats late is when the primary stops routing to it: a stack is recorded by then.
+    if (this.boot.stack_file !== null) setImmediate(() => startWatchdog(this.boot.stack_file!, 2 * this.boot.heartbeat_ms));
   }
 
   /** A stop arrived while booting: the stop takes over, and the boot goes no further. (A method: checks after an await read the state afresh.) */

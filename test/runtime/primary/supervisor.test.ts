@@ -246,7 +246,7 @@ describe('the supervisor core: crashes and backoff', () => {
     expect(h.fire('boot-progress:1').length).toBeGreaterThan(0);
     expect(h.logs('info').at(-1)).toBe('worker 1 (pid 1001) is still booting after 10 s: loading the app (/app.mjs); boot_timeout in 50 s');
     const out = h.fire('boot:1');
-    expect(out).toContainEqual({ t: 'kill', worker: 1 });
+    expect(out).toContainEqual({ t: 'kill', worker: 1, why: 'boot_timeout' });
     expect(h.logs('error').at(-1)).toBe('worker 1 (pid 1001) was not ready within boot_timeout (60 s) while loading the app (/app.mjs); killing it');
     h.exit(1, null, 'SIGKILL');
     expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'boot_error' } });
@@ -273,7 +273,7 @@ describe('the supervisor core: heartbeats', () => {
     expect(h.lastRoute()).toEqual([2, 1]);
     // Silent for `timeout`: killed, as before.
     h.advance(4001);
-    expect(h.fire('heartbeats')).toContainEqual({ t: 'kill', worker: 1 });
+    expect(h.fire('heartbeats')).toContainEqual({ t: 'kill', worker: 1, why: 'timeout' });
   });
 
   it('checks heartbeats with timeout off too (to route around a late worker), but kills none', () => {
@@ -467,14 +467,14 @@ describe('the supervisor core: stopping', () => {
     const h = new Harness(generation(1, { workers: 2, graceful_timeout: 1, hook_timeout: 1, timeout: 5 }));
     h.start();
     h.signal('SIGTERM');
-    expect(h.fire('stop:1')).toContainEqual({ t: 'kill', worker: 1 });
+    expect(h.fire('stop:1')).toContainEqual({ t: 'kill', worker: 1, why: 'deadline' });
     expect(h.logs('warning').at(-1)).toMatch(/^worker 1 \(pid \d+\) did not exit within its stop plan \(2 s; last seen serving\); killing it$/);
     h.exit(1, null, 'SIGKILL');
     expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'killed' } });
     // Worker 2 reports it began stopping, then goes silent (a blocked event loop).
     h.message(2, { t: 'stopping', mode: 'graceful', shape: { ...NO_HANDLERS, worker_exit: 100 } });
     h.advance(5001);
-    expect(h.fire('heartbeats')).toContainEqual({ t: 'kill', worker: 2 });
+    expect(h.fire('heartbeats')).toContainEqual({ t: 'kill', worker: 2, why: 'timeout' });
     expect(h.logs('critical').at(-1)).toMatch(/sent no heartbeat for 5 s while stopping/);
     h.exit(2, null, 'SIGKILL');
     expect(h.commands.findLast((c) => c.t === 'run_hook' && c.hook === 'child_exit')).toMatchObject({ fields: { reason: 'timeout' } });
@@ -491,7 +491,7 @@ describe('the supervisor core: stopping', () => {
     expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: true }));
     expect(h.timers.get('stop:1')).toBeLessThan(graceful);
     expect(h.timers.get('stop:1')).toBe(h.now + stopPlan({ drain_delay: 0, graceful_timeout: 30, hook_timeout: 30 }, { ...NO_HANDLERS, child_exit: 0, on_exit: 0 }, 'escalated').killAfter! * 1000);
-    expect(h.signal('SIGTERM')).toContainEqual({ t: 'kill', worker: 1 });
+    expect(h.signal('SIGTERM')).toContainEqual({ t: 'kill', worker: 1, why: 'deadline' });
   });
 
   it('stops a booting worker at once (no waiting for its boot), and serves accepted connections meanwhile', () => {
