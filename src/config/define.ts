@@ -1,19 +1,90 @@
-import type { Preset, UserConfig, UserConfigFn } from './types.ts';
+import type { ConfigEnv, Preset, UserConfig, UserConfigFn } from './types.ts';
 
 /**
  * Declares a hostd config with full types. Returns its argument unchanged; the point is
  * completion and type errors in the editor (an unknown key, a misspelt `ctx.wroker`).
+ * Takes an object, a promise of one, or a function of `{ command, mode }` returning one
+ * (sync or async).
  *
  * ```ts
  * export default defineConfig({ app: './src/app.ts', workers: 'auto' });
+ * export default defineConfig(({ mode }) => ({ app: './src/app.ts', workers: mode === 'production' ? 'auto' : 1 }));
  * ```
+ *
+ * An unknown key is one error at that key. In an async function, or a function with a
+ * `{ ... }` body, TypeScript reports it at the returned object instead; give the function
+ * a return type (`async (): Promise<UserConfig> => ...`) to have it at the key.
  */
-export function defineConfig(config: UserConfig): UserConfig;
-export function defineConfig(config: Promise<UserConfig>): Promise<UserConfig>;
-export function defineConfig(config: UserConfigFn): UserConfigFn;
-export function defineConfig<T extends UserConfig | Promise<UserConfig> | UserConfigFn>(config: T): T {
+export function defineConfig<Obj, Ret, AsyncRet, Prom>(config: ConfigArgument<Obj, Ret, AsyncRet, Prom>): DefinedConfig<Ret, AsyncRet, Prom>;
+export function defineConfig(config: unknown): unknown {
   return config;
 }
+
+// One signature, not overloads: with overloads every failing form is reported (TypeScript 7
+// reports only the last, the function form, at a `Function.prototype.bind` it cannot match).
+// The type parameters pick the form: `Ret` is inferred only from a sync function's result,
+// `AsyncRet` from an async one's, `Prom` from a promise, `Obj` from an object; the others
+// stay `unknown`. The chosen form is then checked key by key (`Checked`), since TypeScript
+// does not check a function's result for unknown keys on its own.
+type ConfigArgument<Obj, Ret, AsyncRet, Prom> = unknown extends AsyncRet
+  ? unknown extends Ret
+    ? unknown extends Prom
+      ? unknown extends Obj
+        ? // Nothing inferred yet (the editor completing an argument, or a first inference
+          // pass): the plain types, so that keys complete and `({ mode })` is typed.
+          UserConfig | ((env: ConfigEnv) => UserConfig)
+        : Checked<Obj>
+      : Promise<Checked<Prom>>
+    : (env: ConfigEnv) => Checked<Ret>
+  : (env: ConfigEnv) => Promise<Checked<AsyncRet>> | Checked<NoInfer<AsyncRet>>;
+
+type DefinedConfig<Ret, AsyncRet, Prom> = unknown extends AsyncRet
+  ? unknown extends Ret
+    ? unknown extends Prom
+      ? UserConfig
+      : Promise<UserConfig>
+    : UserConfigFn
+  : UserConfigFn;
+
+/**
+ * The keys of `C`, each known one typed as in `UserConfig` and each unknown one an error
+ * that names it. Known keys are mapped from `UserConfig` itself, so that hovering one shows
+ * its doc; the first half is what `C` is inferred from.
+ */
+type Checked<C> = { [K in keyof C]: K extends keyof UserConfig ? unknown : NotAKey<K & string> } & {
+  [K in keyof UserConfig as K extends keyof C ? K : never]: UserConfig[K];
+};
+
+type NotAKey<K extends string> = `'${K}' is not a hostd setting or hook${DidYouMean<K, keyof UserConfig & string>}`;
+
+type DidYouMean<K extends string, Known extends string> = [CloseTo<K, Known>] extends [never] ? '' : `; did you mean '${CloseTo<K, Known>}'?`;
+
+/** The known keys one edit away from `K` (a letter added, dropped, changed, or two swapped). */
+type CloseTo<K extends string, Known extends string> = Known extends unknown ? (OneEdit<K, Known> extends true ? Known : never) : never;
+
+type OneEdit<A extends string, B extends string> = A extends `${infer a}${infer ra}`
+  ? B extends `${infer b}${infer rb}`
+    ? a extends b
+      ? OneEdit<ra, rb>
+      : ra extends rb
+        ? true
+        : ra extends B
+          ? true
+          : A extends rb
+            ? true
+            : ra extends `${b}${infer rest}`
+              ? rb extends `${a}${rest}`
+                ? true
+                : false
+              : false
+    : ra extends ''
+      ? true
+      : false
+  : B extends `${string}${infer rb}`
+    ? rb extends ''
+      ? true
+      : false
+    : true;
 
 /**
  * Declares a preset: a named partial config plus hooks, applied beneath a config file
