@@ -317,7 +317,8 @@ export function appSpec(): Kind<string, string | null> {
 
 /**
  * Presets beneath this layer: preset objects from `definePreset` (or preset modules'
- * factories, called with no options); in JSON configs, module names. Not a flag.
+ * factories, called with no options), or names: a shipped preset's, a package's, a
+ * module's path (the only kind a JSON config can hold). Not a flag.
  */
 export function presetList(): Kind<unknown, unknown[]> {
   const expected = 'a preset (made with definePreset) or a list of presets';
