@@ -1,3 +1,4 @@
+import { checkOptions, OPTION_PROBLEMS, type OptionsInput, type OptionsOutput, type OptionsSchema } from './preset-options.ts';
 import type { ConfigEnv, Preset, UserConfig, UserConfigFn } from './types.ts';
 
 /**
@@ -88,13 +89,30 @@ type OneEdit<A extends string, B extends string> = A extends `${infer a}${infer 
 
 /**
  * Declares a preset: a named partial config plus hooks, applied beneath a config file
- * through `extends`. Publish it as a module whose default export is `(options?) => Preset`.
+ * through `extends`. With a schema for its options (zod 4, valibot, any Standard Schema),
+ * it makes the preset's factory, which checks its options like settings: an unknown or
+ * mistyped option is a problem `hostd check` and `hostd run` report, naming the preset and
+ * the option (`preset acme: servce: unknown option (did you mean "service"?)`), and a type
+ * error in the editor. Publish the factory as a module's default export.
  *
  * ```ts
- * export default (options: { port?: number } = {}) =>
- *   definePreset({ name: 'acme', bind: `0.0.0.0:${options.port ?? 8000}` });
+ * import * as z from 'zod';
+ * export default definePreset('acme', z.object({ port: z.optional(z.int()) }), (options) => ({
+ *   bind: `0.0.0.0:${options.port ?? 8000}`,
+ * }));
  * ```
+ *
+ * `definePreset({ name, ...config })` makes one preset with no options.
  */
-export function definePreset(preset: Preset): Preset {
-  return preset;
+export function definePreset(preset: Preset): Preset;
+export function definePreset<S extends OptionsSchema>(name: string, options: S, create: (options: OptionsOutput<S>) => UserConfig): (options?: OptionsInput<S>) => Preset;
+export function definePreset(first: Preset | string, schema?: OptionsSchema, create?: (options: unknown) => UserConfig): Preset | ((options?: unknown) => Preset) {
+  if (typeof first !== 'string') return first;
+  const name = first;
+  return (options?: unknown): Preset => {
+    const checked = checkOptions(schema!, options);
+    // Carried to the layer that extends this preset, which reports them with the config's other problems.
+    if ('problems' in checked) return { name, [OPTION_PROBLEMS]: checked.problems } as Preset;
+    return { ...create!(checked.value), name };
+  };
 }

@@ -15,6 +15,7 @@ import { envName, flagName, HOOK_NAMES, type HookName, SETTING_NAMES, type Setti
 import { didYouMean, suggest } from './suggest.ts';
 import { PRESET_NAMES, type PresetName } from './shipped-presets.ts';
 import { isPathSpecifier } from './modules.ts';
+import { optionProblems } from './preset-options.ts';
 import { ModuleLoadError } from './user-error.ts';
 import { HOSTD_CODE_DIR } from '../paths.ts';
 import { extname, join } from 'node:path';
@@ -114,6 +115,13 @@ async function resolvePresetItems(items: unknown[], source: string, ctx: LayerCo
         preset = named.preset;
       }
       if (typeof preset === 'function') preset = await (preset as () => unknown)();
+      const problems = optionProblems(preset);
+      if (problems) {
+        const name = (preset as { name: string }).name;
+        for (const p of problems) issues.push({ source, path, message: `preset ${name}: ${p.path ? `${p.path}: ` : ''}${p.message}` });
+        out.push(undefined);
+        continue;
+      }
       if (!isPlainObject(preset) || typeof preset.name !== 'string' || preset.name === '') {
         issues.push({ source, path, message: `expected a preset made with definePreset({ name, ... }), got ${describeValue(preset)}` });
         out.push(undefined);

@@ -94,6 +94,20 @@ declare const fn: UserConfigFn;
 declare const config: UserConfig;
 export const f = [defineConfig(fn), defineConfig(config), definePreset({ name: 'acme', workers: 2 })];
 `,
+  // A preset's options are typed by its schema: a shipped preset's, and one made with definePreset.
+  'preset-options.ts': `import { defineConfig, definePreset } from 'hostd';
+import kubernetes from 'hostd/presets/kubernetes';
+import * as z from 'zod';
+const acme = definePreset('acme', z.object({ service: z.optional(z.string()) }), (options) => ({ proc_name: options.service ?? 'acme' }));
+export default defineConfig({
+  extends: [
+    kubernetes({ drain_delay: 3 }),
+    kubernetes({ drain_dely: 3 }), // @error 'drain_dely'
+    acme({ service: 'orders' }),
+    acme({ servce: 'orders' }), // @error 'servce'
+  ],
+});
+`,
   // Node's types come with hostd's declarations, with no \`types\` entry in tsconfig.json.
   'contexts.ts': `import { defineConfig } from 'hostd';
 export default defineConfig({
@@ -146,6 +160,8 @@ describe.concurrent('type errors under each TypeScript', () => {
   // Installed beside hostd as its peer dependency, as npm does.
   mkdirSync(join(dir, 'node_modules', '@types'));
   symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
+  // The schema library a preset author uses for its options.
+  symlinkSync(join(REPO, 'node_modules', 'zod'), join(dir, 'node_modules', 'zod'), 'dir');
 
   for (const [version, bin] of Object.entries(TSC)) {
     it(`TypeScript ${version}: one error at each mistake, naming it, and none in hostd's declarations`, { timeout: 120_000 }, async () => {
@@ -169,7 +185,7 @@ describe.concurrent('type errors under each TypeScript', () => {
 
   it('fixtures mark every mistake they make', () => {
     // Guards the fixtures themselves: a marker per mistake, and the valid file has none.
-    expect(expected().size).toBe(12);
+    expect(expected().size).toBe(14);
     expect(readFileSync(join(dir, 'valid.ts'), 'utf8')).not.toContain('@error');
   });
 });
