@@ -48,13 +48,22 @@ type DefinedConfig<Ret, AsyncRet, Prom> = unknown extends AsyncRet
   : UserConfigFn;
 
 /**
- * The keys of `C`, each known one typed as in `UserConfig` and each unknown one an error
- * that names it. Known keys are mapped from `UserConfig` itself, so that hovering one shows
- * its doc; the first half is what `C` is inferred from.
+ * `UserConfig`, with each unknown key of `C` an error that names it. The known keys are
+ * `UserConfig`'s own, so that hovering one shows its doc (in every TypeScript); the
+ * mapped half is what `C` is inferred from.
  */
-type Checked<C> = { [K in keyof C]: K extends keyof UserConfig ? unknown : NotAKey<K & string> } & {
-  [K in keyof UserConfig as K extends keyof C ? K : never]: UserConfig[K];
-};
+type Checked<C> = KnownKeys & { [K in keyof C]: K extends keyof UserConfig ? unknown : NotAKey<K & string> };
+
+declare const known: unique symbol;
+
+/**
+ * `UserConfig` under another name. Not `UserConfig` itself: inferring from a `UserConfig`
+ * (a function declared to return one) into `UserConfig & ...`, TypeScript drops the
+ * identical part and infers nothing for the rest.
+ */
+interface KnownKeys extends UserConfig {
+  readonly [known]?: never;
+}
 
 type NotAKey<K extends string> = `'${K}' is not a hostd setting or hook${DidYouMean<K, keyof UserConfig & string>}`;
 
