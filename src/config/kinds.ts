@@ -7,6 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
 import { BIND_FORMS, parseBind } from './binds.ts';
+import { PRESET_NAMES } from './shipped-presets.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -330,10 +331,11 @@ export function presetList(): Kind<unknown, unknown[]> {
     expected,
     ts: 'PresetInput | PresetInput[]',
     resolvedTs: 'string[]',
+    // `examples`: editors offer the shipped presets' names; any other name is still valid.
     json: {
       anyOf: [
-        { type: 'string', minLength: 1 },
-        { type: 'array', items: { type: 'string', minLength: 1 } },
+        { type: 'string', minLength: 1, examples: [...PRESET_NAMES] },
+        { type: 'array', items: { type: 'string', minLength: 1, examples: [...PRESET_NAMES] } },
       ],
     },
     merge: 'replace',
