@@ -153,10 +153,13 @@ async function presetByName(name: string, ctx: LayerContext): Promise<{ preset: 
     if (shipped) {
       return { problem: `${quote(name)} is not a preset hostd ships nor an installed package; did you mean ${quote(shipped)}? (in hostd.config.ts: import ${shipped} from 'hostd/presets/${shipped}' and extends: [${shipped}()])` };
     }
+    const list = `${quote(name)} is not a preset hostd ships (${PRESET_NAMES.join(', ')}) nor an installed package`;
+    // Only a name npm could install is repeated in a command or an import.
+    if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(name)) return { problem: list };
     const id = identifier(name);
     const file = `./${name.replace(/^@[^/]+\//, '').replace(/[^\w.-]+/g, '-')}.ts`;
     return {
-      problem: `${quote(name)} is not a preset hostd ships (${PRESET_NAMES.join(', ')}) nor an installed package: install it (npm i ${name}), or give your preset module's path ("${file}"), or in hostd.config.ts: import ${id} from '${file}' and extends: [${id}()]`,
+      problem: `${list}: install it (npm i ${name}), or give your preset module's path ("${file}"), or in hostd.config.ts: import ${id} from '${file}' and extends: [${id}()]`,
     };
   }
 }
