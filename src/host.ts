@@ -1,3 +1,5 @@
+// Kept in the published .d.ts: `host`'s request events carry `node:http` types (see hooks/contexts.ts).
+/// <reference types="node" preserve="true" />
 /**
  * `host`: what application and library code sees of hostd. Inside a hostd worker it
  * says so (`running`, `worker`, `capabilities`) and delivers events: `draining` (a

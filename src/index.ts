@@ -26,6 +26,7 @@ export type {
   UserConfigExport,
   UserConfigFn,
 } from './config/types.ts';
+export type { OptionsInput, OptionsOutput, OptionsSchema } from './config/preset-options.ts';
 export type {
   App,
   AppContext,

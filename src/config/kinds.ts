@@ -7,6 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
 import { BIND_FORMS, parseBind } from './binds.ts';
+import { PRESET_NAMES } from './shipped-presets.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -332,7 +333,8 @@ export function appSpec(): Kind<string, string | null> {
 
 /**
  * Presets beneath this layer: preset objects from `definePreset` (or preset modules'
- * factories, called with no options); in JSON configs, module names. Not a flag.
+ * factories, called with no options), or names: a shipped preset's, a package's, a
+ * module's path (the only kind a JSON config can hold). Not a flag.
  */
 export function presetList(): Kind<unknown, unknown[]> {
   const expected = 'a preset (made with definePreset) or a list of presets';
@@ -344,10 +346,11 @@ export function presetList(): Kind<unknown, unknown[]> {
     expected,
     ts: 'PresetInput | PresetInput[]',
     resolvedTs: 'string[]',
+    // `examples`: editors offer the shipped presets' names; any other name is still valid.
     json: {
       anyOf: [
-        { type: 'string', minLength: 1 },
-        { type: 'array', items: { type: 'string', minLength: 1 } },
+        { type: 'string', minLength: 1, examples: [...PRESET_NAMES] },
+        { type: 'array', items: { type: 'string', minLength: 1, examples: [...PRESET_NAMES] } },
       ],
     },
     merge: 'replace',

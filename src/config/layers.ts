@@ -12,7 +12,14 @@ import { attempt, isPlainObject, plainCopy, Unreadable } from './user-data.ts';
 import type { ModuleGraph } from './modules.ts';
 import { layerKeys, type LayerKind, layerSchema } from './schema.ts';
 import { envName, flagName, HOOK_NAMES, type HookName, SETTING_NAMES, type SettingName, SETTINGS, settingsWithCli } from './settings.ts';
-import { didYouMean } from './suggest.ts';
+import { didYouMean, suggest } from './suggest.ts';
+import { PRESET_NAMES, type PresetName } from './shipped-presets.ts';
+import { isPathSpecifier } from './modules.ts';
+import { optionProblems } from './preset-options.ts';
+import { ModuleLoadError } from './user-error.ts';
+import { HOSTD_CODE_DIR } from '../paths.ts';
+import { extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { HookEntry } from './types.ts';
 
 /** A value with the layer it came from. */
@@ -99,10 +106,22 @@ async function resolvePresetItems(items: unknown[], source: string, ctx: LayerCo
     try {
       let preset = item;
       if (typeof preset === 'string') {
-        const exports = await ctx.graph.import(preset, ctx.parentFile);
-        preset = exports.default;
+        const named = await presetByName(preset, ctx);
+        if ('problem' in named) {
+          issues.push({ source, path, message: named.problem });
+          out.push(undefined);
+          continue;
+        }
+        preset = named.preset;
       }
       if (typeof preset === 'function') preset = await (preset as () => unknown)();
+      const problems = optionProblems(preset);
+      if (problems) {
+        const name = (preset as { name: string }).name;
+        for (const p of problems) issues.push({ source, path, message: `preset ${name}: ${p.path ? `${p.path}: ` : ''}${p.message}` });
+        out.push(undefined);
+        continue;
+      }
       if (!isPlainObject(preset) || typeof preset.name !== 'string' || preset.name === '') {
         issues.push({ source, path, message: `expected a preset made with definePreset({ name, ... }), got ${describeValue(preset)}` });
         out.push(undefined);
@@ -115,6 +134,45 @@ async function resolvePresetItems(items: unknown[], source: string, ctx: LayerCo
     }
   }
   return out;
+}
+
+/**
+ * What a string in `extends` names: a preset hostd ships (`"kubernetes"`, what print-config
+ * shows), a module path, or a package whose default export is a preset. Gives that export,
+ * or the problem, with the import to write, when the name is neither shipped nor installed.
+ */
+async function presetByName(name: string, ctx: LayerContext): Promise<{ preset: unknown } | { problem: string }> {
+  if ((PRESET_NAMES as readonly string[]).includes(name)) return { preset: (await import(shippedPresetUrl(name as PresetName))).default };
+  if (isPathSpecifier(name)) return { preset: (await ctx.graph.import(name, ctx.parentFile)).default };
+  try {
+    return { preset: (await ctx.graph.import(name, ctx.parentFile)).default };
+  } catch (error) {
+    // Only the name itself not found: a package that fails to load is reported as it is.
+    if (!(error instanceof ModuleLoadError) || !error.message.includes(`cannot find module ${quote(name)}`)) throw error;
+    const shipped = suggest(name, PRESET_NAMES);
+    if (shipped) {
+      return { problem: `${quote(name)} is not a preset hostd ships nor an installed package; did you mean ${quote(shipped)}? (in hostd.config.ts: import ${shipped} from 'hostd/presets/${shipped}' and extends: [${shipped}()])` };
+    }
+    const list = `${quote(name)} is not a preset hostd ships (${PRESET_NAMES.join(', ')}) nor an installed package`;
+    // Only a name npm could install is repeated in a command or an import.
+    if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(name)) return { problem: list };
+    const id = identifier(name);
+    const file = `./${name.replace(/^@[^/]+\//, '').replace(/[^\w.-]+/g, '-')}.ts`;
+    return {
+      problem: `${list}: install it (npm i ${name}), or give your preset module's path ("${file}"), or in hostd.config.ts: import ${id} from '${file}' and extends: [${id}()]`,
+    };
+  }
+}
+
+/** A shipped preset's module beside this code: dist/presets/NAME.js when built, src/presets/NAME.ts in development. */
+function shippedPresetUrl(name: PresetName): string {
+  return pathToFileURL(join(HOSTD_CODE_DIR, 'presets', `${name}${extname(fileURLToPath(import.meta.url))}`)).href;
+}
+
+function identifier(name: string): string {
+  const words = name.replace(/^@[^/]+\//, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const id = words.map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
+  return /^[A-Za-z_$]/.test(id) ? id : 'preset';
 }
 
 /**

@@ -246,7 +246,8 @@ function compiles(text: string, file: string, mode: CompileMode): boolean {
 }
 
 /** A relative or absolute path, or a file: URL (anything else is a package, a built-in or `#imports`). */
-function isPathSpecifier(specifier: string): boolean {
+/** A path (`./x`, `../x`, `/x`, `file:`), not a package name. */
+export function isPathSpecifier(specifier: string): boolean {
   return /^\.\.?(?:[\\/]|$)/.test(specifier) || specifier.startsWith('file:') || isAbsolute(specifier);
 }
 

@@ -360,7 +360,8 @@ export const SETTINGS = {
     default: [],
     cli: false,
     doc: 'Presets applied beneath this file, in order; their hooks run before the file\'s own.',
-    details: 'Each item is a preset from `definePreset` or a preset module\'s default export (called with no options). In a JSON config, module names such as `"hostd/presets/docker"`.',
+    details:
+      'Each item is a preset from `definePreset`, a preset module\'s default export (called with no options), or a name: a preset hostd ships (`"kubernetes"`, called with no options), a package whose default export is a preset, or a module\'s path (`"./presets/acme.ts"`). `print-config` shows presets by name, so what it shows can be written back; a name that is neither shipped nor installed is an error that shows the import to write.',
   }),
   allow_app_control: setting({
     section: 'Presets and control',

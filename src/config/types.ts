@@ -5,6 +5,7 @@
  */
 import type { HookFn } from '../hooks/contexts.ts';
 import type { ModuleSources } from './modules.ts';
+import type { PresetName } from './shipped-presets.ts';
 import type { HookName, ResolvedSettings, SettingName, UserHooks, UserSettings } from './options.generated.ts';
 
 /** The command a config is being loaded for. */
@@ -26,8 +27,11 @@ export interface Preset extends UserConfig {
   readonly name: string;
 }
 
-/** An item of `extends`: a preset, or a preset module's factory (called with no options). */
-export type PresetInput = Preset | (() => Preset);
+/**
+ * An item of `extends`: a preset, a preset module's factory (called with no options), the
+ * name of a preset hostd ships (`"kubernetes"`), or a package whose default export is one.
+ */
+export type PresetInput = Preset | (() => Preset) | PresetName | (string & {});
 
 export type UserConfigFn = (env: ConfigEnv) => UserConfig | Promise<UserConfig>;
 

@@ -1,4 +1,6 @@
-/// <reference types="node" />
+// Kept in the published .d.ts (TypeScript drops a plain reference since 5.5): a project
+// whose tsconfig lists no `types` (the default from TypeScript 6) still gets `node:http`.
+/// <reference types="node" preserve="true" />
 /**
  * The context object each hook receives, by hook name (`HookContextMap`). Field names
  * are snake_case like the settings. The runtime fills these; the types are what a

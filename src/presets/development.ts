@@ -3,7 +3,9 @@
  * socket stay), debug logging that traces every hook call, errors shown in the response,
  * an access log, no heartbeat timeout (a debugger may pause a worker), quick stops.
  */
+import * as z from 'zod/mini';
 import { definePreset } from '../config/define.ts';
+import { pathList } from '../config/kinds.ts';
 import type { Preset } from '../config/types.ts';
 
 export interface DevelopmentOptions {
@@ -11,16 +13,16 @@ export interface DevelopmentOptions {
   watch?: string[];
 }
 
-export default function development(options: DevelopmentOptions = {}): Preset {
-  return definePreset({
-    name: 'development',
-    workers: 1,
-    reload: true,
-    reload_extra_files: options.watch ?? [],
-    show_errors: true,
-    loglevel: 'debug',
-    accesslog: '-',
-    timeout: 0,
-    graceful_timeout: 2,
-  });
-}
+const OPTIONS = z.object({ watch: z.optional(pathList().schema) });
+
+const development: (options?: DevelopmentOptions) => Preset = definePreset('development', OPTIONS, (options) => ({
+  workers: 1,
+  reload: true,
+  reload_extra_files: options.watch ?? [],
+  show_errors: true,
+  loglevel: 'debug',
+  accesslog: '-',
+  timeout: 0,
+  graceful_timeout: 2,
+}));
+export default development;

@@ -3,10 +3,12 @@
  * `docker logs` collects them, and fit the whole stop into the container's stop timeout.
  * As PID 1, hostd honours signals and reaps orphaned processes (docs/deploy/docker.md).
  */
+import * as z from 'zod/mini';
 import { definePreset } from '../config/define.ts';
+import { seconds } from '../config/kinds.ts';
 import type { Preset } from '../config/types.ts';
 import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-plan.ts';
-import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
+import { bindAllInterfaces, PORT_OPTION, type PortOptions } from './shared/port.ts';
 
 export interface DockerOptions extends PortOptions {
   /**
@@ -17,13 +19,13 @@ export interface DockerOptions extends PortOptions {
   stop_timeout?: number;
 }
 
-export default function docker(options: DockerOptions = {}): Preset {
-  return definePreset({
-    name: 'docker',
-    bind: bindAllInterfaces(options),
-    graceful_timeout: gracefulTimeoutWithin(options.stop_timeout ?? 30, 0, 'docker({ stop_timeout })'),
-    hook_timeout: PLATFORM_HOOK_TIMEOUT,
-    errorlog: '-',
-    accesslog: '-',
-  });
-}
+const OPTIONS = z.object({ ...PORT_OPTION, stop_timeout: z.optional(seconds().schema) });
+
+const docker: (options?: DockerOptions) => Preset = definePreset('docker', OPTIONS, (options) => ({
+  bind: bindAllInterfaces(options),
+  graceful_timeout: gracefulTimeoutWithin(options.stop_timeout ?? 30, 0, 'docker({ stop_timeout })'),
+  hook_timeout: PLATFORM_HOOK_TIMEOUT,
+  errorlog: '-',
+  accesslog: '-',
+}));
+export default docker;

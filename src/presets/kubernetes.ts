@@ -5,10 +5,12 @@
  * leaves the Service's endpoints before it stops accepting), then the graceful stop, all
  * within `terminationGracePeriodSeconds`.
  */
+import * as z from 'zod/mini';
 import { definePreset } from '../config/define.ts';
+import { seconds, urlPath } from '../config/kinds.ts';
 import type { Preset } from '../config/types.ts';
 import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-plan.ts';
-import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
+import { bindAllInterfaces, PORT_OPTION, type PortOptions } from './shared/port.ts';
 
 export interface KubernetesOptions extends PortOptions {
   /** Path of the readiness probe. @default '/readyz' */
@@ -21,10 +23,18 @@ export interface KubernetesOptions extends PortOptions {
   termination_grace_period?: number;
 }
 
-export default function kubernetes(options: KubernetesOptions = {}): Preset {
+/** The options, checked like the settings of the same names. */
+const OPTIONS = z.object({
+  ...PORT_OPTION,
+  readiness_path: z.optional(urlPath().schema),
+  liveness_path: z.optional(urlPath().schema),
+  drain_delay: z.optional(seconds().schema),
+  termination_grace_period: z.optional(seconds().schema),
+});
+
+const kubernetes: (options?: KubernetesOptions) => Preset = definePreset('kubernetes', OPTIONS, (options) => {
   const drainDelay = options.drain_delay ?? 5;
-  return definePreset({
-    name: 'kubernetes',
+  return {
     bind: bindAllInterfaces(options),
     workers: 'auto',
     readiness_path: options.readiness_path ?? '/readyz',
@@ -34,5 +44,6 @@ export default function kubernetes(options: KubernetesOptions = {}): Preset {
     graceful_timeout: gracefulTimeoutWithin(options.termination_grace_period ?? 30, drainDelay, 'kubernetes({ termination_grace_period })'),
     hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
-  });
-}
+  };
+});
+export default kubernetes;

@@ -3,20 +3,23 @@
  * `WEB_CONCURRENCY` when the platform sets it, and stop within the platform's 30 s
  * window between SIGTERM and SIGKILL.
  */
+import * as z from 'zod/mini';
 import { definePreset } from '../config/define.ts';
+import { seconds } from '../config/kinds.ts';
 import type { Preset } from '../config/types.ts';
 import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-plan.ts';
-import { bindAllInterfaces, type PortOptions } from './shared/port.ts';
+import { bindAllInterfaces, PORT_OPTION, type PortOptions } from './shared/port.ts';
 
 export interface PaasOptions extends PortOptions {
   /** Seconds the platform allows between SIGTERM and SIGKILL. @default 30 */
   stop_window?: number;
 }
 
-export default function paas(options: PaasOptions = {}): Preset {
+const OPTIONS = z.object({ ...PORT_OPTION, stop_window: z.optional(seconds().schema) });
+
+const paas: (options?: PaasOptions) => Preset = definePreset('paas', OPTIONS, (options) => {
   const concurrency = Number.parseInt(process.env.WEB_CONCURRENCY ?? '', 10);
-  return definePreset({
-    name: 'paas',
+  return {
     bind: bindAllInterfaces(options),
     workers: concurrency > 0 ? concurrency : 'auto',
     // The whole stop fits the platform's 30 s between SIGTERM and SIGKILL.
@@ -24,5 +27,6 @@ export default function paas(options: PaasOptions = {}): Preset {
     hook_timeout: PLATFORM_HOOK_TIMEOUT,
     errorlog: '-',
     accesslog: '-',
-  });
-}
+  };
+});
+export default paas;

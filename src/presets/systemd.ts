@@ -3,7 +3,9 @@
  * sockets from socket activation when systemd passes them, logs to stderr (the journal).
  * `hostd export systemd` writes the matching unit files.
  */
+import * as z from 'zod/mini';
 import { definePreset } from '../config/define.ts';
+import { flag } from '../config/kinds.ts';
 import type { Preset } from '../config/types.ts';
 
 export interface SystemdOptions {
@@ -21,13 +23,15 @@ const ACTIVATED_FDS = Number(process.env.LISTEN_PID) === process.pid ? Math.max(
 /** `fd://3`, `fd://4`, ... for the sockets systemd passed (they start at fd 3). */
 const ACTIVATED_BINDS = Array.from({ length: ACTIVATED_FDS }, (_, i) => `fd://${3 + i}`);
 
-export default function systemd(options: SystemdOptions = {}): Preset {
+const OPTIONS = z.object({ socket_activation: z.optional(flag().schema) });
+
+const systemd: (options?: SystemdOptions) => Preset = definePreset('systemd', OPTIONS, (options) => {
   const binds = options.socket_activation === false ? [] : ACTIVATED_BINDS;
-  return definePreset({
-    name: 'systemd',
+  return {
     ...(binds.length > 0 ? { bind: binds } : {}),
     sd_notify: true,
     errorlog: '-',
     pidfile: null,
-  });
-}
+  };
+});
+export default systemd;

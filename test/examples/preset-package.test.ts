@@ -1,7 +1,8 @@
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
-import { REPO } from '../helpers/project.ts';
+import { HELLO_APP, project, REPO } from '../helpers/project.ts';
 import { startHostd } from '../helpers/run.ts';
 
 const consumer = join(REPO, 'examples', 'preset-consumer');
@@ -30,5 +31,26 @@ describe('examples/preset-package, used by examples/preset-consumer', () => {
     run.signal('SIGTERM');
     expect((await run.exited).code).toBe(0);
     expect(run.output.match(/acme: orders worker \d stopping \(shutdown\)/g)).toHaveLength(2);
+  });
+});
+
+describe('examples/preset-package options', () => {
+  it('are checked: an unknown or mistyped option is a problem naming the preset, at check', async () => {
+    const dir = project({
+      'app.mjs': HELLO_APP,
+      'hostd.config.ts': `import { defineConfig } from 'hostd';
+import acme from '@acme/hostd-preset';
+export default defineConfig({ app: './app.mjs', extends: [acme({ servce: 'orders', drain_delay: '3' })] });
+`,
+    });
+    mkdirSync(join(dir, 'node_modules', '@acme'));
+    symlinkSync(join(REPO, 'examples', 'preset-package'), join(dir, 'node_modules', '@acme', 'hostd-preset'), 'dir');
+    const result = await hostd(['check'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').slice(0, 3)).toEqual([
+      'hostd.config.ts: extends[0]: preset acme: servce: unknown option (did you mean "service"?)',
+      'hostd.config.ts: extends[0]: preset acme: drain_delay: expected a number of seconds, got "3"',
+      '✗ the config is invalid (2 problems)',
+    ]);
   });
 });

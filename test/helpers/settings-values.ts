@@ -31,7 +31,7 @@ export function fuzzParameters(runs: number, timeoutMs = 10_000): fc.Parameters<
 // What the runtime can honour, from a kind's JSON Schema
 
 /** The keywords `jsonSchemaProblem` understands; a kind using another one must teach it first. */
-const KEYWORDS = new Set(['type', 'enum', 'const', 'anyOf', 'minimum', 'maximum', 'minLength', 'pattern', 'items', 'minItems', 'additionalProperties']);
+const KEYWORDS = new Set(['type', 'enum', 'const', 'anyOf', 'minimum', 'maximum', 'minLength', 'pattern', 'items', 'minItems', 'additionalProperties', 'examples']);
 
 /** Whether `value` is a JSON value of one JSON Schema `type` (JSON has no NaN, Infinity or undefined). */
 function isJsonType(type: string, value: unknown): boolean {
@@ -177,7 +177,7 @@ function isOwnForm(message: string, d: Delivered): boolean {
   return (
     (named.includes(d.name) && named.length >= 2) ||
     (d.name === 'app' && message.startsWith('cannot find the app module ')) ||
-    (d.name === 'extends' && /^(cannot load the preset: |preset cycle: |unknown key)/.test(message)) ||
+    (d.name === 'extends' && /^(cannot load the preset: |preset cycle: |unknown key|".*" is not a preset hostd ships |preset \S+: )/.test(message)) ||
     (SETTINGS[d.name].file === false && !d.fromText && message.startsWith('cannot be set in a config file')) ||
     ((OUTPUT_FILES as readonly string[]).includes(d.name) && / (does not exist|is not a folder|is a folder; name a file in it)$/.test(message))
   );

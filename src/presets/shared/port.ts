@@ -1,3 +1,9 @@
+import * as z from 'zod/mini';
+import { integer } from '../../config/kinds.ts';
+
+/** The `port` option's schema, for presets that listen on every interface. */
+export const PORT_OPTION = { port: z.optional(integer(0, 65_535).schema) };
+
 export interface PortOptions {
   /** The port to listen on. @default process.env.PORT, else 8000 */
   port?: number;
