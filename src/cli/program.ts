@@ -58,12 +58,16 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   });
 
   const check = new Command('check')
-    .description('load and validate the config only; print a summary (exit 0 valid, 1 invalid, 2 usage)')
+    .description('validate the config and load the app as a worker would (in a separate process, within boot_timeout); print a summary (exit 0 valid, 1 invalid, 2 usage)')
     .addOption(configOption())
-    .option('--json', 'machine-readable output');
+    .option('--json', 'machine-readable output')
+    .option('--no-app', 'do not load the app: validate the config only (for an app with side effects at import)');
   addSettingFlags(check).action(async (options: CommonOptions, cmd: Command) => {
     const { checkCommand } = await import('./commands/check.ts');
-    setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true));
+    // --no-app shares its attribute with the `app` setting's --app: it is not a value of that setting.
+    const skipApp = cmd.getOptionValue('app') === false;
+    if (skipApp) cmd.setOptionValueWithSource('app', undefined, 'default');
+    setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true, !skipApp));
   });
 
   const printConfig = new Command('print-config')

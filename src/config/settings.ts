@@ -72,7 +72,7 @@ export const SETTINGS = {
     default: null,
     doc: 'The app module, `./src/app.ts` or `./src/app.ts#name` (the export, `default` if omitted). Required to run.',
     details:
-      'The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork`. A relative path is taken from the config file\'s folder. `hostd run APP` sets it too.',
+      'The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork`. A relative path is taken from the config file\'s folder. `hostd run APP` sets it too.\n\nExport an Express or Hono app as it is; for Koa, export `app.callback()`; for Fastify, export a factory: `export default async () => { const app = Fastify(); /* routes */ await app.ready(); return (req, res) => app.server.emit(\'request\', req, res); }`. A CommonJS `module.exports = { app }` is `./app.js#app`. The app does not call `listen()`: hostd binds the sockets, and a `listen()` while the app loads fails the load. `hostd check` loads the app as a worker does and names the fix for each of these.',
   }),
   bind: setting({
     section: 'Server socket',

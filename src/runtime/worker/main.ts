@@ -22,7 +22,7 @@ import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWithin } from '../hooks/runner.ts';
 import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, MAX_APP_MESSAGE_BYTES, PRIMARY_MESSAGE_TYPES, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape, type WorkerStep } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
-import { isFetchApp, loadApp } from './app.ts';
+import { AppError, isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
@@ -128,7 +128,7 @@ class Worker {
     this.progress('app', `loading the app (${s.app})`);
     let app;
     try {
-      app = await loadApp(s.app!, config.root);
+      app = (await loadApp(s.app!, config.root)).app;
     } catch (error) {
       return this.failBoot(error);
     }
@@ -343,7 +343,8 @@ class Worker {
   /** The primary logs why (once, with the rest of its decisions); alone, the worker does. */
   private failBoot(error: unknown): void {
     if (this.stopping()) return;
-    const message = error instanceof HostdError ? error.message : userStack(error);
+    // The app's problem is the line `hostd check` shows; the log also gets the user's stack.
+    const message = error instanceof AppError && error.detail ? `${error.message}\n${error.detail}` : error instanceof HostdError ? error.message : userStack(error);
     if (process.connected) send({ t: 'boot_error', message });
     else this.log.error(`worker ${this.boot.id} failed to boot: ${message}`);
     this.exit(BOOT_ERROR_EXIT);

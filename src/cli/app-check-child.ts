@@ -1,0 +1,35 @@
+/**
+ * `hostd check`'s app load, in a process of its own (started by app-check.ts, in a process
+ * group of its own): it waits for what to load, loads it as a worker does (worker/app.ts)
+ * and answers what it found. Its parent then kills its process group: whatever the app
+ * started while loading (timers, servers, child processes) ends with it. If the parent
+ * goes away first, this process kills its group itself.
+ */
+import { HostdError } from '../errors.ts';
+import { loadApp } from '../runtime/worker/app.ts';
+
+/** What the parent sends: the app, where it is resolved from, and the config's `env`. */
+export interface AppCheckRequest {
+  readonly spec: string;
+  readonly root: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export type AppCheckAnswer = { readonly ok: true; readonly kind: string } | { readonly ok: false; readonly code: string; readonly message: string };
+
+process.title = 'hostd check: app';
+if (!process.connected) {
+  process.stderr.write('hostd: this loads an app for `hostd check`; run `hostd check`\n');
+  process.exit(2);
+}
+process.once('disconnect', () => process.kill(0, 'SIGKILL'));
+process.once('message', (request: AppCheckRequest) => {
+  // A worker runs with the config's `env` set; an app may read it at import.
+  Object.assign(process.env, request.env);
+  const answer = (result: AppCheckAnswer) => process.connected && process.send!(result);
+  loadApp(request.spec, request.root).then(
+    ({ kind }) => answer({ ok: true, kind }),
+    (error: unknown) =>
+      answer(error instanceof HostdError ? { ok: false, code: error.code, message: error.message } : { ok: false, code: 'HOSTD_ERR_INTERNAL', message: String(error) }),
+  );
+});
