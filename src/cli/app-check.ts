@@ -54,7 +54,7 @@ export class AppLoad {
     return new Promise<AppLoadResult>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null || !child.connected) {
         const said = lastLine(this.stderr);
-        this.cancel();
+        void this.cancel();
         resolve({ ok: false, code: 'HOSTD_ERR_INTERNAL', message: `the process to load the app in ended before it was asked${said ? `: ${said}` : ''}` });
         return;
       }
@@ -62,8 +62,7 @@ export class AppLoad {
       const finish = (result: AppLoadResult) => {
         if (this.done) return;
         for (const timer of timers) clearTimeout(timer);
-        this.cancel();
-        resolve(result);
+        void this.cancel().then(() => resolve(result));
       };
       child.once('message', (answer: AppCheckAnswer) => finish(answer));
       child.once('exit', (code, signal) => {
@@ -90,21 +89,27 @@ export class AppLoad {
     });
   }
 
-  /** Ends the child and everything it started. */
-  cancel(): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.child.pid !== undefined) {
-      try {
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        // Gone already.
+  /**
+   * Ends the child and everything it started (its process group); resolves once the child
+   * is gone, so that what the app held (a port, a lock) is free when `check` returns.
+   */
+  cancel(): Promise<void> {
+    const child = this.child;
+    const gone = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (!this.done) {
+      this.done = true;
+      child.ref();
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
       }
+      child.stderr?.destroy();
+      child.removeAllListeners('message');
     }
-    this.child.stderr?.destroy();
-    this.child.removeAllListeners('message');
-    if (this.child.connected) this.child.disconnect();
-    this.child.unref();
+    return gone;
   }
 }
 

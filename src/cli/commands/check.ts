@@ -20,7 +20,7 @@ export async function checkCommand(inputs: ConfigInputs, json: boolean, loadApp 
   try {
     config = await resolveConfig(inputs);
   } catch (error) {
-    appLoad?.cancel();
+    await appLoad?.cancel();
     return reportError(error, json);
   }
 
@@ -34,7 +34,7 @@ export async function checkCommand(inputs: ConfigInputs, json: boolean, loadApp 
       seconds: config.settings.boot_timeout,
       onSlow: json ? undefined : (after) => out.error(`hostd: still loading the app ${printablePath(appSpecAsWritten(spec, config.root))} after ${after} s (the limit is boot_timeout, ${config.settings.boot_timeout || 'none'}${config.settings.boot_timeout ? ' s' : ''})`),
     });
-  } else appLoad?.cancel();
+  } else await appLoad?.cancel();
   if (app !== null && !app.ok) {
     const issue = settingIssue('app', config.sources.app, app.message);
     if (json) out.json({ valid: false, errors: [{ code: app.code, ...issue }] });
