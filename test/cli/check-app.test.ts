@@ -225,4 +225,18 @@ describe('hostd check: the app', () => {
     expect((await run.exited).code).toBe(3);
     expect(run.output).toContain(`failed to boot: ${message}`);
   });
+
+  it('hostd run refuses an app that listens while it loads, without the port being taken', async () => {
+    const port = await freePort();
+    const app = `const { createServer } = require('node:http');\nconst app = (req, res) => res.end('hi');\ncreateServer(app).listen(${port});\nmodule.exports = app;\n`;
+    const dir = appProject('./server.js', { 'server.js': app }, [], 'commonjs');
+    const message = './server.js starts its own server when imported (listen() at server.js:3): hostd binds the sockets; remove the listen call and export the app (module.exports = app)';
+    expectOneLine((await hostd(['check'], { cwd: dir })).stderr, `hostd.config.ts: app: ${message}`);
+    const run = startHostd(dir);
+    running.push(run);
+    await run.waitForOutput(/failed to boot: .*starts its own server/);
+    expect(await portFree(port)).toBe(true);
+    expect((await run.exited).code).toBe(3);
+    expect(run.output).toContain(`failed to boot: ${message}`);
+  });
 });

@@ -1,13 +1,13 @@
+import { appSpecAsWritten } from '../../config/app-spec.ts';
 import { type ConfigInputs, resolveConfig, settingIssue } from '../../config/resolve.ts';
 import { HOOK_NAMES, SETTING_NAMES } from '../../config/settings.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
+import { formatIssue } from '../../errors.ts';
 import { displayPath, printablePath } from '../../paths.ts';
-import { appSpecAsWritten } from '../../config/app-spec.ts';
+import { counted } from '../../text.ts';
+import { AppLoad, type AppLoadResult } from '../app-check.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
-import { counted } from '../../text.ts';
-import { formatIssue } from '../../errors.ts';
-import { AppLoad, type AppLoadResult } from '../app-check.ts';
 
 /**
  * `hostd check`: resolves the config and, unless `loadApp` is false (`--no-app`), loads
@@ -27,12 +27,14 @@ export async function checkCommand(inputs: ConfigInputs, json: boolean, loadApp 
   const spec = config.settings.app;
   let app: AppLoadResult | null = null;
   if (appLoad !== null && spec !== null) {
+    const seconds = config.settings.boot_timeout;
+    const limit = seconds === 0 ? 'boot_timeout is 0: no limit' : `it has boot_timeout, ${seconds} s`;
     app = await appLoad.check({
       spec,
       root: config.root,
       env: config.settings.env,
-      seconds: config.settings.boot_timeout,
-      onSlow: json ? undefined : (after) => out.error(`hostd: still loading the app ${printablePath(appSpecAsWritten(spec, config.root))} after ${after} s (the limit is boot_timeout, ${config.settings.boot_timeout || 'none'}${config.settings.boot_timeout ? ' s' : ''})`),
+      seconds,
+      onSlow: json ? undefined : (after) => out.error(`hostd: still loading the app ${printablePath(appSpecAsWritten(spec, config.root))} after ${after} s (${limit})`),
     });
   } else await appLoad?.cancel();
   if (app !== null && !app.ok) {

@@ -131,18 +131,19 @@ function guardListen(onListen: (site: string | null) => void): () => void {
   };
 }
 
-/** Imports the module `app` names (`path`); `module` is how the user wrote it. */
-async function importApp(path: string, module: string, root: string): Promise<{ file: string; exports: ModuleExports }> {
-  const file = locateModule(path, root);
-  if (file === null) throw new AppError('HOSTD_ERR_APP_LOAD', `cannot find the app module ${quote(shortPath(module))}`);
+/** Imports the app's module `file`; `module` is how the user wrote it. */
+async function importApp(file: string, module: string): Promise<ModuleExports> {
   try {
-    const exports = /\.[cm]?ts$/.test(file) ? await importModule(file, file, false) : ((await import(pathToFileURL(file).href)) as ModuleExports);
-    return { file, exports };
+    return /\.[cm]?ts$/.test(file) ? await importModule(file, file, false) : ((await import(pathToFileURL(file).href)) as ModuleExports);
   } catch (error) {
-    if (error instanceof AppError) throw error;
     const [first, ...rest] = describeLoadError(error, file).split('\n');
     throw new AppError('HOSTD_ERR_APP_LOAD', `importing ${printablePath(module)} failed: ${first}`, rest.join('\n') || null, { cause: error });
   }
+}
+
+/** How `file` exports its app, in its own module system. */
+function exportHint(file: string): string {
+  return isCommonJs(file) ? 'module.exports = app' : 'export default app';
 }
 
 /**
@@ -156,21 +157,21 @@ function pickExport(exports: ModuleExports, name: string, module: string, file: 
     if (name !== 'default' || !isPlainObject(value) || isFetchApp(value) || !isCommonJs(file)) return value;
     // module.exports = { ... }: no default export, as a user of CommonJS sees it.
     const names = Object.keys(value).filter((key) => key !== '__esModule');
-    if (names.length === 0) throw new AppError('HOSTD_ERR_APP_INVALID', `${printablePath(module)} exports nothing: export the app (module.exports = app)`);
-    throw noDefault(module, names, value);
+    if (names.length === 0) throw new AppError('HOSTD_ERR_APP_INVALID', `${printablePath(module)} exports nothing: export the app (${exportHint(file)})`);
+    throw noDefault(module, file, names, value);
   }
   if (name !== 'default' && isPlainObject(fallback) && Object.hasOwn(fallback, name) && fallback[name] !== undefined) return fallback[name];
   const names = [...new Set([...Object.keys(exports), ...(isPlainObject(fallback) ? Object.keys(fallback) : [])])].filter((key) => key !== 'default' && key !== '__esModule');
   if (name === 'default') {
-    if (names.length === 0) throw new AppError('HOSTD_ERR_APP_INVALID', `${printablePath(module)} exports nothing: export the app (export default app)`);
-    throw noDefault(module, names, { ...(isPlainObject(fallback) ? fallback : {}), ...exports });
+    if (names.length === 0) throw new AppError('HOSTD_ERR_APP_INVALID', `${printablePath(module)} exports nothing: export the app (${exportHint(file)})`);
+    throw noDefault(module, file, names, { ...(isPlainObject(fallback) ? fallback : {}), ...exports });
   }
   throw new AppError('HOSTD_ERR_APP_INVALID', `${printablePath(module)} has no export ${JSON.stringify(name)}${didYouMean(name, names)}`);
 }
 
-function noDefault(module: string, names: readonly string[], values: Record<string, unknown>): AppError {
+function noDefault(module: string, file: string, names: readonly string[], values: Record<string, unknown>): AppError {
   const app = names.find((key) => isAppLike(values[key]));
-  const fix = app === undefined ? 'export the app as its default' : `write ${JSON.stringify(`${module}#${app}`)}`;
+  const fix = app === undefined ? `export the app (${exportHint(file)})` : `write ${JSON.stringify(`${module}#${app}`)}`;
   return new AppError('HOSTD_ERR_APP_INVALID', `${printablePath(module)} exports no default; it exports ${listed(names)}: ${fix}`);
 }
 
@@ -201,7 +202,6 @@ async function resolveApp(value: unknown, module: string, exportName: string): P
   try {
     made = await (value as () => unknown)();
   } catch (error) {
-    if (error instanceof AppError) throw error;
     throw new AppError('HOSTD_ERR_APP_LOAD', `the app factory ${what} threw ${describeThrown(error)}`, userStack(error), { cause: error });
   }
   if (isFetchApp(made)) return { app: made, kind: 'a factory of a fetch app' };
@@ -217,6 +217,8 @@ export async function loadApp(spec: string, root: string): Promise<{ app: App; k
   const { module: path, exportName } = splitAppSpec(spec);
   // Messages name the module as the config has it, and a fix is what to write there.
   const module = moduleAsWritten(path, root);
+  const file = locateModule(path, root);
+  if (file === null) throw new AppError('HOSTD_ERR_APP_LOAD', `cannot find the app module ${quote(shortPath(module))}`);
   let phase: 'import' | 'factory' = 'import';
   let listened: (site: string | null) => void = () => {};
   const listening = new Promise<never>((_, reject) => {
@@ -224,7 +226,7 @@ export async function loadApp(spec: string, root: string): Promise<{ app: App; k
       const at = site ? ` (listen() at ${site})` : '';
       const message =
         phase === 'import'
-          ? `${printablePath(module)} starts its own server when imported${at}: hostd binds the sockets; remove the listen call and export the app (export default app)`
+          ? `${printablePath(module)} starts its own server when imported${at}: hostd binds the sockets; remove the listen call and export the app (${exportHint(file)})`
           : `the app factory ${printablePath(module)}#${exportName} starts its own server${at}: hostd binds the sockets; remove the listen call and return the app`;
       reject(new AppError('HOSTD_ERR_APP_INVALID', message));
     };
@@ -234,8 +236,7 @@ export async function loadApp(spec: string, root: string): Promise<{ app: App; k
     return await Promise.race([
       listening,
       (async () => {
-        const { file, exports } = await importApp(path, module, root);
-        const value = pickExport(exports, exportName, module, file);
+        const value = pickExport(await importApp(file, module), exportName, module, file);
         phase = 'factory';
         return resolveApp(value, module, exportName);
       })(),
