@@ -5,6 +5,7 @@
  * started while loading (timers, servers, child processes) ends with it. If the parent
  * goes away first, this process kills its group itself.
  */
+import { preloadLoader } from '../config/load.ts';
 import { HostdError } from '../errors.ts';
 import { loadApp } from '../runtime/worker/app.ts';
 
@@ -23,6 +24,8 @@ if (!process.connected) {
   process.exit(2);
 }
 process.once('disconnect', () => process.kill(0, 'SIGKILL'));
+// The parent is still evaluating the config: the TypeScript loader loads meanwhile.
+setImmediate(preloadLoader);
 process.once('message', (request: AppCheckRequest) => {
   // A worker runs with the config's `env` set; an app may read it at import.
   Object.assign(process.env, request.env);
