@@ -5,7 +5,9 @@
  * started while loading (timers, servers, child processes) ends with it. If the parent
  * goes away first, this process kills its group itself.
  */
+import { moduleAsWritten, splitAppSpec } from '../config/app-spec.ts';
 import { preloadLoader } from '../config/load.ts';
+import { describeThrown } from '../config/user-error.ts';
 import { HostdError } from '../errors.ts';
 import { loadApp } from '../runtime/worker/app.ts';
 
@@ -30,6 +32,11 @@ process.once('message', (request: AppCheckRequest) => {
   // A worker runs with the config's `env` set; an app may read it at import.
   Object.assign(process.env, request.env);
   const answer = (result: AppCheckAnswer) => process.connected && process.send!(result);
+  // Something the app started while loading threw later (a timer, an event): in a worker that ends the process.
+  process.on('uncaughtException', (error) => {
+    const module = moduleAsWritten(splitAppSpec(request.spec).module, request.root);
+    answer({ ok: false, code: 'HOSTD_ERR_APP_LOAD', message: `loading ${module} led to an uncaught ${describeThrown(error)}` });
+  });
   loadApp(request.spec, request.root).then(
     ({ kind }) => answer({ ok: true, kind }),
     (error: unknown) =>

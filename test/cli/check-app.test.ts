@@ -113,6 +113,12 @@ describe('hostd check: the app', () => {
       { 'app.mjs': 'export default 42;\n' },
       './app.mjs#default is 42; expected a request listener (req, res) => ..., an object with fetch(request), or a factory () => either',
     ],
+    [
+      'a rejection left unhandled while loading',
+      './app.mjs',
+      { 'app.mjs': "Promise.reject(new Error('connect ECONNREFUSED'));\nawait new Promise((resolve) => setTimeout(resolve, 50));\nexport default (req, res) => res.end();\n" },
+      'loading ./app.mjs led to an uncaught Error: connect ECONNREFUSED (at app.mjs:1:16)',
+    ],
     ['a module that exports nothing', './app.mjs', { 'app.mjs': 'const app = 1;\n' }, './app.mjs exports nothing: export the app (export default app)'],
     ['a missing named export', './app.mjs#ap', { 'app.mjs': "export const app = (req, res) => res.end('hi');\n" }, './app.mjs has no export "ap" (did you mean "app"?)'],
   ])('reports %s at `app`, with the fix, in one line', async (_what, app, files, message, frameworks = [], type = 'module') => {
