@@ -105,6 +105,12 @@ describe('hostd check: the app', () => {
       'the app factory ./app.mjs#default returned a Koa app, not a request listener: return app.callback()',
       ['koa'],
     ],
+    [
+      'a factory that starts its own server',
+      './app.mjs',
+      { 'app.mjs': "import { createServer } from 'node:http';\nexport default () => {\n  const app = (req, res) => res.end('hi');\n  createServer(app).listen(0);\n  return app;\n};\n" },
+      'the app factory ./app.mjs#default starts its own server (listen() at app.mjs:4): hostd binds the sockets; remove the listen call and return the app',
+    ],
     ['a module that throws at import', './app.mjs', { 'app.mjs': "const port = 1;\nthrow new TypeError('no config for ' + port);\n" }, 'importing ./app.mjs failed: app.mjs:2:7: TypeError: no config for 1'],
     ['a TypeScript module that does not parse', './app.ts', { 'app.ts': 'export default {\n  a: 1,,\n};\n' }, 'importing ./app.ts failed: app.ts:2:8: syntax error: Unexpected token'],
     [
