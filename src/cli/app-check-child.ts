@@ -25,7 +25,14 @@ if (!process.connected) {
   process.stderr.write('hostd: this loads an app for `hostd check`; run `hostd check`\n');
   process.exit(2);
 }
-process.once('disconnect', () => process.kill(0, 'SIGKILL'));
+process.once('disconnect', () => {
+  // The group this process leads (its parent started it detached), and only that group.
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(1);
+  }
+});
 // The parent is still evaluating the config: the TypeScript loader loads meanwhile.
 setImmediate(preloadLoader);
 process.once('message', (request: AppCheckRequest) => {

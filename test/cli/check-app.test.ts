@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
 import { alive } from '../helpers/proc.ts';
 import { HELLO_APP, project, REPO } from '../helpers/project.ts';
-import { type Hostd, startHostd } from '../helpers/run.ts';
+import { type Hostd, startHostd, waitUntil } from '../helpers/run.ts';
 
 const CONFIG = "import { defineConfig } from 'hostd';\nexport default defineConfig({ app: %APP%, bind: '127.0.0.1:0', workers: 1 });\n";
 
@@ -39,6 +39,15 @@ async function portFree(port: number): Promise<boolean> {
   });
   if (bound) await new Promise((resolve) => server.close(resolve));
   return bound;
+}
+
+/** Gone, or a zombie: killed, but not reaped (a container's init may never reap it). */
+function dead(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /** Neither hostd's own stack nor the app's: a problem is one line. */
@@ -150,8 +159,9 @@ describe('hostd check: the app', () => {
     expect(await portFree(port)).toBe(true);
   });
 
-  it('gives up on an app that never finishes loading at boot_timeout, and kills it', async () => {
-    const dir = appProject('./app.mjs', { 'app.mjs': `${PID_AT_IMPORT}await new Promise(() => setInterval(() => {}, 1000));\nexport default (req, res) => res.end();\n` });
+  it('gives up on an app that never finishes loading at boot_timeout, and kills it with what it started', async () => {
+    const started = "import { spawn } from 'node:child_process';\nwriteFileSync(new URL('./sleep.pid', import.meta.url), String(spawn('sleep', ['300'], { stdio: 'ignore' }).pid));\n";
+    const dir = appProject('./app.mjs', { 'app.mjs': `${PID_AT_IMPORT}${started}await new Promise(() => setInterval(() => {}, 1000));\nexport default (req, res) => res.end();\n` });
     const result = await hostd(['check', '--boot-timeout', '0.5'], { cwd: dir });
     expect(result.code).toBe(1);
     expectOneLine(
@@ -159,6 +169,9 @@ describe('hostd check: the app', () => {
       'hostd.config.ts: app: ./app.mjs did not finish loading within boot_timeout (0.5 s), so a worker would not boot either: a top-level await or the app factory never settled (raise --boot-timeout if it is only slow, or skip this with --no-app)',
     );
     expect(alive(Number(readFileSync(join(dir, 'app.pid'), 'utf8')))).toBe(false);
+    // The app's own child was killed with it (a zombie until this machine's init reaps it, if it does).
+    const sleep = Number(readFileSync(join(dir, 'sleep.pid'), 'utf8'));
+    await waitUntil(() => dead(sleep), `sleep ${sleep} to be killed`);
   });
 
   it('says what an app that exits while loading printed', async () => {
