@@ -21,6 +21,7 @@ await build({
   entryPoints: {
     cli: 'src/cli/main.ts',
     worker: 'src/runtime/worker/main.ts',
+    'app-check': 'src/cli/app-check-child.ts',
     index: 'src/index.ts',
     ...Object.fromEntries(presets.map((p) => [`presets/${p}`, `src/presets/${p}.ts`])),
   },

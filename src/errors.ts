@@ -38,11 +38,11 @@ export const ERRORS = {
   },
   HOSTD_ERR_APP_LOAD: {
     exit: 3,
-    doc: "A worker could not import the app module, or the app factory threw. Reported with the app's own stack.",
+    doc: "The app module could not be imported (it threw, did not parse, exited), the app factory threw, or loading it did not finish within `boot_timeout`. A worker reports it with the app's own stack and hostd exits 3; `hostd check` reports it as a problem at `app` and exits 1.",
   },
   HOSTD_ERR_APP_INVALID: {
     exit: 3,
-    doc: 'The app export is not a request listener `(req, res) => void`, an object with `fetch`, or a factory returning one of these.',
+    doc: 'The app export is not a request listener `(req, res) => void`, an object with `fetch`, or a factory returning one of these, or the app calls `listen()` while it loads. The message says what to export instead (a Fastify instance, a Koa app, a CommonJS `{ app }`). Exit 3 from `hostd run`, 1 from `hostd check`.',
   },
   HOSTD_ERR_BIND: {
     exit: 1,

@@ -36,6 +36,20 @@ function inputsFor(command: ConfigCommand, cmd: Command, options: CommonOptions,
 /** The targets of `hostd export` (kept here so --help does not load the exporters). */
 const EXPORT_TARGET_NAMES: ExportTarget[] = ['systemd', 'kubernetes'];
 
+/**
+ * `check --no-app`. Commander would store it as the negation of `--app <module>` (the `app`
+ * setting's flag), so that `--app X --no-app` lost X; it is kept apart, as `loadApp`.
+ */
+class NoAppOption extends Option {
+  constructor() {
+    super('--no-app', 'do not load the app: validate the config only (for an app with side effects at import)');
+  }
+
+  override attributeName(): string {
+    return 'loadApp';
+  }
+}
+
 const configOption = () => new Option('-c, --config <file>', 'config file (default: hostd.config.* found from here upward)');
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
@@ -58,12 +72,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   });
 
   const check = new Command('check')
-    .description('load and validate the config only; print a summary (exit 0 valid, 1 invalid, 2 usage)')
+    .description('validate the config and load the app as a worker would (in a separate process, within boot_timeout); print a summary (exit 0 valid, 1 invalid, 2 usage)')
     .addOption(configOption())
-    .option('--json', 'machine-readable output');
-  addSettingFlags(check).action(async (options: CommonOptions, cmd: Command) => {
+    .option('--json', 'machine-readable output')
+    .addOption(new NoAppOption());
+  addSettingFlags(check).action(async (options: CommonOptions & { loadApp: boolean }, cmd: Command) => {
     const { checkCommand } = await import('./commands/check.ts');
-    setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true));
+    setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true, options.loadApp));
   });
 
   const printConfig = new Command('print-config')

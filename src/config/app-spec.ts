@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 
 /** The extensions tried after an app path written without one. */
 const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
@@ -33,4 +33,21 @@ export function locateModule(module: string, root: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * An app module as a user writes it in the config: relative to the config's folder
+ * (`./src/app.ts`), a package name as it is. Resolved settings hold absolute paths.
+ */
+export function moduleAsWritten(module: string, root: string): string {
+  if (!isAbsolute(module)) return module;
+  const rel = relative(root, module);
+  if (rel === '' || rel.split(sep).filter((part) => part === '..').length > 2 || isAbsolute(rel)) return module;
+  return rel.startsWith('..') ? rel : `./${rel}`;
+}
+
+/** `app` as a user writes it: moduleAsWritten, and `#name` when it names an export. */
+export function appSpecAsWritten(spec: string, root: string): string {
+  const { module, exportName } = splitAppSpec(spec);
+  return `${moduleAsWritten(module, root)}${exportName === 'default' ? '' : `#${exportName}`}`;
 }

@@ -32,10 +32,15 @@ let createJiti: CreateJiti | undefined;
  * `sourceMaps`: transformed code ends with its inline source map (and is cached apart from code without).
  */
 function jitiFor(parent: string, fresh = true, sourceMaps = false): Jiti {
+  preloadLoader();
+  return createJiti!(parent, { moduleCache: !fresh, interopDefault: false, sourceMaps });
+}
+
+/** Loads the loader library now, for a process that has time to spare before it needs it (`hostd check`'s app load). */
+export function preloadLoader(): void {
   // require(), not import: importing this CommonJS bundle from ESM makes Node lex all
   // 190 kB of it for export names, which costs ~12 ms of every `hostd check`.
   createJiti ??= (createRequire(import.meta.url)('jiti') as { createJiti: CreateJiti }).createJiti;
-  return createJiti(parent, { moduleCache: !fresh, interopDefault: false, sourceMaps });
 }
 
 /** A module's exports; for CommonJS, `default` is `module.exports`. */

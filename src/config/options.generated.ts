@@ -15,6 +15,8 @@ export interface UserSettings {
    *
    * The export is a Node request listener `(req, res) => void`, an object with `fetch(request)`, or a factory (sync or async) returning either, called once per worker after `post_fork` with `{ server, worker }` (the type `AppFactory`): `server` is the worker's `http.Server` (`https.Server` with `certfile`), for WebSocket servers to attach to (`new WebSocketServer({ server })` with ws, `new Server(server)` with socket.io); hostd feeds it connections once the worker is ready, so do not call `listen()` on it. `worker` is `{ id, pid, age, generation, booted_at }`. An upgrade request (a WebSocket handshake) goes to the app's own `upgrade` listener, not through the request pipeline: `pre_request`, `post_request` and `host.on('request')` do not run for it, and the access log has a line with the status the app answered (101 when it accepted). A relative path is taken from the config file's folder. `hostd run APP` sets it too.
    *
+   * Export an Express or Hono app as it is; for Koa, export `app.callback()`; for Fastify, export a factory: `export default async () => { const app = Fastify(); /* routes *\/ await app.ready(); return (req, res) => app.server.emit('request', req, res); }`. A CommonJS `module.exports = { app }` is `./app.js#app`. The app does not call `listen()`: hostd binds the sockets, and a `listen()` while the app loads fails the load. `hostd check` loads the app as a worker does and names the fix for each of these.
+   *
    * Flag `--app <module[#export]>`, env `HOSTD_APP`.
    * @default none (required to run)
    */

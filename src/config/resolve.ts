@@ -169,7 +169,7 @@ function withinConfigTimeout<T>(loading: Promise<T>, seconds: number, file: stri
 }
 
 /** A problem with one setting, phrased for the layer that set it (a flag or variable names the key itself). */
-function settingIssue(name: SettingName, source: string, message: string): ConfigIssue {
+export function settingIssue(name: SettingName, source: string, message: string): ConfigIssue {
   const fromText = /^(HOSTD_|-|APP argument)/.test(source);
   return { source, path: fromText ? '' : name, message };
 }

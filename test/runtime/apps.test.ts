@@ -88,10 +88,10 @@ describe('hostd run: apps', () => {
   });
 
   it.each([
-    ['a module that does not load', { 'app.mjs': "import 'no-such-package';\nexport default () => {};\n" }, './app.mjs', /cannot load the app: .*cannot find module "no-such-package"/],
+    ['a module that does not load', { 'app.mjs': "import 'no-such-package';\nexport default () => {};\n" }, './app.mjs', /importing \.\/app\.mjs failed: app\.mjs:1: cannot find module "no-such-package"/],
     ['an export that is not an app', { 'app.mjs': 'export default 42;\n' }, './app.mjs', /app\.mjs#default is 42; expected a request listener/],
     ['a missing export', { 'app.mjs': 'export const apx = () => {};\n' }, './app.mjs#app', /app\.mjs has no export "app" \(did you mean "apx"\?\)/],
-    ['a factory that throws', { 'app.mjs': "export default () => { throw new Error('no config'); };\n" }, './app.mjs', /the app factory .*app\.mjs#default threw: Error: no config/],
+    ['a factory that throws', { 'app.mjs': "export default () => { throw new Error('no config'); };\n" }, './app.mjs', /the app factory \.\/app\.mjs#default threw Error: no config \(at app\.mjs:1:\d+\)\n.*Error: no config/],
   ])('exits 3 naming the problem for %s', async (_what, files, app, pattern) => {
     const hostd = startHostd(serving(app, files));
     expect((await hostd.exited).code).toBe(3);

@@ -1,17 +1,50 @@
-import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
+import { appSpecAsWritten } from '../../config/app-spec.ts';
+import { type ConfigInputs, resolveConfig, settingIssue } from '../../config/resolve.ts';
 import { HOOK_NAMES, SETTING_NAMES } from '../../config/settings.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
-import { displayPath } from '../../paths.ts';
+import { formatIssue } from '../../errors.ts';
+import { displayPath, printablePath } from '../../paths.ts';
+import { counted } from '../../text.ts';
+import { AppLoad, type AppLoadResult } from '../app-check.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
-import { counted } from '../../text.ts';
 
-export async function checkCommand(inputs: ConfigInputs, json: boolean): Promise<number> {
+/**
+ * `hostd check`: resolves the config and, unless `loadApp` is false (`--no-app`), loads
+ * the app as a worker would (app-check.ts), in parallel: the child process that loads it
+ * starts while the config is evaluated.
+ */
+export async function checkCommand(inputs: ConfigInputs, json: boolean, loadApp = true): Promise<number> {
+  const appLoad = loadApp ? new AppLoad() : null;
   let config: ResolvedConfig;
   try {
     config = await resolveConfig(inputs);
   } catch (error) {
+    await appLoad?.cancel();
     return reportError(error, json);
+  }
+
+  const spec = config.settings.app;
+  let app: AppLoadResult | null = null;
+  if (appLoad !== null && spec !== null) {
+    const seconds = config.settings.boot_timeout;
+    const limit = seconds === 0 ? 'boot_timeout is 0: no limit' : `it has boot_timeout, ${seconds} s`;
+    app = await appLoad.check({
+      spec,
+      root: config.root,
+      env: config.settings.env,
+      seconds,
+      onSlow: json ? undefined : (after) => out.error(`hostd: still loading the app ${printablePath(appSpecAsWritten(spec, config.root))} after ${after} s (${limit})`),
+    });
+  } else await appLoad?.cancel();
+  if (app !== null && !app.ok) {
+    const issue = settingIssue('app', config.sources.app, app.message);
+    if (json) out.json({ valid: false, errors: [{ code: app.code, ...issue }] });
+    else {
+      out.error(formatIssue(issue));
+      out.error(out.errStyle.red('✗ the app cannot be served'));
+    }
+    return 1;
   }
 
   const set = SETTING_NAMES.filter((name) => config.sources[name] !== 'default');
@@ -27,6 +60,7 @@ export async function checkCommand(inputs: ConfigInputs, json: boolean): Promise
       settings: Object.fromEntries(set.map((name) => [name, { value: config.settings[name], source: config.sources[name] }])),
       defaults: SETTING_NAMES.length - set.length,
       hooks: Object.fromEntries(hooks.map((name) => [name, config.hooks[name].length])),
+      app: spec === null ? null : { spec: appSpecAsWritten(spec, config.root), loaded: app !== null, kind: app?.ok ? app.kind : null },
       warnings,
     });
     return 0;
@@ -45,6 +79,10 @@ export async function checkCommand(inputs: ConfigInputs, json: boolean): Promise
         : s.dim('none'),
     ],
   ];
+  if (spec !== null) {
+    const shown = printablePath(appSpecAsWritten(spec, config.root));
+    rows.push(['  app', app?.ok ? `${shown}: ${app.kind}` : `${shown} ${s.dim('(not loaded: --no-app)')}`]);
+  }
   for (const line of table(rows)) out.line(line);
   for (const warning of warnings) out.error(`${out.errStyle.yellow('warning:')} ${warning}`);
   return 0;

@@ -22,7 +22,7 @@ import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWithin } from '../hooks/runner.ts';
 import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, MAX_APP_MESSAGE_BYTES, PRIMARY_MESSAGE_TYPES, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape, type WorkerStep } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
-import { isFetchApp, loadApp } from './app.ts';
+import { AppError, isFetchApp, loadApp } from './app.ts';
 import { Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
@@ -133,7 +133,7 @@ class Worker {
     try {
       // Made before the app, so that a factory can attach to it (WebSocket servers); it takes connections only once serving.
       http = this.createServer(config);
-      app = await loadApp(s.app!, config.root, { server: http, worker: this.info });
+      app = (await loadApp(s.app!, config.root, { server: http, worker: this.info })).app;
     } catch (error) {
       return this.failBoot(error);
     }
@@ -361,7 +361,8 @@ class Worker {
   /** The primary logs why (once, with the rest of its decisions); alone, the worker does. */
   private failBoot(error: unknown): void {
     if (this.stopping()) return;
-    const message = error instanceof HostdError ? error.message : userStack(error);
+    // The app's problem is the line `hostd check` shows; the log also gets the user's stack.
+    const message = error instanceof AppError && error.detail ? `${error.message}\n${error.detail}` : error instanceof HostdError ? error.message : userStack(error);
     if (process.connected) send({ t: 'boot_error', message });
     else this.log.error(`worker ${this.boot.id} failed to boot: ${message}`);
     this.exit(BOOT_ERROR_EXIT);
