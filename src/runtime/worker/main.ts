@@ -28,6 +28,7 @@ import { fetchListener } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
+import { setProcessTitle } from '../title.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const sendToPrimary = process.send?.bind(process);
@@ -89,7 +90,7 @@ class Worker {
 
   async run(): Promise<void> {
     const s = this.boot.settings;
-    process.title = `hostd: worker ${this.boot.id} [${s.proc_name}]`;
+    setProcessTitle(`worker ${this.boot.id}`, s.proc_name);
     setInterval(() => send({ t: 'heartbeat', connections: this.connections.size }), this.boot.heartbeat_ms).unref();
     this.listen();
     // Before the config loads: modules it imports may already ask `host.running`.
