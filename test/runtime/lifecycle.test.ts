@@ -44,7 +44,7 @@ describe('hostd run: the lifecycle', () => {
     const slow = fetch(`${url}/slow?ms=1000`);
     await waitForRecord(log, /^pre_request 1 \/slow/);
     hostd.signal('SIGTERM');
-    await hostd.waitForOutput(/Shutting down/);
+    await hostd.waitForOutput(/hostd stopping \(shutdown\)/);
     await expect(fetch(`${url}/`)).rejects.toThrow();
 
     const response = await slow;

@@ -16,7 +16,8 @@ import { resolveConfig } from '../../config/resolve.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
-import type { ServerInfo, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
+import type { ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
+import { reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
 import { attachHost, hostHandlers, requestHandlers } from '../../host.ts';
 import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWithin } from '../hooks/runner.ts';
@@ -316,7 +317,7 @@ class Worker {
       const seconds = plan.steps.find((each) => each.name === step)!.seconds;
       return seconds === null ? null : seconds * 1000;
     };
-    this.log.info(`worker ${this.boot.id} stopping (${reason}${mode === 'fast' ? ', fast' : ''}${wasServing ? '' : ', while booting'})`);
+    this.log.info(`worker ${this.boot.id} stopping (${reasonText(reason, mode, !wasServing)})`);
 
     if (mode === 'fast') {
       this.step = 'worker_int';
