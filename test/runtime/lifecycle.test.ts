@@ -1,7 +1,8 @@
 import { request, Agent } from 'node:http';
-import { symlinkSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { native } from '../../src/runtime/native.ts';
 import { CLI } from '../helpers/cli.ts';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { count, expectBefore, hooksLog, processTitle, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
@@ -134,6 +135,14 @@ describe('hostd run: the lifecycle', () => {
     expect(processTitle(hostd.pid)).toBe('hostd primary [titled]');
     const titles = workerPids(hostd.pid).map(processTitle).sort();
     expect(titles).toEqual(['hostd worker 1 [titled]', 'hostd worker 2 [titled]']);
+  });
+
+  it.skipIf(native() === null)('sets the kernel process name too (top, ps -e), with the native helper', async () => {
+    const hostd = startHostd(appProject(recordingConfig("workers: 2, proc_name: 'titled',")));
+    await hostd.ready();
+    const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    expect(comm(hostd.pid)).toBe('hostd primary');
+    expect(workerPids(hostd.pid).map(comm).sort()).toEqual(['hostd worker 1', 'hostd worker 2']);
   });
 
   it('keeps the titles readable after a short launch command: the name is left out rather than cut', async () => {
