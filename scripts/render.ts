@@ -5,6 +5,7 @@
 import { ERRORS } from '../src/errors.ts';
 import { buildJsonSchema } from '../src/config/json-schema.ts';
 import { callGuarantees, deadlineDoc, describeStep, STOP_PATHS } from '../src/runtime/guarantees.ts';
+import { REASON_NAMES, REASONS } from '../src/hooks/reasons.ts';
 import { configShape, ESCALATED_SECONDS, explainPlan, FAST_CALL_SECONDS, KILL_GRACE_SECONDS, stopPlan } from '../src/config/stop-plan.ts';
 import kubernetes from '../src/presets/kubernetes.ts';
 import {
@@ -283,9 +284,32 @@ export function renderGuaranteesDoc(): string {
     'connection it receives) goes to another worker, or waits for the replacement: a worker',
     'that crashes, is killed or is blocked loses no connection it never had.',
     '',
+    ...renderReasons(),
     ...renderStopPlan(),
   );
   return out.join('\n');
+}
+
+/** The reason words, from the table the hook context types and the log lines use. */
+function renderReasons(): string[] {
+  const out = [
+    '## Reasons',
+    '',
+    'The `reason` a hook receives, and the word in parentheses in hostd\'s log lines',
+    '(`worker 1 stopping (shutdown, fast)`, `worker 1 (pid 4223) exited with code 0 (shutdown)`,',
+    '`hostd stopped (shutdown), exit code 0`), is one of these. How a stop is carried out is a',
+    'separate word after it: `fast` (SIGINT, SIGQUIT), `escalated` (a second stop signal), and',
+    '`while booting` for a worker that had not finished booting.',
+    '',
+    '| reason | reported to | when |',
+    '|---|---|---|',
+  ];
+  for (const name of REASON_NAMES) {
+    const row = REASONS[name];
+    out.push(`| \`${name}\` | ${row.hooks.map((h) => `\`${h}\``).join(', ')} | ${mdCell(row.doc)} |`);
+  }
+  out.push('');
+  return out;
 }
 
 /** What bounds each step of a stop, by mode, in the order the steps happen. */

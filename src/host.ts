@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostdError } from './errors.ts';
-import type { WorkerExitReason } from './hooks/contexts.ts';
+import type { WorkerExitReason } from './hooks/reasons.ts';
 
 /** What a `shutdown` handler receives. */
 export interface ShutdownEvent {

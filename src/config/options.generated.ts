@@ -260,7 +260,9 @@ export interface UserSettings {
    */
   pidfile?: string | null;
   /**
-   * Names the processes: `hostd: primary [NAME]`, `hostd: worker N [NAME]`.
+   * Names the processes: `hostd primary [NAME]`, `hostd worker N [NAME]` (the default name adds nothing: `hostd primary`).
+   *
+   * The name comes after the words that tell the processes apart, and only when it fits whole: on Linux a title reuses the memory of the launch command, so after a short one (`node dist/cli.js run`) `ps` shows `hostd primary` alone.
    *
    * Flag `-n, --proc-name <name>`, env `HOSTD_PROC_NAME`.
    * @default "hostd"
@@ -482,7 +484,7 @@ export interface ResolvedSettings {
    */
   readonly pidfile: string | null;
   /**
-   * Names the processes: `hostd: primary [NAME]`, `hostd: worker N [NAME]`.
+   * Names the processes: `hostd primary [NAME]`, `hostd worker N [NAME]` (the default name adds nothing: `hostd primary`).
    */
   readonly proc_name: string;
   /**

@@ -294,7 +294,8 @@ export const SETTINGS = {
     kind: text('<name>'),
     default: 'hostd',
     short: 'n',
-    doc: 'Names the processes: `hostd: primary [NAME]`, `hostd: worker N [NAME]`.',
+    doc: 'Names the processes: `hostd primary [NAME]`, `hostd worker N [NAME]` (the default name adds nothing: `hostd primary`).',
+    details: 'The name comes after the words that tell the processes apart, and only when it fits whole: on Linux a title reuses the memory of the launch command, so after a short one (`node dist/cli.js run`) `ps` shows `hostd primary` alone.',
   }),
   env: setting({
     section: 'Process',

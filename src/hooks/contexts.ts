@@ -9,6 +9,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ResolvedSettings } from '../config/options.generated.ts';
 import type { HookName } from '../config/options.generated.ts';
+import type { ChildExitReason, PrimaryExitReason, WorkerExitReason } from './reasons.ts';
 
 /** The logger handed to every hook; lines go to the error log, tagged with the process. */
 export interface Logger {
@@ -44,24 +45,8 @@ export interface WorkerInfo {
   readonly booted_at: Date | null;
 }
 
-/** Why a worker stops, as the worker knows it. */
-export type WorkerExitReason = 'shutdown' | 'reload' | 'max_requests' | 'timeout';
-
-/** Why a worker process ended, as the primary knows it. */
-export type ChildExitReason = WorkerExitReason | 'crash' | 'boot_error' | 'killed';
-
-/** Why the primary exits. */
-export type PrimaryExitReason =
-  /** SIGTERM (or `host.stop()`): graceful stop. */
-  | 'shutdown'
-  /** SIGINT, SIGQUIT or a second stop signal: fast stop. */
-  | 'interrupt'
-  /** `on_starting` or `when_ready` failed, or a socket could not be bound. */
-  | 'start_failed'
-  /** Workers kept failing at boot before any was ready. */
-  | 'boot_error'
-  /** An unexpected error in the primary itself. */
-  | 'error';
+// The reason words and where each is reported: one table (reasons.ts) for types, logs and docs.
+export type { ChildExitReason, PrimaryExitReason, WorkerExitReason } from './reasons.ts';
 
 /** A web-standard app: `fetch(request) => Response` (Hono, itty, ...). */
 export interface FetchApp {

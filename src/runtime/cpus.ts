@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { counted } from '../text.ts';
 
 function read(path: string): string | null {
   try {
@@ -37,7 +38,20 @@ export function cgroupCpuQuota(root = '/sys/fs/cgroup', selfCgroup = read('/proc
   return null;
 }
 
+/** What `workers: "auto"` resolves to, and why: the count and the words `print-config` shows. */
+export interface AutoWorkers {
+  readonly count: number;
+  /** `2 CPUs`, or `cgroup CPU quota 1.5 of 8 CPUs` when the quota is what limits. */
+  readonly why: string;
+}
+
+/** CPUs this process may use: the available CPUs, capped by a cgroup quota (rounded up), at least 1. */
+export function autoWorkers(cpus = availableParallelism(), quota = cgroupCpuQuota()): AutoWorkers {
+  if (quota !== null && Math.ceil(quota) < cpus) return { count: Math.max(1, Math.ceil(quota)), why: `cgroup CPU quota ${quota} of ${counted(cpus, 'CPU')}` };
+  return { count: Math.max(1, cpus), why: counted(cpus, 'CPU') };
+}
+
 /** CPUs this process may use: the available CPUs, capped by a cgroup quota (rounded up), at least 1. */
 export function usableCpus(cpus = availableParallelism(), quota = cgroupCpuQuota()): number {
-  return Math.max(1, quota === null ? cpus : Math.min(cpus, Math.ceil(quota)));
+  return autoWorkers(cpus, quota).count;
 }

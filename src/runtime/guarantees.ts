@@ -7,12 +7,13 @@
  */
 import { type CallDeadline, type CallRow, HOOK_NAMES, HOOKS, HOST_EVENT_NAMES, HOST_EVENTS, POLICY_DOCS } from '../config/settings.ts';
 import { ESCALATED_SECONDS, FAST_CALL_SECONDS } from '../config/stop-plan.ts';
+import type { Reason } from '../hooks/reasons.ts';
 
 /** A hook or host event that runs (or cannot) on a stop path, and the process it is in. */
 export interface Step {
   readonly call: 'worker_int' | "host.on('shutdown')" | 'worker_exit' | 'child_exit' | 'on_exit';
   /** The reason it reports (`worker_exit`, `child_exit`, `on_exit`), or for the host event. */
-  readonly reason?: string;
+  readonly reason?: Reason;
   /** on_exit's exit code. */
   readonly exitCode?: number;
 }
@@ -65,7 +66,7 @@ export const STOP_PATHS: readonly StopPath[] = [
       { call: "host.on('shutdown')", reason: 'shutdown' },
       { call: 'worker_exit', reason: 'shutdown' },
       { call: 'child_exit', reason: 'shutdown' },
-      { call: 'on_exit', reason: 'interrupt', exitCode: 0 },
+      { call: 'on_exit', reason: 'shutdown', exitCode: 0 },
     ],
     cannot: [],
     requests: 'are cut',
@@ -81,7 +82,7 @@ export const STOP_PATHS: readonly StopPath[] = [
       { call: "host.on('shutdown')", reason: 'shutdown' },
       { call: 'worker_exit', reason: 'shutdown' },
       { call: 'child_exit', reason: 'shutdown' },
-      { call: 'on_exit', reason: 'interrupt', exitCode: 0 },
+      { call: 'on_exit', reason: 'shutdown', exitCode: 0 },
     ],
     cannot: [],
     requests: 'are cut',

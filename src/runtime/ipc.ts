@@ -7,7 +7,7 @@
 import type { ConfigInputs } from '../config/resolve.ts';
 import type { ResolvedSettings } from '../config/options.generated.ts';
 import type { StopMode, StopShape } from '../config/stop-plan.ts';
-import type { WorkerExitReason } from '../hooks/contexts.ts';
+import type { WorkerExitReason } from '../hooks/reasons.ts';
 
 /** What a worker is and runs, sent as its first message: its generation's settings (data) and config sources. */
 export interface WorkerBoot {

@@ -1,6 +1,6 @@
 /**
  * hostd's native helper (src/native/hostd.c, built into dist/native/ when a C compiler is
- * there): orphan reaping and sd_notify. Null where it was not built; callers fall back.
+ * there): orphan reaping, sd_notify and the process name. Null where it was not built; callers fall back.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -8,6 +8,8 @@ import { HOSTD_CODE_DIR } from '../paths.ts';
 
 export interface Native {
   becomeSubreaper(): boolean;
+  /** Sets the kernel's name of the process (its first 15 bytes), shown by `top` and `ps -e`. */
+  setProcessName(name: string): boolean;
   /** Collects `pid` if it exited; returns the pid, 0 if it still runs, -1 if it is not a child. */
   reap(pid: number): number;
   /** Sends one datagram to a Unix socket path, or to "@name" in the abstract namespace. */

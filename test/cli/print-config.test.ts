@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { autoWorkers, cgroupCpuQuota, usableCpus } from '../../src/runtime/cpus.ts';
 import { hostd } from '../helpers/cli.ts';
 import { HELLO_APP, project } from '../helpers/project.ts';
 
@@ -34,5 +36,30 @@ export default defineConfig({ extends: [team], app: './app.mjs', timeout: 10, po
       { name: 'teamHook', source: 'preset team' },
       { name: 'fileHook', source: 'hostd.config.ts' },
     ]);
+  });
+
+  it('shows what workers: "auto" resolves to on this machine, and why', async () => {
+    const auto = project({ 'app.mjs': HELLO_APP, 'hostd.config.json': '{ "app": "./app.mjs", "workers": "auto" }' });
+    const cpus = availableParallelism();
+    const quota = cgroupCpuQuota();
+    const count = usableCpus(cpus, quota);
+    const why = quota !== null && Math.ceil(quota) < cpus ? `cgroup CPU quota ${quota} of ${cpus} CPU${cpus === 1 ? '' : 's'}` : `${cpus} CPU${cpus === 1 ? '' : 's'}`;
+
+    const text = await hostd(['print-config'], { cwd: auto });
+    const line = text.stdout.split('\n').find((l) => l.startsWith('workers '))?.replace(/\s+/g, ' ');
+    expect(line).toBe(`workers ${count} (auto: ${why}) hostd.config.json`);
+
+    // JSON keeps the value as written (existing readers see "auto"); the resolved count is beside it.
+    const json = JSON.parse((await hostd(['print-config', '--json'], { cwd: auto })).stdout) as { settings: Record<string, unknown>; auto: Record<string, unknown> };
+    expect(json.settings.workers).toEqual({ value: 'auto', source: 'hostd.config.json' });
+    expect(json.auto).toEqual({ workers: { value: count, why } });
+    const fixed = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir() })).stdout) as { auto: Record<string, unknown> };
+    expect(fixed.auto).toEqual({});
+  });
+
+  it('names the cgroup quota when it is what limits "auto"', () => {
+    expect(autoWorkers(8, 1.5)).toEqual({ count: 2, why: 'cgroup CPU quota 1.5 of 8 CPUs' });
+    expect(autoWorkers(2, 16)).toEqual({ count: 2, why: '2 CPUs' });
+    expect(autoWorkers(1, null)).toEqual({ count: 1, why: '1 CPU' });
   });
 });

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, tempDir } from '../helpers/project.ts';
@@ -57,5 +58,21 @@ describe('examples/background-jobs', () => {
     expect(final.pending).toEqual([]);
     expect(new Set(final.done)).toEqual(new Set(accepted));
     expect(final.done).toHaveLength(accepted.length);
+  });
+
+  it('keeps its state in the temp folder, leaving nothing in the repository', async () => {
+    const tmp = tempDir('hostd-jobs-tmp-');
+    const example = join(REPO, 'examples', 'background-jobs');
+    // No JOBS_DIR: the default place, under os.tmpdir() (TMPDIR points it at a folder of this test).
+    const hostd = startHostd(example, ['-b', '127.0.0.1:0'], { env: { TMPDIR: tmp } });
+    const url = await hostd.ready();
+    expect((await fetch(`${url}/jobs?id=one`, { method: 'POST' })).status).toBe(202);
+    const stateDir = join(tmp, 'hostd-background-jobs');
+    await waitUntil(() => existsSync(stateDir) && state(stateDir).done.includes('one'), 'job "one" done in the temp folder');
+    expect((await hostd.stop()).code).toBe(0);
+    expect(existsSync(join(example, 'state')), 'no state/ folder in the example').toBe(false);
+    // Every file in the example that git does not track, ignored ones included.
+    const untracked = execFileSync('git', ['ls-files', '--others', '--', '.'], { cwd: example, encoding: 'utf8' });
+    expect(untracked, 'files left in examples/background-jobs').toBe('');
   });
 });

@@ -102,7 +102,7 @@ const CASES: readonly Case[] = [
     exitCode: 0,
     expect: ['nworkers_changed 1->2', 'on_exit 0 shutdown'],
   },
-  { hook: 'worker_int', drive: stopWithRequestInFlight('SIGINT'), exitCode: 0, expect: ['worker_int 1', 'worker_exit 1 shutdown', 'on_exit 0 interrupt'] },
+  { hook: 'worker_int', drive: stopWithRequestInFlight('SIGINT'), exitCode: 0, expect: ['worker_int 1', 'worker_exit 1 shutdown', 'on_exit 0 shutdown'] },
   { hook: 'worker_exit', drive: stopWithRequestInFlight('SIGTERM'), exitCode: 0, expect: ['worker_exit 1 shutdown', /^child_exit 1 shutdown code=0/, 'on_exit 0 shutdown'] },
   { hook: 'child_exit', drive: stopWithRequestInFlight('SIGTERM'), exitCode: 0, expect: [/^child_exit 1 shutdown/, 'on_exit 0 shutdown'] },
   { hook: 'on_exit', drive: stopWithRequestInFlight('SIGTERM'), exitCode: 0, expect: ['on_exit 0 shutdown'] },

@@ -149,7 +149,7 @@ export default defineConfig({
       'three finished aborted=false',
       'worker_exit finished shutdown aborted=false',
       'child_exit 1 shutdown code=0 signal=null',
-      'on_exit 0 interrupt',
+      'on_exit 0 shutdown',
     ]);
     expect(hostd.output).not.toMatch(/killing it/);
   });

@@ -1,5 +1,9 @@
 import { request, Agent } from 'node:http';
+import { readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { native } from '../../src/runtime/native.ts';
+import { CLI } from '../helpers/cli.ts';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { count, expectBefore, hooksLog, processTitle, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
@@ -41,7 +45,7 @@ describe('hostd run: the lifecycle', () => {
     const slow = fetch(`${url}/slow?ms=1000`);
     await waitForRecord(log, /^pre_request 1 \/slow/);
     hostd.signal('SIGTERM');
-    await hostd.waitForOutput(/Shutting down/);
+    await hostd.waitForOutput(/hostd stopping \(shutdown\)/);
     await expect(fetch(`${url}/`)).rejects.toThrow();
 
     const response = await slow;
@@ -127,8 +131,34 @@ describe('hostd run: the lifecycle', () => {
     const dir = appProject(recordingConfig("workers: 2, proc_name: 'titled',"));
     const hostd = startHostd(dir);
     await hostd.ready();
-    expect(processTitle(hostd.pid)).toMatch(/^hostd: primary/);
+    // /proc/PID/cmdline is what `ps` shows.
+    expect(processTitle(hostd.pid)).toBe('hostd primary [titled]');
     const titles = workerPids(hostd.pid).map(processTitle).sort();
-    expect(titles).toEqual(['hostd: worker 1 [titled]', 'hostd: worker 2 [titled]']);
+    expect(titles).toEqual(['hostd worker 1 [titled]', 'hostd worker 2 [titled]']);
+  });
+
+  it.skipIf(native() === null)('sets the kernel process name too (top, ps -e), with the native helper', async () => {
+    const hostd = startHostd(appProject(recordingConfig("workers: 2, proc_name: 'titled',")));
+    await hostd.ready();
+    const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    expect(comm(hostd.pid)).toBe('hostd primary');
+    expect(workerPids(hostd.pid).map(comm).sort()).toEqual(['hostd worker 1', 'hostd worker 2']);
+  });
+
+  it('keeps the titles readable after a short launch command: the name is left out rather than cut', async () => {
+    const dir = appProject(recordingConfig("proc_name: 'titled',"));
+    symlinkSync(CLI, join(dir, 'c.js'));
+    // `node c.js run` leaves 15 bytes for the title: "hostd primary [titled]" cannot fit.
+    const hostd = startHostd(dir, [], { prefix: ['bash', '-c', 'exec -a node "$1" c.js run', 'bash'] });
+    await hostd.ready();
+    expect(processTitle(hostd.pid)).toBe('hostd primary');
+    expect(workerPids(hostd.pid).map(processTitle)).toEqual(['hostd worker 1 [titled]']);
+  });
+
+  it('titles the processes with the default proc_name without repeating it', async () => {
+    const hostd = startHostd(appProject(recordingConfig()));
+    await hostd.ready();
+    expect(processTitle(hostd.pid)).toBe('hostd primary');
+    expect(workerPids(hostd.pid).map(processTitle)).toEqual(['hostd worker 1']);
   });
 });

@@ -136,7 +136,7 @@ describe('hostd run: supervision', () => {
     expect(await slow).toBeInstanceOf(Error);
     const lines = records(log);
     const tail = lines.slice(lines.indexOf('worker_int 1'));
-    expect(tail.filter((l) => !l.startsWith('post_request'))).toEqual(['worker_int 1', 'worker_exit 1 shutdown', 'child_exit 1 shutdown code=0 signal=null', 'on_exit 0 interrupt']);
+    expect(tail.filter((l) => !l.startsWith('post_request'))).toEqual(['worker_int 1', 'worker_exit 1 shutdown', 'child_exit 1 shutdown code=0 signal=null', 'on_exit 0 shutdown']);
   });
 
   it('escalates to a fast stop on a second SIGTERM', async () => {

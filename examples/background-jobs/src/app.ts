@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { host } from 'hostd';
 import { JobQueue, simulateWork } from './jobs.ts';
 
-const stateDir = process.env.JOBS_DIR ?? new URL('../state/', import.meta.url).pathname;
+// State lives outside the project (JOBS_DIR, else the system's temp folder), so running the
+// example leaves nothing behind in the repository.
+const stateDir = process.env.JOBS_DIR ?? join(tmpdir(), 'hostd-background-jobs');
 const queue = new JobQueue(stateDir, host.worker?.id ?? 0, simulateWork);
 
 if (host.running) {

@@ -5,6 +5,7 @@ import { displayPath } from '../../paths.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
 import { counted } from '../../text.ts';
+import { autoWorkers } from '../../runtime/cpus.ts';
 
 function hookSources(config: ResolvedConfig, name: (typeof HOOK_NAMES)[number]): string[] {
   return config.hooks[name].map((entry) => entry.source);
@@ -18,6 +19,8 @@ export async function printConfigCommand(inputs: ConfigInputs, json: boolean): P
     return reportError(error, json);
   }
 
+  // "auto" is resolved on this machine, as `hostd run` would resolve it here.
+  const auto = config.settings.workers === 'auto' ? autoWorkers() : null;
   if (json) {
     out.json({
       file: config.file,
@@ -27,6 +30,8 @@ export async function printConfigCommand(inputs: ConfigInputs, json: boolean): P
       hooks: Object.fromEntries(
         HOOK_NAMES.map((name) => [name, config.hooks[name].map((entry) => ({ name: entry.fn.name || null, source: entry.source }))]),
       ),
+      // Beside `settings`, whose values stay as written: what each "auto" resolves to here.
+      auto: auto ? { workers: { value: auto.count, why: auto.why } } : {},
     });
     return 0;
   }
@@ -35,7 +40,8 @@ export async function printConfigCommand(inputs: ConfigInputs, json: boolean): P
   out.line(s.dim(`# ${config.file ? displayPath(config.file, inputs.cwd) : 'no config file'}${config.presets.length ? `, presets: ${config.presets.join(', ')}` : ''}`));
   const settingRows = SETTING_NAMES.map((name) => {
     const source = config.sources[name];
-    return [name, JSON.stringify(config.settings[name]), source === 'default' ? s.dim(source) : s.cyan(source)];
+    const value = name === 'workers' && auto ? `${auto.count} (auto: ${auto.why})` : JSON.stringify(config.settings[name]);
+    return [name, value, source === 'default' ? s.dim(source) : s.cyan(source)];
   });
   for (const line of table(settingRows)) out.line(line);
   out.line();

@@ -26,6 +26,7 @@ import type { Command, Event, GenerationInfo, PrimarySignal } from './events.ts'
 import { Supervisor } from './supervisor.ts';
 import { forkWorker, workerFlags } from './worker-process.ts';
 import { cgroupMemoryLimit } from '../memory.ts';
+import { setProcessTitle } from '../title.ts';
 
 /** Node's timers overflow past this many ms (and then fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -111,7 +112,7 @@ export class PrimaryShell {
   /** Runs the primary until it exits; resolves with the exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => (this.exited = resolve));
-    process.title = `hostd: primary [${this.generations.get(1)!.config.settings.proc_name}]`;
+    setProcessTitle('primary', this.generations.get(1)!.config.settings.proc_name);
     for (const signal of SIGNALS) {
       process.on(signal, () => {
         this.log.info(`Handling signal: ${signal.slice(3).toLowerCase()}`);

@@ -15,7 +15,8 @@
 import type { ResolvedSettings } from '../../config/options.generated.ts';
 import { HOOKS, type HookPolicy } from '../../config/settings.ts';
 import type { StopMode } from '../../config/stop-plan.ts';
-import type { PrimaryExitReason, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
+import type { WorkerInfo } from '../../hooks/contexts.ts';
+import { type PrimaryExitReason, reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
 import { counted } from '../../text.ts';
 import { heartbeatMs, type ToPrimary, type ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
@@ -443,7 +444,7 @@ export class Supervisor {
     }
     const how = signal ? `signal ${signal}` : `code ${code}`;
     const unexpected = reason === 'crash' || reason === 'killed' || reason === 'timeout' || reason === 'boot_error';
-    this.log(unexpected ? 'warning' : 'info', `${who(worker)} exited with ${how} (${reason})`);
+    this.log(unexpected ? 'warning' : 'info', `${who(worker)} exited with ${how} (${reasonText(reason)})`);
     this.hook('child_exit', { worker: workerInfo(worker), exit_code: code, exit_signal: signal, reason, stack: worker.stack });
 
     if (worker.replaces) worker.replaces.recycling = false;
@@ -561,7 +562,7 @@ export class Supervisor {
         return this.beginStop({ mode: 'graceful', reason: 'shutdown', exitCode: 0 });
       case 'SIGINT':
       case 'SIGQUIT':
-        return this.beginStop({ mode: 'fast', reason: 'interrupt', exitCode: 0 });
+        return this.beginStop({ mode: 'fast', reason: 'shutdown', exitCode: 0 });
       case 'SIGHUP':
         return this.startReload();
       case 'SIGTTIN':
@@ -725,7 +726,7 @@ export class Supervisor {
 
   // ---- stopping -----------------------------------------------------------------------
 
-  /** A stop: SIGTERM (graceful), SIGINT/SIGQUIT (fast), a failed start. A second one escalates. */
+  /** A stop: SIGTERM (graceful), SIGINT/SIGQUIT (fast; the reason is still `shutdown`), a failed start. A second one escalates. */
   private beginStop(how: { mode: 'graceful' | 'fast'; reason: PrimaryExitReason; exitCode: number }): void {
     if (this.stop) {
       if (this.stop.mode !== 'graceful') {
@@ -740,7 +741,7 @@ export class Supervisor {
     this.phase = 'stopping';
     this.reload = null;
     this.reloadQueued = false;
-    this.log('info', `Shutting down (${how.reason}${how.mode === 'fast' ? ', fast' : ''})`);
+    this.log('info', `hostd stopping (${reasonText(how.reason, how.mode)})`);
     this.emit({ t: 'lifecycle', event: 'stopping' });
     this.cancelSpawns();
     const delay = this.settings.drain_delay;
@@ -789,7 +790,7 @@ export class Supervisor {
     const { exitCode, reason } = this.stop;
     this.hook('on_exit', { exit_code: exitCode, reason }, () => {
       this.emit({ t: 'lifecycle', event: 'exited' });
-      this.log(exitCode === 0 ? 'info' : 'error', `hostd stopped (${reason}), exit code ${exitCode}`);
+      this.log(exitCode === 0 ? 'info' : 'error', `hostd stopped (${reasonText(reason)}), exit code ${exitCode}`);
       this.emit({ t: 'exit', code: exitCode });
     });
   }

@@ -4,7 +4,8 @@
  * progress lines, and the name of how it ended.
  */
 import { stopPlan, type StopMode, type StopShape } from '../../config/stop-plan.ts';
-import type { ChildExitReason, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
+import type { WorkerInfo } from '../../hooks/contexts.ts';
+import { type ChildExitReason, reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
 import { counted } from '../../text.ts';
 import type { WorkerShape, WorkerStep } from '../ipc.ts';
 import type { GenerationInfo } from './events.ts';
@@ -122,7 +123,7 @@ export function stopProgress(worker: WorkerRecord, now: number): string {
   const what = worker.step === 'drain' ? `draining, ${counted(worker.connections, 'connection')} open` : worker.detail;
   const step = worker.stepEndsAt === null ? '' : `, ${seconds(worker.stepEndsAt - now)} left of its deadline`;
   const kill = worker.stop?.killAt == null ? '' : `; killed in ${seconds(worker.stop.killAt - now)} if still running`;
-  return `${who(worker)} is stopping (${worker.stop!.reason}): ${what}${step}${kill}`;
+  return `${who(worker)} is stopping (${reasonText(worker.stop!.reason, worker.stop!.mode)}): ${what}${step}${kill}`;
 }
 
 /** Why a worker process ended, from what the primary knows about it (the `reason` of `child_exit`). */

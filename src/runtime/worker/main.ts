@@ -16,7 +16,8 @@ import { resolveConfig } from '../../config/resolve.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
-import type { ServerInfo, WorkerExitReason, WorkerInfo } from '../../hooks/contexts.ts';
+import type { ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
+import { reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
 import { attachHost, hostHandlers, requestHandlers } from '../../host.ts';
 import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWithin } from '../hooks/runner.ts';
@@ -30,6 +31,7 @@ import { withProbes } from './probes.ts';
 import { logUpgrades } from './upgrades.ts';
 import { startWatchdog } from './watchdog.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
+import { setProcessTitle } from '../title.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const sendToPrimary = process.send?.bind(process);
@@ -91,7 +93,7 @@ class Worker {
 
   async run(): Promise<void> {
     const s = this.boot.settings;
-    process.title = `hostd: worker ${this.boot.id} [${s.proc_name}]`;
+    setProcessTitle(`worker ${this.boot.id}`, s.proc_name);
     setInterval(() => send({ t: 'heartbeat', connections: this.connections.size }), this.boot.heartbeat_ms).unref();
     this.listen();
     // Before the config loads: modules it imports may already ask `host.running`.
@@ -329,7 +331,7 @@ class Worker {
       const seconds = plan.steps.find((each) => each.name === step)!.seconds;
       return seconds === null ? null : seconds * 1000;
     };
-    this.log.info(`worker ${this.boot.id} stopping (${reason}${mode === 'fast' ? ', fast' : ''}${wasServing ? '' : ', while booting'})`);
+    this.log.info(`worker ${this.boot.id} stopping (${reasonText(reason, mode, !wasServing)})`);
 
     if (mode === 'fast') {
       this.step = 'worker_int';
