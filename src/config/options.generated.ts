@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "reload_batch" | "worker_exec_argv" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -70,24 +70,6 @@ export interface UserSettings {
    */
   workers?: number | "auto";
   /**
-   * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
-   *
-   * With N, each batch of the new generation boots while the old workers serve; once it is ready it takes connections and the old workers of those slots drain and leave, then the next batch starts. At most `workers` + N workers are alive during a reload instead of twice `workers`, for a reload that fits in a small memory limit; it takes longer, and both generations serve while it runs. A batch that cannot boot rolls the whole reload back: the new workers leave and the old generation takes their slots again.
-   *
-   * Flag `--reload-batch <n|all>`, env `HOSTD_RELOAD_BATCH`.
-   * @default "all"
-   */
-  reload_batch?: number | "all";
-  /**
-   * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
-   *
-   * `--inspect` or `--inspect-brk` without a port listens on 127.0.0.1 at 9229 + the worker's id (worker 1 at 9230, and its replacements after it), and the log says where. `--max-old-space-size=auto` gives each worker a share of the cgroup memory limit: three quarters of it, divided among the workers and the primary (left out, with a log line, where there is no limit). Flags here do not reach the primary, unlike `NODE_OPTIONS`. On the command line, give each flag as `--worker-exec-argv=--inspect`.
-   *
-   * Flag `--worker-exec-argv <flag>`, env `HOSTD_WORKER_EXEC_ARGV`.
-   * @default []
-   */
-  worker_exec_argv?: string[];
-  /**
    * A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.
    *
    * Flag `-t, --timeout <seconds>`, env `HOSTD_TIMEOUT`.
@@ -131,6 +113,24 @@ export interface UserSettings {
    * @default 60
    */
   boot_timeout?: number;
+  /**
+   * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
+   *
+   * With N, each batch of the new generation boots while the old workers serve; once it is ready it takes connections and the old workers of those slots drain and leave, then the next batch starts. At most `workers` + N workers are alive during a reload instead of twice `workers`, for a reload that fits in a small memory limit; it takes longer, and both generations serve while it runs. A batch that cannot boot rolls the whole reload back: the new workers leave and the old generation takes their slots again.
+   *
+   * Flag `--reload-batch <n|all>`, env `HOSTD_RELOAD_BATCH`.
+   * @default "all"
+   */
+  reload_batch?: number | "all";
+  /**
+   * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
+   *
+   * `--inspect` or `--inspect-brk` without a port listens on 127.0.0.1 at 9229 + the worker's id (worker 1 at 9230, and its replacements after it), and the log says where. `--max-old-space-size=auto` gives each worker a share of the cgroup memory limit: three quarters of it, divided among the workers and the primary (left out, with a log line, where there is no limit). Flags here do not reach the primary, unlike `NODE_OPTIONS`. On the command line, give each flag as `--worker-exec-argv=--inspect`.
+   *
+   * Flag `--worker-exec-argv <flag>`, env `HOSTD_WORKER_EXEC_ARGV`.
+   * @default []
+   */
+  worker_exec_argv?: string[];
   /**
    * Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.
    *
@@ -384,14 +384,6 @@ export interface ResolvedSettings {
    */
   readonly workers: number | "auto";
   /**
-   * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
-   */
-  readonly reload_batch: number | "all";
-  /**
-   * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
-   */
-  readonly worker_exec_argv: string[];
-  /**
    * A worker whose event loop is blocked (no heartbeat) this long is killed and replaced; 0 turns the check off.
    */
   readonly timeout: number;
@@ -415,6 +407,14 @@ export interface ResolvedSettings {
    * How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.
    */
   readonly boot_timeout: number;
+  /**
+   * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
+   */
+  readonly reload_batch: number | "all";
+  /**
+   * Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.
+   */
+  readonly worker_exec_argv: string[];
   /**
    * Deadline for each lifecycle hook call (not the request hooks); the hook's `signal` aborts then. 0 = none.
    */

@@ -118,22 +118,6 @@ export const SETTINGS = {
     short: 'w',
     doc: 'How many worker processes serve requests; `"auto"` = the usable CPUs, honouring a cgroup CPU quota.',
   }),
-  reload_batch: setting({
-    section: 'Worker processes',
-    kind: workerCount(MAX_WORKERS, 'all'),
-    default: 'all',
-    doc: 'How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.',
-    details:
-      'With N, each batch of the new generation boots while the old workers serve; once it is ready it takes connections and the old workers of those slots drain and leave, then the next batch starts. At most `workers` + N workers are alive during a reload instead of twice `workers`, for a reload that fits in a small memory limit; it takes longer, and both generations serve while it runs. A batch that cannot boot rolls the whole reload back: the new workers leave and the old generation takes their slots again.',
-  }),
-  worker_exec_argv: setting({
-    section: 'Worker processes',
-    kind: nodeFlags(),
-    default: [],
-    doc: 'Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.',
-    details:
-      '`--inspect` or `--inspect-brk` without a port listens on 127.0.0.1 at 9229 + the worker\'s id (worker 1 at 9230, and its replacements after it), and the log says where. `--max-old-space-size=auto` gives each worker a share of the cgroup memory limit: three quarters of it, divided among the workers and the primary (left out, with a log line, where there is no limit). Flags here do not reach the primary, unlike `NODE_OPTIONS`. On the command line, give each flag as `--worker-exec-argv=--inspect`.',
-  }),
   timeout: setting({
     section: 'Worker processes',
     // A heartbeat comes every timeout / 4, at most every 20 ms: under a second, busy workers miss it.
@@ -172,6 +156,22 @@ export const SETTINGS = {
     default: 60,
     doc: 'How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.',
     details: 'While a worker boots, the log says every 10 s what it is doing. A stop does not wait for a booting worker to finish booting: it has no requests to drain.',
+  }),
+  reload_batch: setting({
+    section: 'Worker processes',
+    kind: workerCount(MAX_WORKERS, 'all'),
+    default: 'all',
+    doc: 'How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.',
+    details:
+      'With N, each batch of the new generation boots while the old workers serve; once it is ready it takes connections and the old workers of those slots drain and leave, then the next batch starts. At most `workers` + N workers are alive during a reload instead of twice `workers`, for a reload that fits in a small memory limit; it takes longer, and both generations serve while it runs. A batch that cannot boot rolls the whole reload back: the new workers leave and the old generation takes their slots again.',
+  }),
+  worker_exec_argv: setting({
+    section: 'Worker processes',
+    kind: nodeFlags(),
+    default: [],
+    doc: 'Node flags for the worker processes (not the primary), as in `["--max-old-space-size=512", "--enable-source-maps"]`.',
+    details:
+      '`--inspect` or `--inspect-brk` without a port listens on 127.0.0.1 at 9229 + the worker\'s id (worker 1 at 9230, and its replacements after it), and the log says where. `--max-old-space-size=auto` gives each worker a share of the cgroup memory limit: three quarters of it, divided among the workers and the primary (left out, with a log line, where there is no limit). Flags here do not reach the primary, unlike `NODE_OPTIONS`. On the command line, give each flag as `--worker-exec-argv=--inspect`.',
   }),
   hook_timeout: setting({
     section: 'Worker processes',
