@@ -21,6 +21,7 @@ import { type Integration, integrations, type PrimaryView } from './integrations
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
 import type { Command, Event, GenerationInfo, PrimarySignal } from './events.ts';
 import { Supervisor } from './supervisor.ts';
+import { MetricsEndpoint } from './metrics.ts';
 import { forkWorker } from './worker-process.ts';
 
 /** Node's timers overflow past this many ms (and then fire at once). */
@@ -67,6 +68,8 @@ export class PrimaryShell {
   private readonly queue: Event[] = [];
   private busy = false;
   private exited!: (code: number) => void;
+  /** `metrics_bind`'s endpoint, opened with the first binds. */
+  private readonly metrics: MetricsEndpoint;
   /** The last critical line, for the terminal when the error log is a file. */
   lastCritical: string | null = null;
 
@@ -80,6 +83,19 @@ export class PrimaryShell {
     this.generations.set(1, this.generation(config));
     this.core = new Supervisor(generationInfo(1, config));
     const shell = this;
+    this.metrics = new MetricsEndpoint({
+      counters: this.core.counters,
+      startedAt: this.startedAt,
+      workers: () => this.core.workerViews(),
+      waiting: () => this.dispatcher.waitingCount,
+      generation: () => this.core.generation,
+      target: () => this.core.workerTarget,
+      send: (age, message) => {
+        if (!this.children.get(age)?.connected) return false;
+        this.send(age, message);
+        return true;
+      },
+    });
     this.view = {
       get config() {
         return shell.generations.get(shell.current)!.config;
@@ -174,6 +190,7 @@ export class PrimaryShell {
           this.log.error(`${errorText(error)}; the error log stays where it was`);
         }
         this.dispatcher.backlog = s.backlog;
+        if (s.metrics_bind !== this.metrics.address && this.metrics.address !== null) this.log.warn(`metrics_bind changed to ${s.metrics_bind}; the metrics stay at ${this.metrics.address} until hostd restarts`);
         this.dispatcher.sticky = s.sticky_sessions;
         return;
       }
@@ -210,6 +227,7 @@ export class PrimaryShell {
       case 'lifecycle':
         return this.follow(c.event, c.token);
       case 'exit':
+        this.metrics.close();
         for (const timer of this.timers.values()) clearTimeout(timer);
         return this.exited(c.code);
     }
@@ -221,6 +239,16 @@ export class PrimaryShell {
     try {
       const options = { backlog: s.backlog, scheme: s.certfile ? 'https' : 'http', unixMode: s.unix_mode, unixGroup: s.unix_group } as const;
       const opened = await openListeners(binds, options, this.dispatcher.dispatch);
+      // Opened with the first binds, so that a metrics_bind that cannot be bound aborts the start like any bind.
+      if (s.metrics_bind !== null && this.metrics.address === null) {
+        try {
+          const url = await this.metrics.open(s.metrics_bind);
+          this.log.info(`Metrics at: ${url}/metrics`);
+        } catch (error) {
+          closeListeners(opened);
+          throw error;
+        }
+      }
       this.listeners.push(...opened);
       for (const listener of opened) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
     } catch (error) {
@@ -259,6 +287,7 @@ export class PrimaryShell {
     child.on('message', (raw: unknown) => {
       const message = parseToPrimary(raw);
       if (message === null) return this.ignore(`worker ${id} (pid ${child.pid})`, unknown);
+      if (message.t === 'metrics') return this.metrics.answer(key, message.id, message.metrics);
       try {
         this.dispatch({ t: 'message', worker: key, message });
       } catch (error) {
