@@ -68,8 +68,9 @@ export class PrimaryShell {
   private readonly queue: Event[] = [];
   private busy = false;
   private exited!: (code: number) => void;
-  /** `metrics_bind`'s endpoint, opened with the first binds. */
+  /** `metrics_bind`'s endpoint, opened with the first binds, at the first generation's address for the primary's life. */
   private readonly metrics: MetricsEndpoint;
+  private readonly metricsBind: string | null;
   /** The last critical line, for the terminal when the error log is a file. */
   lastCritical: string | null = null;
 
@@ -83,6 +84,7 @@ export class PrimaryShell {
     this.generations.set(1, this.generation(config));
     this.core = new Supervisor(generationInfo(1, config));
     const shell = this;
+    this.metricsBind = s.metrics_bind;
     this.metrics = new MetricsEndpoint({
       counters: this.core.counters,
       startedAt: this.startedAt,
@@ -190,7 +192,7 @@ export class PrimaryShell {
           this.log.error(`${errorText(error)}; the error log stays where it was`);
         }
         this.dispatcher.backlog = s.backlog;
-        if (s.metrics_bind !== this.metrics.address && this.metrics.address !== null) this.log.warn(`metrics_bind changed to ${s.metrics_bind}; the metrics stay at ${this.metrics.address} until hostd restarts`);
+        if (s.metrics_bind !== this.metricsBind) this.log.warn(`metrics_bind changed to ${s.metrics_bind}; it takes effect when hostd restarts (now: ${this.metricsBind})`);
         this.dispatcher.sticky = s.sticky_sessions;
         return;
       }
@@ -240,9 +242,9 @@ export class PrimaryShell {
       const options = { backlog: s.backlog, scheme: s.certfile ? 'https' : 'http', unixMode: s.unix_mode, unixGroup: s.unix_group } as const;
       const opened = await openListeners(binds, options, this.dispatcher.dispatch);
       // Opened with the first binds, so that a metrics_bind that cannot be bound aborts the start like any bind.
-      if (s.metrics_bind !== null && this.metrics.address === null) {
+      if (this.metricsBind !== null && this.metrics.address === null) {
         try {
-          const url = await this.metrics.open(s.metrics_bind);
+          const url = await this.metrics.open(this.metricsBind);
           this.log.info(`Metrics at: ${url}/metrics`);
         } catch (error) {
           closeListeners(opened);
