@@ -14,6 +14,7 @@ export default defineConfig({
   bind: '127.0.0.1:0',
   metrics_bind: '127.0.0.1:0',
   timeout: 2,
+  on_starting: () => {},
   post_worker_init: () => {},
   ${body}
 });
@@ -117,6 +118,9 @@ describe('metrics_bind', () => {
       return value(text, 'hostd_hook_duration_seconds_count{hook="post_worker_init"}') === 2 && text;
     }, 'post_worker_init counted twice');
     expect(value(inits, 'hostd_hook_duration_seconds_bucket{hook="post_worker_init",le="+Inf"}')).toBe(2);
+    // A hook of the primary's, timed there.
+    expect(value(inits, 'hostd_hook_duration_seconds_count{hook="on_starting"}')).toBe(1);
+    expect(value(inits, 'hostd_hook_duration_seconds_bucket{hook="on_starting",le="60"}')).toBe(1);
     for (const pid of pids) {
       const rss = inits.match(new RegExp(`^hostd_worker_resident_memory_bytes\\{worker="[12]",pid="${pid}"\\} (\\d+)$`, 'm'));
       expect(Number(rss?.[1])).toBeGreaterThan(1024 * 1024);
