@@ -3,16 +3,17 @@
  * and an app's prom-client metrics merged across workers.
  */
 import { symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { project, REPO } from '../helpers/project.ts';
 import { type Hostd, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
 
-const CONFIG = (body = '') => `import { defineConfig } from 'hostd';
+const CONFIG = (body = '', metricsBind = '127.0.0.1:0') => `import { defineConfig } from 'hostd';
 export default defineConfig({
   app: './app.mjs',
   bind: '127.0.0.1:0',
-  metrics_bind: '127.0.0.1:0',
+  metrics_bind: '${metricsBind}',
   timeout: 2,
   on_starting: () => {},
   post_worker_init: () => {},
@@ -206,5 +207,20 @@ describe('metrics_bind', () => {
     expect(value(text, 'hostd_scrape_errors_total')).toBe(1);
     // The other worker still answered.
     expect(text).toContain('# TYPE app_hits_total counter\n');
+  });
+
+  it('a metrics_bind that is taken aborts the start (exit 1), naming it; no worker is started', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const dir = project({ 'app.mjs': PLAIN_APP, 'hostd.config.ts': CONFIG('workers: 1,', `127.0.0.1:${port}`) });
+      run = startHostd(dir);
+      expect((await run.exited).code).toBe(1);
+      expect(run.output).toContain(`cannot listen on 127.0.0.1:${port}: address already in use`);
+      expect(run.output).not.toMatch(/Booting worker/);
+    } finally {
+      taken.close();
+    }
   });
 });
