@@ -34,6 +34,8 @@ export interface Results {
   startup: { target: string; cold_start_ms: number; idle_stop_ms: number }[];
   reloads: { target: string; reloads: number; requests: number; failed: number }[];
   check: CheckTiming;
+  /** No-op request hooks with metrics_bind scraped every second vs without (absent in results from before it was measured). */
+  metrics?: { without_rps: number; with_rps: number; ratio: number; scrapes: number; failed_scrapes: number };
 }
 
 export interface Judged {
@@ -57,6 +59,9 @@ export function judge(r: Results): Judged[] {
     { name: 'failed requests across 3 reloads under load', goal: '0', measured: String(reload.failed), met: reload.failed === 0 },
     { name: "`hostd check` over `node -e ''`", goal: '≤ 60 ms', measured: `${r.check.difference_ms} ms`, met: r.check.difference_ms <= 60 },
     { name: 'SIGTERM to exit, idle', goal: '≤ 150 ms', measured: `${stop.idle_stop_ms} ms`, met: stop.idle_stop_ms <= 150 },
+    ...(r.metrics === undefined
+      ? []
+      : [{ name: 'req/s with metrics_bind scraped every second, vs without', goal: '≥ 0.99×', measured: `${r.metrics.ratio.toFixed(3)}×`, met: r.metrics.ratio >= 0.99 }]),
   ];
 }
 
@@ -258,7 +263,18 @@ replaced). A failure is a connection error, a reset, a timeout or a non-2xx answ
 
 \`hostd check\` on this repository's \`hostd.config.ts\` takes ${r.check.hostd_check_ms} ms against
 ${r.check.node_e_ms} ms for \`node -e ''\`: ${r.check.difference_ms} ms more (median of ${r.check.rounds} paired runs).
+${
+  r.metrics === undefined
+    ? ''
+    : `
+## The cost of metrics
 
+No-op request hooks with \`metrics_bind\` set and scraped every second: ${r.metrics.with_rps.toLocaleString('en')} req/s,
+against ${r.metrics.without_rps.toLocaleString('en')} req/s without it (medians); the median of the per-round ratios is
+${r.metrics.ratio.toFixed(3)}× (goal: ≥ 0.99×). ${r.metrics.scrapes} scrapes, ${r.metrics.failed_scrapes} failed. Workers batch their counts
+into the heartbeat: a request costs a counter increment and no message.
+`
+}
 ${HOT_PATH}`;
 }
 

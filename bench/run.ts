@@ -9,11 +9,14 @@
  *  2. cold start to the first 200, SIGTERM to exit when idle, resident memory.
  *  3. failed requests during three reloads under load: hostd (SIGHUP) and `pm2 reload`.
  *  4. `hostd check` minus `node -e ''`.
+ *  5. the cost of metrics: no-op request hooks with `metrics_bind` set and scraped every
+ *     second against the same without it, in alternating rounds.
  *
  * The load generator and the servers run on separate CPUs when `taskset` allows
  * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmm>.json and
  * regenerates docs/performance.md (bench/report.ts). Prints; never asserts.
- * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it.
+ * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it. BENCH_ONLY=metrics
+ * runs section 5 alone and only prints (no results file, no report).
  */
 import { get } from 'node:http';
 import { spawn } from 'node:child_process';
@@ -39,6 +42,8 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 const HOSTD_PLAIN = hostd('hostd, no hooks', 'plain.ts');
 const HOSTD_NOOP = hostd('hostd, no-op request hooks', 'noop-hooks.ts');
 const HOSTD_TIMING = hostd('hostd, timing post_request', 'timing-hook.ts');
+const HOSTD_METRICS = hostd('hostd, no-op request hooks, metrics scraped every second', 'noop-hooks-metrics.ts');
+const ONLY = process.env.BENCH_ONLY ?? null;
 const THROUGHPUT: Target[] = [cluster, single, HOSTD_PLAIN, HOSTD_NOOP, HOSTD_TIMING, pm2];
 
 async function throughput(): Promise<{ rows: Results['throughput']; memory: Results['memory'] }> {
@@ -134,6 +139,59 @@ async function reloads(): Promise<Results['reloads']> {
   return rows;
 }
 
+/** Scrapes `url` every second until stopped; counts the scrapes that did not answer 200. */
+function scrapeEverySecond(url: string): { stop: () => { scrapes: number; failed: number } } {
+  let scrapes = 0;
+  let failed = 0;
+  const timer = setInterval(() => {
+    scrapes++;
+    get(url, { agent: false }, (res) => {
+      if (res.statusCode !== 200) failed++;
+      res.resume();
+    }).on('error', () => failed++);
+  }, 1000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { scrapes, failed };
+    },
+  };
+}
+
+async function metricsCost(): Promise<Results['metrics']> {
+  log(`\n5. the cost of metrics_bind scraped every second: ${ROUNDS} rounds × ${SECONDS} s each, ${CONNECTIONS} connections`);
+  const targets = [HOSTD_NOOP, HOSTD_METRICS];
+  const running: Running[] = [];
+  try {
+    for (const target of targets) running.push(await target.start());
+    const metricsUrl = /Metrics at: (\S+)/.exec(running[1]!.output())?.[1];
+    if (metricsUrl === undefined) throw new Error(`${HOSTD_METRICS.name} printed no "Metrics at" line:\n${running[1]!.output()}`);
+    const scraper = scrapeEverySecond(metricsUrl);
+    for (const r of running) await load(r.url, 2, CONNECTIONS);
+    const samples: LoadResult[][] = [[], []];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < 2; k++) {
+        const i = (round + k) % 2;
+        samples[i]!.push(await load(running[i]!.url, SECONDS, CONNECTIONS));
+      }
+      log(`   round ${round + 1}/${ROUNDS}: without ${Math.round(samples[0]!.at(-1)!.rps)} · with ${Math.round(samples[1]!.at(-1)!.rps)} req/s`);
+    }
+    const { scrapes, failed } = scraper.stop();
+    const ratio = roundRatio(medianRatio(samples[1]!.map((x) => x.rps), samples[0]!.map((x) => x.rps)))!;
+    const result = {
+      without_rps: Math.round(median(samples[0]!.map((x) => x.rps))),
+      with_rps: Math.round(median(samples[1]!.map((x) => x.rps))),
+      ratio,
+      scrapes,
+      failed_scrapes: failed,
+    };
+    log(`   without: ${result.without_rps} req/s · with metrics scraped every second: ${result.with_rps} req/s · median per-round ratio ${ratio} (${scrapes} scrapes, ${failed} failed)`);
+    return result;
+  } finally {
+    for (const r of running) await r.stop();
+  }
+}
+
 /** Makes sure dist/ is built (npm run bench builds it first). */
 function ensureBuilt(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -142,6 +200,11 @@ function ensureBuilt(): Promise<void> {
 }
 
 await ensureBuilt();
+if (ONLY === 'metrics') {
+  log(`hostd bench (metrics only), Node ${process.version}; ${PINNING}`);
+  await metricsCost();
+  process.exit(0);
+}
 const date = new Date().toISOString();
 log(`hostd bench, ${date}: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${PINNING}`);
 const { rows, memory } = await throughput();
@@ -150,6 +213,7 @@ const reloadRows = await reloads();
 log('\n4. hostd check vs node -e \'\'');
 const check = measureCheck(30);
 log(`   ${check.difference_ms} ms over node -e '' (${check.node_e_ms} vs ${check.hostd_check_ms} ms)`);
+const metrics = await metricsCost();
 
 const results: Results = {
   date,
@@ -163,6 +227,7 @@ const results: Results = {
   startup: starts,
   reloads: reloadRows,
   check,
+  metrics,
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 const file = join(ROOT, 'bench', resultsFile(date));

@@ -270,6 +270,27 @@ export function binds(): Kind<string | string[], string[]> {
   });
 }
 
+/** One listening address (the forms of `bind`), or null for off. */
+export function optionalBind(): Kind<string | null> {
+  const expected = `an address (${BIND_FORMS}) or null`;
+  return kind({
+    schema: z.nullable(
+      z.string(error(expected)).check(
+        z.superRefine((value, ctx) => {
+          const parsed = parseBind(value);
+          if (!parsed.ok) ctx.issues.push({ code: 'custom', message: `expected ${expected}`, input: value, params: { detail: parsed.reason } });
+        }),
+      ),
+    ),
+    expected,
+    ts: 'string | null',
+    json: { type: ['string', 'null'], minLength: 1, pattern: NO_NUL_PATTERN },
+    fromText: last,
+    arg: '<address>',
+    resolvePaths: (value, base) => (value !== null && value.startsWith('unix:') && !isAbsolute(value.slice(5)) ? `unix:${resolve(base, value.slice(5))}` : value),
+  });
+}
+
 /** A count of workers: an integer from 1 to `max`, or `word` ("auto" for the usable CPUs, "all" for every worker). */
 export function workerCount<const W extends string>(max: number, word: W): Kind<number | W> {
   const expected = `an integer from 1 to ${grouped(max)}, or "${word}"`;

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -338,6 +338,15 @@ export interface UserSettings {
    */
   show_errors?: boolean;
   /**
+   * Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, or null for none.
+   *
+   * hostd's own metrics (workers by state, requests, connections waiting, exits, reloads, hook durations, each worker's memory and event loop) and, when the app uses prom-client, the app's default registry merged across workers, in one scrape. OpenMetrics when the scraper asks for it. Not a bind for the app: nothing else is served there. See docs/observability.md.
+   *
+   * Flag `--metrics-bind <address>`, env `HOSTD_METRICS_BIND`.
+   * @default null
+   */
+  metrics_bind?: string | null;
+  /**
    * Presets applied beneath this file, in order; their hooks run before the file's own.
    *
    * Each item is a preset from `definePreset`, a preset module's default export (called with no options), or a name: a preset hostd ships (`"kubernetes"`, called with no options), a package whose default export is a preset, or a module's path (`"./presets/acme.ts"`). `print-config` shows presets by name, so what it shows can be written back; a name that is neither shipped nor installed is an error that shows the import to write.
@@ -523,6 +532,10 @@ export interface ResolvedSettings {
    * Answer a request that failed with the error and its stack instead of a bare 500. For development only: it shows your code to the client.
    */
   readonly show_errors: boolean;
+  /**
+   * Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, or null for none.
+   */
+  readonly metrics_bind: string | null;
   /**
    * Presets applied beneath this file, in order; their hooks run before the file's own.
    */

@@ -15,6 +15,7 @@ import {
   type Kind,
   logTarget,
   nodeFlags,
+  optionalBind,
   optionalPath,
   presetList,
   seconds,
@@ -354,6 +355,14 @@ export const SETTINGS = {
     kind: flag(),
     default: false,
     doc: 'Answer a request that failed with the error and its stack instead of a bare 500. For development only: it shows your code to the client.',
+  }),
+  metrics_bind: setting({
+    section: 'Logging',
+    kind: optionalBind(),
+    default: null,
+    doc: "Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, or null for none.",
+    details:
+      "hostd's own metrics (workers by state, requests, connections waiting, exits, reloads, hook durations, each worker's memory and event loop) and, when the app uses prom-client, the app's default registry merged across workers, in one scrape. OpenMetrics when the scraper asks for it. Not a bind for the app: nothing else is served there. See docs/observability.md.",
   }),
   extends: setting({
     section: 'Presets and control',

@@ -36,6 +36,18 @@ function containerPort(binds: readonly string[]): number {
   throw new HostdError('HOSTD_ERR_EXPORT', 'the config binds no TCP port a container can expose (bind: "0.0.0.0:8000", or use the kubernetes preset)');
 }
 
+/** The metrics port to expose and scrape, and a note when Prometheus could not reach it from outside the pod. */
+function metricsPort(metricsBind: string | null): { port: number | null; note: string | null } {
+  if (metricsBind === null) return { port: null, note: null };
+  const parsed = parseBind(metricsBind);
+  if (!parsed.ok || parsed.bind.type !== 'tcp' || parsed.bind.port === 0) {
+    return { port: null, note: `# metrics_bind (${metricsBind}) is not a fixed TCP port: no metrics port or scrape annotations.` };
+  }
+  const host = parsed.bind.host;
+  const loopback = host !== null && (host === 'localhost' || host.startsWith('127.') || host === '::1');
+  return { port: parsed.bind.port, note: loopback ? `# metrics_bind listens on ${host}: Prometheus cannot reach it from outside the pod (bind 0.0.0.0:${parsed.bind.port}).` : null };
+}
+
 export function exportKubernetes(config: ResolvedConfig, options: KubernetesExport): ExportedFile[] {
   const s = config.settings;
   const port = containerPort(s.bind);
@@ -47,11 +59,12 @@ export function exportKubernetes(config: ResolvedConfig, options: KubernetesExpo
   const probe = (path: string | null, periodSeconds: number, failureThreshold: number) =>
     path === null ? undefined : { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
 
+  const metrics = metricsPort(s.metrics_bind);
   const container = {
     name: options.name,
     image: options.image,
     command: [...options.command],
-    ports: [{ name: 'http', containerPort: port }],
+    ports: [{ name: 'http', containerPort: port }, ...(metrics.port === null ? [] : [{ name: 'metrics', containerPort: metrics.port }])],
     env: [
       { name: 'PORT', value: String(port) },
       { name: 'NODE_ENV', value: 'production' },
@@ -76,7 +89,11 @@ export function exportKubernetes(config: ResolvedConfig, options: KubernetesExpo
       // A new pod is ready before an old one is stopped; hostd drains the old one without dropping a request.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: { app: options.name } },
+        metadata: {
+          labels: { app: options.name },
+          // The annotations Prometheus's usual kubernetes_sd pod scrape config selects on.
+          ...(metrics.port === null ? {} : { annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metrics.port), 'prometheus.io/path': '/metrics' } }),
+        },
         spec: {
           terminationGracePeriodSeconds: stopTimeout + (needsPreStop ? ENDPOINT_PROPAGATION_SECONDS : 0),
           containers: [container],
@@ -101,6 +118,7 @@ export function exportKubernetes(config: ResolvedConfig, options: KubernetesExpo
     ...stopComment(plan),
     ...(plan.total === null ? ['# Kubernetes needs a number: 300 s.'] : []),
     ...(needsPreStop ? [`# and the preStop pause, ${ENDPOINT_PROPAGATION_SECONDS} s.`] : []),
+    ...(metrics.note === null ? [] : [metrics.note]),
   ].join('\n');
   return [{ name: `${options.name}.yaml`, content: `${header}\n${stringify(deployment)}---\n${stringify(service)}` }];
 }

@@ -8,6 +8,9 @@ import type { ConfigInputs } from '../config/resolve.ts';
 import type { ResolvedSettings } from '../config/options.generated.ts';
 import type { StopMode, StopShape } from '../config/stop-plan.ts';
 import type { WorkerExitReason } from '../hooks/reasons.ts';
+import { HOOK_NAMES } from '../config/settings.ts';
+import type { HookName } from '../config/options.generated.ts';
+import { HOOK_BUCKETS, type HookHistograms } from './metrics/hooks.ts';
 
 /** What a worker is and runs, sent as its first message: its generation's settings (data) and config sources. */
 export interface WorkerBoot {
@@ -36,7 +39,23 @@ export type ToWorker =
   /** A reload is starting a new generation; this worker serves until it is ready. */
   | { readonly t: 'reload'; readonly generation: number }
   /** The instance is draining (SIGTERM with drain_delay): readiness probes answer 503 from now on. */
-  | { readonly t: 'unready' };
+  | { readonly t: 'unready' }
+  /** A scrape: answer `metrics` with the same id (the app's prom-client registry, if it uses one). */
+  | { readonly t: 'metrics'; readonly id: number };
+
+/** What a worker counted since its last heartbeat, and its state now: batched, so that counting costs no IPC per request. */
+export interface WorkerBeatStats {
+  /** Requests it began since its last heartbeat. */
+  readonly requests: number;
+  /** Requests it is answering now. */
+  readonly in_flight: number;
+  readonly rss_bytes: number;
+  readonly heap_used_bytes: number;
+  /** Event loop utilization (0..1) since its last heartbeat. */
+  readonly elu: number;
+  /** Its hooks' durations since its last heartbeat. */
+  readonly hooks: HookHistograms | null;
+}
 
 /** The worker's part of its stop plan's shape. */
 export type WorkerShape = Pick<StopShape, 'post_request' | 'worker_int' | 'shutdown' | 'worker_exit'>;
@@ -49,7 +68,9 @@ export type ToPrimary =
   /** Booted: the app is loaded and `post_worker_init` ran; send it connections. */
   | { readonly t: 'ready'; readonly shape: WorkerShape }
   /** The event loop is alive (see `timeout`), with the connections it holds. */
-  | { readonly t: 'heartbeat'; readonly connections: number }
+  | { readonly t: 'heartbeat'; readonly connections: number; readonly stats?: WorkerBeatStats }
+  /** The answer to a scrape: prom-client's `getMetricsAsJSON()` of the app's default registry, or null when the app has none. */
+  | { readonly t: 'metrics'; readonly id: number; readonly metrics: readonly unknown[] | null }
   /** What it is busy with now, in words, and that step's deadline in ms (null: none). */
   | { readonly t: 'progress'; readonly step: WorkerStep; readonly detail: string; readonly ms: number | null }
   /** It began a stop, and what the stop will call. */
@@ -74,7 +95,7 @@ export function dispatchMessage<M extends { readonly t: string }, Extra extends 
 
 /** hostd's own worker → primary message types (the `satisfies` fails to compile if one is missing). */
 export const PRIMARY_MESSAGE_TYPES: ReadonlySet<string> = new Set(
-  Object.keys({ ready: 0, heartbeat: 0, progress: 0, stopping: 0, boot_error: 0, recycle: 0, app_control: 0 } satisfies Record<ToPrimary['t'], 0>),
+  Object.keys({ ready: 0, heartbeat: 0, metrics: 0, progress: 0, stopping: 0, boot_error: 0, recycle: 0, app_control: 0 } satisfies Record<ToPrimary['t'], 0>),
 );
 
 /** The largest message app code may send through a worker's `process.send` (the primary parses every byte). */
@@ -87,6 +108,35 @@ const MAX_TEXT = 64 * 1024;
 
 const isCount = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_COUNT;
 const isText = (value: unknown): value is string => typeof value === 'string' && value.length <= MAX_TEXT;
+
+/** Bytes and request counts: whole, non-negative, and below what any process reaches. */
+const isAmount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+/** The most app metric families one answer may carry (prom-client's default metrics are about 30). */
+export const MAX_APP_METRICS = 10_000;
+
+function parseHooks(value: unknown): HookHistograms | null | undefined {
+  if (value === null) return null;
+  if (typeof value !== 'object' || value === undefined) return undefined;
+  const hooks: HookHistograms = {};
+  for (const [name, h] of Object.entries(value as Record<string, unknown>)) {
+    if (!HOOK_NAMES.includes(name as HookName) || h === null || typeof h !== 'object') return undefined;
+    const { buckets, sum, count } = h as Record<string, unknown>;
+    if (!Array.isArray(buckets) || buckets.length !== HOOK_BUCKETS.length || !buckets.every(isAmount) || !isAmount(count)) return undefined;
+    if (typeof sum !== 'number' || !Number.isFinite(sum) || sum < 0) return undefined;
+    hooks[name as HookName] = { buckets: [...(buckets as number[])], sum, count };
+  }
+  return hooks;
+}
+
+function parseBeatStats(value: unknown): WorkerBeatStats | null {
+  if (value === null || typeof value !== 'object') return null;
+  const { requests, in_flight, rss_bytes, heap_used_bytes, elu, hooks } = value as Record<string, unknown>;
+  if (!isAmount(requests) || !isCount(in_flight) || !isAmount(rss_bytes) || !isAmount(heap_used_bytes)) return null;
+  if (typeof elu !== 'number' || !(elu >= 0 && elu <= 1)) return null;
+  const parsedHooks = parseHooks(hooks);
+  if (parsedHooks === undefined) return null;
+  return { requests, in_flight, rss_bytes, heap_used_bytes, elu, hooks: parsedHooks };
+}
 
 function parseShape(value: unknown): WorkerShape | null {
   if (value === null || typeof value !== 'object') return null;
@@ -104,8 +154,16 @@ export function parseToPrimary(value: unknown): ToPrimary | null {
       const shape = parseShape(m.shape);
       return shape && { t: 'ready', shape };
     }
-    case 'heartbeat':
-      return isCount(m.connections) ? { t: 'heartbeat', connections: m.connections } : null;
+    case 'heartbeat': {
+      if (!isCount(m.connections)) return null;
+      if (m.stats === undefined) return { t: 'heartbeat', connections: m.connections };
+      const stats = parseBeatStats(m.stats);
+      return stats && { t: 'heartbeat', connections: m.connections, stats };
+    }
+    case 'metrics':
+      // The metrics themselves are checked one by one as they are merged (appMetrics.ts).
+      if (!isAmount(m.id) || !(m.metrics === null || (Array.isArray(m.metrics) && m.metrics.length <= MAX_APP_METRICS))) return null;
+      return { t: 'metrics', id: m.id, metrics: m.metrics as readonly unknown[] | null };
     case 'progress':
       if (!STEPS.includes(m.step as WorkerStep) || !isText(m.detail) || !(m.ms === null || (typeof m.ms === 'number' && m.ms >= 0 && m.ms < 2 ** 31))) return null;
       return { t: 'progress', step: m.step as WorkerStep, detail: m.detail, ms: m.ms };

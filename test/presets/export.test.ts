@@ -29,7 +29,7 @@ async function kubernetes(dir: string, ...flags: string[]) {
   const result = await hostd(['export', 'kubernetes', ...flags], { cwd: dir });
   expect(result.code, result.stderr).toBe(0);
   const [deployment, service] = parseAllDocuments(result.stdout).map((d) => d.toJS()) as [
-    { kind: string; spec: { replicas: number; strategy: { rollingUpdate: { maxUnavailable: number } }; template: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } } } },
+    { kind: string; spec: { replicas: number; strategy: { rollingUpdate: { maxUnavailable: number } }; template: { metadata: { annotations?: Record<string, string> }; spec: { terminationGracePeriodSeconds: number; containers: Container[] } } } },
     { kind: string; spec: { ports: { targetPort: string }[] } },
   ];
   return { deployment, service, container: deployment.spec.template.spec.containers[0]! };
@@ -75,6 +75,21 @@ describe('hostd export kubernetes', () => {
     expect(container.readinessProbe).toBeUndefined();
     expect(container.ports[0]!.containerPort).toBe(9000);
     expect(container.resources.limits.cpu).toBe('3');
+  });
+
+  it('with metrics_bind, exposes the metrics port and annotates the pod for Prometheus; without it, neither', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: '0.0.0.0:9000', metrics_bind: '0.0.0.0:9100' };\n" });
+    const { deployment, container } = await kubernetes(dir);
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 9000 },
+      { name: 'metrics', containerPort: 9100 },
+    ]);
+    expect(deployment.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9100', 'prometheus.io/path': '/metrics' });
+
+    const plain = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: '0.0.0.0:9000' };\n" });
+    const without = await kubernetes(plain);
+    expect(without.container.ports).toEqual([{ name: 'http', containerPort: 9000 }]);
+    expect(without.deployment.spec.template.metadata.annotations).toBeUndefined();
   });
 
   it('exits 1 when there is no TCP port to expose', async () => {

@@ -15,6 +15,7 @@ import type { HookName } from '../../config/options.generated.ts';
 import { HostdError } from '../../errors.ts';
 import type { HostEvent, HostEventMap, HostHandler } from '../../host.ts';
 import { type ErrorLog, userStack } from '../log.ts';
+import { recordHookDuration } from '../metrics/hooks.ts';
 
 export interface HookRuntime {
   readonly log: ErrorLog;
@@ -84,6 +85,16 @@ async function callBounded(rt: HookRuntime, what: string, fn: (signal: AbortSign
  * else with null.
  */
 export async function runHook<P extends HookName>(rt: HookRuntime, name: P, entries: readonly HookEntry<P>[], fields: HookFields<P>): Promise<HostdError | null> {
+  if (entries.length === 0) return null;
+  const started = performance.now();
+  try {
+    return await runEntries(rt, name, entries, fields);
+  } finally {
+    recordHookDuration(name, (performance.now() - started) / 1000);
+  }
+}
+
+async function runEntries<P extends HookName>(rt: HookRuntime, name: P, entries: readonly HookEntry<P>[], fields: HookFields<P>): Promise<HostdError | null> {
   const row = HOOKS[name];
   for (let index = 0; index < entries.length; index++) {
     const fn = entries[index]!.fn;

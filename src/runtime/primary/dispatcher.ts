@@ -63,6 +63,11 @@ export class Dispatcher {
 
   constructor(private readonly log: ErrorLog) {}
 
+  /** Connections accepted and waiting for a worker. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** A connection from a listener. */
   readonly dispatch = (socket: Socket): void => {
     const routes = this.routes;

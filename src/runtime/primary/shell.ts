@@ -27,6 +27,7 @@ import { Supervisor } from './supervisor.ts';
 import { forkWorker, workerFlags } from './worker-process.ts';
 import { cgroupMemoryLimit } from '../memory.ts';
 import { setProcessTitle } from '../title.ts';
+import { MetricsEndpoint } from './metrics.ts';
 
 /** Node's timers overflow past this many ms (and then fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -76,6 +77,9 @@ export class PrimaryShell {
   private readonly queue: Event[] = [];
   private busy = false;
   private exited!: (code: number) => void;
+  /** `metrics_bind`'s endpoint, opened with the first binds, at the first generation's address for the primary's life. */
+  private readonly metrics: MetricsEndpoint;
+  private readonly metricsBind: string | null;
   /** The last critical line, for the terminal when the error log is a file. */
   lastCritical: string | null = null;
 
@@ -89,6 +93,20 @@ export class PrimaryShell {
     this.generations.set(1, this.generation(config));
     this.core = new Supervisor(generationInfo(1, config));
     const shell = this;
+    this.metricsBind = s.metrics_bind;
+    this.metrics = new MetricsEndpoint({
+      counters: this.core.counters,
+      startedAt: this.startedAt,
+      workers: () => this.core.workerViews(),
+      waiting: () => this.dispatcher.waitingCount,
+      generation: () => this.core.generation,
+      target: () => this.core.workerTarget,
+      send: (age, message) => {
+        if (!this.children.get(age)?.connected) return false;
+        this.send(age, message);
+        return true;
+      },
+    });
     this.view = {
       get config() {
         return shell.generations.get(shell.current)!.config;
@@ -183,6 +201,7 @@ export class PrimaryShell {
           this.log.error(`${errorText(error)}; the error log stays where it was`);
         }
         this.dispatcher.backlog = s.backlog;
+        if (s.metrics_bind !== this.metricsBind) this.log.warn(`metrics_bind changed to ${s.metrics_bind}; it takes effect when hostd restarts (now: ${this.metricsBind})`);
         this.dispatcher.sticky = s.sticky_sessions;
         return;
       }
@@ -220,6 +239,7 @@ export class PrimaryShell {
       case 'lifecycle':
         return this.follow(c.event, c.token);
       case 'exit':
+        this.metrics.close();
         for (const timer of this.timers.values()) clearTimeout(timer);
         if (this.stackDir !== null) rmSync(this.stackDir, { recursive: true, force: true });
         return this.exited(c.code);
@@ -232,6 +252,16 @@ export class PrimaryShell {
     try {
       const options = { backlog: s.backlog, scheme: s.certfile ? 'https' : 'http', unixMode: s.unix_mode, unixGroup: s.unix_group } as const;
       const opened = await openListeners(binds, options, this.dispatcher.dispatch);
+      // Opened with the first binds, so that a metrics_bind that cannot be bound aborts the start like any bind.
+      if (this.metricsBind !== null && this.metrics.address === null) {
+        try {
+          const url = await this.metrics.open(this.metricsBind);
+          this.log.info(`Metrics at: ${url}/metrics`);
+        } catch (error) {
+          closeListeners(opened);
+          throw error;
+        }
+      }
       this.listeners.push(...opened);
       for (const listener of opened) this.log.info(`Listening at: ${listener.url} (${process.pid})`);
     } catch (error) {
@@ -273,6 +303,7 @@ export class PrimaryShell {
     child.on('message', (raw: unknown) => {
       const message = parseToPrimary(raw);
       if (message === null) return this.ignore(`worker ${id} (pid ${child.pid})`, unknown);
+      if (message.t === 'metrics') return this.metrics.answer(key, message.id, message.metrics);
       try {
         this.dispatch({ t: 'message', worker: key, message });
       } catch (error) {

@@ -21,7 +21,9 @@ import { counted } from '../../text.ts';
 import { heartbeatMs, type ToPrimary, type ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
 import type { Command, Event, GenerationInfo, PrimaryHook, PrimarySignal } from './events.ts';
-import { bootProgress, exitReason, forkedRecord, killDeadline, seconds, stopProgress, who, type WorkerRecord, workerInfo } from './worker-record.ts';
+import { bootProgress, exitReason, forkedRecord, killDeadline, seconds, stopProgress, who, type WorkerRecord, workerInfo, type WorkerView, workerView } from './worker-record.ts';
+import type { ChildExitReason } from '../../hooks/contexts.ts';
+import { addHistograms, type HookHistograms } from '../metrics/hooks.ts';
 
 /** A worker serving this long before it fails is not "failing repeatedly": its slot's backoff resets. */
 export const STABLE_AFTER_MS = 10_000;
@@ -65,8 +67,21 @@ export function backoffMs(failures: number): number {
   return failures === 0 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
 }
 
+/** What the primary counted over its life, for the metrics. */
+export interface Counters {
+  /** Requests its workers began (as of their last heartbeats). */
+  requests: number;
+  /** Workers that became ready. */
+  boots: number;
+  readonly exits: Map<ChildExitReason, number>;
+  readonly reloads: { success: number; failure: number };
+  /** The workers' hook durations (the primary's own are in metrics/hooks.ts). */
+  readonly hooks: HookHistograms;
+}
+
 export class Supervisor {
   private now = 0;
+  readonly counters: Counters = { requests: 0, boots: 0, exits: new Map(), reloads: { success: 0, failure: 0 }, hooks: {} };
   private out: Command[] = [];
   private readonly generations = new Map<number, GenerationInfo>();
   private current: number;
@@ -315,9 +330,24 @@ export class Supervisor {
 
   private onMessage(worker: WorkerRecord, message: ToPrimary): void {
     switch (message.t) {
-      case 'heartbeat':
+      case 'heartbeat': {
         worker.connections = message.connections;
+        const beat = message.stats;
+        if (beat !== undefined) {
+          const stats = worker.stats;
+          stats.requests += beat.requests;
+          stats.inFlight = beat.in_flight;
+          stats.rssBytes = beat.rss_bytes;
+          stats.heapUsedBytes = beat.heap_used_bytes;
+          stats.elu = beat.elu;
+          this.counters.requests += beat.requests;
+          if (beat.hooks !== null) addHistograms(this.counters.hooks, beat.hooks);
+        }
         return this.alive(worker);
+      }
+      case 'metrics':
+        // A scrape's answer: the shell waits for it; nothing to decide.
+        return;
       case 'progress':
         this.alive(worker);
         worker.step = message.step;
@@ -351,6 +381,7 @@ export class Supervisor {
     worker.step = null;
     worker.detail = 'serving';
     this.everReady = true;
+    this.counters.boots++;
     this.timer(`boot:${worker.key}`, null);
     this.timer(`boot-progress:${worker.key}`, null);
     this.log('debug', `${who(worker)} is ready`);
@@ -437,6 +468,7 @@ export class Supervisor {
     for (const name of ['boot', 'boot-progress', 'stop', 'stop-progress', 'recycle']) this.timer(`${name}:${worker.key}`, null);
     const wasBooting = worker.readyAt === null;
     const reason = exitReason(worker, code, signal);
+    this.counters.exits.set(reason, (this.counters.exits.get(reason) ?? 0) + 1);
     this.workers.delete(worker.key);
     this.unroute(worker);
     if (worker.generation !== this.current && this.reload?.next !== worker.generation && ![...this.workers.values()].some((w) => w.generation === worker.generation)) {
@@ -713,6 +745,7 @@ export class Supervisor {
 
   private endReload(event: 'reloaded' | 'reload_failed'): void {
     this.reload = null;
+    this.counters.reloads[event === 'reloaded' ? 'success' : 'failure']++;
     if (this.stop) return;
     this.emit({ t: 'lifecycle', event });
     this.applyQueued();
@@ -793,6 +826,22 @@ export class Supervisor {
       this.log(exitCode === 0 ? 'info' : 'error', `hostd stopped (${reasonText(reason)}), exit code ${exitCode}`);
       this.emit({ t: 'exit', code: exitCode });
     });
+  }
+
+  /** Every worker process now (booting, serving, stopping), oldest first. */
+  workerViews(): WorkerView[] {
+    return [...this.workers.values()].map(workerView);
+  }
+
+  /** One worker's view (by its age), or null if it is gone: requests served, in flight, memory, heartbeat. */
+  workerStats(age: number): WorkerView | null {
+    const worker = this.workers.get(age);
+    return worker === undefined ? null : workerView(worker);
+  }
+
+  /** The generation serving (or starting, during a reload). */
+  get generation(): number {
+    return this.current;
   }
 
   /** How many workers the current generation runs (TTIN/TTOU included). */

@@ -47,6 +47,39 @@ export interface WorkerRecord {
   recycling: boolean;
   /** Taken out of the routes while its heartbeat is late; routed again when it beats. */
   suspended: boolean;
+  /** What its heartbeats said: requests served, in flight, memory, event loop. */
+  stats: WorkerStats;
+}
+
+/** A worker's counts as of its last heartbeat (zero until its first). */
+export interface WorkerStats {
+  /** Requests it has begun in its life. */
+  requests: number;
+  inFlight: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Event loop utilization (0..1) over its last heartbeat interval. */
+  elu: number;
+}
+
+/** One worker as `hostd status` and the metrics show it. */
+export interface WorkerView {
+  readonly id: number;
+  readonly age: number;
+  readonly pid: number | null;
+  readonly generation: number;
+  readonly state: WorkerRecord['state'];
+  /** performance.now() of its fork, its readiness (null while booting) and its last heartbeat. */
+  readonly forkedAt: number;
+  readonly readyAt: number | null;
+  readonly lastHeartbeat: number;
+  readonly connections: number;
+  readonly stats: Readonly<WorkerStats>;
+}
+
+export function workerView(worker: WorkerRecord): WorkerView {
+  const { id, key, pid, generation, state, forkedAt, readyAt, lastHeartbeat, connections, stats } = worker;
+  return { id, age: key, pid, generation, state, forkedAt, readyAt, lastHeartbeat, connections, stats: { ...stats } };
 }
 
 /** A record for a worker forked now (its pid follows). */
@@ -72,6 +105,7 @@ export function forkedRecord(key: number, id: number, generation: number, now: n
     replaces,
     recycling: false,
     suspended: false,
+    stats: { requests: 0, inFlight: 0, rssBytes: 0, heapUsedBytes: 0, elu: 0 },
   };
 }
 

@@ -66,6 +66,13 @@ export class Connections {
     return this.raw.size;
   }
 
+  /** Requests being answered now: connections with a response under way (read at a heartbeat, so requests pay nothing for it). */
+  inFlight(): number {
+    let n = 0;
+    for (const socket of this.http) if (socket._httpMessage) n++;
+    return n;
+  }
+
   private allClosed(): Promise<void> {
     return this.raw.size === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
   }

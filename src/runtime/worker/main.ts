@@ -32,6 +32,9 @@ import { logUpgrades } from './upgrades.ts';
 import { startWatchdog } from './watchdog.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 import { setProcessTitle } from '../title.ts';
+import { appMetrics } from './app-metrics.ts';
+import { takeHookDurations } from '../metrics/hooks.ts';
+import type { WorkerBeatStats } from '../ipc.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const sendToPrimary = process.send?.bind(process);
@@ -76,6 +79,9 @@ class Worker {
   private accessLines: BufferedLines | null = null;
   private readonly connections = new Connections();
   private served = 0;
+  /** Requests since the last heartbeat (the request path increments, the heartbeat takes). */
+  private readonly counts = { requests: 0 };
+  private elu = performance.eventLoopUtilization();
   /** The instance is draining (drain_delay): readiness answers 503 though this worker serves on. */
   private unready = false;
 
@@ -94,7 +100,7 @@ class Worker {
   async run(): Promise<void> {
     const s = this.boot.settings;
     setProcessTitle(`worker ${this.boot.id}`, s.proc_name);
-    setInterval(() => send({ t: 'heartbeat', connections: this.connections.size }), this.boot.heartbeat_ms).unref();
+    setInterval(() => send({ t: 'heartbeat', connections: this.connections.size, stats: this.beatStats() }), this.boot.heartbeat_ms).unref();
     this.listen();
     // Before the config loads: modules it imports may already ask `host.running`.
     attachHost({
@@ -152,6 +158,23 @@ class Worker {
     if (this.boot.stack_file !== null) setImmediate(() => startWatchdog(this.boot.stack_file!, 2 * this.boot.heartbeat_ms));
   }
 
+  /** What this worker counted since its last heartbeat, and its state now. */
+  private beatStats(): WorkerBeatStats {
+    const requests = this.counts.requests;
+    this.counts.requests = 0;
+    const elu = performance.eventLoopUtilization(this.elu);
+    this.elu = performance.eventLoopUtilization();
+    const memory = process.memoryUsage();
+    return {
+      requests,
+      in_flight: this.connections.inFlight(),
+      rss_bytes: memory.rss,
+      heap_used_bytes: memory.heapUsed,
+      elu: Math.min(1, Math.max(0, elu.utilization || 0)),
+      hooks: takeHookDurations(),
+    };
+  }
+
   /** A stop arrived while booting: the stop takes over, and the boot goes no further. (A method: checks after an await read the state afresh.) */
   private stopping(): boolean {
     return this.state === 'stopping';
@@ -178,6 +201,9 @@ class Worker {
       stop: (message) => this.requestStop(message.reason, message.fast),
       reopen_logs: () => this.reopenLogs(),
       unready: () => (this.unready = true),
+      metrics: (message) => {
+        void appMetrics(this.boot.settings.app, this.config?.root ?? null).then((metrics) => send({ t: 'metrics', id: message.id, metrics }));
+      },
       reload: (message) => {
         if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), () => ({ generation: message.generation }));
       },
@@ -252,6 +278,7 @@ class Worker {
       signal: this.escalation.signal,
       accessLog,
       onRequest: limit > 0 ? () => ++this.served === limit && this.recycle() : null,
+      counts: this.counts,
       pending: new PendingWork(),
       observers: requestHandlers(),
       showErrors: s.show_errors,

@@ -26,6 +26,8 @@ export interface RequestPipeline {
   readonly accessLog: ((record: AccessRecord) => void) | null;
   /** Called once per request (counts toward `max_requests`); null when not counting. */
   readonly onRequest: (() => void) | null;
+  /** Requests begun since the last heartbeat took the count (the metrics). */
+  readonly counts: { requests: number };
   /** post_request work still running; a stopping worker waits for it. */
   readonly pending: PendingWork;
   /** The host.on('request') handlers now subscribed (a live set). */
@@ -90,10 +92,11 @@ function countBytes(res: ServerResponse): () => number {
 }
 
 export function makeRequestHandler(p: RequestPipeline, draining: boolean): RequestListener {
-  const { listener, onRequest, pre } = p;
+  const { listener, onRequest, pre, counts } = p;
   if (pre.length === 0 && p.post.length === 0 && p.accessLog === null && p.observers.size === 0) {
     return (req, res) => {
       if (draining) res.shouldKeepAlive = false;
+      counts.requests++;
       if (onRequest !== null) onRequest();
       let result: unknown;
       try {
@@ -107,6 +110,7 @@ export function makeRequestHandler(p: RequestPipeline, draining: boolean): Reque
   }
   return (req, res) => {
     if (draining) res.shouldKeepAlive = false;
+    counts.requests++;
     if (onRequest !== null) onRequest();
     const context = new RequestContext(p, req, res);
     // A listener on the instance, not a method of a ServerResponse subclass: Express

@@ -10,6 +10,7 @@
  * The thread starts once the worker serves (not on the boot path), holds no event loop open
  * (unref), and the main thread's side costs one timer.
  */
+import { url } from 'node:inspector';
 import { Worker } from 'node:worker_threads';
 
 /** The thread's code, evaluated as CommonJS: it needs no file of its own in dist/. */
@@ -57,8 +58,13 @@ setInterval(() => {
 }, everyMs);
 `;
 
-/** Starts watching this thread; `lateMs`: how long a still counter means stuck. */
+/**
+ * Starts watching this thread; `lateMs`: how long a still counter means stuck. Not under a
+ * debugger (`--inspect`): its own session would pause what the developer is stepping
+ * through, and Node would wait for that session to disconnect before the worker exits.
+ */
 export function startWatchdog(stackFile: string, lateMs: number): void {
+  if (url() !== undefined) return;
   const everyMs = Math.max(10, Math.floor(lateMs / 4));
   const counter = new SharedArrayBuffer(4);
   const beats = new Int32Array(counter);
