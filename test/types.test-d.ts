@@ -90,8 +90,8 @@ describe('defineConfig', () => {
     expectTypeOf<HookContextMap['on_starting']['signal']>().toEqualTypeOf<AbortSignal>();
     expectTypeOf<HookContextMap['on_reload']['previous']>().toEqualTypeOf<Readonly<ResolvedSettings>>();
     // A worker killed for `timeout` runs no code: only child_exit reports it.
-    expectTypeOf<HookContextMap['worker_exit']['reason']>().toEqualTypeOf<'shutdown' | 'reload' | 'max_requests'>();
-    expectTypeOf<HookContextMap['child_exit']['reason']>().toEqualTypeOf<'shutdown' | 'reload' | 'max_requests' | 'timeout' | 'crash' | 'killed' | 'boot_error'>();
+    expectTypeOf<HookContextMap['worker_exit']['reason']>().toEqualTypeOf<'shutdown' | 'reload' | 'max_requests' | 'max_memory'>();
+    expectTypeOf<HookContextMap['child_exit']['reason']>().toEqualTypeOf<'shutdown' | 'reload' | 'max_requests' | 'max_memory' | 'timeout' | 'crash' | 'killed' | 'boot_error'>();
     expectTypeOf<HookContextMap['on_exit']['reason']>().toEqualTypeOf<'shutdown' | 'boot_error' | 'start_failed' | 'error'>();
     // @ts-expect-error on_starting runs before any worker exists
     type NoWorker = HookContextMap['on_starting']['worker'];

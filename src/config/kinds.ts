@@ -304,6 +304,19 @@ export function workerCount<const W extends string>(max: number, word: W): Kind<
   });
 }
 
+/** A memory size in MiB: an integer from 0 (off) to `max`, or "auto". */
+export function mebibytes(max: number): Kind<number | 'auto'> {
+  const expected = `a number of MiB from 0 to ${grouped(max)}, or "auto"`;
+  return kind({
+    schema: z.union([z.int(error(expected)).check(z.minimum(0, error(expected)), z.maximum(max, error(expected)), positiveZero()), z.literal('auto', error(expected))], error(expected)),
+    expected,
+    ts: 'number | "auto"',
+    json: { anyOf: [{ type: 'integer', minimum: 0, maximum: max }, { const: 'auto' }] },
+    fromText: (t) => (last(t).trim() === 'auto' ? 'auto' : readInteger(last(t))),
+    arg: '<MiB|auto>',
+  });
+}
+
 /** Environment variables: names to string values. Later layers add to earlier ones. */
 export function stringRecord(): Kind<Record<string, string>> {
   const expected = 'an object of string values';

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -113,6 +113,15 @@ export interface UserSettings {
    * @default 60
    */
   boot_timeout?: number;
+  /**
+   * Replace a worker whose RSS stays above this many MiB for 3 heartbeats in a row; 0 = off. `"auto"`: the cgroup memory limit, less the primary, shared by the workers with a tenth kept back.
+   *
+   * Replacement first, as for `max_requests`: the new worker boots and takes the old one's connections, then the old one drains (reason `max_memory` in `worker_exit`, `child_exit` and the log). One memory replacement at a time, so a leak in every worker does not restart them all at once. RSS is sampled with the heartbeat. `"auto"` without a cgroup memory limit is off, and the log says so.
+   *
+   * Flag `--max-memory <MiB|auto>`, env `HOSTD_MAX_MEMORY`.
+   * @default 0
+   */
+  max_memory?: number | "auto";
   /**
    * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
    *
@@ -416,6 +425,10 @@ export interface ResolvedSettings {
    * How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.
    */
   readonly boot_timeout: number;
+  /**
+   * Replace a worker whose RSS stays above this many MiB for 3 heartbeats in a row; 0 = off. `"auto"`: the cgroup memory limit, less the primary, shared by the workers with a tenth kept back.
+   */
+  readonly max_memory: number | "auto";
   /**
    * How many workers a reload replaces at a time: `"all"` starts the whole new generation beside the old one; N replaces N slots at a time.
    */

@@ -14,6 +14,7 @@ import {
   integer,
   type Kind,
   logTarget,
+  mebibytes,
   nodeFlags,
   optionalBind,
   optionalPath,
@@ -157,6 +158,15 @@ export const SETTINGS = {
     default: 60,
     doc: 'How long a new worker may take to become ready (the config loaded, `post_fork`, the app loaded, `post_worker_init`); past it the worker is killed and counted as a boot failure. 0 = no limit.',
     details: 'While a worker boots, the log says every 10 s what it is doing. A stop does not wait for a booting worker to finish booting: it has no requests to drain.',
+  }),
+  max_memory: setting({
+    section: 'Worker processes',
+    // 2^31 - 1 MiB: far above any machine, and a whole number a double holds in bytes.
+    kind: mebibytes(2 ** 31 - 1),
+    default: 0,
+    doc: 'Replace a worker whose RSS stays above this many MiB for 3 heartbeats in a row; 0 = off. `"auto"`: the cgroup memory limit, less the primary, shared by the workers with a tenth kept back.',
+    details:
+      'Replacement first, as for `max_requests`: the new worker boots and takes the old one\'s connections, then the old one drains (reason `max_memory` in `worker_exit`, `child_exit` and the log). One memory replacement at a time, so a leak in every worker does not restart them all at once. RSS is sampled with the heartbeat. `"auto"` without a cgroup memory limit is off, and the log says so.',
   }),
   reload_batch: setting({
     section: 'Worker processes',

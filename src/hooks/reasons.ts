@@ -23,6 +23,7 @@ export const REASONS = {
   },
   reload: { hooks: ['worker_exit', 'child_exit'], doc: "an old worker retired once a reload's new generation is ready, or a new worker of a reload that failed" },
   max_requests: { hooks: ['worker_exit', 'child_exit'], doc: 'the worker served `max_requests` (plus jitter) and its replacement is ready' },
+  max_memory: { hooks: ['worker_exit', 'child_exit'], doc: "the worker's RSS stayed above `max_memory` for 3 heartbeats in a row, and its replacement is ready" },
   timeout: { hooks: ['child_exit'], doc: 'the worker sent no heartbeat for `timeout` seconds (its event loop was blocked) and was killed' },
   crash: { hooks: ['child_exit'], doc: 'the worker exited with a non-zero code without being asked to stop (an uncaught exception)' },
   killed: { hooks: ['child_exit'], doc: 'the worker was ended by a signal hostd did not send (the OOM killer, `kill -9`), or killed past its stop plan' },

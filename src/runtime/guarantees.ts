@@ -120,6 +120,16 @@ export const STOP_PATHS: readonly StopPath[] = [
     exit: null,
   },
   {
+    id: 'max-memory',
+    title: "a worker's RSS stays above `max_memory` for 3 heartbeats",
+    what: 'the same replacement as for `max_requests`, one memory replacement at a time across the instance: the replacement starts, takes the connections once ready, and the old worker drains and leaves',
+    runs: [{ call: "host.on('shutdown')", reason: 'max_memory' }, { call: 'worker_exit', reason: 'max_memory' }, { call: 'child_exit', reason: 'max_memory' }],
+    cannot: [NOT_FAST, PRIMARY_STAYS],
+    requests: 'finish',
+    service: 'goes on',
+    exit: null,
+  },
+  {
     id: 'timeout',
     title: "a worker's event loop is blocked for `timeout` (heartbeat timeout)",
     what: 'the primary logs the JavaScript stack it is stuck in (recorded by the worker\'s watchdog thread; `child_exit` gets it as `stack`), kills it with SIGKILL and starts a replacement',

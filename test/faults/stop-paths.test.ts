@@ -22,6 +22,7 @@ const listener = (req, res) => {
   if (url.pathname === '/slow') return void setTimeout(() => res.end('slow done'), Number(url.searchParams.get('ms')));
   if (url.pathname === '/block') { const end = Date.now() + 60_000; while (Date.now() < end); }
   if (url.pathname === '/crash') setImmediate(() => { throw new Error('crash on purpose'); });
+  if (url.pathname === '/grow') globalThis.kept = Buffer.alloc(256 * 2 ** 20, 1);
   res.end('hello');
 };
 // HANG_BOOT: a factory that never finishes, so the worker never becomes ready.
@@ -95,6 +96,15 @@ const CAUSES: Record<string, { settings?: string; cause: (run: Run) => Promise<C
       await fetch(`${url}/`);
       const inflight = slow(url, 1000);
       await waitForRecord(hooksLog(dir), /^child_exit 1 max_requests/, 15_000);
+      return { inflight };
+    },
+  },
+  'max-memory': {
+    settings: 'max_memory: 200, timeout: 2,',
+    cause: async ({ url, dir }) => {
+      await fetch(`${url}/grow`);
+      const inflight = slow(url, 1000);
+      await waitForRecord(hooksLog(dir), /^child_exit 1 max_memory/, 15_000);
       return { inflight };
     },
   },

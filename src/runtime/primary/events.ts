@@ -15,6 +15,8 @@ export interface GenerationInfo {
   readonly workers: number;
   /** How many functions each hook has. */
   readonly hooks: { readonly [P in HookName]: number };
+  /** The cgroup memory limit in bytes where there is one (`max_memory: "auto"` shares it). */
+  readonly memoryLimit?: number | null;
 }
 
 /** The hooks the primary runs. */

@@ -20,7 +20,7 @@ import type { WorkerView } from './worker-record.ts';
 export const SCRAPE_WAIT_MS = 1000;
 
 /** Every reason, so that each series exists from the start (a rate over a series that appears late misses its first increase). */
-const EXIT_REASONS = Object.keys({ shutdown: 0, reload: 0, max_requests: 0, timeout: 0, crash: 0, boot_error: 0, killed: 0 } satisfies Record<ChildExitReason, 0>) as ChildExitReason[];
+const EXIT_REASONS = Object.keys({ shutdown: 0, reload: 0, max_requests: 0, max_memory: 0, timeout: 0, crash: 0, boot_error: 0, killed: 0 } satisfies Record<ChildExitReason, 0>) as ChildExitReason[];
 const STATES: readonly WorkerView['state'][] = ['booting', 'serving', 'stopping'];
 
 /** What the metrics read of the primary. */

@@ -52,7 +52,7 @@ export function logProblems(s: ResolvedConfig['settings']): string[] {
 export function generationInfo(number: number, config: ResolvedConfig): GenerationInfo {
   const workers = config.settings.workers === 'auto' ? usableCpus() : config.settings.workers;
   const hooks = Object.fromEntries(HOOK_NAMES.map((name) => [name, config.hooks[name].length])) as Record<HookName, number>;
-  return { number, settings: config.settings, workers, hooks };
+  return { number, settings: config.settings, workers, hooks, memoryLimit: config.settings.max_memory === 'auto' ? cgroupMemoryLimit() : null };
 }
 
 export class PrimaryShell {

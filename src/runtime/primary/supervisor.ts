@@ -342,6 +342,7 @@ export class Supervisor {
           stats.elu = beat.elu;
           this.counters.requests += beat.requests;
           if (beat.hooks !== null) addHistograms(this.counters.hooks, beat.hooks);
+          this.checkMemory(worker, beat.rss_bytes);
         }
         return this.alive(worker);
       }
@@ -391,7 +392,7 @@ export class Supervisor {
       const old = worker.replaces;
       worker.replaces = null;
       this.route(worker);
-      this.retire(old, 'max_requests');
+      this.retire(old, old.recycleReason);
     } else if (this.reload?.next !== worker.generation) {
       // During a reload the new generation waits until all of it is ready.
       this.route(worker);
@@ -423,6 +424,35 @@ export class Supervisor {
     if (worker.state !== 'serving' || worker.recycling || this.stop) return;
     if (worker.generation !== this.current) return this.retire(worker, 'max_requests');
     worker.recycling = true;
+    worker.recycleReason = 'max_requests';
+    this.spawn(worker.id, worker);
+  }
+
+  /** The RSS a worker of `generation` may keep, in bytes, or null when `max_memory` is off. */
+  private memoryCap(generation: GenerationInfo): number | null {
+    const setting = generation.settings.max_memory;
+    if (setting === 'auto') {
+      const limit = generation.memoryLimit ?? null;
+      // The primary's share first (its own size, about that of a worker), then a tenth kept back.
+      return limit === null ? null : Math.floor((limit * 0.9) / (generation.workers + 1));
+    }
+    return setting > 0 ? setting * 2 ** 20 : null;
+  }
+
+  /**
+   * `max_memory`: a serving worker above the cap for 3 heartbeats in a row is replaced,
+   * replacement first, one memory replacement at a time across the instance.
+   */
+  private checkMemory(worker: WorkerRecord, rss: number): void {
+    const cap = this.memoryCap(this.generations.get(worker.generation)!);
+    if (cap === null || worker.state !== 'serving' || worker.recycling || this.stop || this.reload) return;
+    worker.overMemory = rss > cap ? worker.overMemory + 1 : 0;
+    if (worker.overMemory < 3) return;
+    if ([...this.workers.values()].some((w) => w.recycling && w.recycleReason === 'max_memory')) return;
+    this.log('warning', `${who(worker)} uses ${Math.round(rss / 2 ** 20)} MiB, above max_memory (${Math.round(cap / 2 ** 20)} MiB), for 3 heartbeats: replacing it`);
+    if (worker.generation !== this.current) return this.retire(worker, 'max_memory');
+    worker.recycling = true;
+    worker.recycleReason = 'max_memory';
     this.spawn(worker.id, worker);
   }
 

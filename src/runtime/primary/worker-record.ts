@@ -45,6 +45,10 @@ export interface WorkerRecord {
   replaces: WorkerRecord | null;
   /** A replacement is on its way (max_requests). */
   recycling: boolean;
+  /** Why its replacement was started, while it is recycling. */
+  recycleReason: 'max_requests' | 'max_memory';
+  /** Heartbeats in a row with RSS above `max_memory`. */
+  overMemory: number;
   /** Taken out of the routes while its heartbeat is late; routed again when it beats. */
   suspended: boolean;
   /** What its heartbeats said: requests served, in flight, memory, event loop. */
@@ -104,6 +108,8 @@ export function forkedRecord(key: number, id: number, generation: number, now: n
     bootError: null,
     replaces,
     recycling: false,
+    recycleReason: 'max_requests',
+    overMemory: 0,
     suspended: false,
     stats: { requests: 0, inFlight: 0, rssBytes: 0, heapUsedBytes: 0, elu: 0 },
   };

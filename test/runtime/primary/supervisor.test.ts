@@ -310,6 +310,57 @@ describe('the supervisor core: max_requests', () => {
   });
 });
 
+describe('the supervisor core: max_memory', () => {
+  const beat = (rssMiB: number): ToPrimary => ({ t: 'heartbeat', connections: 0, stats: { requests: 0, in_flight: 0, rss_bytes: rssMiB * 2 ** 20, heap_used_bytes: 0, elu: 0, hooks: null } });
+
+  it('replaces a worker above max_memory for 3 heartbeats in a row, replacement first, one at a time', () => {
+    const h = new Harness(generation(1, { workers: 2, max_memory: 100 }));
+    h.start();
+    h.message(1, beat(150));
+    h.message(1, beat(150));
+    h.message(1, beat(90));
+    h.message(1, beat(150));
+    h.message(1, beat(150));
+    // Below the cap once: the count starts again, so no replacement yet.
+    expect(h.forked()).toEqual([1, 2]);
+    h.message(2, beat(150));
+    h.message(2, beat(150));
+    h.message(1, beat(150));
+    expect(h.logs('warning')).toContain('worker 1 (pid 1001) uses 150 MiB, above max_memory (100 MiB), for 3 heartbeats: replacing it');
+    h.message(2, beat(150));
+    // Worker 2 is over too, but one memory replacement runs at a time.
+    h.answerAll('pre_fork');
+    expect(h.forked()).toEqual([1, 2, 3]);
+    expect(h.lastRoute()).toEqual([1, 2]);
+    h.ready(3);
+    expect(h.lastRoute()).toEqual([2, 3]);
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'max_memory', fast: false }));
+    h.exit(1, 0);
+    expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'max_memory' } });
+    h.answer('child_exit');
+    // Now worker 2's turn.
+    h.message(2, beat(150));
+    h.message(2, beat(150));
+    h.message(2, beat(150));
+    h.answerAll('pre_fork');
+    expect(h.forked()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('shares the cgroup limit with "auto", and is off without one', () => {
+    const h = new Harness({ ...generation(1, { workers: 2, max_memory: 'auto' }), memoryLimit: 3 * 2 ** 30 });
+    h.start();
+    // 3 GiB × 0.9 / (2 workers + the primary) = 921.6 MiB.
+    for (let i = 0; i < 3; i++) h.message(1, beat(900));
+    expect(h.logs('warning').some((l) => l.includes('above max_memory'))).toBe(false);
+    for (let i = 0; i < 3; i++) h.message(1, beat(950));
+    expect(h.logs('warning')).toContain('worker 1 (pid 1001) uses 950 MiB, above max_memory (922 MiB), for 3 heartbeats: replacing it');
+    const off = new Harness({ ...generation(1, { workers: 1, max_memory: 'auto' }), memoryLimit: null });
+    off.start();
+    for (let i = 0; i < 5; i++) off.message(1, beat(100_000));
+    expect(off.logs('warning').some((l) => l.includes('above max_memory'))).toBe(false);
+  });
+});
+
 describe('the supervisor core: reload', () => {
   function reloading(h: Harness, next: GenerationInfo): void {
     h.signal('SIGHUP');
