@@ -7,7 +7,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import type { ConfigInputs } from '../config/resolve.ts';
 import type { ExportOptions, ExportTarget } from './commands/export.ts';
 import type { Command as ConfigCommand } from '../config/types.ts';
-import { PRESET_NAMES } from '../config/shipped-presets.ts';
+import { PRESET_NAMES, type PresetName } from '../config/shipped-presets.ts';
 import { ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { addSettingFlags, settingFlagValues } from './flags.ts';
@@ -81,11 +81,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   });
 
   const init = new Command('init')
-    .description('write a starter hostd.config.ts in this folder (exit 1 if a config exists)')
-    .addOption(new Option('--preset <name>', 'start from a shipped preset').choices(PRESET_NAMES))
-    .action(async (options: { preset?: string }) => {
+    .description('write a starter config that fits this project: its app, language and module type (exit 1 if one exists)')
+    .addOption(new Option('--preset <name>', 'start from a shipped preset; only what it does not set is written').choices(PRESET_NAMES))
+    .option('--force', 'replace an existing config file')
+    .action(async (options: { preset?: PresetName; force?: boolean }) => {
       const { initCommand } = await import('./commands/init.ts');
-      setExitCode(initCommand(process.cwd(), options.preset));
+      setExitCode(await initCommand(process.cwd(), options));
     });
 
   const exporting = new Command('export')
