@@ -6,12 +6,18 @@
 import { type Command, Option } from 'commander';
 import { flagName, type SettingName, SETTINGS, settingsWithCli } from '../config/settings.ts';
 
-export function addSettingFlags(command: Command): Command {
+/**
+ * Adds a flag for every setting. `inHelp`: list them in the command's --help (`run`);
+ * elsewhere they are accepted alike but --help says in one line where they are listed.
+ */
+export function addSettingFlags(command: Command, inHelp: boolean): Command {
+  if (!inHelp) command.addHelpText('after', '\nSetting flags (--workers, --bind, ...) work as in `hostd run`: see `hostd run --help` or docs/settings.md.');
   for (const name of settingsWithCli()) {
     const row = SETTINGS[name];
     const short = row.short ? `-${row.short}, ` : '';
     const option = new Option(`${short}${flagName(name)}${row.kind.arg ? ` ${row.kind.arg}` : ''}`, row.doc.replaceAll('`', ''));
-    option.helpGroup(`${row.section} options:`);
+    if (inHelp) option.helpGroup(`${row.section} options:`);
+    else option.hideHelp();
     if (row.kind.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     command.addOption(option);
     if (!row.kind.arg) command.addOption(new Option(`--no-${flagName(name).slice(2)}`).hideHelp());

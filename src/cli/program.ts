@@ -34,7 +34,7 @@ function inputsFor(command: ConfigCommand, cmd: Command, options: CommonOptions,
 }
 
 /** The targets of `hostd export` (kept here so --help does not load the exporters). */
-const EXPORT_TARGET_NAMES: ExportTarget[] = ['systemd', 'kubernetes'];
+const EXPORT_TARGET_NAMES: ExportTarget[] = ['systemd', 'kubernetes', 'docker'];
 
 const configOption = () => new Option('-c, --config <file>', 'config file (default: hostd.config.* found from here upward)');
 
@@ -52,7 +52,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('start the primary: bind, fork workers, serve the app (flags mirror the settings)')
     .argument('[APP]', 'the app module, ./src/app.ts or ./src/app.ts#name (overrides `app`)')
     .addOption(configOption());
-  addSettingFlags(run).action(async (app: string | undefined, options: CommonOptions, cmd: Command) => {
+  addSettingFlags(run, true).action(async (app: string | undefined, options: CommonOptions, cmd: Command) => {
     const { runCommand } = await import('./commands/run.ts');
     setExitCode(await runCommand(inputsFor('run', cmd, options, false, app)));
   });
@@ -61,7 +61,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('load and validate the config only; print a summary (exit 0 valid, 1 invalid, 2 usage)')
     .addOption(configOption())
     .option('--json', 'machine-readable output');
-  addSettingFlags(check).action(async (options: CommonOptions, cmd: Command) => {
+  addSettingFlags(check, false).action(async (options: CommonOptions, cmd: Command) => {
     const { checkCommand } = await import('./commands/check.ts');
     setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true));
   });
@@ -70,7 +70,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('print the resolved config and where every value came from')
     .addOption(configOption())
     .option('--json', 'machine-readable output');
-  addSettingFlags(printConfig).action(async (options: CommonOptions, cmd: Command) => {
+  addSettingFlags(printConfig, false).action(async (options: CommonOptions, cmd: Command) => {
     const { printConfigCommand } = await import('./commands/print-config.ts');
     setExitCode(await printConfigCommand(inputsFor('print-config', cmd, options, true), options.json === true));
   });
@@ -90,18 +90,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   const exporting = new Command('export')
-    .description('write deployment files that agree with the config (timeouts, signals, probes)')
+    .description('write deployment files that agree with the config (timeouts, signals, probes): systemd units, Kubernetes manifests, a Dockerfile')
     .addArgument(new Argument('<target>', 'what to export for').choices(EXPORT_TARGET_NAMES))
     .addOption(configOption())
     .option('-o, --out <dir>', 'write the files into this folder (default: print them)')
     .option('--name <name>', 'unit / resource name (default: proc_name, else the package name)')
     .option('--socket', 'systemd: a .socket unit holds the binds (socket activation)')
     .option('--user <user>', 'systemd: run the service as this user')
+    .option('--working-directory <dir>', 'systemd: the project\'s folder where the service runs, absolute (default: /srv/NAME)')
     .option('--image <image>', 'kubernetes: the container image (default: NAME:latest)')
     .option('--replicas <n>', 'kubernetes: pods in the Deployment (default: 2)')
     .option('--cpus <n>', 'kubernetes: CPUs per pod when workers is "auto" (default: 2)')
-    .option('--memory-per-worker <MiB>', 'kubernetes: memory per worker; the primary gets one share too (default: 256)');
-  addSettingFlags(exporting).action(async (target: ExportTarget, options: CommonOptions & ExportOptions, cmd: Command) => {
+    .option('--memory-per-worker <MiB>', 'kubernetes: memory per worker; the primary gets one share too (default: 256)')
+    .option('--from <image>', 'docker: the base image (default: node:MAJOR-slim, the Node running this command)');
+  exporting.addHelpText(
+    'after',
+    ['', 'Examples:', '  hostd export systemd --name api --user www-data --out /etc/systemd/system', '  hostd export kubernetes --image registry.example/api:1.4 > k8s.yaml', '  hostd export docker > Dockerfile'].join('\n'),
+  );
+  addSettingFlags(exporting, false).action(async (target: ExportTarget, options: CommonOptions & ExportOptions, cmd: Command) => {
     const { exportCommand } = await import('./commands/export.ts');
     setExitCode(await exportCommand(target, inputsFor('export', cmd, options, false), options));
   });
