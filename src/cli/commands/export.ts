@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
+import { exportDocker } from '../../export/docker.ts';
 import { exportKubernetes } from '../../export/kubernetes.ts';
 import { type ExportedFile, exportSystemd } from '../../export/systemd.ts';
 import { displayPath } from '../../paths.ts';
@@ -11,14 +12,16 @@ import { native } from '../../runtime/native.ts';
 import { out } from '../output.ts';
 import { reportError } from '../report.ts';
 
-export type ExportTarget = 'systemd' | 'kubernetes';
+export type ExportTarget = 'systemd' | 'kubernetes' | 'docker';
 
 export interface ExportOptions {
   out?: string;
   name?: string;
   socket?: boolean;
   user?: string;
+  workingDirectory?: string;
   image?: string;
+  from?: string;
   replicas?: string;
   cpus?: string;
   memoryPerWorker?: string;
@@ -41,6 +44,12 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
   return n;
 }
 
+/** WorkingDirectory=: systemd takes only an absolute path; by default the conventional /srv/NAME, never this machine's folder. */
+function absoluteDirectory(text: string | undefined, name: string): string {
+  if (text === undefined) return `/srv/${name}`;
+  if (!isAbsolute(text)) throw new HostdError('HOSTD_ERR_USAGE', `--working-directory: expected an absolute path (systemd takes no other), got ${JSON.stringify(text)}`);
+  return text;
+}
 
 export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, options: ExportOptions): Promise<number> {
   let files: ExportedFile[];
@@ -51,12 +60,12 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
       files = exportSystemd(config, {
         name,
         socket: options.socket === true,
-        node: process.execPath,
-        cli: realpathSync(process.argv[1]!),
-        workingDirectory: config.root,
+        workingDirectory: absoluteDirectory(options.workingDirectory, name),
         user: options.user ?? null,
         notifyFromMain: native() !== null,
       });
+    } else if (target === 'docker') {
+      files = exportDocker(config, { from: options.from ?? `node:${process.versions.node.split('.')[0]}-slim` });
     } else {
       files = exportKubernetes(config, {
         name,
@@ -72,10 +81,13 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
       return 0;
     }
     const dir = resolve(inputs.cwd, options.out);
+    // A mistyped folder is a mistake to show, not one to make: nothing is created.
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new HostdError('HOSTD_ERR_EXPORT', `--out: ${displayPath(dir, inputs.cwd)} is not a folder that exists; create it, or leave out --out to print the files`);
+    }
     for (const file of files) {
       const path = join(dir, file.name);
       try {
-        mkdirSync(dir, { recursive: true });
         writeFileSync(path, file.content);
       } catch (error) {
         throw new HostdError('HOSTD_ERR_EXPORT', `--out: cannot write ${displayPath(path, inputs.cwd)}: ${escapeControls((error as Error).message)}`, { cause: error });
