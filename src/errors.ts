@@ -30,7 +30,7 @@ export const ERRORS = {
   },
   HOSTD_ERR_CONFIG_EXISTS: {
     exit: 1,
-    doc: '`hostd init` would overwrite an existing config file.',
+    doc: '`hostd init` would overwrite an existing config file; `hostd init --force` replaces it.',
   },
   HOSTD_ERR_APP_MISSING: {
     exit: 1,

@@ -25,6 +25,13 @@ export function addSettingFlags(command: Command, inHelp: boolean): Command {
   return command;
 }
 
+/** Setting flags as command-line arguments again (`--workers 3`, `--no-reload`): what an exported command repeats. */
+export function settingFlagArgs(values: Partial<Record<SettingName, readonly string[]>>): string[] {
+  return (Object.entries(values) as [SettingName, readonly string[]][]).flatMap(([name, texts]) =>
+    texts.flatMap((text) => (SETTINGS[name].kind.arg ? [flagName(name), text] : [text === 'false' ? `--no-${flagName(name).slice(2)}` : flagName(name)])),
+  );
+}
+
 /** The setting flags the user gave, as texts by setting name. */
 export function settingFlagValues(command: Command): Partial<Record<SettingName, string[]>> {
   const values: Partial<Record<SettingName, string[]>> = {};

@@ -14,6 +14,8 @@ import { type ExportedFile, generatedHeader, stopComment } from './systemd.ts';
 export interface DockerExport {
   /** The base image (`node:20-slim`). */
   readonly from: string;
+  /** Setting flags for `hostd run`. */
+  readonly args: readonly string[];
 }
 
 /** Docker has no "no limit" for a stop either: with hook_timeout 0, five minutes (as the Kubernetes export). */
@@ -66,7 +68,7 @@ export function exportDocker(config: ResolvedConfig, options: DockerExport): Exp
     '# The exec form: hostd is PID 1, so it receives the stop signal itself and reaps orphaned',
     '# processes with its native helper. If it warns at start that it cannot reap (the helper',
     '# did not load in this image), run the container with --init (Compose: init: true).',
-    'CMD ["node_modules/.bin/hostd", "run"]',
+    `CMD [${['node_modules/.bin/hostd', 'run', ...options.args].map((arg) => JSON.stringify(arg)).join(', ')}]`,
     '',
   ];
   return [{ name: 'Dockerfile', content: lines.join('\n') }];

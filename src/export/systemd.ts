@@ -17,6 +17,8 @@ export interface SystemdExport {
   /** The project's folder on the machine that runs the unit (WorkingDirectory): ExecStart is relative to it. */
   readonly workingDirectory: string;
   readonly user: string | null;
+  /** Setting flags for `hostd run`, after the config file. */
+  readonly args: readonly string[];
   /** The notify socket can be reached from the primary itself (hostd's native helper is built). */
   readonly notifyFromMain: boolean;
 }
@@ -68,7 +70,7 @@ export function exportSystemd(config: ResolvedConfig, options: SystemdExport): E
   const file = configName(config);
   // systemd wants an absolute program; env runs the project's own hostd, found from
   // WorkingDirectory, so the unit survives upgrades and any package manager's layout.
-  const run = ['/usr/bin/env', 'node_modules/.bin/hostd', 'run', ...(file ? ['--config', file] : []), ...sockets.flatMap((_, i) => ['--bind', `fd://${3 + i}`])];
+  const run = ['/usr/bin/env', 'node_modules/.bin/hostd', 'run', ...(file ? ['--config', file] : []), ...options.args, ...sockets.flatMap((_, i) => ['--bind', `fd://${3 + i}`])];
   const header = generatedHeader('systemd', config);
 
   const service = [

@@ -221,6 +221,19 @@ describe('exported files travel', () => {
     expect(relative.stderr).toContain('--working-directory: expected an absolute path (systemd takes no other), got "api"');
   });
 
+  it('the exported command repeats the setting flags the files were made with', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': config });
+    const docker = dockerfile((await hostd(['export', 'docker', '-b', ':9000', '--graceful-timeout', '5'], { cwd: dir })).stdout);
+    expect(docker.get('EXPOSE')).toEqual(['9000']);
+    expect(docker.get('CMD')).toEqual(['["node_modules/.bin/hostd", "run", "--bind", ":9000", "--graceful-timeout", "5"]']);
+    const service = unit((await hostd(['export', 'systemd', '--workers', '3', '--no-reload'], { cwd: dir })).stdout);
+    expect(service.get('ExecStart')).toEqual(['/usr/bin/env node_modules/.bin/hostd run --config hostd.config.ts --workers 3 --no-reload']);
+    // With --socket, the sockets systemd passes are the binds.
+    const socketed = unit((await hostd(['export', 'systemd', '--socket', '-b', '127.0.0.1:9000'], { cwd: dir })).stdout);
+    expect(socketed.get('ExecStart')).toEqual(['/usr/bin/env node_modules/.bin/hostd run --config hostd.config.ts --bind fd://3']);
+    expect(socketed.get('ListenStream')).toEqual(['127.0.0.1:9000']);
+  });
+
   it('--out into a folder that does not exist is an error naming it, and creates nothing', async () => {
     const dir = project({ ...APP, 'hostd.config.ts': config });
     const result = await hostd(['export', 'kubernetes', '--out', 'deploy/k8s'], { cwd: dir });

@@ -9,6 +9,7 @@ import { type ExportedFile, exportSystemd } from '../../export/systemd.ts';
 import { displayPath } from '../../paths.ts';
 import { escapeControls } from '../../text.ts';
 import { native } from '../../runtime/native.ts';
+import { settingFlagArgs } from '../flags.ts';
 import { out } from '../output.ts';
 import { reportError } from '../report.ts';
 
@@ -56,16 +57,22 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
   try {
     const config = await resolveConfig(inputs);
     const name = options.name ?? defaultName(config);
+    // The setting flags given here shaped the files, so the exported command repeats them;
+    // with --socket, the sockets systemd passes replace the binds.
+    const flags = { ...inputs.flags };
+    if (target === 'systemd' && options.socket === true) delete flags.bind;
+    const args = settingFlagArgs(flags);
     if (target === 'systemd') {
       files = exportSystemd(config, {
         name,
         socket: options.socket === true,
         workingDirectory: absoluteDirectory(options.workingDirectory, name),
+        args,
         user: options.user ?? null,
         notifyFromMain: native() !== null,
       });
     } else if (target === 'docker') {
-      files = exportDocker(config, { from: options.from ?? `node:${process.versions.node.split('.')[0]}-slim` });
+      files = exportDocker(config, { from: options.from ?? `node:${process.versions.node.split('.')[0]}-slim`, args });
     } else {
       files = exportKubernetes(config, {
         name,
@@ -73,7 +80,7 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
         replicas: positiveInteger(options.replicas, '--replicas', 2),
         cpus: positiveInteger(options.cpus, '--cpus', 2),
         memoryPerWorker: positiveInteger(options.memoryPerWorker, '--memory-per-worker', 256),
-        command: ['node_modules/.bin/hostd', 'run'],
+        command: ['node_modules/.bin/hostd', 'run', ...args],
       });
     }
     if (options.out === undefined) {
