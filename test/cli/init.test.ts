@@ -2,11 +2,13 @@
  * `hostd init` in projects of each shape: the config it writes finds the app, is in the
  * project's language and module type, and passes `hostd check` as written.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostd, printConfig } from '../helpers/cli.ts';
-import { project } from '../helpers/project.ts';
+import { project, REPO, tempDir } from '../helpers/project.ts';
 
 const CJS_APP = "module.exports = (req, res) => res.end('hi');\n";
 const ESM_APP = "export default (req, res) => res.end('hi');\n";
@@ -114,6 +116,37 @@ describe('hostd init fits the project', () => {
     expect(text).toContain('worker_exit: async () => {');
     // hostd logs "worker N stopping (reason)" itself.
     expect(text).not.toMatch(/log\.\w+\(/);
+  });
+});
+
+describe('the written config type-checks', () => {
+  it('in every project shape, with and without a preset; a wrong value is an error in each', async () => {
+    const shapes = [
+      [{ 'src/app.js': CJS_APP }, 'commonjs', 'hostd.config.js'],
+      [{ 'app.js': ESM_APP }, 'module', 'hostd.config.js'],
+      [{ 'server.mjs': ESM_APP }, 'commonjs', 'hostd.config.mjs'],
+      [{ 'src/app.ts': TS_APP }, 'module', 'hostd.config.ts'],
+    ] as const;
+    const good: string[] = [];
+    const bad: string[] = [];
+    for (const [files, type, file] of shapes) {
+      for (const args of [[], ['--preset', 'kubernetes']]) {
+        const dir = project(files, { type });
+        expect((await hostd(['init', ...args], { cwd: dir })).code).toBe(0);
+        good.push(join(dir, file));
+      }
+      const dir = project(files, { type });
+      await hostd(['init'], { cwd: dir });
+      writeFileSync(join(dir, file), readFileSync(join(dir, file), 'utf8').replace("workers: 'auto'", "workers: 'lots'"));
+      bad.push(join(dir, file));
+    }
+    // One tsc run over every file (each is typed by its own package.json): strict, unused names reported, JavaScript checked.
+    const compilerOptions = { strict: true, allowJs: true, checkJs: true, module: 'nodenext', noEmit: true, noUnusedLocals: true, noUnusedParameters: true, skipLibCheck: true, typeRoots: [join(REPO, 'node_modules', '@types')], types: ['node'] };
+    const tsconfig = join(tempDir(), 'tsconfig.json');
+    writeFileSync(tsconfig, JSON.stringify({ compilerOptions, files: [...good, ...bad] }));
+    const result = spawnSync(process.execPath, [createRequire(join(REPO, 'package.json')).resolve('typescript/bin/tsc'), '-p', tsconfig, '--pretty', 'false'], { encoding: 'utf8', cwd: dirname(tsconfig) });
+    const failed = new Set([...result.stdout.matchAll(/^(\S+)\(\d+,\d+\): error/gm)].map((m) => resolve(dirname(tsconfig), m[1]!)));
+    expect([...failed].sort(), result.stdout).toEqual([...bad].sort());
   });
 });
 
