@@ -70,7 +70,7 @@ export const ERRORS = {
   },
   HOSTD_ERR_EXPORT: {
     exit: 1,
-    doc: '`hostd export` cannot write deployment files for this config (for Kubernetes or Docker, no TCP port to expose; for Docker, a bind on loopback only; for a .socket unit, no address it can hold), or the `--out` folder does not exist or cannot be written.',
+    doc: '`hostd export` cannot write deployment files for this config (for Kubernetes or Docker, no TCP port to expose, or one on loopback only; for a .socket unit, no address it can hold), or the `--out` folder does not exist or cannot be written.',
   },
   HOSTD_ERR_NOT_RUNNING: {
     exit: 1,

@@ -7,7 +7,6 @@
 import { isIP } from 'node:net';
 import type { ResolvedConfig } from '../config/types.ts';
 import { configShape, platformStopTimeout, stopPlan } from '../config/stop-plan.ts';
-import { HostdError } from '../errors.ts';
 import { containerBind } from './kubernetes.ts';
 import { type ExportedFile, generatedHeader, stopComment } from './systemd.ts';
 
@@ -21,17 +20,9 @@ export interface DockerExport {
 /** Docker has no "no limit" for a stop either: with hook_timeout 0, five minutes (as the Kubernetes export). */
 const UNBOUNDED_STOP_SECONDS = 300;
 
-const LOOPBACK = /^(127\.|::1$|localhost$)/;
-
 export function exportDocker(config: ResolvedConfig, options: DockerExport): ExportedFile[] {
   const s = config.settings;
   const bind = containerBind(s.bind, 'docker');
-  if (bind.host !== null && LOOPBACK.test(bind.host)) {
-    throw new HostdError(
-      'HOSTD_ERR_EXPORT',
-      `bind: ${bind.host}:${bind.port} is reachable only from inside the container; extend the docker preset (0.0.0.0:$PORT), or bind ":${bind.port}"`,
-    );
-  }
   // The probe is asked from inside the container: over loopback when hostd listens on every interface.
   const probeHost = bind.host === null || bind.host === '0.0.0.0' || bind.host === '::' ? '127.0.0.1' : bind.host;
   const origin = `http://${isIP(probeHost) === 6 ? `[${probeHost}]` : probeHost}:${bind.port}`;

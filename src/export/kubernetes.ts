@@ -28,11 +28,26 @@ export interface KubernetesExport {
 /** How long Kubernetes takes to notice a pod left the endpoints, when hostd does not bridge it (drain_delay 0). */
 const ENDPOINT_PROPAGATION_SECONDS = 5;
 
-/** The first TCP address the config binds with a fixed port: what a container exposes. `preset` names the preset that binds one. */
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/**
+ * The first TCP address the config binds with a fixed port, off loopback: what a container
+ * exposes. Loopback only is an error, as nothing outside the container would reach it.
+ * `preset` names the preset that binds every interface.
+ */
 export function containerBind(binds: readonly string[], preset: string): { readonly host: string | null; readonly port: number } {
-  for (const text of binds) {
+  const tcp = binds.flatMap((text) => {
     const parsed = parseBind(text);
-    if (parsed.ok && parsed.bind.type === 'tcp' && parsed.bind.port > 0) return parsed.bind;
+    return parsed.ok && parsed.bind.type === 'tcp' && parsed.bind.port > 0 ? [parsed.bind] : [];
+  });
+  const reachable = tcp.find((bind) => bind.host === null || !LOOPBACK.test(bind.host));
+  if (reachable) return reachable;
+  const loopback = tcp[0];
+  if (loopback) {
+    throw new HostdError(
+      'HOSTD_ERR_EXPORT',
+      `bind: ${loopback.host}:${loopback.port} is reachable only from inside the container; extend the ${preset} preset (0.0.0.0:$PORT), or bind ":${loopback.port}"`,
+    );
   }
   throw new HostdError('HOSTD_ERR_EXPORT', `the config binds no TCP port a container can expose (bind: "0.0.0.0:8000", or use the ${preset} preset)`);
 }

@@ -77,6 +77,15 @@ describe('hostd export kubernetes', () => {
     expect(container.resources.limits.cpu).toBe('3');
   });
 
+  it('exposes the first address off loopback, and exits 1 when every address is on loopback', async () => {
+    const two = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: ['127.0.0.1:8000', '0.0.0.0:9000'] };\n" });
+    expect((await kubernetes(two)).container.ports).toEqual([{ name: 'http', containerPort: 9000 }]);
+    const local = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: 'localhost:8000' };\n" });
+    const result = await hostd(['export', 'kubernetes'], { cwd: local });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('bind: localhost:8000 is reachable only from inside the container; extend the kubernetes preset (0.0.0.0:$PORT), or bind ":8000"');
+  });
+
   it('exits 1 when there is no TCP port to expose', async () => {
     const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: 'unix:/tmp/x.sock' };\n" });
     const result = await hostd(['export', 'kubernetes'], { cwd: dir });
