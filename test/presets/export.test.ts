@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -5,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { configShape, PLATFORM_MARGIN_SECONDS, platformStopTimeout, stopPlan, type StopSettings } from '../../src/config/stop-plan.ts';
 import { hostd, resolvedSettings } from '../helpers/cli.ts';
 import { project, REPO } from '../helpers/project.ts';
+import { startHostd } from '../helpers/run.ts';
 
 const APP = { 'app.mjs': 'export default (q, s) => s.end("ok");\n' };
 
@@ -184,6 +186,22 @@ describe('hostd export docker', () => {
     expect(derived).toBe(stopWorstCase(s) + PLATFORM_MARGIN_SECONDS);
     expect(result.stdout).toContain(`docker run --stop-timeout ${derived} -p 9100:9100 IMAGE`);
     expect(result.stdout).toContain(`stop_grace_period: ${derived}s`);
+  });
+
+  it('HEALTHCHECK\'s command asks the probe of a running hostd: 0 while it serves, 1 once it is gone', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': "import kubernetes from 'hostd/presets/kubernetes';\nexport default { extends: [kubernetes()], app: './app.mjs', workers: 1 };\n" });
+    const server = startHostd(dir, ['-b', '127.0.0.1:0']);
+    const port = new URL(await server.ready()).port;
+    const result = await hostd(['export', 'docker', '-b', `0.0.0.0:${port}`], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    const healthcheck = dockerfile(result.stdout).get('HEALTHCHECK')![0]!;
+    const [command, ...args] = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
+    expect(command).toBe('node');
+    const probe = () => new Promise<number | null>((resolve) => execFile(process.execPath, args, { timeout: 10_000 }, (error) => resolve(error ? ((error as { code?: number }).code ?? null) : 0)));
+    expect(await probe()).toBe(0);
+    // A fast stop: the preset's drain_delay would keep it answering for seconds.
+    await server.stop('SIGINT');
+    expect(await probe()).toBe(1);
   });
 
   it('fits the docker preset\'s stop window; no HEALTHCHECK without a probe path', async () => {
