@@ -218,6 +218,19 @@ describe('hostd export docker', () => {
     expect(timeout).toBeLessThanOrEqual(45);
   });
 
+  it('is what docs/deploy/docker.md shows for its config, with the stop timeout it states', async () => {
+    const doc = readFileSync(join(REPO, 'docs', 'deploy', 'docker.md'), 'utf8');
+    const config = /```ts\n([\s\S]*?)```/.exec(doc)![1]!;
+    const shown = /```dockerfile\n([\s\S]*?)```/.exec(doc)![1]!;
+    const dir = project({ 'dist/app.js': APP['app.mjs'], 'hostd.config.ts': config });
+    const result = await hostd(['export', 'docker', '--from', 'node:20-slim'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split('\n').filter((line) => line !== '' && !line.startsWith('#')).join('\n') + '\n').toBe(shown);
+    const derived = /--stop-timeout (\d+)/.exec(result.stdout)![1];
+    expect(doc).toContain(`docker run --stop-timeout ${derived} -p 8000:8000 api`);
+    expect(doc).toContain(`(${derived} s for the config above)`);
+  });
+
   it('exits 1 when the config listens on loopback only, which nothing outside the container reaches', async () => {
     const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:8000' };\n" });
     const result = await hostd(['export', 'docker'], { cwd: dir });
