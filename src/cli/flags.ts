@@ -3,7 +3,7 @@
  * `-b/--bind` (repeatable), `--allow-app-control` / `--no-allow-app-control`. The
  * values are kept as typed and validated with the config (same messages, same rules).
  */
-import { type Command, Option } from 'commander';
+import { type Command, Help, Option } from 'commander';
 import { flagName, type SettingName, SETTINGS, settingsWithCli } from '../config/settings.ts';
 
 /**
@@ -11,13 +11,23 @@ import { flagName, type SettingName, SETTINGS, settingsWithCli } from '../config
  * elsewhere they are accepted alike but --help says in one line where they are listed.
  */
 export function addSettingFlags(command: Command, inHelp: boolean): Command {
-  if (!inHelp) command.addHelpText('after', '\nSetting flags (--workers, --bind, ...) work as in `hostd run`: see `hostd run --help` or docs/settings.md.');
+  if (!inHelp) {
+    command.addHelpText('after', '\nSetting flags (--workers, --bind, ...) work as in `hostd run`: see `hostd run --help` or docs/settings.md.');
+    // Left out of the help text only: hidden options would also be left out of "Did you mean --workers?".
+    const settingFlags = new Set(settingsWithCli().map(flagName));
+    command.configureHelp({
+      formatHelp: (cmd, helper) => {
+        const own = Object.create(helper) as Help;
+        own.visibleOptions = (c) => helper.visibleOptions(c).filter((option) => !settingFlags.has(option.long ?? ''));
+        return Help.prototype.formatHelp.call(own, cmd, own);
+      },
+    });
+  }
   for (const name of settingsWithCli()) {
     const row = SETTINGS[name];
     const short = row.short ? `-${row.short}, ` : '';
     const option = new Option(`${short}${flagName(name)}${row.kind.arg ? ` ${row.kind.arg}` : ''}`, row.doc.replaceAll('`', ''));
-    if (inHelp) option.helpGroup(`${row.section} options:`);
-    else option.hideHelp();
+    option.helpGroup(`${row.section} options:`);
     if (row.kind.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     command.addOption(option);
     if (!row.kind.arg) command.addOption(new Option(`--no-${flagName(name).slice(2)}`).hideHelp());

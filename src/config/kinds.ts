@@ -220,7 +220,7 @@ export function binds(): Kind<string | string[], string[]> {
   const expected = `${one} or a list of them`;
   const check = (value: unknown, path: number[], issues: z.core.$RefinementCtx['issues']) => {
     if (typeof value !== 'string') {
-      const detail = Number.isInteger(value) ? barePortHint(value as number) : undefined;
+      const detail = Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? barePortHint(value as number) : undefined;
       issues.push({ code: 'custom', message: `expected ${path.length ? one : expected}`, input: value, path, ...(detail ? { params: { detail } } : {}) });
       return;
     }

@@ -292,5 +292,7 @@ describe('exported files travel', () => {
     expect((await hostd(['run', '--help'], { cwd: dir })).stdout).toContain('--graceful-timeout <seconds>');
     const { container } = await kubernetes(dir, '--workers', '3');
     expect(container.resources.limits.cpu).toBe('3');
+    // Misspelt, they are still suggested.
+    expect((await hostd(['export', 'docker', '--graceful-timout', '3'], { cwd: dir })).stderr).toContain('Did you mean --graceful-timeout?');
   });
 });

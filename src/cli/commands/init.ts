@@ -17,7 +17,7 @@ import { reportError } from '../report.ts';
 /** The extensions an app module may have, TypeScript first. */
 const APP_EXTENSIONS = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'];
 /** Where init looks for the app, in this order (then package.json `main`). */
-export const APP_CANDIDATES = ['src/app', 'app', 'server'].flatMap((base) => APP_EXTENSIONS.map((ext) => `${base}.${ext}`));
+const APP_CANDIDATES = ['src/app', 'app', 'server'].flatMap((base) => APP_EXTENSIONS.map((ext) => `${base}.${ext}`));
 
 /** What init found out about the project in a folder. */
 export interface ProjectShape {
@@ -177,12 +177,12 @@ export async function initCommand(cwd: string, options: InitOptions = {}): Promi
   }
   const shape = projectShape(cwd);
   const app = shape.app ? `./${shape.app.path}` : `./src/app.${shape.typescript ? 'ts' : 'js'}`;
-  // A second config file beside the new one would make every command stop at "keep one".
-  for (const name of existing) rmSync(join(cwd, name), { force: true });
   writeFileSync(join(cwd, shape.file), starterConfig({ app, module: shape.module, preset }));
+  // A second config file beside the new one would make every command stop at "keep one".
+  const others = existing.filter((name) => name !== shape.file);
+  for (const name of others) rmSync(join(cwd, name), { force: true });
 
   const s = out.style;
-  const others = existing.filter((name) => name !== shape.file);
   const replaced = existing.length === 0 ? '' : others.length ? `, replacing ${others.join(' and ')}` : ', replacing the old one';
   const kind = shape.typescript ? 'TypeScript' : shape.module === 'esm' ? 'an ES module' : 'CommonJS';
   out.line(`${s.green('✓')} wrote ${s.bold(shape.file)} (${kind}${preset ? `, preset ${preset.name}` : ''})${replaced}`);
