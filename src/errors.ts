@@ -30,7 +30,7 @@ export const ERRORS = {
   },
   HOSTD_ERR_CONFIG_EXISTS: {
     exit: 1,
-    doc: '`hostd init` would overwrite an existing config file.',
+    doc: '`hostd init` would overwrite an existing config file; `hostd init --force` replaces it.',
   },
   HOSTD_ERR_APP_MISSING: {
     exit: 1,
@@ -70,7 +70,7 @@ export const ERRORS = {
   },
   HOSTD_ERR_EXPORT: {
     exit: 1,
-    doc: '`hostd export` cannot write deployment files for this config (for Kubernetes, no TCP port to expose; for a .socket unit, no address it can hold; or the `--out` folder cannot be written).',
+    doc: '`hostd export` cannot write deployment files for this config (for Kubernetes or Docker, no TCP port to expose, or one on loopback only; for a .socket unit, no address it can hold), or the `--out` folder does not exist or cannot be written.',
   },
   HOSTD_ERR_NOT_RUNNING: {
     exit: 1,

@@ -3,10 +3,26 @@
  * `-b/--bind` (repeatable), `--allow-app-control` / `--no-allow-app-control`. The
  * values are kept as typed and validated with the config (same messages, same rules).
  */
-import { type Command, Option } from 'commander';
+import { type Command, Help, Option } from 'commander';
 import { flagName, type SettingName, SETTINGS, settingsWithCli } from '../config/settings.ts';
 
-export function addSettingFlags(command: Command): Command {
+/**
+ * Adds a flag for every setting. `inHelp`: list them in the command's --help (`run`);
+ * elsewhere they are accepted alike but --help says in one line where they are listed.
+ */
+export function addSettingFlags(command: Command, inHelp: boolean): Command {
+  if (!inHelp) {
+    command.addHelpText('after', '\nSetting flags (--workers, --bind, ...) work as in `hostd run`: see `hostd run --help` or docs/settings.md.');
+    // Left out of the help text only: hidden options would also be left out of "Did you mean --workers?".
+    const settingFlags = new Set(settingsWithCli().map(flagName));
+    command.configureHelp({
+      formatHelp: (cmd, helper) => {
+        const own = Object.create(helper) as Help;
+        own.visibleOptions = (c) => helper.visibleOptions(c).filter((option) => !settingFlags.has(option.long ?? ''));
+        return Help.prototype.formatHelp.call(own, cmd, own);
+      },
+    });
+  }
   for (const name of settingsWithCli()) {
     const row = SETTINGS[name];
     const short = row.short ? `-${row.short}, ` : '';
@@ -17,6 +33,13 @@ export function addSettingFlags(command: Command): Command {
     if (!row.kind.arg) command.addOption(new Option(`--no-${flagName(name).slice(2)}`).hideHelp());
   }
   return command;
+}
+
+/** Setting flags as command-line arguments again (`--workers 3`, `--no-reload`): what an exported command repeats. */
+export function settingFlagArgs(values: Partial<Record<SettingName, readonly string[]>>): string[] {
+  return (Object.entries(values) as [SettingName, readonly string[]][]).flatMap(([name, texts]) =>
+    texts.flatMap((text) => (SETTINGS[name].kind.arg ? [flagName(name), text] : [text === 'false' ? `--no-${flagName(name).slice(2)}` : flagName(name)])),
+  );
 }
 
 /** The setting flags the user gave, as texts by setting name. */

@@ -7,7 +7,7 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import type { ConfigInputs } from '../config/resolve.ts';
 import type { ExportOptions, ExportTarget } from './commands/export.ts';
 import type { Command as ConfigCommand } from '../config/types.ts';
-import { PRESET_NAMES } from '../config/shipped-presets.ts';
+import { PRESET_NAMES, type PresetName } from '../config/shipped-presets.ts';
 import { ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { addSettingFlags, settingFlagValues } from './flags.ts';
@@ -34,7 +34,7 @@ function inputsFor(command: ConfigCommand, cmd: Command, options: CommonOptions,
 }
 
 /** The targets of `hostd export` (kept here so --help does not load the exporters). */
-const EXPORT_TARGET_NAMES: ExportTarget[] = ['systemd', 'kubernetes'];
+const EXPORT_TARGET_NAMES: ExportTarget[] = ['systemd', 'kubernetes', 'docker'];
 
 /**
  * `check --no-app`. Commander would store it as the negation of `--app <module>` (the `app`
@@ -66,7 +66,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('start the primary: bind, fork workers, serve the app (flags mirror the settings)')
     .argument('[APP]', 'the app module, ./src/app.ts or ./src/app.ts#name (overrides `app`)')
     .addOption(configOption());
-  addSettingFlags(run).action(async (app: string | undefined, options: CommonOptions, cmd: Command) => {
+  addSettingFlags(run, true).action(async (app: string | undefined, options: CommonOptions, cmd: Command) => {
     const { runCommand } = await import('./commands/run.ts');
     setExitCode(await runCommand(inputsFor('run', cmd, options, false, app)));
   });
@@ -76,7 +76,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(configOption())
     .option('--json', 'machine-readable output')
     .addOption(new NoAppOption());
-  addSettingFlags(check).action(async (options: CommonOptions & { loadApp: boolean }, cmd: Command) => {
+  addSettingFlags(check, false).action(async (options: CommonOptions & { loadApp: boolean }, cmd: Command) => {
     const { checkCommand } = await import('./commands/check.ts');
     setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true, options.loadApp));
   });
@@ -85,7 +85,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('print the resolved config and where every value came from')
     .addOption(configOption())
     .option('--json', 'machine-readable output');
-  addSettingFlags(printConfig).action(async (options: CommonOptions, cmd: Command) => {
+  addSettingFlags(printConfig, false).action(async (options: CommonOptions, cmd: Command) => {
     const { printConfigCommand } = await import('./commands/print-config.ts');
     setExitCode(await printConfigCommand(inputsFor('print-config', cmd, options, true), options.json === true));
   });
@@ -96,26 +96,33 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   });
 
   const init = new Command('init')
-    .description('write a starter hostd.config.ts in this folder (exit 1 if a config exists)')
-    .addOption(new Option('--preset <name>', 'start from a shipped preset').choices(PRESET_NAMES))
-    .action(async (options: { preset?: string }) => {
+    .description('write a starter config that fits this project: its app, language and module type (exit 1 if one exists)')
+    .addOption(new Option('--preset <name>', 'start from a shipped preset; only what it does not set is written').choices(PRESET_NAMES))
+    .option('--force', 'replace an existing config file')
+    .action(async (options: { preset?: PresetName; force?: boolean }) => {
       const { initCommand } = await import('./commands/init.ts');
-      setExitCode(initCommand(process.cwd(), options.preset));
+      setExitCode(await initCommand(process.cwd(), options));
     });
 
   const exporting = new Command('export')
-    .description('write deployment files that agree with the config (timeouts, signals, probes)')
+    .description('write deployment files that agree with the config (timeouts, signals, probes): systemd units, Kubernetes manifests, a Dockerfile')
     .addArgument(new Argument('<target>', 'what to export for').choices(EXPORT_TARGET_NAMES))
     .addOption(configOption())
     .option('-o, --out <dir>', 'write the files into this folder (default: print them)')
     .option('--name <name>', 'unit / resource name (default: proc_name, else the package name)')
     .option('--socket', 'systemd: a .socket unit holds the binds (socket activation)')
     .option('--user <user>', 'systemd: run the service as this user')
+    .option('--working-directory <dir>', 'systemd: the project\'s folder where the service runs, absolute (default: /srv/NAME)')
     .option('--image <image>', 'kubernetes: the container image (default: NAME:latest)')
     .option('--replicas <n>', 'kubernetes: pods in the Deployment (default: 2)')
     .option('--cpus <n>', 'kubernetes: CPUs per pod when workers is "auto" (default: 2)')
-    .option('--memory-per-worker <MiB>', 'kubernetes: memory per worker; the primary gets one share too (default: 256)');
-  addSettingFlags(exporting).action(async (target: ExportTarget, options: CommonOptions & ExportOptions, cmd: Command) => {
+    .option('--memory-per-worker <MiB>', 'kubernetes: memory per worker; the primary gets one share too (default: 256)')
+    .option('--from <image>', 'docker: the base image (default: node:MAJOR-slim, the Node running this command)');
+  exporting.addHelpText(
+    'after',
+    ['', 'Examples:', '  hostd export systemd --name api --user www-data --out /etc/systemd/system', '  hostd export kubernetes --image registry.example/api:1.4 > k8s.yaml', '  hostd export docker > Dockerfile'].join('\n'),
+  );
+  addSettingFlags(exporting, false).action(async (target: ExportTarget, options: CommonOptions & ExportOptions, cmd: Command) => {
     const { exportCommand } = await import('./commands/export.ts');
     setExitCode(await exportCommand(target, inputsFor('export', cmd, options, false), options));
   });

@@ -50,7 +50,11 @@ export function parseBind(text: string): BindResult {
     port = value.slice(close + 2);
   } else {
     const colon = value.lastIndexOf(':');
-    if (colon < 0) return fail('missing :PORT');
+    if (colon < 0) {
+      // A bare number is a port given without its host: say both ways to write it.
+      if (/^\d+$/.test(value)) return fail(barePortHint(value));
+      return fail('missing :PORT');
+    }
     host = value.slice(0, colon);
     port = value.slice(colon + 1);
     if (host.includes(':')) return fail('write IPv6 addresses in brackets, as in [::1]:8000');
@@ -60,6 +64,11 @@ export function parseBind(text: string): BindResult {
   const portNumber = Number(port);
   if (portNumber > 65535) return fail(`port ${portNumber} is out of range 0-65535`);
   return { ok: true, bind: { type: 'tcp', host: host === '' ? null : host, port: portNumber } };
+}
+
+/** What to write instead of a port given alone (`-b 8001`, `bind: 8001`). */
+export function barePortHint(port: string | number): string {
+  return `write ":${port}" for every interface or "127.0.0.1:${port}" for this machine only`;
 }
 
 /** The address as a URL-like string for logs: `http://127.0.0.1:8000`, `unix:/run/a.sock`, `fd://3` (a path with control characters quoted). */

@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { BIND_FORMS, parseBind } from './binds.ts';
+import { barePortHint, BIND_FORMS, parseBind } from './binds.ts';
 import { PRESET_NAMES } from './shipped-presets.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -236,7 +236,8 @@ export function binds(): Kind<string | string[], string[]> {
   const expected = `${one} or a list of them`;
   const check = (value: unknown, path: number[], issues: z.core.$RefinementCtx['issues']) => {
     if (typeof value !== 'string') {
-      issues.push({ code: 'custom', message: `expected ${path.length ? one : expected}`, input: value, path });
+      const detail = Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? barePortHint(value as number) : undefined;
+      issues.push({ code: 'custom', message: `expected ${path.length ? one : expected}`, input: value, path, ...(detail ? { params: { detail } } : {}) });
       return;
     }
     const parsed = parseBind(value);

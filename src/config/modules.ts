@@ -282,7 +282,8 @@ function asCommonJs(value: unknown): unknown {
     view = Object.defineProperty({}, '__esModule', { value: true });
     // Getters keep the bindings live (and do not read one before it is initialized).
     for (const key of Reflect.ownKeys(namespace)) {
-      if (typeof key === 'string') Object.defineProperty(view, key, { enumerable: true, get: () => namespace[key] });
+      // Node's require() of an ES module with a default export adds `__esModule` to the namespace itself.
+      if (typeof key === 'string' && key !== '__esModule') Object.defineProperty(view, key, { enumerable: true, get: () => namespace[key] });
     }
     views.set(namespace, view);
   }

@@ -2,8 +2,9 @@
  * The stop plan: every deadline of a stop, graceful or fast, as one function of the
  * settings and of how many functions the stop calls. The worker follows it step by step;
  * the primary kills a worker only once it is past it; the presets size `graceful_timeout`
- * with it; `hostd export` derives `TimeoutStopSec` and `terminationGracePeriodSeconds`
- * from it; docs/guarantees.md states it. Nothing else computes a stop deadline.
+ * with it; `hostd export` derives `TimeoutStopSec`, `terminationGracePeriodSeconds` and
+ * Docker's `--stop-timeout` from it; docs/guarantees.md states it. Nothing else computes a
+ * stop deadline.
  */
 import { HostdError } from '../errors.ts';
 import type { ResolvedSettings } from './options.generated.ts';
@@ -140,7 +141,7 @@ export const ASSUMED_APP_HANDLERS = { shutdown: 1, request: 1 } as const;
 /** The shape the presets size their stop for: the app's handlers, and one of each exit hook. */
 export const PRESET_SHAPE: StopShape = { post_request: ASSUMED_APP_HANDLERS.request, worker_int: 0, shutdown: ASSUMED_APP_HANDLERS.shutdown, worker_exit: 1, child_exit: 1, on_exit: 1 };
 
-/** A platform's stop timeout for a graceful stop of this plan (systemd TimeoutStopSec, terminationGracePeriodSeconds); null = no bound. */
+/** A platform's stop timeout for a graceful stop of this plan (systemd TimeoutStopSec, terminationGracePeriodSeconds, Docker's --stop-timeout); null = no bound. */
 export function platformStopTimeout(plan: StopPlan): number | null {
   return plan.total === null ? null : Math.ceil(plan.total) + PLATFORM_MARGIN_SECONDS;
 }

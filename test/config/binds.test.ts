@@ -19,6 +19,7 @@ describe('parseBind', () => {
   it.each([
     ['', 'empty address'],
     ['localhost', 'missing :PORT'],
+    ['8001', 'write ":8001" for every interface or "127.0.0.1:8001" for this machine only'],
     ['127.0.0.1:', 'missing port number after :'],
     ['127.0.0.1:http', 'port "http" is not a number'],
     ['127.0.0.1:70000', 'port 70000 is out of range 0-65535'],

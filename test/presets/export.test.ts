@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { configShape, PLATFORM_MARGIN_SECONDS, stopPlan, type StopSettings } from '../../src/config/stop-plan.ts';
+import { configShape, PLATFORM_MARGIN_SECONDS, platformStopTimeout, stopPlan, type StopSettings } from '../../src/config/stop-plan.ts';
 import { hostd, resolvedSettings } from '../helpers/cli.ts';
-import { project } from '../helpers/project.ts';
+import { project, REPO } from '../helpers/project.ts';
+import { startHostd } from '../helpers/run.ts';
 
 const APP = { 'app.mjs': 'export default (q, s) => s.end("ok");\n' };
 
@@ -92,6 +94,15 @@ describe('hostd export kubernetes', () => {
     expect(without.deployment.spec.template.metadata.annotations).toBeUndefined();
   });
 
+  it('exposes the first address off loopback, and exits 1 when every address is on loopback', async () => {
+    const two = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: ['127.0.0.1:8000', '0.0.0.0:9000'] };\n" });
+    expect((await kubernetes(two)).container.ports).toEqual([{ name: 'http', containerPort: 9000 }]);
+    const local = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: 'localhost:8000' };\n" });
+    const result = await hostd(['export', 'kubernetes'], { cwd: local });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('bind: localhost:8000 is reachable only from inside the container; extend the kubernetes preset (0.0.0.0:$PORT), or bind ":8000"');
+  });
+
   it('exits 1 when there is no TCP port to expose', async () => {
     const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: 'unix:/tmp/x.sock' };\n" });
     const result = await hostd(['export', 'kubernetes'], { cwd: dir });
@@ -129,12 +140,15 @@ describe('hostd export systemd', () => {
     expect(Number(service.get('TimeoutStopSec')![0])).toBeGreaterThanOrEqual(stopWorstCase(s) + PLATFORM_MARGIN_SECONDS);
     // The file says how its number was computed, term by term.
     expect(result.stdout).toContain(`# drain_delay 3 s + graceful_timeout 25 s + post_request wait 30 s + host.on('shutdown') 1 × 30 s + kill grace 1 s = ${stopWorstCase(s)} s;`);
-    expect(service.get('ExecStart')![0]).toMatch(new RegExp(` run --config ${join(dir, 'hostd.config.ts').replaceAll('/', '\\/')}$`));
-    expect(service.get('WorkingDirectory')).toEqual([dir]);
+    // The project's own hostd, relative to WorkingDirectory: nothing of the machine that exported.
+    expect(service.get('ExecStart')).toEqual(['/usr/bin/env node_modules/.bin/hostd run --config hostd.config.ts']);
+    expect(service.get('WorkingDirectory')).toEqual(['/srv/api']);
+    expect(result.stdout).not.toContain(dir);
   });
 
   it('with --socket, writes a .socket holding the binds, and the service listens on the fds systemd passes', async () => {
     const dir = systemdProject("bind: ['127.0.0.1:8080', 'unix:/run/api.sock']");
+    mkdirSync(join(dir, 'deploy'));
     const result = await hostd(['export', 'systemd', '--socket', '--name', 'api', '--out', 'deploy'], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe('wrote deploy/api.service\nwrote deploy/api.socket\n');
@@ -151,5 +165,149 @@ describe('hostd export systemd', () => {
     expect(service.get('Type')).toEqual(['exec']);
     expect(service.has('WatchdogSec')).toBe(false);
     expect(service.get('TimeoutStopSec')).toEqual(['infinity']);
+  });
+});
+
+/** The Dockerfile's instructions, by keyword (a repeated keyword gives every argument). */
+function dockerfile(text: string): Map<string, string[]> {
+  const instructions = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z]+) (.*)$/.exec(line);
+    if (m) instructions.set(m[1]!, [...(instructions.get(m[1]!) ?? []), m[2]!]);
+  }
+  return instructions;
+}
+
+describe('hostd export docker', () => {
+  it('writes a Dockerfile whose signal, probe, port and stop timeout agree with the config', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': "import kubernetes from 'hostd/presets/kubernetes';\nexport default { extends: [kubernetes({ port: 9100, drain_delay: 4 })], app: './app.mjs', liveness_path: '/alive' };\n" });
+    const s = await resolvedSettings(dir);
+    const result = await hostd(['export', 'docker'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    const file = dockerfile(result.stdout);
+    // SIGTERM is hostd's graceful stop.
+    expect(file.get('STOPSIGNAL')).toEqual(['SIGTERM']);
+    expect(file.get('EXPOSE')).toEqual(['9100']);
+    expect(file.get('ENV')).toEqual(['NODE_ENV=production PORT=9100']);
+    // The probe hostd answers, asked over loopback inside the container, with what the image has (node).
+    const healthcheck = file.get('HEALTHCHECK')![0]!;
+    const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
+    expect(command.slice(0, 2)).toEqual(['node', '-e']);
+    expect(command[2]).toContain("fetch('http://127.0.0.1:9100/alive')");
+    // hostd itself is PID 1 (the exec form), started from the project's own node_modules.
+    expect(file.get('CMD')).toEqual(['["node_modules/.bin/hostd", "run"]']);
+    // The stop timeout to give Docker is the stop plan's, as for the other platforms.
+    const derived = platformStopTimeout(stopPlan(s as unknown as StopSettings, configShape({ post_request: [], worker_int: [], worker_exit: [], child_exit: [], on_exit: [] }), 'graceful'));
+    expect(derived).toBe(stopWorstCase(s) + PLATFORM_MARGIN_SECONDS);
+    expect(result.stdout).toContain(`docker run --stop-timeout ${derived} -p 9100:9100 IMAGE`);
+    expect(result.stdout).toContain(`stop_grace_period: ${derived}s`);
+  });
+
+  it('HEALTHCHECK\'s command asks the probe of a running hostd: 0 while it serves, 1 once it is gone', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': "import kubernetes from 'hostd/presets/kubernetes';\nexport default { extends: [kubernetes()], app: './app.mjs', workers: 1 };\n" });
+    const server = startHostd(dir, ['-b', '127.0.0.1:0']);
+    const port = new URL(await server.ready()).port;
+    const result = await hostd(['export', 'docker', '-b', `0.0.0.0:${port}`], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    const healthcheck = dockerfile(result.stdout).get('HEALTHCHECK')![0]!;
+    const [command, ...args] = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
+    expect(command).toBe('node');
+    const probe = () => new Promise<number | null>((resolve) => execFile(process.execPath, args, { timeout: 10_000 }, (error) => resolve(error ? ((error as { code?: number }).code ?? null) : 0)));
+    expect(await probe()).toBe(0);
+    // A fast stop: the preset's drain_delay would keep it answering for seconds.
+    await server.stop('SIGINT');
+    expect(await probe()).toBe(1);
+  });
+
+  it('fits the docker preset\'s stop window; no HEALTHCHECK without a probe path', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': "import docker from 'hostd/presets/docker';\nexport default { extends: [docker({ stop_timeout: 45 })], app: './app.mjs' };\n" });
+    const result = await hostd(['export', 'docker', '--from', 'node:22-alpine'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    const file = dockerfile(result.stdout);
+    expect(file.get('FROM')).toEqual(['node:22-alpine']);
+    expect(file.get('EXPOSE')).toEqual(['8000']);
+    expect(file.has('HEALTHCHECK')).toBe(false);
+    expect(result.stdout).toContain('# No HEALTHCHECK: the config sets neither liveness_path nor readiness_path');
+    const timeout = Number(/--stop-timeout (\d+)/.exec(result.stdout)![1]);
+    expect(timeout).toBeGreaterThan(30);
+    expect(timeout).toBeLessThanOrEqual(45);
+  });
+
+  it('is what docs/deploy/docker.md shows for its config, with the stop timeout it states', async () => {
+    const doc = readFileSync(join(REPO, 'docs', 'deploy', 'docker.md'), 'utf8');
+    const config = /```ts\n([\s\S]*?)```/.exec(doc)![1]!;
+    const shown = /```dockerfile\n([\s\S]*?)```/.exec(doc)![1]!;
+    const dir = project({ 'dist/app.js': APP['app.mjs'], 'hostd.config.ts': config });
+    const result = await hostd(['export', 'docker', '--from', 'node:20-slim'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split('\n').filter((line) => line !== '' && !line.startsWith('#')).join('\n') + '\n').toBe(shown);
+    const derived = /--stop-timeout (\d+)/.exec(result.stdout)![1];
+    expect(doc).toContain(`docker run --stop-timeout ${derived} -p 8000:8000 api`);
+    expect(doc).toContain(`(${derived} s for the config above)`);
+  });
+
+  it('exits 1 when the config listens on loopback only, which nothing outside the container reaches', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:8000' };\n" });
+    const result = await hostd(['export', 'docker'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('bind: 127.0.0.1:8000 is reachable only from inside the container; extend the docker preset (0.0.0.0:$PORT), or bind ":8000"');
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('exported files travel', () => {
+  const config = "import kubernetes from 'hostd/presets/kubernetes';\nexport default { extends: [kubernetes()], app: './app.mjs' };\n";
+
+  it.each(['systemd', 'systemd --socket', 'kubernetes', 'docker'])('hostd export %s names no folder of the machine that exported', async (args) => {
+    const dir = project({ ...APP, 'hostd.config.ts': config });
+    const result = await hostd(['export', ...args.split(' ')], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('from hostd.config.ts;');
+    // Neither the project's folder nor hostd's own (where the CLI and node run from).
+    for (const local of [dir, realpathSync(dir), REPO, process.execPath]) expect(result.stdout).not.toContain(local);
+  });
+
+  it('systemd: WorkingDirectory is where the service runs, given as an absolute path', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': config });
+    const service = unit((await hostd(['export', 'systemd', '--working-directory', '/opt/api'], { cwd: dir })).stdout);
+    expect(service.get('WorkingDirectory')).toEqual(['/opt/api']);
+    const relative = await hostd(['export', 'systemd', '--working-directory', 'api'], { cwd: dir });
+    expect(relative.code).toBe(2);
+    expect(relative.stderr).toContain('--working-directory: expected an absolute path (systemd takes no other), got "api"');
+  });
+
+  it('the exported command repeats the setting flags the files were made with', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': config });
+    const docker = dockerfile((await hostd(['export', 'docker', '-b', ':9000', '--graceful-timeout', '5'], { cwd: dir })).stdout);
+    expect(docker.get('EXPOSE')).toEqual(['9000']);
+    expect(docker.get('CMD')).toEqual(['["node_modules/.bin/hostd", "run", "--bind", ":9000", "--graceful-timeout", "5"]']);
+    const service = unit((await hostd(['export', 'systemd', '--workers', '3', '--no-reload'], { cwd: dir })).stdout);
+    expect(service.get('ExecStart')).toEqual(['/usr/bin/env node_modules/.bin/hostd run --config hostd.config.ts --workers 3 --no-reload']);
+    // With --socket, the sockets systemd passes are the binds.
+    const socketed = unit((await hostd(['export', 'systemd', '--socket', '-b', '127.0.0.1:9000'], { cwd: dir })).stdout);
+    expect(socketed.get('ExecStart')).toEqual(['/usr/bin/env node_modules/.bin/hostd run --config hostd.config.ts --bind fd://3']);
+    expect(socketed.get('ListenStream')).toEqual(['127.0.0.1:9000']);
+  });
+
+  it('--out into a folder that does not exist is an error naming it, and creates nothing', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': config });
+    const result = await hostd(['export', 'kubernetes', '--out', 'deploy/k8s'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--out: deploy/k8s is not a folder that exists');
+    expect(existsSync(join(dir, 'deploy'))).toBe(false);
+  });
+
+  it('--help lists the command\'s own options; setting flags stay with run, and still work', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': config });
+    const help = await hostd(['export', '--help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    for (const own of ['--out <dir>', '--socket', '--image <image>', '--from <image>', 'hostd export docker']) expect(help.stdout).toContain(own);
+    for (const setting of ['-w, --workers', '--graceful-timeout', '-b, --bind', 'Worker processes options:']) expect(help.stdout).not.toContain(setting);
+    expect(help.stdout).toContain('Setting flags (--workers, --bind, ...) work as in `hostd run`: see `hostd run --help` or docs/settings.md.');
+    expect((await hostd(['run', '--help'], { cwd: dir })).stdout).toContain('--graceful-timeout <seconds>');
+    const { container } = await kubernetes(dir, '--workers', '3');
+    expect(container.resources.limits.cpu).toBe('3');
+    // Misspelt, they are still suggested.
+    expect((await hostd(['export', 'docker', '--graceful-timout', '3'], { cwd: dir })).stderr).toContain('Did you mean --graceful-timeout?');
   });
 });

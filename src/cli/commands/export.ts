@@ -1,24 +1,28 @@
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
+import { exportDocker } from '../../export/docker.ts';
 import { exportKubernetes } from '../../export/kubernetes.ts';
 import { type ExportedFile, exportSystemd } from '../../export/systemd.ts';
 import { displayPath } from '../../paths.ts';
 import { escapeControls } from '../../text.ts';
 import { native } from '../../runtime/native.ts';
+import { settingFlagArgs } from '../flags.ts';
 import { out } from '../output.ts';
 import { reportError } from '../report.ts';
 
-export type ExportTarget = 'systemd' | 'kubernetes';
+export type ExportTarget = 'systemd' | 'kubernetes' | 'docker';
 
 export interface ExportOptions {
   out?: string;
   name?: string;
   socket?: boolean;
   user?: string;
+  workingDirectory?: string;
   image?: string;
+  from?: string;
   replicas?: string;
   cpus?: string;
   memoryPerWorker?: string;
@@ -41,22 +45,34 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
   return n;
 }
 
+/** WorkingDirectory=: systemd takes only an absolute path; by default the conventional /srv/NAME, never this machine's folder. */
+function absoluteDirectory(text: string | undefined, name: string): string {
+  if (text === undefined) return `/srv/${name}`;
+  if (!isAbsolute(text)) throw new HostdError('HOSTD_ERR_USAGE', `--working-directory: expected an absolute path (systemd takes no other), got ${JSON.stringify(text)}`);
+  return text;
+}
 
 export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, options: ExportOptions): Promise<number> {
   let files: ExportedFile[];
   try {
     const config = await resolveConfig(inputs);
     const name = options.name ?? defaultName(config);
+    // The setting flags given here shaped the files, so the exported command repeats them;
+    // with --socket, the sockets systemd passes replace the binds.
+    const flags = { ...inputs.flags };
+    if (target === 'systemd' && options.socket === true) delete flags.bind;
+    const args = settingFlagArgs(flags);
     if (target === 'systemd') {
       files = exportSystemd(config, {
         name,
         socket: options.socket === true,
-        node: process.execPath,
-        cli: realpathSync(process.argv[1]!),
-        workingDirectory: config.root,
+        workingDirectory: absoluteDirectory(options.workingDirectory, name),
+        args,
         user: options.user ?? null,
         notifyFromMain: native() !== null,
       });
+    } else if (target === 'docker') {
+      files = exportDocker(config, { from: options.from ?? `node:${process.versions.node.split('.')[0]}-slim`, args });
     } else {
       files = exportKubernetes(config, {
         name,
@@ -64,7 +80,7 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
         replicas: positiveInteger(options.replicas, '--replicas', 2),
         cpus: positiveInteger(options.cpus, '--cpus', 2),
         memoryPerWorker: positiveInteger(options.memoryPerWorker, '--memory-per-worker', 256),
-        command: ['node_modules/.bin/hostd', 'run'],
+        command: ['node_modules/.bin/hostd', 'run', ...args],
       });
     }
     if (options.out === undefined) {
@@ -72,10 +88,13 @@ export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, 
       return 0;
     }
     const dir = resolve(inputs.cwd, options.out);
+    // A mistyped folder is a mistake to show, not one to make: nothing is created.
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new HostdError('HOSTD_ERR_EXPORT', `--out: ${displayPath(dir, inputs.cwd)} is not a folder that exists; create it, or leave out --out to print the files`);
+    }
     for (const file of files) {
       const path = join(dir, file.name);
       try {
-        mkdirSync(dir, { recursive: true });
         writeFileSync(path, file.content);
       } catch (error) {
         throw new HostdError('HOSTD_ERR_EXPORT', `--out: cannot write ${displayPath(path, inputs.cwd)}: ${escapeControls((error as Error).message)}`, { cause: error });
