@@ -203,6 +203,7 @@ export class PrimaryShell {
         this.dispatcher.backlog = s.backlog;
         if (s.metrics_bind !== this.metricsBind) this.log.warn(`metrics_bind changed to ${s.metrics_bind}; it takes effect when hostd restarts (now: ${this.metricsBind})`);
         this.dispatcher.sticky = s.sticky_sessions;
+        if (s.max_memory === 'auto' && this.memoryLimit === null) this.log.info('max_memory: "auto" is off: this process has no cgroup memory limit');
         return;
       }
       case 'fork':
