@@ -1,26 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { counted } from '../text.ts';
-
-function read(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
+import { readText as read, selfCgroup as ownCgroup, v2Folders } from './cgroup.ts';
 
 /**
  * The CPU quota of this process's cgroup, in CPUs (fractional), or null when there is none.
  * `root` and `selfCgroup` (the text of /proc/self/cgroup) can be given, for tests.
  */
-export function cgroupCpuQuota(root = '/sys/fs/cgroup', selfCgroup = read('/proc/self/cgroup')): number | null {
-  // cgroup v2: "0::/path" in /proc/self/cgroup; cpu.max is "max 100000" or "QUOTA PERIOD".
-  const v2Path = selfCgroup
-    ?.split('\n')
-    .find((line) => line.startsWith('0::'))
-    ?.slice(3);
-  for (const dir of v2Path !== undefined ? [`${root}${v2Path === '/' ? '' : v2Path}`, root] : [root]) {
+export function cgroupCpuQuota(root = '/sys/fs/cgroup', selfCgroup = ownCgroup()): number | null {
+  // cgroup v2: cpu.max is "max 100000" or "QUOTA PERIOD".
+  for (const dir of v2Folders(root, selfCgroup)) {
     const max = read(`${dir}/cpu.max`);
     if (max === null) continue;
     const [quota, period] = max.split(/\s+/);

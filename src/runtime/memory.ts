@@ -1,23 +1,11 @@
-import { readFileSync } from 'node:fs';
-
-function read(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
+import { readText as read, selfCgroup as ownCgroup, v2Folders } from './cgroup.ts';
 
 /**
  * The memory limit of this process's cgroup in bytes, or null when there is none (v2
  * `memory.max` of "max", v1's huge "unlimited" value). `root` and `selfCgroup` can be given, for tests.
  */
-export function cgroupMemoryLimit(root = '/sys/fs/cgroup', selfCgroup = read('/proc/self/cgroup')): number | null {
-  const v2Path = selfCgroup
-    ?.split('\n')
-    .find((line) => line.startsWith('0::'))
-    ?.slice(3);
-  for (const dir of v2Path !== undefined ? [`${root}${v2Path === '/' ? '' : v2Path}`, root] : [root]) {
+export function cgroupMemoryLimit(root = '/sys/fs/cgroup', selfCgroup = ownCgroup()): number | null {
+  for (const dir of v2Folders(root, selfCgroup)) {
     const max = read(`${dir}/memory.max`);
     if (max === null) continue;
     return max === 'max' ? null : positive(Number(max));
