@@ -127,7 +127,40 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     setExitCode(await exportCommand(target, inputsFor('export', cmd, options, false), options));
   });
 
-  for (const sub of [run, check, printConfig, schema, init, exporting]) {
+  /** A command that talks to the running primary over its control socket. */
+  const controlling = (name: string, description: string) => new Command(name).description(description).addOption(configOption());
+  const controlInputs = (cmd: Command, options: CommonOptions) => inputsFor('print-config', cmd, options, false);
+  const status = controlling('status', 'show the running primary and its workers (exit 1 if not running)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: CommonOptions, cmd: Command) => {
+      const { controlCommand } = await import('./commands/control.ts');
+      setExitCode(await controlCommand(controlInputs(cmd, options), { command: 'status' }, options.json === true));
+    });
+  const reload = controlling('reload', 'reload the running primary (as SIGHUP) and wait for the outcome: exit 0 when the new generation serves, 1 with the reason').action(
+    async (options: CommonOptions, cmd: Command) => {
+      const { controlCommand } = await import('./commands/control.ts');
+      setExitCode(await controlCommand(controlInputs(cmd, options), { command: 'reload' }, false));
+    },
+  );
+  const stop = controlling('stop', 'stop the running primary (as SIGTERM; --fast as SIGINT) and wait until it exited')
+    .option('--fast', 'a fast stop: no drain')
+    .action(async (options: CommonOptions & { fast?: boolean }, cmd: Command) => {
+      const { controlCommand } = await import('./commands/control.ts');
+      setExitCode(await controlCommand(controlInputs(cmd, options), { command: 'stop', fast: options.fast === true }, false));
+    });
+  const scale = controlling('scale', 'set the number of workers (N), or add or remove some (+N, -N), as TTIN and TTOU do')
+    .argument('<count>', 'N, +N or -N')
+    .action(async (count: string, options: CommonOptions, cmd: Command) => {
+      const { controlCommand, scaleRequest } = await import('./commands/control.ts');
+      const request = scaleRequest(count);
+      if (request === null) {
+        out.error(`hostd scale: expected N (1 or more), +N or -N, got ${JSON.stringify(count)}`);
+        return setExitCode(ERRORS.HOSTD_ERR_USAGE.exit);
+      }
+      setExitCode(await controlCommand(controlInputs(cmd, options), request, false));
+    });
+
+  for (const sub of [run, check, printConfig, schema, init, exporting, status, reload, stop, scale]) {
     program.addCommand(sub.helpOption('-h, --help', 'show help').showSuggestionAfterError(true).exitOverride());
   }
   return program;

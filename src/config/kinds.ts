@@ -172,6 +172,21 @@ export function optionalPath(arg = '<path>'): Kind<string | null> {
   });
 }
 
+/** The control socket: a path, "auto" for a private one derived from the config file's path, or null for none. */
+export function controlSocket(): Kind<string | null> {
+  const expected = 'a path, "auto" or null';
+  return kind({
+    schema: z.nullable(z.string(error(expected)).check(z.minLength(1, error(expected)), z.regex(NO_NUL, error(expected)))),
+    expected,
+    ts: '"auto" | (string & {}) | null',
+    resolvedTs: 'string | null',
+    json: { type: ['string', 'null'], minLength: 1, pattern: NO_NUL_PATTERN },
+    fromText: last,
+    arg: '<path|auto>',
+    resolvePaths: (value, base) => (value === null || value === 'auto' ? value : resolve(base, value)),
+  });
+}
+
 /** A URL path hostd answers itself (a health probe), or null for none. */
 export function urlPath(): Kind<string | null> {
   const expected = 'a path starting with "/", or null';

@@ -10,6 +10,7 @@ import {
   groupName,
   binds,
   choice,
+  controlSocket,
   flag,
   integer,
   type Kind,
@@ -382,6 +383,14 @@ export const SETTINGS = {
     doc: 'Presets applied beneath this file, in order; their hooks run before the file\'s own.',
     details:
       'Each item is a preset from `definePreset`, a preset module\'s default export (called with no options), or a name: a preset hostd ships (`"kubernetes"`, called with no options), a package whose default export is a preset, or a module\'s path (`"./presets/acme.ts"`). `print-config` shows presets by name, so what it shows can be written back; a name that is neither shipped nor installed is an error that shows the import to write.',
+  }),
+  control_socket: setting({
+    section: 'Presets and control',
+    kind: controlSocket(),
+    default: 'auto',
+    doc: 'The unix socket `hostd status`, `hostd reload`, `hostd stop` and `hostd scale` use to reach the running primary; `"auto"`: a private one, named from the config file\'s path; null: none.',
+    details:
+      '`"auto"` puts it in `$XDG_RUNTIME_DIR/hostd/`, or `/tmp/hostd-UID/`, a folder only its owner can use (hostd checks that before it listens), so the commands run in the project find the primary started from it. The socket is mode 0600 and removed at exit. Like signals, it keeps out other users, not code running as the same user: the workers are not told where it is.',
   }),
   allow_app_control: setting({
     section: 'Presets and control',

@@ -14,7 +14,8 @@ import type { ErrorLog } from '../log.ts';
 import { type Reaper, startReaper } from '../targets/reaper.ts';
 import { createNotifier, LISTEN_VARIABLES, monotonicUsec, type Notifier, watchdogInterval } from '../targets/systemd.ts';
 import { removePidfile, writePidfile } from './pidfile.ts';
-import type { Lifecycle } from './events.ts';
+import type { Lifecycle, PrimarySignal } from './events.ts';
+import { control } from './control.ts';
 import { type Watcher, watchForChanges } from './watch.ts';
 
 /** What an integration may see and do. */
@@ -31,6 +32,12 @@ export interface PrimaryView {
   changed(file: string): void;
   /** Sends a message to every worker. */
   broadcast(message: ToWorker): void;
+  /** Acts as if the primary received `signal` (the control socket's commands). */
+  signal(signal: PrimarySignal): void;
+  /** What `hostd status` shows: the primary, its generation, its workers. */
+  status(): { generation: number } & Record<string, unknown>;
+  /** The last error the primary logged (a rejected reload says why there), or null. */
+  lastError(): string | null;
 }
 
 /** Follows lifecycle events; a throw at `listening` aborts the start. */
@@ -125,5 +132,5 @@ function probes(): Integration {
 
 /** Every integration, in the order they hear an event (the pidfile first: its failure aborts the start). */
 export function integrations(): Integration[] {
-  return [pidfile(), reaper(), systemd(), watcher(), probes()];
+  return [pidfile(), reaper(), systemd(), watcher(), probes(), control()];
 }

@@ -80,6 +80,8 @@ export class PrimaryShell {
   /** `metrics_bind`'s endpoint, opened with the first binds, at the first generation's address for the primary's life. */
   private readonly metrics: MetricsEndpoint;
   private readonly metricsBind: string | null;
+  /** The last error line, for a control command that failed (a rejected reload). */
+  private lastError: string | null = null;
   /** The last critical line, for the terminal when the error log is a file. */
   lastCritical: string | null = null;
 
@@ -119,12 +121,47 @@ export class PrimaryShell {
       broadcast: (message) => {
         for (const key of this.children.keys()) this.send(key, message);
       },
+      signal: (signal) => {
+        this.log.info(`Handling ${signal.slice(3).toLowerCase()} from the control socket`);
+        this.dispatch({ t: 'signal', signal });
+      },
+      status: () => this.status(),
+      lastError: () => this.lastError,
     };
   }
 
   private generation(config: ResolvedConfig): Generation {
     const server: ServerInfo = Object.freeze({ pid: process.pid, config: config.settings, started_at: this.startedAt, version: VERSION });
     return { config, rt: { log: this.log, server, process: 'primary', escalation: this.escalation.signal, stopMode: () => this.core.stopMode } };
+  }
+
+  /** What `hostd status` shows. */
+  private status(): { generation: number } & Record<string, unknown> {
+    const now = performance.now();
+    const seconds = (ms: number) => Math.round(ms) / 1000;
+    const config = this.generations.get(this.current)?.config;
+    return {
+      pid: process.pid,
+      version: VERSION,
+      generation: this.core.generation,
+      started_at: this.startedAt.toISOString(),
+      uptime_seconds: seconds(Date.now() - this.startedAt.getTime()),
+      config_file: config?.file ?? null,
+      binds: this.listeners.map((l) => l.url),
+      workers_target: this.core.workerTarget,
+      workers: this.core.workerViews().map((w) => ({
+        id: w.id,
+        pid: w.pid,
+        generation: w.generation,
+        state: w.state,
+        age_seconds: seconds(now - w.forkedAt),
+        requests: w.stats.requests,
+        in_flight: w.stats.inFlight,
+        rss_bytes: w.stats.rssBytes,
+        heap_used_bytes: w.stats.heapUsedBytes,
+        last_heartbeat_seconds_ago: seconds(now - w.lastHeartbeat),
+      })),
+    };
   }
 
   /** Runs the primary until it exits; resolves with the exit code. */
@@ -228,6 +265,7 @@ export class PrimaryShell {
         return this.timer(c.name, c.ms, c.repeat === true);
       case 'log':
         if (c.level === 'critical') this.lastCritical = c.message;
+        if (c.level === 'error' || c.level === 'critical') this.lastError = c.message;
         return this.log.log(c.level, c.message);
       case 'escalate':
         return this.escalation.abort();

@@ -29,7 +29,7 @@ import { fetchListener } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { logUpgrades } from './upgrades.ts';
-import { startWatchdog } from './watchdog.ts';
+import { startWatchdog, stopWatchdog } from './watchdog.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 import { setProcessTitle } from '../title.ts';
 import { appMetrics } from './app-metrics.ts';
@@ -346,6 +346,8 @@ class Worker {
     const wasServing = this.state === 'serving';
     this.state = 'stopping';
     this.mode = mode;
+    // Gone long before the exit, which its inspector session would otherwise hold up (watchdog.ts).
+    void stopWatchdog();
     const rt = this.rt;
     const config = this.config;
     if (rt === null || config === null) return this.exit(0);

@@ -65,6 +65,7 @@ setInterval(() => {
  */
 export function startWatchdog(stackFile: string, lateMs: number): void {
   if (url() !== undefined) return;
+  if (running !== null) return;
   const everyMs = Math.max(10, Math.floor(lateMs / 4));
   const counter = new SharedArrayBuffer(4);
   const beats = new Int32Array(counter);
@@ -73,4 +74,21 @@ export function startWatchdog(stackFile: string, lateMs: number): void {
   // A thread that cannot start costs the stack, not the worker.
   thread.on('error', () => {});
   thread.unref();
+  running = thread;
+}
+
+let running: Worker | null = null;
+
+/**
+ * Ends the watchdog, as a stop begins: its inspector session, still connected at exit, would
+ * make Node wait for it ("Waiting for the debugger to disconnect..."). Resolves once the
+ * thread is gone, or after `ms`.
+ */
+export async function stopWatchdog(ms = 200): Promise<void> {
+  const thread = running;
+  running = null;
+  if (thread === null) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([thread.terminate().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -1,0 +1,157 @@
+/**
+ * The control socket: `hostd status`, `hostd reload`, `hostd stop` and `hostd scale` talk to
+ * the primary over a unix socket only its owner can use (mode 0600, in an owner-only folder).
+ * One request per connection, a line of JSON; one answer, a line of JSON. Requests become the
+ * events the signals produce (HUP, TERM/INT, TTIN/TTOU), so a command does what a signal
+ * does. Everything that arrives is untrusted: a malformed, oversized or missing request is
+ * answered with an error and the connection closed; nothing here can stop the primary.
+ */
+import { lstatSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { controlFolder, controlSocketPath, prepareControlFolder } from '../control-path.ts';
+import type { Integration, PrimaryView } from './integrations.ts';
+
+/** The most a request may hold; a command is a few dozen bytes. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** A client that sends no whole request within this is answered and let go. */
+const REQUEST_TIMEOUT_MS = 5000;
+
+export type ControlRequest = { command: 'status' } | { command: 'reload' } | { command: 'stop'; fast?: boolean } | { command: 'scale'; n: number; relative: boolean };
+
+export type ControlAnswer = { ok: true; [key: string]: unknown } | { ok: false; error: string };
+
+
+function isRequest(value: unknown): value is ControlRequest {
+  if (value === null || typeof value !== 'object') return false;
+  const r = value as Record<string, unknown>;
+  if (r.command === 'status' || r.command === 'reload') return true;
+  if (r.command === 'stop') return r.fast === undefined || typeof r.fast === 'boolean';
+  if (r.command === 'scale') return Number.isSafeInteger(r.n) && typeof r.relative === 'boolean';
+  return false;
+}
+
+/** Whether something answers on a unix socket (a stale file from a primary that died does not). */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => (probe.destroy(), resolve(true)));
+    probe.once('error', () => resolve(false));
+  });
+}
+
+export function control(): Integration {
+  let primary!: PrimaryView;
+  let server: Server | null = null;
+  let path: string | null = null;
+  const reloads: ((answer: ControlAnswer) => void)[] = [];
+
+  const handle = (request: ControlRequest, reply: (answer: ControlAnswer) => void): void => {
+    switch (request.command) {
+      case 'status':
+        return reply({ ok: true, ...primary.status(), control_socket: path });
+      case 'reload':
+        reloads.push(reply);
+        return primary.signal('SIGHUP');
+      case 'stop':
+        reply({ ok: true, pid: process.pid });
+        return primary.signal(request.fast ? 'SIGINT' : 'SIGTERM');
+      case 'scale': {
+        const now = primary.workers();
+        const target = request.relative ? now + request.n : request.n;
+        if (target < 1 || target > 1024) return reply({ ok: false, error: `cannot scale to ${target} workers (1 to 1,024)` });
+        for (let i = now; i < target; i++) primary.signal('SIGTTIN');
+        for (let i = now; i > target; i--) primary.signal('SIGTTOU');
+        return reply({ ok: true, workers: target, was: now });
+      }
+    }
+  };
+
+  const serve = (socket: Socket): void => {
+    let text = '';
+    let answered = false;
+    const reply = (answer: ControlAnswer) => {
+      if (answered) return;
+      answered = true;
+      socket.end(`${JSON.stringify(answer)}\n`);
+    };
+    socket.setEncoding('utf8');
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => reply({ ok: false, error: `no request within ${REQUEST_TIMEOUT_MS / 1000} s` }));
+    socket.on('error', () => {});
+    socket.on('data', (chunk: string) => {
+      if (answered) return;
+      text += chunk;
+      if (text.length > MAX_REQUEST_BYTES) return reply({ ok: false, error: `a request is at most ${MAX_REQUEST_BYTES} bytes` });
+      const end = text.indexOf('\n');
+      if (end < 0) return;
+      socket.setTimeout(0);
+      let request: unknown;
+      try {
+        request = JSON.parse(text.slice(0, end));
+      } catch {
+        return reply({ ok: false, error: 'a request is one line of JSON' });
+      }
+      if (!isRequest(request)) return reply({ ok: false, error: 'unknown request: expected {"command": "status" | "reload" | "stop" | "scale", ...}' });
+      try {
+        handle(request, reply);
+      } catch (error) {
+        reply({ ok: false, error: (error as Error).message });
+      }
+    });
+  };
+
+  const start = async (): Promise<void> => {
+    const { settings, file } = primary.config;
+    path = controlSocketPath(settings.control_socket, file, process.cwd());
+    if (path === null) return;
+    if (settings.control_socket === 'auto') {
+      const problem = prepareControlFolder(controlFolder());
+      if (problem !== null) {
+        primary.log.warn(`control socket: not listening (${problem}); hostd status and the other commands cannot reach this primary`);
+        path = null;
+        return;
+      }
+    }
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (stats !== undefined) {
+      if (!stats.isSocket() || (await answers(path))) {
+        primary.log.warn(`control socket: not listening on ${path}: ${stats.isSocket() ? 'another hostd answers there' : 'something else is there'}`);
+        path = null;
+        return;
+      }
+      unlinkSync(path);
+    }
+    const listening = createServer(serve);
+    listening.on('error', (error) => primary.log.warn(`control socket: ${error.message}`));
+    // Created owner-only: under this umask the socket never exists with wider permissions.
+    const previous = process.umask(0o177);
+    try {
+      listening.listen(path);
+    } finally {
+      process.umask(previous);
+    }
+    listening.unref();
+    server = listening;
+    primary.log.debug(`control socket at ${path} (in ${dirname(path)})`);
+  };
+
+  return {
+    on(event, view) {
+      primary = view;
+      if (event === 'listening') {
+        start().catch((error: Error) => primary.log.warn(`control socket: ${error.message}`));
+      } else if (event === 'reloaded' || event === 'reload_failed') {
+        const answer: ControlAnswer = event === 'reloaded' ? { ok: true, generation: primary.status().generation } : { ok: false, error: primary.lastError() ?? 'the reload was rejected' };
+        for (const reply of reloads.splice(0)) reply(answer);
+      } else if (event === 'exited') {
+        for (const reply of reloads.splice(0)) reply({ ok: false, error: 'hostd stopped' });
+        server?.close();
+        if (path !== null) {
+          try {
+            unlinkSync(path);
+          } catch {}
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * `hostd status|reload|stop|scale` over the control socket, through the real CLI, against a
+ * real primary. Each test names its own socket in its temp folder (parallel-safe); one uses
+ * the default location, under an XDG_RUNTIME_DIR of its own.
+ */
+import { connect } from 'node:net';
+import { existsSync, lstatSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { appProject, recordingConfig } from '../helpers/apps.ts';
+import { hostd } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/project.ts';
+import { type Hostd, hooksLog, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+
+/** Sends raw bytes to a socket and reads what comes back until it closes. */
+function raw(path: string, bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    let text = '';
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (chunk) => (text += chunk));
+    socket.on('error', () => resolve(text));
+    socket.on('close', () => resolve(text));
+  });
+}
+
+describe('the control socket', () => {
+  let run: Hostd | undefined;
+  afterEach(async () => {
+    await run?.stop();
+    run = undefined;
+  });
+
+  const start = async (body = '') => {
+    const dir = appProject(recordingConfig(`workers: 2, control_socket: './control.sock', ${body}`));
+    run = startHostd(dir);
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    return { dir, url, socket: join(dir, 'control.sock') };
+  };
+
+  it('status shows the primary and its workers; the socket is its owner\'s only', async () => {
+    const { dir, socket } = await start();
+    const json = await hostd(['status', '--json'], { cwd: dir });
+    expect(json.code).toBe(0);
+    const status = JSON.parse(json.stdout) as { pid: number; control_socket: string; workers: { id: number; pid: number }[] };
+    expect(status.pid).toBe(run!.pid);
+    expect(status.control_socket).toBe(socket);
+    expect(status.workers.map((w) => w.id).sort()).toEqual([1, 2]);
+    expect(status.workers.map((w) => w.pid).sort()).toEqual(workerPids(run!.pid).sort());
+    expect(lstatSync(socket).mode & 0o777).toBe(0o600);
+    const text = await hostd(['status'], { cwd: dir });
+    expect(text.stdout).toMatch(/^hostd .* \(pid \d+\), generation 1/);
+    expect(text.stdout).toMatch(/^id +pid +gen +state/m);
+  });
+
+  it('scale sets or changes the worker count as TTIN and TTOU do, and refuses a bad count', async () => {
+    const { dir } = await start();
+    expect((await hostd(['scale', '+1'], { cwd: dir })).stdout).toBe('workers: 2 → 3\n');
+    await waitUntil(() => workerPids(run!.pid).length === 3, 'a third worker');
+    expect((await hostd(['scale', '1'], { cwd: dir })).stdout).toBe('workers: 3 → 1\n');
+    await waitUntil(() => workerPids(run!.pid).length === 1, 'one worker');
+    // One TTIN, then two TTOU: nworkers_changed for each step, as with the signals.
+    expect(records(hooksLog(dir)).filter((l) => l.startsWith('nworkers_changed'))).toEqual(['nworkers_changed 2->3', 'nworkers_changed 3->2', 'nworkers_changed 2->1']);
+    for (const bad of ['0', 'abc', '+0']) expect((await hostd(['scale', bad], { cwd: dir })).code).toBe(2);
+  });
+
+  it('reload waits for the outcome: 0 when the new generation serves, 1 with the reason when rejected', async () => {
+    // The default socket: a config that no longer resolves still leads the command to it.
+    const env = { XDG_RUNTIME_DIR: tempDir() };
+    const dir = appProject(recordingConfig('workers: 2,'));
+    run = startHostd(dir, [], { env });
+    const url = await run.ready();
+    const ok = await waitUntil(async () => {
+      const result = await hostd(['reload'], { cwd: dir, env });
+      return result.code === 0 ? result : null;
+    }, 'the control socket to answer');
+    expect(ok.stdout).toBe('reloaded: generation 2 serves\n');
+    writeFileSync(join(dir, 'hostd.config.ts'), recordingConfig('workers: 2, wokers: 3,'));
+    const rejected = await hostd(['reload'], { cwd: dir, env });
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toContain('wokers: unknown key (did you mean "workers"?)');
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('stop returns once the primary exited; then status says not running', async () => {
+    const { dir, socket } = await start();
+    const stopped = await hostd(['stop'], { cwd: dir });
+    expect(stopped.code).toBe(0);
+    expect((await run!.exited).code).toBe(0);
+    expect(records(hooksLog(dir)).at(-1)).toBe('on_exit 0 shutdown');
+    run = undefined;
+    const status = await hostd(['status'], { cwd: dir });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe(`hostd: not running (nothing answers on ${socket})\n`);
+  });
+
+  it('answers a malformed, oversized or silent request with an error and keeps serving', async () => {
+    const { url, socket } = await start();
+    expect(JSON.parse(await raw(socket, 'not json\n'))).toEqual({ ok: false, error: 'a request is one line of JSON' });
+    expect(JSON.parse(await raw(socket, '{"command":"format-disk"}\n')).ok).toBe(false);
+    expect(JSON.parse(await raw(socket, 'x'.repeat(70 * 1024))).error).toMatch(/at most 65536 bytes/);
+    expect(JSON.parse(await raw(socket, '{"command":'))).toEqual({ ok: false, error: 'no request within 5 s' });
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('is found by default from the config file\'s path, in an owner-only folder; a stale socket file goes', async () => {
+    const runtime = tempDir();
+    const dir = appProject(recordingConfig('workers: 1,'));
+    run = startHostd(dir, [], { env: { XDG_RUNTIME_DIR: runtime } });
+    await run.ready();
+    const status = await waitUntil(async () => {
+      const result = await hostd(['status', '--json'], { cwd: dir, env: { XDG_RUNTIME_DIR: runtime } });
+      return result.code === 0 ? (JSON.parse(result.stdout) as { control_socket: string }) : null;
+    }, 'status to answer');
+    expect(status.control_socket.startsWith(join(runtime, 'hostd') + '/')).toBe(true);
+    expect(lstatSync(join(runtime, 'hostd')).mode & 0o777).toBe(0o700);
+    // A primary killed with SIGKILL leaves its socket file: the next command removes it.
+    process.kill(run.pid, 'SIGKILL');
+    await run.exited;
+    run = undefined;
+    const after = await hostd(['status'], { cwd: dir, env: { XDG_RUNTIME_DIR: runtime } });
+    expect(after.code).toBe(1);
+    expect(existsSync(status.control_socket)).toBe(false);
+  });
+});
