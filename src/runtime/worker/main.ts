@@ -346,8 +346,8 @@ class Worker {
     const wasServing = this.state === 'serving';
     this.state = 'stopping';
     this.mode = mode;
-    // Gone long before the exit, which its inspector session would otherwise hold up (watchdog.ts).
-    void stopWatchdog();
+    // Gone before anything else of the stop runs: at the exit, its session would be noise (watchdog.ts).
+    await stopWatchdog();
     const rt = this.rt;
     const config = this.config;
     if (rt === null || config === null) return this.exit(0);

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 
 /** The thread's code, evaluated as CommonJS: it needs no file of its own in dist/. */
 const THREAD = `
-const { workerData } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { Session } = require('node:inspector');
 const { unlinkSync, writeFileSync } = require('node:fs');
 const { counter, stackFile, lateMs, everyMs } = workerData;
@@ -40,7 +40,7 @@ function capture() {
     session.post('Debugger.pause');
   });
 }
-setInterval(() => {
+const timer = setInterval(() => {
   const now = Atomics.load(beats, 0);
   if (now !== last) {
     last = now;
@@ -56,6 +56,13 @@ setInterval(() => {
     capture();
   }
 }, everyMs);
+// Asked to stop: the session disconnects first (a thread ended with it connected says
+// "Waiting for the debugger to disconnect..."), then nothing is left to keep the thread alive.
+parentPort.once('message', () => {
+  clearInterval(timer);
+  session.disconnect();
+  parentPort.close();
+});
 `;
 
 /**
@@ -80,15 +87,20 @@ export function startWatchdog(stackFile: string, lateMs: number): void {
 let running: Worker | null = null;
 
 /**
- * Ends the watchdog, as a stop begins: its inspector session, still connected at exit, would
- * make Node wait for it ("Waiting for the debugger to disconnect..."). Resolves once the
- * thread is gone, or after `ms`.
+ * Ends the watchdog, as a stop begins: the thread disconnects its session and ends on its
+ * own. Resolves once it has (or after `ms`): an exit that came first would end the thread
+ * with its session connected, and Node would say "Waiting for the debugger to disconnect...".
  */
-export async function stopWatchdog(ms = 200): Promise<void> {
+export function stopWatchdog(ms = 200): Promise<void> {
   const thread = running;
   running = null;
-  if (thread === null) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([thread.terminate().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+  if (thread === null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    thread.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    thread.postMessage('stop');
+  });
 }
