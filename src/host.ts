@@ -26,7 +26,7 @@ export interface ShutdownEvent {
 
 /** What a `draining` handler receives, as a graceful stop begins. */
 export interface DrainingEvent {
-  /** Why the worker stops: `shutdown`, `reload` (its generation is retired), `max_requests` or `timeout`. */
+  /** Why the worker stops: `shutdown`, `reload` (its generation is retired), `max_requests` or `max_memory`. */
   readonly reason: WorkerExitReason;
   /** When connections still open (WebSockets included) are destroyed: `graceful_timeout` from now. */
   readonly deadline: Date;

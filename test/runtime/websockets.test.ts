@@ -4,6 +4,7 @@
  * upgraded connections up to `graceful_timeout`. Real `ws` clients over loopback.
  */
 import { symlinkSync } from 'node:fs';
+import { connect as tcp } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -115,5 +116,30 @@ describe('WebSockets', () => {
     const after = await connect(url);
     clients.push(after);
     expect(after.messages[0]).toBe('hello from worker 1');
+  });
+
+  it('outlive the HTTP timers: keepalive, headers_timeout and request_timeout end HTTP connections, not an idle WebSocket', async () => {
+    const dir = wsProject('workers: 1, keepalive: 1, headers_timeout: 1, request_timeout: 1,');
+    run = startHostd(dir);
+    const url = await run.ready();
+    const { port } = new URL(url);
+    const idle = await connect(url);
+    clients.push(idle);
+    // Beside it, an HTTP client that sends half a request head, and an idle keep-alive connection:
+    // once both were let go, every timer that could end the WebSocket has fired.
+    const ended = (head: string) =>
+      new Promise<string>((resolve) => {
+        let answer = '';
+        const socket = tcp(Number(port), '127.0.0.1', () => socket.write(head));
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (answer += chunk));
+        socket.on('close', () => resolve(answer));
+      });
+    const [slow, keptAlive] = await Promise.all([ended('GET / HTTP/1.1\r\nHost: x\r\n'), ended('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]);
+    expect(slow).toMatch(/^HTTP\/1\.1 408 /);
+    expect(keptAlive).toMatch(/^HTTP\/1\.1 200 /);
+    expect(idle.socket.readyState).toBe(WebSocket.OPEN);
+    idle.socket.send('still here');
+    await waitUntil(() => idle.messages.includes('still here'), 'the echo on the idle WebSocket');
   });
 });
