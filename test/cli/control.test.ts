@@ -123,4 +123,17 @@ describe('the control socket', () => {
     expect(after.code).toBe(1);
     expect(existsSync(status.control_socket)).toBe(false);
   });
+
+  it('is not handed to the workers: no worker sees its path in its environment or arguments', async () => {
+    // What a worker knows of its own process, as app code (or a library it loads) would look.
+    const seen = `export default (req, res) => res.end(JSON.stringify({ env: process.env, argv: process.argv, execArgv: process.execArgv }));\n`;
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock',"), { 'app.mjs': seen });
+    run = startHostd(dir);
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const text = await (await fetch(url)).text();
+    expect(JSON.parse(text)).toHaveProperty('argv');
+    expect(text).not.toContain('control.sock');
+    expect(text).not.toContain('control_socket');
+  });
 });
