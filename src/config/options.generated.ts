@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "dispatch" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -55,6 +55,15 @@ export interface UserSettings {
    * @default false
    */
   sticky_sessions?: boolean;
+  /**
+   * How the primary picks the worker for each connection: in turn, or the one holding the fewest open connections.
+   *
+   * `least_busy` is Puma's `wait_for_less_busy_worker` and nginx's `least_conn`: a connection goes to the worker with the fewest open connections (ties in turn), so that new clients avoid a worker busy with slow requests or a blocked event loop. The primary counts what it sent to each worker and what each worker closed (workers report closes in batches, one message per turn of their event loop, and only under `least_busy`). With `sticky_sessions`, the client's address picks the worker and this setting does not apply.
+   *
+   * Flag `--dispatch <round_robin|least_busy>`, env `HOSTD_DISPATCH`.
+   * @default "round_robin"
+   */
+  dispatch?: "round_robin" | "least_busy";
   /**
    * The most connections the kernel queues before the app accepts them.
    *
@@ -402,6 +411,10 @@ export interface ResolvedSettings {
    * Send every connection from one client address to the same worker, instead of round-robin.
    */
   readonly sticky_sessions: boolean;
+  /**
+   * How the primary picks the worker for each connection: in turn, or the one holding the fewest open connections.
+   */
+  readonly dispatch: "round_robin" | "least_busy";
   /**
    * The most connections the kernel queues before the app accepts them.
    */

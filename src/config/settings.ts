@@ -108,6 +108,14 @@ export const SETTINGS = {
     details:
       "For apps that keep a session in a worker's memory across connections: socket.io's polling transport, which needs every request of a session to reach the worker that holds it. Each client address belongs to one worker slot; a slot's replacement worker (after a crash, `max_requests`, a reload) takes the same addresses, and while it boots they go to the other workers. Changing the number of workers (TTIN, TTOU, a reload) moves some addresses to other slots. Behind a proxy every connection comes from the proxy's address, so one worker gets them all: spread the load at the proxy instead (sticky by cookie or client address there, to several hostd instances or ports), or keep sessions out of worker memory (socket.io's adapters).",
   }),
+  dispatch: setting({
+    section: 'Server socket',
+    kind: choice(['round_robin', 'least_busy']),
+    default: 'round_robin',
+    doc: 'How the primary picks the worker for each connection: in turn, or the one holding the fewest open connections.',
+    details:
+      "`least_busy` is Puma's `wait_for_less_busy_worker` and nginx's `least_conn`: a connection goes to the worker with the fewest open connections (ties in turn), so that new clients avoid a worker busy with slow requests or a blocked event loop. The primary counts what it sent to each worker and what each worker closed (workers report closes in batches, one message per turn of their event loop, and only under `least_busy`). With `sticky_sessions`, the client's address picks the worker and this setting does not apply.",
+  }),
   backlog: setting({
     section: 'Server socket',
     kind: integer(1, 65535),

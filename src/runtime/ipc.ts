@@ -80,7 +80,9 @@ export type ToPrimary =
   /** `max_requests` reached: start my replacement, then retire me. */
   | { readonly t: 'recycle' }
   /** App code called `host.reload()` or `host.stop()`. */
-  | { readonly t: 'app_control'; readonly action: 'reload' | 'stop' };
+  | { readonly t: 'app_control'; readonly action: 'reload' | 'stop' }
+  /** Under `dispatch: least_busy`: it closed this many connections since its last `closed`. */
+  | { readonly t: 'closed'; readonly n: number };
 
 export type Handlers<M extends { readonly t: string }, Extra extends unknown[] = []> = {
   readonly [K in M['t']]: (message: Extract<M, { t: K }>, ...extra: Extra) => void;
@@ -95,7 +97,7 @@ export function dispatchMessage<M extends { readonly t: string }, Extra extends 
 
 /** hostd's own worker → primary message types (the `satisfies` fails to compile if one is missing). */
 export const PRIMARY_MESSAGE_TYPES: ReadonlySet<string> = new Set(
-  Object.keys({ ready: 0, heartbeat: 0, metrics: 0, progress: 0, stopping: 0, boot_error: 0, recycle: 0, app_control: 0 } satisfies Record<ToPrimary['t'], 0>),
+  Object.keys({ ready: 0, heartbeat: 0, metrics: 0, progress: 0, stopping: 0, boot_error: 0, recycle: 0, app_control: 0, closed: 0 } satisfies Record<ToPrimary['t'], 0>),
 );
 
 /** The largest message app code may send through a worker's `process.send` (the primary parses every byte). */
@@ -177,6 +179,8 @@ export function parseToPrimary(value: unknown): ToPrimary | null {
       return { t: 'recycle' };
     case 'app_control':
       return m.action === 'reload' || m.action === 'stop' ? { t: 'app_control', action: m.action } : null;
+    case 'closed':
+      return isCount(m.n) && m.n > 0 ? { t: 'closed', n: m.n } : null;
     default:
       return null;
   }

@@ -64,7 +64,7 @@ function printStatus(answer: Record<string, unknown>): void {
   out.line(`control  ${answer.control_socket}`);
   out.line(`workers  ${workers.length} (target ${answer.workers_target})`);
   for (const line of table([
-      ['id', 'pid', 'gen', 'state', 'age', 'requests', 'in flight', 'rss', 'heap', 'heartbeat'],
+      ['id', 'pid', 'gen', 'state', 'age', 'requests', 'in flight', 'conns', 'rss', 'heap', 'heartbeat'],
       ...workers.map((w) => [
         String(w.id),
         String(w.pid),
@@ -73,6 +73,7 @@ function printStatus(answer: Record<string, unknown>): void {
         `${w.age_seconds} s`,
         String(w.requests),
         String(w.in_flight),
+        String(w.connections),
         MiB(Number(w.rss_bytes)),
         MiB(Number(w.heap_used_bytes)),
         `${w.last_heartbeat_seconds_ago} s ago`,

@@ -1,7 +1,8 @@
 /**
- * Hands each accepted connection to a worker, round-robin over the workers the supervisor
- * routes to (with `sticky_sessions`, by client address to a worker slot). A connection that arrives while no worker can take it waits here, paused, as
- * it would in the kernel's backlog, up to `backlog` of them.
+ * Hands each accepted connection to a worker the supervisor routes to: in turn, or the one
+ * holding the fewest open connections (`dispatch: least_busy`), or with `sticky_sessions`
+ * by client address to a worker slot. A connection that arrives while no worker can take it
+ * waits here, paused, as it would in the kernel's backlog, up to `backlog` of them.
  *
  * A connection is the primary's until its worker has it. Node writes one handle at a time
  * over a worker's channel and queues the next until the worker acknowledges the last; a
@@ -53,6 +54,10 @@ export class Dispatcher {
   private next = 0;
   /** `sticky_sessions` of the current generation. */
   sticky = false;
+  /** `dispatch: least_busy` of the current generation. */
+  leastBusy = false;
+  /** Per worker, the connections sent to it that it has not reported closed (counted under any `dispatch`; closes are reported under `least_busy` only). */
+  private readonly open = new Map<ChildProcess, number>();
   private readonly waiting: Socket[] = [];
   /** Per worker, the connections sent and not yet acknowledged, oldest first (the order Node writes them in). */
   private readonly unacknowledged = new Map<ChildProcess, Socket[]>();
@@ -77,6 +82,21 @@ export class Dispatcher {
       const own = this.bySlot.get((hash % this.slotCount) + 1);
       const child = own !== undefined && this.usable(own) ? own : routes[hash % routes.length]!;
       if (this.usable(child)) return this.send(child, socket);
+    }
+    if (this.leastBusy) {
+      // The fewest open connections; among equals, in turn (the scan starts one further each time).
+      const start = this.next++;
+      let best: ChildProcess | null = null;
+      let fewest = Infinity;
+      for (let k = 0; k < routes.length; k++) {
+        const child = routes[(start + k) % routes.length]!;
+        const open = this.open.get(child) ?? 0;
+        if (open < fewest && this.usable(child)) {
+          best = child;
+          fewest = open;
+        }
+      }
+      if (best !== null) return this.send(best, socket);
     }
     for (let tries = 0; tries < routes.length; tries++) {
       const child = routes[this.next++ % routes.length]!;
@@ -104,6 +124,18 @@ export class Dispatcher {
     }
   }
 
+  /** A worker reports connections it closed (`dispatch: least_busy`). */
+  closed(child: ChildProcess, n: number): void {
+    const open = this.open.get(child);
+    // More than it was sent is a worker's (or app code's) mistake: it counts as none open.
+    if (open !== undefined) this.open.set(child, Math.max(0, open - n));
+  }
+
+  /** The connections `child` holds as the primary counts them: sent, less those it reported closed. */
+  openCount(child: ChildProcess): number {
+    return this.open.get(child) ?? 0;
+  }
+
   /** Follows a new worker's channel: its acknowledgements, and its end. */
   track(child: ChildProcess): Socket[] {
     const sent: Socket[] = [];
@@ -115,7 +147,7 @@ export class Dispatcher {
       if (socket === undefined) return;
       if (reply === 'ack') release(socket);
       // The handle did not arrive whole (Node's NACK): the worker does not have it.
-      else this.placeAgain(socket);
+      else this.notTaken(child, socket);
     });
     child.once('exit', () => this.gone.add(child));
     // 'close': exited and its channel read to the end, so every acknowledgement it sent has
@@ -123,6 +155,7 @@ export class Dispatcher {
     child.once('close', () =>
       setImmediate(() => {
         this.unacknowledged.delete(child);
+        this.open.delete(child);
         for (const socket of sent.splice(0)) this.placeAgain(socket);
       }),
     );
@@ -138,14 +171,21 @@ export class Dispatcher {
     (socket as Handed).server = null;
     const sent = this.unacknowledged.get(child) ?? this.track(child);
     sent.push(socket);
+    this.open.set(child, (this.open.get(child) ?? 0) + 1);
     child.send(CONN, socket, SEND_OPTIONS, (error) => {
       if (!error) return;
       // Not written (the channel closed, or the write failed): the socket is still whole here.
       const at = sent.indexOf(socket);
       if (at >= 0) sent.splice(at, 1);
       this.log.debug(`a connection could not be handed to a worker (pid ${child.pid}): ${error.message}; it goes to another`);
-      this.placeAgain(socket);
+      this.notTaken(child, socket);
     });
+  }
+
+  /** A connection `child` was sent but does not have: it no longer counts there, and goes elsewhere. */
+  private notTaken(child: ChildProcess, socket: Socket): void {
+    this.closed(child, 1);
+    this.placeAgain(socket);
   }
 
   /** A connection no worker took: to another worker, or waiting for one. */

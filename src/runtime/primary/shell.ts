@@ -157,6 +157,8 @@ export class PrimaryShell {
         age_seconds: seconds(now - w.forkedAt),
         requests: w.stats.requests,
         in_flight: w.stats.inFlight,
+        // Under least_busy, the primary's own count (what dispatch goes by); otherwise the last heartbeat's.
+        connections: this.dispatcher.leastBusy && this.children.has(w.age) ? this.dispatcher.openCount(this.children.get(w.age)!) : w.connections,
         rss_bytes: w.stats.rssBytes,
         heap_used_bytes: w.stats.heapUsedBytes,
         last_heartbeat_seconds_ago: seconds(now - w.lastHeartbeat),
@@ -240,6 +242,7 @@ export class PrimaryShell {
         this.dispatcher.backlog = s.backlog;
         if (s.metrics_bind !== this.metricsBind) this.log.warn(`metrics_bind changed to ${s.metrics_bind}; it takes effect when hostd restarts (now: ${this.metricsBind})`);
         this.dispatcher.sticky = s.sticky_sessions;
+        this.dispatcher.leastBusy = s.dispatch === 'least_busy';
         if (s.max_memory === 'auto' && this.memoryLimit === null) this.log.info('max_memory: "auto" is off: this process has no cgroup memory limit');
         return;
       }
@@ -343,6 +346,7 @@ export class PrimaryShell {
       const message = parseToPrimary(raw);
       if (message === null) return this.ignore(`worker ${id} (pid ${child.pid})`, unknown);
       if (message.t === 'metrics') return this.metrics.answer(key, message.id, message.metrics);
+      if (message.t === 'closed') return this.dispatcher.closed(child, message.n);
       try {
         this.dispatch({ t: 'message', worker: key, message });
       } catch (error) {

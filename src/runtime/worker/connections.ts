@@ -47,11 +47,15 @@ export class Connections {
   /** Connections whose response waited on the client at the last sweep (weak: a closed one needs no cleanup). */
   private readonly stalls = new WeakMap<Socket, Stall>();
 
+  /** @param onClose called as each socket from the primary closes (`dispatch: least_busy` counts them). */
+  constructor(private readonly onClose: (() => void) | null = null) {}
+
   /** Tracks a socket from the primary. */
   add(socket: Socket): void {
     this.raw.add(socket);
     socket.once('close', () => {
       this.raw.delete(socket);
+      this.onClose?.();
       if (this.raw.size === 0) for (const wake of this.waiters.splice(0)) wake();
     });
   }
@@ -142,4 +146,20 @@ export class Connections {
     for (const socket of this.http) socket.destroy();
     for (const socket of this.raw) socket.destroy();
   }
+}
+
+/**
+ * A counter of closed connections that reports once per turn of the event loop: under load
+ * many closes share one message to the primary, and a lone close is reported at once.
+ */
+export function batchedCloses(report: (closed: number) => void): () => void {
+  let closed = 0;
+  const flush = () => {
+    const n = closed;
+    closed = 0;
+    report(n);
+  };
+  return () => {
+    if (closed++ === 0) setImmediate(flush);
+  };
 }

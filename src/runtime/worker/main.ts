@@ -24,7 +24,7 @@ import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWith
 import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, MAX_APP_MESSAGE_BYTES, PRIMARY_MESSAGE_TYPES, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape, type WorkerStep } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { AppError, isFetchApp, loadApp } from './app.ts';
-import { Connections } from './connections.ts';
+import { batchedCloses, Connections } from './connections.ts';
 import { fetchListener } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
@@ -77,7 +77,7 @@ class Worker {
   private handler: RequestListener | null = null;
   private pipeline: RequestPipeline | null = null;
   private accessLines: BufferedLines | null = null;
-  private readonly connections = new Connections();
+  private readonly connections: Connections;
   private served = 0;
   /** Requests since the last heartbeat (the request path increments, the heartbeat takes). */
   private readonly counts = { requests: 0 };
@@ -89,6 +89,8 @@ class Worker {
     this.info = { id: boot.id, pid: process.pid, age: boot.age, generation: boot.generation, booted_at: null };
     const s = boot.settings;
     this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: `worker ${boot.id}` });
+    // The primary picks the least busy worker from what it sent and what each worker closed.
+    this.connections = new Connections(s.dispatch === 'least_busy' ? batchedCloses((n) => send({ t: 'closed', n })) : null);
   }
 
   /** Tells the primary what this worker is busy with (its boot or stop step), and that step's deadline. */
