@@ -11,12 +11,18 @@
  *  4. `hostd check` minus `node -e ''`.
  *  5. the cost of metrics: no-op request hooks with `metrics_bind` set and scraped every
  *     second against the same without it, in alternating rounds.
+ *  6. dispatch: a new connection per request, 5% of requests burning 50 ms of CPU, against
+ *     node:cluster (bench/dispatch).
+ *  7. WebSockets: echo messages per second against ws under node:cluster, and SIGTERM to exit
+ *     with 1,000 open sockets (bench/websockets).
+ *  8. peak workers and memory during a reload, `reload_batch` "all" against 1 (bench/reload-memory).
  *
  * The load generator and the servers run on separate CPUs when `taskset` allows
  * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmm>.json and
  * regenerates docs/performance.md (bench/report.ts). Prints; never asserts.
  * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it. BENCH_ONLY=metrics
- * runs section 5 alone and only prints (no results file, no report).
+ * (or dispatch, websockets, reload-memory) runs that section alone and only prints (no
+ * results file, no report).
  */
 import { get } from 'node:http';
 import { spawn } from 'node:child_process';
@@ -24,6 +30,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureCheck } from './check.ts';
+import { dispatchScenario } from './dispatch/scenario.ts';
+import { reloadMemoryScenario } from './reload-memory/scenario.ts';
+import { webSocketScenario } from './websockets/scenario.ts';
 import { PINNING } from './lib/cpus.ts';
 import { GENERATOR, load, type LoadResult } from './lib/load.ts';
 import { median, medianRatio, round } from './lib/stats.ts';
@@ -200,9 +209,17 @@ function ensureBuilt(): Promise<void> {
 }
 
 await ensureBuilt();
-if (ONLY === 'metrics') {
-  log(`hostd bench (metrics only), Node ${process.version}; ${PINNING}`);
-  await metricsCost();
+/** Sections 6 to 8; each prints as it goes. */
+const SCENARIOS = {
+  dispatch: () => dispatchScenario(Math.max(4, ROUNDS / 2), SECONDS, 16, log),
+  websockets: () => webSocketScenario(Math.max(4, ROUNDS / 2), SECONDS, log),
+  'reload-memory': () => reloadMemoryScenario(log),
+};
+if (ONLY !== null) {
+  log(`hostd bench (${ONLY} only), Node ${process.version}; ${PINNING}`);
+  if (ONLY === 'metrics') await metricsCost();
+  else if (Object.hasOwn(SCENARIOS, ONLY)) await SCENARIOS[ONLY as keyof typeof SCENARIOS]();
+  else throw new Error(`BENCH_ONLY=${ONLY}: expected metrics, ${Object.keys(SCENARIOS).join(', ')}`);
   process.exit(0);
 }
 const date = new Date().toISOString();
@@ -214,6 +231,9 @@ log('\n4. hostd check vs node -e \'\'');
 const check = measureCheck(30);
 log(`   ${check.difference_ms} ms over node -e '' (${check.node_e_ms} vs ${check.hostd_check_ms} ms)`);
 const metrics = await metricsCost();
+const dispatch = await SCENARIOS.dispatch();
+const websockets = await SCENARIOS.websockets();
+const reloadMemory = await SCENARIOS['reload-memory']();
 
 const results: Results = {
   date,
@@ -228,6 +248,9 @@ const results: Results = {
   reloads: reloadRows,
   check,
   metrics,
+  ...(dispatch === null ? {} : { dispatch }),
+  websockets,
+  reload_memory: reloadMemory,
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 const file = join(ROOT, 'bench', resultsFile(date));

@@ -56,15 +56,18 @@ function parseAutocannon(out: string): LoadResult {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
 }
 
-function command(url: string, seconds: number, connections: number): [string, string[]] {
+function command(url: string, seconds: number, connections: number, wrkArgs: readonly string[]): [string, string[]] {
   return WRK
-    ? ['wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]]
+    ? ['wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...wrkArgs, url]]
     : [process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), url]];
 }
 
-/** Loads `url` for `seconds` with `connections` keep-alive connections and waits for the result. */
-export function load(url: string, seconds: number, connections: number): Promise<LoadResult> {
-  const [cmd, args] = pinned(LOAD_CPU, ...command(url, seconds, connections));
+/**
+ * Loads `url` for `seconds` with `connections` keep-alive connections and waits for the result.
+ * `wrkArgs` (a script, headers) are for wrk only: a scenario that needs them needs wrk.
+ */
+export function load(url: string, seconds: number, connections: number, wrkArgs: readonly string[] = []): Promise<LoadResult> {
+  const [cmd, args] = pinned(LOAD_CPU, ...command(url, seconds, connections, wrkArgs));
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';

@@ -77,7 +77,7 @@ function stopper(child: ChildProcess) {
     });
 }
 
-function nodeTarget(name: string, args: string[], ready: RegExp, port: RegExp): Target {
+export function nodeTarget(name: string, args: string[], ready: RegExp, port: RegExp): Target {
   return {
     name,
     async start() {

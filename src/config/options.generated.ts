@@ -47,7 +47,7 @@ export interface UserSettings {
    */
   unix_group?: string | number | null;
   /**
-   * Send every connection from one client address to the same worker, instead of round-robin.
+   * Send every connection from one client address to the same worker, instead of following `dispatch`.
    *
    * For apps that keep a session in a worker's memory across connections: socket.io's polling transport, which needs every request of a session to reach the worker that holds it. Each client address belongs to one worker slot; a slot's replacement worker (after a crash, `max_requests`, a reload) takes the same addresses, and while it boots they go to the other workers. Changing the number of workers (TTIN, TTOU, a reload) moves some addresses to other slots. Behind a proxy every connection comes from the proxy's address, so one worker gets them all: spread the load at the proxy instead (sticky by cookie or client address there, to several hostd instances or ports), or keep sessions out of worker memory (socket.io's adapters).
    *
@@ -56,14 +56,14 @@ export interface UserSettings {
    */
   sticky_sessions?: boolean;
   /**
-   * How the primary picks the worker for each connection: in turn, or the one holding the fewest open connections.
+   * How the primary picks the worker for each connection: the least busy one, or each in turn.
    *
-   * `least_busy` is Puma's `wait_for_less_busy_worker` and nginx's `least_conn`: a connection goes to the worker with the fewest open connections (ties in turn), so that new clients avoid a worker busy with slow requests or a blocked event loop. The primary counts what it sent to each worker and what each worker closed (workers report closes in batches, one message per turn of their event loop, and only under `least_busy`). With `sticky_sessions`, the client's address picks the worker and this setting does not apply.
+   * `least_busy` (like Puma's `wait_for_less_busy_worker` and nginx's `least_conn`): a connection goes to a worker that has taken every connection sent to it so far, the one of those holding the fewest open connections (ties in turn); while every worker is still taking its last one (their event loops busy), it waits in the primary for the first that does. A worker blocked on a slow request gets no new clients meanwhile. The primary counts what it sent to each worker and what each closed (workers report closes once per turn of their event loop, under `least_busy` only). `round_robin` hands connections in turn, whatever each worker is doing; with 5% of requests burning 50 ms of CPU it served 0.55× the requests of `least_busy` at 1.8× its p99 (docs/performance.md). With `sticky_sessions`, the client's address picks the worker and this setting does not apply.
    *
-   * Flag `--dispatch <round_robin|least_busy>`, env `HOSTD_DISPATCH`.
-   * @default "round_robin"
+   * Flag `--dispatch <least_busy|round_robin>`, env `HOSTD_DISPATCH`.
+   * @default "least_busy"
    */
-  dispatch?: "round_robin" | "least_busy";
+  dispatch?: "least_busy" | "round_robin";
   /**
    * The most connections the kernel queues before the app accepts them.
    *
@@ -408,13 +408,13 @@ export interface ResolvedSettings {
    */
   readonly unix_group: string | number | null;
   /**
-   * Send every connection from one client address to the same worker, instead of round-robin.
+   * Send every connection from one client address to the same worker, instead of following `dispatch`.
    */
   readonly sticky_sessions: boolean;
   /**
-   * How the primary picks the worker for each connection: in turn, or the one holding the fewest open connections.
+   * How the primary picks the worker for each connection: the least busy one, or each in turn.
    */
-  readonly dispatch: "round_robin" | "least_busy";
+  readonly dispatch: "least_busy" | "round_robin";
   /**
    * The most connections the kernel queues before the app accepts them.
    */

@@ -62,7 +62,7 @@ export type Command =
   | { readonly t: 'send'; readonly worker: number; readonly message: ToWorker }
   /** `why`: `timeout` asks the shell for the stack the worker is stuck in first (a `stack` event). */
   | { readonly t: 'kill'; readonly worker: number; readonly why: 'timeout' | 'deadline' | 'boot_timeout' }
-  /** The workers that receive new connections, in round-robin order. */
+  /** The workers that receive new connections, in the order `dispatch` takes them in turn. */
   /** `slots`: how many worker slots the current generation has (sticky sessions share client addresses among them). */
   | { readonly t: 'route'; readonly workers: readonly number[]; readonly slots: number }
   /** Connections waiting in the primary go to this worker, or are closed (null). */

@@ -1,0 +1,3 @@
+import { defineConfig } from 'hostd';
+
+export default defineConfig({ app: '../app.mjs', bind: '127.0.0.1:0', workers: 4, reload_batch: 'all' });
