@@ -224,6 +224,9 @@ if (ONLY !== null) {
 }
 const date = new Date().toISOString();
 log(`hostd bench, ${date}: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${PINNING}`);
+// Node reads the whole bundle of certificates at every start when it is set.
+const EXTRA_CA_CERTS = Boolean(process.env.NODE_EXTRA_CA_CERTS);
+if (EXTRA_CA_CERTS) log('NODE_EXTRA_CA_CERTS is set: every Node start here takes about 60 ms more (start times and hostd check include it)');
 const { rows, memory } = await throughput();
 const starts = await startup();
 const reloadRows = await reloads();
@@ -239,6 +242,7 @@ const results: Results = {
   date,
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30) },
   node: process.version,
+  node_extra_ca_certs: EXTRA_CA_CERTS,
   generator: GENERATOR,
   pinning: PINNING,
   settings: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, starts: STARTS },
