@@ -3,7 +3,7 @@
 // any TypeScript tooling is set up.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -47,8 +47,26 @@ await build({
   logLevel: 'warning',
 });
 
+// The `hostd` bin: CommonJS, answering a bare --version or --help on its own (src/cli/bin.ts).
+await build({
+  absWorkingDir: new URL('.', root).pathname,
+  entryPoints: ['src/cli/bin.ts'],
+  outfile: 'dist/bin.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  define: { __HOSTD_VERSION__: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+});
+
 // npm marks bin targets executable only when it links them; the CLI also runs from a clone.
-chmodSync(new URL('dist/cli.js', root), 0o755);
+for (const bin of ['dist/cli.js', 'dist/bin.cjs']) chmodSync(new URL(bin, root), 0o755);
+
+// `hostd --help` is answered from this file without loading the whole CLI (src/cli/bin.ts);
+// the whole CLI writes it, as it prints it without a terminal (80 columns).
+writeFileSync(new URL('dist/help.txt', root), execFileSync(process.execPath, [new URL('dist/cli.js', root).pathname, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } }));
 
 buildNative();
 

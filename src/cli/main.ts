@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/** The whole CLI: commander, the settings table, the commands. `hostd` (bin.ts) loads it for everything but a bare `--version` or `--help`. */
 import { dropOutputToClosedPipes } from './output.ts';
 import { main } from './program.ts';
 

@@ -64,8 +64,11 @@ function readNumber(text: string): unknown {
 /** -0 as 0: print-config's JSON, and so anything reading it, could not tell them apart. */
 const positiveZero = () => z.overwrite((n: number) => (Object.is(n, -0) ? 0 : n));
 
-/** `65,535`: big bounds read better grouped. */
-const grouped = (n: number) => n.toLocaleString('en-US');
+/**
+ * `65,535`: big bounds read better grouped. By hand: `toLocaleString` loads ICU's number
+ * formatting on first use, about 30 ms of every `hostd check`.
+ */
+export const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 /** A whole number from `min` to `max`. */
 export function integer(min: number, max: number): Kind<number> {

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESET_NAMES } from '../../src/config/shipped-presets.ts';
-import { CLI, cleanEnv, hostd } from '../helpers/cli.ts';
+import { execFileSync } from 'node:child_process';
+import { CLI, cleanEnv, FULL_CLI, hostd } from '../helpers/cli.ts';
 import { HELLO_APP, project, REPO } from '../helpers/project.ts';
 
 /** Runs hostd with its stdout a pipe whose reader has gone away before hostd writes (`| head -1`, a closed pager). */
@@ -32,6 +33,11 @@ describe('the command line', () => {
     expect(runHelp.stdout).toMatch(/--graceful-timeout <seconds>/);
     expect(runHelp.stdout).toMatch(/Worker processes options:/);
     for (const command of ['check', 'print-config', 'schema', 'init']) expect((await hostd([command, '--help'], { cwd })).code).toBe(0);
+  });
+
+  it('answers a bare --version and --help from the bin alone, exactly as the whole CLI does', () => {
+    const run = (cli: string, arg: string) => execFileSync(process.execPath, [cli, arg], { encoding: 'utf8', env: cleanEnv({ COLUMNS: '80' }) });
+    for (const arg of ['--version', '-V', '--help', '-h']) expect(run(CLI, arg), arg).toBe(run(FULL_CLI, arg));
   });
 
   it('prints the JSON Schema that is committed as schema/hostd.schema.json', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, type SettingName } from '../../src/config/settings.ts';
+import { grouped } from '../../src/config/kinds.ts';
 
 /** Reads `texts` as a flag or env var for `name` and validates the result. */
 function fromText(name: SettingName, ...texts: string[]): { ok: true; value: unknown } | { ok: false } {
@@ -78,5 +79,11 @@ describe('values from flags and environment variables', () => {
     ['unix_group', ['no spaces']],
   ])('%s %j is rejected', (name, texts) => {
     expect(fromText(name, ...texts)).toEqual({ ok: false });
+  });
+});
+
+describe('grouped numbers in messages', () => {
+  it('group thousands as en-US does', () => {
+    for (const n of [0, 7, 999, 1000, 65535, 1234567, 2147483647, -12345]) expect(grouped(n)).toBe(n.toLocaleString('en-US'));
   });
 });

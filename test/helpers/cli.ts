@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from './project.ts';
 
-export const CLI = join(REPO, 'dist', 'cli.js');
+/** The `hostd` bin, as npm links it (it hands everything but a bare --version or --help to dist/cli.js). */
+export const CLI = join(REPO, 'dist', 'bin.cjs');
+/** The whole CLI, which the bin loads. */
+export const FULL_CLI = join(REPO, 'dist', 'cli.js');
 
 export interface CliResult {
   readonly code: number | null;
