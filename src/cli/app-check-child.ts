@@ -10,6 +10,7 @@ import { moduleAsWritten, splitAppSpec } from '../config/app-spec.ts';
 import { preloadLoader } from '../config/load.ts';
 import { describeThrown } from '../config/user-error.ts';
 import { HostdError } from '../errors.ts';
+import { attachHost } from '../host.ts';
 import { loadApp } from '../runtime/worker/app.ts';
 
 /** What the parent sends: the app, where it is resolved from, and the config's `env`. */
@@ -47,6 +48,8 @@ process.once('message', (request: AppCheckRequest) => {
   });
   // A factory gets what a worker's does: a server (never listening here; a factory must not listen) and worker 1.
   const context = { server: createServer(), worker: { id: 1, pid: process.pid, age: 1, generation: 1, booted_at: null } };
+  // And `host` as in a worker, so that an app subscribing to its events (draining, shutdown) loads; a check never fires them.
+  attachHost({ worker: Object.freeze({ id: 1, pid: process.pid, age: 1, generation: 1 }), allowAppControl: () => false, control: () => {}, requestObservers: () => {} });
   loadApp(request.spec, request.root, context).then(
     ({ kind }) => answer({ ok: true, kind }),
     (error: unknown) =>

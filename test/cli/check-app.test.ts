@@ -189,6 +189,19 @@ describe('hostd check: the app', () => {
     expect(await hostd(['check'], { cwd: dir })).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('loads an app that subscribes to host events in its factory, as it would in a worker', async () => {
+    const app = `import { host } from 'hostd';
+export default ({ server }) => {
+  if (!host.running) throw new Error('host says this is not hostd');
+  host.on('draining', () => {});
+  host.on('shutdown', () => {});
+  return (req, res) => res.end('ok');
+};
+`;
+    const dir = appProject('./app.mjs', { 'app.mjs': app });
+    expect(await hostd(['check'], { cwd: dir })).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it.each([
     ['a listener', './app.mjs', { 'app.mjs': HELLO_APP }, 'a request listener'],
     ['a TypeScript listener', './src/app.ts', { 'src/app.ts': "export default (req: unknown, res: { end(s: string): void }) => res.end('hi');\n" }, 'a request listener'],

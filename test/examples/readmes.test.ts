@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, tempDir } from '../helpers/project.ts';
 import { startHostd } from '../helpers/run.ts';
+import { hostd } from '../helpers/cli.ts';
 
 const EXAMPLES = join(REPO, 'examples');
 const examples = readdirSync(EXAMPLES).filter((name) => existsSync(join(EXAMPLES, name, 'package.json')));
@@ -73,6 +74,12 @@ describe('examples/*/README.md', () => {
       expect(curls(readme).length, 'a served example shows routes to try with curl').toBeGreaterThan(0);
     }
   });
+
+  const checked = examples.filter((name) => existsSync(join(EXAMPLES, name, 'hostd.config.ts')));
+  it.each(checked)('%s passes its own `npm run check` (hostd check, the app loaded)', async (name) => {
+    const result = await hostd(['check'], { cwd: join(EXAMPLES, name), env: { JOBS_DIR: tempDir('hostd-example-') }, timeoutMs: 30_000 });
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+  }, 40_000);
 
   const served = examples.filter((name) => 'start' in ((JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as { scripts?: object }).scripts ?? {}));
   it.each(served)('%s answers every curl its README shows, as the README says', async (name) => {
