@@ -65,7 +65,9 @@ export interface UserSettings {
    */
   dispatch?: "least_busy" | "round_robin";
   /**
-   * The most connections the kernel queues before the app accepts them.
+   * The most connections waiting for a worker: in the kernel before the primary accepts them, and in the primary before a worker takes them.
+   *
+   * The primary accepts connections as they come and hands each to a worker; while no worker can take one (none is ready yet, or under `dispatch: least_busy` every worker is still taking its last), accepted connections wait in the primary, up to this many. Past that the primary closes new ones at once instead of holding them unanswered.
    *
    * Flag `--backlog <n>`, env `HOSTD_BACKLOG`.
    * @default 2048
@@ -416,7 +418,7 @@ export interface ResolvedSettings {
    */
   readonly dispatch: "least_busy" | "round_robin";
   /**
-   * The most connections the kernel queues before the app accepts them.
+   * The most connections waiting for a worker: in the kernel before the primary accepts them, and in the primary before a worker takes them.
    */
   readonly backlog: number;
   /**

@@ -120,7 +120,9 @@ export const SETTINGS = {
     section: 'Server socket',
     kind: integer(1, 65535),
     default: 2048,
-    doc: 'The most connections the kernel queues before the app accepts them.',
+    doc: 'The most connections waiting for a worker: in the kernel before the primary accepts them, and in the primary before a worker takes them.',
+    details:
+      'The primary accepts connections as they come and hands each to a worker; while no worker can take one (none is ready yet, or under `dispatch: least_busy` every worker is still taking its last), accepted connections wait in the primary, up to this many. Past that the primary closes new ones at once instead of holding them unanswered.',
   }),
   workers: setting({
     section: 'Worker processes',
