@@ -56,7 +56,12 @@ export interface Exit {
 
 export class Hostd {
   readonly child: ChildProcess;
+  /** Both streams, in the order they arrived. */
   output = '';
+  /** What it wrote to its standard output alone (the access log with `accesslog: '-'`). */
+  stdout = '';
+  /** What it wrote to its standard error alone (the error log, by default). */
+  stderr = '';
   readonly exited: Promise<Exit>;
   private exit: Exit | null = null;
 
@@ -71,8 +76,14 @@ export class Hostd {
       // started, even when the primary is already gone and its workers were reparented.
       detached: true,
     });
-    this.child.stdout!.on('data', (d: Buffer) => (this.output += d));
-    this.child.stderr!.on('data', (d: Buffer) => (this.output += d));
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.output += d;
+      this.stdout += d;
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.output += d;
+      this.stderr += d;
+    });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         // The last lines may still be in the pipes (which the workers share): the output is

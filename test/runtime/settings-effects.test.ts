@@ -107,4 +107,55 @@ describe('settings, by their effect', () => {
     // Without jitter every limit would be 3; the chance that three workers all drew 0 is one in a million.
     expect(seen.some((limit) => limit !== 3), seen.join(', ')).toBe(true);
   });
+
+  it("accesslog '-' writes to stdout, the error log to stderr, and neither to the other", async () => {
+    const dir = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:0', workers: 1, accesslog: '-' };\n" });
+    run = startHostd(dir);
+    const url = await run.ready();
+    await fresh(`${url}/seen`);
+    await waitUntil(() => run!.stdout.includes('"GET /seen HTTP/1.1" 200'), 'the access line on stdout');
+    expect(run.stderr).toMatch(/\[INFO\] Booting worker 1/);
+    expect(run.stderr).not.toContain('GET /seen');
+    expect(run.stdout).not.toMatch(/\[(INFO|WARNING|ERROR)\]/);
+  });
+
+  it('errorlog to a file: the log lines go there, not to stderr', async () => {
+    const dir = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:0', workers: 1, errorlog: './error.log' };\n" });
+    run = startHostd(dir);
+    await waitUntil(() => /hostd is ready/.test(readFileIfThere(join(dir, 'error.log'))), 'the ready line in error.log');
+    expect(readFileIfThere(join(dir, 'error.log'))).toMatch(/\[INFO\] Booting worker 1/);
+    expect(run.stderr).not.toMatch(/Booting worker/);
+  });
+
+  it('loglevel: error silences a whole start and stop; debug adds debug lines', async () => {
+    const quiet = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': "export default { app: './app.mjs', bind: 'unix:./s.sock', workers: 1, loglevel: 'error' };\n" });
+    run = startHostd(quiet);
+    // Nothing says it is ready: it is when its socket answers.
+    await waitUntil(() => answersOn(join(quiet, 's.sock')), 'the unix socket to answer');
+    expect((await run.stop()).code).toBe(0);
+    expect(run.output).toBe('');
+
+    const verbose = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:0', workers: 1, loglevel: 'debug' };\n" });
+    run = startHostd(verbose);
+    await run.ready();
+    await run.waitForOutput(/\[DEBUG\] /);
+  });
 });
+
+function readFileIfThere(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether an HTTP server answers on the unix socket at `path`. */
+function answersOn(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    httpGet({ socketPath: path, path: '/', agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    }).on('error', () => resolve(false));
+  });
+}
