@@ -8,6 +8,9 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { hostd } from '../helpers/cli.ts';
+import { workerPids } from '../helpers/proc.ts';
 import { project, REPO } from '../helpers/project.ts';
 import { type Hostd, startHostd, waitUntil } from '../helpers/run.ts';
 
@@ -85,7 +88,10 @@ describe('settings, by their effect', () => {
     const first = (await fresh(url)).split(' ')[0]!;
     // Requests until a new process answers; the old one asked for its replacement at its 5th.
     const answers = [`${first} 1`];
-    for (let i = 0; i < 200 && answers.at(-1)!.startsWith(`${first} `); i++) answers.push(await fresh(url));
+    await waitUntil(async () => {
+      answers.push(await fresh(url));
+      return !answers.at(-1)!.startsWith(`${first} `);
+    }, 'a new worker to answer', 20_000);
     const line = await run.waitForOutput(new RegExp(`\\[${first}\\] \\[INFO\\] worker 1: served max_requests \\((\\d+)\\)`));
     expect(Number(line[1])).toBe(5);
     // It served its five (and more while its replacement booted), then the replacement answers its first.
@@ -139,6 +145,54 @@ describe('settings, by their effect', () => {
     run = startHostd(verbose);
     await run.ready();
     await run.waitForOutput(/\[DEBUG\] /);
+  });
+});
+
+describe('keepalive and workers: "auto", by their effect', () => {
+  let run: Hostd | undefined;
+  afterEach(async () => {
+    await run?.stop();
+    run = undefined;
+  });
+
+  /** Sends one request on a raw connection and leaves it open; resolves with the response head once the server closed it. */
+  function idleAfterOne(port: number): Promise<{ head: string }> {
+    return new Promise((resolve) => {
+      let text = '';
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('error', () => {});
+      // The client never closes: 'close' is the server letting the idle connection go.
+      socket.on('close', () => resolve({ head: text.split('\r\n\r\n')[0]! }));
+    });
+  }
+
+  it('keepalive: an idle connection is closed after it; 0 closes each connection after its response', async () => {
+    const dir = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:0', workers: 1, keepalive: 1 };\n" });
+    run = startHostd(dir);
+    const port = Number(new URL(await run.ready()).port);
+    const kept = await idleAfterOne(port);
+    expect(kept.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(kept.head.toLowerCase()).toContain('keep-alive: timeout=1');
+    expect(kept.head.toLowerCase()).not.toContain('connection: close');
+    await run.stop();
+
+    const none = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:0', workers: 1, keepalive: 0 };\n" });
+    run = startHostd(none);
+    const closed = await idleAfterOne(Number(new URL(await run.ready()).port));
+    expect(closed.head.toLowerCase()).toContain('connection: close');
+  });
+
+  it('workers: "auto" starts as many workers as print-config says it resolves to', async () => {
+    const dir = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': "export default { app: './app.mjs', bind: '127.0.0.1:0', workers: 'auto' };\n" });
+    const report = JSON.parse((await hostd(['print-config', '--json'], { cwd: dir })).stdout) as { auto: { workers: { value: number; why: string } } };
+    const expected = report.auto.workers.value;
+    expect(expected).toBeGreaterThanOrEqual(1);
+    run = startHostd(dir);
+    await run.ready();
+    expect(workerPids(run.pid)).toHaveLength(expected);
+    expect(run.output).toContain(`hostd is ready: ${expected} worker`);
   });
 });
 
