@@ -29,6 +29,10 @@ export interface Results {
     p50_ms: number;
     p99_ms: number;
     rps_ratio: number;
+    /** CPU time of all its processes per request served, in µs (absent in results from before it was measured). */
+    cpu_us_per_request?: number;
+    /** The median of per-round ratios of that to node:cluster's. */
+    cpu_ratio?: number | null;
     /** null when the load generator could not resolve the latencies (see medianRatio). */
     p99_ratio: number | null;
     errors: number;
@@ -201,30 +205,18 @@ two \`performance.now()\` calls. \`request_id\` is computed only if a hook reads
 only costly thing a hook context holds). Hooks are called synchronously; a promise exists only
 if a hook returns one. \`post_request\` and the access log run on the response's \`close\`.
 
-How it got there, measured with a CPU profile of one worker under wrk (\`node --cpu-prof\`,
-self time per request):
-
-- The first version (an async function per request, a closure per response, two context
-  objects, an eager UUID, a tracked promise for \`post_request\`) reached 0.88× node:cluster
-  with no-op hooks and 4.4× its p99. The profile put the cost in allocations and GC (6.9% of
-  the worker's time against 2.3%); the shape above brought it to parity.
-- A later run measured 0.968×. A request cost 11.1–11.4 µs of worker CPU without hooks and
-  about 430 ns more with no-op hooks: 85 ns in the two clock reads (\`clock_gettime\` takes 22 ns
-  on this VM, \`performance.now()\` about 45), 60 ns more GC, 75 ns in hostd's own functions,
-  and the rest spread over Node's HTTP internals. That last part came from the app being
-  called at the end of the \`pre_request\` loop, where V8 no longer inlined it as it does on
-  the plain path. The handler now calls the app itself once the hooks have run synchronously,
-  and the profile shows the app (and the hook loop) inlined into it again; the tables above are
-  measured with it. Alone, outside HTTP, hostd's hooked path costs about 100 ns per request,
-  78 of them the clock.
-- Tried and rejected: a \`ServerResponse\` subclass that carries the context in a field and
-  finishes it in \`emit('close')\`, to save the listener. Express replaces the response's
-  prototype, so \`post_request\` never ran for Express apps; a test now runs both request hooks
-  around each framework in \`examples/\`.
-
-What is left, about 2% on this hello-world handler, is the two clock reads (\`duration_ms\`)
-and the context object; it shrinks as the app does real work. It is below this machine's
-round-to-round noise (±5%), which is why the ratio is a median of per-round ratios.
+Why it has this shape: a CPU profile of one worker under wrk (\`node --cpu-prof\`, self time per
+request) of the first version (an async function per request, a closure per response, two
+context objects, an eager UUID, a tracked promise for \`post_request\`) put its cost in
+allocations and garbage collection, and the shape above removes them. Calling the app from the
+end of the \`pre_request\` loop kept V8 from inlining it there as it does on the plain path, so
+the handler calls the app itself once the hooks have run. A \`ServerResponse\` subclass that
+carries the context in a field, to save the \`close\` listener, was tried and dropped: Express
+replaces the response's prototype, so \`post_request\` never ran for Express apps; a test now
+runs both request hooks around each framework in \`examples/\`. What remains with no-op hooks
+is the two clock reads (\`duration_ms\`) and the context object: the "hostd, no-op request
+hooks" row against "hostd, no hooks" above is its measured cost, and CPU per request shows it
+without the noise of req/s.
 
 **The access log** is formatted by a function compiled once from \`access_log_format\`, and lines
 are written in one \`write\` per event-loop turn.
@@ -233,7 +225,7 @@ are written in one \`write\` per event-loop turn.
 const table = (head: string[], rows: (string | number)[][]) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 
-export function renderReport(r: Results): string {
+export function renderReport(r: Results, history: readonly Results[] = [r]): string {
   const judged = judge(r);
   return `# Performance
 
@@ -241,7 +233,8 @@ export function renderReport(r: Results): string {
 
 Measured on one machine in one run, ${r.date.slice(0, 10)}: ${r.machine.cpus} × ${r.machine.model},
 ${r.machine.memory_gib} GiB, Node ${r.node}, load from ${r.generator} on the same machine; ${r.pinning}.${r.node_extra_ca_certs ? '\nNODE_EXTRA_CA_CERTS was set, which adds about 60 ms to every Node start: start times and `hostd check` include it.' : ''}
-Every target serves the same handler (\`bench/app.mjs\`) with 2 workers. Each round measures each target once for ${r.settings.seconds} s with
+Every target serves the same handler (\`bench/app.mjs\`): node:cluster, hostd and PM2 with 2 workers, node:http as one
+process. Each round measures each target once for ${r.settings.seconds} s with
 ${r.settings.connections} keep-alive connections, in rotating order, so drift over the run hits all alike;
 ratios are taken per round, then the median over ${r.settings.rounds} rounds is reported.
 
@@ -259,19 +252,33 @@ ${steadiness(r)}
 ![Requests per second](performance.svg)
 
 ${table(
-  ['target', 'req/s', 'p50 ms', 'p99 ms', '× req/s', 'middle half', '× p99', 'errors'],
-  r.throughput.map((t) => [t.target, t.rps.toLocaleString('en'), t.p50_ms, t.p99_ms, t.rps_ratio.toFixed(3), middleHalf(r, t).map((x) => x.toFixed(3)).join('–'), ratio(t.p99_ratio).replace('×', ''), t.errors]),
+  ['target', 'req/s', 'p50 ms', 'p99 ms', '× req/s', 'middle half', `last ${history.length} runs`, '× p99', 'CPU µs/req', '× CPU', 'errors'],
+  r.throughput.map((t) => {
+    const past = ratioSpread(history, t.target);
+    return [
+      t.target,
+      t.rps.toLocaleString('en'),
+      t.p50_ms,
+      t.p99_ms,
+      t.rps_ratio.toFixed(3),
+      middleHalf(r, t).map((x) => x.toFixed(3)).join('–'),
+      past === null ? '' : past.map((x) => x.toFixed(3)).join('–'),
+      ratio(t.p99_ratio).replace('×', ''),
+      t.cpu_us_per_request ?? '',
+      t.cpu_ratio == null ? '' : t.cpu_ratio.toFixed(3),
+      t.errors,
+    ];
+  }),
 )}
 
-"× req/s" and "× p99" are the medians of the per-round ratios to node:cluster; "middle half"
-is the 25th to 75th percentile of the per-round req/s ratios. The per-round figures are in the
-results file.${r.generator.startsWith('autocannon') ? ' autocannon records latency in whole milliseconds, so a sub-millisecond latency reads 0 and p99 ratios are coarse; with `wrk` installed the bench uses it, with microsecond resolution.' : ''}
+"× req/s", "× p99" and "× CPU" are the medians of the per-round ratios to node:cluster; "middle
+half" is the 25th to 75th percentile of the per-round req/s ratios; "last N runs" is the lowest
+and highest "× req/s" of this run and the ones before it (every run is kept in bench/results).
+"CPU µs/req" is the CPU time of all the target's processes (primary, workers; PM2's daemon)
+per request served, from /proc: it does not depend on how the machine shares its cores, and is
+what hosting costs. The per-round figures are in the results file.${r.generator.startsWith('autocannon') ? ' autocannon records latency in whole milliseconds, so a sub-millisecond latency reads 0 and p99 ratios are coarse; with `wrk` installed the bench uses it, with microsecond resolution.' : ''}
 
-Why the CPUs are pinned: with the load generator sharing the servers' CPUs, p99 mostly
-measures the scheduler. On the 2-CPU machine where this page was first made, the same code
-unpinned gave p99 anywhere from 1.2 to 6.8 ms round to round, and p99 ratios from 0.6× to 1.9×
-between runs; pinned, p99 stayed within 5.4–8.5 ms and its ratio within a few percent of 1.
-req/s ratios still move about ±5% per round either way, hence several rounds and their median.
+${pinningNote(r)}
 
 ## Start, stop, memory
 
@@ -282,9 +289,9 @@ ${table(
 
 Median of ${r.settings.starts} starts. Cold start is from spawning the process to the first 200
 response; hostd's includes loading its TypeScript config in the primary and in each worker.
-"Idle" means no open connection: a kept-alive idle connection adds up to 250 ms (a draining
-worker closes an idle connection only after it stayed idle that long, so a client about to
-reuse it is not reset).
+"Idle" means no open connection. A kept-alive idle connection adds up to \`DRAIN_IDLE_MS\` (250
+ms, src/runtime/worker/connections.ts): a draining worker closes an idle connection only after
+it stayed idle that long, so a client about to reuse it is not reset.
 
 ${table(
   ['target', 'primary RSS (MiB)', 'worker RSS (MiB, median)'],
@@ -323,6 +330,16 @@ into the heartbeat: a request costs a counter increment and no message.
 }
 ${scenarios(r)}
 ${HOT_PATH}`;
+}
+
+/** What the CPU placement of this run means for the figures. */
+function pinningNote(r: Results): string {
+  if (/^load generator on/.test(r.pinning)) {
+    return `What the pinning means here: the load generator has CPUs of its own and the servers share the rest, so on a
+${r.machine.cpus}-CPU machine ${r.machine.cpus <= 2 ? 'every server runs on one core: "2 workers" adds no parallelism, req/s compares the cost of hosting on that core (which is why one node:http process can match the 2-worker cluster), and p99 includes two workers taking turns on it' : 'the servers share fewer cores than they would alone'}. Unpinned, the load generator competes with the servers and p99 mostly measures the scheduler.
+CPU per request holds either way.`;
+  }
+  return 'The servers and the load generator share every CPU (no pinning): req/s and p99 include their competition; CPU per request does not.';
 }
 
 /** The commands people run by hand against a bare Node start, for results that have them. */
@@ -405,9 +422,29 @@ limit has no room for a second generation.
   return parts.join('\n');
 }
 
+/**
+ * The lowest and highest req/s ratio of `target` over `runs` (this run and the ones before
+ * it), or null when no run has it.
+ */
+export function ratioSpread(runs: readonly Results[], target: string): [number, number] | null {
+  const ratios = runs.flatMap((run) => run.throughput.filter((t) => t.target === target).map((t) => t.rps_ratio));
+  return ratios.length === 0 ? null : [Math.min(...ratios), Math.max(...ratios)];
+}
+
+/** The runs in bench/results up to and including `r`, the last `n` of them, oldest first. */
+export function recentRuns(r: Results, n = 5): Results[] {
+  const dir = join(ROOT, 'bench/results');
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{4}-\d{2}-\d{2}(T\d{4,6})?(-.*)?\.json$/.test(f))
+    .sort()
+    .filter((f) => f <= resultsFile(r.date).slice('results/'.length));
+  const runs = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Results).filter((run) => Array.isArray(run.throughput));
+  return runs.slice(-n);
+}
+
 /** Writes docs/performance.md and docs/performance.svg; returns the judged targets. */
 export function writeReport(r: Results): Judged[] {
-  writeFileSync(join(ROOT, 'docs', 'performance.md'), renderReport(r));
+  writeFileSync(join(ROOT, 'docs', 'performance.md'), renderReport(r, recentRuns(r)));
   writeFileSync(join(ROOT, 'docs', 'performance.svg'), renderChart(r));
   return judge(r);
 }
@@ -417,9 +454,9 @@ export function printJudged(judged: readonly Judged[]): void {
   for (const t of judged) console.log(`${t.met === null ? 'n/a    ' : t.met ? 'met    ' : 'MISSED '} ${t.name}: ${t.measured} (goal ${t.goal})`);
 }
 
-/** `results/2026-11-23T2007.json`: one file per run (minutes included: two runs in a day keep both), in the order they ran. */
+/** `results/2026-11-23T200712.json`: one file per run, named by when it began (to the second), in the order they ran. */
 export function resultsFile(date: string): string {
-  return `results/${date.slice(0, 10)}T${date.slice(11, 13)}${date.slice(14, 16)}.json`;
+  return `results/${date.slice(0, 10)}T${date.slice(11, 13)}${date.slice(14, 16)}${date.slice(17, 19)}.json`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {

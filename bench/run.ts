@@ -34,6 +34,7 @@ import { dispatchScenario } from './dispatch/scenario.ts';
 import { reloadMemoryScenario } from './reload-memory/scenario.ts';
 import { webSocketScenario } from './websockets/scenario.ts';
 import { PINNING } from './lib/cpus.ts';
+import { cpuMicrosPerRequest, cpuSeconds } from './lib/cpu.ts';
 import { GENERATOR, load, type LoadResult } from './lib/load.ts';
 import { median, medianRatio, round } from './lib/stats.ts';
 
@@ -62,10 +63,16 @@ async function throughput(): Promise<{ rows: Results['throughput']; memory: Resu
     for (const target of THROUGHPUT) running.push(await target.start());
     for (const r of running) await load(r.url, 2, CONNECTIONS); // warm-up: JIT, connections
     const samples: LoadResult[][] = THROUGHPUT.map(() => []);
+    const cpu: number[][] = THROUGHPUT.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < THROUGHPUT.length; k++) {
         const i = (round + k) % THROUGHPUT.length;
-        samples[i]!.push(await load(running[i]!.url, SECONDS, CONNECTIONS));
+        const pids = () => [running[i]!.pid, ...running[i]!.workers()];
+        const before = cpuSeconds(pids());
+        const result = await load(running[i]!.url, SECONDS, CONNECTIONS);
+        samples[i]!.push(result);
+        const perRequest = cpuMicrosPerRequest(before, cpuSeconds(pids()), result.requests);
+        if (perRequest !== null) cpu[i]!.push(perRequest);
       }
       log(`   round ${round + 1}/${ROUNDS}: ${THROUGHPUT.map((t, i) => `${t.name} ${Math.round(samples[i]!.at(-1)!.rps)}`).join(' · ')}`);
     }
@@ -78,6 +85,8 @@ async function throughput(): Promise<{ rows: Results['throughput']; memory: Resu
         p50_ms: round(median(s.map((x) => x.p50)), 3),
         p99_ms: round(median(s.map((x) => x.p99)), 3),
         rps_ratio: roundRatio(medianRatio(s.map((x) => x.rps), base.map((x) => x.rps)))!,
+        cpu_us_per_request: round(median(cpu[i]!), 1),
+        cpu_ratio: roundRatio(medianRatio(cpu[i]!, cpu[0]!)),
         p99_ratio: roundRatio(medianRatio(s.map((x) => x.p99), base.map((x) => x.p99))),
         errors: s.reduce((n, x) => n + x.errors, 0),
         samples: s.map((x) => ({ rps: Math.round(x.rps), p50_ms: x.p50, p99_ms: x.p99 })),
@@ -258,7 +267,8 @@ const results: Results = {
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 const file = join(ROOT, 'bench', resultsFile(date));
-writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+// 'wx': a run never replaces another's results.
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`, { flag: 'wx' });
 log(`\nwrote ${file.slice(ROOT.length + 1)}`);
 const targets = writeReport(results);
 log('wrote docs/performance.md and docs/performance.svg\n');

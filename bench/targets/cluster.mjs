@@ -11,9 +11,13 @@ if (cluster.isPrimary) {
   cluster.on('listening', (_worker, address) => {
     if (++ready === workers) console.log(`listening ${address.port}`);
   });
+  // Stops as a host does: the workers end first, and the primary exits once they have.
   process.on('SIGTERM', () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    process.exit(0);
+    const workers = Object.values(cluster.workers ?? {});
+    let left = workers.length;
+    if (left === 0) process.exit(0);
+    cluster.on('exit', () => --left === 0 && process.exit(0));
+    for (const worker of workers) worker?.kill();
   });
 } else {
   createServer(handler).listen(0, '127.0.0.1');

@@ -52,7 +52,7 @@ describe('settings, by their effect', () => {
     const url = await run.url();
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = readFileSync(join(TLS, 'cert.pem'));
-    const answer = await new Promise<{ text: string; subject: string }>((resolve, reject) => {
+    const answer = await new Promise<{ text: string; subject: unknown }>((resolve, reject) => {
       const req = httpsRequest(url, { ca, agent: false }, (res) => {
         const subject = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN;
         body(res).then((text) => resolve({ text, subject }), reject);
