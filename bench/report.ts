@@ -85,15 +85,20 @@ export function judge(r: Results): Judged[] {
 const LEAST_BUSY = 'hostd, dispatch: least_busy';
 
 function dispatchGoals(r: Results): Judged[] {
-  const row = r.dispatch?.find((d) => d.target === LEAST_BUSY);
-  if (row === undefined) return [];
+  const slow = r.dispatch?.find((d) => d.target === LEAST_BUSY && (d.mix ?? 'slow') === 'slow');
+  const fast = r.dispatch?.find((d) => d.target === LEAST_BUSY && d.mix === 'fast');
   return [
-    {
-      name: 'dispatch, 5% slow requests, connection per request: p99 vs node:cluster, at ≥ 1.0× its req/s',
-      goal: '≤ 0.7×',
-      measured: `${ratio(row.p99_ratio)} at ${row.rps_ratio.toFixed(3)}× req/s`,
-      met: row.p99_ratio === null ? null : row.p99_ratio <= 0.7 && row.rps_ratio >= 1,
-    },
+    ...(slow === undefined
+      ? []
+      : [
+          {
+            name: 'dispatch, 5% slow requests, connection per request: p99 vs node:cluster, at ≥ 1.0× its req/s',
+            goal: '≤ 0.7×',
+            measured: `${ratio(slow.p99_ratio)} at ${slow.rps_ratio.toFixed(3)}× req/s`,
+            met: slow.p99_ratio === null ? null : slow.p99_ratio <= 0.7 && slow.rps_ratio >= 1,
+          },
+        ]),
+    ...(fast === undefined ? [] : [{ name: 'req/s with a new connection per request, vs node:cluster', goal: '≥ 1.0×', measured: `${fast.rps_ratio.toFixed(3)}×`, met: fast.rps_ratio >= 1 }]),
   ];
 }
 
@@ -361,16 +366,18 @@ function commandsTable(check: CheckTiming): string {
 function scenarios(r: Results): string {
   const parts: string[] = [];
   if (r.dispatch !== undefined) {
-    const rr = r.dispatch.find((d) => d.target === 'hostd, dispatch: round_robin');
+    const rr = r.dispatch.find((d) => d.target === 'hostd, dispatch: round_robin' && (d.mix ?? 'slow') === 'slow');
     parts.push(`## Dispatch: which worker gets a connection
 
-A new connection per request (wrk with \`Connection: close\`, 16 at a time), and every 20th
-request burns 50 ms of CPU in the worker (bench/dispatch): a slow request blocks its worker's
-event loop, and what matters is where the next connections go meanwhile.
+A new connection per request (wrk with \`Connection: close\`, 16 at a time), so that every
+request is dispatched (bench/dispatch). In the "5% slow" rounds every 20th request burns 50 ms
+of CPU in the worker: a slow request blocks its worker's event loop, and what matters is where
+the next connections go meanwhile. In the "all fast" rounds no request is slow: the cost of
+handing a connection over, against node:cluster's.
 
 ${table(
-  ['target', 'req/s', 'ratio', 'p50 (ms)', 'p99 (ms)', 'p99 ratio', 'errors'],
-  r.dispatch.map((d) => [d.target, d.rps.toLocaleString('en'), `${d.rps_ratio.toFixed(3)}×`, d.p50_ms, d.p99_ms, ratio(d.p99_ratio), d.errors]),
+  ['requests', 'target', 'req/s', 'ratio', 'p50 (ms)', 'p99 (ms)', 'p99 ratio', 'errors'],
+  r.dispatch.map((d) => [(d.mix ?? 'slow') === 'slow' ? '5% slow' : 'all fast', d.target, d.rps.toLocaleString('en'), `${d.rps_ratio.toFixed(3)}×`, d.p50_ms, d.p99_ms, ratio(d.p99_ratio), d.errors]),
 )}
 
 node:cluster's round-robin hands a worker a connection only once it took the last one (its

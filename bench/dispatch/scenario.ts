@@ -11,6 +11,8 @@ import { median, medianRatio, round } from '../lib/stats.ts';
 import { hostd, nodeTarget, ROOT, type Running, type Target } from '../lib/targets.ts';
 
 export interface DispatchRow {
+  /** `slow`: 5% of requests burn 50 ms of CPU; `fast`: none do (absent in results from before it was measured: slow). */
+  mix?: 'slow' | 'fast';
   target: string;
   rps: number;
   p50_ms: number;
@@ -26,14 +28,24 @@ const TARGETS: Target[] = [
   hostd('hostd, dispatch: least_busy', '../dispatch/least_busy.ts'),
 ];
 
-const WRK_ARGS = ['-s', join(ROOT, 'bench/dispatch/mix.lua')];
+const MIXES = {
+  slow: { script: join(ROOT, 'bench/dispatch/mix.lua'), what: '5% of them burn 50 ms of CPU' },
+  fast: { script: join(ROOT, 'bench/dispatch/close.lua'), what: 'every one fast' },
+} as const;
 
 export async function dispatchScenario(rounds: number, seconds: number, connections: number, log: (line: string) => void): Promise<DispatchRow[] | null> {
-  log(`\n6. dispatch: a new connection per request, 5% of them burn 50 ms of CPU; ${TARGETS.length} targets × ${rounds} rounds × ${seconds} s, ${connections} connections`);
   if (!WRK) {
-    log('   skipped: needs wrk (the request mix is a wrk script)');
+    log('\n6. dispatch: skipped, needs wrk (the request mix is a wrk script)');
     return null;
   }
+  const rows: DispatchRow[] = [];
+  for (const mix of ['slow', 'fast'] as const) rows.push(...(await oneMix(mix, rounds, seconds, connections, log)));
+  return rows;
+}
+
+async function oneMix(mix: keyof typeof MIXES, rounds: number, seconds: number, connections: number, log: (line: string) => void): Promise<DispatchRow[]> {
+  log(`\n6. dispatch: a new connection per request, ${MIXES[mix].what}; ${TARGETS.length} targets × ${rounds} rounds × ${seconds} s, ${connections} connections`);
+  const WRK_ARGS = ['-s', MIXES[mix].script];
   const running: Running[] = [];
   try {
     for (const target of TARGETS) running.push(await target.start());
@@ -51,6 +63,7 @@ export async function dispatchScenario(rounds: number, seconds: number, connecti
       const s = samples[i]!;
       const p99 = medianRatio(s.map((x) => x.p99), base.map((x) => x.p99));
       return {
+        mix,
         target: target.name,
         rps: Math.round(median(s.map((x) => x.rps))),
         p50_ms: round(median(s.map((x) => x.p50)), 2),
