@@ -383,7 +383,9 @@ export interface UserSettings {
    */
   control_socket?: "auto" | (string & {}) | null;
   /**
-   * Let app code call `host.reload()` and `host.stop()`; each call is logged with the worker that made it.
+   * Let app code call `host.reload()` and `host.stop()`, and use the control socket; each call is logged with the worker that made it.
+   *
+   * Without it, a worker (or a process it started) that connects to the control socket is refused: the primary asks the kernel who connected, with hostd's native helper (see docs/observability.md).
    *
    * Flag `--allow-app-control`, env `HOSTD_ALLOW_APP_CONTROL`.
    * @default false
@@ -582,7 +584,7 @@ export interface ResolvedSettings {
    */
   readonly control_socket: string | null;
   /**
-   * Let app code call `host.reload()` and `host.stop()`; each call is logged with the worker that made it.
+   * Let app code call `host.reload()` and `host.stop()`, and use the control socket; each call is logged with the worker that made it.
    */
   readonly allow_app_control: boolean;
 }

@@ -406,7 +406,9 @@ export const SETTINGS = {
     section: 'Presets and control',
     kind: flag(),
     default: false,
-    doc: 'Let app code call `host.reload()` and `host.stop()`; each call is logged with the worker that made it.',
+    doc: 'Let app code call `host.reload()` and `host.stop()`, and use the control socket; each call is logged with the worker that made it.',
+    details:
+      'Without it, a worker (or a process it started) that connects to the control socket is refused: the primary asks the kernel who connected, with hostd\'s native helper (see docs/observability.md).',
   }),
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each row keeps its own kind types
 } as const satisfies Record<string, SettingRow<any, any>>;

@@ -7,8 +7,11 @@
  *    (node:dgram is UDP only). "@name" is a name in the abstract namespace.
  *  - bindDatagram(address) / receiveDatagram(fd) / closeFd(fd): the receiving end, so tests
  *    can stand in for systemd's notify socket.
+ *  - peerPid(fd): the process at the other end of a connected Unix socket (SO_PEERCRED), so
+ *    the control socket can tell a hostd worker (or what it started) from the user's CLI.
  * Built by scripts/build.mjs when a C compiler is there; hostd runs without it.
  */
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
@@ -165,6 +168,21 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value peer_pid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[0], &fd);
+  struct ucred credentials;
+  socklen_t length = sizeof credentials;
+  int32_t pid = -1;
+  if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) pid = (int32_t)credentials.pid;
+  napi_value result;
+  napi_create_int32(env, pid, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -174,6 +192,7 @@ NAPI_MODULE_INIT() {
     {"bindDatagram", NULL, bind_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
     {"receiveDatagram", NULL, receive_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
     {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"peerPid", NULL, peer_pid, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -1,6 +1,6 @@
 /**
  * hostd's native helper (src/native/hostd.c, built into dist/native/ when a C compiler is
- * there): orphan reaping, sd_notify and the process name. Null where it was not built; callers fall back.
+ * there): orphan reaping, sd_notify, the process name and a Unix socket's peer. Null where it was not built; callers fall back.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ export interface Native {
   bindDatagram(address: string): number;
   receiveDatagram(fd: number): string | null;
   closeFd(fd: number): void;
+  /** The pid at the other end of a connected Unix socket (SO_PEERCRED); -1 when it cannot be had. */
+  peerPid(fd: number): number;
 }
 
 let loaded: Native | null | undefined;

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { hostd } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/project.ts';
+import { native } from '../../src/runtime/native.ts';
 import { type Hostd, hooksLog, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
 
 /** Sends raw bytes to a socket and reads what comes back until it closes. */
@@ -31,8 +32,8 @@ describe('the control socket', () => {
     run = undefined;
   });
 
-  const start = async (body = '') => {
-    const dir = appProject(recordingConfig(`workers: 2, control_socket: './control.sock', ${body}`));
+  const start = async (body = '', files: Record<string, string> = {}) => {
+    const dir = appProject(recordingConfig(`workers: 2, control_socket: './control.sock', ${body}`), files);
     run = startHostd(dir);
     const url = await run.ready();
     await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
@@ -135,5 +136,38 @@ describe('the control socket', () => {
     expect(JSON.parse(text)).toHaveProperty('argv');
     expect(text).not.toContain('control.sock');
     expect(text).not.toContain('control_socket');
+  });
+
+  // App code that finds the socket (here it is told) and asks for the status, itself or from a process it starts.
+  const ASKING_APP = `import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
+const path = new URL('./control.sock', import.meta.url).pathname;
+const ask = \`const s = require('node:net').connect(\${JSON.stringify(path)}, () => s.write('{"command":"status"}\\\\n')); let t = ''; s.on('data', (d) => (t += d)); s.on('close', () => process.stdout.write(t));\`;
+export default (req, res) => {
+  if (req.url === '/child') return void res.end(execFileSync(process.execPath, ['-e', ask], { encoding: 'utf8' }));
+  const socket = connect(path, () => socket.write('{"command":"status"}\\n'));
+  let text = '';
+  socket.on('data', (d) => (text += d));
+  socket.on('close', () => res.end(text));
+  socket.on('error', (e) => res.end(String(e)));
+};
+`;
+
+  it.skipIf(native() === null)('refuses a worker, and what a worker starts, unless allow_app_control; the CLI still works', async () => {
+    const { dir, url } = await start('', { 'app.mjs': ASKING_APP });
+    const fromWorker = JSON.parse(await (await fetch(url)).text()) as { ok: boolean; error?: string };
+    expect(fromWorker.ok).toBe(false);
+    expect(fromWorker.error).toMatch(/^refused: pid \d+ is a hostd worker or was started by one, and app code may use the control socket only with allow_app_control: true$/);
+    const fromChild = JSON.parse(await (await fetch(`${url}/child`)).text()) as { ok: boolean; error?: string };
+    expect(fromChild.ok).toBe(false);
+    expect(fromChild.error).toMatch(/^refused: /);
+    expect((await hostd(['status', '--json'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('lets the app use it with allow_app_control', async () => {
+    const { url } = await start('allow_app_control: true,', { 'app.mjs': ASKING_APP });
+    const answer = JSON.parse(await (await fetch(url)).text()) as { ok: boolean; pid?: number };
+    expect(answer.ok).toBe(true);
+    expect(answer.pid).toBe(run!.pid);
   });
 });

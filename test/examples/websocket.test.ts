@@ -4,34 +4,16 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { REPO } from '../helpers/project.ts';
+import { connectWs, type WsClient } from '../helpers/ws.ts';
 import { type Hostd, startHostd, waitUntil } from '../helpers/run.ts';
 
 const EXAMPLE = join(REPO, 'examples', 'websocket');
 
-interface Client {
-  readonly socket: WebSocket;
-  readonly messages: string[];
-  readonly closed: Promise<{ code: number; reason: string }>;
-}
-
-async function connect(url: string): Promise<Client> {
-  const socket = new WebSocket(url.replace(/^http/, 'ws'));
-  const messages: string[] = [];
-  socket.on('message', (data) => messages.push(String(data)));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  await waitUntil(() => messages.length > 0, 'the greeting');
-  return { socket, messages, closed };
-}
 
 describe('examples/websocket', () => {
   let run: Hostd | undefined;
-  const clients: Client[] = [];
+  const clients: WsClient[] = [];
   afterEach(async () => {
     for (const client of clients.splice(0)) client.socket.terminate();
     await run?.stop();
@@ -42,7 +24,7 @@ describe('examples/websocket', () => {
     // One worker, so that both clients share it (a broadcast stays within a worker).
     run = startHostd(EXAMPLE, ['-b', '127.0.0.1:0', '-w', '1']);
     const url = await run.ready(30_000);
-    const [a, b] = [await connect(url), await connect(url)];
+    const [a, b] = [await connectWs(url), await connectWs(url)];
     clients.push(a, b);
     expect(a.messages[0]).toBe('hello from worker 1, generation 1');
 
@@ -56,7 +38,7 @@ describe('examples/websocket', () => {
     run.signal('SIGHUP');
     expect(await a.closed).toEqual({ code: 1001, reason: 'going away (reload)' });
     expect(await b.closed).toEqual({ code: 1001, reason: 'going away (reload)' });
-    const again = await connect(url);
+    const again = await connectWs(url);
     clients.push(again);
     expect(again.messages[0]).toBe('hello from worker 1, generation 2');
     again.socket.send('back');

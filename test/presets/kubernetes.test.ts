@@ -1,4 +1,5 @@
 import { PLATFORM_MARGIN_SECONDS, PRESET_SHAPE as ONE_OF_EACH, stopPlan } from '../../src/config/stop-plan.ts';
+import { Agent, get } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { printConfig } from '../helpers/cli.ts';
 import { project } from '../helpers/project.ts';
@@ -8,7 +9,9 @@ import { RECORD_MODULE, hooksLog, records, startHostd, waitUntil } from '../help
 const APP = `import { appendFileSync } from 'node:fs';
 export default (req, res) => {
   appendFileSync(new URL('./hooks.log', import.meta.url), 'app ' + req.url + '\\n');
-  res.end('app');
+  const block = /^\\/block\\?ms=(\\d+)$/.exec(req.url);
+  if (block) for (const end = Date.now() + Number(block[1]); Date.now() < end; );
+  res.end(req.url === '/pid' ? String(process.pid) : 'app');
 };
 `;
 
@@ -24,6 +27,18 @@ export default defineConfig({ extends: [kubernetes(${options})], app: './app.mjs
   });
 }
 
+/** A GET over `agent` (one kept-alive connection), with its status and body. */
+function over(agent: Agent, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    }).on('error', reject);
+  });
+}
+
 const status = async (url: string) => (await fetch(url).catch(() => null))?.status ?? 'refused';
 
 describe('hostd/presets/kubernetes', () => {
@@ -31,15 +46,43 @@ describe('hostd/presets/kubernetes', () => {
     const dir = kubernetesProject('');
     const hostd = startHostd(dir);
     const url = await hostd.ready();
-    for (let i = 0; i < 4; i++) {
-      const ready = await fetch(`${url}/readyz`);
-      expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
-      const live = await fetch(`${url}/livez`);
-      expect([live.status, await live.text()]).toEqual([200, 'alive\n']);
+    // One kept-alive connection per worker (a second connection goes to the worker holding
+    // none), each asked which worker it reached, then for both probes.
+    const agents = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
+    try {
+      const pids = [];
+      for (const agent of agents) pids.push((await over(agent, `${url}/pid`)).body);
+      expect(new Set(pids).size, 'two workers reached').toBe(2);
+      for (const agent of agents) {
+        expect(await over(agent, `${url}/readyz`)).toEqual({ status: 200, body: 'ready\n' });
+        expect(await over(agent, `${url}/livez`)).toEqual({ status: 200, body: 'alive\n' });
+      }
+    } finally {
+      for (const agent of agents) agent.destroy();
     }
     expect(await (await fetch(`${url}/work`)).text()).toBe('app');
     await waitUntil(() => records(hooksLog(dir)).includes('app /work'), 'the app request');
-    expect(records(hooksLog(dir)).filter((l) => l.startsWith('app '))).toEqual(['app /work']);
+    expect(records(hooksLog(dir)).filter((l) => l.startsWith('app ') && l !== 'app /pid')).toEqual(['app /work']);
+  });
+
+  it('answers /livez from a worker that can: a blocked worker is passed over', async () => {
+    const dir = kubernetesProject('');
+    const hostd = startHostd(dir);
+    const url = await hostd.ready();
+    // One worker busy for 3 s; the probe's connection goes to the other (dispatch: least_busy), which answers.
+    let unblocked = false;
+    const blocked = fetch(`${url}/block?ms=3000`).then(() => (unblocked = true));
+    await waitUntil(() => records(hooksLog(dir)).includes('app /block?ms=3000'), 'a worker blocked');
+    const probe = await new Promise<number>((resolve, reject) => {
+      get(`${url}/livez`, { agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      }).on('error', reject);
+    });
+    expect(probe).toBe(200);
+    // Answered while the other worker was still blocked: by the free one.
+    expect(unblocked).toBe(false);
+    await blocked;
   });
 
   it('uses the probe paths given as options', async () => {
@@ -54,6 +97,7 @@ describe('hostd/presets/kubernetes', () => {
     const dir = kubernetesProject('{ drain_delay: 6 }');
     const hostd = startHostd(dir);
     const url = await hostd.ready();
+    const signalled = Date.now();
     hostd.signal('SIGTERM');
     await waitUntil(async () => (await status(`${url}/readyz`)) === 503, '/readyz to answer 503');
     // Still within drain_delay: the app serves and the process is up.
@@ -63,6 +107,8 @@ describe('hostd/presets/kubernetes', () => {
     // Records and output travel separately (a file, a pipe): wait for the line itself.
     await hostd.waitForOutput(/draining: readiness answers 503 for 6 s while the workers keep serving/);
     expect((await hostd.exited).code).toBe(0);
+    // The workers were told only once drain_delay had passed: never sooner (a lower bound, not a race).
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(6000);
     const lines = records(hooksLog(dir));
     expect(lines.filter((l) => l.startsWith('worker_exit'))).toHaveLength(2);
     expect(lines.at(-1)).toBe('on_exit 0 shutdown');

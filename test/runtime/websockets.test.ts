@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { recordingConfig } from '../helpers/apps.ts';
 import { project, REPO } from '../helpers/project.ts';
+import { connectWs, type WsClient } from '../helpers/ws.ts';
 import { type Hostd, hooksLog, RECORD_MODULE, records, startHostd, waitUntil } from '../helpers/run.ts';
 
 /** Echoes every message; greets with the worker id; closes every socket with 1001 on `draining` when CLOSE is set. */
@@ -38,28 +39,10 @@ function wsProject(body: string): string {
   return dir;
 }
 
-interface Client {
-  readonly socket: WebSocket;
-  readonly messages: string[];
-  readonly closed: Promise<number>;
-}
-
-async function connect(url: string): Promise<Client> {
-  const socket = new WebSocket(url.replace(/^http/, 'ws'));
-  const messages: string[] = [];
-  socket.on('message', (data) => messages.push(String(data)));
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  await waitUntil(() => messages.length > 0, 'the greeting');
-  return { socket, messages, closed };
-}
 
 describe('WebSockets', () => {
   let run: Hostd | undefined;
-  const clients: Client[] = [];
+  const clients: WsClient[] = [];
   afterEach(async () => {
     for (const client of clients.splice(0)) client.socket.terminate();
     await run?.stop();
@@ -72,7 +55,7 @@ describe('WebSockets', () => {
     run = startHostd(dir);
     const url = await run.ready();
     expect(await (await fetch(url)).text()).toBe('http from worker 1');
-    for (let i = 0; i < 5; i++) clients.push(await connect(url));
+    for (let i = 0; i < 5; i++) clients.push(await connectWs(url));
     expect(clients[0]!.messages[0]).toBe('hello from worker 1');
     clients[0]!.socket.send('echo me');
     await waitUntil(() => clients[0]!.messages.includes('echo me'), 'the echo');
@@ -82,7 +65,7 @@ describe('WebSockets', () => {
     expect(records(hooksLog(dir)).filter((l) => l.startsWith('pre_request'))).toHaveLength(1);
 
     run.signal('SIGTERM');
-    expect(await Promise.all(clients.map((client) => client.closed))).toEqual([1001, 1001, 1001, 1001, 1001]);
+    expect((await Promise.all(clients.map((client) => client.closed))).map((c) => c.code)).toEqual([1001, 1001, 1001, 1001, 1001]);
     expect((await run.exited).code).toBe(0);
     const lines = records(hooksLog(dir));
     expect(lines).toContain('draining shutdown true open=5');
@@ -94,11 +77,11 @@ describe('WebSockets', () => {
     const dir = wsProject('workers: 1, graceful_timeout: 1,');
     run = startHostd(dir);
     const url = await run.ready();
-    const client = await connect(url);
+    const client = await connectWs(url);
     clients.push(client);
     run.signal('SIGTERM');
     // Destroyed, not closed with a close frame: 1006.
-    expect(await client.closed).toBe(1006);
+    expect((await client.closed).code).toBe(1006);
     expect((await run.exited).code).toBe(0);
     expect(records(hooksLog(dir))).toContain('draining shutdown true open=1');
     expect(run.output).toMatch(/worker 1: 1 connection\(s\) still open after graceful_timeout \(1 s\); closed/);
@@ -108,12 +91,12 @@ describe('WebSockets', () => {
     const dir = wsProject("workers: 1, graceful_timeout: 120, env: { CLOSE: '1' },");
     run = startHostd(dir);
     const url = await run.ready();
-    const before = await connect(url);
+    const before = await connectWs(url);
     clients.push(before);
     run.signal('SIGHUP');
-    expect(await before.closed).toBe(1001);
+    expect((await before.closed).code).toBe(1001);
     await waitUntil(() => records(hooksLog(dir)).some((l) => l.startsWith('draining reload')), 'draining with reason reload');
-    const after = await connect(url);
+    const after = await connectWs(url);
     clients.push(after);
     expect(after.messages[0]).toBe('hello from worker 1');
   });
@@ -123,7 +106,7 @@ describe('WebSockets', () => {
     run = startHostd(dir);
     const url = await run.ready();
     const { port } = new URL(url);
-    const idle = await connect(url);
+    const idle = await connectWs(url);
     clients.push(idle);
     // Beside it, an HTTP client that sends half a request head, and an idle keep-alive connection:
     // once both were let go, every timer that could end the WebSocket has fired.
