@@ -1,24 +1,9 @@
 // The baseline: a bare node:cluster (round-robin) with N workers serving bench/app.mjs.
-// Prints "listening PORT" once a worker has bound.
+// Prints "listening PORT" once every worker has bound.
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import handler from '../app.mjs';
+import { runPrimary } from './cluster-primary.mjs';
 
-const workers = Number(process.argv[2] ?? 2);
-if (cluster.isPrimary) {
-  for (let i = 0; i < workers; i++) cluster.fork();
-  let ready = 0;
-  cluster.on('listening', (_worker, address) => {
-    if (++ready === workers) console.log(`listening ${address.port}`);
-  });
-  // Stops as a host does: the workers end first, and the primary exits once they have.
-  process.on('SIGTERM', () => {
-    const workers = Object.values(cluster.workers ?? {});
-    let left = workers.length;
-    if (left === 0) process.exit(0);
-    cluster.on('exit', () => --left === 0 && process.exit(0));
-    for (const worker of workers) worker?.kill();
-  });
-} else {
-  createServer(handler).listen(0, '127.0.0.1');
-}
+if (cluster.isPrimary) runPrimary(Number(process.argv[2] ?? 2));
+else createServer(handler).listen(0, '127.0.0.1');

@@ -2,21 +2,10 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { runPrimary } from '../targets/cluster-primary.mjs';
 
 if (cluster.isPrimary) {
-  for (let i = 0; i < 2; i++) cluster.fork();
-  let ready = 0;
-  cluster.on('listening', (_worker, address) => {
-    if (++ready === 2) console.log(`listening ${address.port}`);
-  });
-  // Stops as a host does: the workers end first, and the primary exits once they have.
-  process.on('SIGTERM', () => {
-    const workers = Object.values(cluster.workers ?? {});
-    let left = workers.length;
-    if (left === 0) process.exit(0);
-    cluster.on('exit', () => --left === 0 && process.exit(0));
-    for (const worker of workers) worker?.kill();
-  });
+  runPrimary(2);
 } else {
   const server = createServer((req, res) => res.end('ok\n'));
   const wss = new WebSocketServer({ server });
