@@ -189,9 +189,11 @@ What hostd does for a request, and why it costs what it costs
 **Per connection.** The primary accepts it (paused, so no byte is read there), picks a ready
 worker (\`dispatch\`) and hands the socket over the IPC channel: one \`sendmsg\` with the
 descriptor, as node:cluster's round-robin does. From then on the connection belongs to the
-worker; requests on a kept-alive connection never touch the primary. This is why hostd matches
-node:cluster with keep-alive connections, and why a new connection per request costs a few
-percent more (passing a socket object rather than cluster's internal raw handle).
+worker; requests on a kept-alive connection never touch the primary. This is why hostd keeps
+up with node:cluster with keep-alive connections, and why a new connection per request costs
+more (the "all fast" rows of the dispatch section): passing a socket object rather than
+cluster's internal raw handle, and under \`least_busy\` a message from the worker for the
+connections it closed (one per turn of its event loop).
 
 **Per request, with no request hook, no access log and no probe** (the default). The worker's
 HTTP server parses the request (Node's llhttp) and calls hostd's handler, which is the app
