@@ -193,7 +193,7 @@ worker; requests on a kept-alive connection never touch the primary. This is why
 up with node:cluster with keep-alive connections, and why a new connection per request costs
 more (the "all fast" rows of the dispatch section): passing a socket object rather than
 cluster's internal raw handle, and under \`least_busy\` a message from the worker for the
-connections it closed (one per turn of its event loop).
+connections it closed (batched: at most one per 10 ms).
 
 **Per request, with no request hook, no access log and no probe** (the default). The worker's
 HTTP server parses the request (Node's llhttp) and calls hostd's handler, which is the app

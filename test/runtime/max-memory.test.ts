@@ -6,9 +6,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { type Hostd, hooksLog, records, startHostd, waitUntil } from '../helpers/run.ts';
 
-const APP = `export default (req, res) => {
-  // Touched pages count in RSS: Buffer.alloc fills them.
-  if (req.url === '/grow') globalThis.kept = Buffer.alloc(256 * 2 ** 20, 1);
+const APP = `export default async (req, res) => {
+  // Touched pages count in RSS: Buffer.alloc fills them. 16 MiB at a time, yielding between,
+  // so that a slow machine does not block the event loop past the heartbeat timeout.
+  if (req.url === '/grow') {
+    globalThis.kept = [];
+    for (let i = 0; i < 16; i++) {
+      globalThis.kept.push(Buffer.alloc(16 * 2 ** 20, 1));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
   res.end(String(process.pid));
 };
 `;
@@ -21,7 +28,7 @@ describe('max_memory', () => {
   });
 
   it('replaces a worker above the limit while a client polls it, with no failed request', async () => {
-    const dir = appProject(recordingConfig('workers: 1, max_memory: 200, timeout: 2,'), { 'app.mjs': APP });
+    const dir = appProject(recordingConfig('workers: 1, max_memory: 200, timeout: 4,'), { 'app.mjs': APP });
     run = startHostd(dir);
     const url = await run.ready();
     const first = Number(await (await fetch(url)).text());
