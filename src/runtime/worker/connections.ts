@@ -87,6 +87,19 @@ export class Connections {
    */
   async drain(server: Server, deadlineMs: number): Promise<number> {
     server.keepAliveTimeout = DRAIN_IDLE_MS;
+    // Node destroys a socket whose idle timer fires unless the server listens for 'timeout'.
+    // Its timers run before it reads sockets in each turn of the event loop, so after a long
+    // turn (a busy app, a loaded machine) the timer can fire while a request already waits
+    // unread in the kernel: closing then fails a request the client had sent. Look again
+    // after this turn's reads, and close only a socket that still received nothing.
+    server.on('timeout', (socket: Socket) => {
+      const read = socket.bytesRead;
+      setImmediate(() => {
+        if (socket.destroyed) return;
+        if ((socket as HttpSocket)._httpMessage || socket.bytesRead !== read) socket.setTimeout(DRAIN_IDLE_MS);
+        else socket.destroy();
+      });
+    });
     for (const socket of this.http) {
       const response = socket._httpMessage;
       if (response) {
