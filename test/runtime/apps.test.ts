@@ -87,6 +87,31 @@ describe('hostd run: apps', () => {
     await hostd.waitForOutput(/Error handling request GET \/boom \(the app threw\): Error: kaput/);
   });
 
+  it("passes the requests a library takes over (as socket.io's engine.io does) to the library alone, and the rest to the app", async () => {
+    // engine.io removes the server's request listeners when it attaches and calls them for
+    // every path but its own: hostd's must be among them, or hostd's app answers those too.
+    const app = `export default ({ server }) => {
+  const before = server.listeners('request');
+  server.removeAllListeners('request');
+  server.on('request', (req, res) => {
+    // Later, as a long poll answers: the app must not have answered first.
+    if (req.url.startsWith('/library/')) setImmediate(() => res.end('library'));
+    else for (const listener of before) listener.call(server, req, res);
+  });
+  let seen = 0;
+  return (req, res) => res.end(\`app saw \${++seen}, wrapped \${before.length}\`);
+};
+`;
+    const hostd = startHostd(serving('./app.mjs', { 'app.mjs': app }, 'workers: 1, keepalive: 0'));
+    const url = await hostd.ready();
+    for (let i = 0; i < 3; i++) expect(await get(`${url}/library/${i}`)).toMatchObject({ status: 200, body: 'library' });
+    expect(await get(`${url}/`)).toMatchObject({ status: 200, body: 'app saw 1, wrapped 1' });
+    // Draining swaps hostd's handler (Connection: close): the wrapped listener reaches the new one.
+    hostd.signal('SIGTERM');
+    expect((await hostd.exited).code).toBe(0);
+    expect(hostd.output).not.toMatch(/uncaught|ERR_HTTP_HEADERS_SENT|ERR_STREAM_WRITE_AFTER_END/);
+  });
+
   it.each([
     ['a module that does not load', { 'app.mjs': "import 'no-such-package';\nexport default () => {};\n" }, './app.mjs', /importing \.\/app\.mjs failed: app\.mjs:1: cannot find module "no-such-package"/],
     ['an export that is not an app', { 'app.mjs': 'export default 42;\n' }, './app.mjs', /app\.mjs#default is 42; expected a request listener/],

@@ -252,6 +252,12 @@ class Worker {
     };
     const http = s.certfile && s.keyfile ? createHttpsServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
     http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => this.connections.addHttp(socket));
+    // On the server before the app is made, as with `http.createServer(listener)`: a library
+    // that takes over the request listeners present when it attaches (socket.io: engine.io
+    // answers its own path and passes the rest to those listeners) then wraps hostd's, instead
+    // of both answering its requests. The server takes connections only once serving, when
+    // the handler is set; rebuildHandler swaps the handler, never this listener.
+    http.on('request', (req, res) => this.handler!(req, res));
     applyServerLimits(http, s, this.log);
     return http;
   }
@@ -301,18 +307,16 @@ class Worker {
   }
 
   /**
-   * (Re)installs the request handler for what is now true: draining or not (keepalive 0
+   * (Re)builds the request handler for what is now true: draining or not (keepalive 0
    * means every response closes its connection, like draining), observed by host.on('request') or not.
    */
   private rebuildHandler(): void {
     if (this.http === null || this.pipeline === null) return;
-    if (this.handler) this.http.removeListener('request', this.handler);
     const s = this.boot.settings;
     const draining = this.state === 'stopping';
     const probes = { readiness: s.readiness_path, liveness: s.liveness_path, ready: () => this.state === 'serving' && !this.unready };
     // The limits come first: a request over one is refused before a probe, a hook or the app sees it.
     this.handler = withLimits(withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining), s, this.log);
-    this.http.on('request', this.handler);
   }
 
   private recycle(): void {
