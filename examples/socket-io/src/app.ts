@@ -15,14 +15,15 @@ const create: AppFactory = ({ server, worker }) => {
     socket.on('echo', (message: unknown, reply?: (answer: unknown) => void) => reply?.({ worker: worker.id, message }));
   });
 
-  // Draining: tell clients to go now, so they reconnect to a worker that stays.
+  // Draining (a stop, or a reload retiring this worker): close the connections so clients
+  // reconnect on their own, to a worker that stays. Not io.disconnectSockets(): its
+  // "io server disconnect" tells a client the server wants it gone, and it does not come back.
+  // This also answers a pending long poll now instead of at the next ping.
   host.on('draining', () => {
-    io.disconnectSockets(true);
+    io.engine.close();
   });
 
   return (req: IncomingMessage, res: ServerResponse) => {
-    // socket.io answers its own requests on the same server; everything else is ours.
-    if (req.url?.startsWith('/socket.io/')) return;
     res.setHeader('content-type', 'text/plain');
     res.end(`socket.io example: worker ${worker.id}\n`);
   };
