@@ -148,6 +148,11 @@ export class Dispatcher {
     if (open !== undefined) this.open.set(child, Math.max(0, open - n));
   }
 
+  /** Connections sent to `child` that it has not taken yet (its event loop has not read them: busy, or just not yet). */
+  pendingCount(child: ChildProcess): number {
+    return this.unacknowledged.get(child)?.length ?? 0;
+  }
+
   /** The connections `child` holds as the primary counts them: sent, less those it reported closed. */
   openCount(child: ChildProcess): number {
     return this.open.get(child) ?? 0;

@@ -159,6 +159,8 @@ export class PrimaryShell {
         in_flight: w.stats.inFlight,
         // Under least_busy, the primary's own count (what dispatch goes by); otherwise the last heartbeat's.
         connections: this.dispatcher.leastBusy && this.children.has(w.age) ? this.dispatcher.openCount(this.children.get(w.age)!) : w.connections,
+        // Handed over and not taken yet: a worker whose event loop is blocked shows them here.
+        pending: this.children.has(w.age) ? this.dispatcher.pendingCount(this.children.get(w.age)!) : 0,
         rss_bytes: w.stats.rssBytes,
         heap_used_bytes: w.stats.heapUsedBytes,
         last_heartbeat_seconds_ago: seconds(now - w.lastHeartbeat),
