@@ -115,7 +115,7 @@ export class Dispatcher {
     for (let k = 0; k < routes.length; k++) {
       const child = routes[(start + k) % routes.length]!;
       const open = this.open.get(child) ?? 0;
-      if (open < fewest && (this.unacknowledged.get(child)?.length ?? 0) === 0 && this.usable(child)) {
+      if (open < fewest && this.pendingCount(child) === 0 && this.usable(child)) {
         best = child;
         fewest = open;
       }
