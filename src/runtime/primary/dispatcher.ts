@@ -8,20 +8,35 @@
  * over a worker's channel and queues the next until the worker acknowledges the last; a
  * worker that dies in between (SIGKILL, a crash, the OOM killer) would leave the written
  * one and the queued ones open and unanswered for good (Node closes neither once the
- * channel is gone). So handles are sent with `keepOpen`, the primary's copy is closed when
- * the worker acknowledges it, and whatever the worker never acknowledged goes to another
- * worker: a worker's death loses no connection it had not taken yet.
+ * channel is gone). So the primary's copy of a handle is closed when the worker acknowledges
+ * it, and whatever the worker never acknowledged goes to another worker: a worker's death
+ * loses no connection it had not taken yet. Connections are bare libuv handles (listeners.ts),
+ * as node:cluster sends them; the worker wraps each in its net.Socket.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
 import type { ToWorker } from '../ipc.ts';
 import type { ErrorLog } from '../log.ts';
+import type { AcceptedHandle } from './listeners.ts';
 
 const CONN: ToWorker = { t: 'conn' };
+// A bare handle is never closed by child_process (only a net.Socket is detached and closed), keepOpen or not; said anyway.
 const SEND_OPTIONS = { keepOpen: true };
 
-/** A socket with the libuv handle child_process sends (the net.Socket's own field). */
-type Handed = Socket & { _handle: { close(): void } | null; server: unknown };
+/** Handles the primary closed: a closed one is never sent again. */
+const closedHandles = new WeakSet<AcceptedHandle>();
+
+/** Closes the primary's copy of a connection: its descriptor only, once (the worker's copy, if any, stays open). */
+function close(handle: AcceptedHandle): void {
+  if (closedHandles.has(handle)) return;
+  closedHandles.add(handle);
+  handle.close();
+}
+
+/** A TCP connection's client address; undefined for a unix socket's, or once it is gone. */
+function peerAddress(handle: AcceptedHandle): string | undefined {
+  const out: { address?: string } = {};
+  return handle.getpeername?.(out) === 0 ? out.address : undefined;
+}
 
 /** What a worker's channel says of the handle it was sent last (Node's internal messages). */
 function handleReply(message: unknown): 'ack' | 'nack' | null {
@@ -58,9 +73,9 @@ export class Dispatcher {
   leastBusy = false;
   /** Per worker, the connections sent to it that it has not reported closed (counted under any `dispatch`; closes are reported under `least_busy` only). */
   private readonly open = new Map<ChildProcess, number>();
-  private readonly waiting: Socket[] = [];
+  private readonly waiting: AcceptedHandle[] = [];
   /** Per worker, the connections sent and not yet acknowledged, oldest first (the order Node writes them in). */
-  private readonly unacknowledged = new Map<ChildProcess, Socket[]>();
+  private readonly unacknowledged = new Map<ChildProcess, AcceptedHandle[]>();
   /** Workers that exited: nothing more is sent to them, even before the supervisor stops routing to them. */
   private readonly gone = new WeakSet<ChildProcess>();
   /** The most connections that may wait for a worker (the current generation's `backlog`). */
@@ -74,33 +89,34 @@ export class Dispatcher {
   }
 
   /** A connection from a listener. */
-  readonly dispatch = (socket: Socket): void => {
+  readonly dispatch = (connection: AcceptedHandle): void => {
     const routes = this.routes;
-    if (this.sticky && routes.length > 0 && socket.remoteAddress !== undefined) {
-      const hash = addressHash(socket.remoteAddress);
+    const address = this.sticky && routes.length > 0 ? peerAddress(connection) : undefined;
+    if (address !== undefined) {
+      const hash = addressHash(address);
       // The address's own slot; while that slot's worker is replaced, one of the others, by the same address.
       const own = this.bySlot.get((hash % this.slotCount) + 1);
       const child = own !== undefined && this.usable(own) ? own : routes[hash % routes.length]!;
-      if (this.usable(child)) return this.send(child, socket);
+      if (this.usable(child)) return this.send(child, connection);
     }
     if (this.leastBusy) {
       const child = this.leastBusyOf(routes);
-      if (child !== null) return this.send(child, socket);
+      if (child !== null) return this.send(child, connection);
       // Every worker is still taking its last connection (its event loop is busy): this one
       // waits here for the first that takes it, as node:cluster's round-robin does (a blind
       // rotation queued it behind a blocked worker: 0.55× the throughput, bench/dispatch).
-      if (routes.some((r) => this.usable(r))) return this.wait(socket);
+      if (routes.some((r) => this.usable(r))) return this.wait(connection);
     }
     for (let tries = 0; tries < routes.length; tries++) {
       const child = routes[this.next++ % routes.length]!;
-      if (this.usable(child)) return this.send(child, socket);
+      if (this.usable(child)) return this.send(child, connection);
     }
-    this.wait(socket);
+    this.wait(connection);
   };
 
-  private wait(socket: Socket): void {
-    if (this.waiting.length >= this.backlog) socket.destroy();
-    else this.waiting.push(socket);
+  private wait(connection: AcceptedHandle): void {
+    if (this.waiting.length >= this.backlog) close(connection);
+    else this.waiting.push(connection);
   }
 
   /**
@@ -130,14 +146,14 @@ export class Dispatcher {
     // The last routed worker of a slot wins: a replacement is routed after the worker it replaces.
     this.bySlot = new Map(routes.map((route) => [route.slot, route.child]));
     this.slotCount = Math.max(1, slots);
-    if (children.length > 0) for (const socket of this.waiting.splice(0)) this.dispatch(socket);
+    if (children.length > 0) for (const connection of this.waiting.splice(0)) this.dispatch(connection);
   }
 
   /** Sends every waiting connection to `child` (a worker that drains them), or closes them. */
   handOver(child: ChildProcess | null): void {
-    for (const socket of this.waiting.splice(0)) {
-      if (child !== null && this.usable(child)) this.send(child, socket);
-      else socket.destroy();
+    for (const connection of this.waiting.splice(0)) {
+      if (child !== null && this.usable(child)) this.send(child, connection);
+      else close(connection);
     }
   }
 
@@ -159,17 +175,17 @@ export class Dispatcher {
   }
 
   /** Follows a new worker's channel: its acknowledgements, and its end. */
-  track(child: ChildProcess): Socket[] {
-    const sent: Socket[] = [];
+  track(child: ChildProcess): AcceptedHandle[] {
+    const sent: AcceptedHandle[] = [];
     this.unacknowledged.set(child, sent);
     child.on('internalMessage', (message: unknown) => {
       const reply = handleReply(message);
       if (reply === null) return;
-      const socket = sent.shift();
-      if (socket === undefined) return;
-      if (reply === 'ack') release(socket);
+      const connection = sent.shift();
+      if (connection === undefined) return;
+      if (reply === 'ack') close(connection);
       // The handle did not arrive whole (Node's NACK): the worker does not have it.
-      else this.notTaken(child, socket);
+      else this.notTaken(child, connection);
       // least_busy: a worker that took its last connection is free for the next one waiting.
       if (this.leastBusy && sent.length === 0 && this.waiting.length > 0) this.dispatch(this.waiting.shift()!);
     });
@@ -180,7 +196,7 @@ export class Dispatcher {
       setImmediate(() => {
         this.unacknowledged.delete(child);
         this.open.delete(child);
-        for (const socket of sent.splice(0)) this.placeAgain(socket);
+        for (const connection of sent.splice(0)) this.placeAgain(connection);
       }),
     );
     return sent;
@@ -190,43 +206,28 @@ export class Dispatcher {
     return child.connected && !this.gone.has(child);
   }
 
-  private send(child: ChildProcess, socket: Socket): void {
-    // Detached from the listener, so child_process does not track it for server.close().
-    (socket as Handed).server = null;
+  private send(child: ChildProcess, connection: AcceptedHandle): void {
     const sent = this.unacknowledged.get(child) ?? this.track(child);
-    sent.push(socket);
+    sent.push(connection);
     this.open.set(child, (this.open.get(child) ?? 0) + 1);
-    child.send(CONN, socket, SEND_OPTIONS, (error) => {
+    child.send(CONN, connection as Parameters<ChildProcess['send']>[1], SEND_OPTIONS, (error) => {
       if (!error) return;
-      // Not written (the channel closed, or the write failed): the socket is still whole here.
-      const at = sent.indexOf(socket);
+      // Not written (the channel closed, or the write failed): the connection is still whole here.
+      const at = sent.indexOf(connection);
       if (at >= 0) sent.splice(at, 1);
       this.log.debug(`a connection could not be handed to a worker (pid ${child.pid}): ${error.message}; it goes to another`);
-      this.notTaken(child, socket);
+      this.notTaken(child, connection);
     });
   }
 
   /** A connection `child` was sent but does not have: it no longer counts there, and goes elsewhere. */
-  private notTaken(child: ChildProcess, socket: Socket): void {
+  private notTaken(child: ChildProcess, connection: AcceptedHandle): void {
     this.closed(child, 1);
-    this.placeAgain(socket);
+    this.placeAgain(connection);
   }
 
   /** A connection no worker took: to another worker, or waiting for one. */
-  private placeAgain(socket: Socket): void {
-    if ((socket as Handed)._handle === null || socket.destroyed) return;
-    this.dispatch(socket);
+  private placeAgain(connection: AcceptedHandle): void {
+    if (!closedHandles.has(connection)) this.dispatch(connection);
   }
-}
-
-/**
- * Closes the primary's copy of a connection the worker now holds, as Node does for a handle
- * sent without `keepOpen`: the descriptor only (no shutdown, which would end the worker's
- * connection too), and no events on an object nobody uses any more.
- */
-function release(socket: Socket): void {
-  const handed = socket as Handed;
-  const handle = handed._handle;
-  handed._handle = null;
-  handle?.close();
 }

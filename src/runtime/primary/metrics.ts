@@ -110,9 +110,11 @@ export class MetricsEndpoint {
 
   /** Opens `address`; throws a HostdError (HOSTD_ERR_BIND) when it cannot. Resolves with its URL. */
   async open(address: string): Promise<string> {
-    const [listener] = await openListeners([address], { backlog: 511, scheme: 'http', unixMode: null, unixGroup: null }, (socket: Socket) => {
-      this.http.emit('connection', socket);
-      socket.resume();
+    const [listener] = await openListeners([address], { backlog: 511, scheme: 'http', unixMode: null, unixGroup: null }, {
+      socket: (socket: Socket) => {
+        this.http.emit('connection', socket);
+        socket.resume();
+      },
     });
     this.listener = listener!;
     return listener!.url;

@@ -295,7 +295,7 @@ export class PrimaryShell {
     let failure: string | null = null;
     try {
       const options = { backlog: s.backlog, scheme: s.certfile ? 'https' : 'http', unixMode: s.unix_mode, unixGroup: s.unix_group } as const;
-      const opened = await openListeners(binds, options, this.dispatcher.dispatch);
+      const opened = await openListeners(binds, options, { handle: this.dispatcher.dispatch });
       // Opened with the first binds, so that a metrics_bind that cannot be bound aborts the start like any bind.
       if (this.metricsBind !== null && this.metrics.address === null) {
         try {

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { resolveConfig } from '../../config/resolve.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
@@ -38,6 +38,14 @@ import type { WorkerBeatStats } from '../ipc.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const sendToPrimary = process.send?.bind(process);
+
+/**
+ * A connection's bare libuv handle (TCP or Pipe), as the primary sends them (node:cluster's
+ * way): wrapped here in a net.Socket, as child_process does for a sent net.Socket.
+ */
+function isStreamHandle(handle: unknown): handle is object {
+  return typeof handle === 'object' && handle !== null && typeof (handle as { readStart?: unknown }).readStart === 'function';
+}
 
 function send(message: ToPrimary): void {
   if (process.connected) sendToPrimary!(message);
@@ -197,8 +205,8 @@ class Worker {
   private listen(): void {
     const handlers: Handlers<ToWorker, [unknown]> = {
       boot: () => {},
-      conn: (_message, socket) => {
-        if (socket instanceof Socket) this.accept(socket);
+      conn: (_message, handle) => {
+        if (isStreamHandle(handle)) this.accept(new Socket({ handle, readable: true, writable: true } as SocketConstructorOpts));
       },
       stop: (message) => this.requestStop(message.reason, message.fast),
       reopen_logs: () => this.reopenLogs(),
@@ -237,8 +245,6 @@ class Worker {
     // What an http.Server listening itself does (noDelay defaults to true): no Nagle delay on responses.
     socket.setNoDelay(true);
     this.http.emit('connection', socket);
-    // The primary accepted it paused, so that no byte was read before it reached a worker.
-    socket.resume();
   }
 
   /** The worker's HTTP(S) server, with hostd's limits; it gets no connection until `serve`. */
