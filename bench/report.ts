@@ -361,6 +361,13 @@ function commandsTable(check: CheckTiming): string {
     "per-round ratios. A bare `--version` or `--help` is answered by the bin alone (CommonJS, so no ES module loader, and",
     'nothing else of hostd loaded). `hostd check` also loads the app in a child process, a second Node start, which',
     '`--no-app` skips.',
+    ...(check.commands.some((c) => c.command === 'node dist/worker.js')
+      ? [
+          '`node dist/worker.js` loads the code of a worker and exits (it runs only under `hostd run`): what every worker start',
+          "pays before its config and its app, most of it the settings table with zod, which a worker loads to evaluate its",
+          "config's hooks. `node dist/index.js` is hostd's public API alone, what a config's `import ... from 'hostd'` loads.",
+        ]
+      : []),
   ].join('\n');
 }
 

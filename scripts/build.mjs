@@ -41,7 +41,8 @@ await build({
   minifySyntax: true,
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
-  define: { __HOSTD_VERSION__: JSON.stringify(pkg.version) },
+  // jiti's version keys the transform cache (src/config/transform-cache.ts).
+  define: { __HOSTD_VERSION__: JSON.stringify(pkg.version), __JITI_VERSION__: JSON.stringify(JSON.parse(readFileSync(new URL('node_modules/jiti/package.json', root), 'utf8')).version) },
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import{createRequire as __hostdRequire}from'node:module';const require=__hostdRequire(import.meta.url);" },
   logLevel: 'warning',

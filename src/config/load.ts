@@ -6,16 +6,19 @@
  * and `esmResolve` (package resolution with import conditions). The app is imported by
  * jiti itself, with its module cache, so a module imported from two places is one instance.
  */
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { types } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { HostdError } from '../errors.ts';
-import { displayPath } from '../paths.ts';
+import { displayPath, HOSTD_CODE_DIR } from '../paths.ts';
 import { escapeControls } from '../text.ts';
 import type { ModuleGraph } from './modules.ts';
 import type { ConfigEnv } from './types.ts';
 import { forgetSourceMap, keepSourceMap } from './source-maps.ts';
+import { cachedTransform, storeTransform } from './transform-cache.ts';
 import { loadError, ModuleLoadError } from './user-error.ts';
 
 interface Jiti {
@@ -122,10 +125,14 @@ export function compileModule(source: string, file: string, mode: CompileMode): 
   }
 }
 
-/** TypeScript and ES module syntax → CommonJS-style code, from jiti's cache when the text is unchanged. */
+/** TypeScript and ES module syntax → CommonJS-style code, from hostd's cache (transform-cache.ts) or jiti's when the text is unchanged. */
 function transpile(source: string, file: string, async: boolean): string {
+  const mode = async ? 'async' : 'sync';
+  const cached = cachedTransform(file, source, mode);
+  if (cached !== undefined) return cached;
   const code = graphJitiFor(file).transform({ source, filename: file, ts: /\.[cm]?tsx?$/.test(file), async, interopDefault: true });
-  if (code.startsWith(TRANSFORM_ERROR)) {
+  if (!code.startsWith(TRANSFORM_ERROR)) storeTransform(file, source, mode, code);
+  else {
     const { line, column, code: kind, message } = JSON.parse(code.slice(TRANSFORM_ERROR.length)) as { line: number; column: number; code?: string; message?: string };
     const problem = kind === 'ParseError' ? 'syntax error' : `cannot transpile (${kind ?? 'unknown error'})`;
     // Babel counts columns from 0; an editor, and every other position hostd shows, from 1.
@@ -136,8 +143,74 @@ function transpile(source: string, file: string, async: boolean): string {
 
 /** The file a package specifier (`zod`, `hostd/presets/docker`, `#internal`) names for `parentFile`, with import conditions; undefined when none. */
 export function resolvePackage(specifier: string, parentFile: string): string | undefined {
+  const own = resolveOwnPackage(specifier, parentFile);
+  if (own !== null) return own;
   const url = graphJitiFor(parentFile).esmResolve(specifier, { parentURL: pathToFileURL(parentFile).href, try: true });
   return url === undefined ? undefined : fileURLToPath(url);
+}
+
+/** This package's folder: hostd's code is in its dist/ (or src/ in development). */
+const OWN_ROOT = dirname(HOSTD_CODE_DIR);
+/** Conditions of an import, in the order Node tries them. */
+const IMPORT_CONDITIONS = new Set(['node', 'import', 'default']);
+let ownExports: Record<string, unknown> | undefined;
+
+/**
+ * `hostd` or `hostd/...` when, from `parentFile`, it names this very package (what nearly
+ * every config imports): resolved by its own exports map, as Node would, without loading
+ * jiti for it. Null for any other package or copy of hostd, which jiti resolves.
+ */
+function resolveOwnPackage(specifier: string, parentFile: string): string | null {
+  if (specifier !== 'hostd' && !specifier.startsWith('hostd/')) return null;
+  const root = packageFolder('hostd', dirname(parentFile));
+  if (root === null || realpathSync(root) !== realpathSync(OWN_ROOT)) return null;
+  ownExports ??= (JSON.parse(readFileSync(join(OWN_ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports;
+  const subpath = `.${specifier.slice('hostd'.length)}`;
+  let target: unknown = ownExports[subpath];
+  if (target === undefined) {
+    for (const [key, value] of Object.entries(ownExports)) {
+      const star = key.indexOf('*');
+      if (star < 0 || !subpath.startsWith(key.slice(0, star)) || !subpath.endsWith(key.slice(star + 1)) || subpath.length < key.length - 1) continue;
+      const matched = subpath.slice(star, subpath.length - (key.length - star - 1));
+      target = substitute(value, matched);
+      break;
+    }
+  }
+  while (target !== null && typeof target === 'object') target = Object.entries(target).find(([condition]) => IMPORT_CONDITIONS.has(condition))?.[1];
+  if (typeof target !== 'string') return null;
+  const file = join(OWN_ROOT, target);
+  return existsSync(file) ? file : null;
+}
+
+/** An exports target with `*` replaced. */
+function substitute(target: unknown, matched: string): unknown {
+  if (typeof target === 'string') return target.replaceAll('*', matched);
+  if (target !== null && typeof target === 'object') return Object.fromEntries(Object.entries(target).map(([k, v]) => [k, substitute(v, matched)]));
+  return target;
+}
+
+/**
+ * The folder of package `name` as seen from `dir`, as Node finds it: the enclosing package
+ * itself when it is `name` (a self-reference), else `node_modules/name` in `dir` or above.
+ */
+function packageFolder(name: string, dir: string): string | null {
+  for (let at = dir; basename(at) !== 'node_modules'; at = dirname(at)) {
+    const manifest = join(at, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === name) return at;
+      } catch {
+        // Not valid JSON: Node would fail on it too; jiti says so.
+        return null;
+      }
+      break;
+    }
+    if (dirname(at) === at) break;
+  }
+  for (let at = dir; ; at = dirname(at)) {
+    if (basename(at) !== 'node_modules' && existsSync(join(at, 'node_modules', name, 'package.json'))) return join(at, 'node_modules', name);
+    if (dirname(at) === at) return null;
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { resolveConfig } from '../../config/resolve.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
@@ -37,6 +37,7 @@ import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
+const require = createRequire(import.meta.url);
 const sendToPrimary = process.send?.bind(process);
 
 /**
@@ -256,7 +257,8 @@ class Worker {
       headersTimeout: s.headers_timeout * 1000,
       maxHeaderSize: s.max_header_size,
     };
-    const http = s.certfile && s.keyfile ? createHttpsServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
+    // node:https (and TLS with it, ~7 ms) is loaded only by a worker that serves HTTPS.
+    const http = s.certfile && s.keyfile ? (require('node:https') as typeof import('node:https')).createServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
     http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => this.connections.addHttp(socket));
     // On the server before the app is made, as with `http.createServer(listener)`: a library
     // that takes over the request listeners present when it attaches (socket.io: engine.io

@@ -4,7 +4,7 @@
  * them, the hooks run around the app. While draining, a variant that answers with
  * `Connection: close` is swapped in, so the normal path never checks for it.
  */
-import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { HookEntry } from '../../config/types.ts';
 import type { PostRequestContext, PreRequestContext, ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
@@ -13,6 +13,15 @@ import type { AccessRecord } from '../access-log.ts';
 import { hookLabel, isThenable } from '../hooks/runner.ts';
 import { type ErrorLog, userStack } from '../log.ts';
 import type { Listener } from './fetch-adapter.ts';
+
+const require = createRequire(import.meta.url);
+let randomUUID: (() => string) | undefined;
+
+/** A new request id. node:crypto is loaded on the first one, not on every worker's boot path. */
+function newRequestId(): string {
+  randomUUID ??= (require('node:crypto') as typeof import('node:crypto')).randomUUID;
+  return randomUUID();
+}
 
 export interface RequestPipeline {
   readonly listener: Listener;
@@ -169,7 +178,7 @@ class RequestContext {
   get request_id(): string {
     if (this.#id === undefined) {
       const header = this.req.headers['x-request-id'];
-      this.#id = typeof header === 'string' && header !== '' ? header : randomUUID();
+      this.#id = typeof header === 'string' && header !== '' ? header : newRequestId();
     }
     return this.#id;
   }

@@ -10,8 +10,11 @@
  * The thread starts once the worker serves (not on the boot path), holds no event loop open
  * (unref), and the main thread's side costs one timer.
  */
-import { url } from 'node:inspector';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
+
+// Loaded when the watchdog starts, once the worker serves: not on its boot path (~4 ms).
+const require = createRequire(import.meta.url);
 
 /** The thread's code, evaluated as CommonJS: it needs no file of its own in dist/. */
 const THREAD = `
@@ -71,12 +74,13 @@ parentPort.once('message', () => {
  * through, and Node would wait for that session to disconnect before the worker exits.
  */
 export function startWatchdog(stackFile: string, lateMs: number): void {
-  if (url() !== undefined) return;
+  if ((require('node:inspector') as typeof import('node:inspector')).url() !== undefined) return;
   if (running !== null) return;
   const everyMs = Math.max(10, Math.floor(lateMs / 4));
   const counter = new SharedArrayBuffer(4);
   const beats = new Int32Array(counter);
   setInterval(() => Atomics.add(beats, 0, 1), everyMs).unref();
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
   const thread = new Worker(THREAD, { eval: true, workerData: { counter, stackFile, lateMs, everyMs } });
   // A thread that cannot start costs the stack, not the worker.
   thread.on('error', () => {});

@@ -1,0 +1,94 @@
+/**
+ * hostd's own cache of transpiled config modules, in front of jiti's: a hit costs one file
+ * read, where going through jiti (even to its own cache) first loads jiti, ~10 ms of every
+ * process that evaluates a config (the primary, each worker, `hostd check`). An entry holds
+ * the source it was made from and is used only for that exact text, file and mode; a
+ * different hostd or jiti version uses other entries.
+ *
+ * Entries live in the project's node_modules/.cache/hostd (the nearest node_modules folder
+ * above the module): the project's own, never a folder other users can write to, so no one
+ * else can put code there for hostd to run. Without one there is no cache.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { VERSION } from '../version.ts';
+
+declare const __JITI_VERSION__: string | undefined;
+
+/** What makes a transform: hostd's and jiti's versions and how hostd calls jiti's transform. */
+const KEY_PREFIX = `hostd ${VERSION}; jiti ${typeof __JITI_VERSION__ === 'string' ? __JITI_VERSION__ : 'dev'}; format 1`;
+
+interface Entry {
+  readonly key: string;
+  readonly file: string;
+  readonly source: string;
+  readonly code: string;
+}
+
+const folders = new Map<string, string | null>();
+
+/** The cache folder for modules in `dir`: node_modules/.cache/hostd in the nearest node_modules above it, or null. */
+function cacheFolder(dir: string): string | null {
+  let folder = folders.get(dir);
+  if (folder === undefined) {
+    folder = null;
+    for (let at = dir; ; at = dirname(at)) {
+      if (existsSync(join(at, 'node_modules'))) {
+        folder = join(at, 'node_modules', '.cache', 'hostd');
+        break;
+      }
+      if (dirname(at) === at) break;
+    }
+    folders.set(dir, folder);
+  }
+  return folder;
+}
+
+/** FNV-1a, 32 bits, twice with different seeds: a file name, not a proof (an entry is checked against its source). */
+function hash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Where the entry for this transform is, and the key it must hold. */
+function place(file: string, source: string, mode: string): { path: string; key: string } | null {
+  const folder = cacheFolder(dirname(file));
+  if (folder === null) return null;
+  const key = `${KEY_PREFIX}; ${mode}`;
+  return { path: join(folder, `${hash(`${key}\0${file}\0${source}`)}.json`), key };
+}
+
+/** The code cached for `source` of `file` transformed in `mode`, or undefined. */
+export function cachedTransform(file: string, source: string, mode: string): string | undefined {
+  const at = place(file, source, mode);
+  if (at === null) return undefined;
+  try {
+    const entry = JSON.parse(readFileSync(at.path, 'utf8')) as Partial<Entry>;
+    const hit = entry.key === at.key && entry.file === file && entry.source === source && typeof entry.code === 'string';
+    return hit ? entry.code : undefined;
+  } catch {
+    // None yet, or unreadable: transformed again (and written again).
+    return undefined;
+  }
+}
+
+/** Keeps `code` for the next process; a cache that cannot be written (a read-only folder) is only slower. */
+export function storeTransform(file: string, source: string, mode: string, code: string): void {
+  const at = place(file, source, mode);
+  if (at === null) return;
+  try {
+    mkdirSync(dirname(at.path), { recursive: true });
+    // Written whole, then renamed: a process reading it meanwhile sees the old entry or none.
+    const partial = `${at.path}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify({ key: at.key, file, source, code } satisfies Entry));
+    renameSync(partial, at.path);
+  } catch {
+    // Not cached.
+  }
+}
