@@ -18,10 +18,10 @@
  *  8. peak workers and memory during a reload, `reload_batch` "all" against 1 (bench/reload-memory).
  *
  * The load generator and the servers run on separate CPUs when `taskset` allows
- * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmm>.json and
+ * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmmss>.json and
  * regenerates docs/performance.md (bench/report.ts). Prints; never asserts.
  * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it. BENCH_ONLY=metrics
- * (or dispatch, websockets, reload-memory) runs that section alone and only prints (no
+ * (or startup, dispatch, websockets, reload-memory) runs that section alone and only prints (no
  * results file, no report).
  */
 import { get } from 'node:http';
@@ -116,6 +116,34 @@ function getOnce(url: string): Promise<number> {
   });
 }
 
+const HOSTD_ONE = hostd('hostd, 1 worker', 'one-worker.ts');
+
+/**
+ * A worker replacement: hostd with one worker, SIGKILL it and time a request sent right after
+ * until it is answered, by the replacement (the primary holds the connection meanwhile). A
+ * fresh instance each time: a slot that keeps failing is restarted with a growing backoff,
+ * which is not what one crash costs. Against a fresh `node app.js` start to its first 200
+ * (the single-process target's cold start).
+ */
+async function replacement(): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    const running = await HOSTD_ONE.start();
+    try {
+      while ((await getOnce(running.url)) !== 200);
+      const [worker] = running.workers();
+      if (worker === undefined) throw new Error('hostd, 1 worker: no worker process');
+      process.kill(worker, 'SIGKILL');
+      const started = performance.now();
+      while ((await getOnce(running.url)) !== 200);
+      times.push(performance.now() - started);
+    } finally {
+      await running.stop();
+    }
+  }
+  return times;
+}
+
 async function startup(): Promise<Results['startup']> {
   log(`\n2. cold start to the first 200, and SIGTERM to exit when idle: ${STARTS} starts each`);
   const rows: Results['startup'] = [];
@@ -132,6 +160,9 @@ async function startup(): Promise<Results['startup']> {
     rows.push({ target: target.name, cold_start_ms: round(median(cold)), idle_stop_ms: round(median(stops)) });
     log(`   ${target.name}: cold start ${round(median(cold))} ms, idle stop ${round(median(stops))} ms`);
   }
+  const replaced = await replacement();
+  rows.push({ target: HOSTD_ONE.name, cold_start_ms: null, idle_stop_ms: null, replacement_ms: round(median(replaced)) });
+  log(`   ${HOSTD_ONE.name}: SIGKILL to serving again ${round(median(replaced))} ms (${replaced.map((t) => Math.round(t)).join(', ')})`);
   return rows;
 }
 
@@ -227,8 +258,9 @@ const SCENARIOS = {
 if (ONLY !== null) {
   log(`hostd bench (${ONLY} only), Node ${process.version}; ${PINNING}`);
   if (ONLY === 'metrics') await metricsCost();
+  else if (ONLY === 'startup') await startup();
   else if (Object.hasOwn(SCENARIOS, ONLY)) await SCENARIOS[ONLY as keyof typeof SCENARIOS]();
-  else throw new Error(`BENCH_ONLY=${ONLY}: expected metrics, ${Object.keys(SCENARIOS).join(', ')}`);
+  else throw new Error(`BENCH_ONLY=${ONLY}: expected metrics, startup, ${Object.keys(SCENARIOS).join(', ')}`);
   process.exit(0);
 }
 const date = new Date().toISOString();

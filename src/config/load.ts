@@ -250,3 +250,26 @@ export async function loadConfigFile(file: string, env: ConfigEnv, cwd: string, 
     throw loadError(error, file, cwd, graph.sources);
   }
 }
+
+/**
+ * Loading a config that never settles (a top-level await, an exported async function)
+ * would hang every command, and a reload for ever: past `seconds` it is an error naming
+ * the file. The evaluation itself cannot be cancelled; the caller moves on (the CLI exits).
+ */
+export function withinConfigTimeout<T>(loading: Promise<T>, seconds: number, file: string): Promise<T> {
+  if (seconds === 0) return loading;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HostdError(
+            'HOSTD_ERR_CONFIG_TIMEOUT',
+            `${file} did not finish loading within config_timeout (${seconds} s): a top-level await or the exported function never settled (raise the limit with --config-timeout or HOSTD_CONFIG_TIMEOUT)`,
+          ),
+        ),
+      seconds * 1000,
+    );
+  });
+  return Promise.race([loading, late]).finally(() => clearTimeout(timer));
+}

@@ -4,86 +4,21 @@
  * inputs and get the same settings (a worker is a fresh process and loads the config
  * itself, since hooks are functions and cannot be sent to it).
  */
-import { type Stats, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { ConfigInvalidError, type ConfigIssue, HostdError } from '../errors.ts';
+import { statSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
+import { ConfigInvalidError, type ConfigIssue } from '../errors.ts';
 import { displayPath, printablePath, shortPath } from '../paths.ts';
-import { escapeControls, quote } from '../text.ts';
+import { quote } from '../text.ts';
 import { locateModule, splitAppSpec } from './app-spec.ts';
-import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
+import { mergeHooks } from './layer-walk.ts';
 import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
-import { loadConfigFile } from './load.ts';
-import { ModuleGraph, type ModuleSources } from './modules.ts';
-import { envName, HOOK_NAMES, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
-import type { Command, HookEntry, ResolvedConfig } from './types.ts';
+import { loadConfigFile, withinConfigTimeout } from './load.ts';
+import { ModuleGraph } from './modules.ts';
+import { envName, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
+import { type ConfigInputs, locateConfigFile } from './locate.ts';
+import type { HookEntry, ResolvedConfig } from './types.ts';
 
-/** Everything a config resolves from. Plain data, so the primary can hand it to workers. */
-export interface ConfigInputs {
-  readonly command: Command;
-  readonly cwd: string;
-  /** The file given with `--config` (relative to `cwd`); absent to search for one. */
-  readonly configFile?: string | undefined;
-  /** False when running on defaults, env and flags alone is allowed (`hostd run APP`). */
-  readonly requireFile: boolean;
-  /** Flag texts by setting, as typed (a repeated flag gives several). */
-  readonly flags: Readonly<Partial<Record<SettingName, readonly string[]>>>;
-  /** How to name a flag source in messages when it is not `--name` (e.g. `APP argument`). */
-  readonly flagLabels?: Readonly<Partial<Record<SettingName, string>>>;
-  /** The environment: `HOSTD_*` variables and `NODE_ENV`. */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Sources to evaluate instead of the files on disk: a worker replays its generation's. */
-  readonly modules?: ModuleSources | undefined;
-}
-
-/**
- * Finds the config file to use, or null when none is needed and none exists. When replaying
- * a generation, the config file is the one among its sources, even if it left the disk since.
- */
-export function locateConfigFile(inputs: ConfigInputs): string | null {
-  const replayed = inputs.modules;
-  if (inputs.configFile !== undefined) {
-    const file = resolve(inputs.cwd, inputs.configFile);
-    // Named as typed: `/tmp` rather than `../..`.
-    if (!(replayed && Object.hasOwn(replayed, file))) checkConfigFile(file, printablePath(inputs.configFile));
-    return file;
-  }
-  const found = findConfigFile(inputs.cwd, replayed && ((path) => Object.hasOwn(replayed, path)));
-  if (found === null && inputs.requireFile) {
-    throw new HostdError(
-      'HOSTD_ERR_CONFIG_NOT_FOUND',
-      `no config file found in ${printablePath(inputs.cwd)} or its parents up to the project root (looked for ${CONFIG_FILE_NAMES.join(', ')}); create one with \`hostd init\` or pass --config FILE`,
-    );
-  }
-  if (found !== null && !replayed) checkConfigFile(found, displayPath(found, inputs.cwd));
-  return found;
-}
-
-/**
- * Refuses a config path that is not a regular file: a folder cannot be read, and reading a
- * device or a named pipe may never end (/dev/zero, a FIFO nobody writes to). The null
- * device reads as an empty file, and is reported as one.
- */
-function checkConfigFile(file: string, shown: string): void {
-  let stats: Stats | undefined;
-  try {
-    stats = statSync(file, { throwIfNoEntry: false });
-  } catch (error) {
-    throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `cannot read ${shown}: ${escapeControls((error as Error).message)}`, { cause: error });
-  }
-  if (stats === undefined) throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file not found: ${shown}`);
-  if (stats.isFile() || (stats.isCharacterDevice() && stats.rdev === statSync('/dev/null', { throwIfNoEntry: false })?.rdev)) return;
-  throw new HostdError('HOSTD_ERR_CONFIG_NOT_FOUND', `config file ${shown} is ${fileKind(stats)}, not a regular file`);
-}
-
-/** What a path that is not a regular file is, in a few words. */
-function fileKind(stats: Stats): string {
-  if (stats.isDirectory()) return 'a folder';
-  if (stats.isFIFO()) return 'a named pipe (FIFO)';
-  if (stats.isCharacterDevice()) return 'a character device';
-  if (stats.isBlockDevice()) return 'a block device';
-  if (stats.isSocket()) return 'a socket';
-  return 'a special file';
-}
+export { type ConfigInputs, locateConfigFile };
 
 export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfig> {
   const file = locateConfigFile(inputs);
@@ -143,29 +78,6 @@ function configTimeout(inputs: ConfigInputs): number {
   if (texts === undefined) return row.default;
   const parsed = row.kind.schema.safeParse(row.kind.fromText!(texts));
   return parsed.success ? parsed.data : row.default;
-}
-
-/**
- * Loading a config that never settles (a top-level await, an exported async function)
- * would hang every command, and a reload for ever: past `seconds` it is an error naming
- * the file. The evaluation itself cannot be cancelled; the caller moves on (the CLI exits).
- */
-function withinConfigTimeout<T>(loading: Promise<T>, seconds: number, file: string): Promise<T> {
-  if (seconds === 0) return loading;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new HostdError(
-            'HOSTD_ERR_CONFIG_TIMEOUT',
-            `${file} did not finish loading within config_timeout (${seconds} s): a top-level await or the exported function never settled (raise the limit with --config-timeout or HOSTD_CONFIG_TIMEOUT)`,
-          ),
-        ),
-      seconds * 1000,
-    );
-  });
-  return Promise.race([loading, late]).finally(() => clearTimeout(timer));
 }
 
 /** A problem with one setting, phrased for the layer that set it (a flag or variable names the key itself). */
@@ -234,7 +146,6 @@ export function merge(layers: readonly Layer[]): {
 } {
   const settings = {} as Record<SettingName, unknown>;
   const sources = {} as Record<SettingName, string>;
-  const hooks = Object.fromEntries(HOOK_NAMES.map((name) => [name, [] as HookEntry[]])) as Record<HookName, HookEntry[]>;
   for (const layer of layers) {
     for (const [name, { value, source }] of layer.settings) {
       const previous = settings[name];
@@ -242,9 +153,8 @@ export function merge(layers: readonly Layer[]): {
       settings[name] = combine ? { ...(previous as object), ...(value as object) } : value;
       sources[name] = combine && sources[name] !== 'default' ? `${sources[name]} + ${source}` : source;
     }
-    for (const [name, entries] of layer.hooks) hooks[name].push(...entries);
   }
-  return { settings, sources, hooks };
+  return { settings, sources, hooks: mergeHooks(layers) };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -3,21 +3,16 @@
  * settings table. Strict: a key that is neither a setting nor a hook is an error.
  */
 import * as z from 'zod/mini';
+import { hookValueProblems } from './layer-walk.ts';
 import { envName, flagName, HOOK_NAMES, SETTING_NAMES, type SettingName, SETTINGS } from './settings.ts';
-
-const HOOK_EXPECTED = 'expected a function or an array of functions';
 
 /** A hook value: a function or an array of functions, with the failing index named. */
 const hookValue = z.custom<unknown>().check(
   z.superRefine((value, ctx) => {
-    if (typeof value === 'function') return;
-    if (!Array.isArray(value)) {
-      ctx.issues.push({ code: 'custom', message: HOOK_EXPECTED, input: value });
-      return;
+    for (const { index, message } of hookValueProblems(value)) {
+      if (index === undefined) ctx.issues.push({ code: 'custom', message, input: value });
+      else ctx.issues.push({ code: 'custom', message, input: (value as unknown[])[index], path: [index] });
     }
-    value.forEach((item: unknown, index) => {
-      if (typeof item !== 'function') ctx.issues.push({ code: 'custom', message: 'expected a function', input: item, path: [index] });
-    });
   }),
 );
 

@@ -8,7 +8,7 @@
  */
 import { HostdError } from '../errors.ts';
 import type { ResolvedSettings } from './options.generated.ts';
-import type { CallDeadline } from './settings.ts';
+import type { CallDeadline } from './hooks-table.ts';
 
 export type StopSettings = Pick<ResolvedSettings, 'drain_delay' | 'graceful_timeout' | 'hook_timeout'>;
 

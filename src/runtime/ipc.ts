@@ -8,7 +8,7 @@ import type { ConfigInputs } from '../config/resolve.ts';
 import type { ResolvedSettings } from '../config/options.generated.ts';
 import type { StopMode, StopShape } from '../config/stop-plan.ts';
 import type { WorkerExitReason } from '../hooks/reasons.ts';
-import { HOOK_NAMES } from '../config/settings.ts';
+import { HOOK_NAMES } from '../config/hooks-table.ts';
 import type { HookName } from '../config/options.generated.ts';
 import { HOOK_BUCKETS, type HookHistograms } from './metrics/hooks.ts';
 

@@ -134,6 +134,15 @@ describe('a config that never settles', () => {
     expect((await run.exited).code).toBe(3);
     expect(run.output).toMatch(/worker 1 failed to boot: hostd\.config\.ts did not finish loading within config_timeout \(0\.5 s\)/);
   });
+
+  it('fails a worker whose own evaluation gives a hook that is not a function, naming the key', async () => {
+    // The primary validated a function; the worker replays the same text, which gives it something else.
+    const config = "import { host } from 'hostd';\nexport default { app: './app.mjs', bind: '127.0.0.1:0', workers: 1, post_fork: host.running ? 42 : () => {} };\n";
+    const dir = project({ 'app.mjs': "export default (req, res) => res.end('ok');\n", 'hostd.config.ts': config });
+    const run = startHostd(dir);
+    expect((await run.exited).code).toBe(3);
+    expect(run.output).toMatch(/worker 1 failed to boot: .*post_fork: expected a function or an array of functions, got 42/);
+  });
 });
 
 /** GET on a connection of its own (each one a routing decision in the primary); the body, or an error after `timeoutMs` of silence. */

@@ -7,7 +7,7 @@
  * it back, and the caller applies the row's policy. Request hooks do not come through
  * here: they have no deadline and their own fast path.
  */
-import { HOOKS, HOST_EVENTS, type CallDeadline } from '../../config/settings.ts';
+import { HOOKS, HOST_EVENTS, type CallDeadline } from '../../config/hooks-table.ts';
 import { callSeconds, ESCALATED_SECONDS, type StopMode } from '../../config/stop-plan.ts';
 import type { HookEntry } from '../../config/types.ts';
 import type { HookContextBase, HookContextMap, ServerInfo } from '../../hooks/contexts.ts';

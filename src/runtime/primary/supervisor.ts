@@ -63,8 +63,12 @@ interface Subject {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/**
+ * The wait before a slot's next worker, after `failures` failures in a row: none after the
+ * first (a crash is replaced at once), then 100 ms doubling to 10 s while the slot keeps failing.
+ */
 export function backoffMs(failures: number): number {
-  return failures === 0 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+  return failures <= 1 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 2), BACKOFF_MAX_MS);
 }
 
 /** What the primary counted over its life, for the metrics. */

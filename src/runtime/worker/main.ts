@@ -12,9 +12,9 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { Socket, type SocketConstructorOpts } from 'node:net';
-import { resolveConfig } from '../../config/resolve.ts';
+import { type ReplayedConfig, replayConfig } from '../../config/replay.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
-import type { ResolvedConfig } from '../../config/types.ts';
+import type { ResolvedSettings } from '../../config/options.generated.ts';
 import { HostdError } from '../../errors.ts';
 import type { ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
 import { reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
@@ -38,6 +38,10 @@ import type { WorkerBeatStats } from '../ipc.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const require = createRequire(import.meta.url);
+
+/** The worker's config: its generation's hooks, evaluated here, and the settings the primary resolved. */
+type WorkerConfig = ReplayedConfig & { readonly settings: Readonly<ResolvedSettings> };
+
 const sendToPrimary = process.send?.bind(process);
 
 /**
@@ -79,7 +83,7 @@ class Worker {
   private readonly escalation = new AbortController();
   private readonly info: { -readonly [K in keyof WorkerInfo]: WorkerInfo[K] };
   private log: ErrorLog;
-  private config: ResolvedConfig | null = null;
+  private config: WorkerConfig | null = null;
   private rt: HookRuntime | null = null;
   private step: WorkerStep = 'config';
   private http: Server | null = null;
@@ -125,7 +129,7 @@ class Worker {
     this.progress('config', 'evaluating its config');
     try {
       // The hooks come from the generation's sources; the settings are the primary's, as they were resolved.
-      this.config = { ...(await resolveConfig(this.boot.inputs)), settings: s };
+      this.config = { ...(await replayConfig(this.boot.inputs, s.config_timeout)), settings: s };
     } catch (error) {
       return this.failBoot(error);
     }
@@ -249,7 +253,7 @@ class Worker {
   }
 
   /** The worker's HTTP(S) server, with hostd's limits; it gets no connection until `serve`. */
-  private createServer(config: ResolvedConfig): Server {
+  private createServer(config: WorkerConfig): Server {
     const s = config.settings;
     const options = {
       keepAliveTimeout: s.keepalive * 1000,
@@ -271,7 +275,7 @@ class Worker {
   }
 
   /** Puts the app behind hostd's request pipeline on `http`, which takes connections from now on. */
-  private serve(config: ResolvedConfig, server: ServerInfo, http: Server, listener: RequestListener | ReturnType<typeof fetchListener>): void {
+  private serve(config: WorkerConfig, server: ServerInfo, http: Server, listener: RequestListener | ReturnType<typeof fetchListener>): void {
     const s = config.settings;
     this.sweepStalled(s.send_timeout);
 

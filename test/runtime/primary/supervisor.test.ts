@@ -192,22 +192,23 @@ describe('the supervisor core: start', () => {
 });
 
 describe('the supervisor core: crashes and backoff', () => {
-  it('grows the backoff while a slot keeps failing, and resets it once a worker served for a while', () => {
+  it('replaces a first crash at once, grows the backoff while a slot keeps failing, and resets it once a worker served for a while', () => {
     const h = new Harness(generation(1));
     h.start();
     const delays: number[] = [];
     let key = 1;
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 5; i++) {
       h.advance(1000);
       h.exit(key, 1);
       h.answerAll('child_exit');
-      delays.push(h.timers.get('backoff:1')! - h.now);
-      h.fire('backoff:1');
+      const backoff = h.timers.get('backoff:1');
+      delays.push(backoff === undefined ? 0 : backoff - h.now);
+      if (backoff !== undefined) h.fire('backoff:1');
       h.answer('pre_fork');
       key = h.forked().at(-1)!;
       h.ready(key);
     }
-    expect(delays).toEqual([BACKOFF_BASE_MS, 2 * BACKOFF_BASE_MS, 4 * BACKOFF_BASE_MS, 8 * BACKOFF_BASE_MS]);
+    expect(delays).toEqual([0, BACKOFF_BASE_MS, 2 * BACKOFF_BASE_MS, 4 * BACKOFF_BASE_MS, 8 * BACKOFF_BASE_MS]);
 
     // This one serves long enough: its crash is replaced at once.
     h.advance(STABLE_AFTER_MS);
@@ -251,7 +252,13 @@ describe('the supervisor core: crashes and backoff', () => {
     h.exit(1, null, 'SIGKILL');
     expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'boot_error' } });
     expect(h.logs('error').at(-1)).toBe('worker 1 failed to boot: not ready within boot_timeout (60 s); it was loading the app (/app.mjs)');
-    expect(h.timers.has('backoff:1')).toBe(true);
+    // Counted: the first failure is retried at once, the next one after a backoff.
+    h.answerAll('child_exit');
+    expect(h.timers.has('backoff:1')).toBe(false);
+    h.answer('pre_fork');
+    h.exit(h.forked().at(-1)!, 3);
+    h.answerAll('child_exit');
+    expect(h.timers.get('backoff:1')! - h.now).toBe(BACKOFF_BASE_MS);
   });
 });
 
