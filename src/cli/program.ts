@@ -10,7 +10,7 @@ import type { Command as ConfigCommand } from '../config/types.ts';
 import { PRESET_NAMES, type PresetName } from '../config/shipped-presets.ts';
 import { ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
-import { addSettingFlags, settingFlagValues } from './flags.ts';
+import { addSettingFlags as addFlags, settingFlagValues } from './flags.ts';
 import { out } from './output.ts';
 import { reportError } from './report.ts';
 
@@ -52,7 +52,13 @@ class NoAppOption extends Option {
 
 const configOption = () => new Option('-c, --config <file>', 'config file (default: hostd.config.* found from here upward)');
 
-export function buildProgram(setExitCode: (code: number) => void): Command {
+/**
+ * The whole command line. `invoked`: the subcommand this run is for; only it gets the setting
+ * flags (some 50 options per command, a few ms each time commander builds them), since a run
+ * parses and shows the help of one command. Undefined: every command gets them.
+ */
+export function buildProgram(setExitCode: (code: number) => void, invoked?: string): Command {
+  const addSettingFlags = (command: Command, inHelp: boolean): Command => (invoked === undefined || invoked === command.name() ? addFlags(command, inHelp) : command);
   const program = new Command('hostd')
     .description('A pre-fork HTTP application host for Node.js, configured by a typed, checked hostd.config.ts.')
     .version(VERSION, '-V, --version', 'print the version')
@@ -169,7 +175,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 /** Runs the CLI with `argv` (without node and the script) and resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram((code) => (exitCode = code));
+  // `hostd help run` shows run's help.
+  const invoked = argv[0] === 'help' ? argv[1] : argv[0];
+  const program = buildProgram((code) => (exitCode = code), invoked?.startsWith('-') ? '' : invoked);
   if (argv.length === 0) {
     program.outputHelp();
     return ERRORS.HOSTD_ERR_USAGE.exit;

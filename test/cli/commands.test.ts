@@ -33,6 +33,14 @@ describe('the command line', () => {
     expect(runHelp.stdout).toMatch(/--graceful-timeout <seconds>/);
     expect(runHelp.stdout).toMatch(/Worker processes options:/);
     for (const command of ['check', 'print-config', 'schema', 'init']) expect((await hostd([command, '--help'], { cwd })).code).toBe(0);
+    // Only the command run gets the setting flags built: `help run` is run's help, and every command takes them.
+    expect((await hostd(['help', 'run'], { cwd })).stdout).toMatch(/-w, --workers <n\|auto>/);
+    const misspelt = await hostd(['print-config', '--workerz', '3'], { cwd });
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toContain('Did you mean --workers?');
+    const withConfig = project({ 'hostd.config.ts': "export default { app: './app.mjs' };\n", 'app.mjs': HELLO_APP });
+    const given = await hostd(['print-config', '--workers', '3', '--json'], { cwd: withConfig });
+    expect(JSON.parse(given.stdout)).toMatchObject({ settings: { workers: { value: 3, source: '--workers' } } });
   });
 
   it('answers a bare --version and --help from the bin alone, exactly as the whole CLI does', () => {
