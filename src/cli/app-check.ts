@@ -1,16 +1,15 @@
 /**
  * `hostd check` loads the app as a worker would, in a child process with a deadline: an
  * app can hang at import, start servers or timers, or exit, and none of that may hang or
- * end `check` itself. The child starts before the config is resolved (its Node start-up
- * overlaps the config's evaluation) and is told what to load once the config is known.
+ * end `check` itself. The child starts before the config is resolved, by the bin before the
+ * CLI even loads (app-check-spawn.ts), so that its Node start-up overlaps the CLI's and the
+ * config's; it is told what to load once the config is known.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { appSpecAsWritten } from '../config/app-spec.ts';
 import { HOSTD_CODE_DIR, printablePath } from '../paths.ts';
 import type { AppCheckAnswer, AppCheckRequest } from './app-check-child.ts';
-
-const CHILD_ENTRY = join(HOSTD_CODE_DIR, 'app-check.js');
+import { spawnAppCheck, takeEarlyAppCheck } from './app-check-spawn.ts';
 /** The end of the child's stderr kept, to say why it exited while loading. */
 const STDERR_KEPT = 4096;
 /** A slow load is said to be slow once, after this long, so a long deadline does not look like a hang. */
@@ -31,18 +30,10 @@ export class AppLoad {
   private stderr = '';
   private done = false;
 
-  /** Starts the child now; it waits for `check()`. */
+  /** Takes the child the bin started, or starts one now; it waits for `check()`. */
   constructor() {
-    this.child = spawn(process.execPath, [...process.execArgv.filter((arg) => !/^--inspect/.test(arg)), CHILD_ENTRY], {
-      // Its own process group, so that killing it kills what the app started too.
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    this.child = takeEarlyAppCheck() ?? spawnAppCheck(HOSTD_CODE_DIR);
     this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr = (this.stderr + text).slice(-STDERR_KEPT)));
-    // Until it is asked, it must not keep `check` alive (a config problem ends `check` early).
-    this.child.unref();
-    this.child.on('error', () => {});
   }
 
   /** Loads `request.spec` in the child; the child is gone when this settles. */

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../version.ts';
 import { dropOutputToClosedPipes } from './output.ts';
+import { startAppCheckEarly } from './app-check-spawn.ts';
 
 const args = process.argv.slice(2);
 const only = args.length === 1 ? args[0] : undefined;
@@ -34,4 +35,8 @@ function answer(): boolean {
 
 // dist/cli.js, beside this file once built; a specifier in a variable stays the runtime's to resolve.
 const whole = './cli.js';
-if (!answer()) void import(whole);
+if (!answer()) {
+  // `hostd check` loads the app in a second process: started now, its Node start overlaps the CLI's own.
+  if (args[0] === 'check' && !args.some((arg) => arg === '--no-app' || arg === '--help' || arg === '-h')) startAppCheckEarly(__dirname);
+  void import(whole);
+}
