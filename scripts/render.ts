@@ -312,8 +312,8 @@ function renderReasons(): string[] {
   return out;
 }
 
-/** What bounds each step of a stop, by mode, in the order the steps happen. */
-const STEP_DOCS: Record<string, readonly [step: string, where: string, graceful: string, fast: string, escalated: string]> = {
+/** What bounds each step of a stop, by mode, in the order the steps happen (test/guarantees-coverage.test.ts names the tests of each cell). */
+export const STEP_DOCS: Record<string, readonly [step: string, where: string, graceful: string, fast: string, escalated: string]> = {
   drain_delay: ['`drain_delay`: readiness answers 503 while the workers serve on', 'primary', '`drain_delay`', 'skipped', 'cut short'],
   drain: ['the drain: in-flight requests finish, idle connections close', 'worker', '`graceful_timeout`; then the rest are closed', 'skipped: connections are closed', 'connections are closed'],
   post_request: ['running `post_request` calls and async `host.on(\'request\')` handlers', 'worker', '`hook_timeout` for all of them', `${ESCALATED_SECONDS} s`, `${ESCALATED_SECONDS} s`],

@@ -25,6 +25,8 @@ interface Case {
   readonly never?: readonly RegExp[];
   /** Request hooks have no deadline, so they are only tested throwing and rejecting. */
   readonly modes?: readonly Mode[];
+  /** How many workers were forked (each failed one replaced), when that is part of the policy. */
+  readonly forks?: number;
 }
 
 /**
@@ -46,8 +48,9 @@ const stopWithRequestInFlight = (signal: NodeJS.Signals) => async (hostd: Hostd,
 const CASES: readonly Case[] = [
   { hook: 'on_starting', drive: async () => {}, exitCode: 1, expect: ['on_exit 1 start_failed'], never: [/^pre_fork/] },
   { hook: 'pre_fork', drive: async () => {}, exitCode: 3, expect: ['on_exit 3 boot_error'], never: [/^post_fork/] },
-  { hook: 'post_fork', drive: async () => {}, exitCode: 3, expect: ['on_exit 3 boot_error'], never: [/^post_worker_init/] },
-  { hook: 'post_worker_init', drive: async () => {}, exitCode: 3, expect: ['on_exit 3 boot_error'], never: [/^when_ready/] },
+  // The worker exits with code 3 and is replaced: workers + 2 boots before the primary gives up.
+  { hook: 'post_fork', drive: async () => {}, exitCode: 3, expect: ['on_exit 3 boot_error', /^child_exit 1 boot_error code=3 signal=null$/], never: [/^post_worker_init/], forks: 3 },
+  { hook: 'post_worker_init', drive: async () => {}, exitCode: 3, expect: ['on_exit 3 boot_error', /^child_exit 1 boot_error code=3 signal=null$/], never: [/^when_ready/], forks: 3 },
   { hook: 'when_ready', drive: async () => {}, exitCode: 1, expect: ['worker_exit 1 shutdown', /^child_exit 1 shutdown/, 'on_exit 1 start_failed'] },
   {
     hook: 'pre_request',
@@ -139,6 +142,10 @@ describe('a failing hook', () => {
       else expect(lines.some((l) => wanted.test(l)), `${wanted} in:\n${lines.join('\n')}`).toBe(true);
     }
     for (const unwanted of c.never ?? []) expect(lines.some((l) => unwanted.test(l)), `${unwanted} in:\n${lines.join('\n')}`).toBe(false);
+    if (c.forks !== undefined) {
+      expect(lines.filter((l) => l.startsWith('pre_fork ')), lines.join('\n')).toHaveLength(c.forks);
+      expect(lines.filter((l) => l.startsWith('child_exit ')), lines.join('\n')).toHaveLength(c.forks);
+    }
     expect(lines.filter((l) => /^on_exit \d/.test(l))).toHaveLength(1);
     // The failure is logged with the hook's name (and the user's stack, or the deadline).
     if (mode === 'throws' || mode === 'rejects') {

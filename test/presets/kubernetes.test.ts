@@ -22,7 +22,7 @@ function kubernetesProject(options: string): string {
     'hostd.config.ts': `import { defineConfig } from 'hostd';
 import kubernetes from 'hostd/presets/kubernetes';
 import { recorded } from './record.ts';
-export default defineConfig({ extends: [kubernetes(${options})], app: './app.mjs', bind: '127.0.0.1:0', workers: 2, worker_exit: recorded.worker_exit, on_exit: recorded.on_exit });
+export default defineConfig({ extends: [kubernetes(${options})], app: './app.mjs', bind: '127.0.0.1:0', workers: 2, worker_int: recorded.worker_int, worker_exit: recorded.worker_exit, on_exit: recorded.on_exit });
 `,
   });
 }
@@ -114,12 +114,16 @@ describe('hostd/presets/kubernetes', () => {
     expect(lines.at(-1)).toBe('on_exit 0 shutdown');
   });
 
-  it('cuts drain_delay short on a second SIGTERM', async () => {
-    const hostd = startHostd(kubernetesProject('{ drain_delay: 60, termination_grace_period: 90 }'));
+  it('cuts drain_delay short on a second SIGTERM; the workers, not stopping yet, stop fast (worker_int)', async () => {
+    const dir = kubernetesProject('{ drain_delay: 60, termination_grace_period: 90 }');
+    const hostd = startHostd(dir);
     await hostd.ready();
     hostd.signal('SIGTERM');
     await hostd.waitForOutput(/draining: readiness answers 503 for 60 s/);
     expect((await hostd.stop('SIGTERM')).code).toBe(0);
+    const lines = records(hooksLog(dir));
+    expect(lines.filter((l) => /^worker_int \d$/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /^worker_exit \d shutdown$/.test(l))).toHaveLength(2);
   });
 
   it('binds $PORT on every interface, one worker per usable CPU, the whole stop within terminationGracePeriodSeconds', async () => {

@@ -97,6 +97,8 @@ export default (req, res) => res.end('ok');
     const url = await hostd.ready();
     await fetch(`${url}/a`);
     await waitForRecord(log, /^request handler \/a 200/);
+    // After the response finished and post_request was called.
+    expectBefore(records(log), /^post_request 1 \/a 200 aborted=false/, /^request handler \/a 200/);
     await fetch(`${url}/unsubscribe`);
     await fetch(`${url}/b`);
     await waitForRecord(log, /^post_request 1 \/b 200/);

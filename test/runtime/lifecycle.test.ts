@@ -122,8 +122,15 @@ describe('hostd run: the lifecycle', () => {
     const url = await hostd.ready();
     void fetch(`${url}/block?ms=60000`).catch(() => {});
     await waitForRecord(hooksLog(dir), /^pre_request 1 \/block/);
-    expect((await hostd.stop('SIGTERM')).code).toBe(0);
-    expect(hostd.output).toMatch(/worker 1 \(pid \d+\) did not exit within its stop plan \(\d+ s; last seen serving\); killing it/);
+    const signalled = Date.now();
+    hostd.signal('SIGTERM');
+    await hostd.waitForOutput(/did not exit within its stop plan/, 15_000);
+    // The plan: graceful_timeout 1 s + the post_request wait 1 s + worker_exit 1 s, then 1 s of grace.
+    const elapsed = Date.now() - signalled;
+    expect(elapsed).toBeGreaterThanOrEqual(3900);
+    expect(elapsed).toBeLessThan(5500);
+    expect((await hostd.exited).code).toBe(0);
+    expect(hostd.output).toMatch(/worker 1 \(pid \d+\) did not exit within its stop plan \(4(\.\d)? s; last seen serving\); killing it/);
     expect(records(hooksLog(dir)).slice(-2)).toEqual(['child_exit 1 killed code=null signal=SIGKILL', 'on_exit 0 shutdown']);
   });
 

@@ -22,6 +22,7 @@ describe('hostd run: supervision', () => {
     const [victim] = forkedPids(records(log), 1);
     process.kill(victim!, 'SIGKILL');
     await waitForRecord(log, /^child_exit 1 killed code=null signal=SIGKILL/);
+    await hostd.waitForOutput(new RegExp(`worker 1 \\(pid ${victim}\\) exited with signal SIGKILL \\(killed\\)`));
     await waitUntil(() => forkedPids(records(log), 1).length === 2, 'a new worker 1');
     expect(forkedPids(records(log), 1)[1]).not.toBe(victim);
     await waitUntil(() => workerPids(hostd.pid).length === 2 || undefined, 'two workers again');
@@ -73,13 +74,29 @@ describe('hostd run: supervision', () => {
     await waitUntil(async () => (await fetch(`${url}/`).catch(() => null))?.status === 200, 'the replacement to serve');
   });
 
-  it('gives up with exit code 3, naming the cause, when workers never boot', async () => {
-    const dir = appProject(recordingConfig("workers: 2, post_fork: () => { throw new Error('database unreachable'); },"));
+  it('gives up with exit code 3, naming the cause, when workers never boot: after workers + 2 failures, each retried with backoff', async () => {
+    const dir = appProject(
+      recordingConfig(`workers: 2,
+  post_fork: () => { throw new Error('database unreachable'); },
+  pre_fork: [recorded.pre_fork, ({ worker }) => rec(\`at pre_fork \${worker.id} \${Date.now()}\`)],
+  child_exit: [recorded.child_exit, ({ worker }) => rec(\`at child_exit \${worker.id} \${Date.now()}\`)],`),
+    );
     const hostd = startHostd(dir);
     const exit = await hostd.exited;
     expect(exit.code).toBe(3);
     expect(hostd.output).toMatch(/workers cannot boot; the last cause: hook post_fork \(from hostd\.config\.ts\) threw: Error: database unreachable/);
-    expect(records(hooksLog(dir)).at(-1)).toBe('on_exit 3 boot_error');
+    const lines = records(hooksLog(dir));
+    expect(lines.at(-1)).toBe('on_exit 3 boot_error');
+    // workers + 2 = 4 boots, each ending in child_exit with the boot error's code 3.
+    expect(count(lines, /^pre_fork \d pid=null/)).toBe(4);
+    expect(count(lines, /^child_exit \d boot_error code=3 signal=null$/)).toBe(4);
+    // Each slot's second boot came at least the first backoff (100 ms) after its first failure.
+    for (const id of [1, 2]) {
+      const times = (what: string) => lines.flatMap((l) => (l.startsWith(`at ${what} ${id} `) ? [Number(l.split(' ')[3])] : []));
+      const [, second] = times('pre_fork');
+      const [firstExit] = times('child_exit');
+      expect(second! - firstExit!, `worker ${id}: restarted ${second! - firstExit!} ms after its failure`).toBeGreaterThanOrEqual(95);
+    }
   });
 
   it('adds a worker on TTIN and retires one on TTOU (never below one)', async () => {
