@@ -315,7 +315,7 @@ function renderReasons(): string[] {
 /** What bounds each step of a stop, by mode, in the order the steps happen (test/guarantees-coverage.test.ts names the tests of each cell). */
 export const STEP_DOCS: Record<string, readonly [step: string, where: string, graceful: string, fast: string, escalated: string]> = {
   drain_delay: ['`drain_delay`: readiness answers 503 while the workers serve on', 'primary', '`drain_delay`', 'skipped', 'cut short'],
-  drain: ['the drain: in-flight requests finish, idle connections close', 'worker', '`graceful_timeout`; then the rest are closed', 'skipped: connections are closed', 'connections are closed'],
+  drain: ['the drain: in-flight requests finish, idle connections close', 'worker', '`graceful_timeout`; then the rest are closed', 'skipped: connections are closed', `connections are closed; \`host.on('draining')\` handlers still running get up to ${ESCALATED_SECONDS} s more`],
   post_request: ['running `post_request` calls and async `host.on(\'request\')` handlers', 'worker', '`hook_timeout` for all of them', `${ESCALATED_SECONDS} s`, `${ESCALATED_SECONDS} s`],
   worker_int: ['`worker_int`, each function', 'worker', 'not called', `\`hook_timeout\`, at most ${FAST_CALL_SECONDS} s`, `${ESCALATED_SECONDS} s (if the worker had not begun stopping)`],
   shutdown: ['`host.on(\'shutdown\')`, each handler', 'worker', '`hook_timeout`', `\`hook_timeout\`, at most ${FAST_CALL_SECONDS} s`, `${ESCALATED_SECONDS} s`],

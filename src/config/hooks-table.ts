@@ -46,6 +46,8 @@ export interface CallRow<C extends readonly string[] = readonly string[]> {
   readonly after: string;
   /** What has not happened yet when it runs. */
   readonly before: string;
+  /** Where a failure does less than its policy says, the exception, ending the sentence "logged; the next handler still runs, ...". */
+  readonly failureNote?: string;
 }
 
 function call<const C extends readonly string[]>(row: CallRow<C>): CallRow<C> {
@@ -204,6 +206,7 @@ export const HOST_EVENTS = {
     deadline: 'hook_timeout',
     after: 'a reload validated the new config and is starting a new generation',
     before: 'this worker keeps serving until the new generation is ready; it then gets `shutdown` with reason `reload`',
+    failureNote: 'unless the worker stops first: a worker retired once the new generation is ready does not wait for its reload handlers still running, and the rest of them do not run',
   }),
   request: call({
     runsIn: 'worker',

@@ -71,8 +71,8 @@ const seconds = (n: number) => `${+n.toFixed(3)} s`;
 export function callSeconds(deadline: CallDeadline, s: Pick<StopSettings, 'hook_timeout' | 'graceful_timeout'>, mode: StopMode | null = null): number | null {
   const hook = s.hook_timeout > 0 ? s.hook_timeout : null;
   if (deadline === 'none') return null;
-  // Alongside the drain, which a second stop signal cuts short (the runner's escalation does that).
-  if (deadline === 'drain') return s.graceful_timeout > 0 ? s.graceful_timeout : null;
+  // Alongside the drain, and no longer (0: no drain, so no wait), which a second stop signal cuts short (the runner's escalation does that).
+  if (deadline === 'drain') return s.graceful_timeout;
   if (deadline === 'hook_timeout' || mode === null || mode === 'graceful') return hook;
   const cap = mode === 'fast' ? FAST_CALL_SECONDS : ESCALATED_SECONDS;
   return hook === null ? cap : Math.min(hook, cap);
@@ -105,7 +105,10 @@ export function stopPlan(s: StopSettings, shape: StopShape, mode: StopMode): Sto
   const pending = shape.post_request > 0 ? pendingSeconds(s, mode) : 0;
   const steps: StopStep[] = [
     { name: 'drain_delay', where: 'primary', seconds: graceful ? s.drain_delay : 0, how: `drain_delay ${seconds(s.drain_delay)}` },
-    { name: 'drain', where: 'worker', seconds: graceful ? s.graceful_timeout : 0, how: `graceful_timeout ${seconds(s.graceful_timeout)}` },
+    // Escalated: connections close at once, but `host.on('draining')` handlers still running get up to ESCALATED_SECONDS more.
+    mode === 'escalated'
+      ? { name: 'drain', where: 'worker', seconds: Math.min(ESCALATED_SECONDS, s.graceful_timeout), how: `host.on('draining') handlers ${seconds(Math.min(ESCALATED_SECONDS, s.graceful_timeout))}` }
+      : { name: 'drain', where: 'worker', seconds: graceful ? s.graceful_timeout : 0, how: `graceful_timeout ${seconds(s.graceful_timeout)}` },
     { name: 'post_request', where: 'worker', seconds: pending, how: `post_request wait ${pending === null ? 'no deadline' : seconds(pending)}` },
     // A worker told to stop fast (or escalated before it began) runs worker_int.
     calls('worker_int', 'worker', graceful ? 0 : shape.worker_int, each, 'worker_int'),

@@ -232,7 +232,7 @@ export function describeStep(step: Step): string {
 /** A deadline kind in words, per function (hooks) or per handler (host events). */
 export function deadlineDoc(deadline: CallDeadline, each: 'function' | 'handler'): string {
   if (deadline === 'none') return 'none';
-  if (deadline === 'drain') return `the drain's: handlers run together, alongside the drain, until \`graceful_timeout\` (${ESCALATED_SECONDS} s after a second stop signal)`;
+  if (deadline === 'drain') return `the drain's: handlers run together, alongside the drain, until \`graceful_timeout\` (at most ${ESCALATED_SECONDS} s more after a second stop signal)`;
   const base = `\`hook_timeout\` per ${each}`;
   return deadline === 'hook_timeout' ? base : `${base} (at most ${FAST_CALL_SECONDS} s in a fast stop, ${ESCALATED_SECONDS} s after a second stop signal)`;
 }
@@ -255,7 +255,7 @@ export function callGuarantees(): CallGuarantee[] {
     after: row.after,
     before: row.before,
     deadline: deadlineDoc(row.deadline, each),
-    onFailure: each === 'handler' ? 'logged; the next handler (and for `shutdown`, `worker_exit`) still runs' : POLICY_DOCS[row.onError],
+    onFailure: each === 'handler' ? `logged; the next handler (and for \`shutdown\`, \`worker_exit\`) still runs${row.failureNote ? `, ${row.failureNote}` : ''}` : POLICY_DOCS[row.onError],
   });
   return [
     ...HOOK_NAMES.map((name) => describe(name, HOOKS[name], 'function')),

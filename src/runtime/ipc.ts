@@ -34,7 +34,8 @@ export interface WorkerBoot {
 export type ToWorker =
   | { readonly t: 'boot'; readonly boot: WorkerBoot }
   | { readonly t: 'conn' }
-  | { readonly t: 'stop'; readonly reason: WorkerExitReason; readonly fast: boolean }
+  /** `mode`: `escalated` when a second stop signal came before this worker was told to stop (its calls get 1 s each). */
+  | { readonly t: 'stop'; readonly reason: WorkerExitReason; readonly mode: StopMode }
   | { readonly t: 'reopen_logs' }
   /** A reload is starting a new generation; this worker serves until it is ready. */
   | { readonly t: 'reload'; readonly generation: number }

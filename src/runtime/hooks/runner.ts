@@ -148,9 +148,11 @@ function settleWithin(
       clearTimeout(timer);
       timer = setTimeout(() => expire(why), ms);
     };
+    const endsAt = deadlineMs === null ? Infinity : Date.now() + deadlineMs;
+    // A second stop signal shortens the wait to ESCALATED_SECONDS, never lengthens it.
     const onEscalate = () => {
       controller.abort(new HostdError('HOSTD_ERR_HOOK_TIMEOUT', 'a second stop signal arrived'));
-      arm(ESCALATED_SECONDS * 1000, 'after a second stop signal');
+      arm(Math.min(ESCALATED_SECONDS * 1000, endsAt - Date.now()), 'after a second stop signal');
     };
     if (deadlineMs !== null) arm(deadlineMs, `within ${deadlineName} (${deadlineMs / 1000} s)`);
     if (escalation.aborted) onEscalate();
@@ -208,7 +210,7 @@ export function traceRequestHooks<P extends 'pre_request' | 'post_request'>(rt: 
 
 /**
  * Waits for `promise` (which never rejects) for at most `deadlineMs` (null: no limit), and
- * at most ESCALATED_SECONDS once `escalation` aborts. Resolves true if it settled in time.
+ * at most ESCALATED_SECONDS more once `escalation` aborts. Resolves true if it settled in time.
  */
 export function waitWithin(promise: Promise<unknown>, deadlineMs: number | null, escalation: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
@@ -217,7 +219,9 @@ export function waitWithin(promise: Promise<unknown>, deadlineMs: number | null,
       clearTimeout(timer);
       timer = setTimeout(() => finish(false), ms);
     };
-    const onEscalate = () => arm(ESCALATED_SECONDS * 1000);
+    const endsAt = deadlineMs === null ? Infinity : Date.now() + deadlineMs;
+    // Shortened to ESCALATED_SECONDS by a second stop signal, never lengthened.
+    const onEscalate = () => arm(Math.min(ESCALATED_SECONDS * 1000, endsAt - Date.now()));
     const finish = (settled: boolean) => {
       clearTimeout(timer);
       escalation.removeEventListener('abort', onEscalate);

@@ -482,7 +482,7 @@ export class Supervisor {
       worker.stop = { reason, mode, since: this.now, killAt: null };
       this.timer(`stop-progress:${worker.key}`, STOP_PROGRESS_MS, true);
     }
-    this.send(worker, { t: 'stop', reason: worker.stop.reason, fast: mode !== 'graceful' });
+    this.send(worker, { t: 'stop', reason: worker.stop.reason, mode });
     this.planStop(worker, mode);
   }
 

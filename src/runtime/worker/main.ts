@@ -213,7 +213,7 @@ class Worker {
       conn: (_message, handle) => {
         if (isStreamHandle(handle)) this.accept(new Socket({ handle, readable: true, writable: true } as SocketConstructorOpts));
       },
-      stop: (message) => this.requestStop(message.reason, message.fast),
+      stop: (message) => this.requestStop(message.reason, message.mode),
       reopen_logs: () => this.reopenLogs(),
       unready: () => (this.unready = true),
       metrics: (message) => {
@@ -224,16 +224,16 @@ class Worker {
       },
     };
     process.on('message', (message: unknown, handle: unknown) => dispatchMessage(handlers, message, handle));
-    process.on('SIGTERM', () => this.requestStop('shutdown', false));
-    process.on('SIGINT', () => this.requestStop('shutdown', true));
-    process.on('SIGQUIT', () => this.requestStop('shutdown', true));
+    process.on('SIGTERM', () => this.requestStop('shutdown', 'graceful'));
+    process.on('SIGINT', () => this.requestStop('shutdown', 'fast'));
+    process.on('SIGQUIT', () => this.requestStop('shutdown', 'fast'));
     process.on('SIGUSR1', () => this.reopenLogs());
     // A terminal's HUP, TTIN and TTOU are for the primary.
     for (const signal of ['SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
     process.on('disconnect', () => {
       // The primary is gone (killed, crashed): no more connections will come; finish what is here.
       this.log.warn(`worker ${this.boot.id}: the primary went away; stopping`);
-      this.requestStop('shutdown', false);
+      this.requestStop('shutdown', 'graceful');
     });
     process.on('uncaughtException', (error) => {
       this.log.critical(`worker ${this.boot.id}: uncaught exception; exiting:`, error);
@@ -343,9 +343,14 @@ class Worker {
     }
   }
 
-  private requestStop(reason: WorkerExitReason, fast: boolean): void {
-    if (this.state !== 'stopping') return void this.stop(reason, fast ? 'fast' : 'graceful');
-    if (fast && this.mode === 'graceful') this.escalate();
+  /**
+   * A stop, or a faster one. A worker told to stop `escalated` before it began stopping (a
+   * second stop signal during drain_delay) stops as a fast stop does, with the escalated
+   * deadlines the primary plans for it: 1 s per call.
+   */
+  private requestStop(reason: WorkerExitReason, mode: StopMode): void {
+    if (this.state !== 'stopping') return void this.stop(reason, mode);
+    if (mode !== 'graceful' && this.mode === 'graceful') this.escalate();
   }
 
   /** A second stop signal: hooks' signals abort, waits shorten, connections close now. */
@@ -360,7 +365,7 @@ class Worker {
    * The stop, step by step as the stop plan has it. A worker still booting stops booting
    * (it has no requests to drain) and runs its exit hooks if its config was loaded.
    */
-  private async stop(reason: WorkerExitReason, mode: 'graceful' | 'fast'): Promise<void> {
+  private async stop(reason: WorkerExitReason, mode: StopMode): Promise<void> {
     const wasServing = this.state === 'serving';
     this.state = 'stopping';
     this.mode = mode;
@@ -380,7 +385,7 @@ class Worker {
     };
     this.log.info(`worker ${this.boot.id} stopping (${reasonText(reason, mode, !wasServing)})`);
 
-    if (mode === 'fast') {
+    if (mode !== 'graceful') {
       this.step = 'worker_int';
       await runHook(rt, 'worker_int', config.hooks.worker_int, { worker: this.info });
       this.connections.destroyAll();

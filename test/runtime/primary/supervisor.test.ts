@@ -311,7 +311,7 @@ describe('the supervisor core: max_requests', () => {
     expect(h.lastRoute()).toEqual([1]);
     h.ready(2);
     expect(h.lastRoute()).toEqual([2]);
-    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'max_requests', fast: false }));
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'max_requests', mode: 'graceful' }));
     h.exit(1, 0);
     expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'max_requests' } });
   });
@@ -341,7 +341,7 @@ describe('the supervisor core: max_memory', () => {
     expect(h.lastRoute()).toEqual([1, 2]);
     h.ready(3);
     expect(h.lastRoute()).toEqual([2, 3]);
-    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'max_memory', fast: false }));
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'max_memory', mode: 'graceful' }));
     h.exit(1, 0);
     expect(h.pending('child_exit')).toMatchObject({ fields: { reason: 'max_memory' } });
     h.answer('child_exit');
@@ -390,7 +390,7 @@ describe('the supervisor core: reload', () => {
     expect(h.logs('error')).toContain('reload failed: worker 2 of the new generation could not boot (see above); generation 1 keeps serving');
     expect(h.commands.filter((c) => c.t === 'use').at(-1)).toEqual({ t: 'use', generation: 1 });
     expect(h.commands).toContainEqual({ t: 'forget', generation: 2 });
-    expect(h.sent(3).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+    expect(h.sent(3).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', mode: 'graceful' }));
     expect(h.lastRoute()).toEqual([1, 2]);
     expect(h.commands.filter((c) => c.t === 'lifecycle').at(-1)).toMatchObject({ event: 'reload_failed' });
   });
@@ -405,7 +405,7 @@ describe('the supervisor core: reload', () => {
     expect(h.lastRoute()).toEqual([1, 2]);
     h.ready(5);
     expect(h.lastRoute()).toEqual([3, 4, 5]);
-    for (const old of [1, 2]) expect(h.sent(old).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+    for (const old of [1, 2]) expect(h.sent(old).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', mode: 'graceful' }));
     expect(h.pending('nworkers_changed')).toMatchObject({ fields: { new: 3, old: 2 } });
     expect(h.logs('info')).toContain('reloaded: generation 2 is serving');
   });
@@ -420,7 +420,7 @@ describe('the supervisor core: reload', () => {
       most = Math.max(most, h.alive.size);
       expect(h.forked().at(-1)).toBe(key);
       h.ready(key);
-      expect(h.sent(retired).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+      expect(h.sent(retired).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', mode: 'graceful' }));
       h.exit(retired, 0);
     };
     expect(h.logs('info')).toContain('reloading: starting generation 2 (3 workers, 1 at a time)');
@@ -446,7 +446,7 @@ describe('the supervisor core: reload', () => {
     h.message(4, { t: 'boot_error', message: 'post_worker_init threw' });
     h.exit(4, 3);
     expect(h.logs('error')).toContain('reload failed: worker 2 of the new generation could not boot (see above); generation 1 keeps serving');
-    expect(h.sent(3).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', fast: false }));
+    expect(h.sent(3).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'reload', mode: 'graceful' }));
     // Slot 1's old worker left with the first batch: generation 1 starts it again.
     h.answerAll('pre_fork');
     const again = h.forked().at(-1)!;
@@ -502,7 +502,7 @@ describe('the supervisor core: stopping', () => {
     const h = new Harness(generation(1, settings, { worker_exit: 1 }));
     h.start();
     h.signal('SIGTERM');
-    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: false }));
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', mode: 'graceful' }));
     const shape = { post_request: 0, worker_int: 0, shutdown: 3, worker_exit: 1 };
     h.message(1, { t: 'stopping', mode: 'graceful', shape });
     const plan = stopPlan({ ...settings, drain_delay: 0 }, { ...shape, child_exit: 0, on_exit: 0 }, 'graceful');
@@ -546,7 +546,7 @@ describe('the supervisor core: stopping', () => {
     h.advance(2000);
     const out = h.signal('SIGTERM');
     expect(out).toContainEqual({ t: 'escalate' });
-    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: true }));
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', mode: 'escalated' }));
     expect(h.timers.get('stop:1')).toBeLessThan(graceful);
     expect(h.timers.get('stop:1')).toBe(h.now + stopPlan({ drain_delay: 0, graceful_timeout: 30, hook_timeout: 30 }, { ...NO_HANDLERS, child_exit: 0, on_exit: 0 }, 'escalated').killAfter! * 1000);
     expect(h.signal('SIGTERM')).toContainEqual({ t: 'kill', worker: 1, why: 'deadline' });
@@ -559,7 +559,7 @@ describe('the supervisor core: stopping', () => {
     h.ready(1);
     h.signal('SIGTERM');
     expect(h.commands).toContainEqual({ t: 'hand_over', worker: 1 });
-    expect(h.sent(2).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: false }));
+    expect(h.sent(2).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', mode: 'graceful' }));
     expect(h.timers.has('boot:2')).toBe(false);
     h.exit(2, 0);
     h.exit(1, 0);
@@ -593,7 +593,7 @@ describe('the supervisor core: stopping', () => {
     expect(h.commands.some((c) => c.t === 'unlisten')).toBe(false);
     h.signal('SIGTERM');
     expect(h.commands.some((c) => c.t === 'unlisten')).toBe(true);
-    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', fast: true }));
+    expect(h.sent(1).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', mode: 'escalated' }));
     expect(h.timers.has('drain-delay')).toBe(false);
   });
 
