@@ -313,14 +313,13 @@ ${table(
   ['target', 'cold start to first 200 (ms)', 'SIGTERM to exit, idle (ms)'],
   r.startup.filter((s) => s.cold_start_ms !== null).map((s) => [s.target, s.cold_start_ms!, s.idle_stop_ms!]),
 )}
-${replacementNote(r)}
 
 Median of ${r.settings.starts} starts. Cold start is from spawning the process to the first 200
 response; hostd's includes loading its TypeScript config in the primary and in each worker.
 "Idle" means no open connection. A kept-alive idle connection adds up to \`DRAIN_IDLE_MS\` (250
 ms, src/runtime/worker/connections.ts): a draining worker closes an idle connection only after
 it stayed idle that long, so a client about to reuse it is not reset.
-
+${replacementNote(r)}${startCostNote(r)}
 ${table(
   ['target', 'primary RSS (MiB)', 'worker RSS (MiB, median)'],
   r.memory.map((m) => [m.target, m.primary_mib, m.worker_mib]),
@@ -358,6 +357,23 @@ into the heartbeat: a request costs a counter increment and no message.
 }
 ${scenarios(r)}
 ${HOT_PATH}`;
+}
+
+/** Where hostd's start goes beyond Node's, from this run's own rows (issue 16 asked for the breakdown). */
+function startCostNote(r: Results): string {
+  const ms = (command: string) => r.check.commands?.find((c) => c.command === command)?.ms;
+  const config = ms('hostd check --no-app');
+  const worker = ms('node dist/worker.js');
+  if (config === undefined || worker === undefined) return '';
+  const over = (x: number) => `${Math.round((x - r.check.node_e_ms) * 10) / 10} ms`;
+  return `
+Where a start goes beyond Node's own (from the \`hostd check\` rows below, without NODE_EXTRA_CA_CERTS): the primary
+loads the CLI and resolves the config before it forks, which \`hostd check --no-app\` measures: ${over(config)} over
+\`node -e ''\`; each worker then loads its own code, ${over(worker)} over \`node -e ''\` (\`node dist/worker.js\`),
+before it evaluates its config for the hooks and loads the app. In a CPU profile (\`node --cpu-prof\`), most of both is Node's ES module
+loader compiling and linking hostd's chunks; in the primary also zod's schema and commander. node:cluster's workers
+start on \`node app.js\` alone.
+`;
 }
 
 /** The worker replacement measure, for results that have it. */
@@ -398,8 +414,9 @@ function commandsTable(check: CheckTiming): string {
     ...(check.commands.some((c) => c.command === 'node dist/worker.js')
       ? [
           '`node dist/worker.js` loads the code of a worker and exits (it runs only under `hostd run`): what every worker start',
-          "pays before its config and its app, most of it the settings table with zod, which a worker loads to evaluate its",
-          "config's hooks. `node dist/index.js` is hostd's public API alone, what a config's `import ... from 'hostd'` loads.",
+          'pays before its config and its app. A worker loads no validation (no settings table, no zod): it replays the config',
+          "the primary validated, for its hooks. `node dist/index.js` is hostd's public API alone, what a config's",
+          "`import ... from 'hostd'` loads.",
         ]
       : []),
   ].join('\n');
@@ -485,7 +502,7 @@ export function ratioSpread(runs: readonly Results[], target: string): [number, 
 export function recentRuns(r: Results, n = 5): Results[] {
   const dir = join(ROOT, 'bench/results');
   const files = readdirSync(dir)
-    .filter((f) => /^\d{4}-\d{2}-\d{2}(T\d{4,6})?(-.*)?\.json$/.test(f))
+    .filter((f) => RUN_FILE.test(f))
     .sort()
     .filter((f) => f <= resultsFile(r.date).slice('results/'.length));
   const runs = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Results).filter((run) => Array.isArray(run.throughput));
@@ -504,6 +521,9 @@ export function printJudged(judged: readonly Judged[]): void {
   for (const t of judged) console.log(`${t.met === null ? 'n/a    ' : t.met ? 'met    ' : 'MISSED '} ${t.name}: ${t.measured} (goal ${t.goal})`);
 }
 
+/** A run's results file: by date, or date and time (to the minute in older runs, to the second since), with an optional note after a dash. */
+const RUN_FILE = /^\d{4}-\d{2}-\d{2}(T\d{4,6})?(-.*)?\.json$/;
+
 /** `results/2026-11-23T200712.json`: one file per run, named by when it began (to the second), in the order they ran. */
 export function resultsFile(date: string): string {
   return `results/${date.slice(0, 10)}T${date.slice(11, 13)}${date.slice(14, 16)}${date.slice(17, 19)}.json`;
@@ -516,7 +536,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
       ROOT,
       'bench/results',
       readdirSync(join(ROOT, 'bench/results'))
-        .filter((f) => /^\d{4}-\d{2}-\d{2}(T\d{4})?\.json$/.test(f))
+        .filter((f) => RUN_FILE.test(f))
         .sort()
         .at(-1)!,
     );

@@ -16,6 +16,18 @@ function hangingProject(settings: string, appHead: string): string {
   return appProject(recordingConfig(settings, "import { hang } from './gate.mjs';"), { 'app.mjs': `${appHead}\n${TEST_APP}`, 'gate.mjs': GATE_MODULE });
 }
 
+/**
+ * Hooks that hang until their deadline (recorded: child_exit, on_exit, post_request): every
+ * exit call, worker_int unless `workerInt` is false, and post_request for a request to /hang.
+ */
+function hangingHooks(workerInt = true): string {
+  return `post_request: [recorded.post_request, ({ req, signal }) => (req.url === '/hang' ? hang('post_request')({ signal }) : undefined)],
+  worker_int: ${workerInt ? "hang('worker_int')" : '[]'},
+  worker_exit: hang('worker_exit'),
+  child_exit: [recorded.child_exit, hang('child_exit')],
+  on_exit: [recorded.on_exit, hang('on_exit')],`;
+}
+
 /** When the primary process exits (Date.now()), whatever the pipes do after. */
 function exitTime(hostd: Hostd): Promise<number> {
   return new Promise((resolve) => hostd.child.once('exit', () => resolve(Date.now())));
@@ -43,11 +55,7 @@ function expectSeconds(what: string, ms: number, low: number, high: number, line
 async function secondSignalDuringDrain(workerInt: boolean): Promise<{ hostd: Hostd; lines: string[]; second: number; cut: 'answered' | number; exitAt: number }> {
   const dir = hangingProject(
     `workers: 1, hook_timeout: 10, graceful_timeout: 30,
-post_request: [recorded.post_request, ({ req, signal }) => (req.url === '/hang' ? hang('post_request')({ signal }) : undefined)],
-worker_int: ${workerInt ? "hang('worker_int')" : '[]'},
-worker_exit: hang('worker_exit'),
-child_exit: [recorded.child_exit, hang('child_exit')],
-on_exit: [recorded.on_exit, hang('on_exit')],`,
+${hangingHooks(workerInt)}`,
     `import { host } from 'hostd';
 import { hang } from './gate.mjs';
 host.on('draining', hang('draining'));
@@ -74,11 +82,8 @@ describe('the deadlines of a stop (docs/guarantees.md)', () => {
   it('a fast stop: no drain_delay, no drain; worker_int, host.on("shutdown"), worker_exit, child_exit and on_exit each get 3 s (not hook_timeout), post_request calls 1 s; connections close right after worker_int', async () => {
     const dir = hangingProject(
       `workers: 1, hook_timeout: 10, drain_delay: 30,
-  post_request: [recorded.post_request, ({ req, signal }) => (req.url === '/hang' ? hang('post_request')({ signal }) : undefined)],
-  worker_int: hang('worker_int'),
-  worker_exit: hang('worker_exit'),
-  child_exit: [recorded.child_exit, hang('child_exit')],
-  on_exit: [recorded.on_exit, hang('on_exit')],`,
+
+  ${hangingHooks()}`,
       `import { host } from 'hostd';
 import { hang } from './gate.mjs';
 host.on('shutdown', hang('shutdown'));
@@ -177,11 +182,8 @@ describe('a second stop signal before a worker began stopping, or with draining 
   it('a second SIGTERM during drain_delay: the stop starts at once, worker_int and every later call get 1 s', async () => {
     const dir = hangingProject(
       `workers: 1, hook_timeout: 10, drain_delay: 20,
-  post_request: [recorded.post_request, ({ req, signal }) => (req.url === '/hang' ? hang('post_request')({ signal }) : undefined)],
-  worker_int: hang('worker_int'),
-  worker_exit: hang('worker_exit'),
-  child_exit: [recorded.child_exit, hang('child_exit')],
-  on_exit: [recorded.on_exit, hang('on_exit')],`,
+
+  ${hangingHooks()}`,
       `import { host } from 'hostd';
 import { hang } from './gate.mjs';
 host.on('shutdown', hang('shutdown'));`,
