@@ -38,6 +38,8 @@ export interface DrainingEvent {
 export interface ReloadEvent {
   /** The generation now starting; this worker serves until the new one is ready. */
   readonly generation: number;
+  /** Aborted when the handler's deadline (`hook_timeout`) passes. */
+  readonly signal: AbortSignal;
 }
 
 /** What a `request` handler receives, once the response finished or the client went away. */

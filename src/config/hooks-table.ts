@@ -201,7 +201,7 @@ export const HOST_EVENTS = {
   reload: call({
     runsIn: 'worker',
     when: 'when a reload validated a new config and starts a new generation',
-    context: ['generation'],
+    context: ['generation', 'signal'],
     onError: 'log',
     deadline: 'hook_timeout',
     after: 'a reload validated the new config and is starting a new generation',

@@ -16,7 +16,7 @@ host.on('shutdown', async ({ reason, signal }) => {
   await new Promise((resolve) => setTimeout(resolve, 50));
   rec('shutdown handler flushed');
 });
-host.on('reload', ({ generation }) => rec(\`reload handler generation=\${generation}\`));
+host.on('reload', ({ generation, signal }) => rec(\`reload handler generation=\${generation} signal=\${signal instanceof AbortSignal && !signal.aborted}\`));
 const unsubscribe = host.on('request', ({ req, status }) => rec(\`request handler \${req.url} \${status}\`));
 
 export default (req, res) => {
@@ -104,7 +104,7 @@ export default (req, res) => res.end('ok');
     await waitForRecord(log, /^post_request 1 \/b 200/);
     expect(count(records(log), /^request handler \/b/)).toBe(0);
     hostd.signal('SIGHUP');
-    await waitForRecord(log, /^reload handler generation=2/);
+    await waitForRecord(log, /^reload handler generation=2 signal=true$/);
     await waitForRecord(log, /^shutdown handler reload/);
   });
 

@@ -220,7 +220,7 @@ class Worker {
         void appMetrics(this.boot.settings.app, this.config?.root ?? null).then((metrics) => send({ t: 'metrics', id: message.id, metrics }));
       },
       reload: (message) => {
-        if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), () => ({ generation: message.generation }));
+        if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), (signal) => ({ generation: message.generation, signal }));
       },
     };
     process.on('message', (message: unknown, handle: unknown) => dispatchMessage(handlers, message, handle));
