@@ -63,12 +63,9 @@ interface Subject {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/**
- * The wait before a slot's next worker, after `failures` failures in a row: none after the
- * first (a crash is replaced at once), then 100 ms doubling to 10 s while the slot keeps failing.
- */
+/** The wait before a slot's next worker after `failures` failures in a row: 100 ms doubling to 10 s (none after none). */
 export function backoffMs(failures: number): number {
-  return failures <= 1 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 2), BACKOFF_MAX_MS);
+  return failures === 0 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
 }
 
 /** What the primary counted over its life, for the metrics. */
@@ -99,6 +96,8 @@ export class Supervisor {
   /** Slots with a spawn under way: the age of the worker whose pre_fork runs, or a backoff. */
   private readonly spawning = new Map<number, number | 'backoff'>();
   private readonly failures = new Map<number, number>();
+  /** Per slot, what its last failure was: a crash of a worker that had been ready, or a boot that failed. */
+  private readonly lastFailure = new Map<number, 'crash' | 'boot'>();
   private everReady = false;
   private whenReadyCalled = false;
   private bootFailures = 0;
@@ -293,7 +292,9 @@ export class Supervisor {
     const slots = this.reload !== null && this.reload.next === this.current ? this.reload.upTo : this.target;
     for (let id = 1; id <= slots; id++) {
       if (this.spawning.has(id) || current.some((w) => w.id === id)) continue;
-      const delay = backoffMs(this.failures.get(id) ?? 0);
+      // A serving worker's crash is replaced at once the first time; a worker that cannot boot waits from its first failure.
+      const failures = this.failures.get(id) ?? 0;
+      const delay = backoffMs(this.lastFailure.get(id) === 'crash' ? Math.max(0, failures - 1) : failures);
       if (delay === 0) {
         this.spawn(id);
       } else {
@@ -519,6 +520,7 @@ export class Supervisor {
     } else if (!this.stop && (worker.stop === null || unexpected)) {
       const served = worker.readyAt === null ? 0 : this.now - worker.readyAt;
       this.failures.set(worker.id, served >= STABLE_AFTER_MS ? 0 : (this.failures.get(worker.id) ?? 0) + 1);
+      this.lastFailure.set(worker.id, 'crash');
       this.ensureWorkers();
     }
     this.checkReload();
@@ -535,6 +537,7 @@ export class Supervisor {
     }
     if (generation !== this.current) return;
     this.failures.set(id, (this.failures.get(id) ?? 0) + 1);
+    this.lastFailure.set(id, 'boot');
     if (!this.everReady && ++this.bootFailures >= this.target + 2) {
       this.gaveUp = true;
       this.log('critical', `workers cannot boot; the last cause: ${why}`);
