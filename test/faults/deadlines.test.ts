@@ -28,6 +28,16 @@ function hangingHooks(workerInt = true): string {
   on_exit: [recorded.on_exit, hang('on_exit')],`;
 }
 
+/** Starts `dir` and answers one request to /hang, whose post_request call then hangs (hangingHooks). */
+async function withHangingPostRequest(dir: string): Promise<{ log: string; hostd: Hostd; url: string }> {
+  const log = hooksLog(dir);
+  const hostd = startHostd(dir);
+  const url = await hostd.ready();
+  await (await fetch(`${url}/hang`)).text();
+  await waitForRecord(log, /^post_request start /);
+  return { log, hostd, url };
+}
+
 /** When the primary process exits (Date.now()), whatever the pipes do after. */
 function exitTime(hostd: Hostd): Promise<number> {
   return new Promise((resolve) => hostd.child.once('exit', () => resolve(Date.now())));
@@ -61,11 +71,7 @@ import { hang } from './gate.mjs';
 host.on('draining', hang('draining'));
 host.on('shutdown', hang('shutdown'));`,
   );
-  const log = hooksLog(dir);
-  const hostd = startHostd(dir);
-  const url = await hostd.ready();
-  await (await fetch(`${url}/hang`)).text();
-  await waitForRecord(log, /^post_request start /);
+  const { log, hostd, url } = await withHangingPostRequest(dir);
   const slow = inFlight(url);
   await waitForRecord(log, /^pre_request 1 \/slow/);
   const exited = exitTime(hostd);
@@ -82,7 +88,6 @@ describe('the deadlines of a stop (docs/guarantees.md)', () => {
   it('a fast stop: no drain_delay, no drain; worker_int, host.on("shutdown"), worker_exit, child_exit and on_exit each get 3 s (not hook_timeout), post_request calls 1 s; connections close right after worker_int', async () => {
     const dir = hangingProject(
       `workers: 1, hook_timeout: 10, drain_delay: 30,
-
   ${hangingHooks()}`,
       `import { host } from 'hostd';
 import { hang } from './gate.mjs';
@@ -182,17 +187,12 @@ describe('a second stop signal before a worker began stopping, or with draining 
   it('a second SIGTERM during drain_delay: the stop starts at once, worker_int and every later call get 1 s', async () => {
     const dir = hangingProject(
       `workers: 1, hook_timeout: 10, drain_delay: 20,
-
   ${hangingHooks()}`,
       `import { host } from 'hostd';
 import { hang } from './gate.mjs';
 host.on('shutdown', hang('shutdown'));`,
     );
-    const log = hooksLog(dir);
-    const hostd = startHostd(dir);
-    const url = await hostd.ready();
-    await (await fetch(`${url}/hang`)).text();
-    await waitForRecord(log, /^post_request start /);
+    const { log, hostd, url } = await withHangingPostRequest(dir);
     const exited = exitTime(hostd);
     hostd.signal('SIGTERM');
     await hostd.waitForOutput(/draining: readiness answers 503 for 20 s/);
