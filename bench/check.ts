@@ -112,6 +112,6 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   // One file per run, never overwritten.
   const file = join(ROOT, `bench/results/check-${date.slice(0, 10)}T${date.slice(11, 13)}${date.slice(14, 16)}${date.slice(17, 19)}.json`);
-  writeFileSync(file, `${JSON.stringify({ date, node: process.version, cpus: `${cpus().length} × ${cpus()[0]?.model}`, ...result }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ date, node: process.version, cpus: `${cpus().length} × ${cpus()[0]?.model}`, ...result }, null, 2)}\n`, { flag: 'wx' });
   console.log(`  wrote ${file.slice(ROOT.length + 1)}`);
 }

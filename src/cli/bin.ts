@@ -11,7 +11,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../version.ts';
 import { dropOutputToClosedPipes } from './output.ts';
-import { startAppCheckEarly } from './app-check-spawn.ts';
 
 const args = process.argv.slice(2);
 const only = args.length === 1 ? args[0] : undefined;
@@ -37,6 +36,9 @@ function answer(): boolean {
 const whole = './cli.js';
 if (!answer()) {
   // `hostd check` loads the app in a second process: started now, its Node start overlaps the CLI's own.
-  if (args[0] === 'check' && !args.some((arg) => arg === '--no-app' || arg === '--help' || arg === '-h')) startAppCheckEarly(__dirname);
+  // Required here, not imported: --version and --help do not load node:child_process.
+  if (args[0] === 'check' && !args.some((arg) => arg === '--no-app' || arg === '--help' || arg === '-h')) {
+    (require('./app-check-spawn.ts') as typeof import('./app-check-spawn.ts')).startAppCheckEarly(__dirname);
+  }
   void import(whole);
 }
