@@ -385,7 +385,7 @@ export interface UserSettings {
   /**
    * Let app code call `host.reload()` and `host.stop()`, and use the control socket; each call is logged with the worker that made it.
    *
-   * Without it, a worker (or a process it started) that connects to the control socket is refused: the primary asks the kernel who connected, with hostd's native helper (see docs/observability.md).
+   * Without it, a worker, or any process below one at any depth, that connects to the control socket is refused, and so is a peer the primary cannot place (it exited first, its ancestry cannot be read); each refusal is logged with the peer's pid. The primary asks the kernel who connected, with hostd's native helper; where that is not built, it says at start that app code can use the socket (see docs/observability.md).
    *
    * Flag `--allow-app-control`, env `HOSTD_ALLOW_APP_CONTROL`.
    * @default false

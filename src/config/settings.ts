@@ -408,7 +408,7 @@ export const SETTINGS = {
     default: false,
     doc: 'Let app code call `host.reload()` and `host.stop()`, and use the control socket; each call is logged with the worker that made it.',
     details:
-      'Without it, a worker (or a process it started) that connects to the control socket is refused: the primary asks the kernel who connected, with hostd\'s native helper (see docs/observability.md).',
+      'Without it, a worker, or any process below one at any depth, that connects to the control socket is refused, and so is a peer the primary cannot place (it exited first, its ancestry cannot be read); each refusal is logged with the peer\'s pid. The primary asks the kernel who connected, with hostd\'s native helper; where that is not built, it says at start that app code can use the socket (see docs/observability.md).',
   }),
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each row keeps its own kind types
 } as const satisfies Record<string, SettingRow<any, any>>;

@@ -4,12 +4,12 @@
  * the default location, under an XDG_RUNTIME_DIR of its own.
  */
 import { connect } from 'node:net';
-import { existsSync, lstatSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, lstatSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { hostd } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/project.ts';
+import { REPO, tempDir } from '../helpers/project.ts';
 import { native } from '../../src/runtime/native.ts';
 import { type Hostd, hooksLog, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
 
@@ -162,6 +162,81 @@ export default (req, res) => {
     expect(fromChild.ok).toBe(false);
     expect(fromChild.error).toMatch(/^refused: /);
     expect((await hostd(['status', '--json'], { cwd: dir })).code).toBe(0);
+  });
+
+  // The attacks of issue 24: app code that computes the socket's path and asks from a process
+  // 70 levels below its worker, or from one that is gone by the time the primary looks.
+  const ATTACKING_APP = `import { execFileSync, spawn } from 'node:child_process';
+const here = new URL('.', import.meta.url).pathname;
+const sock = here + 'control.sock';
+export default (req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/deep') {
+    const env = { ...process.env, NODE: process.execPath, ASK: here + 'ask.cjs', SOCK: sock };
+    return void res.end(execFileSync('sh', [here + 'chain.sh', url.searchParams.get('n')], { encoding: 'utf8', env }));
+  }
+  if (url.pathname === '/gone') {
+    // Holds the primary still while a peer asks and exits, so its /proc entry is gone when looked at.
+    process.kill(process.ppid, 'SIGSTOP');
+    const peer = spawn(process.execPath, [here + 'ask.cjs', sock, 'quit'], { stdio: 'ignore' });
+    peer.on('exit', () => {
+      process.kill(process.ppid, 'SIGCONT');
+      res.end(String(peer.pid));
+    });
+    return;
+  }
+  res.end('hello');
+};
+`;
+  const ATTACK_FILES = {
+    'app.mjs': ATTACKING_APP,
+    // Each level waits for the next (no exec), so the last is n + 1 levels below the worker.
+    'chain.sh': 'n=$1\nif [ "$n" -gt 0 ]; then sh "$0" $((n - 1)); exit $?; fi\nexec "$NODE" "$ASK" "$SOCK"\n',
+    'ask.cjs': `const [sock, mode] = process.argv.slice(2);
+const s = require('node:net').connect(sock, () => s.write('{"command":"stop"}\\n', () => mode === 'quit' && process.exit(0)));
+let t = '';
+s.on('data', (d) => (t += d));
+s.on('close', () => process.stdout.write(t));
+s.on('error', (e) => process.stdout.write(String(e)));
+`,
+  };
+
+  it.skipIf(native() === null)('refuses a process any depth below a worker: a chain of 70 shells asking to stop', async () => {
+    const { dir, url } = await start('', ATTACK_FILES);
+    const answer = JSON.parse(await (await fetch(`${url}/deep?n=70`)).text()) as { ok: boolean; error?: string };
+    expect(answer.ok).toBe(false);
+    const pid = /^refused: pid (\d+) is a hostd worker or was started by one/.exec(answer.error ?? '')?.[1];
+    expect(pid).toBeDefined();
+    expect(run!.output).toContain(`control socket: refused: pid ${pid} is a hostd worker`);
+    expect((await hostd(['status', '--json'], { cwd: dir })).code).toBe(0);
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it.skipIf(native() === null)('refuses a peer gone before the primary could read its ancestry (fails closed)', async () => {
+    const { dir, url } = await start('', ATTACK_FILES);
+    const pid = await (await fetch(`${url}/gone`)).text();
+    await run!.waitForOutput(new RegExp(`control socket: refused: the ancestry of pid ${pid} cannot be read`));
+    expect((await hostd(['status', '--json'], { cwd: dir })).code).toBe(0);
+    expect((await fetch(url)).status).toBe(200);
+    expect(run!.output).not.toContain('hostd stopping');
+  });
+
+  it('says at start, where the native helper is not built, that app code can use the control socket', async () => {
+    // A copy of the built package without dist/native, as an install without a C compiler has.
+    const copy = tempDir('hostd-no-native-');
+    cpSync(join(REPO, 'dist'), join(copy, 'dist'), { recursive: true, filter: (from) => !from.split(sep).includes('native') });
+    cpSync(join(REPO, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'), 'dir');
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock',"));
+    run = startHostd(dir, [], { cli: join(copy, 'dist', 'bin.cjs') });
+    await run.ready();
+    await run.waitForOutput(/control socket: hostd's native helper is not built here, so the primary cannot tell app code from the CLI: app code can use the control socket/);
+    const allowed = appProject(recordingConfig("workers: 1, control_socket: './control.sock', allow_app_control: true,"));
+    const quiet = startHostd(allowed, [], { cli: join(copy, 'dist', 'bin.cjs') });
+    await quiet.ready();
+    await waitUntil(() => existsSync(join(allowed, 'control.sock')), 'the control socket');
+    expect(quiet.output).not.toContain('native helper');
+    await quiet.stop();
   });
 
   it('lets the app use it with allow_app_control', async () => {

@@ -65,9 +65,9 @@ export class Hostd {
   readonly exited: Promise<Exit>;
   private exit: Exit | null = null;
 
-  constructor(dir: string, args: readonly string[], env: Record<string, string> = {}, extraFds: number[] = [], prefix: readonly string[] = []) {
+  constructor(dir: string, args: readonly string[], env: Record<string, string> = {}, extraFds: number[] = [], prefix: readonly string[] = [], cli = CLI) {
     // `prefix` runs hostd through another command (unshare, sh -c 'exec ...'); the prefix must exec it.
-    const command = [...prefix, process.execPath, CLI, 'run', ...args];
+    const command = [...prefix, process.execPath, cli, 'run', ...args];
     this.child = spawn(command[0]!, command.slice(1), {
       cwd: dir,
       env: cleanEnv(env),
@@ -158,8 +158,9 @@ export function processTitle(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
 }
 
-export function startHostd(dir: string, args: readonly string[] = [], options: { env?: Record<string, string>; fds?: number[]; prefix?: readonly string[] } = {}): Hostd {
-  return new Hostd(dir, args, options.env, options.fds, options.prefix);
+/** `cli`: another copy of hostd's bin (a build without its native helper, say). */
+export function startHostd(dir: string, args: readonly string[] = [], options: { env?: Record<string, string>; fds?: number[]; prefix?: readonly string[]; cli?: string } = {}): Hostd {
+  return new Hostd(dir, args, options.env, options.fds, options.prefix, options.cli);
 }
 
 /**

@@ -6,11 +6,11 @@
  * does. Everything that arrives is untrusted: a malformed, oversized or missing request is
  * answered with an error and the connection closed; nothing here can stop the primary.
  */
-import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { controlFolder, controlSocketPath, prepareControlFolder } from '../control-path.ts';
-import { native } from '../native.ts';
+import { judgePeer, peerCheckUnavailable } from './control-peer.ts';
 import type { Integration, PrimaryView } from './integrations.ts';
 
 /** The most a request may hold; a command is a few dozen bytes. */
@@ -30,40 +30,6 @@ function isRequest(value: unknown): value is ControlRequest {
   if (r.command === 'stop') return r.fast === undefined || typeof r.fast === 'boolean';
   if (r.command === 'scale') return Number.isSafeInteger(r.n) && typeof r.relative === 'boolean';
   return false;
-}
-
-/** The parent of a process, from /proc; null once it is gone. */
-function parentOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The fields after the command name (which may hold spaces and parentheses): state, then ppid.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
-}
-
-/** Whether `pid` is a descendant of `ancestor` (a worker of this primary, or something a worker started). */
-function descendsFrom(pid: number, ancestor: number): boolean {
-  let current: number | null = pid;
-  for (let depth = 0; current !== null && current > 1 && depth < 64; depth++) {
-    current = parentOf(current);
-    if (current === ancestor) return true;
-  }
-  return false;
-}
-
-/**
- * The pid at the other end of a control connection when it is one of this primary's
- * workers or their children; null otherwise, or when it cannot be told (no native helper:
- * Node offers no SO_PEERCRED).
- */
-function workerPeer(socket: Socket): number | null {
-  const helper = native();
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-  if (helper === null || typeof fd !== 'number' || fd < 0) return null;
-  const pid = helper.peerPid(fd);
-  return pid > 0 && pid !== process.pid && descendsFrom(pid, process.pid) ? pid : null;
 }
 
 /** Whether something answers on a unix socket (a stale file from a primary that died does not). */
@@ -112,9 +78,12 @@ export function control(): Integration {
     };
     socket.setEncoding('utf8');
     socket.on('error', () => {});
-    // The workers run as the same user, so the socket's mode does not keep them out: their pid does.
-    const peer = primary.config.settings.allow_app_control ? null : workerPeer(socket);
-    if (peer !== null) return reply({ ok: false, error: `refused: pid ${peer} is a hostd worker or was started by one, and app code may use the control socket only with allow_app_control: true` });
+    // The workers run as the same user, so the socket's mode does not keep them out: their ancestry does.
+    const verdict = primary.config.settings.allow_app_control ? null : judgePeer(socket);
+    if (verdict !== null) {
+      primary.log.warn(`control socket: ${verdict}`);
+      return reply({ ok: false, error: verdict });
+    }
     socket.setTimeout(REQUEST_TIMEOUT_MS, () => reply({ ok: false, error: `no request within ${REQUEST_TIMEOUT_MS / 1000} s` }));
     socket.on('data', (chunk: string) => {
       if (answered) return;
@@ -170,6 +139,8 @@ export function control(): Integration {
     }
     listening.unref();
     server = listening;
+    const unguarded = settings.allow_app_control ? null : peerCheckUnavailable();
+    if (unguarded !== null) primary.log.warn(`control socket: ${unguarded}`);
     primary.log.debug(`control socket at ${path} (in ${dirname(path)})`);
   };
 
