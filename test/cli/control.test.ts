@@ -3,7 +3,7 @@
  * real primary. Each test names its own socket in its temp folder (parallel-safe); one uses
  * the default location, under an XDG_RUNTIME_DIR of its own.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { cpSync, existsSync, lstatSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -102,6 +102,33 @@ describe('the control socket', () => {
     expect(JSON.parse(await raw(socket, '{"command":"format-disk"}\n')).ok).toBe(false);
     expect(JSON.parse(await raw(socket, 'x'.repeat(70 * 1024))).error).toMatch(/at most 65536 bytes/);
     expect(JSON.parse(await raw(socket, '{"command":'))).toEqual({ ok: false, error: 'no request within 5 s' });
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('keeps a live primary\'s socket when a flood keeps it from answering: the commands say so and exit 1', async () => {
+    // The primary may hold 200 descriptors: a flood of idle control connections exhausts them.
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock',"));
+    run = startHostd(dir, [], { prefix: ['sh', '-c', 'ulimit -n 200 && exec "$@"', 'sh'] });
+    const url = await run.ready();
+    const socket = join(dir, 'control.sock');
+    await waitUntil(() => existsSync(socket), 'the control socket');
+    const flood: Socket[] = [];
+    try {
+      let settled = 0;
+      for (let i = 0; i < 600; i++) flood.push(connect(socket, () => settled++).on('error', () => settled++));
+      // Past its descriptors, the primary's accepts close what they take (libuv's EMFILE reserve).
+      await waitUntil(() => settled === 600 || flood.some((s) => s.closed), 'the flood to be accepted or closed');
+      const answers = await Promise.all(Array.from({ length: 4 }, () => hostd(['status'], { cwd: dir })));
+      for (const answer of answers) {
+        expect(answer.stderr).not.toContain('not running');
+        if (answer.code !== 0) expect(answer.stderr).toMatch(/^hostd: the primary at .* did not answer: .*; try again\n$/);
+      }
+      expect(answers.some((a) => a.code === 1)).toBe(true);
+      expect(lstatSync(socket).isSocket()).toBe(true);
+    } finally {
+      for (const s of flood) s.destroy();
+    }
+    await waitUntil(async () => (await hostd(['status'], { cwd: dir })).code === 0, 'status to answer once the flood is over');
     expect((await fetch(url)).status).toBe(200);
   });
 

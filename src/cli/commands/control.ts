@@ -9,25 +9,29 @@ import { resolve } from 'node:path';
 import { findConfigFile } from '../../config/discover.ts';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
 import { ConfigInvalidError } from '../../errors.ts';
-import { controlSocketPath } from '../../runtime/control-path.ts';
+import { controlSocketPath, judgeFailure, type SocketFailure } from '../../runtime/control-path.ts';
 import type { ControlAnswer, ControlRequest } from '../../runtime/primary/control.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
 
-/** Sends one request and reads the one-line answer; null when nothing answers. */
-function ask(path: string, request: ControlRequest): Promise<ControlAnswer | null> {
+/** The primary's answer, or what connecting found instead. */
+type Asked = { readonly answer: ControlAnswer } | SocketFailure;
+
+/** Sends one request and reads the one-line answer. */
+function ask(path: string, request: ControlRequest): Promise<Asked> {
   return new Promise((resolve) => {
     const socket = connect(path);
     let text = '';
     socket.setEncoding('utf8');
     socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
     socket.on('data', (chunk: string) => (text += chunk));
-    socket.on('error', () => resolve(null));
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(judgeFailure(path, error.code)));
     socket.on('close', () => {
       try {
-        resolve(JSON.parse(text) as ControlAnswer);
+        resolve({ answer: JSON.parse(text) as ControlAnswer });
       } catch {
-        resolve(null);
+        // Accepted, then closed with nothing said: a primary out of descriptors does that.
+        resolve({ state: 'unsure', why: 'it closed the connection without answering' });
       }
     });
   });
@@ -42,7 +46,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** "not running": nothing answers; a socket file left by a primary that died is removed. */
+/** "not running": nothing is bound to the socket any more; the file a primary that died left is removed. */
 function notRunning(path: string, json: boolean): number {
   if (lstatSync(path, { throwIfNoEntry: false })?.isSocket()) {
     try {
@@ -51,6 +55,14 @@ function notRunning(path: string, json: boolean): number {
   }
   if (json) out.json({ ok: false, error: 'not running', control_socket: path });
   else out.error(`hostd: not running (nothing answers on ${path})`);
+  return 1;
+}
+
+/** A primary is there but did not answer: its socket stays, and the command fails saying why. */
+function noAnswer(path: string, why: string, json: boolean): number {
+  const error = `the primary at ${path} did not answer: ${why}; try again`;
+  if (json) out.json({ ok: false, error, control_socket: path });
+  else out.error(`hostd: ${error}`);
   return 1;
 }
 
@@ -98,8 +110,9 @@ export async function controlCommand(inputs: ConfigInputs, request: ControlReque
     out.error('hostd: control_socket is null in this config: no command can reach the primary');
     return 1;
   }
-  const answer = await ask(path, request);
-  if (answer === null) return notRunning(path, json);
+  const asked = await ask(path, request);
+  if (!('answer' in asked)) return asked.state === 'stale' ? notRunning(path, json) : noAnswer(path, asked.why, json);
+  const { answer } = asked;
   if (!answer.ok) {
     if (json) out.json(answer);
     else out.error(`hostd: ${request.command} failed: ${answer.error}`);

@@ -7,9 +7,9 @@
  * answered with an error and the connection closed; nothing here can stop the primary.
  */
 import { lstatSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { controlFolder, controlSocketPath, prepareControlFolder } from '../control-path.ts';
+import { controlFolder, controlSocketPath, prepareControlFolder, probeSocket } from '../control-path.ts';
 import { judgePeer, peerCheckUnavailable } from './control-peer.ts';
 import type { Integration, PrimaryView } from './integrations.ts';
 
@@ -30,15 +30,6 @@ function isRequest(value: unknown): value is ControlRequest {
   if (r.command === 'stop') return r.fast === undefined || typeof r.fast === 'boolean';
   if (r.command === 'scale') return Number.isSafeInteger(r.n) && typeof r.relative === 'boolean';
   return false;
-}
-
-/** Whether something answers on a unix socket (a stale file from a primary that died does not). */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => (probe.destroy(), resolve(true)));
-    probe.once('error', () => resolve(false));
-  });
 }
 
 export function control(): Integration {
@@ -121,8 +112,11 @@ export function control(): Integration {
     }
     const stats = lstatSync(path, { throwIfNoEntry: false });
     if (stats !== undefined) {
-      if (!stats.isSocket() || (await answers(path))) {
-        primary.log.warn(`control socket: not listening on ${path}: ${stats.isSocket() ? 'another hostd answers there' : 'something else is there'}`);
+      // Only a socket nobody will answer again is replaced: a live primary whose queue is full now keeps its own.
+      const found = stats.isSocket() ? await probeSocket(path) : null;
+      if (found?.state !== 'stale') {
+        const why = found === null ? 'something else is there' : found.state === 'answers' ? 'another hostd answers there' : `a process holds it, though ${found.why}`;
+        primary.log.warn(`control socket: not listening on ${path}: ${why}`);
         path = null;
         return;
       }
