@@ -50,7 +50,8 @@ export interface CallRow<C extends readonly string[] = readonly string[]> {
   readonly failureNote?: string;
 }
 
-function call<const C extends readonly string[]>(row: CallRow<C>): CallRow<C> {
+/** A row, keeping where it runs as a literal (the core's `PrimaryHook` is derived from it). */
+function call<const C extends readonly string[], const R extends CallRow['runsIn']>(row: CallRow<C> & { readonly runsIn: R }): CallRow<C> & { readonly runsIn: R } {
   return row;
 }
 
@@ -177,6 +178,9 @@ export const HOOKS = {
 
 export type HookName = keyof typeof HOOKS;
 export const HOOK_NAMES = Object.keys(HOOKS) as HookName[];
+
+/** The hooks the primary runs (the rest run in the workers). */
+export type PrimaryHook = { [H in HookName]: (typeof HOOKS)[H]['runsIn'] extends 'primary' ? H : never }[HookName];
 
 /** Every `host.on()` event app and library code can subscribe to, in the same shape as the hooks. */
 export const HOST_EVENTS = {

@@ -4,6 +4,7 @@
  * `HOSTD_*` env names, the JSON Schema and docs/settings.md are all derived from it.
  * To add a setting, add a row and run `npm run generate`.
  */
+import { MAX_COUNT, MAX_WORKERS } from './bounds.ts';
 import {
   appSpec,
   fileMode,
@@ -42,10 +43,6 @@ export const SECTIONS = [
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
-/** More worker processes than any machine hostd runs on can use; each is a process and an IPC channel. */
-const MAX_WORKERS = 1024;
-/** Counts (requests per worker): any a worker can reach in its life. */
-const MAX_COUNT = 2 ** 31 - 1;
 
 export interface SettingRow<In = unknown, Out = In> {
   readonly section: Section;

@@ -188,6 +188,9 @@ export interface HookContextMap {
   on_exit: OnExitContext;
 }
 
+/** A hook's own context fields: everything but the common ones (what hostd fills in per call). */
+export type HookFields<P extends HookName> = Omit<HookContextMap[P], keyof HookContextBase>;
+
 /** One hook function; it may be async (it is awaited). */
 export type HookFn<P extends HookName> = (context: HookContextMap[P]) => unknown;
 

@@ -10,7 +10,7 @@
 import { HOOKS, HOST_EVENTS, type CallDeadline } from '../../config/hooks-table.ts';
 import { callSeconds, ESCALATED_SECONDS, type StopMode } from '../../config/stop-plan.ts';
 import type { HookEntry } from '../../config/types.ts';
-import type { HookContextBase, HookContextMap, ServerInfo } from '../../hooks/contexts.ts';
+import type { HookContextBase, HookContextMap, HookFields, ServerInfo } from '../../hooks/contexts.ts';
 import type { HookName } from '../../config/options.generated.ts';
 import { HostdError } from '../../errors.ts';
 import type { HostEvent, HostEventMap, HostHandler } from '../../host.ts';
@@ -31,8 +31,7 @@ export interface HookRuntime {
   readonly onCall?: (what: string, deadlineMs: number | null) => void;
 }
 
-/** A hook's own context fields: everything but the common ones. */
-export type HookFields<P extends HookName> = Omit<HookContextMap[P], keyof HookContextBase>;
+export type { HookFields } from '../../hooks/contexts.ts';
 
 /** What a hook, handler or app returned is awaited only if it is a promise (or promise-like). */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -36,26 +36,18 @@ export function control(): Integration {
   let primary!: PrimaryView;
   let server: Server | null = null;
   let path: string | null = null;
-  const reloads: ((answer: ControlAnswer) => void)[] = [];
 
   const handle = (request: ControlRequest, reply: (answer: ControlAnswer) => void): void => {
     switch (request.command) {
       case 'status':
         return reply({ ok: true, ...primary.status(), control_socket: path });
       case 'reload':
-        reloads.push(reply);
-        return primary.signal('SIGHUP');
+        return void primary.request({ t: 'reload' }).then(reply);
       case 'stop':
         reply({ ok: true, pid: process.pid });
         return primary.signal(request.fast ? 'SIGINT' : 'SIGTERM');
-      case 'scale': {
-        const now = primary.workers();
-        const target = request.relative ? now + request.n : request.n;
-        if (target < 1 || target > 1024) return reply({ ok: false, error: `cannot scale to ${target} workers (1 to 1,024)` });
-        for (let i = now; i < target; i++) primary.signal('SIGTTIN');
-        for (let i = now; i > target; i--) primary.signal('SIGTTOU');
-        return reply({ ok: true, workers: target, was: now });
-      }
+      case 'scale':
+        return void primary.request({ t: 'scale', n: request.n, relative: request.relative }).then(reply);
     }
   };
 
@@ -143,11 +135,7 @@ export function control(): Integration {
       primary = view;
       if (event === 'listening') {
         start().catch((error: Error) => primary.log.warn(`control socket: ${error.message}`));
-      } else if (event === 'reloaded' || event === 'reload_failed') {
-        const answer: ControlAnswer = event === 'reloaded' ? { ok: true, generation: primary.status().generation } : { ok: false, error: primary.lastError() ?? 'the reload was rejected' };
-        for (const reply of reloads.splice(0)) reply(answer);
       } else if (event === 'exited') {
-        for (const reply of reloads.splice(0)) reply({ ok: false, error: 'hostd stopped' });
         server?.close();
         if (path !== null) {
           try {

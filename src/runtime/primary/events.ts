@@ -1,11 +1,18 @@
 /**
  * What the supervisor core and the shell say to each other: the events the shell feeds the
  * core (what happened), and the commands the core gives the shell (what to do). Everything
- * the primary decides goes through these two unions.
+ * the primary decides goes through these two unions. A worker is named by its age (unique
+ * for the primary's life); its slot is its `id`.
  */
-import type { HookName, ResolvedSettings } from '../../config/options.generated.ts';
+import type { HookName, PrimaryHook } from '../../config/hooks-table.ts';
+import type { ResolvedSettings } from '../../config/options.generated.ts';
+import type { HookFields } from '../../hooks/contexts.ts';
 import type { ToPrimary, ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
+import type { TimerKey } from './core/timers.ts';
+
+export type { PrimaryHook } from '../../config/hooks-table.ts';
+export type { TimerKey } from './core/timers.ts';
 
 /** One config generation, as far as decisions need it (the shell keeps its hooks and sources). */
 export interface GenerationInfo {
@@ -19,12 +26,16 @@ export interface GenerationInfo {
   readonly memoryLimit?: number | null;
 }
 
-/** The hooks the primary runs. */
-export type PrimaryHook = 'on_starting' | 'pre_fork' | 'when_ready' | 'on_reload' | 'nworkers_changed' | 'child_exit' | 'on_exit';
 export type PrimarySignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGTTIN' | 'SIGTTOU' | 'SIGUSR1';
 
 /** What the integrations (systemd, the file watcher, the pidfile, the reaper) follow. */
 export type Lifecycle = 'listening' | 'ready' | 'reloading' | 'reloaded' | 'reload_failed' | 'stopping' | 'draining' | 'exiting' | 'exited';
+
+/** What a control command asks of the core (`status` and `stop` need no decision with an answer). */
+export type CoreRequest = { readonly t: 'reload' } | { readonly t: 'scale'; readonly n: number; readonly relative: boolean };
+
+/** The core's answer to a request: what it did, or why not. */
+export type CoreAnswer = { readonly ok: true; readonly generation?: number; readonly workers?: number; readonly was?: number } | { readonly ok: false; readonly error: string };
 
 export type Event =
   | { readonly t: 'start' }
@@ -35,20 +46,27 @@ export type Event =
   | { readonly t: 'done'; readonly token: number; readonly failure: string | null }
   | { readonly t: 'resolved'; readonly token: number; readonly generation: GenerationInfo }
   | { readonly t: 'rejected'; readonly token: number; readonly problems: string }
-  | { readonly t: 'forked'; readonly worker: number; readonly pid: number }
-  | { readonly t: 'message'; readonly worker: number; readonly message: ToPrimary }
-  | { readonly t: 'exited'; readonly worker: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  | { readonly t: 'forked'; readonly age: number; readonly pid: number }
+  | { readonly t: 'message'; readonly age: number; readonly message: ToPrimary }
+  | { readonly t: 'exited'; readonly age: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
   /** The JavaScript stack a worker killed for `timeout` was stuck in (null: none could be had). */
-  | { readonly t: 'stack'; readonly worker: number; readonly stack: string | null }
+  | { readonly t: 'stack'; readonly age: number; readonly stack: string | null }
   | { readonly t: 'signal'; readonly signal: PrimarySignal }
-  | { readonly t: 'timer'; readonly name: string }
+  /** A control command; the core answers it with a `reply` carrying the same id. */
+  | { readonly t: 'request'; readonly id: number; readonly request: CoreRequest }
+  | { readonly t: 'timer'; readonly name: TimerKey }
   /** A watched file changed (`reload: true`). */
   | { readonly t: 'changed'; readonly file: string }
   /** An uncaught error in the primary itself. */
   | { readonly t: 'crashed'; readonly error: string };
 
+/** Runs a primary hook with exactly its own context fields. */
+export type RunHook<H extends PrimaryHook = PrimaryHook> = {
+  [K in H]: { readonly t: 'run_hook'; readonly token: number; readonly hook: K; readonly generation: number; readonly fields: HookFields<K> };
+}[H];
+
 export type Command =
-  | { readonly t: 'run_hook'; readonly token: number; readonly hook: PrimaryHook; readonly generation: number; readonly fields: Readonly<Record<string, unknown>> }
+  | RunHook
   /** Opens listeners for these binds, with `generation`'s settings (backlog, TLS). */
   | { readonly t: 'listen'; readonly token: number; readonly binds: readonly string[]; readonly generation: number }
   | { readonly t: 'unlisten'; readonly binds: readonly string[] }
@@ -58,21 +76,25 @@ export type Command =
   | { readonly t: 'forget'; readonly generation: number }
   /** The current generation changed: logging, the connection backlog. */
   | { readonly t: 'use'; readonly generation: number }
-  | { readonly t: 'fork'; readonly worker: number; readonly id: number; readonly generation: number }
-  | { readonly t: 'send'; readonly worker: number; readonly message: ToWorker }
+  | { readonly t: 'fork'; readonly age: number; readonly id: number; readonly generation: number }
+  | { readonly t: 'send'; readonly age: number; readonly message: ToWorker }
   /** `why`: `timeout` asks the shell for the stack the worker is stuck in first (a `stack` event). */
-  | { readonly t: 'kill'; readonly worker: number; readonly why: 'timeout' | 'deadline' | 'boot_timeout' }
-  /** The workers that receive new connections, in the order `dispatch` takes them in turn. */
-  /** `slots`: how many worker slots the current generation has (sticky sessions share client addresses among them). */
-  | { readonly t: 'route'; readonly workers: readonly number[]; readonly slots: number }
+  | { readonly t: 'kill'; readonly age: number; readonly why: 'timeout' | 'deadline' | 'boot_timeout' }
+  /**
+   * The workers that receive new connections, in the order `dispatch` takes them in turn;
+   * `slots`: how many worker slots the current generation has (sticky sessions share client addresses among them).
+   */
+  | { readonly t: 'route'; readonly ages: readonly number[]; readonly slots: number }
   /** Connections waiting in the primary go to this worker, or are closed (null). */
-  | { readonly t: 'hand_over'; readonly worker: number | null }
-  /** Sets (ms) or clears (null) a named timer; `repeat` fires every `ms`. */
-  | { readonly t: 'timer'; readonly name: string; readonly ms: number | null; readonly repeat?: boolean }
+  | { readonly t: 'hand_over'; readonly age: number | null }
+  /** Sets (ms from now) or clears (null) a named timer. */
+  | { readonly t: 'timer'; readonly name: TimerKey; readonly ms: number | null }
   | { readonly t: 'log'; readonly level: Level; readonly message: string }
   /** A second stop signal: the primary's running hooks' signals abort, their waits shorten. */
   | { readonly t: 'escalate' }
   | { readonly t: 'reopen_logs' }
   /** Tells the integrations; with a token, the shell answers `done` once they followed it. */
   | { readonly t: 'lifecycle'; readonly event: Lifecycle; readonly token?: number }
+  /** The answer to the `request` with this id. */
+  | { readonly t: 'reply'; readonly id: number; readonly answer: CoreAnswer }
   | { readonly t: 'exit'; readonly code: number };

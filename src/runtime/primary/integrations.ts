@@ -14,7 +14,7 @@ import type { ErrorLog } from '../log.ts';
 import { type Reaper, startReaper } from '../targets/reaper.ts';
 import { createNotifier, LISTEN_VARIABLES, monotonicUsec, type Notifier, watchdogInterval } from '../targets/systemd.ts';
 import { removePidfile, writePidfile } from './pidfile.ts';
-import type { Lifecycle, PrimarySignal } from './events.ts';
+import type { CoreAnswer, CoreRequest, Lifecycle, PrimarySignal } from './events.ts';
 import { control } from './control.ts';
 import { type Watcher, watchForChanges } from './watch.ts';
 
@@ -32,12 +32,12 @@ export interface PrimaryView {
   changed(file: string): void;
   /** Sends a message to every worker. */
   broadcast(message: ToWorker): void;
-  /** Acts as if the primary received `signal` (the control socket's commands). */
+  /** Acts as if the primary received `signal` (the control socket's `stop`). */
   signal(signal: PrimarySignal): void;
+  /** A request the core answers (the control socket's `reload` and `scale`): resolves with its own outcome. */
+  request(request: CoreRequest): Promise<CoreAnswer>;
   /** What `hostd status` shows: the primary, its generation, its workers. */
   status(): { generation: number } & Record<string, unknown>;
-  /** The last error the primary logged (a rejected reload says why there), or null. */
-  lastError(): string | null;
 }
 
 /** Follows lifecycle events; a throw at `listening` aborts the start. */

@@ -1,8 +1,8 @@
 import type { ConfigInputs } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
-import { HostdError } from '../../errors.ts';
 import { printablePath } from '../../paths.ts';
-import { logProblems, PrimaryShell } from './shell.ts';
+import { checkLogs } from './generation.ts';
+import { PrimaryShell } from './shell.ts';
 
 /**
  * Runs the primary and exits the process with its code (a user's timer must not keep a
@@ -11,9 +11,7 @@ import { logProblems, PrimaryShell } from './shell.ts';
  */
 export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs): Promise<never> {
   const env = Object.fromEntries(Object.entries(inputs.env).filter(([key]) => key.startsWith('HOSTD_') || key === 'NODE_ENV'));
-  // A log no process could open is the user's to fix now, not a boot failure in every worker.
-  const [problem] = logProblems(config.settings);
-  if (problem !== undefined) throw new HostdError('HOSTD_ERR_LOG', problem);
+  checkLogs(config.settings);
   const shell = new PrimaryShell(config, { ...inputs, env });
   const code = await shell.run();
   const errorlog = config.settings.errorlog;

@@ -8,21 +8,19 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HookName } from '../../config/options.generated.ts';
-import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
-import { HOOK_NAMES } from '../../config/settings.ts';
+import type { ConfigInputs } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { ConfigInvalidError, formatIssue, HostdError } from '../../errors.ts';
 import type { ServerInfo } from '../../hooks/contexts.ts';
 import { VERSION } from '../../version.ts';
-import { usableCpus } from '../cpus.ts';
 import { type HookRuntime, runHook } from '../hooks/runner.ts';
 import { heartbeatMs, parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
-import { ErrorLog, logProblem, userStack } from '../log.ts';
+import { ErrorLog, userStack } from '../log.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type Integration, integrations, type PrimaryView } from './integrations.ts';
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
-import type { Command, Event, GenerationInfo, PrimarySignal } from './events.ts';
+import type { Command, CoreAnswer, CoreRequest, Event, PrimaryHook, PrimarySignal, RunHook, TimerKey } from './events.ts';
+import { generationInfo, resolveGeneration } from './generation.ts';
 import { Supervisor } from './supervisor.ts';
 import { forkWorker, workerFlags } from './worker-process.ts';
 import { cgroupMemoryLimit } from '../memory.ts';
@@ -43,18 +41,6 @@ function errorText(error: unknown): string {
   return error instanceof ConfigInvalidError ? error.issues.map(formatIssue).join('\n') : error instanceof HostdError ? error.message : userStack(error);
 }
 
-/** The log files a generation's settings name that cannot be opened now, as messages. */
-export function logProblems(s: ResolvedConfig['settings']): string[] {
-  return [logProblem(s.errorlog, 'errorlog'), logProblem(s.accesslog, 'accesslog')].filter((p): p is string => p !== null);
-}
-
-/** A resolved config as the core sees it: settings, the worker count, hook counts. */
-export function generationInfo(number: number, config: ResolvedConfig): GenerationInfo {
-  const workers = config.settings.workers === 'auto' ? usableCpus() : config.settings.workers;
-  const hooks = Object.fromEntries(HOOK_NAMES.map((name) => [name, config.hooks[name].length])) as Record<HookName, number>;
-  return { number, settings: config.settings, workers, hooks, memoryLimit: config.settings.max_memory === 'auto' ? cgroupMemoryLimit() : null };
-}
-
 export class PrimaryShell {
   private readonly core: Supervisor;
   private readonly log: ErrorLog;
@@ -69,7 +55,10 @@ export class PrimaryShell {
   private readonly memoryLimit = cgroupMemoryLimit();
   /** Each worker's slot (its id: 1..workers), for sticky sessions. */
   private readonly slots = new Map<number, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<TimerKey, NodeJS.Timeout>();
+  /** Control requests waiting for the core's answer, by id. */
+  private readonly requests = new Map<number, (answer: CoreAnswer) => void>();
+  private requestIds = 0;
   private listeners: Listener[] = [];
   private readonly dispatcher: Dispatcher;
   private readonly integrations: readonly Integration[] = integrations();
@@ -80,8 +69,6 @@ export class PrimaryShell {
   /** `metrics_bind`'s endpoint, opened with the first binds, at the first generation's address for the primary's life. */
   private readonly metrics: MetricsEndpoint;
   private readonly metricsBind: string | null;
-  /** The last error line, for a control command that failed (a rejected reload). */
-  private lastError: string | null = null;
   /** The last critical line, for the terminal when the error log is a file. */
   lastCritical: string | null = null;
 
@@ -119,14 +106,14 @@ export class PrimaryShell {
       isWorker: (pid) => [...this.children.values()].some((child) => child.pid === pid),
       changed: (file) => this.dispatch({ t: 'changed', file }),
       broadcast: (message) => {
-        for (const key of this.children.keys()) this.send(key, message);
+        for (const age of this.children.keys()) this.send(age, message);
       },
       signal: (signal) => {
         this.log.info(`Handling ${signal.slice(3).toLowerCase()} from the control socket`);
         this.dispatch({ t: 'signal', signal });
       },
+      request: (request) => this.request(request),
       status: () => this.status(),
-      lastError: () => this.lastError,
     };
   }
 
@@ -168,6 +155,15 @@ export class PrimaryShell {
     };
   }
 
+  /** A control command for the core; resolves with its answer. */
+  private request(request: CoreRequest): Promise<CoreAnswer> {
+    const id = ++this.requestIds;
+    this.log.info(`Handling ${request.t === 'reload' ? 'reload' : `scale ${request.relative && request.n >= 0 ? '+' : ''}${request.n}`} from the control socket`);
+    const answered = new Promise<CoreAnswer>((resolve) => this.requests.set(id, resolve));
+    this.dispatch({ t: 'request', id, request });
+    return answered;
+  }
+
   /** Runs the primary until it exits; resolves with the exit code. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => (this.exited = resolve));
@@ -202,15 +198,8 @@ export class PrimaryShell {
 
   private perform(c: Command): void {
     switch (c.t) {
-      case 'run_hook': {
-        const { config, rt } = this.generations.get(c.generation)!;
-        // The core builds each hook's fields; the union of hooks is too wide for the compiler to pair them.
-        void runHook(rt, c.hook as HookName, config.hooks[c.hook] as never, c.fields as never).then(
-          (failure) => this.dispatch({ t: 'done', token: c.token, failure: failure?.message ?? null }),
-          (error: unknown) => this.dispatch({ t: 'done', token: c.token, failure: errorText(error) }),
-        );
-        return;
-      }
+      case 'run_hook':
+        return this.runHook(c);
       case 'listen':
         return void this.listen(c.token, c.binds, c.generation);
       case 'unlisten': {
@@ -219,11 +208,8 @@ export class PrimaryShell {
         return closeListeners(closing);
       }
       case 'resolve':
-        resolveConfig(this.inputs).then(
+        resolveGeneration(this.inputs).then(
           (config) => {
-            // Logs the generation cannot open make it invalid: the old one keeps serving.
-            const problems = logProblems(config.settings);
-            if (problems.length > 0) return this.dispatch({ t: 'rejected', token: c.token, problems: problems.join('\n') });
             this.generations.set(c.generation, this.generation(config));
             this.dispatch({ t: 'resolved', token: c.token, generation: generationInfo(c.generation, config) });
           },
@@ -249,28 +235,32 @@ export class PrimaryShell {
         return;
       }
       case 'fork':
-        return this.fork(c.worker, c.id, c.generation);
+        return this.fork(c.age, c.id, c.generation);
       case 'send':
-        return this.send(c.worker, c.message);
+        return this.send(c.age, c.message);
       case 'kill':
-        if (c.why === 'timeout') this.collectStack(c.worker);
-        this.children.get(c.worker)?.kill('SIGKILL');
+        if (c.why === 'timeout') this.collectStack(c.age);
+        this.children.get(c.age)?.kill('SIGKILL');
         return;
       case 'route':
         return this.dispatcher.setRoutes(
-          c.workers.flatMap((key) => {
-            const child = this.children.get(key);
-            return child === undefined ? [] : [{ child, slot: this.slots.get(key)! }];
+          c.ages.flatMap((age) => {
+            const child = this.children.get(age);
+            return child === undefined ? [] : [{ child, slot: this.slots.get(age)! }];
           }),
           c.slots,
         );
       case 'hand_over':
-        return this.dispatcher.handOver(c.worker === null ? null : (this.children.get(c.worker) ?? null));
+        return this.dispatcher.handOver(c.age === null ? null : (this.children.get(c.age) ?? null));
       case 'timer':
-        return this.timer(c.name, c.ms, c.repeat === true);
+        return this.timer(c.name, c.ms);
+      case 'reply': {
+        const answer = this.requests.get(c.id);
+        this.requests.delete(c.id);
+        return answer?.(c.answer);
+      }
       case 'log':
         if (c.level === 'critical') this.lastCritical = c.message;
-        if (c.level === 'error' || c.level === 'critical') this.lastError = c.message;
         return this.log.log(c.level, c.message);
       case 'escalate':
         return this.escalation.abort();
@@ -288,6 +278,15 @@ export class PrimaryShell {
         if (this.stackDir !== null) rmSync(this.stackDir, { recursive: true, force: true });
         return this.exited(c.code);
     }
+  }
+
+  /** Runs a primary hook of a generation with the fields the core gave it; its outcome comes back as `done`. */
+  private runHook<H extends PrimaryHook>(c: RunHook<H>): void {
+    const { config, rt } = this.generations.get(c.generation)!;
+    void runHook(rt, c.hook, config.hooks[c.hook], c.fields).then(
+      (failure) => this.dispatch({ t: 'done', token: c.token, failure: failure?.message ?? null }),
+      (error: unknown) => this.dispatch({ t: 'done', token: c.token, failure: errorText(error) }),
+    );
   }
 
   private async listen(token: number, binds: readonly string[], generation: number): Promise<void> {
@@ -328,7 +327,7 @@ export class PrimaryShell {
     if (token !== undefined) this.queue.push({ t: 'done', token, failure });
   }
 
-  private fork(key: number, id: number, number: number): void {
+  private fork(age: number, id: number, number: number): void {
     const { config } = this.generations.get(number)!;
     const s = config.settings;
     const flags = workerFlags(s.worker_exec_argv, id, generationInfo(number, config).workers, this.memoryLimit);
@@ -336,66 +335,66 @@ export class PrimaryShell {
     try {
       child = forkWorker(s.env, flags.execArgv);
     } catch (error) {
-      return this.notStarted(key, error as Error);
+      return this.notStarted(age, error as Error);
     }
     if (flags.note !== null) this.log.info(`worker ${id}: ${flags.note}`);
     if (flags.inspector !== null) this.log.info(`worker ${id} (pid ${child.pid}): inspector at ${flags.inspector}`);
-    this.children.set(key, child);
-    this.slots.set(key, id);
+    this.children.set(age, child);
+    this.slots.set(age, id);
     this.dispatcher.track(child);
     const unknown = { count: 0, since: -Infinity };
     child.on('message', (raw: unknown) => {
       const message = parseToPrimary(raw);
       if (message === null) return this.ignore(`worker ${id} (pid ${child.pid})`, unknown);
-      if (message.t === 'metrics') return this.metrics.answer(key, message.id, message.metrics);
+      if (message.t === 'metrics') return this.metrics.answer(age, message.id, message.metrics);
       if (message.t === 'closed') return this.dispatcher.closed(child, message.n);
       try {
-        this.dispatch({ t: 'message', worker: key, message });
+        this.dispatch({ t: 'message', age, message });
       } catch (error) {
         // A message is one worker's affair: a bug in handling it must not stop every worker.
         this.log.error(`hostd: handling a message from worker ${id} failed (please report it): ${userStack(error)}`);
       }
     });
     child.on('error', (error) => {
-      if (child.pid === undefined) this.notStarted(key, error);
+      if (child.pid === undefined) this.notStarted(age, error);
       else this.log.error(`worker ${id} (pid ${child.pid}): ${error.message}`);
     });
     child.once('exit', (code, signal) => {
-      this.children.delete(key);
-      this.slots.delete(key);
-      this.dispatch({ t: 'exited', worker: key, code, signal });
+      this.children.delete(age);
+      this.slots.delete(age);
+      this.dispatch({ t: 'exited', age, code, signal });
     });
     const jitter = s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
     const boot: WorkerBoot = {
       id,
-      age: key,
+      age,
       generation: number,
       primary: { pid: process.pid, started_at: this.startedAt.toISOString(), version: VERSION },
       inputs: { ...this.inputs, modules: config.modules },
       settings: s,
       max_requests: s.max_requests > 0 ? s.max_requests + jitter : 0,
       heartbeat_ms: heartbeatMs(s),
-      stack_file: s.timeout > 0 ? this.stackFile(key) : null,
+      stack_file: s.timeout > 0 ? this.stackFile(age) : null,
     };
-    this.send(key, { t: 'boot', boot });
-    if (child.pid !== undefined) this.queue.push({ t: 'forked', worker: key, pid: child.pid });
+    this.send(age, { t: 'boot', boot });
+    if (child.pid !== undefined) this.queue.push({ t: 'forked', age, pid: child.pid });
   }
 
-  private stackFile(key: number): string | null {
+  private stackFile(age: number): string | null {
     try {
       this.stackDir ??= mkdtempSync(join(tmpdir(), 'hostd-stacks-'));
     } catch {
       return null;
     }
-    return join(this.stackDir, `worker-${key}.stack`);
+    return join(this.stackDir, `worker-${age}.stack`);
   }
 
   /**
    * A worker about to be killed for `timeout`: the stack its watchdog recorded, logged and
    * handed to the core for `child_exit` (null when there is none, or it cannot be read).
    */
-  private collectStack(key: number): void {
-    const file = this.stackDir === null ? null : join(this.stackDir, `worker-${key}.stack`);
+  private collectStack(age: number): void {
+    const file = this.stackDir === null ? null : join(this.stackDir, `worker-${age}.stack`);
     let stack: string | null = null;
     if (file !== null) {
       try {
@@ -405,8 +404,8 @@ export class PrimaryShell {
         stack = null;
       }
     }
-    if (stack !== null) this.log.error(`worker ${this.slots.get(key)} (pid ${this.children.get(key)?.pid}) was stuck in:\n${stack}`);
-    this.queue.push({ t: 'stack', worker: key, stack });
+    if (stack !== null) this.log.error(`worker ${this.slots.get(age)} (pid ${this.children.get(age)?.pid}) was stuck in:\n${stack}`);
+    this.queue.push({ t: 'stack', age, stack });
   }
 
   /**
@@ -424,20 +423,20 @@ export class PrimaryShell {
   }
 
   /** No process could be started (EAGAIN, ENOMEM): a boot failure like any other. */
-  private notStarted(key: number, error: Error): void {
-    this.children.delete(key);
-    this.queue.push({ t: 'message', worker: key, message: { t: 'boot_error', message: `could not start a worker process: ${error.message}` } });
-    this.dispatch({ t: 'exited', worker: key, code: null, signal: null });
+  private notStarted(age: number, error: Error): void {
+    this.children.delete(age);
+    this.queue.push({ t: 'message', age, message: { t: 'boot_error', message: `could not start a worker process: ${error.message}` } });
+    this.dispatch({ t: 'exited', age, code: null, signal: null });
   }
 
-  private send(key: number, message: ToWorker): void {
-    const child = this.children.get(key);
+  private send(age: number, message: ToWorker): void {
+    const child = this.children.get(age);
     if (!child?.connected) return;
     // An IPC channel closing under the send is the same as a worker already gone.
     child.send(message, (error) => error && this.log.debug(`could not tell worker (pid ${child.pid}) ${message.t}: ${error.message}`));
   }
 
-  private timer(name: string, ms: number | null, repeat: boolean): void {
+  private timer(name: TimerKey, ms: number | null): void {
     const existing = this.timers.get(name);
     if (existing) {
       clearTimeout(existing);
@@ -445,10 +444,10 @@ export class PrimaryShell {
     }
     if (ms === null) return;
     const fire = () => {
-      if (!repeat) this.timers.delete(name);
+      this.timers.delete(name);
       this.dispatch({ t: 'timer', name });
     };
-    const delay = Math.min(ms, MAX_TIMER_MS);
-    this.timers.set(name, repeat ? setInterval(fire, delay) : setTimeout(fire, delay));
+    // Past Node's limit the timer fires early; the core arms it again for what is left.
+    this.timers.set(name, setTimeout(fire, Math.min(ms, MAX_TIMER_MS)));
   }
 }

@@ -1,72 +1,60 @@
 /**
  * The supervisor core: everything the primary decides, and nothing it does. Events come
- * in (a worker forked, reported progress, became ready, exited; a signal; a timer fired;
- * a hook, a bind or a config resolution finished) and commands go out (run a hook, fork,
- * send, kill, route connections, set a timer, log, exit). It never touches a process, a
- * socket, a file or the clock: the shell (shell.ts) performs the commands and feeds back
- * what happened, and tests drive the core with sequences of events alone.
+ * in (a worker forked, reported progress, became ready, exited; a signal; a control request;
+ * a timer fired; a hook, a bind or a config resolution finished) and commands go out (run a
+ * hook, fork, send, kill, route connections, set a timer, log, reply, exit). It never touches
+ * a process, a socket, a file or the clock: the shell (shell.ts) performs the commands and
+ * feeds back what happened, and tests drive the core with sequences of events alone.
  *
- * Slots: ids 1..target of the current generation. A slot without a booting or serving
- * worker gets one (after a backoff if its workers keep failing); a worker above the target
- * is retired. A reload builds a new generation beside the old one and switches connections
- * to it only when all of it is ready. A stop follows the stop plan (config/stop-plan.ts):
- * a worker is killed only once it is past its plan, or silent for `timeout`.
+ * Each event only updates data: the workers (worker-record.ts), the slots (core/slots.ts),
+ * the reload (core/reload.ts), the primary's life and stop (core/stop.ts), what each hook in
+ * flight continues with (`awaiting`). Then one `reconcile()` pass compares the whole state
+ * with what it should be and acts: fill empty slots, retire extra workers, replace workers
+ * that asked or grew too big, move a reload on, stop, kill what is past its deadline, route,
+ * set the timers. A rule lives in that pass once, so it holds whatever event came in and
+ * whatever phase the primary is in (gunicorn's `manage_workers()` and Puma's
+ * `check_workers` are the model). Deadlines about workers are judged in the primary's
+ * awake time (core/awake.ts): a primary that was stopped or paused judges no one for it.
  */
+import { MAX_WORKERS } from '../../config/bounds.ts';
+import { HOOKS, type PrimaryHook } from '../../config/hooks-table.ts';
 import type { ResolvedSettings } from '../../config/options.generated.ts';
-import { HOOKS, type HookPolicy } from '../../config/settings.ts';
 import type { StopMode } from '../../config/stop-plan.ts';
-import type { WorkerInfo } from '../../hooks/contexts.ts';
+import type { ChildExitReason, HookFields, WorkerInfo } from '../../hooks/contexts.ts';
 import { type PrimaryExitReason, reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
 import { counted } from '../../text.ts';
 import { heartbeatMs, type ToPrimary, type ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
-import type { Command, Event, GenerationInfo, PrimaryHook, PrimarySignal } from './events.ts';
-import { bootProgress, exitReason, forkedRecord, killDeadline, seconds, stopProgress, who, type WorkerRecord, workerInfo, type WorkerView, workerView } from './worker-record.ts';
-import type { ChildExitReason } from '../../hooks/contexts.ts';
 import { addHistograms, type HookHistograms } from '../metrics/hooks.ts';
+import { awakeAt, awakeClock, observe, realAt, ticked } from './core/awake.ts';
+import { batchSize, booting, type Reload } from './core/reload.ts';
+import { recordFailure, type Slot, slotOf, waitLeft } from './core/slots.ts';
+import { type Life, type Stop, stopOf } from './core/stop.ts';
+import { type TimerKey, timerChanges, workerTimer } from './core/timers.ts';
+import type { Command, CoreAnswer, CoreRequest, Event, GenerationInfo, PrimarySignal, RunHook } from './events.ts';
+import {
+  BOOT_PROGRESS_MS,
+  bootProgress,
+  exitReason,
+  forkedRecord,
+  killDeadline,
+  seconds,
+  STOP_PROGRESS_MS,
+  stopProgress,
+  who,
+  type WorkerRecord,
+  workerInfo,
+  type WorkerView,
+  workerView,
+} from './worker-record.ts';
 
-/** A worker serving this long before it fails is not "failing repeatedly": its slot's backoff resets. */
-export const STABLE_AFTER_MS = 10_000;
-export const BACKOFF_BASE_MS = 100;
-export const BACKOFF_MAX_MS = 10_000;
-/** How often a booting worker's progress is logged, and a stopping worker's. */
-export const BOOT_PROGRESS_MS = 10_000;
-export const STOP_PROGRESS_MS = 5_000;
+export { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffMs, STABLE_AFTER_MS } from './core/slots.ts';
+export { BOOT_PROGRESS_MS, STOP_PROGRESS_MS } from './worker-record.ts';
 
-interface Stop {
-  readonly reason: PrimaryExitReason;
-  readonly exitCode: number;
-  mode: StopMode;
-  /** The workers have been told (drain_delay is over). */
-  ordered: boolean;
-}
-
-interface Reload {
-  readonly previous: { readonly generation: number; readonly target: number };
-  /** The generation being started; null until its config resolved. */
-  next: number | null;
-  /** Binds this reload opened (closed again if it fails). */
-  opened: readonly string[];
-  failed: string | null;
-  /** `reload_batch`: how many slots each step starts; the new generation has slots 1..upTo so far. */
-  batch: number;
-  upTo: number;
-}
-
-/** What a failing hook's policy acts on: the slot a `pre_fork` was for. */
-interface Subject {
-  readonly id: number;
-  readonly age: number;
-  readonly generation: number;
-  readonly replaces: WorkerRecord | null;
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** The wait before a slot's next worker after `failures` failures in a row: 100 ms doubling to 10 s (none after none). */
-export function backoffMs(failures: number): number {
-  return failures === 0 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
-}
+/** A stall of the primary this long is worth a line in the log. */
+const STALL_NOTE_MS = 1000;
+/** Heartbeats in a row above `max_memory` before a worker is replaced. */
+const OVER_MEMORY_BEATS = 3;
 
 /** What the primary counted over its life, for the metrics. */
 export interface Counters {
@@ -80,258 +68,219 @@ export interface Counters {
   readonly hooks: HookHistograms;
 }
 
+/** A worker whose `pre_fork` runs: it is forked when the hook succeeds, unless cancelled meanwhile. */
+interface Spawn {
+  readonly age: number;
+  readonly id: number;
+  readonly generation: number;
+  /** The age of the worker it replaces (max_requests, max_memory), or null for an empty slot. */
+  readonly replaces: number | null;
+}
+
+/** What a hook, a bind or an integration in flight continues with once it is done: plain data. */
+type Awaited =
+  | { readonly t: 'on_starting' | 'bind' | 'listening' | 'when_ready' | 'on_exit' }
+  | { readonly t: 'pre_fork'; readonly age: number }
+  | { readonly t: 'on_reload'; readonly reload: number }
+  | { readonly t: 'reload_bind'; readonly reload: number; readonly binds: readonly string[] }
+  /** A hook whose outcome changes nothing (child_exit, nworkers_changed); the exit still waits for it. */
+  | { readonly t: 'logged' };
+
+/** A `scale` (a control request, or TTIN/TTOU) waiting until the start or a reload is over. */
+interface QueuedScale {
+  readonly request: Extract<CoreRequest, { t: 'scale' }>;
+  /** The control request to answer, or null for a signal. */
+  readonly reply: number | null;
+  /** How the log names it: `TTIN`, `scale 4`, ... */
+  readonly label: string;
+}
+
+/** `1,024`: numbers in messages, without loading ICU for it. */
+const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 export class Supervisor {
+  /** Real time of the event being handled (performance.now() in the shell). */
   private now = 0;
+  private readonly clock = awakeClock();
   readonly counters: Counters = { requests: 0, boots: 0, exits: new Map(), reloads: { success: 0, failure: 0 }, hooks: {} };
   private out: Command[] = [];
   private readonly generations = new Map<number, GenerationInfo>();
+  /** The generation new workers start for (the new one, from the moment a reload boots it). */
   private current: number;
+  /** How many workers the current generation keeps. */
   private target: number;
-  private phase: 'starting' | 'running' | 'stopping' | 'exiting' = 'starting';
+  /** The worker count `nworkers_changed` last reported (or the first). */
+  private announced: number;
+  private life: Life = { t: 'starting', step: 'on_starting' };
+  /** Every worker process, by age (insertion order is age order). */
   private readonly workers = new Map<number, WorkerRecord>();
+  private readonly spawns = new Map<number, Spawn>();
   private ages = 0;
-  /** Workers receiving connections, in the order they were routed. */
-  private routed: WorkerRecord[] = [];
-  private bound: string[] = [];
-  /** Slots with a spawn under way: the age of the worker whose pre_fork runs, or a backoff. */
-  private readonly spawning = new Map<number, number | 'backoff'>();
-  private readonly failures = new Map<number, number>();
-  /** Per slot, what its last failure was: a crash of a worker that had been ready, or a boot that failed. */
-  private readonly lastFailure = new Map<number, 'crash' | 'boot'>();
+  private readonly slots = new Map<number, Slot>();
   private everReady = false;
-  private whenReadyCalled = false;
   private bootFailures = 0;
-  private gaveUp = false;
   private reload: Reload | null = null;
-  private reloadQueued = false;
-  /** TTIN/TTOU received while starting or reloading, applied once that is over. */
-  private scaleQueued = 0;
-  private stop: Stop | null = null;
-  private exiting = false;
+  private reloadIds = 0;
+  /** A reload asked for during the start or another reload (with the requests waiting for it), run once that is over. */
+  private queuedReload: number[] | null = null;
+  private readonly queuedScales: QueuedScale[] = [];
+  /** Generations already told that max_memory is below what their app needs from its start. */
+  private readonly memoryFloorTold = new Set<number>();
+  private bound: string[] = [];
+  /** The ages last routed, in the order they were taken in, and what was emitted. */
+  private routed: number[] = [];
+  private routeKey: string;
   private tokens = 0;
-  /** Continuations of hooks and binds in flight; the primary exits only when none is left. */
-  private readonly inflight = new Map<number, (failure: string | null) => void>();
-  /** Resolutions in flight (not waited for: a config's top-level await may never settle). */
-  private readonly resolving = new Map<number, (generation: GenerationInfo | string) => void>();
+  /** Hooks, binds and integrations in flight; the primary exits only when none is left. */
+  private readonly awaiting = new Map<number, Awaited>();
+  /** Timers the shell holds: name → real due time. */
+  private readonly armed = new Map<TimerKey, number>();
 
   constructor(first: GenerationInfo) {
     this.generations.set(first.number, first);
     this.current = first.number;
     this.target = first.workers;
+    this.announced = first.workers;
+    this.routeKey = `/${first.workers}`;
   }
 
-  /** Handles one event at time `now` (ms) and returns the commands it gives, in order. */
+  /** Handles one event at real time `now` (ms) and returns the commands it gives, in order. */
   handle(event: Event, now: number): Command[] {
     this.now = now;
     this.out = [];
+    const slept = observe(this.clock, now);
+    if (slept >= STALL_NOTE_MS) this.log('warning', `the primary did not run for ${seconds(slept)} (stopped, paused or blocked); no worker is judged on that time`);
     this.on(event);
+    this.reconcile();
     return this.out;
   }
+
+  // ---- events: each updates data; reconcile() acts -------------------------------------------
 
   private on(event: Event): void {
     switch (event.t) {
       case 'start':
-        return this.start();
+        this.emit({ t: 'use', generation: this.current });
+        this.hook('on_starting', {}, { t: 'on_starting' });
+        return;
       case 'done': {
-        const then = this.inflight.get(event.token);
-        this.inflight.delete(event.token);
-        then?.(event.failure);
-        return this.settle();
+        const awaited = this.awaiting.get(event.token);
+        this.awaiting.delete(event.token);
+        return awaited && this.continueWith(awaited, event.failure);
       }
       case 'resolved':
-      case 'rejected': {
-        const then = this.resolving.get(event.token);
-        this.resolving.delete(event.token);
-        return then?.(event.t === 'resolved' ? event.generation : event.problems);
-      }
+      case 'rejected':
+        return this.onResolved(event);
       case 'forked': {
-        const worker = this.workers.get(event.worker);
+        const worker = this.workers.get(event.age);
         if (worker) worker.pid = event.pid;
         return;
       }
       case 'message': {
-        const worker = this.workers.get(event.worker);
+        const worker = this.workers.get(event.age);
         return worker && this.onMessage(worker, event.message);
       }
       case 'exited': {
-        const worker = this.workers.get(event.worker);
+        const worker = this.workers.get(event.age);
         return worker && this.onExit(worker, event.code, event.signal);
       }
       case 'stack': {
-        const worker = this.workers.get(event.worker);
+        const worker = this.workers.get(event.age);
         if (worker) worker.stack = event.stack;
         return;
       }
       case 'signal':
         return this.onSignal(event.signal);
+      case 'request':
+        return event.request.t === 'reload' ? this.requestReload([event.id]) : this.requestScale({ request: event.request, reply: event.id, label: scaleLabel(event.request) });
       case 'timer':
         return this.onTimer(event.name);
       case 'changed':
         this.log('info', `reload: ${event.file} changed`);
-        return this.startReload();
+        return this.requestReload([]);
       case 'crashed':
         this.log('critical', `unexpected error in the primary: ${event.error}`);
-        if (this.stop) return this.escalate();
-        return this.beginStop({ mode: 'fast', reason: 'error', exitCode: 1 });
+        if (stopOf(this.life)) return this.escalate();
+        return this.beginStop('fast', 'error', 1);
     }
   }
 
-  // ---- output -------------------------------------------------------------------------
-
-  private emit(command: Command): void {
-    this.out.push(command);
+  /** A hook, bind or integration finished: continue where it was awaited. */
+  private continueWith(awaited: Awaited, failure: string | null): void {
+    const stopping = stopOf(this.life) !== null;
+    switch (awaited.t) {
+      case 'on_starting':
+        if (failure !== null) return this.policy('on_starting', failure);
+        if (stopping) return;
+        this.setStart('binding');
+        this.listen(this.settings.bind, this.current, { t: 'bind' });
+        return;
+      case 'bind':
+        if (failure !== null) return this.failStart(failure);
+        this.bound = [...this.settings.bind];
+        if (stopping) return;
+        this.setStart('listening');
+        // The pidfile is written here: if it cannot be, no worker starts.
+        this.await({ t: 'lifecycle', event: 'listening' }, { t: 'listening' });
+        return;
+      case 'listening':
+        if (failure !== null) return this.failStart(failure);
+        if (stopping) return;
+        this.setStart('booting');
+        return ticked(this.clock, this.now, heartbeatMs(this.settings));
+      case 'when_ready':
+        if (failure !== null) return this.policy('when_ready', failure);
+        if (stopping) return;
+        this.life = { t: 'running' };
+        this.emit({ t: 'lifecycle', event: 'ready' });
+        return this.log('info', `hostd is ready: ${counted(this.target, 'worker')}`);
+      case 'pre_fork':
+        return this.afterPreFork(awaited.age, failure);
+      case 'on_reload':
+        return this.afterOnReload(awaited.reload, failure);
+      case 'reload_bind':
+        return this.afterReloadBind(awaited.reload, awaited.binds, failure);
+      case 'on_exit': {
+        const { exitCode, reason } = stopOf(this.life)!;
+        this.emit({ t: 'lifecycle', event: 'exited' });
+        this.log(exitCode === 0 ? 'info' : 'error', `hostd stopped (${reasonText(reason)}), exit code ${exitCode}`);
+        return this.emit({ t: 'exit', code: exitCode });
+      }
+      case 'logged':
+        return;
+    }
   }
 
-  private log(level: Level, message: string): void {
-    this.emit({ t: 'log', level, message });
-  }
-
-  private get settings(): ResolvedSettings {
-    return this.generations.get(this.current)!.settings;
-  }
-
-  /** Runs a primary hook; `then` runs once it succeeded, and a failure is handled by the hook's policy. */
-  private hook(hook: PrimaryHook, fields: Readonly<Record<string, unknown>>, then: () => void = () => {}, subject?: Subject, generation = this.current): void {
-    this.await({ t: 'run_hook', hook, generation, fields }, (failure) => (failure === null ? then() : this.policy(HOOKS[hook].onError, failure, subject)));
-  }
-
-  /** What a failed hook does: its row's policy, decided once here for every primary hook. */
-  private policy(policy: HookPolicy, failure: string, subject?: Subject): void {
-    switch (policy) {
+  /** What a failed hook does, from its row of the hook table: decided here once for every primary hook. */
+  private policy(hook: PrimaryHook, failure: string, context?: Spawn | Reload): void {
+    switch (HOOKS[hook].onError) {
       case 'abort_start':
         this.log('error', `start aborted: ${failure}`);
-        return this.beginStop({ mode: 'graceful', reason: 'start_failed', exitCode: 1 });
-      case 'skip_worker':
-        if (this.spawning.get(subject!.id) === subject!.age) this.spawning.delete(subject!.id);
-        return this.bootFailed(subject!.id, subject!.generation, `pre_fork failed: ${failure}`, subject!.replaces);
+        return this.beginStop('graceful', 'start_failed', 1);
+      case 'skip_worker': {
+        const spawn = context as Spawn;
+        return this.bootFailed(spawn.id, spawn.generation, `pre_fork failed: ${failure}`, spawn.replaces);
+      }
       case 'abandon_reload':
         this.log('error', `reload abandoned, the old config and workers keep serving: ${failure}`);
-        return this.endReload('reload_failed');
+        return this.endReload(context as Reload, { ok: false, error: `reload abandoned, the old config and workers keep serving: ${failure}` });
       default:
         // `log` (the runner logged it) and the worker-side policies never reach the primary.
         return;
     }
   }
 
-  private timer(name: string, ms: number | null, repeat = false): void {
-    this.emit({ t: 'timer', name, ms, repeat });
-  }
-
-  private send(worker: WorkerRecord, message: ToWorker): void {
-    this.emit({ t: 'send', worker: worker.key, message });
-  }
-
-  // ---- start --------------------------------------------------------------------------
-
-  private start(): void {
-    this.emit({ t: 'use', generation: this.current });
-    this.hook('on_starting', {}, () => {
-      if (this.stop) return;
-      this.listen(this.settings.bind, this.current, (failure) => {
-        if (failure !== null) return this.failStart(failure);
-        this.bound = [...this.settings.bind];
-        if (this.stop) return this.emit({ t: 'unlisten', binds: this.bound });
-        // The pidfile is written here: if it cannot be, no worker starts.
-        this.await({ t: 'lifecycle', event: 'listening' }, (failure) => {
-          if (failure !== null) return this.failStart(failure);
-          if (this.stop) return;
-          this.superviseHeartbeats();
-          this.ensureWorkers();
-        });
-      });
-    });
+  private setStart(step: Extract<Life, { t: 'starting' }>['step']): void {
+    if (this.life.t === 'starting') this.life.step = step;
   }
 
   /** A bind or the pidfile failed at start: exit 1 with why (no worker was started). */
   private failStart(why: string): void {
     this.log('error', why);
-    this.beginStop({ mode: 'graceful', reason: 'start_failed', exitCode: 1 });
+    this.beginStop('graceful', 'start_failed', 1);
   }
 
-  private listen(binds: readonly string[], generation: number, then: (failure: string | null) => void): void {
-    this.await({ t: 'listen', binds, generation }, then);
-  }
-
-  /** Emits a command that the shell answers with `done`, and continues with `then`. */
-  private await(command: DistributiveOmit<Extract<Command, { t: 'run_hook' | 'listen' | 'lifecycle' }>, 'token'>, then: (failure: string | null) => void): void {
-    const token = ++this.tokens;
-    this.inflight.set(token, then);
-    this.emit({ ...command, token } as Command);
-  }
-
-  /** Once every initial worker is ready: `when_ready`, then "ready". */
-  private checkStarted(): void {
-    if (this.phase !== 'starting' || this.stop || this.readyCount(this.current) < this.target || this.whenReadyCalled) return;
-    this.whenReadyCalled = true;
-    const workers = this.currentWorkers().map((w) => workerInfo(w));
-    this.hook('when_ready', { workers }, () => {
-      if (this.stop) return;
-      this.phase = 'running';
-      this.emit({ t: 'lifecycle', event: 'ready' });
-      this.log('info', `hostd is ready: ${counted(this.target, 'worker')}`);
-      this.applyQueued();
-    });
-  }
-
-  // ---- workers ------------------------------------------------------------------------
-
-  /** Workers of the current generation that are not stopping. */
-  private currentWorkers(): WorkerRecord[] {
-    return [...this.workers.values()].filter((w) => w.generation === this.current && w.state !== 'stopping');
-  }
-
-  private readyCount(generation: number): number {
-    return [...this.workers.values()].filter((w) => w.generation === generation && w.state === 'serving').length;
-  }
-
-  /** Gives every slot 1..target a worker and retires workers above the target. */
-  private ensureWorkers(): void {
-    if (this.stop || this.gaveUp) return;
-    const current = this.currentWorkers();
-    // A reload in batches starts the new generation's slots a batch at a time.
-    const slots = this.reload !== null && this.reload.next === this.current ? this.reload.upTo : this.target;
-    for (let id = 1; id <= slots; id++) {
-      if (this.spawning.has(id) || current.some((w) => w.id === id)) continue;
-      // A serving worker's crash is replaced at once the first time; a worker that cannot boot waits from its first failure.
-      const failures = this.failures.get(id) ?? 0;
-      const delay = backoffMs(this.lastFailure.get(id) === 'crash' ? Math.max(0, failures - 1) : failures);
-      if (delay === 0) {
-        this.spawn(id);
-      } else {
-        this.log('info', `worker ${id}: restarting in ${delay} ms`);
-        this.spawning.set(id, 'backoff');
-        this.timer(`backoff:${id}`, delay);
-      }
-    }
-    for (const worker of current) if (worker.id > this.target) this.retire(worker, 'shutdown');
-  }
-
-  /** pre_fork, then the process. `replaces`: a max_requests replacement (its slot stays served meanwhile). */
-  private spawn(id: number, replaces: WorkerRecord | null = null): void {
-    const generation = this.current;
-    const age = ++this.ages;
-    if (!replaces) this.spawning.set(id, age);
-    const planned: WorkerInfo = { id, pid: null, age, generation, booted_at: null };
-    this.hook(
-      'pre_fork',
-      { worker: Object.freeze(planned) },
-      () => {
-        if (this.spawning.get(id) === age) this.spawning.delete(id);
-        if (this.stop || generation !== this.current) return;
-        this.fork(age, id, generation, replaces);
-      },
-      { id, age, generation, replaces },
-    );
-  }
-
-  private fork(key: number, id: number, generation: number, replaces: WorkerRecord | null): void {
-    const worker = forkedRecord(key, id, generation, this.now, replaces);
-    this.workers.set(key, worker);
-    this.emit({ t: 'fork', worker: key, id, generation });
-    const bootTimeout = this.generations.get(generation)!.settings.boot_timeout;
-    if (bootTimeout > 0) this.timer(`boot:${key}`, bootTimeout * 1000);
-    this.timer(`boot-progress:${key}`, BOOT_PROGRESS_MS, true);
-  }
+  // ---- workers -------------------------------------------------------------------------------
 
   private onMessage(worker: WorkerRecord, message: ToPrimary): void {
     switch (message.t) {
@@ -347,7 +296,7 @@ export class Supervisor {
           stats.elu = beat.elu;
           this.counters.requests += beat.requests;
           if (beat.hooks !== null) addHistograms(this.counters.hooks, beat.hooks);
-          this.checkMemory(worker, beat.rss_bytes);
+          this.readMemory(worker, beat.rss_bytes);
         }
         return this.alive(worker);
       }
@@ -368,16 +317,25 @@ export class Supervisor {
         if (worker.stop) return this.planStop(worker, message.mode);
         // It was told by someone else (a signal to the worker alone): no new connections; its slot gets a new worker now.
         worker.state = 'stopping';
-        this.unroute(worker);
-        return this.ensureWorkers();
+        worker.admitted = false;
+        return;
       case 'boot_error':
         worker.bootError = message.message;
         return;
       case 'recycle':
-        return this.recycle(worker);
+        return this.askedToRecycle(worker);
       case 'app_control':
         return this.appControl(worker, message.action);
     }
+  }
+
+  /** A sign of life: its silence starts again, and a worker taken out of the routes for it comes back. */
+  private alive(worker: WorkerRecord): void {
+    worker.lastHeartbeat = this.now;
+    worker.heardAt = this.awake;
+    if (!worker.suspended) return;
+    worker.suspended = false;
+    if (worker.state === 'serving') this.log('info', `${who(worker)} answers again; it takes new connections`);
   }
 
   private onReady(worker: WorkerRecord): void {
@@ -386,51 +344,27 @@ export class Supervisor {
     worker.readyAt = this.now;
     worker.step = null;
     worker.detail = 'serving';
+    worker.progressAt = null;
     this.everReady = true;
     this.counters.boots++;
-    this.timer(`boot:${worker.key}`, null);
-    this.timer(`boot-progress:${worker.key}`, null);
     this.log('debug', `${who(worker)} is ready`);
-    if (this.stop) {
-      if (this.stop.ordered) this.retire(worker, 'shutdown', this.stop.mode);
-    } else if (worker.replaces) {
-      const old = worker.replaces;
-      worker.replaces = null;
-      this.route(worker);
-      this.retire(old, old.recycleReason);
-    } else if (this.reload?.next !== worker.generation) {
-      // During a reload the new generation waits until all of it is ready.
-      this.route(worker);
+    if (stopOf(this.life)) return;
+    const old = worker.replaces === null ? undefined : this.workers.get(worker.replaces);
+    if (old !== undefined && old.state !== 'stopping') {
+      // A replacement takes its predecessor's place in the routes, then the predecessor leaves.
+      worker.admitted = old.admitted;
+      return this.retire(old, old.replace?.reason ?? 'max_requests');
     }
-    this.checkStarted();
-    this.checkReload();
+    // During a reload the new generation is taken in a batch at a time (reconcileReload).
+    worker.admitted = worker.generation !== booting(this.reload)?.next;
   }
 
-  private route(worker: WorkerRecord): void {
-    if (!this.routed.includes(worker)) this.routed.push(worker);
-    this.emitRoutes();
-  }
-
-  private unroute(worker: WorkerRecord): void {
-    if (!this.routed.includes(worker)) return;
-    this.routed = this.routed.filter((w) => w !== worker);
-    this.emitRoutes();
-  }
-
-  private emitRoutes(): void {
-    this.emit({ t: 'route', workers: this.routed.map((w) => w.key), slots: this.target });
-  }
-
-  /** `max_requests` reached: start a replacement first; the old worker leaves once it is ready. */
-  private recycle(worker: WorkerRecord): void {
+  /** `max_requests` reached: the worker is replaced, replacement first. */
+  private askedToRecycle(worker: WorkerRecord): void {
     if (this.generations.get(worker.generation)!.settings.max_requests === 0) {
       return this.log('warning', `${who(worker)} asked to be recycled, but max_requests is off; ignored`);
     }
-    if (worker.state !== 'serving' || worker.recycling || this.stop) return;
-    if (worker.generation !== this.current) return this.retire(worker, 'max_requests');
-    worker.recycling = true;
-    worker.recycleReason = 'max_requests';
-    this.spawn(worker.id, worker);
+    if (worker.state === 'serving' && worker.replace === null) worker.replace = { reason: 'max_requests', by: null };
   }
 
   /** The RSS a worker of `generation` may keep, in bytes, or null when `max_memory` is off. */
@@ -444,21 +378,16 @@ export class Supervisor {
     return setting > 0 ? setting * 2 ** 20 : null;
   }
 
-  /**
-   * `max_memory`: a serving worker above the cap for 3 heartbeats in a row is replaced,
-   * replacement first, one memory replacement at a time across the instance.
-   */
-  private checkMemory(worker: WorkerRecord, rss: number): void {
+  /** A memory reading: counts the heartbeats in a row above `max_memory` (reconcile decides). */
+  private readMemory(worker: WorkerRecord, rss: number): void {
     const cap = this.memoryCap(this.generations.get(worker.generation)!);
-    if (cap === null || worker.state !== 'serving' || worker.recycling || this.stop || this.reload) return;
-    worker.overMemory = rss > cap ? worker.overMemory + 1 : 0;
-    if (worker.overMemory < 3) return;
-    if ([...this.workers.values()].some((w) => w.recycling && w.recycleReason === 'max_memory')) return;
-    this.log('warning', `${who(worker)} uses ${Math.round(rss / 2 ** 20)} MiB, above max_memory (${Math.round(cap / 2 ** 20)} MiB), for 3 heartbeats: replacing it`);
-    if (worker.generation !== this.current) return this.retire(worker, 'max_memory');
-    worker.recycling = true;
-    worker.recycleReason = 'max_memory';
-    this.spawn(worker.id, worker);
+    if (cap === null) return;
+    if (rss > cap) {
+      worker.overMemory++;
+    } else {
+      worker.overMemory = 0;
+      worker.fitMemory = true;
+    }
   }
 
   /** host.reload() / host.stop() from app code, honoured only when the config allows it. */
@@ -466,178 +395,115 @@ export class Supervisor {
     const asker = who(worker);
     if (!this.settings.allow_app_control) return this.log('warning', `${asker} asked to ${action}; ignored (allow_app_control is false)`);
     this.log('info', `${asker} asked to ${action} (host.${action}())`);
-    if (action === 'reload') this.startReload();
-    else this.beginStop({ mode: 'graceful', reason: 'shutdown', exitCode: 0 });
+    if (action === 'reload') this.requestReload([]);
+    else this.beginStop('graceful', 'shutdown', 0);
+  }
+
+  /** Starts a worker for slot `id` of the current generation: pre_fork first, then the process. */
+  private spawn(id: number, replaces: number | null): number {
+    const age = ++this.ages;
+    const spawn: Spawn = { age, id, generation: this.current, replaces };
+    this.spawns.set(age, spawn);
+    slotOf(this.slots, id).retryAt = null;
+    const planned: WorkerInfo = Object.freeze({ id, pid: null, age, generation: this.current, booted_at: null });
+    this.hook('pre_fork', { worker: planned }, { t: 'pre_fork', age });
+    return age;
+  }
+
+  private afterPreFork(age: number, failure: string | null): void {
+    const spawn = this.spawns.get(age);
+    this.spawns.delete(age);
+    // Cancelled meanwhile (a stop, a reload that failed or took over): not started.
+    if (spawn === undefined) return;
+    if (failure !== null) return this.policy('pre_fork', failure, spawn);
+    if (stopOf(this.life) || spawn.generation !== this.current) return this.dropReplacement(spawn.replaces, age);
+    const generation = this.generations.get(spawn.generation)!;
+    this.workers.set(age, forkedRecord(age, spawn.id, generation, this.now, this.awake, spawn.replaces));
+    this.emit({ t: 'fork', age, id: spawn.id, generation: spawn.generation });
+  }
+
+  /** A replacement under way for the worker of age `replaced` did not happen: it may be tried again. */
+  private dropReplacement(replaced: number | null, by: number): void {
+    const old = replaced === null ? undefined : this.workers.get(replaced);
+    if (old?.replace?.by === by) old.replace.by = null;
   }
 
   /** Tells a worker to stop, and plans when it is killed if it has not exited. */
   private retire(worker: WorkerRecord, reason: WorkerExitReason, mode: StopMode = 'graceful'): void {
     if (worker.stop && (worker.stop.mode !== 'graceful' || mode === 'graceful')) return;
-    this.unroute(worker);
-    if (worker.state === 'booting') {
-      this.timer(`boot:${worker.key}`, null);
-      this.timer(`boot-progress:${worker.key}`, null);
-    }
+    worker.admitted = false;
+    if (worker.state === 'booting') this.dropReplacement(worker.replaces, worker.age);
     worker.state = 'stopping';
     if (worker.stop === null) {
-      worker.stop = { reason, mode, since: this.now, killAt: null };
-      this.timer(`stop-progress:${worker.key}`, STOP_PROGRESS_MS, true);
+      worker.stop = { reason, mode, since: this.awake, killAt: null };
+      worker.progressAt = this.now + STOP_PROGRESS_MS;
     }
     this.send(worker, { t: 'stop', reason: worker.stop.reason, mode });
     this.planStop(worker, mode);
   }
 
-  /** Sets the kill timer of a stopping worker from its stop plan. */
+  /** Sets the kill deadline of a stopping worker from its stop plan. */
   private planStop(worker: WorkerRecord, mode: StopMode): void {
-    const killAt = killDeadline(worker, this.generations.get(worker.generation)!, mode, this.now);
-    worker.stop!.killAt = killAt;
-    this.timer(`stop:${worker.key}`, killAt === null ? null : Math.max(0, killAt - this.now));
+    worker.stop!.killAt = killDeadline(worker, this.generations.get(worker.generation)!, mode, this.awake);
   }
 
   private kill(worker: WorkerRecord, why: NonNullable<WorkerRecord['killedFor']>): void {
     worker.killedFor ??= why;
-    this.emit({ t: 'kill', worker: worker.key, why: worker.killedFor });
+    this.emit({ t: 'kill', age: worker.age, why: worker.killedFor });
   }
 
   private onExit(worker: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
-    for (const name of ['boot', 'boot-progress', 'stop', 'stop-progress', 'recycle']) this.timer(`${name}:${worker.key}`, null);
     const wasBooting = worker.readyAt === null;
     const reason = exitReason(worker, code, signal);
     this.counters.exits.set(reason, (this.counters.exits.get(reason) ?? 0) + 1);
-    this.workers.delete(worker.key);
-    this.unroute(worker);
-    if (worker.generation !== this.current && this.reload?.next !== worker.generation && ![...this.workers.values()].some((w) => w.generation === worker.generation)) {
+    this.workers.delete(worker.age);
+    if (worker.generation !== this.current && booting(this.reload)?.next !== worker.generation && ![...this.workers.values()].some((w) => w.generation === worker.generation)) {
       this.generations.delete(worker.generation);
     }
     const how = signal ? `signal ${signal}` : `code ${code}`;
     const unexpected = reason === 'crash' || reason === 'killed' || reason === 'timeout' || reason === 'boot_error';
     this.log(unexpected ? 'warning' : 'info', `${who(worker)} exited with ${how} (${reasonText(reason)})`);
-    this.hook('child_exit', { worker: workerInfo(worker), exit_code: code, exit_signal: signal, reason, stack: worker.stack });
-
-    if (worker.replaces) worker.replaces.recycling = false;
+    this.hook('child_exit', { worker: workerInfo(worker), exit_code: code, exit_signal: signal, reason, stack: worker.stack }, { t: 'logged' });
+    this.dropReplacement(worker.replaces, worker.age);
     if (wasBooting && worker.stop === null) {
       this.bootFailed(worker.id, worker.generation, worker.bootError ?? `exited with ${how} before it was ready`, worker.replaces);
-    } else if (!this.stop && (worker.stop === null || unexpected)) {
-      const served = worker.readyAt === null ? 0 : this.now - worker.readyAt;
-      this.failures.set(worker.id, served >= STABLE_AFTER_MS ? 0 : (this.failures.get(worker.id) ?? 0) + 1);
-      this.lastFailure.set(worker.id, 'crash');
-      this.ensureWorkers();
+    } else if (!stopOf(this.life) && (worker.stop === null || unexpected)) {
+      recordFailure(slotOf(this.slots, worker.id), 'crash', this.awake, worker.readyAt === null ? 0 : this.now - worker.readyAt);
     }
-    this.checkReload();
-    this.settle();
   }
 
-  /** A worker of `generation` could not boot. Decides: retry with backoff, fail the reload, or give up. */
-  private bootFailed(id: number, generation: number, why: string, replacing: WorkerRecord | null): void {
+  /** A worker of `generation` could not boot: its slot waits longer, a reload fails, or hostd gives up. */
+  private bootFailed(id: number, generation: number, why: string, replaces: number | null): void {
     this.log('error', `worker ${id} failed to boot: ${why}`);
-    if (this.stop) return;
-    if (this.reload && generation === this.reload.next) {
-      this.reload.failed ??= `worker ${id} of the new generation could not boot (see above)`;
-      return this.checkReload();
-    }
-    if (generation !== this.current) return;
-    this.failures.set(id, (this.failures.get(id) ?? 0) + 1);
-    this.lastFailure.set(id, 'boot');
-    if (!this.everReady && ++this.bootFailures >= this.target + 2) {
-      this.gaveUp = true;
-      this.log('critical', `workers cannot boot; the last cause: ${why}`);
-      return this.beginStop({ mode: 'graceful', reason: 'boot_error', exitCode: 3 });
-    }
-    if (replacing && replacing.state === 'serving') {
-      // The old worker keeps serving; try its replacement again after the backoff.
-      this.timer(`recycle:${replacing.key}`, backoffMs(this.failures.get(id) ?? 1));
-    } else {
-      this.ensureWorkers();
-    }
-  }
-
-  private superviseHeartbeats(): void {
-    this.timer('heartbeats', heartbeatMs(this.settings), true);
-  }
-
-  /**
-   * A worker late by two heartbeats (its event loop blocked, or SIGSTOP) gets no new
-   * connections until it beats again; one silent for `timeout` is killed.
-   */
-  private checkHeartbeats(): void {
-    const timeoutMs = this.settings.timeout * 1000;
-    const lateMs = 2 * heartbeatMs(this.settings);
-    for (const worker of this.workers.values()) {
-      if (worker.killedFor !== null) continue;
-      const silent = this.now - worker.lastHeartbeat;
-      if (timeoutMs > 0 && silent > timeoutMs) {
-        const during = worker.state === 'stopping' ? ` while stopping (${worker.detail})` : worker.state === 'booting' ? ` while booting (${worker.detail})` : '';
-        this.log('critical', `WORKER TIMEOUT: ${who(worker)} sent no heartbeat for ${timeoutMs / 1000} s${during}; killing it`);
-        this.kill(worker, 'timeout');
-      } else if (silent > lateMs && this.routed.includes(worker)) {
-        worker.suspended = true;
-        this.unroute(worker);
-        this.log('warning', `${who(worker)} sent no heartbeat for ${seconds(silent)}: no new connections go to it until it does`);
-      }
-    }
-  }
-
-  /** A sign of life: a worker suspended for a late heartbeat takes connections again. */
-  private alive(worker: WorkerRecord): void {
-    worker.lastHeartbeat = this.now;
-    if (!worker.suspended) return;
-    worker.suspended = false;
-    if (worker.state !== 'serving') return;
-    this.log('info', `${who(worker)} answers again; it takes new connections`);
-    this.route(worker);
-  }
-
-  // ---- timers -------------------------------------------------------------------------
-
-  private onTimer(name: string): void {
-    if (name === 'heartbeats') return this.checkHeartbeats();
-    if (name === 'drain-delay') return this.orderStop();
-    const [kind, number] = name.split(':') as [string, string];
-    if (kind === 'backoff') {
-      const id = Number(number);
-      if (this.spawning.get(id) !== 'backoff') return;
-      this.spawning.delete(id);
-      // The backoff was this slot's wait; what is left of it is only to start its worker.
-      if (!this.stop && id <= this.target && !this.currentWorkers().some((w) => w.id === id)) this.spawn(id);
+    if (stopOf(this.life)) return;
+    const reload = this.reload;
+    // A new generation that cannot boot fails its reload; a replacement of one of its workers is only retried.
+    if (reload !== null && replaces === null && generation === booting(reload)?.next) {
+      reload.failed ??= `worker ${id} of the new generation could not boot (see above)`;
       return;
     }
-    const worker = this.workers.get(Number(number));
-    if (!worker) return;
-    switch (kind) {
-      case 'recycle':
-        return this.recycle(worker);
-      case 'boot': {
-        if (worker.state !== 'booting') return;
-        const limit = this.generations.get(worker.generation)!.settings.boot_timeout;
-        worker.bootError = `not ready within boot_timeout (${limit} s); it was ${worker.detail}`;
-        this.log('error', `${who(worker)} was not ready within boot_timeout (${limit} s) while ${worker.detail}; killing it`);
-        return this.kill(worker, 'boot_timeout');
-      }
-      case 'boot-progress':
-        return this.log('info', bootProgress(worker, this.generations.get(worker.generation)!.settings.boot_timeout, this.now));
-      case 'stop':
-        this.log('warning', `${who(worker)} did not exit within its stop plan (${seconds(this.now - worker.stop!.since)}; last seen ${worker.detail}); killing it`);
-        return this.kill(worker, 'deadline');
-      case 'stop-progress':
-        return this.log('info', stopProgress(worker, this.now));
+    if (generation !== this.current) return;
+    recordFailure(slotOf(this.slots, id), 'boot', this.awake);
+    if (!this.everReady && ++this.bootFailures >= this.target + 2) {
+      this.log('critical', `workers cannot boot; the last cause: ${why}`);
+      this.beginStop('graceful', 'boot_error', 3);
     }
   }
 
-  // ---- signals ------------------------------------------------------------------------
+  // ---- signals and requests ----------------------------------------------------------------
 
   private onSignal(signal: PrimarySignal): void {
     switch (signal) {
       case 'SIGTERM':
-        return this.beginStop({ mode: 'graceful', reason: 'shutdown', exitCode: 0 });
+        return this.beginStop('graceful', 'shutdown', 0);
       case 'SIGINT':
       case 'SIGQUIT':
-        return this.beginStop({ mode: 'fast', reason: 'shutdown', exitCode: 0 });
+        return this.beginStop('fast', 'shutdown', 0);
       case 'SIGHUP':
-        return this.startReload();
+        return this.requestReload([]);
       case 'SIGTTIN':
-        return this.scale(+1);
       case 'SIGTTOU':
-        return this.scale(-1);
+        return this.requestScale({ request: { t: 'scale', n: signal === 'SIGTTIN' ? 1 : -1, relative: true }, reply: null, label: signal.slice(3) });
       case 'SIGUSR1':
         this.emit({ t: 'reopen_logs' });
         for (const worker of this.workers.values()) this.send(worker, { t: 'reopen_logs' });
@@ -645,225 +511,496 @@ export class Supervisor {
     }
   }
 
-  private scale(delta: 1 | -1): void {
-    const name = delta > 0 ? 'TTIN' : 'TTOU';
-    if (this.stop) return this.log('warning', `ignoring ${name} while stopping`);
-    if (this.phase !== 'running' || this.reload) {
-      this.scaleQueued += delta;
-      return this.log('info', `${name} while ${this.reload ? 'reloading' : 'starting'}: applied once that is done`);
+  /** A scale acts on the target the start or a reload will leave: it waits until that is over. */
+  private requestScale(scale: QueuedScale): void {
+    if (stopOf(this.life)) {
+      this.log('warning', `ignoring ${scale.label} while stopping`);
+      return this.reply(scale.reply, { ok: false, error: 'hostd is stopping' });
     }
-    this.applyScale(delta);
-  }
-
-  private applyScale(delta: number): void {
-    const old = this.target;
-    this.target = Math.max(1, this.target + delta);
-    if (this.target === old) return this.log('info', `already at 1 worker; ${delta < 0 ? 'TTOU' : 'TTIN'} ignored`);
-    this.log('info', `workers: ${old} → ${this.target}`);
-    this.ensureWorkers();
-    this.hook('nworkers_changed', { new: this.target, old });
-  }
-
-  /** TTIN/TTOU and HUP that arrived while starting or reloading. */
-  private applyQueued(): void {
-    if (this.stop || this.phase !== 'running' || this.reload) return;
-    const delta = this.scaleQueued;
-    this.scaleQueued = 0;
-    if (delta !== 0) this.applyScale(delta);
-    if (this.reloadQueued) {
-      this.reloadQueued = false;
-      this.startReload();
+    if (this.life.t !== 'running' || this.reload !== null) {
+      this.queuedScales.push(scale);
+      return this.log('info', `${scale.label} while ${this.reload ? 'reloading' : 'starting'}: applied once that is done`);
     }
+    this.applyScale(scale);
   }
 
-  // ---- reload -------------------------------------------------------------------------
+  private applyScale({ request, reply, label }: QueuedScale): void {
+    const was = this.target;
+    const wanted = request.relative ? was + request.n : request.n;
+    if (wanted < 1 || wanted > MAX_WORKERS) {
+      if (reply !== null) return this.reply(reply, { ok: false, error: `cannot scale to ${grouped(wanted)} workers (1 to ${grouped(MAX_WORKERS)})` });
+      return this.log('info', `already at ${grouped(was)} worker${was === 1 ? '' : 's'}; ${label} ignored`);
+    }
+    if (wanted !== was) {
+      this.target = wanted;
+      this.log('info', `workers: ${was} → ${wanted}`);
+    }
+    this.reply(reply, { ok: true, workers: wanted, was });
+  }
 
-  private startReload(): void {
-    if (this.stop) return this.log('warning', 'ignoring HUP while stopping');
-    if (this.reload || this.phase !== 'running') {
-      this.reloadQueued = true;
+  // ---- reload -------------------------------------------------------------------------------
+
+  /** HUP, `hostd reload`, host.reload(), a watched file: one reload at a time, each request answered by its own. */
+  private requestReload(replies: number[]): void {
+    if (stopOf(this.life)) {
+      this.log('warning', 'ignoring HUP while stopping');
+      for (const id of replies) this.reply(id, { ok: false, error: 'hostd is stopping' });
+      return;
+    }
+    if (this.reload !== null || this.life.t !== 'running') {
+      this.queuedReload = [...(this.queuedReload ?? []), ...replies];
       return this.log('info', `HUP while ${this.reload ? 'reloading' : 'starting'}: reloading once that is done`);
     }
-    const reload: Reload = { previous: { generation: this.current, target: this.target }, next: null, opened: [], failed: null, batch: 0, upTo: 0 };
-    this.reload = reload;
-    this.emit({ t: 'lifecycle', event: 'reloading' });
     const token = ++this.tokens;
+    this.reload = { id: ++this.reloadIds, step: { t: 'resolving', token }, previous: { generation: this.current, target: this.target }, opened: [], failed: null, replies };
+    this.emit({ t: 'lifecycle', event: 'reloading' });
     // Numbers count generations that served: a reload that failed leaves its number to the next.
-    const number = this.current + 1;
-    this.resolving.set(token, (result) => {
-      if (this.reload !== reload) {
-        if (typeof result !== 'string') this.emit({ t: 'forget', generation: result.number });
-        return;
-      }
-      if (typeof result === 'string') {
-        this.log('error', `reload: the config is invalid; nothing changed:\n${result}`);
-        return this.endReload('reload_failed');
-      }
-      this.generations.set(result.number, result);
-      this.hook('on_reload', { previous: this.settings }, () => this.openReloadBinds(reload, result), undefined, result.number);
-    });
-    this.emit({ t: 'resolve', token, generation: number });
+    this.emit({ t: 'resolve', token, generation: this.current + 1 });
   }
 
-  private openReloadBinds(reload: Reload, next: GenerationInfo): void {
-    if (this.reload !== reload) return;
-    const added = next.settings.bind.filter((b) => !this.bound.includes(b));
-    this.listen(added, next.number, (failure) => {
-      if (this.reload !== reload) return this.emit({ t: 'unlisten', binds: added });
-      if (failure !== null) {
-        this.log('error', `reload abandoned: ${failure}`);
-        return this.endReload('reload_failed');
-      }
-      reload.opened = added;
-      this.bound.push(...added);
-      this.switchTo(reload, next);
-    });
+  private onResolved(event: Extract<Event, { t: 'resolved' | 'rejected' }>): void {
+    const reload = this.reload;
+    if (reload === null || reload.step.t !== 'resolving' || reload.step.token !== event.token) {
+      // A resolution that outlived its reload (a stop came first).
+      if (event.t === 'resolved') this.emit({ t: 'forget', generation: event.generation.number });
+      return;
+    }
+    if (event.t === 'rejected') {
+      this.log('error', `reload: the config is invalid; nothing changed:\n${event.problems}`);
+      return this.endReload(reload, { ok: false, error: `the config is invalid; nothing changed:\n${event.problems}` });
+    }
+    const next = event.generation;
+    this.generations.set(next.number, next);
+    const token = this.hook('on_reload', { previous: this.settings }, { t: 'on_reload', reload: reload.id }, next.number);
+    reload.step = { t: 'on_reload', token, next: next.number };
   }
 
-  /** Starts the new generation beside the old one; connections stay with the old until all of it is ready. */
-  private switchTo(reload: Reload, next: GenerationInfo): void {
-    reload.next = next.number;
+  private afterOnReload(id: number, failure: string | null): void {
+    const reload = this.reload;
+    if (reload === null || reload.id !== id || reload.step.t !== 'on_reload') return;
+    if (failure !== null) return this.policy('on_reload', failure, reload);
+    const next = reload.step.next;
+    const binds = this.generations.get(next)!.settings.bind.filter((b) => !this.bound.includes(b));
+    const token = this.listen(binds, next, { t: 'reload_bind', reload: reload.id, binds });
+    reload.step = { t: 'binding', token, next, binds };
+  }
+
+  private afterReloadBind(id: number, binds: readonly string[], failure: string | null): void {
+    const reload = this.reload;
+    if (reload === null || reload.id !== id || reload.step.t !== 'binding') {
+      if (failure === null) this.emit({ t: 'unlisten', binds });
+      return;
+    }
+    if (failure !== null) {
+      this.log('error', `reload abandoned: ${failure}`);
+      return this.endReload(reload, { ok: false, error: `reload abandoned: ${failure}` });
+    }
+    reload.opened = binds;
+    this.bound.push(...binds);
+    const next = this.generations.get(reload.step.next)!;
+    const batch = batchSize(next.settings.reload_batch, next.workers);
+    reload.step = { t: 'booting', next: next.number, batch, upTo: batch };
+    const was = this.target;
     this.current = next.number;
     this.target = next.workers;
-    const batch = next.settings.reload_batch;
-    reload.batch = batch === 'all' ? next.workers : Math.min(batch, next.workers);
-    reload.upTo = reload.batch;
     this.emit({ t: 'use', generation: next.number });
-    const steps = reload.batch < this.target ? `, ${reload.batch} at a time` : '';
-    this.log('info', `reloading: starting generation ${next.number} (${counted(this.target, 'worker')}${steps})`);
+    const steps = batch < next.workers ? `, ${batch} at a time` : '';
+    this.log('info', `reloading: starting generation ${next.number} (${counted(next.workers, 'worker')}${steps})`);
+    // A reload takes the count from the config: a scale since the last one ends here, and says so.
+    if (was !== next.workers) this.log('info', `workers: ${was} → ${next.workers} (the config's workers)`);
     for (const worker of this.workers.values()) if (worker.state === 'serving') this.send(worker, { t: 'reload', generation: next.number });
-    this.ensureWorkers();
-    this.checkReload();
   }
 
-  /** Settles a reload whose new generation is booting: all ready (switch) or one failed (roll back). */
-  private checkReload(): void {
-    const reload = this.reload;
-    if (reload === null || reload.next === null || this.stop) return;
-    const next = reload.next;
-    if (reload.failed !== null) {
-      for (const worker of this.workers.values()) if (worker.generation === next) this.retire(worker, 'reload');
-      this.cancelSpawns();
-      this.current = reload.previous.generation;
-      this.target = reload.previous.target;
-      this.emit({ t: 'forget', generation: next });
-      this.emit({ t: 'use', generation: this.current });
-      this.emit({ t: 'unlisten', binds: reload.opened });
-      this.bound = this.bound.filter((b) => !reload.opened.includes(b));
-      this.log('error', `reload failed: ${reload.failed}; generation ${this.current} keeps serving`);
-      this.ensureWorkers();
-      return this.endReload('reload_failed');
-    }
-    if (this.readyCount(next) < reload.upTo) return;
-    for (const worker of this.workers.values()) {
-      if (worker.generation === next && worker.state === 'serving') this.route(worker);
-    }
-    if (reload.upTo < this.target) {
-      // A batch is ready and serving: the old workers of its slots leave, and the next batch starts.
-      for (const worker of this.workers.values()) {
-        if (worker.generation < next && worker.state !== 'stopping' && worker.id <= reload.upTo) this.retire(worker, 'reload');
-      }
-      // The next batch starts once this one's old workers are gone (each exit checks again): at most workers + batch alive.
-      if ([...this.workers.values()].some((w) => w.generation < next && w.id <= reload.upTo)) return;
-      reload.upTo = Math.min(this.target, reload.upTo + reload.batch);
-      this.log('info', `reloading: generation ${next} serves ${counted(this.readyCount(next), 'worker')}; starting up to worker ${reload.upTo}`);
-      return this.ensureWorkers();
-    }
-    for (const worker of this.workers.values()) if (worker.generation < next && worker.state !== 'stopping') this.retire(worker, 'reload');
-    const removed = this.bound.filter((b) => !this.settings.bind.includes(b));
-    this.bound = this.bound.filter((b) => !removed.includes(b));
-    if (removed.length > 0) this.emit({ t: 'unlisten', binds: removed });
-    this.superviseHeartbeats();
-    this.emit({ t: 'forget', generation: reload.previous.generation });
-    this.log('info', `reloaded: generation ${next} is serving`);
-    if (reload.previous.target !== this.target) this.hook('nworkers_changed', { new: this.target, old: reload.previous.target });
-    this.endReload('reloaded');
-  }
-
-  private endReload(event: 'reloaded' | 'reload_failed'): void {
+  /** Ends a reload: its requests get its own outcome; what it resolved and opened goes if it failed. */
+  private endReload(reload: Reload, answer: CoreAnswer): void {
     this.reload = null;
-    this.counters.reloads[event === 'reloaded' ? 'success' : 'failure']++;
-    if (this.stop) return;
-    this.emit({ t: 'lifecycle', event });
-    this.applyQueued();
+    this.counters.reloads[answer.ok ? 'success' : 'failure']++;
+    const next = reload.step.t === 'resolving' ? null : reload.step.next;
+    if (!answer.ok && next !== null && reload.step.t !== 'booting') {
+      this.generations.delete(next);
+      this.emit({ t: 'forget', generation: next });
+    }
+    for (const id of reload.replies) this.reply(id, answer.ok ? { ok: true, generation: this.current } : answer);
+    this.emit({ t: 'lifecycle', event: answer.ok ? 'reloaded' : 'reload_failed' });
   }
 
-  /** Forgets spawns under way: backoffs are cancelled, a pre_fork's worker will not be forked. */
-  private cancelSpawns(): void {
-    for (const [id, stage] of this.spawning) if (stage === 'backoff') this.timer(`backoff:${id}`, null);
-    this.spawning.clear();
-  }
-
-  // ---- stopping -----------------------------------------------------------------------
+  // ---- stopping -----------------------------------------------------------------------------
 
   /** A stop: SIGTERM (graceful), SIGINT/SIGQUIT (fast; the reason is still `shutdown`), a failed start. A second one escalates. */
-  private beginStop(how: { mode: 'graceful' | 'fast'; reason: PrimaryExitReason; exitCode: number }): void {
-    if (this.stop) {
-      if (this.stop.mode !== 'graceful') {
+  private beginStop(mode: 'graceful' | 'fast', reason: PrimaryExitReason, exitCode: number): void {
+    const running = stopOf(this.life);
+    if (running) {
+      if (running.mode !== 'graceful') {
         this.log('warning', 'stop signal while stopping fast: killing the workers now');
         for (const worker of this.workers.values()) this.kill(worker, 'deadline');
-      } else if (how.mode === 'fast' || how.reason === 'shutdown') {
+      } else if (mode === 'fast' || reason === 'shutdown') {
         this.escalate();
       }
       return;
     }
-    this.stop = { reason: how.reason, exitCode: how.exitCode, mode: how.mode, ordered: false };
-    this.phase = 'stopping';
-    this.reload = null;
-    this.reloadQueued = false;
-    this.log('info', `hostd stopping (${reasonText(how.reason, how.mode)})`);
+    const stop: Stop = { reason, exitCode, mode, step: 'drain_delay', drainUntil: null };
+    this.life = { t: 'stopping', stop };
+    this.log('info', `hostd stopping (${reasonText(reason, mode)})`);
     this.emit({ t: 'lifecycle', event: 'stopping' });
-    this.cancelSpawns();
+    this.abandonRequests();
+    // Spawns under way are cancelled: their pre_fork's worker is not forked.
+    this.spawns.clear();
     const delay = this.settings.drain_delay;
-    if (how.mode === 'graceful' && delay > 0 && this.workers.size > 0) {
+    if (mode === 'graceful' && delay > 0 && this.workers.size > 0) {
       // Keep serving while readiness answers 503, so load balancers take the instance out first.
       this.log('info', `draining: readiness answers 503 for ${delay} s while the workers keep serving; then the graceful stop`);
       this.emit({ t: 'lifecycle', event: 'draining' });
-      this.timer('drain-delay', delay * 1000);
+      stop.drainUntil = this.now + delay * 1000;
       return;
     }
-    this.orderStop();
+    this.orderStop(stop);
+  }
+
+  /** A stop answers what waited for a reload or a scale: none of it will happen. */
+  private abandonRequests(): void {
+    const reload = this.reload;
+    this.reload = null;
+    for (const id of [...(reload?.replies ?? []), ...(this.queuedReload ?? [])]) this.reply(id, { ok: false, error: 'hostd is stopping: the reload was abandoned' });
+    this.queuedReload = null;
+    for (const scale of this.queuedScales.splice(0)) this.reply(scale.reply, { ok: false, error: 'hostd is stopping' });
   }
 
   /** Closes the listeners and tells every worker to stop; connections already accepted still get a worker. */
-  private orderStop(): void {
-    const stop = this.stop!;
-    if (stop.ordered) return;
-    stop.ordered = true;
-    this.timer('drain-delay', null);
+  private orderStop(stop: Stop): void {
+    if (stop.step !== 'drain_delay') return;
+    stop.step = 'ordered';
+    stop.drainUntil = null;
     this.emit({ t: 'unlisten', binds: this.bound });
     this.bound = [];
-    this.emit({ t: 'hand_over', worker: this.routed.find((w) => w.state === 'serving')?.key ?? null });
+    this.emit({ t: 'hand_over', age: this.routed.find((age) => this.workers.get(age)?.state === 'serving') ?? null });
     for (const worker of this.workers.values()) this.retire(worker, worker.stop?.reason ?? 'shutdown', stop.mode);
-    this.settle();
   }
 
   /** A second stop signal: hooks' signals abort, every wait shortens, workers switch to a fast stop. */
   private escalate(): void {
-    const stop = this.stop!;
+    const stop = stopOf(this.life)!;
     if (stop.mode !== 'graceful') return;
     stop.mode = 'escalated';
     this.emit({ t: 'escalate' });
-    if (!stop.ordered) return this.orderStop();
+    if (stop.step === 'drain_delay') return this.orderStop(stop);
     for (const worker of this.workers.values()) this.retire(worker, worker.stop?.reason ?? 'shutdown', 'escalated');
   }
 
-  /** The primary exits once it is stopping, every worker is gone and no hook or bind is in flight. */
-  private settle(): void {
-    if (!this.stop || this.exiting || this.workers.size > 0 || this.inflight.size > 0) return;
-    // Every worker left during drain_delay: close the listeners before exiting.
-    if (!this.stop.ordered) return this.orderStop();
-    this.exiting = true;
-    this.phase = 'exiting';
-    for (const name of ['heartbeats', 'drain-delay']) this.timer(name, null);
-    this.emit({ t: 'lifecycle', event: 'exiting' });
-    const { exitCode, reason } = this.stop;
-    this.hook('on_exit', { exit_code: exitCode, reason }, () => {
-      this.emit({ t: 'lifecycle', event: 'exited' });
-      this.log(exitCode === 0 ? 'info' : 'error', `hostd stopped (${reasonText(reason)}), exit code ${exitCode}`);
-      this.emit({ t: 'exit', code: exitCode });
-    });
+  private onTimer(name: TimerKey): void {
+    // The shell's timer is spent; reconcile arms it again if it is still wanted.
+    this.armed.delete(name);
+    if (name === 'heartbeats') return ticked(this.clock, this.now, heartbeatMs(this.settings));
+    if (name === 'drain-delay') {
+      const stop = stopOf(this.life);
+      if (stop?.drainUntil != null && this.now >= stop.drainUntil) this.orderStop(stop);
+      return;
+    }
+    const [kind, number] = name.split(':') as [string, string];
+    const worker = this.workers.get(Number(number));
+    if (worker === undefined || worker.progressAt === null || this.now < worker.progressAt) return;
+    if (kind === 'boot-progress' && worker.state === 'booting') {
+      this.log('info', bootProgress(worker, this.now, worker.bootDeadline === null ? null : worker.bootDeadline - this.awake));
+      worker.progressAt = this.now + BOOT_PROGRESS_MS;
+    } else if (kind === 'stop-progress' && worker.stop !== null) {
+      this.log('info', stopProgress(worker, this.now, worker.stop.killAt === null ? null : worker.stop.killAt - this.awake));
+      worker.progressAt = this.now + STOP_PROGRESS_MS;
+    }
   }
+
+  // ---- reconcile: the whole state against what it should be ---------------------------------
+
+  private reconcile(): void {
+    this.reconcileReload();
+    this.runQueued();
+    this.reconcileStop();
+    this.reconcileSlots();
+    this.reconcileReplacements();
+    this.reconcileStart();
+    this.reconcileCount();
+    this.reconcileDeadlines();
+    this.reconcileRoutes();
+    this.reconcileTimers();
+  }
+
+  /** Scales, then a reload, that waited for the start or a reload to be over. */
+  private runQueued(): void {
+    if (this.life.t !== 'running') return;
+    while (this.reload === null && this.queuedScales.length > 0) this.applyScale(this.queuedScales.shift()!);
+    if (this.reload === null && this.queuedReload !== null) {
+      const replies = this.queuedReload;
+      this.queuedReload = null;
+      this.requestReload(replies);
+    }
+  }
+
+  /** A booting reload: roll back if its generation failed; take in each batch once ready; switch once all is. */
+  private reconcileReload(): void {
+    const reload = this.reload;
+    const step = booting(reload);
+    if (reload === null || step === null || stopOf(this.life)) return;
+    const next = step.next;
+    if (reload.failed !== null) return this.rollBack(reload, next);
+    const ready = [...this.workers.values()].filter((w) => w.generation === next && w.state === 'serving');
+    if (ready.length < step.upTo) return;
+    for (const worker of ready) worker.admitted = true;
+    const older = [...this.workers.values()].filter((w) => w.generation !== next);
+    if (step.upTo < this.target) {
+      // A batch serves: the old workers of its slots leave, and the next batch starts once they are gone.
+      for (const worker of older) if (worker.state !== 'stopping' && worker.id <= step.upTo) this.retire(worker, 'reload');
+      if (older.some((w) => w.id <= step.upTo)) return;
+      step.upTo = Math.min(this.target, step.upTo + step.batch);
+      return this.log('info', `reloading: generation ${next} serves ${counted(ready.length, 'worker')}; starting up to worker ${step.upTo}`);
+    }
+    for (const worker of older) if (worker.state !== 'stopping') this.retire(worker, 'reload');
+    const removed = this.bound.filter((b) => !this.settings.bind.includes(b));
+    this.bound = this.bound.filter((b) => !removed.includes(b));
+    if (removed.length > 0) this.emit({ t: 'unlisten', binds: removed });
+    this.emit({ t: 'forget', generation: reload.previous.generation });
+    this.log('info', `reloaded: generation ${next} is serving`);
+    this.endReload(reload, { ok: true });
+  }
+
+  /** The new generation could not boot: it goes, and the old one takes its slots back. */
+  private rollBack(reload: Reload, next: number): void {
+    for (const worker of this.workers.values()) if (worker.generation === next) this.retire(worker, 'reload');
+    for (const [age, spawn] of this.spawns) if (spawn.generation === next) this.spawns.delete(age);
+    this.current = reload.previous.generation;
+    this.target = reload.previous.target;
+    // The core keeps the generation while its workers stop (their plans need its settings); the shell forgets it.
+    this.emit({ t: 'forget', generation: next });
+    this.emit({ t: 'use', generation: this.current });
+    this.emit({ t: 'unlisten', binds: reload.opened });
+    this.bound = this.bound.filter((b) => !reload.opened.includes(b));
+    const why = `reload failed: ${reload.failed}; generation ${this.current} keeps serving`;
+    this.log('error', why);
+    this.endReload(reload, { ok: false, error: why });
+  }
+
+  /** A stop: nothing stays bound, every worker is told, and once all are gone and nothing is in flight, on_exit. */
+  private reconcileStop(): void {
+    const stop = stopOf(this.life);
+    if (stop === null || stop.step === 'exiting') return;
+    if (stop.step === 'drain_delay') {
+      // Every worker left during drain_delay: close the listeners before exiting.
+      if (this.workers.size === 0 && this.awaiting.size === 0) this.orderStop(stop);
+      else return;
+    }
+    if (this.bound.length > 0) {
+      this.emit({ t: 'unlisten', binds: this.bound });
+      this.bound = [];
+    }
+    for (const worker of this.workers.values()) if (worker.stop === null) this.retire(worker, 'shutdown', stop.mode);
+    if (this.workers.size > 0 || this.awaiting.size > 0) return;
+    stop.step = 'exiting';
+    ticked(this.clock, this.now, null);
+    this.emit({ t: 'lifecycle', event: 'exiting' });
+    this.hook('on_exit', { exit_code: stop.exitCode, reason: stop.reason }, { t: 'on_exit' });
+  }
+
+  /** Every slot 1..target (1..upTo of a reload's batches) has a worker of the current generation, after its backoff; none above. */
+  private reconcileSlots(): void {
+    const life = this.life;
+    if (life.t === 'stopping' || (life.t === 'starting' && life.step !== 'booting' && life.step !== 'when_ready')) return;
+    const upTo = booting(this.reload)?.upTo ?? this.target;
+    const live = [...this.workers.values()].filter((w) => w.generation === this.current && w.state !== 'stopping');
+    const spawning = [...this.spawns.values()].filter((s) => s.generation === this.current && s.replaces === null);
+    for (let id = 1; id <= upTo; id++) {
+      if (live.some((w) => w.id === id) || spawning.some((s) => s.id === id)) continue;
+      if (this.waiting(id)) continue;
+      this.spawn(id, null);
+    }
+    for (const worker of live) if (worker.id > this.target) this.retire(worker, 'shutdown');
+  }
+
+  /** Whether slot `id` is in its backoff now; the wait is logged once. */
+  private waiting(id: number): boolean {
+    const slot = this.slots.get(id);
+    const left = waitLeft(slot, this.awake);
+    if (left === 0) return false;
+    if (!slot!.announced) {
+      slot!.announced = true;
+      this.log('info', `worker ${id}: restarting in ${Math.round(left)} ms`);
+    }
+    return true;
+  }
+
+  /**
+   * Workers to replace, replacement first: those that asked (max_requests) and those above
+   * max_memory for OVER_MEMORY_BEATS heartbeats, one memory replacement at a time. A worker
+   * of a generation that is going away is retired instead. Every replacement waits for its
+   * slot's backoff, so one that cannot boot is not retried at once.
+   */
+  private reconcileReplacements(): void {
+    if (stopOf(this.life)) return;
+    let memoryBusy = [...this.workers.values()].some((w) => w.replace?.reason === 'max_memory');
+    for (const worker of this.workers.values()) {
+      if (worker.state !== 'serving' || worker.killedFor !== null) continue;
+      if (worker.replace === null && worker.overMemory >= OVER_MEMORY_BEATS && !memoryBusy) {
+        memoryBusy = true;
+        this.markOverMemory(worker);
+      }
+      if (worker.replace === null || worker.replace.by !== null) continue;
+      if (worker.generation !== this.current) {
+        this.retire(worker, worker.replace.reason);
+        continue;
+      }
+      if (this.waiting(worker.id)) continue;
+      worker.replace.by = this.spawn(worker.id, worker.age);
+    }
+  }
+
+  private markOverMemory(worker: WorkerRecord): void {
+    const generation = this.generations.get(worker.generation)!;
+    const cap = Math.round(this.memoryCap(generation)! / 2 ** 20);
+    const rss = Math.round(worker.stats.rssBytes / 2 ** 20);
+    worker.replace = { reason: 'max_memory', by: null };
+    this.log('warning', `${who(worker)} uses ${rss} MiB, above max_memory (${cap} MiB), for ${OVER_MEMORY_BEATS} heartbeats: replacing it`);
+    if (worker.fitMemory) return;
+    // Above the cap from its first reading on: a new worker will be too. Say so once, and let the slot back off.
+    recordFailure(slotOf(this.slots, worker.id), 'memory', this.awake);
+    if (this.memoryFloorTold.has(generation.number)) return;
+    this.memoryFloorTold.add(generation.number);
+    this.log(
+      'warning',
+      `max_memory (${cap} MiB) is below what this app uses from its start: ${who(worker)} was above it at every reading (${rss} MiB); replacing workers cannot bring them under it, so each replacement now waits longer (backoff up to 10 s). Raise max_memory, or find what the app allocates at start`,
+    );
+  }
+
+  /** Once every initial worker is ready: `when_ready`. */
+  private reconcileStart(): void {
+    if (this.life.t !== 'starting' || this.life.step !== 'booting') return;
+    const ready = [...this.workers.values()].filter((w) => w.generation === this.current && w.state === 'serving');
+    if (ready.length < this.target) return;
+    this.life.step = 'when_ready';
+    this.hook('when_ready', { workers: ready.map((w) => workerInfo(w)) }, { t: 'when_ready' });
+  }
+
+  /** `nworkers_changed` whenever the count the instance keeps settles on a new number (TTIN, TTOU, scale, reload). */
+  private reconcileCount(): void {
+    if (this.life.t !== 'running' || this.reload !== null || this.target === this.announced) return;
+    const old = this.announced;
+    this.announced = this.target;
+    this.hook('nworkers_changed', { new: this.target, old }, { t: 'logged' });
+  }
+
+  /**
+   * Kills what is past its deadline, judged in awake time: a boot past `boot_timeout`, a stop
+   * past its plan, a worker silent for `timeout`. A worker silent for two heartbeats gets no
+   * new connections until it beats again.
+   */
+  private reconcileDeadlines(): void {
+    const awake = this.awake;
+    for (const worker of this.workers.values()) {
+      if (worker.killedFor !== null) continue;
+      const settings = this.generations.get(worker.generation)!.settings;
+      if (worker.state === 'booting' && worker.bootDeadline !== null && awake >= worker.bootDeadline) {
+        worker.bootError = `not ready within boot_timeout (${settings.boot_timeout} s); it was ${worker.detail}`;
+        this.log('error', `${who(worker)} was not ready within boot_timeout (${settings.boot_timeout} s) while ${worker.detail}; killing it`);
+        this.kill(worker, 'boot_timeout');
+        continue;
+      }
+      if (worker.stop?.killAt != null && awake >= worker.stop.killAt) {
+        this.log('warning', `${who(worker)} did not exit within its stop plan (${seconds(awake - worker.stop.since)}; last seen ${worker.detail}); killing it`);
+        this.kill(worker, 'deadline');
+        continue;
+      }
+      const silent = awake - worker.heardAt;
+      const timeoutMs = settings.timeout * 1000;
+      if (timeoutMs > 0 && silent > timeoutMs) {
+        const during = worker.state === 'stopping' ? ` while stopping (${worker.detail})` : worker.state === 'booting' ? ` while booting (${worker.detail})` : '';
+        this.log('critical', `WORKER TIMEOUT: ${who(worker)} sent no heartbeat for ${timeoutMs / 1000} s${during}; killing it`);
+        this.kill(worker, 'timeout');
+      } else if (silent > 2 * heartbeatMs(settings) && worker.admitted && worker.state === 'serving' && !worker.suspended) {
+        worker.suspended = true;
+        this.log('warning', `${who(worker)} sent no heartbeat for ${seconds(silent)}: no new connections go to it until it does`);
+      }
+    }
+  }
+
+  /** The workers taking connections: admitted, serving, not late, not killed; in the order they were taken in. */
+  private reconcileRoutes(): void {
+    const routable = (w: WorkerRecord | undefined): w is WorkerRecord => w !== undefined && w.admitted && w.state === 'serving' && !w.suspended && w.killedFor === null;
+    const next = this.routed.filter((age) => routable(this.workers.get(age)));
+    for (const worker of this.workers.values()) if (routable(worker) && !next.includes(worker.age)) next.push(worker.age);
+    const key = `${next.join(',')}/${this.target}`;
+    if (key === this.routeKey) return;
+    this.routed = next;
+    this.routeKey = key;
+    this.emit({ t: 'route', ages: next, slots: this.target });
+  }
+
+  /** Every deadline of the state, as the timers that wake the core for it. */
+  private reconcileTimers(): void {
+    const wanted = new Map<TimerKey, number>();
+    const at = (awake: number) => realAt(this.clock, this.now, awake);
+    if (this.clock.tickDue !== null) wanted.set('heartbeats', this.clock.tickDue);
+    const stop = stopOf(this.life);
+    if (stop?.drainUntil != null) wanted.set('drain-delay', stop.drainUntil);
+    if (stop === null) {
+      for (const [id, slot] of this.slots) if (slot.retryAt !== null && slot.retryAt > this.awake) wanted.set(`backoff:${id}`, at(slot.retryAt));
+    }
+    for (const worker of this.workers.values()) {
+      if (worker.killedFor !== null) continue;
+      if (worker.state === 'booting') {
+        if (worker.bootDeadline !== null) wanted.set(workerTimer.boot(worker.age), at(worker.bootDeadline));
+        if (worker.progressAt !== null) wanted.set(workerTimer.bootProgress(worker.age), worker.progressAt);
+      } else if (worker.stop !== null) {
+        if (worker.stop.killAt !== null) wanted.set(workerTimer.stop(worker.age), at(worker.stop.killAt));
+        if (worker.progressAt !== null) wanted.set(workerTimer.stopProgress(worker.age), worker.progressAt);
+      }
+    }
+    for (const change of timerChanges(this.armed, wanted, this.now)) this.emit({ t: 'timer', ...change });
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  private get awake(): number {
+    return awakeAt(this.clock, this.now);
+  }
+
+  private get settings(): ResolvedSettings {
+    return this.generations.get(this.current)!.settings;
+  }
+
+  private emit(command: Command): void {
+    this.out.push(command);
+  }
+
+  private log(level: Level, message: string): void {
+    this.emit({ t: 'log', level, message });
+  }
+
+  private send(worker: WorkerRecord, message: ToWorker): void {
+    this.emit({ t: 'send', age: worker.age, message });
+  }
+
+  private reply(id: number | null, answer: CoreAnswer): void {
+    if (id !== null) this.emit({ t: 'reply', id, answer });
+  }
+
+  /** Runs a primary hook with exactly its fields; `then` is what its outcome continues with. Returns its token. */
+  private hook<H extends PrimaryHook>(hook: H, fields: HookFields<H>, then: Awaited, generation = this.current): number {
+    const token = ++this.tokens;
+    this.awaiting.set(token, then);
+    const command: RunHook<H> = { t: 'run_hook', token, hook, generation, fields };
+    // RunHook<H> is one member of RunHook; the compiler cannot widen a generic member to its union.
+    this.emit(command as RunHook);
+    return token;
+  }
+
+  private listen(binds: readonly string[], generation: number, then: Awaited): number {
+    return this.await({ t: 'listen', binds, generation }, then);
+  }
+
+  /** A command the shell answers with `done`. */
+  private await(command: { t: 'listen'; binds: readonly string[]; generation: number } | { t: 'lifecycle'; event: 'listening' }, then: Awaited): number {
+    const token = ++this.tokens;
+    this.awaiting.set(token, then);
+    this.emit({ ...command, token });
+    return token;
+  }
+
+  // ---- views --------------------------------------------------------------------------------
 
   /** Every worker process now (booting, serving, stopping), oldest first. */
   workerViews(): WorkerView[] {
@@ -881,14 +1018,18 @@ export class Supervisor {
     return this.current;
   }
 
-  /** How many workers the current generation runs (TTIN/TTOU included). */
+  /** How many workers the current generation runs (TTIN/TTOU and scale included). */
   get workerTarget(): number {
     return this.target;
   }
 
   /** The stop mode hooks in the primary take their deadlines from, if a stop is under way. */
   get stopMode(): StopMode | null {
-    return this.stop?.mode ?? null;
+    return stopOf(this.life)?.mode ?? null;
   }
 }
 
+/** How the log names a scale: `scale 4`, `scale +2`, `scale -1`. */
+function scaleLabel(request: Extract<CoreRequest, { t: 'scale' }>): string {
+  return `scale ${request.relative && request.n >= 0 ? '+' : ''}${request.n}`;
+}

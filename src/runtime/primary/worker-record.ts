@@ -1,7 +1,8 @@
 /**
  * One worker process as the supervisor core knows it, and what the core derives from a
  * record alone: its identity for hooks and logs, the deadline its stop plan gives it, the
- * progress lines, and the name of how it ended.
+ * progress lines, and the name of how it ended. Deadlines are in the primary's awake time
+ * (core/awake.ts); the times a view shows are real (performance.now()).
  */
 import { stopPlan, type StopMode, type StopShape } from '../../config/stop-plan.ts';
 import type { WorkerInfo } from '../../hooks/contexts.ts';
@@ -13,26 +14,41 @@ import type { GenerationInfo } from './events.ts';
 export interface WorkerStop {
   readonly reason: WorkerExitReason;
   mode: StopMode;
-  /** When the stop in this mode was ordered: the plan counts from here. */
+  /** When the stop in this mode was ordered (awake ms): the plan counts from here. */
   since: number;
+  /** When it is killed if still running (awake ms), or null (no deadline). */
   killAt: number | null;
 }
 
+/** Why a serving worker is to be replaced (replacement first), and by which worker so far. */
+export interface Replacement {
+  readonly reason: 'max_requests' | 'max_memory';
+  /** The age of the replacement under way (its pre_fork or its boot); null while none is. */
+  by: number | null;
+}
+
 export interface WorkerRecord {
-  /** Its age: unique for the primary's life. */
-  readonly key: number;
+  /** Counts every worker the primary started: unique for its life. */
+  readonly age: number;
+  /** The slot, 1..workers. */
   readonly id: number;
   readonly generation: number;
   pid: number | null;
   state: 'booting' | 'serving' | 'stopping';
+  /** Real times (performance.now()) of its fork and readiness, for views. */
   readonly forkedAt: number;
   readyAt: number | null;
+  /** Real time of its last sign of life, for views. */
   lastHeartbeat: number;
+  /** Awake time of its last sign of life: what its silence is judged from. */
+  heardAt: number;
+  /** Awake time past which a booting worker is killed (null: boot_timeout off). */
+  readonly bootDeadline: number | null;
   connections: number;
   /** What it last said it is busy with. */
   step: WorkerStep | null;
   detail: string;
-  /** When that step's own deadline passes (ms), if it has one. */
+  /** When that step's own deadline passes (real ms), if it has one. */
   stepEndsAt: number | null;
   /** What its stop will call, as it last reported. */
   shape: WorkerShape | null;
@@ -41,16 +57,20 @@ export interface WorkerRecord {
   /** The stack it was stuck in, when it was killed for `timeout` and one could be had. */
   stack: string | null;
   bootError: string | null;
-  /** The worker this one takes over from once ready (max_requests). */
-  replaces: WorkerRecord | null;
-  /** A replacement is on its way (max_requests). */
-  recycling: boolean;
-  /** Why its replacement was started, while it is recycling. */
-  recycleReason: 'max_requests' | 'max_memory';
+  /** The age of the worker this one takes over from once ready (a max_requests or max_memory replacement). */
+  replaces: number | null;
+  /** Set when it is to be replaced; it serves until its replacement is ready. */
+  replace: Replacement | null;
   /** Heartbeats in a row with RSS above `max_memory`. */
   overMemory: number;
+  /** Whether a reading ever showed it at or below `max_memory` (an app above it from its boot on cannot be helped by replacing it). */
+  fitMemory: boolean;
+  /** Taken in by the routes: it may receive connections (while serving and not late). */
+  admitted: boolean;
   /** Taken out of the routes while its heartbeat is late; routed again when it beats. */
   suspended: boolean;
+  /** Real time of its next progress line (booting or stopping), or null. */
+  progressAt: number | null;
   /** What its heartbeats said: requests served, in flight, memory, event loop. */
   stats: WorkerStats;
 }
@@ -82,21 +102,24 @@ export interface WorkerView {
 }
 
 export function workerView(worker: WorkerRecord): WorkerView {
-  const { id, key, pid, generation, state, forkedAt, readyAt, lastHeartbeat, connections, stats } = worker;
-  return { id, age: key, pid, generation, state, forkedAt, readyAt, lastHeartbeat, connections, stats: { ...stats } };
+  const { id, age, pid, generation, state, forkedAt, readyAt, lastHeartbeat, connections, stats } = worker;
+  return { id, age, pid, generation, state, forkedAt, readyAt, lastHeartbeat, connections, stats: { ...stats } };
 }
 
-/** A record for a worker forked now (its pid follows). */
-export function forkedRecord(key: number, id: number, generation: number, now: number, replaces: WorkerRecord | null): WorkerRecord {
+/** A record for a worker forked at real time `now`, awake time `awake` (its pid follows). */
+export function forkedRecord(age: number, id: number, generation: GenerationInfo, now: number, awake: number, replaces: number | null): WorkerRecord {
+  const bootTimeout = generation.settings.boot_timeout;
   return {
-    key,
+    age,
     id,
-    generation,
+    generation: generation.number,
     pid: null,
     state: 'booting',
     forkedAt: now,
     readyAt: null,
     lastHeartbeat: now,
+    heardAt: awake,
+    bootDeadline: bootTimeout > 0 ? awake + bootTimeout * 1000 : null,
     connections: 0,
     step: null,
     detail: 'starting',
@@ -107,17 +130,23 @@ export function forkedRecord(key: number, id: number, generation: number, now: n
     stack: null,
     bootError: null,
     replaces,
-    recycling: false,
-    recycleReason: 'max_requests',
+    replace: null,
     overMemory: 0,
+    fitMemory: false,
+    admitted: false,
     suspended: false,
+    progressAt: now + BOOT_PROGRESS_MS,
     stats: { requests: 0, inFlight: 0, rssBytes: 0, heapUsedBytes: 0, elu: 0 },
   };
 }
 
+/** How often a booting worker's progress is logged, and a stopping worker's. */
+export const BOOT_PROGRESS_MS = 10_000;
+export const STOP_PROGRESS_MS = 5_000;
+
 /** The worker as a hook context shows it (frozen: hooks must not see later changes). */
 export function workerInfo(worker: WorkerRecord): WorkerInfo {
-  return Object.freeze({ id: worker.id, pid: worker.pid, age: worker.key, generation: worker.generation, booted_at: worker.readyAt === null ? null : new Date(worker.readyAt) });
+  return Object.freeze({ id: worker.id, pid: worker.pid, age: worker.age, generation: worker.generation, booted_at: worker.readyAt === null ? null : new Date(worker.readyAt) });
 }
 
 /** `worker 2 (pid 4242)`, as log lines name a worker. */
@@ -132,17 +161,18 @@ export function seconds(ms: number): string {
 }
 
 /**
- * When the primary kills a stopping worker: its stop plan in `mode`, counted from when the
- * stop in that mode was ordered, with what the worker reported its stop will call (or, until
- * it reports, its generation's hooks). A faster mode never makes the deadline later.
+ * When the primary kills a stopping worker (awake ms): its stop plan in `mode`, counted
+ * from when the stop in that mode was ordered, with what the worker reported its stop will
+ * call (or, until it reports, its generation's hooks). A faster mode never makes the
+ * deadline later.
  */
-export function killDeadline(worker: WorkerRecord, generation: GenerationInfo, mode: StopMode, now: number): number | null {
+export function killDeadline(worker: WorkerRecord, generation: GenerationInfo, mode: StopMode, awake: number): number | null {
   const stop = worker.stop!;
   if (mode === 'graceful' && stop.mode !== 'graceful') mode = stop.mode;
   const before = stop.killAt;
   if (stop.mode !== mode) {
     stop.mode = mode;
-    stop.since = now;
+    stop.since = awake;
   }
   const hooks = generation.hooks;
   const shape: StopShape = { ...(worker.shape ?? { post_request: hooks.post_request, worker_int: hooks.worker_int, shutdown: 0, worker_exit: hooks.worker_exit }), child_exit: 0, on_exit: 0 };
@@ -152,17 +182,17 @@ export function killDeadline(worker: WorkerRecord, generation: GenerationInfo, m
   return killAt;
 }
 
-/** A booting worker's progress line: how long it has been booting, what it does, its time left. */
-export function bootProgress(worker: WorkerRecord, bootTimeout: number, now: number): string {
-  const left = bootTimeout > 0 ? `; boot_timeout in ${seconds(worker.forkedAt + bootTimeout * 1000 - now)}` : '';
+/** A booting worker's progress line: how long it has been booting, what it does, its time left (ms, or null). */
+export function bootProgress(worker: WorkerRecord, now: number, leftMs: number | null): string {
+  const left = leftMs === null ? '' : `; boot_timeout in ${seconds(leftMs)}`;
   return `${who(worker)} is still booting after ${seconds(now - worker.forkedAt)}: ${worker.detail}${left}`;
 }
 
-/** A stopping worker's progress line: what it waits for and how long is left. */
-export function stopProgress(worker: WorkerRecord, now: number): string {
+/** A stopping worker's progress line: what it waits for and how long is left (`killInMs`: until the kill, or null). */
+export function stopProgress(worker: WorkerRecord, now: number, killInMs: number | null): string {
   const what = worker.step === 'drain' ? `draining, ${counted(worker.connections, 'connection')} open` : worker.detail;
   const step = worker.stepEndsAt === null ? '' : `, ${seconds(worker.stepEndsAt - now)} left of its deadline`;
-  const kill = worker.stop?.killAt == null ? '' : `; killed in ${seconds(worker.stop.killAt - now)} if still running`;
+  const kill = killInMs === null ? '' : `; killed in ${seconds(killInMs)} if still running`;
   return `${who(worker)} is stopping (${reasonText(worker.stop!.reason, worker.stop!.mode)}): ${what}${step}${kill}`;
 }
 
