@@ -11,7 +11,8 @@ import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { hostd } from '../helpers/cli.ts';
 import { REPO, tempDir } from '../helpers/project.ts';
 import { native } from '../../src/runtime/native.ts';
-import { type Hostd, hooksLog, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+import { GATE_MODULE, release } from '../helpers/gates.ts';
+import { type Hostd, hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
 /** Sends raw bytes to a socket and reads what comes back until it closes. */
 function raw(path: string, bytes: string): Promise<string> {
@@ -272,5 +273,95 @@ s.on('error', (e) => process.stdout.write(String(e)));
     const answer = JSON.parse(await (await fetch(url)).text()) as { ok: boolean; pid?: number };
     expect(answer.ok).toBe(true);
     expect(answer.pid).toBe(run!.pid);
+  });
+});
+
+describe('control requests during a reload or a stop (issue 23, bugs 4 to 7)', () => {
+  let run: Hostd | undefined;
+  afterEach(async () => {
+    await run?.stop();
+    run = undefined;
+  });
+
+  /** A project whose reload holds its first new worker in post_worker_init until the test releases `reload`. */
+  const held = async (body = '') => {
+    const config = recordingConfig(
+      `workers: 2, control_socket: './control.sock', ${body} post_worker_init: async ({ worker }) => { if (worker.generation === 2 && worker.id === 1) await gate('reload'); },`,
+      "import { gate } from './gate.mjs';",
+    );
+    const dir = appProject(config, { 'gate.mjs': GATE_MODULE });
+    run = startHostd(dir);
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    return { dir, url };
+  };
+
+  it('scale during a reload sets the count the reload leaves, and each says what was applied', async () => {
+    const { dir } = await held();
+    run!.signal('SIGHUP');
+    await waitForRecord(hooksLog(dir), /^reload waiting$/);
+    const scales = [hostd(['scale', '4'], { cwd: dir, timeoutMs: 30_000 }), hostd(['scale', '4'], { cwd: dir, timeoutMs: 30_000 })];
+    await waitUntil(() => (run!.output.match(/while reloading: applied once that is done/g) ?? []).length >= 2, 'both scales to be queued');
+    release(dir, 'reload');
+    const answers = await Promise.all(scales);
+    expect(answers.map((a) => a.code)).toEqual([0, 0]);
+    expect(answers.map((a) => a.stdout).sort()).toEqual(['workers: 2 → 4\n', 'workers: 4 → 4\n']);
+    await waitUntil(() => workerPids(run!.pid).length === 4, 'four workers');
+    await run!.waitForOutput(/hostd is ready|reloaded: generation 2 is serving/);
+    expect(workerPids(run!.pid)).toHaveLength(4);
+  });
+
+  it('reload during a reload gets the answer of its own reload, not of the one under way', async () => {
+    // The default socket (found from the config file's path), as the issue's reproduction has it.
+    const env = { XDG_RUNTIME_DIR: tempDir() };
+    const config = recordingConfig("workers: 2, post_worker_init: async ({ worker }) => { if (worker.generation === 2 && worker.id === 1) await gate('reload'); },", "import { gate } from './gate.mjs';");
+    const dir = appProject(config, { 'gate.mjs': GATE_MODULE });
+    run = startHostd(dir, [], { env });
+    const url = await run.ready();
+    await waitUntil(async () => (await hostd(['status'], { cwd: dir, env })).code === 0, 'the control socket');
+    run.signal('SIGHUP');
+    await waitForRecord(hooksLog(dir), /^reload waiting$/);
+    writeFileSync(join(dir, 'hostd.config.ts'), recordingConfig('workers: 0,'));
+    const second = hostd(['reload'], { cwd: dir, env, timeoutMs: 30_000 });
+    await run.waitForOutput(/HUP while reloading: reloading once that is done/);
+    release(dir, 'reload');
+    const answer = await second;
+    expect(answer.code).toBe(1);
+    expect(answer.stdout).toBe('');
+    expect(answer.stderr).toMatch(/^hostd: reload failed: the config is invalid; nothing changed:\n.*workers: /);
+    expect(run.output).toContain('reloaded: generation 2 is serving');
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('scale during a stop fails with the reason', async () => {
+    const dir = appProject(recordingConfig("workers: 2, graceful_timeout: 10, control_socket: './control.sock',"));
+    run = startHostd(dir);
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const slow = fetch(`${url}/slow?ms=3000`);
+    await waitUntil(async () => {
+      const status = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { workers: { in_flight: number }[] };
+      return status.workers.some((w) => w.in_flight > 0);
+    }, 'the slow request to be in flight');
+    run.signal('SIGTERM');
+    await run.waitForOutput(/hostd stopping/);
+    const scaled = await hostd(['scale', '3'], { cwd: dir });
+    expect(scaled.code).toBe(1);
+    expect(scaled.stderr).toBe('hostd: scale failed: hostd is stopping\n');
+    expect(await (await slow).text()).toBe('slow done');
+    expect((await run.exited).code).toBe(0);
+    run = undefined;
+  });
+
+  it('a reload that takes the count back to the config\'s says so', async () => {
+    const dir = appProject(recordingConfig("workers: 2, control_socket: './control.sock',"));
+    run = startHostd(dir);
+    await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    expect((await hostd(['scale', '3'], { cwd: dir })).stdout).toBe('workers: 2 → 3\n');
+    const reloaded = await hostd(['reload'], { cwd: dir, timeoutMs: 30_000 });
+    expect(reloaded.stdout).toBe('reloaded: generation 2 serves\n');
+    expect(run.output).toContain("workers: 3 → 2 (the config's workers)");
+    await waitForRecord(hooksLog(dir), /^nworkers_changed 3->2$/);
   });
 });
