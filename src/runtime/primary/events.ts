@@ -49,6 +49,13 @@ export type Event =
   | { readonly t: 'forked'; readonly age: number; readonly pid: number }
   | { readonly t: 'message'; readonly age: number; readonly message: ToPrimary }
   | { readonly t: 'exited'; readonly age: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  /**
+   * The worker was asked for its app metrics (a scrape): reading a large registry may hold its
+   * event loop, for which it is not killed, for at most `ms` (the scrape's wait).
+   */
+  | { readonly t: 'collecting'; readonly age: number; readonly ms: number }
+  /** The scrape's wait for that worker is over: it answered (a sign of life), or it did not. */
+  | { readonly t: 'collected'; readonly age: number; readonly answered: boolean }
   /** The JavaScript stack a worker killed for `timeout` was stuck in (null: none could be had). */
   | { readonly t: 'stack'; readonly age: number; readonly stack: string | null }
   | { readonly t: 'signal'; readonly signal: PrimarySignal }

@@ -184,6 +184,18 @@ export class Supervisor {
         const worker = this.workers.get(event.age);
         return worker && this.onExit(worker, event.code, event.signal);
       }
+      case 'collecting': {
+        const worker = this.workers.get(event.age);
+        if (worker) worker.excusedUntil = Math.max(worker.excusedUntil, this.awake + event.ms);
+        return;
+      }
+      case 'collected': {
+        const worker = this.workers.get(event.age);
+        if (worker === undefined) return;
+        // Unanswered, the excuse ends now; the time it covered stays excused.
+        worker.excusedUntil = Math.min(worker.excusedUntil, this.awake);
+        return event.answered ? this.alive(worker) : undefined;
+      }
       case 'stack': {
         const worker = this.workers.get(event.age);
         if (worker) worker.stack = event.stack;
@@ -885,8 +897,9 @@ export class Supervisor {
 
   /**
    * Kills what is past its deadline, judged in awake time: a boot past `boot_timeout`, a stop
-   * past its plan, a worker silent for `timeout`. A worker silent for two heartbeats gets no
-   * new connections until it beats again.
+   * past its plan, a worker silent for `timeout` (not counting the time it was excused for
+   * reading its app metrics for a scrape, at most the scrape's wait). A worker silent for two
+   * heartbeats gets no new connections until it beats again.
    */
   private reconcileDeadlines(): void {
     const awake = this.awake;
@@ -905,8 +918,9 @@ export class Supervisor {
         continue;
       }
       const silent = awake - worker.heardAt;
+      const unexcused = awake - Math.max(worker.heardAt, Math.min(worker.excusedUntil, awake));
       const timeoutMs = settings.timeout * 1000;
-      if (timeoutMs > 0 && silent > timeoutMs) {
+      if (timeoutMs > 0 && unexcused > timeoutMs) {
         const during = worker.state === 'stopping' ? ` while stopping (${worker.detail})` : worker.state === 'booting' ? ` while booting (${worker.detail})` : '';
         this.log('critical', `WORKER TIMEOUT: ${who(worker)} sent no heartbeat for ${timeoutMs / 1000} s${during}; killing it`);
         this.kill(worker, 'timeout');

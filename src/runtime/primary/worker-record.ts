@@ -61,6 +61,8 @@ export interface WorkerRecord {
   replaces: number | null;
   /** Set when it is to be replaced; it serves until its replacement is ready. */
   replace: Replacement | null;
+  /** Awake time until which its silence is not held against it for `timeout`: the primary asked it for its app metrics. */
+  excusedUntil: number;
   /** Heartbeats in a row with RSS above `max_memory`. */
   overMemory: number;
   /** Whether a reading ever showed it at or below `max_memory` (an app above it from its boot on cannot be helped by replacing it). */
@@ -131,6 +133,7 @@ export function forkedRecord(age: number, id: number, generation: GenerationInfo
     bootError: null,
     replaces,
     replace: null,
+    excusedUntil: -Infinity,
     overMemory: 0,
     fitMemory: false,
     admitted: false,

@@ -865,3 +865,32 @@ describe('the supervisor core: control requests (issue 23, bugs 4 to 7)', () => 
     expect(h.pending('nworkers_changed')).toMatchObject({ fields: { new: 2, old: 3 } });
   });
 });
+
+describe('the supervisor core: a scrape the primary asked for (issue 24, item 5)', () => {
+  it('does not kill a worker for timeout while its app metrics are awaited, and counts its silence from the end of that wait', () => {
+    const h = new Harness(generation(1, { workers: 1, timeout: 1 }));
+    h.start();
+    h.block(1);
+    // Reading a large registry holds the worker's event loop for 1.5 s; the scrape waits 2 s.
+    h.feed({ t: 'collecting', age: 1, ms: 2000 });
+    h.advance(1500);
+    expect(h.commands.some((c) => c.t === 'kill')).toBe(false);
+    h.feed({ t: 'collected', age: 1, answered: true });
+    h.advance(900);
+    expect(h.commands.some((c) => c.t === 'kill')).toBe(false);
+    h.advance(1000);
+    expect(h.commands.filter((c) => c.t === 'kill')).toEqual([{ t: 'kill', age: 1, why: 'timeout' }]);
+  });
+
+  it('bounds the excuse by the scrape\'s wait: a worker that never answers is killed timeout after it', () => {
+    const h = new Harness(generation(1, { workers: 1, timeout: 1 }));
+    h.start();
+    h.block(1);
+    h.feed({ t: 'collecting', age: 1, ms: 1000 });
+    h.advance(1500);
+    h.feed({ t: 'collected', age: 1, answered: false });
+    expect(h.commands.some((c) => c.t === 'kill')).toBe(false);
+    h.advance(1000);
+    expect(h.commands.filter((c) => c.t === 'kill')).toEqual([{ t: 'kill', age: 1, why: 'timeout' }]);
+  });
+});
