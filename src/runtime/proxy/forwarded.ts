@@ -1,0 +1,158 @@
+/**
+ * Who the client is, as hostd understands it: the peer of the connection, or, when that peer
+ * is a trusted proxy (`forwarded_allow_ips`), what the forwarding headers say. RFC 7239
+ * `Forwarded` is read when present, else `X-Forwarded-For` with `X-Forwarded-Proto`. Both
+ * are read right to left: the nearest hop was added by the trusted peer, and each hop that is
+ * itself trusted may speak for the one before it; the first hop not trusted is the client.
+ * Anything malformed stops the walk where it is: headers are never a reason for an error.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
+import { plainAddress, type Trusts } from './trusted.ts';
+
+/** The client of a request: `ctx.client` and `host.client(req)`. */
+export interface Client {
+  /** Its IP address; null for a peer on a unix socket that no trusted proxy spoke for. */
+  readonly address: string | null;
+  /** Its port, where known (a forwarding header rarely says). */
+  readonly port: number | null;
+  /** The scheme it used to reach the first proxy (or hostd). */
+  readonly proto: 'http' | 'https';
+}
+
+/** A forwarding header is read from its end, this many hops at most: a longer chain is someone's game. */
+const MAX_HOPS = 32;
+/** Longer header values are not read at all. */
+const MAX_HEADER = 8 * 1024;
+
+interface Hop {
+  readonly address: string;
+  readonly port: number | null;
+  readonly proto: Client['proto'] | null;
+}
+
+/**
+ * The client of a request on a connection from `peer` (its address after any PROXY protocol
+ * header) reached over `scheme`.
+ */
+export function clientOf(headers: IncomingHttpHeaders, peer: { address?: string | undefined; port?: number | undefined }, scheme: Client['proto'], trusts: Trusts): Client {
+  const direct: Client = { address: peer.address ? plainAddress(peer.address) : null, port: peer.port ?? null, proto: scheme };
+  if (!trusts(peer.address)) return direct;
+  const forwarded = headerText(headers.forwarded);
+  const forwardedProto = headerText(headers['x-forwarded-proto']);
+  const forwardedFor = headerText(headers['x-forwarded-for']);
+  if (forwarded === null && forwardedFor === null) {
+    // Only the scheme is forwarded (a TLS terminator in front): the peer stays the client.
+    return { ...direct, proto: proto(forwardedProto?.split(',').at(-1)) ?? scheme };
+  }
+  const hops = forwarded !== null ? forwardedHops(forwarded) : xForwardedHops(forwardedFor!, forwardedProto);
+  let client = direct;
+  for (let i = hops.length - 1; i >= Math.max(0, hops.length - MAX_HOPS); i--) {
+    const hop = hops[i] ?? null;
+    // Malformed, `unknown` or obfuscated: nothing further left can be believed.
+    if (hop === null) break;
+    client = { address: hop.address, port: hop.port, proto: hop.proto ?? client.proto };
+    if (!trusts(hop.address)) break;
+  }
+  return client;
+}
+
+/** A header's value as one string (Node joins repeated X-Forwarded-For with ", "), or null. */
+function headerText(value: string | string[] | undefined): string | null {
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return text === undefined || text === '' || text.length > MAX_HEADER ? null : text;
+}
+
+function proto(value: string | undefined): Client['proto'] | null {
+  const v = value?.trim().toLowerCase();
+  return v === 'https' || v === 'wss' ? 'https' : v === 'http' || v === 'ws' ? 'http' : null;
+}
+
+/** An address with an optional port: `1.2.3.4`, `1.2.3.4:80`, `::1`, `[::1]`, `[::1]:80`; null if it is none. */
+export function nodeAddress(text: string): { address: string; port: number | null } | null {
+  let node = text.trim();
+  if (node.startsWith('"') && node.endsWith('"') && node.length >= 2) node = node.slice(1, -1);
+  let port: string | undefined;
+  if (node.startsWith('[')) {
+    const close = node.indexOf(']');
+    if (close < 0) return null;
+    const rest = node.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) return null;
+    port = rest === '' ? undefined : rest.slice(1);
+    node = node.slice(1, close);
+    if (isIP(node) !== 6) return null;
+  } else if (isIP(node) === 0) {
+    const colon = node.lastIndexOf(':');
+    if (colon < 0 || isIP(node.slice(0, colon)) !== 4) return null;
+    port = node.slice(colon + 1);
+    node = node.slice(0, colon);
+  }
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) return null;
+  const number = port === undefined ? null : Number(port);
+  if (number !== null && number > 65535) return null;
+  return { address: plainAddress(node), port: number };
+}
+
+function xForwardedHops(forwardedFor: string, forwardedProto: string | null): (Hop | null)[] {
+  const protos = forwardedProto === null ? [] : forwardedProto.split(',');
+  const nodes = forwardedFor.split(',');
+  return nodes.map((text, i) => {
+    const node = nodeAddress(text);
+    if (node === null) return null;
+    // Each proxy appends the scheme it was reached by; when the counts differ, the nearest is all that is known.
+    const scheme = proto(protos.length === nodes.length ? protos[i] : protos.at(-1));
+    return { ...node, proto: scheme };
+  });
+}
+
+/** RFC 7239: elements separated by commas, pairs by semicolons, values tokens or quoted strings. */
+function forwardedHops(text: string): (Hop | null)[] {
+  const hops: (Hop | null)[] = [];
+  let pairs = new Map<string, string>();
+  let bad = false;
+  let i = 0;
+  const end = () => {
+    const forValue = pairs.get('for');
+    const node = forValue === undefined ? null : nodeAddress(forValue);
+    hops.push(bad || node === null ? null : { ...node, proto: proto(pairs.get('proto')) });
+    pairs = new Map();
+    bad = false;
+  };
+  while (i <= text.length) {
+    // One pair: name=value.
+    while (text[i] === ' ' || text[i] === '\t') i++;
+    const eq = text.indexOf('=', i);
+    const stop = /[;,]/.exec(text.slice(i));
+    if (eq < 0 || (stop !== null && i + stop.index < eq)) {
+      // No `=` before the next separator: a malformed element (or an empty one).
+      const next = stop === null ? text.length : i + stop.index;
+      if (text.slice(i, next).trim() !== '') bad = true;
+      i = next;
+    } else {
+      const name = text.slice(i, eq).trim().toLowerCase();
+      i = eq + 1;
+      let value = '';
+      if (text[i] === '"') {
+        i++;
+        for (; i < text.length && text[i] !== '"'; i++) value += text[i] === '\\' ? (text[++i] ?? '') : text[i];
+        if (text[i] !== '"') bad = true;
+        i++;
+        while (text[i] === ' ' || text[i] === '\t') i++;
+      } else {
+        const next = /[;,]/.exec(text.slice(i));
+        value = text.slice(i, next === null ? text.length : i + next.index).trim();
+        i = next === null ? text.length : i + next.index;
+      }
+      if (pairs.has(name)) bad = true;
+      pairs.set(name, value);
+    }
+    if (i >= text.length) {
+      end();
+      break;
+    }
+    if (text[i] === ',') end();
+    else if (text[i] !== ';') bad = true;
+    i++;
+  }
+  return hops;
+}

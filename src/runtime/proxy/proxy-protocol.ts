@@ -1,0 +1,159 @@
+/**
+ * The PROXY protocol header (HAProxy's spec, versions 1 and 2, told apart by their first
+ * bytes) that a TCP load balancer sends before anything else on a connection, naming the
+ * client it accepted. The parser is strict and stateless: it is given every byte read so far
+ * and says whether a header is complete (and how long it is), more is needed, or these bytes
+ * can never be one. Lengths are bounded (107 bytes for v1, MAX_V2_BYTES for v2), so a peer
+ * cannot make hostd buffer more than that.
+ */
+import { isIP, SocketAddress } from 'node:net';
+
+export interface ProxyAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What the header says. `source` is null when the connection keeps its peer's own address (v2 LOCAL, UNKNOWN, UNSPEC, a unix socket). */
+export interface ProxyHeader {
+  readonly version: 1 | 2;
+  readonly source: ProxyAddress | null;
+  readonly destination: ProxyAddress | null;
+}
+
+export type ProxyParse =
+  | { readonly state: 'more' }
+  | { readonly state: 'done'; readonly header: ProxyHeader; readonly length: number }
+  | { readonly state: 'error'; readonly reason: string };
+
+const V1_PREFIX = Buffer.from('PROXY ', 'latin1');
+/** The longest v1 header, CRLF included (the spec's 107). */
+export const MAX_V1_BYTES = 107;
+const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+/** The longest v2 header hostd reads: its 16 bytes, the longest address block (unix: 216) and room for TLVs. */
+export const MAX_V2_BYTES = 16 + 216 + 2048;
+/** The most bytes a header can take: what a reader may buffer before it must have an answer. */
+export const MAX_PROXY_HEADER_BYTES = MAX_V2_BYTES;
+
+const MORE: ProxyParse = { state: 'more' };
+const error = (reason: string): ProxyParse => ({ state: 'error', reason });
+
+/** Whether `bytes` begins as `prefix` does, as far as either goes. */
+function startsAs(bytes: Buffer, prefix: Buffer): boolean {
+  const n = Math.min(bytes.length, prefix.length);
+  return bytes.subarray(0, n).equals(prefix.subarray(0, n));
+}
+
+export function parseProxyHeader(bytes: Buffer): ProxyParse {
+  if (bytes.length === 0) return MORE;
+  if (startsAs(bytes, V2_SIGNATURE)) return bytes.length < V2_SIGNATURE.length ? MORE : parseV2(bytes);
+  if (startsAs(bytes, V1_PREFIX)) return bytes.length < V1_PREFIX.length ? MORE : parseV1(bytes);
+  return error('the connection did not begin with a PROXY protocol header');
+}
+
+function parseV1(bytes: Buffer): ProxyParse {
+  const end = bytes.subarray(0, MAX_V1_BYTES).indexOf('\r\n', 0, 'latin1');
+  if (end < 0) {
+    if (bytes.length >= MAX_V1_BYTES) return error(`a PROXY v1 header longer than ${MAX_V1_BYTES} bytes`);
+    // A byte no v1 header holds ends it early (a stray newline, a control byte).
+    for (const byte of bytes.subarray(0, bytes.length - (bytes.at(-1) === 0x0d ? 1 : 0))) if (byte < 0x20 || byte > 0x7e) return error('a PROXY v1 header with a byte it cannot hold');
+    return MORE;
+  }
+  const line = bytes.subarray(0, end).toString('latin1');
+  const length = end + 2;
+  const fields = line.split(' ');
+  if (fields[1] === 'UNKNOWN') return { state: 'done', header: { version: 1, source: null, destination: null }, length };
+  const family = fields[1] === 'TCP4' ? 4 : fields[1] === 'TCP6' ? 6 : 0;
+  if (family === 0) return error(`a PROXY v1 header with protocol "${fields[1]}" (TCP4, TCP6 or UNKNOWN)`);
+  if (fields.length !== 6) return error('a PROXY v1 header that is not "PROXY TCP4|TCP6 source destination sport dport"');
+  const [, , source, destination, sourcePort, destinationPort] = fields as [string, string, string, string, string, string];
+  const sport = port(sourcePort);
+  const dport = port(destinationPort);
+  if (isIP(source) !== family || isIP(destination) !== family) return error(`a PROXY v1 header whose addresses are not IPv${family}`);
+  if (sport === null || dport === null) return error('a PROXY v1 header whose ports are not 0 to 65535');
+  return { state: 'done', header: { version: 1, source: { address: source, port: sport }, destination: { address: destination, port: dport } }, length };
+}
+
+/** A decimal port without a sign or leading zeros, 0 to 65535; null if it is not one. */
+function port(text: string): number | null {
+  if (!/^(0|[1-9]\d{0,4})$/.test(text)) return null;
+  const n = Number(text);
+  return n <= 65535 ? n : null;
+}
+
+function parseV2(bytes: Buffer): ProxyParse {
+  if (bytes.length < 16) return bytes.length > 12 && bytes[12]! >> 4 !== 2 ? error('a PROXY v2 header of another version') : MORE;
+  const versionCommand = bytes[12]!;
+  if (versionCommand >> 4 !== 2) return error('a PROXY v2 header of another version');
+  const command = versionCommand & 0x0f;
+  if (command > 1) return error('a PROXY v2 header with a command other than LOCAL or PROXY');
+  const family = bytes[13]! >> 4;
+  const transport = bytes[13]! & 0x0f;
+  if (family > 3 || transport > 2) return error('a PROXY v2 header with an unknown address family or protocol');
+  const length = 16 + bytes.readUInt16BE(14);
+  if (length > MAX_V2_BYTES) return error(`a PROXY v2 header of ${length} bytes (at most ${MAX_V2_BYTES})`);
+  if (bytes.length < length) return MORE;
+  const addresses = { 1: 12, 2: 36, 3: 216 }[family] ?? 0;
+  if (length - 16 < addresses) return error('a PROXY v2 header too short for its addresses');
+  // TLVs after the addresses: skipped, but each must fit in what is left.
+  for (let at = 16 + addresses; at < length; ) {
+    if (at + 3 > length) return error('a PROXY v2 header with a truncated TLV');
+    at += 3 + bytes.readUInt16BE(at + 1);
+    if (at > length) return error('a PROXY v2 header with a TLV longer than the header');
+  }
+  // LOCAL (a health check from the balancer itself), UNSPEC and unix sockets keep the peer's own address.
+  if (command === 0 || family === 0 || family === 3) return { state: 'done', header: { version: 2, source: null, destination: null }, length };
+  if (transport !== 1) return error('a PROXY v2 header for a datagram protocol on a stream connection');
+  const block = bytes.subarray(16, 16 + addresses);
+  const [source, destination, ports] = family === 1 ? [ipv4(block.subarray(0, 4)), ipv4(block.subarray(4, 8)), 8] : [ipv6(block.subarray(0, 16)), ipv6(block.subarray(16, 32)), 32];
+  const header: ProxyHeader = { version: 2, source: { address: source, port: block.readUInt16BE(ports) }, destination: { address: destination, port: block.readUInt16BE(ports + 2) } };
+  return { state: 'done', header, length };
+}
+
+function ipv4(bytes: Buffer): string {
+  return [...bytes].join('.');
+}
+
+/** An IPv6 address as Node writes a socket's (inet_ntop's form: compressed, `::ffff:a.b.c.d`), from its 16 bytes. */
+function ipv6(bytes: Buffer): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
+}
+
+/** A v1 header for `source` → `destination` (the load generator's and the tests' side). */
+export function proxyV1(source: ProxyAddress, destination: ProxyAddress): Buffer {
+  const family = isIP(source.address) === 6 ? 'TCP6' : 'TCP4';
+  return Buffer.from(`PROXY ${family} ${source.address} ${destination.address} ${source.port} ${destination.port}\r\n`, 'latin1');
+}
+
+/** A v2 header: PROXY for `source` → `destination`, LOCAL when `source` is null; `tlvs` appended as they are. */
+export function proxyV2(source: ProxyAddress | null, destination: ProxyAddress | null, tlvs: Buffer = Buffer.alloc(0)): Buffer {
+  if (source === null || destination === null) {
+    const head = Buffer.concat([V2_SIGNATURE, Buffer.from([0x20, 0x00, 0, 0])]);
+    head.writeUInt16BE(tlvs.length, 14);
+    return Buffer.concat([head, tlvs]);
+  }
+  const six = isIP(source.address) === 6;
+  const block = Buffer.alloc(six ? 36 : 12);
+  const put = (address: string, at: number) => {
+    if (!six) address.split('.').forEach((octet, i) => block.writeUInt8(Number(octet), at + i));
+    else expandIpv6(address).forEach((group, i) => block.writeUInt16BE(group, at + i * 2));
+  };
+  put(source.address, 0);
+  put(destination.address, six ? 16 : 4);
+  block.writeUInt16BE(source.port, six ? 32 : 8);
+  block.writeUInt16BE(destination.port, six ? 34 : 10);
+  const head = Buffer.concat([V2_SIGNATURE, Buffer.from([0x21, six ? 0x21 : 0x11, 0, 0])]);
+  head.writeUInt16BE(block.length + tlvs.length, 14);
+  return Buffer.concat([head, block, tlvs]);
+}
+
+function expandIpv6(written: string): number[] {
+  // A dotted IPv4 tail (`::ffff:1.2.3.4`) is two groups.
+  const address = written.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const [left, right] = address.includes('::') ? address.split('::') : [address, undefined];
+  const l = left ? left.split(':') : [];
+  const r = right ? right.split(':') : [];
+  const groups = right === undefined ? l : [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r];
+  return groups.map((g) => Number.parseInt(g, 16));
+}

@@ -1,0 +1,102 @@
+/** Who the client is behind trusted proxies (runtime/proxy/forwarded.ts, trusted.ts). */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { clientOf, nodeAddress } from '../../../src/runtime/proxy/forwarded.ts';
+import { entryProblem, trusts } from '../../../src/runtime/proxy/trusted.ts';
+
+const local = trusts(['127.0.0.1', '::1']);
+const peer = (address: string | undefined, port = 40000) => ({ address, port });
+
+describe('forwarded_allow_ips', () => {
+  it('matches addresses and CIDR ranges, IPv4 and IPv6, and IPv4 in its IPv6 form', () => {
+    const t = trusts(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1']);
+    expect(t('10.200.3.4')).toBe(true);
+    expect(t('::ffff:10.200.3.4')).toBe(true);
+    expect(t('11.0.0.1')).toBe(false);
+    expect(t('192.168.1.7')).toBe(true);
+    expect(t('192.168.1.8')).toBe(false);
+    expect(t('fd12::5')).toBe(true);
+    expect(t('fe80::1')).toBe(false);
+    expect(t('::1')).toBe(true);
+    expect(t('not an address')).toBe(false);
+  });
+
+  it('trusts a unix socket peer only when the list names "unix" (or "*"), and anyone with "*"', () => {
+    expect(local(undefined)).toBe(false);
+    expect(trusts(['unix'])(undefined)).toBe(true);
+    expect(trusts(['unix'])('127.0.0.1')).toBe(false);
+    expect(trusts('*')('203.0.113.9')).toBe(true);
+    expect(trusts(['*'])(undefined)).toBe(true);
+    expect(trusts([])('127.0.0.1')).toBe(false);
+  });
+
+  it.each([
+    ['10.0.0.0/8', null],
+    ['::1', null],
+    ['*', null],
+    ['unix', null],
+    ['10.0.0.0/33', '"10.0.0.0/33": the prefix length after / must be 0 to 32'],
+    ['fd00::/129', '"fd00::/129": the prefix length after / must be 0 to 128'],
+    ['10.0.0/8', '"10.0.0/8" is not an IP address, a CIDR range, "*" or "unix"'],
+    ['localhost', '"localhost" is not an IP address, a CIDR range, "*" or "unix"'],
+    ['10.0.0.1/', '"10.0.0.1/": the prefix length after / must be 0 to 32'],
+  ])('checks the entry %j', (entry, problem) => {
+    expect(entryProblem(entry)).toBe(problem);
+  });
+});
+
+describe('the client', () => {
+  it('is the peer when nothing is forwarded, or the peer is not trusted', () => {
+    expect(clientOf({}, peer('127.0.0.1'), 'http', local)).toEqual({ address: '127.0.0.1', port: 40000, proto: 'http' });
+    expect(clientOf({ 'x-forwarded-for': '1.2.3.4', 'x-forwarded-proto': 'https' }, peer('203.0.113.9'), 'http', local)).toEqual({ address: '203.0.113.9', port: 40000, proto: 'http' });
+    expect(clientOf({ forwarded: 'for=1.2.3.4' }, peer('::ffff:203.0.113.9'), 'https', local)).toEqual({ address: '203.0.113.9', port: 40000, proto: 'https' });
+  });
+
+  it('walks X-Forwarded-For right to left, skipping trusted hops, with the scheme of that hop', () => {
+    const t = trusts(['127.0.0.1', '10.0.0.0/8']);
+    const headers = { 'x-forwarded-for': '198.51.100.1, 203.0.113.7, 10.1.1.1, 10.2.2.2', 'x-forwarded-proto': 'https, https, http, http' };
+    expect(clientOf(headers, peer('127.0.0.1'), 'http', t)).toEqual({ address: '203.0.113.7', port: null, proto: 'https' });
+    // A spoofed entry left of the first untrusted hop is not believed.
+    expect(clientOf({ 'x-forwarded-for': '1.1.1.1, 198.51.100.1' }, peer('127.0.0.1'), 'http', local)).toMatchObject({ address: '198.51.100.1' });
+    // Every hop trusted: the leftmost.
+    expect(clientOf({ 'x-forwarded-for': '10.9.9.9, 10.8.8.8' }, peer('127.0.0.1'), 'http', t)).toMatchObject({ address: '10.9.9.9' });
+    // A single X-Forwarded-Proto is the nearest proxy's.
+    expect(clientOf({ 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'HTTPS' }, peer('::1'), 'http', local)).toEqual({ address: '198.51.100.1', port: null, proto: 'https' });
+    expect(clientOf({ 'x-forwarded-proto': 'https' }, peer('127.0.0.1'), 'http', local)).toEqual({ address: '127.0.0.1', port: 40000, proto: 'https' });
+  });
+
+  it('reads IPv6 and ports in X-Forwarded-For, and stops at what is malformed', () => {
+    expect(clientOf({ 'x-forwarded-for': '[2001:db8::17]:4711' }, peer('127.0.0.1'), 'http', local)).toEqual({ address: '2001:db8::17', port: 4711, proto: 'http' });
+    expect(clientOf({ 'x-forwarded-for': '2001:db8::17' }, peer('127.0.0.1'), 'http', local)).toMatchObject({ address: '2001:db8::17', port: null });
+    expect(clientOf({ 'x-forwarded-for': '1.2.3.4:80' }, peer('127.0.0.1'), 'http', local)).toMatchObject({ address: '1.2.3.4', port: 80 });
+    for (const bad of ['garbage', '1.2.3.4:99999', '[::1', '1.2.3', '', ' , ', 'unknown']) {
+      expect(clientOf({ 'x-forwarded-for': bad }, peer('127.0.0.1'), 'http', local)).toEqual({ address: '127.0.0.1', port: 40000, proto: 'http' });
+    }
+    // The walk stops at a malformed hop: what was read right of it stands.
+    expect(clientOf({ 'x-forwarded-for': '1.2.3.4, junk, 127.0.0.1, 198.51.100.1' }, peer('127.0.0.1'), 'http', local)).toMatchObject({ address: '198.51.100.1' });
+    expect(clientOf({ 'x-forwarded-for': '1.2.3.4, junk, 127.0.0.1' }, peer('127.0.0.1'), 'http', local)).toMatchObject({ address: '127.0.0.1', port: null });
+  });
+
+  it('reads RFC 7239 Forwarded before X-Forwarded-For, quoted values and all', () => {
+    const headers = { forwarded: 'for=198.51.100.17;proto=https;by=203.0.113.43, for="[2001:db8:cafe::17]:4711";proto=http', 'x-forwarded-for': '9.9.9.9' };
+    expect(clientOf(headers, peer('127.0.0.1'), 'http', local)).toEqual({ address: '2001:db8:cafe::17', port: 4711, proto: 'http' });
+    expect(clientOf(headers, peer('127.0.0.1'), 'http', trusts(['127.0.0.1', '2001:db8::/32']))).toEqual({ address: '198.51.100.17', port: null, proto: 'https' });
+    expect(clientOf({ forwarded: 'For="198.51.100.17:8080"; Proto=HTTPS' }, peer('127.0.0.1'), 'http', local)).toEqual({ address: '198.51.100.17', port: 8080, proto: 'https' });
+    // Obfuscated, unknown, malformed: nothing is believed from there on.
+    for (const bad of ['for=unknown', 'for=_hidden', 'for="1.2.3.4', 'for', 'for=1.2.3.4;for=5.6.7.8', 'for=1.2.3.4 extra', 'proto=https']) {
+      expect(clientOf({ forwarded: bad }, peer('127.0.0.1'), 'http', local)).toEqual({ address: '127.0.0.1', port: 40000, proto: 'http' });
+    }
+  });
+
+  it('never throws and always answers an address it read or the peer\'s, whatever the headers', () => {
+    const text = fc.string({ maxLength: 80, unit: fc.constantFrom(...'0123456789abcdef.:[]", ;=_-forwadpoth\\ \t'.split('')) });
+    fc.assert(
+      fc.property(text, text, text, (forwarded, xff, proto) => {
+        const client = clientOf({ forwarded: forwarded || undefined, 'x-forwarded-for': xff || undefined, 'x-forwarded-proto': proto || undefined }, peer('127.0.0.1'), 'http', local);
+        expect(['http', 'https']).toContain(client.proto);
+        expect(client.address === '127.0.0.1' || nodeAddress(client.address ?? '') !== null).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
