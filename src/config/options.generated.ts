@@ -95,7 +95,9 @@ export interface UserSettings {
    */
   graceful_timeout?: number;
   /**
-   * How long an idle keep-alive connection is kept open; 0 closes connections after each response.
+   * How long an idle keep-alive connection is kept open; 0 closes connections after each response. Less than `headers_timeout`.
+   *
+   * Behind a load balancer or a reverse proxy that reuses its connections to hostd, set it above the idle timeout of the balancer, so that the balancer always closes an idle connection first: otherwise a request it sends as hostd closes the connection fails with a 502 (docs/deploy/behind-a-proxy.md has the figures of the common balancers). `headers_timeout` must then be greater still.
    *
    * Flag `--keepalive <seconds>`, env `HOSTD_KEEPALIVE`.
    * @default 5
@@ -168,7 +170,7 @@ export interface UserSettings {
    */
   request_timeout?: number;
   /**
-   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.
+   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too), or on a keep-alive connection from the end of the previous response (Node counts the idle time too). Greater than `keepalive`, at most `request_timeout`; 0 = no limit.
    *
    * Flag `--headers-timeout <seconds>`, env `HOSTD_HEADERS_TIMEOUT`.
    * @default 60
@@ -436,7 +438,7 @@ export interface ResolvedSettings {
    */
   readonly graceful_timeout: number;
   /**
-   * How long an idle keep-alive connection is kept open; 0 closes connections after each response.
+   * How long an idle keep-alive connection is kept open; 0 closes connections after each response. Less than `headers_timeout`.
    */
   readonly keepalive: number;
   /**
@@ -472,7 +474,7 @@ export interface ResolvedSettings {
    */
   readonly request_timeout: number;
   /**
-   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.
+   * How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too), or on a keep-alive connection from the end of the previous response (Node counts the idle time too). Greater than `keepalive`, at most `request_timeout`; 0 = no limit.
    */
   readonly headers_timeout: number;
   /**

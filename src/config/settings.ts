@@ -146,7 +146,9 @@ export const SETTINGS = {
     section: 'Worker processes',
     kind: seconds(),
     default: 5,
-    doc: 'How long an idle keep-alive connection is kept open; 0 closes connections after each response.',
+    doc: 'How long an idle keep-alive connection is kept open; 0 closes connections after each response. Less than `headers_timeout`.',
+    details:
+      'Behind a load balancer or a reverse proxy that reuses its connections to hostd, set it above the idle timeout of the balancer, so that the balancer always closes an idle connection first: otherwise a request it sends as hostd closes the connection fails with a 502 (docs/deploy/behind-a-proxy.md has the figures of the common balancers). `headers_timeout` must then be greater still.',
   }),
   max_requests: setting({
     section: 'Worker processes',
@@ -210,7 +212,7 @@ export const SETTINGS = {
     section: 'HTTP',
     kind: seconds(0.001, { offOrMin: true }),
     default: 60,
-    doc: 'How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too). At most `request_timeout`; 0 = no limit.',
+    doc: 'How long a client may take to send the request headers before it is answered 408 and the connection closed: from the first byte of the request, or, on a new connection, from when a worker received it (a connection that sends nothing is closed too), or on a keep-alive connection from the end of the previous response (Node counts the idle time too). Greater than `keepalive`, at most `request_timeout`; 0 = no limit.',
   }),
   max_header_size: setting({
     section: 'HTTP',
@@ -443,6 +445,17 @@ export const RULES: ReadonlyArray<{
   {
     keys: ['readiness_path', 'liveness_path'],
     check: (s) => (s.readiness_path !== null && s.readiness_path === s.liveness_path ? 'readiness_path and liveness_path must differ' : undefined),
+  },
+  {
+    keys: ['headers_timeout', 'keepalive'],
+    check: (s) => {
+      const headers = s.headers_timeout as number;
+      const keepalive = s.keepalive as number;
+      // Measured on Node 20 to 26: an idle keep-alive connection is closed at headersTimeout, before keepAliveTimeout.
+      return headers > 0 && keepalive > 0 && headers <= keepalive
+        ? `headers_timeout (${headers}) must be greater than keepalive (${keepalive}): Node counts the time a keep-alive connection waits for its next request against headers_timeout, so it would close the connection first`
+        : undefined;
+    },
   },
   {
     keys: ['headers_timeout', 'request_timeout'],

@@ -333,6 +333,12 @@ describe('problems', () => {
       'hostd.config.ts: certfile: certfile and keyfile must be set together',
       'hostd.config.ts: headers_timeout: headers_timeout (100) must not exceed request_timeout (50)',
     ]);
+    const keepalive = project({ 'hostd.config.ts': TS_CONFIG('{ keepalive: 75 }') });
+    expect(await problems(resolveConfig(inputs(keepalive)))).toEqual([
+      'hostd.config.ts: headers_timeout: headers_timeout (60) must be greater than keepalive (75): Node counts the time a keep-alive connection waits for its next request against headers_timeout, so it would close the connection first',
+    ]);
+    const off = project({ 'hostd.config.ts': TS_CONFIG('{ keepalive: 75, headers_timeout: 0 }') });
+    expect((await resolveConfig(inputs(off))).settings.keepalive).toBe(75);
   });
 
   it('does not judge a pair by a key that is itself invalid', async () => {
