@@ -57,6 +57,25 @@ describe('hostd run: the lifecycle', () => {
     expectBefore(lines, /^post_request 1 \/slow\S* 200 aborted=false/, /^worker_exit 1 shutdown/);
   });
 
+  // Issue 27, item 2: a signal hostd does not use must not end the primary with no drain, no logs, no on_exit.
+  for (const signal of ['SIGALRM', 'SIGPWR', 'SIGXCPU'] as const) {
+    it(`stops gracefully on ${signal}, which would end a Node process at once: the request in flight finishes, on_exit runs`, async () => {
+      const dir = appProject(recordingConfig('workers: 1,'));
+      const log = hooksLog(dir);
+      const hostd = startHostd(dir);
+      const url = await hostd.ready();
+      const slow = fetch(`${url}/slow?ms=500`);
+      await waitForRecord(log, /^pre_request 1 \/slow/);
+      hostd.signal(signal);
+      expect(await (await slow).text()).toBe('slow done');
+      expect(await hostd.exited).toEqual({ code: 0, signal: null });
+      expect(hostd.output).toContain(`Handling signal: ${signal.slice(3).toLowerCase()}, which hostd does not use: stopping gracefully, as on TERM`);
+      const lines = records(log);
+      expectBefore(lines, /^post_request 1 \/slow\S* 200 aborted=false/, /^worker_exit 1 shutdown/);
+      expect(lines.at(-1)).toBe('on_exit 0 shutdown');
+    });
+  }
+
   it('closes keep-alive connections during a drain without resetting one (and without waiting out keepalive)', async () => {
     // keepalive is long: a worker that waited for idle connections to time out would not exit within the test.
     const dir = appProject(recordingConfig('workers: 1, keepalive: 120,'));

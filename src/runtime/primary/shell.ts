@@ -5,6 +5,7 @@
  * `max_requests` jitter, the CPU count behind `workers: "auto"`).
  */
 import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,14 @@ import { MetricsEndpoint } from './metrics.ts';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const SIGNALS: readonly PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'];
+/**
+ * Signals hostd does not use whose default action would end the primary at once (no drain,
+ * no on_exit, workers left to notice): sent by an operator or the system to say "go down"
+ * (a UPS's PWR, RLIMIT_CPU's XCPU, a stray ALRM), each is a graceful stop, as TERM, and said.
+ * Not here: PROF (profilers use it), the faults (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) and
+ * KILL, which end it as they would any process (docs/running.md).
+ */
+const STOP_INSTEAD = (['SIGALRM', 'SIGVTALRM', 'SIGIO', 'SIGPWR', 'SIGXCPU', 'SIGSTKFLT'] as const).filter((name) => constants.signals[name] !== undefined);
 
 interface Generation {
   readonly config: ResolvedConfig;
@@ -174,6 +183,14 @@ export class PrimaryShell {
         this.dispatch({ t: 'signal', signal });
       });
     }
+    for (const signal of STOP_INSTEAD) {
+      process.on(signal, () => {
+        this.log.warn(`Handling signal: ${signal.slice(3).toLowerCase()}, which hostd does not use: stopping gracefully, as on TERM`);
+        this.dispatch({ t: 'signal', signal: 'SIGTERM' });
+      });
+    }
+    // The upgrade (a new primary on the listening sockets) is not built yet: USR2 must not end the primary meanwhile.
+    process.on('SIGUSR2', () => this.log.warn('Handling signal: usr2: an upgrade is not available in this version of hostd; ignored'));
     const crashed = (error: unknown) => this.dispatch({ t: 'crashed', error: userStack(error) });
     process.on('uncaughtException', crashed);
     process.on('unhandledRejection', crashed);
