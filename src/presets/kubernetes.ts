@@ -3,16 +3,18 @@
  * container's quota; `/readyz` and `/livez` answered by hostd before the app; on SIGTERM
  * `/readyz` answers 503 for `drain_delay` seconds while the app keeps serving (so the pod
  * leaves the Service's endpoints before it stops accepting), then the graceful stop, all
- * within `terminationGracePeriodSeconds`.
+ * within `terminationGracePeriodSeconds`. Idle keep-alive connections are kept longer than the
+ * load balancer in front keeps its own (65 s).
  */
 import * as z from 'zod/mini';
 import { definePreset } from '../config/define.ts';
 import { seconds, urlPath } from '../config/kinds.ts';
 import type { Preset } from '../config/types.ts';
 import { gracefulTimeoutWithin, PLATFORM_HOOK_TIMEOUT } from '../config/stop-plan.ts';
+import { KEEPALIVE_OPTION, type KeepaliveOptions, outliveBalancer } from './shared/keepalive.ts';
 import { bindAllInterfaces, PORT_OPTION, type PortOptions } from './shared/port.ts';
 
-export interface KubernetesOptions extends PortOptions {
+export interface KubernetesOptions extends PortOptions, KeepaliveOptions {
   /** Path of the readiness probe. @default '/readyz' */
   readiness_path?: string;
   /** Path of the liveness probe. @default '/livez' */
@@ -26,6 +28,7 @@ export interface KubernetesOptions extends PortOptions {
 /** The options, checked like the settings of the same names. */
 const OPTIONS = z.object({
   ...PORT_OPTION,
+  ...KEEPALIVE_OPTION,
   readiness_path: z.optional(urlPath().schema),
   liveness_path: z.optional(urlPath().schema),
   drain_delay: z.optional(seconds().schema),
@@ -43,6 +46,8 @@ const kubernetes: (options?: KubernetesOptions) => Preset = definePreset('kubern
     // The whole stop (drain_delay, the drain, the exit hooks) fits terminationGracePeriodSeconds.
     graceful_timeout: gracefulTimeoutWithin(options.termination_grace_period ?? 30, drainDelay, 'kubernetes({ termination_grace_period })'),
     hook_timeout: PLATFORM_HOOK_TIMEOUT,
+    // Above the 60 s of an AWS ALB, nginx and ingress-nginx; kubernetes({ keepalive }) for another balancer.
+    ...outliveBalancer(options.keepalive ?? 65),
     errorlog: '-',
   };
 });

@@ -85,6 +85,29 @@ describe('hostd/presets/kubernetes', () => {
     await blocked;
   });
 
+  it('keeps an idle keep-alive connection longer than the balancer in front (65 s by default, the option otherwise)', async () => {
+    const settings = (await printConfig(kubernetesProject('{ keepalive: 605 }'))).settings;
+    expect([settings.keepalive!.value, settings.headers_timeout!.value, settings.request_timeout!.value]).toEqual([605, 610, 610]);
+    const dir = kubernetesProject('');
+    expect((await printConfig(dir)).settings.keepalive!.value).toBe(65);
+    const run = startHostd(dir);
+    const url = await run.ready();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await over(agent, `${url}/pid`);
+      // Idle past Node's own 5 s: a connection the preset did not keep would be closed by now.
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      const sockets = Object.values(agent.freeSockets).flat();
+      expect(sockets).toHaveLength(1);
+      expect(sockets[0]!.destroyed).toBe(false);
+      const second = await over(agent, `${url}/pid`);
+      expect(second.body).toBe(first.body);
+      expect(Object.values(agent.sockets).flat().length + Object.values(agent.freeSockets).flat().length).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('uses the probe paths given as options', async () => {
     const hostd = startHostd(kubernetesProject("{ readiness_path: '/ready', liveness_path: '/healthz' }"));
     const url = await hostd.ready();

@@ -17,6 +17,15 @@ describe('hostd/presets/paas', () => {
     expect((await resolvedSettings(dir(), { PORT: '5123' })).workers).toBe('auto');
   });
 
+  it("keeps idle connections longer than the platform's router (95 s, 5 s more for headers), or as long as the option says", async () => {
+    const s = await resolvedSettings(dir());
+    expect([s.keepalive, s.headers_timeout, s.request_timeout]).toEqual([95, 100, 300]);
+    const long = project({ 'app.mjs': 'export default (q, s) => s.end("ok");\n', 'hostd.config.ts': "import paas from 'hostd/presets/paas';\nexport default { extends: [paas({ keepalive: 905 })], app: './app.mjs' };\n" });
+    const t = await resolvedSettings(long);
+    // Behind Cloudflare's 900 s: request_timeout is raised so that headers_timeout fits under it.
+    expect([t.keepalive, t.headers_timeout, t.request_timeout]).toEqual([905, 910, 910]);
+  });
+
   it("stops within the platform's 30 s between SIGTERM and SIGKILL", async () => {
     const s = await resolvedSettings(dir());
     expect(stopPlan(s as unknown as StopSettings, PRESET_SHAPE, 'graceful').total).toBeLessThanOrEqual(30 - PLATFORM_MARGIN_SECONDS);
