@@ -18,7 +18,13 @@ export interface ProxyHeader {
   readonly version: 1 | 2;
   readonly source: ProxyAddress | null;
   readonly destination: ProxyAddress | null;
+  /** A v2 SSL TLV says the client reached the balancer over TLS (it terminated it): the client's scheme is https. */
+  readonly tls?: true;
 }
+
+/** PP2_TYPE_SSL, and its client field's bit PP2_CLIENT_SSL. */
+const TLV_SSL = 0x20;
+const CLIENT_SSL = 0x01;
 
 export type ProxyParse =
   | { readonly state: 'more' }
@@ -94,18 +100,27 @@ function parseV2(bytes: Buffer): ProxyParse {
   if (bytes.length < length) return MORE;
   const addresses = { 1: 12, 2: 36, 3: 216 }[family] ?? 0;
   if (length - 16 < addresses) return error('a PROXY v2 header too short for its addresses');
-  // TLVs after the addresses: skipped, but each must fit in what is left.
+  // TLVs after the addresses: each must fit in what is left; only the SSL one is read.
+  let tls = false;
   for (let at = 16 + addresses; at < length; ) {
     if (at + 3 > length) return error('a PROXY v2 header with a truncated TLV');
-    at += 3 + bytes.readUInt16BE(at + 1);
-    if (at > length) return error('a PROXY v2 header with a TLV longer than the header');
+    const type = bytes[at]!;
+    const size = bytes.readUInt16BE(at + 1);
+    if (at + 3 + size > length) return error('a PROXY v2 header with a TLV longer than the header');
+    if (type === TLV_SSL && size >= 1 && (bytes[at + 3]! & CLIENT_SSL) !== 0) tls = true;
+    at += 3 + size;
   }
   // LOCAL (a health check from the balancer itself), UNSPEC and unix sockets keep the peer's own address.
   if (command === 0 || family === 0 || family === 3) return { state: 'done', header: { version: 2, source: null, destination: null }, length };
   if (transport !== 1) return error('a PROXY v2 header for a datagram protocol on a stream connection');
   const block = bytes.subarray(16, 16 + addresses);
   const [source, destination, ports] = family === 1 ? [ipv4(block.subarray(0, 4)), ipv4(block.subarray(4, 8)), 8] : [ipv6(block.subarray(0, 16)), ipv6(block.subarray(16, 32)), 32];
-  const header: ProxyHeader = { version: 2, source: { address: source, port: block.readUInt16BE(ports) }, destination: { address: destination, port: block.readUInt16BE(ports + 2) } };
+  const header: ProxyHeader = {
+    version: 2,
+    source: { address: source, port: block.readUInt16BE(ports) },
+    destination: { address: destination, port: block.readUInt16BE(ports + 2) },
+    ...(tls ? { tls: true as const } : {}),
+  };
   return { state: 'done', header, length };
 }
 

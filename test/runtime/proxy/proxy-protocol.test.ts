@@ -108,4 +108,13 @@ describe('the PROXY protocol parser', () => {
     const mapped = parseProxyHeader(proxyV2({ address: '::ffff:10.1.2.3', port: 5 }, { address: '::1', port: 6 }));
     expect(mapped).toMatchObject({ state: 'done', header: { source: { address: '::ffff:10.1.2.3', port: 5 } } });
   });
+
+  it('reads the SSL TLV: a client that reached the balancer over TLS', () => {
+    const ssl = (client: number) => Buffer.from([0x20, 0x00, 0x05, client, 0, 0, 0, 0]);
+    const from = { address: '198.51.100.1', port: 5000 };
+    const to = { address: '10.0.0.2', port: 443 };
+    expect(parseProxyHeader(proxyV2(from, to, ssl(0x01)))).toMatchObject({ state: 'done', header: { source: from, tls: true } });
+    const plain = parseProxyHeader(proxyV2(from, to, ssl(0x00)));
+    expect(plain.state === 'done' && plain.header.tls).toBeFalsy();
+  });
 });
