@@ -60,7 +60,7 @@ describe('dispatch', () => {
    * which workers take the next two?
    */
   async function afterOneWorkerFreed(dispatch: string): Promise<{ freed: number; next: Held[] }> {
-    const dir = appProject(recordingConfig(`workers: 2, keepalive: 120, dispatch: '${dispatch}', control_socket: './control.sock',`));
+    const dir = appProject(recordingConfig(`workers: 2, keepalive: 120, headers_timeout: 125, dispatch: '${dispatch}', control_socket: './control.sock',`));
     run = startHostd(dir);
     const port = Number(new URL(await run.ready()).port);
     const control = join(dir, 'control.sock');

@@ -112,26 +112,26 @@ describe('checkInterval', () => {
 
 describe('headers_timeout and request_timeout', () => {
   it('answers 408 to a request head that never completes, and closes the connection', async () => {
-    const { url } = await serve('headers_timeout: 1');
+    const { url } = await serve('headers_timeout: 1, keepalive: 0.5');
     const client = new Client(url).send('GET / HTTP/1.1\r\n');
     expect(statusLine(await client.untilClosed())).toBe('HTTP/1.1 408 Request Timeout');
   });
 
   it('answers 408 to a body that does not arrive within request_timeout; the app sees the request aborted', async () => {
-    const { url, log } = await serve('headers_timeout: 1, request_timeout: 1');
+    const { url, log } = await serve('headers_timeout: 1, request_timeout: 1, keepalive: 0.5');
     const client = new Client(url).send('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
     expect(statusLine(await client.untilClosed())).toBe('HTTP/1.1 408 Request Timeout');
     await waitForRecord(log, /^aborted \/upload after 3$/);
   });
 
   it('closes a connection that sends nothing', async () => {
-    const { url } = await serve('headers_timeout: 1');
+    const { url } = await serve('headers_timeout: 1, keepalive: 0.5');
     const client = new Client(url);
     expect(statusLine(await client.untilClosed())).toBe('HTTP/1.1 408 Request Timeout');
   });
 
   it('leaves a keep-alive connection idle between requests to keepalive', async () => {
-    const { url } = await serve('headers_timeout: 0.5, keepalive: 1');
+    const { url } = await serve('headers_timeout: 2, keepalive: 1');
     const client = new Client(url).send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     const text = await client.untilClosed();
     expect(statusLine(text)).toBe('HTTP/1.1 200 OK');

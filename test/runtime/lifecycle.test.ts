@@ -78,7 +78,7 @@ describe('hostd run: the lifecycle', () => {
 
   it('closes keep-alive connections during a drain without resetting one (and without waiting out keepalive)', async () => {
     // keepalive is long: a worker that waited for idle connections to time out would not exit within the test.
-    const dir = appProject(recordingConfig('workers: 1, keepalive: 120,'));
+    const dir = appProject(recordingConfig('workers: 1, keepalive: 120, headers_timeout: 125,'));
     const hostd = startHostd(dir);
     const url = new URL(await hostd.ready());
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -105,7 +105,7 @@ describe('hostd run: the lifecycle', () => {
   });
 
   it('closes a keep-alive connection that is idle when the drain starts', async () => {
-    const dir = appProject(recordingConfig('workers: 1, keepalive: 120,'));
+    const dir = appProject(recordingConfig('workers: 1, keepalive: 120, headers_timeout: 125,'));
     const hostd = startHostd(dir);
     const url = new URL(await hostd.ready());
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -102,7 +102,7 @@ describe('WebSockets', () => {
   });
 
   it('outlive the HTTP timers: keepalive, headers_timeout and request_timeout end HTTP connections, not an idle WebSocket', async () => {
-    const dir = wsProject('workers: 1, keepalive: 1, headers_timeout: 1, request_timeout: 1,');
+    const dir = wsProject('workers: 1, keepalive: 1, headers_timeout: 1.5, request_timeout: 2,');
     run = startHostd(dir);
     const url = await run.ready();
     const { port } = new URL(url);
