@@ -401,7 +401,7 @@ export const SETTINGS = {
     default: 'auto',
     doc: 'The unix socket `hostd status`, `hostd reload`, `hostd stop` and `hostd scale` use to reach the running primary; `"auto"`: a private one, named from the config file\'s path; null: none.',
     details:
-      '`"auto"` puts it in `$XDG_RUNTIME_DIR/hostd/`, or `/tmp/hostd-UID/`, a folder only its owner can use (hostd checks that before it listens), so the commands run in the project find the primary started from it. The socket is mode 0600 and removed at exit. Like signals, it keeps out other users, not code running as the same user: the workers are not told where it is.',
+      '`"auto"` puts it in `$XDG_RUNTIME_DIR/hostd/`, or `/tmp/hostd-UID/`, a folder only its owner can use (hostd checks that before it listens), so the commands run in the project find the primary started from it. Whatever the setting, the primary leaves a record in that folder of where its socket is (or that it has none), so the commands find it from the config file\'s location alone, without evaluating the file, which may no longer parse (see docs/observability.md). The socket is mode 0600 and removed at exit, and so is the record. Like signals, it keeps out other users, not code running as the same user: the workers are not told where it is.',
   }),
   allow_app_control: setting({
     section: 'Presets and control',

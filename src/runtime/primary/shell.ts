@@ -122,6 +122,7 @@ export class PrimaryShell {
         this.dispatch({ t: 'signal', signal });
       },
       request: (request) => this.request(request),
+      stopMode: () => this.core.stopMode,
       status: () => this.status(),
     };
   }
@@ -249,6 +250,7 @@ export class PrimaryShell {
         this.dispatcher.sticky = s.sticky_sessions;
         this.dispatcher.leastBusy = s.dispatch === 'least_busy';
         if (s.max_memory === 'auto' && this.memoryLimit === null) this.log.info('max_memory: "auto" is off: this process has no cgroup memory limit');
+        for (const integration of this.integrations) integration.using?.(this.view);
         return;
       }
       case 'fork':
