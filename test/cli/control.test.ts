@@ -448,6 +448,31 @@ s.on('error', (e) => process.stdout.write(String(e)));
     expect(status.code).toBe(1);
     expect(status.stderr).toBe(`hostd: the primary started from hostd.config.ts (pid ${run.pid}) has control_socket: null: no command can reach it; signals do (kill -HUP ${run.pid} reloads, kill -TERM ${run.pid} stops)\n`);
   });
+
+  // ---- issue 24, item 10: memory not known yet is not 0 ----
+
+  it('status shows a worker\'s memory as not known until its first heartbeat tells it', async () => {
+    // Node loads gate.mjs before any of hostd's worker code: no heartbeat until the test opens the gate.
+    const gate = "import { existsSync } from 'node:fs';\nconst open = new URL('./open', import.meta.url);\nconst nap = new Int32Array(new SharedArrayBuffer(4));\nwhile (!existsSync(open)) Atomics.wait(nap, 0, 0, 20);\n";
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock', worker_exec_argv: [`--import=${new URL('./gate.mjs', import.meta.url).href}`],"), { 'gate.mjs': gate });
+    run = startHostd(dir);
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const booting = await waitUntil(async () => {
+      const status = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { workers: { state: string; rss_bytes: number | null; heap_used_bytes: number | null }[] };
+      return status.workers.length === 1 ? status.workers[0]! : null;
+    }, 'a booting worker');
+    expect(booting).toMatchObject({ state: 'booting', rss_bytes: null, heap_used_bytes: null });
+    expect((await hostd(['status'], { cwd: dir })).stdout).toMatch(/^1 +\d+ +1 +booting .* not yet +not yet +[\d.]+ s ago$/m);
+    writeFileSync(join(dir, 'open'), '');
+    await run.ready();
+    const known = await waitUntil(async () => {
+      const [w] = (JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { workers: { rss_bytes: number | null; heap_used_bytes: number | null }[] }).workers;
+      return w?.rss_bytes != null ? w : null;
+    }, 'a memory reading');
+    expect(known.rss_bytes).toBeGreaterThan(0);
+    expect(known.heap_used_bytes).toBeGreaterThan(0);
+    expect((await hostd(['status'], { cwd: dir })).stdout).toMatch(/^1 +\d+ +1 +serving .* \d+ MiB +\d+ MiB +[\d.]+ s ago$/m);
+  });
 });
 
 describe('control requests during a reload or a stop (issue 23, bugs 4 to 7)', () => {

@@ -158,8 +158,9 @@ export class PrimaryShell {
         connections: this.dispatcher.leastBusy && this.children.has(w.age) ? this.dispatcher.openCount(this.children.get(w.age)!) : w.connections,
         // Handed over and not taken yet: a worker whose event loop is blocked shows them here.
         pending: this.children.has(w.age) ? this.dispatcher.pendingCount(this.children.get(w.age)!) : 0,
-        rss_bytes: w.stats.rssBytes,
-        heap_used_bytes: w.stats.heapUsedBytes,
+        // A process always holds some memory: 0 is a worker whose heartbeats have not told it yet (null: not known).
+        rss_bytes: w.stats.rssBytes > 0 ? w.stats.rssBytes : null,
+        heap_used_bytes: w.stats.heapUsedBytes > 0 ? w.stats.heapUsedBytes : null,
         last_heartbeat_seconds_ago: seconds(now - w.lastHeartbeat),
       })),
     };
