@@ -320,40 +320,40 @@ s.on('error', (e) => process.stdout.write(String(e)));
     expect(processState(pid)).toBe('zombie');
   });
 
-  it('stop waits as long as the stop plan the primary answered with, then says what it waited for', async () => {
-    // on_exit stops the primary itself: it exits only once continued.
-    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock', graceful_timeout: 1, hook_timeout: 1, on_exit: () => process.kill(process.pid, 'SIGSTOP'),"));
-    run = startHostd(dir);
-    await run.ready();
+  /** One worker and its own socket, with `body`; resolves once the control socket is there. */
+  const startOne = async (body: string, env: Record<string, string> = {}) => {
+    const dir = appProject(recordingConfig(`workers: 1, control_socket: './control.sock', ${body}`));
+    run = startHostd(dir, [], { env });
+    const url = await run.ready();
     await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
-    const pid = run.pid;
-    let stop: Awaited<ReturnType<typeof hostd>>;
+    return { dir, url, pid: run.pid };
+  };
+
+  /** Runs a command against a primary that a hook stops (SIGSTOP), and continues it after, whatever happened. */
+  const whileItStops = async (pid: number, args: string[], cwd: string) => {
     try {
-      stop = await hostd(['stop'], { cwd: dir, timeoutMs: 30_000 });
+      return await hostd(args, { cwd, timeoutMs: 30_000 });
     } finally {
       process.kill(pid, 'SIGCONT');
     }
+  };
+
+  it('stop waits as long as the stop plan the primary answered with, then says what it waited for', async () => {
+    // on_exit stops the primary itself: it exits only once continued.
+    const { dir, pid } = await startOne("graceful_timeout: 1, hook_timeout: 1, on_exit: () => process.kill(process.pid, 'SIGSTOP'),");
+    const stop = await whileItStops(pid, ['stop'], dir);
     expect(stop.code).toBe(1);
     const m = new RegExp(`^hostd: stop: pid ${pid} has not exited within (\\d+) s, the longest its graceful stop can take \\((graceful_timeout 1 s \\+ .*) = ([\\d.]+) s\\) with 2 s more; pid ${pid} is stopped \\(SIGSTOP or SIGTSTP\\): kill -CONT ${pid} resumes it\\n$`).exec(stop.stderr);
     expect(m, stop.stderr).not.toBeNull();
     expect(Number(m![1])).toBe(Math.ceil(Number(m![3])) + 2);
     expect(m![2]).toContain('on_exit 1 × 1 s');
-    expect((await run.exited).code).toBe(0);
+    expect((await run!.exited).code).toBe(0);
   });
 
   it('reload waits as long as the reload plan, which the primary gives from the settings it knows, then says what it waited for', async () => {
     // on_reload stops the primary itself: the outcome comes only once it is continued.
-    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock', hook_timeout: 1, boot_timeout: 5, on_reload: () => process.kill(process.pid, 'SIGSTOP'),"));
-    run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '2' } });
-    const url = await run.ready();
-    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
-    const pid = run.pid;
-    let reload: Awaited<ReturnType<typeof hostd>>;
-    try {
-      reload = await hostd(['reload'], { cwd: dir, timeoutMs: 30_000 });
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
+    const { dir, url, pid } = await startOne("hook_timeout: 1, boot_timeout: 5, on_reload: () => process.kill(process.pid, 'SIGSTOP'),", { HOSTD_CONFIG_TIMEOUT: '2' });
+    const reload = await whileItStops(pid, ['reload'], dir);
     expect(reload.code).toBe(1);
     const plan = 'config_timeout 2 s + on_reload 1 × 1 s + 1 batch of 1 × (pre_fork 1 × 1 s + boot_timeout 5 s) = 9 s';
     expect(reload.stderr).toBe(
@@ -401,18 +401,16 @@ s.on('error', (e) => process.stdout.write(String(e)));
 
   it('finds a custom control_socket through the owner-only record the primary leaves beside the default one, removed at exit', async () => {
     const env = { XDG_RUNTIME_DIR: tempDir() };
-    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock',"));
-    run = startHostd(dir, [], { env });
-    await run.ready();
+    const { dir, pid } = await startOne('', env);
     const folder = join(env.XDG_RUNTIME_DIR, 'hostd');
     const record = await waitUntil(() => readdirSync(folder, { withFileTypes: true }).find((e) => e.name.endsWith('.json')), 'the record');
     const path = join(folder, record.name);
     expect(lstatSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ hostd: 1, pid: run.pid, socket: join(dir, 'control.sock'), config: join(dir, 'hostd.config.ts') });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ hostd: 1, pid, socket: join(dir, 'control.sock'), config: join(dir, 'hostd.config.ts') });
     writeFileSync(join(dir, 'hostd.config.ts'), 'export default {\n');
     const status = await hostd(['status', '--json'], { cwd: dir, env });
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ pid: run.pid, control_socket: join(dir, 'control.sock') });
+    expect(JSON.parse(status.stdout)).toMatchObject({ pid, control_socket: join(dir, 'control.sock') });
     // The flag and the variable still name a socket, and win over the record.
     expect((await hostd(['status', '--control-socket', './control.sock'], { cwd: dir })).code).toBe(0);
     expect((await hostd(['status'], { cwd: dir, env: { HOSTD_CONTROL_SOCKET: join(dir, 'control.sock') } })).code).toBe(0);
@@ -425,9 +423,7 @@ s.on('error', (e) => process.stdout.write(String(e)));
 
   it('does not trust a record that is not the primary\'s own: it says why and looks at the default socket', async () => {
     const env = { XDG_RUNTIME_DIR: tempDir() };
-    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock',"));
-    run = startHostd(dir, [], { env });
-    await run.ready();
+    const { dir } = await startOne('', env);
     const folder = join(env.XDG_RUNTIME_DIR, 'hostd');
     const record = join(folder, (await waitUntil(() => readdirSync(folder).find((name) => name.endsWith('.json')), 'the record'))!);
     chmodSync(record, 0o644);
