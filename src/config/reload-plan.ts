@@ -16,6 +16,7 @@
  * The outcome is answered once the last batch is ready; the last old workers retire after.
  */
 import type { ResolvedSettings } from './options.generated.ts';
+import { counted } from '../text.ts';
 import { type StopShape, stopPlan, type StopSettings } from './stop-plan.ts';
 
 export type ReloadSettings = Pick<ResolvedSettings, 'config_timeout' | 'hook_timeout' | 'boot_timeout' | 'reload_batch'>;
@@ -34,7 +35,7 @@ export interface PreviousGeneration {
 }
 
 export interface ReloadStep {
-  readonly name: 'config' | 'on_reload' | 'batches' | 'retire';
+  readonly name: 'config' | 'on_reload' | 'batches' | 'retire' | 'boots' | 'when_ready';
   /** The longest it may take, in seconds; null when a setting leaves it unbounded (0 = no limit). */
   readonly seconds: number | null;
   /** How `seconds` was computed, as `hostd reload` says it. */
@@ -79,9 +80,43 @@ export function reloadPlan(next: NextGeneration, previous: PreviousGeneration, f
     },
     { name: 'retire', seconds: times(batches - 1, retire), how: `${batches - 1} × the old workers' stop ${shown(retire)}` },
   ];
+  return { steps, total: sum(steps) };
+}
+
+function sum(steps: readonly ReloadStep[]): number | null {
   let total: number | null = 0;
   for (const step of steps) total = total === null || step.seconds === null ? null : total + step.seconds;
-  return { steps, total };
+  return total;
+}
+
+/** The generation a start boots: its settings, its worker count and how many functions its hooks have. */
+export interface StartingGeneration {
+  readonly settings: Pick<ResolvedSettings, 'hook_timeout' | 'boot_timeout'>;
+  readonly workers: number;
+  readonly hooks: { readonly pre_fork: number; readonly when_ready: number };
+}
+
+/**
+ * The longest the rest of a start can take once its sockets are bound (when the control
+ * socket begins to listen), which a reload or a scale asked for meanwhile waits for: every
+ * worker boots (`pre_fork`, then `boot_timeout`), one that fails is retried after a backoff
+ * of at most `backoffMaxSeconds`, and before any worker was ever ready the primary gives up
+ * at `workers + 2` failures; then `when_ready`. (A slot that keeps failing after another
+ * worker became ready is retried for ever: that start has no bound, and a command waiting
+ * for it gives up after this one.)
+ */
+export function startPlan(g: StartingGeneration, backoffMaxSeconds: number): ReloadPlan {
+  const hook = bound(g.settings.hook_timeout);
+  const boot = bound(g.settings.boot_timeout);
+  const preFork = times(g.hooks.pre_fork, hook);
+  const attempts = g.workers + 2;
+  const each = preFork === null || boot === null ? null : backoffMaxSeconds + preFork + boot;
+  const shown = (n: number | null) => (n === null ? 'no limit' : s(n));
+  const steps: ReloadStep[] = [
+    { name: 'boots', seconds: times(attempts, each), how: `${attempts} boots (${counted(g.workers, 'worker')} + 2 failures) × (backoff ${s(backoffMaxSeconds)} + pre_fork ${g.hooks.pre_fork} × ${shown(hook)} + boot_timeout ${shown(boot)})` },
+    { name: 'when_ready', seconds: times(g.hooks.when_ready, hook), how: `when_ready ${g.hooks.when_ready} × ${shown(hook)}` },
+  ];
+  return { steps, total: sum(steps) };
 }
 
 /** The plan as a sum a reader can check: `config_timeout 30 s + on_reload 1 × 30 s + ... = 152 s`. */

@@ -378,6 +378,23 @@ s.on('error', (e) => process.stdout.write(String(e)));
     expect(answer).toEqual({ ok: true, generation: 2 });
   });
 
+  it('a scale during the start waits for it, and says how long that may take', async () => {
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock', post_worker_init: () => gate('boot'),", "import { gate } from './gate.mjs';"), { 'gate.mjs': GATE_MODULE });
+    run = startHostd(dir);
+    const socket = join(dir, 'control.sock');
+    await waitUntil(() => existsSync(socket), 'the control socket');
+    await waitForRecord(hooksLog(dir), /^boot waiting$/);
+    const answered = raw(socket, '{"command":"scale","n":1,"relative":true,"progress":true}\n');
+    await run.waitForOutput(/scale \+1 while starting: applied once that is done/);
+    release(dir, 'boot');
+    const [progress, answer] = (await answered).trimEnd().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(progress).toEqual({
+      deadline_seconds: 330,
+      waiting_for: 'the start under way: 3 boots (1 worker + 2 failures) × (backoff 10 s + pre_fork 1 × 30 s + boot_timeout 60 s) + when_ready 1 × 30 s = 330 s; then the scale',
+    });
+    expect(answer).toEqual({ ok: true, workers: 2, was: 1 });
+  });
+
   // ---- issue 24, item 4: the commands find the primary from the config file's location alone ----
 
   it('reaches the primary through a config that no longer parses (default socket): status, scale, reload fails with the problem, stop', async () => {

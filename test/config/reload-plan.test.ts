@@ -3,7 +3,7 @@
  * of it for any settings, and one plan as a reader would check it term by term.
  */
 import { describe, expect, it } from 'vitest';
-import { explainReloadPlan, type NextGeneration, type PreviousGeneration, reloadPlan } from '../../src/config/reload-plan.ts';
+import { explainReloadPlan, type NextGeneration, type PreviousGeneration, reloadPlan, startPlan } from '../../src/config/reload-plan.ts';
 import { stopPlan } from '../../src/config/stop-plan.ts';
 
 const PREVIOUS: PreviousGeneration = {
@@ -51,5 +51,12 @@ describe('the reload plan', () => {
     expect(explainReloadPlan(reloadPlan(next(2, 1, { hook_timeout: 0 }), PREVIOUS))).toMatch(/on_reload 1 × no limit .* = no bound$/);
     // No function to wait for: hook_timeout 0 bounds nothing.
     expect(reloadPlan(next(2, 1, { hook_timeout: 0 }, { on_reload: 0, pre_fork: 0 }), PREVIOUS).total).not.toBeNull();
+  });
+
+  it('the rest of a start: every worker and the two failures the primary tolerates before giving up, each after the longest backoff, then when_ready', () => {
+    const plan = startPlan({ settings: { hook_timeout: 5, boot_timeout: 60 }, workers: 3, hooks: { pre_fork: 2, when_ready: 1 } }, 10);
+    expect(plan.total).toBe(5 * (10 + 2 * 5 + 60) + 5);
+    expect(explainReloadPlan(plan)).toBe('5 boots (3 workers + 2 failures) × (backoff 10 s + pre_fork 2 × 5 s + boot_timeout 60 s) + when_ready 1 × 5 s = 405 s');
+    expect(startPlan({ settings: { hook_timeout: 5, boot_timeout: 0 }, workers: 3, hooks: { pre_fork: 0, when_ready: 0 } }, 10).total).toBeNull();
   });
 });

@@ -143,7 +143,8 @@ function ask(path: string, request: ControlRequest): Promise<Asked> {
       } else {
         const seconds = parsed.deadline === null ? null : Math.ceil(parsed.deadline) + PLATFORM_MARGIN_SECONDS;
         if (seconds === null) out.error(`hostd: ${request.command}: no deadline: waiting for ${parsed.waitingFor}`);
-        expect(seconds, `no outcome within ${seconds} s, the longest it can take (${parsed.waitingFor}) with ${PLATFORM_MARGIN_SECONDS} s more; it may still be under way (hostd status shows which generation each worker runs)`);
+        const look = request.command === 'reload' ? 'which generation each worker runs' : 'the worker target';
+        expect(seconds, `no outcome within ${seconds} s, the longest it can take (${parsed.waitingFor}) with ${PLATFORM_MARGIN_SECONDS} s more; it may still be under way (hostd status shows ${look})`);
       }
     };
     socket.setEncoding('utf8');
@@ -272,8 +273,8 @@ export async function controlCommand(inputs: ConfigInputs, request: ControlReque
     out.error(`hostd: ${target.off}`);
     return 1;
   }
-  // A reload's outcome may take minutes: the primary says how long, as it learns the new generation's settings.
-  const asked = await ask(target.socket, request.command === 'reload' ? { ...request, progress: true } : request);
+  // A reload's outcome, and a scale's during a start or a reload, may take minutes: the primary says how long, as it learns more.
+  const asked = await ask(target.socket, { ...request, progress: true });
   if (!('answer' in asked)) {
     if (asked.state === 'stale') return notRunning(target, json);
     if (asked.state === 'late') return failed(`${request.command}: ${asked.said}${pidState(asked.pid ?? target.pid)}`, target.socket, json);

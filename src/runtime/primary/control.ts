@@ -16,11 +16,12 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { explainReloadPlan, type NextGeneration, type PreviousGeneration, reloadPlan } from '../../config/reload-plan.ts';
+import { explainReloadPlan, type NextGeneration, type PreviousGeneration, type ReloadPlan, reloadPlan, startPlan } from '../../config/reload-plan.ts';
 import { configShape, explainPlan, type StopMode, stopPlan } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { controlFolder, controlRecordPath, controlSocketPath, prepareControlFolder, probeSocket, processState, readControlRecord, removeControlRecord, writeControlRecord } from '../control-path.ts';
 import { judgePeer, peerCheckUnavailable } from './control-peer.ts';
+import { BACKOFF_MAX_MS } from './core/slots.ts';
 import type { Integration, PrimaryView } from './integrations.ts';
 
 /** The most a request may hold; a command is a few dozen bytes. */
@@ -29,12 +30,12 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 5000;
 
 /**
- * `progress`: the reload's outcome is preceded by ControlProgress lines (a CLI of an older
- * hostd sends none). `expires`: when the command stops waiting for an answer (ms since the
+ * `progress`: the outcome of a reload, or of a scale that waits for a start or a reload, is
+ * preceded by ControlProgress lines (a CLI of an older hostd sends none). `expires`: when the command stops waiting for an answer (ms since the
  * epoch); a request read later is refused, not carried out behind the back of a command
  * that said it got no answer (a primary resumed after SIGSTOP reads what queued meanwhile).
  */
-export type ControlRequest = ({ command: 'status' } | { command: 'reload'; progress?: boolean } | { command: 'stop'; fast?: boolean } | { command: 'scale'; n: number; relative: boolean }) & { expires?: number };
+export type ControlRequest = ({ command: 'status' } | { command: 'reload' } | { command: 'stop'; fast?: boolean } | { command: 'scale'; n: number; relative: boolean }) & { expires?: number; progress?: boolean };
 
 export type ControlAnswer = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
@@ -42,6 +43,17 @@ export type ControlAnswer = { ok: true; [key: string]: unknown } | { ok: false; 
 export interface ControlProgress {
   readonly deadline_seconds: number | null;
   readonly waiting_for: string;
+}
+
+/**
+ * A reload or a scale whose command asked for progress and waits for its outcome: `behind`
+ * is what the core finishes first (the start, or a reload under way; a scale is answered at
+ * once otherwise).
+ */
+interface Waiter {
+  readonly kind: 'reload' | 'scale';
+  behind: 'start' | 'reload' | null;
+  tell(progress: ControlProgress): void;
 }
 
 /** The stop a stop request leads to: the one asked for, or, during a stop, what a second stop signal makes of it. */
@@ -64,8 +76,8 @@ function isRequest(value: unknown): value is ControlRequest {
   if (value === null || typeof value !== 'object') return false;
   const r = value as Record<string, unknown>;
   if (r.expires !== undefined && !Number.isSafeInteger(r.expires)) return false;
-  if (r.command === 'status') return true;
-  if (r.command === 'reload') return r.progress === undefined || typeof r.progress === 'boolean';
+  if (r.progress !== undefined && typeof r.progress !== 'boolean') return false;
+  if (r.command === 'status' || r.command === 'reload') return true;
   if (r.command === 'stop') return r.fast === undefined || typeof r.fast === 'boolean';
   if (r.command === 'scale') return Number.isSafeInteger(r.n) && typeof r.relative === 'boolean';
   return false;
@@ -77,24 +89,32 @@ export function control(): Integration {
   let path: string | null = null;
   /** The record this primary left for the commands (removed at exit), and the config it names. */
   let record: { readonly path: string; readonly config: string | null } | null = null;
-  /** The config serving when the reload under way began, or null when none is. */
+  /** Until `ready`, a reload or a scale waits for the start to end. */
+  let starting = true;
+  /** The config serving when the reload under way began, or null when none is; `switched`: its new generation has started. */
   let reloadingFrom: ResolvedConfig | null = null;
-  /** Reload requests that asked for progress, until answered; `queued`: sent while another reload was under way. */
-  const awaiting = new Set<{ queued: boolean; tell: (progress: ControlProgress) => void }>();
+  let switched = false;
+  /** Reloads and scales told how long their outcome may take, until answered. */
+  const awaiting = new Set<Waiter>();
 
-  /** How long a reload may take from now: from its start, or from the switch to the new generation; `then` more behind it. */
-  const reloadProgress = (from: 'start' | 'switch', queued: boolean): ControlProgress => {
-    const next = nextGeneration(primary.config, primary.workers());
-    const previous = previousGeneration(reloadingFrom ?? primary.config);
-    const plan = reloadPlan(next, previous, from);
-    const own = reloadPlan(next, previousGeneration(primary.config));
-    const total = plan.total === null || own.total === null ? null : plan.total + (queued ? own.total : 0);
-    const waiting_for = queued
-      ? `the reload under way (${explainReloadPlan(plan)}), then this one (${explainReloadPlan(own)})`
-      : from === 'switch'
-        ? `the rest of the reload once its new generation starts: ${explainReloadPlan(plan)}`
-        : `a reload: ${explainReloadPlan(plan)}`;
-    return { deadline_seconds: total, waiting_for };
+  /** How long a waiter's outcome may still take from now, and why: what it waits behind, then its own reload. */
+  const progressOf = (waiter: Waiter): ControlProgress => {
+    const { config } = primary;
+    const next = nextGeneration(config, primary.workers());
+    const running = reloadPlan(next, previousGeneration(reloadingFrom ?? config), switched ? 'switch' : 'start');
+    const terms: { readonly what: string; readonly plan: ReloadPlan }[] = [];
+    if (waiter.behind === 'start') {
+      const plan = startPlan({ settings: config.settings, workers: primary.workers(), hooks: { pre_fork: config.hooks.pre_fork.length, when_ready: config.hooks.when_ready.length } }, BACKOFF_MAX_MS / 1000);
+      terms.push({ what: 'the start under way', plan });
+    }
+    if (waiter.behind === 'reload') terms.push({ what: 'the reload under way', plan: running });
+    if (waiter.kind === 'reload') {
+      if (waiter.behind !== null) terms.push({ what: 'then this reload', plan: reloadPlan(next, previousGeneration(config)) });
+      else terms.push({ what: switched ? 'the rest of the reload once its new generation starts' : 'a reload', plan: running });
+    }
+    const total = terms.reduce<number | null>((sum, { plan }) => (sum === null || plan.total === null ? null : sum + plan.total), 0);
+    const waiting_for = terms.map(({ what, plan }) => `${what}: ${explainReloadPlan(plan)}`).join('; ');
+    return { deadline_seconds: total, waiting_for: waiter.kind === 'scale' ? `${waiting_for}; then the scale` : waiting_for };
   };
 
   const handle = (request: ControlRequest, reply: (answer: ControlAnswer) => void): void => {
@@ -119,7 +139,7 @@ export function control(): Integration {
   const serve = (socket: Socket): void => {
     let text = '';
     let answered = false;
-    let waiter: { queued: boolean; tell: (progress: ControlProgress) => void } | null = null;
+    let waiter: Waiter | null = null;
     const reply = (answer: ControlAnswer) => {
       if (answered) return;
       answered = true;
@@ -154,10 +174,14 @@ export function control(): Integration {
         primary.log.warn(`control socket: ${late}`);
         return reply({ ok: false, error: late });
       }
-      if (request.command === 'reload' && request.progress === true) {
-        waiter = { queued: reloadingFrom !== null, tell: (progress) => answered || void socket.write(`${JSON.stringify(progress)}\n`) };
-        awaiting.add(waiter);
-        waiter.tell(reloadProgress('start', waiter.queued));
+      if (request.progress === true && (request.command === 'reload' || request.command === 'scale')) {
+        const behind = starting ? 'start' : reloadingFrom !== null ? 'reload' : null;
+        // A scale with nothing to wait for is answered at once: no progress to tell.
+        if (request.command === 'reload' || behind !== null) {
+          waiter = { kind: request.command, behind, tell: (progress) => answered || void socket.write(`${JSON.stringify(progress)}\n`) };
+          awaiting.add(waiter);
+          waiter.tell(progressOf(waiter));
+        }
       }
       try {
         handle(request, reply);
@@ -236,16 +260,27 @@ export function control(): Integration {
       primary = view;
       if (event === 'listening') {
         start().catch((error: Error) => primary.log.warn(`control socket: ${error.message}`));
+      } else if (event === 'ready') {
+        starting = false;
+        // What waited for the start goes on now: a scale is answered, a reload begins.
+        for (const waiter of awaiting) {
+          if (waiter.behind !== 'start') continue;
+          waiter.behind = null;
+          if (waiter.kind === 'reload') waiter.tell(progressOf(waiter));
+        }
       } else if (event === 'reloading') {
         reloadingFrom = primary.config;
-        // A reload that waited behind another begins now: its own plan, from now.
+        switched = false;
+        // The reloads that waited behind another begin now: their own plan, from now.
         for (const waiter of awaiting) {
-          if (!waiter.queued) continue;
-          waiter.queued = false;
-          waiter.tell(reloadProgress('start', false));
+          if (waiter.behind !== 'reload') continue;
+          waiter.behind = null;
+          waiter.tell(progressOf(waiter));
         }
       } else if (event === 'reloaded' || event === 'reload_failed') {
         reloadingFrom = null;
+        switched = false;
+        for (const waiter of awaiting) if (waiter.kind === 'scale' && waiter.behind === 'reload') waiter.behind = null;
       } else if (event === 'exited') {
         server?.close();
         if (path !== null) {
@@ -260,7 +295,8 @@ export function control(): Integration {
       primary = view;
       // The reload's new generation starts: what is left of it is now known from its own settings.
       if (reloadingFrom === null || view.config === reloadingFrom) return;
-      for (const waiter of awaiting) waiter.tell(reloadProgress('switch', waiter.queued));
+      switched = true;
+      for (const waiter of awaiting) waiter.tell(progressOf(waiter));
     },
   };
 }
