@@ -2,9 +2,10 @@
  * The control socket: `hostd status`, `hostd reload`, `hostd stop` and `hostd scale` talk to
  * the primary over a unix socket only its owner can use (mode 0600, in an owner-only folder).
  * One request per connection, a line of JSON; one answer, a line of JSON, which says how long
- * a wait the command has after it (a stop's plan). A reload that asks for progress gets
- * lines before its answer, each saying how long its outcome may still take and why (the
- * reload plan, from the settings of the generation known at that moment). Requests become
+ * a wait the command has after it (a stop's plan). A reload, or a scale that waits for the
+ * start or a reload to end, that asks for progress gets lines before its answer, each saying
+ * how long its outcome may still take and why (the start and reload plans, from the settings
+ * of the generation known at that moment). Requests become
  * the events the signals produce (HUP, TERM/INT, TTIN/TTOU), so a command does what a signal
  * does. Everything that arrives is untrusted: a malformed, oversized or missing request is
  * answered with an error and the connection closed; nothing here can stop the primary.
@@ -31,9 +32,10 @@ const REQUEST_TIMEOUT_MS = 5000;
 
 /**
  * `progress`: the outcome of a reload, or of a scale that waits for a start or a reload, is
- * preceded by ControlProgress lines (a CLI of an older hostd sends none). `expires`: when the command stops waiting for an answer (ms since the
- * epoch); a request read later is refused, not carried out behind the back of a command
- * that said it got no answer (a primary resumed after SIGSTOP reads what queued meanwhile).
+ * preceded by ControlProgress lines (a CLI of an older hostd sends none). `expires`: when
+ * the command stops waiting for an answer (ms since the epoch); a request read later is
+ * refused, not carried out behind the back of a command that said it got no answer (a
+ * primary resumed after SIGSTOP reads what queued meanwhile).
  */
 export type ControlRequest = ({ command: 'status' } | { command: 'reload' } | { command: 'stop'; fast?: boolean } | { command: 'scale'; n: number; relative: boolean }) & { expires?: number; progress?: boolean };
 
@@ -273,7 +275,7 @@ export function control(): Integration {
         switched = false;
         // The reloads that waited behind another begin now: their own plan, from now.
         for (const waiter of awaiting) {
-          if (waiter.behind !== 'reload') continue;
+          if (waiter.kind !== 'reload' || waiter.behind !== 'reload') continue;
           waiter.behind = null;
           waiter.tell(progressOf(waiter));
         }
