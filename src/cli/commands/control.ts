@@ -10,18 +10,19 @@
  * beside its default socket (where its socket is, or that it has none); the default socket.
  *
  * Every wait has a deadline, and a command that gives up says what it waited for: the
- * primary's answer within ANSWER_SECONDS; a stop's exit within the stop plan the primary
- * answered with; a reload's outcome within the reload plan its progress lines give; the last
- * two plus PLATFORM_MARGIN_SECONDS, the margin a platform's stop window keeps too.
+ * primary's first word within FIRST_WORD_SECONDS; a stop's exit within the stop plan the
+ * primary answered with; the outcome of a reload, or of a scale behind the start or a
+ * reload, within the plans its progress lines give; the last two plus
+ * PLATFORM_MARGIN_SECONDS, the margin a platform's stop window keeps too.
  */
-import { unlinkSync, lstatSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { findConfigFile } from '../../config/discover.ts';
 import { type ConfigInputs, settingBeforeFile } from '../../config/resolve.ts';
 import { PLATFORM_MARGIN_SECONDS } from '../../config/stop-plan.ts';
 import { displayPath } from '../../paths.ts';
-import { controlRecordPath, controlSocketPath, judgeFailure, processState, readControlRecord, type SocketFailure } from '../../runtime/control-path.ts';
+import { type ControlRecord, controlRecordPath, controlSocketPath, judgeFailure, processState, readControlRecord, type SocketFailure } from '../../runtime/control-path.ts';
 import { native } from '../../runtime/native.ts';
 import type { ControlAnswer, ControlRequest } from '../../runtime/primary/control.ts';
 import { out, table } from '../output.ts';
@@ -32,8 +33,8 @@ import { reportError } from '../report.ts';
  * at once from its event loop; this is for a loop busy for a while (a scrape merged, a config
  * evaluated at a reload), not for one that is stuck (SIGSTOP).
  */
-export const ANSWER_SECONDS = 10;
-/** How long a command waits for the primary's first word (an answer, or a reload's first progress line): a request carried out just in time still has this long to be answered. */
+const ANSWER_SECONDS = 10;
+/** How long a command waits for the primary's first word (an answer, or a progress line): a request carried out just in time still has a second to be answered. */
 const FIRST_WORD_SECONDS = ANSWER_SECONDS + 1;
 /** An answer is a few kilobytes (status with many workers); more is not an answer. */
 const MAX_ANSWER_BYTES = 4 * 2 ** 20;
@@ -50,7 +51,7 @@ interface Target {
 }
 
 /** A live primary's record, or null; a record left by a primary that is gone is removed, one that is not a record is reported and ignored. */
-function liveRecord(path: string, configFile: string | null) {
+function liveRecord(path: string, configFile: string | null): ControlRecord | null {
   const reading = readControlRecord(path, configFile);
   if (reading.found === 'invalid') out.error(`hostd: ignoring ${path}: ${reading.why}`);
   if (reading.found !== 'record') return null;
@@ -111,8 +112,8 @@ function parseLine(line: string): { readonly answer: ControlAnswer } | { readonl
 }
 
 /**
- * Sends one request and reads lines until the answer: within ANSWER_SECONDS, or, after a
- * progress line, within the deadline it gives plus the margin.
+ * Sends one request and reads lines until the answer: within FIRST_WORD_SECONDS, or, after
+ * a progress line, within the deadline it gives plus the margin.
  */
 function ask(path: string, request: ControlRequest): Promise<Asked> {
   return new Promise((done) => {
