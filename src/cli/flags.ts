@@ -23,15 +23,19 @@ export function addSettingFlags(command: Command, inHelp: boolean): Command {
       },
     });
   }
-  for (const name of settingsWithCli()) {
-    const row = SETTINGS[name];
-    const short = row.short ? `-${row.short}, ` : '';
-    const option = new Option(`${short}${flagName(name)}${row.kind.arg ? ` ${row.kind.arg}` : ''}`, row.doc.replaceAll('`', ''));
-    option.helpGroup(`${row.section} options:`);
-    if (row.kind.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    command.addOption(option);
-    if (!row.kind.arg) command.addOption(new Option(`--no-${flagName(name).slice(2)}`).hideHelp());
-  }
+  for (const name of settingsWithCli()) addSettingFlag(command, name, `${SETTINGS[name].section} options:`);
+  return command;
+}
+
+/** Adds one setting's flag (`--control-socket` to the control commands, which take no other). */
+export function addSettingFlag(command: Command, name: SettingName, helpGroup?: string): Command {
+  const row = SETTINGS[name];
+  const short = row.short ? `-${row.short}, ` : '';
+  const option = new Option(`${short}${flagName(name)}${row.kind.arg ? ` ${row.kind.arg}` : ''}`, row.doc.replaceAll('`', ''));
+  if (helpGroup !== undefined) option.helpGroup(helpGroup);
+  if (row.kind.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+  command.addOption(option);
+  if (!row.kind.arg) command.addOption(new Option(`--no-${flagName(name).slice(2)}`).hideHelp());
   return command;
 }
 

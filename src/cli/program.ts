@@ -10,7 +10,7 @@ import type { Command as ConfigCommand } from '../config/types.ts';
 import { PRESET_NAMES, type PresetName } from '../config/shipped-presets.ts';
 import { ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
-import { addSettingFlags as addFlags, settingFlagValues } from './flags.ts';
+import { addSettingFlag, addSettingFlags as addFlags, settingFlagValues } from './flags.ts';
 import { out } from './output.ts';
 import { reportError } from './report.ts';
 
@@ -133,8 +133,8 @@ export function buildProgram(setExitCode: (code: number) => void, invoked?: stri
     setExitCode(await exportCommand(target, inputsFor('export', cmd, options, false), options));
   });
 
-  /** A command that talks to the running primary over its control socket. */
-  const controlling = (name: string, description: string) => new Command(name).description(description).addOption(configOption());
+  /** A command that talks to the running primary over its control socket; it reads the config's location, never the config. */
+  const controlling = (name: string, description: string) => addSettingFlag(new Command(name).description(description).addOption(configOption()), 'control_socket');
   const controlInputs = (cmd: Command, options: CommonOptions) => inputsFor('print-config', cmd, options, false);
   const status = controlling('status', 'show the running primary and its workers (exit 1 if not running)')
     .option('--json', 'machine-readable output')

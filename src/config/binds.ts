@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { printablePath } from '../paths.ts';
 
 /** A listening address, parsed from one `bind` string. */
@@ -83,4 +84,79 @@ export function formatBind(bind: Bind, scheme: 'http' | 'https' = 'http'): strin
       return `${scheme}://${isIP(host) === 6 ? `[${host}]` : host}:${bind.port}`;
     }
   }
+}
+
+/**
+ * What a TCP host covers, as the system binds it: `all` for `:PORT` and `[::]` (Node listens
+ * on `::` dual-stack: every IPv4 and IPv6 address), `ipv4-any` for `0.0.0.0`, else one
+ * address in a canonical text (`[0:0::1]` is `::1`, `[::ffff:127.0.0.1]` is `127.0.0.1`),
+ * or a host name, compared by name (not looked up).
+ */
+type Coverage = { readonly kind: 'all' } | { readonly kind: 'ipv4-any' } | { readonly kind: 'ip'; readonly family: 4 | 6; readonly address: string } | { readonly kind: 'name'; readonly name: string };
+
+function coverage(host: string | null): Coverage {
+  if (host === null) return { kind: 'all' };
+  if (isIP(host) === 4) return host === '0.0.0.0' ? { kind: 'ipv4-any' } : { kind: 'ip', family: 4, address: host };
+  if (isIP(host) !== 6) return { kind: 'name', name: host.toLowerCase() };
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  } catch {
+    // A scoped address (fe80::1%eth0): URLs have no zones; compared as written.
+    return { kind: 'ip', family: 6, address: host.toLowerCase() };
+  }
+  if (canonical === '::') return { kind: 'all' };
+  // An IPv4-mapped address binds the IPv4 address itself.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped === null) return { kind: 'ip', family: 6, address: canonical };
+  const [high, low] = [Number.parseInt(mapped[1]!, 16), Number.parseInt(mapped[2]!, 16)];
+  return { kind: 'ip', family: 4, address: [high >> 8, high & 255, low >> 8, low & 255].join('.') };
+}
+
+/**
+ * Why two binds cannot both listen (the second would fail with "address already in use"),
+ * or null when they can. The same address: the same TCP port (not 0, which picks a free
+ * one) on hosts that overlap, as Linux judges it: `:PORT`, `[::]:PORT` and `0.0.0.0:PORT`
+ * collide with each other and with any host on that port (`0.0.0.0` with IPv4 hosts only);
+ * `[::ffff:A]` is the IPv4 address A; host names collide only with the same name (hostd does
+ * not look them up: `localhost:8000` and `127.0.0.1:8000` are not judged). The same unix
+ * socket path, or the same inherited descriptor, is the same address too.
+ */
+export function bindOverlap(a: string, b: string): string | null {
+  const [pa, pb] = [parseBind(a), parseBind(b)];
+  if (!pa.ok || !pb.ok) return null;
+  const [x, y] = [pa.bind, pb.bind];
+  if (x.type === 'unix' && y.type === 'unix') return resolve(x.path) === resolve(y.path) ? 'they are the same socket file' : null;
+  if (x.type === 'fd' && y.type === 'fd') return x.fd === y.fd ? 'they are the same file descriptor' : null;
+  if (x.type !== 'tcp' || y.type !== 'tcp' || x.port !== y.port || x.port === 0) return null;
+  const sides = [
+    { text: a, covers: coverage(x.host), other: coverage(y.host) },
+    { text: b, covers: coverage(y.host), other: coverage(x.host) },
+  ];
+  const [cx, cy] = [sides[0]!.covers, sides[1]!.covers];
+  if (cx.kind === cy.kind && (cx.kind === 'all' || cx.kind === 'ipv4-any')) return `both listen on every IPv4${cx.kind === 'all' ? ' and IPv6' : ''} address`;
+  for (const { text, covers } of sides) if (covers.kind === 'all') return `${printablePath(text)} listens on every IPv4 and IPv6 address`;
+  for (const { text, covers, other } of sides) {
+    // 0.0.0.0 and an IPv6 address (or a name, which may be one) can share a port.
+    if (covers.kind === 'ipv4-any' && (other.kind === 'ipv4-any' || (other.kind === 'ip' && other.family === 4))) return `${printablePath(text)} listens on every IPv4 address`;
+  }
+  if (cx.kind === 'ip' && cy.kind === 'ip' && cx.address === cy.address) return 'they are the same address';
+  if (cx.kind === 'name' && cy.kind === 'name' && cx.name === cy.name) return 'they are the same address';
+  return null;
+}
+
+/**
+ * What keeps `addresses` from all listening: an address listed twice, or two that overlap
+ * (bindOverlap says why), one message each.
+ */
+export function bindCollisions(addresses: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (let i = 0; i < addresses.length; i++) {
+    for (let j = i + 1; j < addresses.length; j++) {
+      const [a, b] = [addresses[i]!, addresses[j]!];
+      const why = bindOverlap(a, b);
+      if (why !== null) found.add(a === b ? `${printablePath(a)} is listed more than once` : `${printablePath(a)} and ${printablePath(b)} cannot both listen: ${why}`);
+    }
+  }
+  return [...found];
 }

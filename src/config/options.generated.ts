@@ -26,6 +26,8 @@ export interface UserSettings {
    *
    * Port 0 picks a free port (logged at start). `fd://N` listens on an inherited file descriptor. Repeat `-b` for several; `HOSTD_BIND` takes a comma-separated list.
    *
+   * Two binds that are the same address are a config problem (`hostd check` names both), not an "address already in use" at start; the same goes for `metrics_bind` and a custom `control_socket` against every bind. The same address: the same port (not 0) on hosts that overlap as Linux binds them: `:PORT` and `[::]:PORT` take the port on every IPv4 and IPv6 address (Node listens dual-stack), so they collide with any host on that port; `0.0.0.0:PORT` takes it on every IPv4 address, so it collides with IPv4 hosts but not with `[::1]`; `[::ffff:127.0.0.1]` is `127.0.0.1`; IPv6 addresses are compared in their canonical form. Host names are compared by name only, never looked up: `localhost:8000` beside `127.0.0.1:8000` is not caught. The same `unix:` path, or the same `fd://N`, is the same address too.
+   *
    * Flag `-b, --bind <address>`, env `HOSTD_BIND`.
    * @default ["127.0.0.1:8000"]
    */
@@ -360,7 +362,7 @@ export interface UserSettings {
    */
   show_errors?: boolean;
   /**
-   * Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, or null for none.
+   * Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, not one of the binds, or null for none.
    *
    * hostd's own metrics (workers by state, requests, connections waiting, exits, reloads, hook durations, each worker's memory and event loop) and, when the app uses prom-client, the app's default registry merged across workers, in one scrape. OpenMetrics when the scraper asks for it. Not a bind for the app: nothing else is served there. See docs/observability.md.
    *
@@ -378,7 +380,7 @@ export interface UserSettings {
   /**
    * The unix socket `hostd status`, `hostd reload`, `hostd stop` and `hostd scale` use to reach the running primary; `"auto"`: a private one, named from the config file's path; null: none.
    *
-   * `"auto"` puts it in `$XDG_RUNTIME_DIR/hostd/`, or `/tmp/hostd-UID/`, a folder only its owner can use (hostd checks that before it listens), so the commands run in the project find the primary started from it. The socket is mode 0600 and removed at exit. Like signals, it keeps out other users, not code running as the same user: the workers are not told where it is.
+   * `"auto"` puts it in `$XDG_RUNTIME_DIR/hostd/`, or `/tmp/hostd-UID/`, a folder only its owner can use (hostd checks that before it listens), so the commands run in the project find the primary started from it. Whatever the setting, the primary leaves a record in that folder of where its socket is (or that it has none), so the commands find it from the config file's location alone, without evaluating the file, which may no longer parse (see docs/observability.md). The socket is mode 0600 and removed at exit, and so is the record. Like signals, it keeps out other users, not code running as the same user: the workers are not told where it is.
    *
    * Flag `--control-socket <path|auto>`, env `HOSTD_CONTROL_SOCKET`.
    * @default "auto"
@@ -574,7 +576,7 @@ export interface ResolvedSettings {
    */
   readonly show_errors: boolean;
   /**
-   * Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, or null for none.
+   * Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, not one of the binds, or null for none.
    */
   readonly metrics_bind: string | null;
   /**

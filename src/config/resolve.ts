@@ -72,12 +72,28 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
  * variables; loading uses the default meanwhile.
  */
 function configTimeout(inputs: ConfigInputs): number {
-  const row = SETTINGS.config_timeout;
-  const fromEnv = inputs.env[envName('config_timeout')];
-  const texts = inputs.flags.config_timeout ?? (fromEnv === undefined ? undefined : [fromEnv]);
-  if (texts === undefined) return row.default;
-  const parsed = row.kind.schema.safeParse(row.kind.fromText!(texts));
-  return parsed.success ? parsed.data : row.default;
+  try {
+    return (settingBeforeFile(inputs, 'config_timeout')?.value as number | undefined) ?? SETTINGS.config_timeout.default;
+  } catch {
+    return SETTINGS.config_timeout.default;
+  }
+}
+
+/**
+ * A setting from its flag or its `HOSTD_*` variable alone (the flag wins), validated and
+ * its paths resolved as when the whole config resolves, without the config file: for what
+ * bounds loading the file, and for the control commands, which must not evaluate it.
+ * Undefined when neither gives it; a ConfigInvalidError for a bad value.
+ */
+export function settingBeforeFile(inputs: ConfigInputs, name: SettingName): { readonly value: unknown; readonly source: string } | undefined {
+  const flag = flagEntries(inputs.flags, inputs.flagLabels).find((entry) => entry.name === name);
+  const text = inputs.env[envName(name)];
+  const entry = flag ?? (text === undefined ? undefined : { name, texts: [text], source: envName(name) });
+  if (entry === undefined) return undefined;
+  const issues: ConfigIssue[] = [];
+  const layer = textLayer([entry], inputs.cwd, issues);
+  if (issues.length > 0) throw new ConfigInvalidError(issues);
+  return layer.settings.get(name);
 }
 
 /** A problem with one setting, phrased for the layer that set it (a flag or variable names the key itself). */

@@ -28,6 +28,8 @@ import {
   pathList,
   workerCount,
 } from './kinds.ts';
+import { bindCollisions, bindOverlap } from './binds.ts';
+import { printablePath } from '../paths.ts';
 
 export const SECTIONS = [
   'App',
@@ -82,7 +84,7 @@ export const SETTINGS = {
     short: 'b',
     doc: 'Where to listen: `HOST:PORT`, `:PORT`, `[::1]:PORT`, `unix:/path.sock` or `fd://N`; one or a list.',
     details:
-      'Port 0 picks a free port (logged at start). `fd://N` listens on an inherited file descriptor. Repeat `-b` for several; `HOSTD_BIND` takes a comma-separated list.',
+      'Port 0 picks a free port (logged at start). `fd://N` listens on an inherited file descriptor. Repeat `-b` for several; `HOSTD_BIND` takes a comma-separated list.\n\nTwo binds that are the same address are a config problem (`hostd check` names both), not an "address already in use" at start; the same goes for `metrics_bind` and a custom `control_socket` against every bind. The same address: the same port (not 0) on hosts that overlap as Linux binds them: `:PORT` and `[::]:PORT` take the port on every IPv4 and IPv6 address (Node listens dual-stack), so they collide with any host on that port; `0.0.0.0:PORT` takes it on every IPv4 address, so it collides with IPv4 hosts but not with `[::1]`; `[::ffff:127.0.0.1]` is `127.0.0.1`; IPv6 addresses are compared in their canonical form. Host names are compared by name only, never looked up: `localhost:8000` beside `127.0.0.1:8000` is not caught. The same `unix:` path, or the same `fd://N`, is the same address too.',
   }),
   unix_mode: setting({
     section: 'Server socket',
@@ -380,7 +382,7 @@ export const SETTINGS = {
     section: 'Logging',
     kind: optionalBind(),
     default: null,
-    doc: "Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, or null for none.",
+    doc: "Where the primary serves Prometheus metrics (`GET /metrics`): one address in `bind`'s forms, not one of the binds, or null for none.",
     details:
       "hostd's own metrics (workers by state, requests, connections waiting, exits, reloads, hook durations, each worker's memory and event loop) and, when the app uses prom-client, the app's default registry merged across workers, in one scrape. OpenMetrics when the scraper asks for it. Not a bind for the app: nothing else is served there. See docs/observability.md.",
   }),
@@ -399,7 +401,7 @@ export const SETTINGS = {
     default: 'auto',
     doc: 'The unix socket `hostd status`, `hostd reload`, `hostd stop` and `hostd scale` use to reach the running primary; `"auto"`: a private one, named from the config file\'s path; null: none.',
     details:
-      '`"auto"` puts it in `$XDG_RUNTIME_DIR/hostd/`, or `/tmp/hostd-UID/`, a folder only its owner can use (hostd checks that before it listens), so the commands run in the project find the primary started from it. The socket is mode 0600 and removed at exit. Like signals, it keeps out other users, not code running as the same user: the workers are not told where it is.',
+      '`"auto"` puts it in `$XDG_RUNTIME_DIR/hostd/`, or `/tmp/hostd-UID/`, a folder only its owner can use (hostd checks that before it listens), so the commands run in the project find the primary started from it. Whatever the setting, the primary leaves a record in that folder of where its socket is (or that it has none), so the commands find it from the config file\'s location alone, without evaluating the file, which may no longer parse (see docs/observability.md). The socket is mode 0600 and removed at exit, and so is the record. Like signals, it keeps out other users, not code running as the same user: the workers are not told where it is.',
   }),
   allow_app_control: setting({
     section: 'Presets and control',
@@ -433,6 +435,9 @@ export function settingsWithCli(): SettingName[] {
   return SETTING_NAMES.filter((name) => SETTINGS[name].cli !== false && SETTINGS[name].kind.fromText);
 }
 
+/** Several problems found by one rule, as its one message. */
+const joined = (problems: readonly string[]): string | undefined => (problems.length === 0 ? undefined : problems.join('; '));
+
 /** Checks that span settings; each returns a message, naming the keys, when the pair is wrong. */
 export const RULES: ReadonlyArray<{
   readonly keys: readonly SettingName[];
@@ -463,6 +468,34 @@ export const RULES: ReadonlyArray<{
       const headers = s.headers_timeout as number;
       const request = s.request_timeout as number;
       return request > 0 && headers > request ? `headers_timeout (${headers}) must not exceed request_timeout (${request})` : undefined;
+    },
+  },
+  {
+    keys: ['bind'],
+    check: (s) => joined(bindCollisions(s.bind as string[])),
+  },
+  {
+    keys: ['metrics_bind', 'bind'],
+    check: (s) => {
+      const metrics = s.metrics_bind as string | null;
+      if (metrics === null) return undefined;
+      const clashes = (s.bind as string[]).flatMap((bind) => {
+        const why = bindOverlap(metrics, bind);
+        if (why === null) return [];
+        return [bind === metrics ? `metrics_bind ${printablePath(metrics)} is also in bind: the metrics endpoint needs an address of its own` : `metrics_bind ${printablePath(metrics)} and bind ${printablePath(bind)} cannot both listen: ${why}`];
+      });
+      return joined([...new Set(clashes)]);
+    },
+  },
+  {
+    keys: ['control_socket', 'metrics_bind', 'bind'],
+    check: (s) => {
+      const path = s.control_socket as string | null;
+      if (path === null || path === 'auto') return undefined;
+      const binds = s.bind as string[];
+      const clash = [...binds, ...(s.metrics_bind === null ? [] : [s.metrics_bind as string])].find((address) => bindOverlap(`unix:${path}`, address) !== null);
+      if (clash === undefined) return undefined;
+      return `control_socket ${printablePath(path)} is also ${binds.includes(clash) ? 'in bind' : 'metrics_bind'} (${printablePath(clash)}): the control socket needs a path of its own`;
     },
   },
   ...(['limit_request_line', 'limit_request_field_size'] as const).map((key) => ({

@@ -173,4 +173,26 @@ export default defineConfig({ extends: [team], app: './app.mjs', workers: 2, pos
     expect(unknownCommand.code).toBe(2);
     expect(unknownCommand.stderr).toMatch(/Did you mean check\?/);
   });
+
+  it('reports an address listed twice, and a metrics_bind that is a bind, where run would fail with "address already in use"', async () => {
+    const dir = project({ 'app.mjs': HELLO_APP, 'hostd.config.json': '{ "app": "./app.mjs", "bind": ["0.0.0.0:8102", "127.0.0.1:8103"], "metrics_bind": "127.0.0.1:8103" }' });
+    const twice = await hostd(['check', '--no-app', '-b', '127.0.0.1:8102', '-b', '127.0.0.1:8102'], { cwd: dir });
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('--bind: 127.0.0.1:8102 is listed more than once\n');
+    const file = await hostd(['check', '--no-app'], { cwd: dir });
+    expect(file.code).toBe(1);
+    expect(file.stderr.trimEnd().split('\n')).toEqual(['hostd.config.json: metrics_bind: metrics_bind 127.0.0.1:8103 is also in bind: the metrics endpoint needs an address of its own', '✗ the config is invalid (1 problem)']);
+    const overlap = await hostd(['check', '--no-app', '--json'], { cwd: dir, env: { HOSTD_BIND: '[::]:8102,0.0.0.0:8102', HOSTD_METRICS_BIND: '127.0.0.1:8102' } });
+    expect((JSON.parse(overlap.stdout) as { errors: { source: string; message: string }[] }).errors.map((e) => `${e.source}: ${e.message}`)).toEqual([
+      'HOSTD_BIND: [::]:8102 and 0.0.0.0:8102 cannot both listen: [::]:8102 listens on every IPv4 and IPv6 address',
+      'HOSTD_BIND: metrics_bind 127.0.0.1:8102 and bind [::]:8102 cannot both listen: [::]:8102 listens on every IPv4 and IPv6 address; metrics_bind 127.0.0.1:8102 and bind 0.0.0.0:8102 cannot both listen: 0.0.0.0:8102 listens on every IPv4 address',
+    ]);
+    // run refuses it as a config problem, before binding anything.
+    const run = await hostd(['run', '-b', '127.0.0.1:0', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', '-b', 'unix:./a.sock', '-b', 'unix:a.sock'], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`--bind: unix:${join(dir, 'a.sock')} is listed more than once`);
+    // Port 0 picks a free port for each: no collision.
+    expect(run.stderr).not.toContain('127.0.0.1:0');
+    expect(run.stderr).not.toContain('address already in use');
+  });
 });

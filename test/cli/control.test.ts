@@ -4,14 +4,15 @@
  * the default location, under an XDG_RUNTIME_DIR of its own.
  */
 import { connect, type Socket } from 'node:net';
-import { cpSync, existsSync, lstatSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { chmodSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appProject, recordingConfig } from '../helpers/apps.ts';
 import { hostd } from '../helpers/cli.ts';
 import { REPO, tempDir } from '../helpers/project.ts';
 import { native } from '../../src/runtime/native.ts';
 import { GATE_MODULE, release } from '../helpers/gates.ts';
+import { processState } from '../../src/runtime/control-path.ts';
 import { type Hostd, hooksLog, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
 /** Sends raw bytes to a socket and reads what comes back until it closes. */
@@ -95,7 +96,9 @@ describe('the control socket', () => {
     run = undefined;
     const status = await hostd(['status'], { cwd: dir });
     expect(status.code).toBe(1);
-    expect(status.stderr).toBe(`hostd: not running (nothing answers on ${socket})\n`);
+    // Its record is gone with it: the command looks at the default socket, and says so.
+    expect(status.stderr).toMatch(/^hostd: not running \(nothing answers on \S+\/[0-9a-f]{16}\.sock, and no primary started from hostd\.config\.ts left a record of another socket\)\n$/);
+    expect(status.stderr).not.toContain(socket);
   });
 
   it('answers a malformed, oversized or silent request with an error and keeps serving', async () => {
@@ -104,6 +107,10 @@ describe('the control socket', () => {
     expect(JSON.parse(await raw(socket, '{"command":"format-disk"}\n')).ok).toBe(false);
     expect(JSON.parse(await raw(socket, 'x'.repeat(70 * 1024))).error).toMatch(/at most 65536 bytes/);
     expect(JSON.parse(await raw(socket, '{"command":'))).toEqual({ ok: false, error: 'no request within 5 s' });
+    // A request read after its command stopped waiting is refused, not carried out.
+    const expired = JSON.parse(await raw(socket, `${JSON.stringify({ command: 'scale', n: 1, relative: true, expires: Date.now() - 1000 })}\n`)) as { ok: boolean; error: string };
+    expect(expired).toEqual({ ok: false, error: expect.stringMatching(/^refused: this scale request was read \d+\.\d s after its command stopped waiting for the answer$/) });
+    expect((JSON.parse((await hostd(['status', '--json'], { cwd: dirname(socket) })).stdout) as { workers_target: number }).workers_target).toBe(2);
     expect((await fetch(url)).status).toBe(200);
   });
 
@@ -273,6 +280,211 @@ s.on('error', (e) => process.stdout.write(String(e)));
     const answer = JSON.parse(await (await fetch(url)).text()) as { ok: boolean; pid?: number };
     expect(answer.ok).toBe(true);
     expect(answer.pid).toBe(run!.pid);
+  });
+
+  // ---- issue 24, item 3: every command has a deadline and says what it waited for ----
+
+  it('gives up on a primary that accepts and never answers (SIGSTOP): each command says so, and none is carried out later', async () => {
+    const { dir, url, socket } = await start();
+    const pid = run!.pid;
+    process.kill(pid, 'SIGSTOP');
+    let results: Awaited<ReturnType<typeof hostd>>[];
+    try {
+      const commands = [['status'], ['reload'], ['stop'], ['scale', '+1'], ['status', '--json']];
+      results = await Promise.all(commands.map((args) => hostd(args, { cwd: dir, timeoutMs: 30_000 })));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const unanswered = (command: string) =>
+      `${command}: the primary at ${socket} accepted the request but did not answer within 11 s (it refuses a request it reads more than 10 s after it was sent: this one will not be carried out); pid ${pid} is stopped (SIGSTOP or SIGTSTP): kill -CONT ${pid} resumes it`;
+    expect(results.slice(0, 4).map((r) => [r.code, r.stderr])).toEqual(['status', 'reload', 'stop', 'scale'].map((command) => [1, `hostd: ${unanswered(command)}\n`]));
+    expect(results[4]!.code).toBe(1);
+    expect(JSON.parse(results[4]!.stdout)).toEqual({ ok: false, error: unanswered('status'), control_socket: socket });
+    // Resumed, it reads the requests that queued meanwhile (before this status) and carries out none of them.
+    const status = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { generation: number; workers_target: number };
+    expect(status).toMatchObject({ generation: 1, workers_target: 2 });
+    expect((await fetch(url)).status).toBe(200);
+    expect(run!.output).not.toContain('hostd stopping');
+  });
+
+  it('stop reports a primary that exited but that its parent has not collected (a zombie) as stopped', async () => {
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock',"));
+    // The shell starts hostd, then becomes a sleep, which never collects it.
+    run = startHostd(dir, [], { prefix: ['sh', '-c', '"$@" & exec sleep 120', 'sh'] });
+    await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const { pid } = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { pid: number };
+    expect(pid).not.toBe(run.pid);
+    const stopped = await hostd(['stop'], { cwd: dir, timeoutMs: 20_000 });
+    expect(stopped).toMatchObject({ code: 0, stdout: `stopped (pid ${pid})\n` });
+    expect(processState(pid)).toBe('zombie');
+  });
+
+  /** One worker and its own socket, with `body`; resolves once the control socket is there. */
+  const startOne = async (body: string, env: Record<string, string> = {}) => {
+    const dir = appProject(recordingConfig(`workers: 1, control_socket: './control.sock', ${body}`));
+    run = startHostd(dir, [], { env });
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    return { dir, url, pid: run.pid };
+  };
+
+  /** Runs a command against a primary that a hook stops (SIGSTOP), and continues it after, whatever happened. */
+  const whileItStops = async (pid: number, args: string[], cwd: string) => {
+    try {
+      return await hostd(args, { cwd, timeoutMs: 30_000 });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  };
+
+  it('stop waits as long as the stop plan the primary answered with, then says what it waited for', async () => {
+    // on_exit stops the primary itself: it exits only once continued.
+    const { dir, pid } = await startOne("graceful_timeout: 1, hook_timeout: 1, on_exit: () => process.kill(process.pid, 'SIGSTOP'),");
+    const stop = await whileItStops(pid, ['stop'], dir);
+    expect(stop.code).toBe(1);
+    const m = new RegExp(`^hostd: stop: pid ${pid} has not exited within (\\d+) s, the longest its graceful stop can take \\((graceful_timeout 1 s \\+ .*) = ([\\d.]+) s\\) with 2 s more; pid ${pid} is stopped \\(SIGSTOP or SIGTSTP\\): kill -CONT ${pid} resumes it\\n$`).exec(stop.stderr);
+    expect(m, stop.stderr).not.toBeNull();
+    expect(Number(m![1])).toBe(Math.ceil(Number(m![3])) + 2);
+    expect(m![2]).toContain('on_exit 1 × 1 s');
+    expect((await run!.exited).code).toBe(0);
+  });
+
+  it('reload waits as long as the reload plan, which the primary gives from the settings it knows, then says what it waited for', async () => {
+    // on_reload stops the primary itself: the outcome comes only once it is continued.
+    const { dir, url, pid } = await startOne("hook_timeout: 1, boot_timeout: 5, on_reload: () => process.kill(process.pid, 'SIGSTOP'),", { HOSTD_CONFIG_TIMEOUT: '2' });
+    const reload = await whileItStops(pid, ['reload'], dir);
+    expect(reload.code).toBe(1);
+    const plan = 'config_timeout 2 s + on_reload 1 × 1 s + 1 batch of 1 × (pre_fork 1 × 1 s + boot_timeout 5 s) = 9 s';
+    expect(reload.stderr).toBe(
+      `hostd: reload: no outcome within 11 s, the longest it can take (a reload: ${plan}) with 2 s more; it may still be under way (hostd status shows which generation each worker runs); pid ${pid} is stopped (SIGSTOP or SIGTSTP): kill -CONT ${pid} resumes it\n`,
+    );
+    // Continued, the reload goes on to its end.
+    await waitUntil(async () => (JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { generation: number }).generation === 2, 'generation 2');
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('a reload says how long it may take: from the running settings, then from the new generation\'s once it starts', async () => {
+    const { dir, socket } = await start('boot_timeout: 7, reload_batch: 1,');
+    writeFileSync(join(dir, 'hostd.config.ts'), recordingConfig("workers: 3, control_socket: './control.sock', boot_timeout: 9, reload_batch: 2,"));
+    const lines = (await raw(socket, '{"command":"reload","progress":true}\n')).trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(3);
+    const [before, after, answer] = lines as [{ deadline_seconds: number; waiting_for: string }, { deadline_seconds: number; waiting_for: string }, unknown];
+    // The running generation: 2 workers, 1 at a time, boot_timeout 7; its workers' stop between the batches.
+    expect(before.waiting_for).toMatch(/^a reload: config_timeout 30 s \+ on_reload 1 × 30 s \+ 2 batches of 1 × \(pre_fork 1 × 30 s \+ boot_timeout 7 s\) \+ 1 × the old workers' stop \d+ s = \d+ s$/);
+    // The new one: 3 workers, 2 at a time, boot_timeout 9; what is left once it starts.
+    expect(after.waiting_for).toMatch(/^the rest of the reload once its new generation starts: 2 batches of 2 × \(pre_fork 1 × 30 s \+ boot_timeout 9 s\) \+ 1 × the old workers' stop \d+ s = \d+ s$/);
+    for (const line of [before, after]) expect(line.deadline_seconds).toBe(Number(/= (\d+) s$/.exec(line.waiting_for)![1]));
+    expect(answer).toEqual({ ok: true, generation: 2 });
+  });
+
+  it('a scale during the start waits for it, and says how long that may take', async () => {
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock', post_worker_init: () => gate('boot'),", "import { gate } from './gate.mjs';"), { 'gate.mjs': GATE_MODULE });
+    run = startHostd(dir);
+    const socket = join(dir, 'control.sock');
+    await waitUntil(() => existsSync(socket), 'the control socket');
+    await waitForRecord(hooksLog(dir), /^boot waiting$/);
+    const answered = raw(socket, '{"command":"scale","n":1,"relative":true,"progress":true}\n');
+    await run.waitForOutput(/scale \+1 while starting: applied once that is done/);
+    release(dir, 'boot');
+    const [progress, answer] = (await answered).trimEnd().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(progress).toEqual({
+      deadline_seconds: 330,
+      waiting_for: 'the start under way: 3 boots (1 worker + 2 failures) × (backoff 10 s + pre_fork 1 × 30 s + boot_timeout 60 s) + when_ready 1 × 30 s = 330 s; then the scale',
+    });
+    expect(answer).toEqual({ ok: true, workers: 2, was: 1 });
+  });
+
+  // ---- issue 24, item 4: the commands find the primary from the config file's location alone ----
+
+  it('reaches the primary through a config that no longer parses (default socket): status, scale, reload fails with the problem, stop', async () => {
+    const env = { XDG_RUNTIME_DIR: tempDir() };
+    const dir = appProject(recordingConfig('workers: 1,'));
+    run = startHostd(dir, [], { env });
+    const url = await run.ready();
+    await waitUntil(async () => (await hostd(['status'], { cwd: dir, env })).code === 0, 'status to answer');
+    writeFileSync(join(dir, 'hostd.config.ts'), 'module.exports = {\n');
+    const status = await hostd(['status', '--json'], { cwd: dir, env });
+    expect(status.code).toBe(0);
+    expect((JSON.parse(status.stdout) as { pid: number }).pid).toBe(run.pid);
+    expect(await hostd(['scale', '+1'], { cwd: dir, env })).toMatchObject({ code: 0, stdout: 'workers: 1 → 2\n' });
+    const reload = await hostd(['reload'], { cwd: dir, env });
+    expect(reload.code).toBe(1);
+    expect(reload.stderr).toMatch(/^hostd: reload failed: the config is invalid; nothing changed:\nhostd\.config\.ts:2:1: syntax error/);
+    expect((await fetch(url)).status).toBe(200);
+    expect(await hostd(['stop'], { cwd: dir, env })).toMatchObject({ code: 0, stdout: `stopped (pid ${run.pid})\n` });
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('finds a custom control_socket through the owner-only record the primary leaves beside the default one, removed at exit', async () => {
+    const env = { XDG_RUNTIME_DIR: tempDir() };
+    const { dir, pid } = await startOne('', env);
+    const folder = join(env.XDG_RUNTIME_DIR, 'hostd');
+    const record = await waitUntil(() => readdirSync(folder, { withFileTypes: true }).find((e) => e.name.endsWith('.json')), 'the record');
+    const path = join(folder, record.name);
+    expect(lstatSync(path).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ hostd: 1, pid, socket: join(dir, 'control.sock'), config: join(dir, 'hostd.config.ts') });
+    writeFileSync(join(dir, 'hostd.config.ts'), 'export default {\n');
+    const status = await hostd(['status', '--json'], { cwd: dir, env });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ pid, control_socket: join(dir, 'control.sock') });
+    // The flag and the variable still name a socket, and win over the record.
+    expect((await hostd(['status', '--control-socket', './control.sock'], { cwd: dir })).code).toBe(0);
+    expect((await hostd(['status'], { cwd: dir, env: { HOSTD_CONTROL_SOCKET: join(dir, 'control.sock') } })).code).toBe(0);
+    const bad = await hostd(['status', '--control-socket', ''], { cwd: dir, env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--control-socket: expected a path, "auto" or null');
+    expect((await hostd(['stop'], { cwd: dir, env })).code).toBe(0);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('does not trust a record that is not the primary\'s own: it says why and looks at the default socket', async () => {
+    const env = { XDG_RUNTIME_DIR: tempDir() };
+    const { dir } = await startOne('', env);
+    const folder = join(env.XDG_RUNTIME_DIR, 'hostd');
+    const record = join(folder, (await waitUntil(() => readdirSync(folder).find((name) => name.endsWith('.json')), 'the record'))!);
+    chmodSync(record, 0o644);
+    const status = await hostd(['status'], { cwd: dir, env });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe(`hostd: ignoring ${record}: it is open to other users (mode 644)\nhostd: not running (nothing answers on ${record.replace(/\.json$/, '.sock')}, and no primary started from hostd.config.ts left a record of another socket)\n`);
+  });
+
+  it('says so when the running primary has control_socket: null, without evaluating the config', async () => {
+    const env = { XDG_RUNTIME_DIR: tempDir() };
+    const dir = appProject(recordingConfig('workers: 1, control_socket: null,'));
+    run = startHostd(dir, [], { env });
+    await run.ready();
+    const folder = join(env.XDG_RUNTIME_DIR, 'hostd');
+    await waitUntil(() => existsSync(folder) && readdirSync(folder).some((name) => name.endsWith('.json')), 'the record');
+    writeFileSync(join(dir, 'hostd.config.ts'), 'export default {\n');
+    const status = await hostd(['status'], { cwd: dir, env });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe(`hostd: the primary started from hostd.config.ts (pid ${run.pid}) has control_socket: null: no command can reach it; signals do (kill -HUP ${run.pid} reloads, kill -TERM ${run.pid} stops)\n`);
+  });
+
+  // ---- issue 24, item 10: memory not known yet is not 0 ----
+
+  it('status shows a worker\'s memory as not known until its first heartbeat tells it', async () => {
+    // Node loads gate.mjs before any of hostd's worker code: no heartbeat until the test opens the gate.
+    const gate = "import { existsSync } from 'node:fs';\nconst open = new URL('./open', import.meta.url);\nconst nap = new Int32Array(new SharedArrayBuffer(4));\nwhile (!existsSync(open)) Atomics.wait(nap, 0, 0, 20);\n";
+    const dir = appProject(recordingConfig("workers: 1, control_socket: './control.sock', worker_exec_argv: [`--import=${new URL('./gate.mjs', import.meta.url).href}`],"), { 'gate.mjs': gate });
+    run = startHostd(dir);
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const booting = await waitUntil(async () => {
+      const status = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { workers: { state: string; rss_bytes: number | null; heap_used_bytes: number | null }[] };
+      return status.workers.length === 1 ? status.workers[0]! : null;
+    }, 'a booting worker');
+    expect(booting).toMatchObject({ state: 'booting', rss_bytes: null, heap_used_bytes: null });
+    expect((await hostd(['status'], { cwd: dir })).stdout).toMatch(/^1 +\d+ +1 +booting .* not yet +not yet +[\d.]+ s ago$/m);
+    writeFileSync(join(dir, 'open'), '');
+    await run.ready();
+    const known = await waitUntil(async () => {
+      const [w] = (JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { workers: { rss_bytes: number | null; heap_used_bytes: number | null }[] }).workers;
+      return w?.rss_bytes != null ? w : null;
+    }, 'a memory reading');
+    expect(known.rss_bytes).toBeGreaterThan(0);
+    expect(known.heap_used_bytes).toBeGreaterThan(0);
+    expect((await hostd(['status'], { cwd: dir })).stdout).toMatch(/^1 +\d+ +1 +serving .* \d+ MiB +\d+ MiB +[\d.]+ s ago$/m);
   });
 });
 

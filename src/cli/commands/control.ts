@@ -2,116 +2,285 @@
  * `hostd status`, `hostd reload`, `hostd stop`, `hostd scale`: one request to the running
  * primary over its control socket (runtime/primary/control.ts). Exit codes: 0 done, 1 not
  * running or the action failed (with the reason), 2 usage.
+ *
+ * The primary is found from the config file's location alone; the file is never evaluated,
+ * so a config that no longer parses does not lock the commands out of the primary started
+ * from it (`reload` then fails with the problems, and the old generation keeps serving). In
+ * order: `--control-socket` or `HOSTD_CONTROL_SOCKET`; the record a running primary left
+ * beside its default socket (where its socket is, or that it has none); the default socket.
+ *
+ * Every wait has a deadline, and a command that gives up says what it waited for: the
+ * primary's first word within FIRST_WORD_SECONDS; a stop's exit within the stop plan the
+ * primary answered with; the outcome of a reload, or of a scale behind the start or a
+ * reload, within the plans its progress lines give; the last two plus
+ * PLATFORM_MARGIN_SECONDS, the margin a platform's stop window keeps too.
  */
 import { lstatSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { findConfigFile } from '../../config/discover.ts';
-import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
-import { ConfigInvalidError } from '../../errors.ts';
-import { controlSocketPath, judgeFailure, type SocketFailure } from '../../runtime/control-path.ts';
+import { type ConfigInputs, settingBeforeFile } from '../../config/resolve.ts';
+import { PLATFORM_MARGIN_SECONDS } from '../../config/stop-plan.ts';
+import { displayPath } from '../../paths.ts';
+import { type ControlRecord, controlRecordPath, controlSocketPath, judgeFailure, processState, readControlRecord, type SocketFailure } from '../../runtime/control-path.ts';
+import { native } from '../../runtime/native.ts';
 import type { ControlAnswer, ControlRequest } from '../../runtime/primary/control.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
 
-/** The primary's answer, or what connecting found instead. */
-type Asked = { readonly answer: ControlAnswer } | SocketFailure;
+/**
+ * How long after it was sent the primary still carries out a request (`expires`). It answers
+ * at once from its event loop; this is for a loop busy for a while (a scrape merged, a config
+ * evaluated at a reload), not for one that is stuck (SIGSTOP).
+ */
+const ANSWER_SECONDS = 10;
+/** How long a command waits for the primary's first word (an answer, or a progress line): a request carried out just in time still has a second to be answered. */
+const FIRST_WORD_SECONDS = ANSWER_SECONDS + 1;
+/** An answer is a few kilobytes (status with many workers); more is not an answer. */
+const MAX_ANSWER_BYTES = 4 * 2 ** 20;
 
-/** Sends one request and reads the one-line answer. */
+/** Where the running primary should answer, found without evaluating the config. */
+interface Target {
+  readonly socket: string;
+  /** Its pid, where a record says it. */
+  readonly pid: number | null;
+  /** The record that led here: it goes with the socket file when nothing answers there any more. */
+  readonly record: string | null;
+  /** For "not running" at the default socket: where a primary started from this config would have left a record. */
+  readonly unrecorded: string | null;
+}
+
+/** A live primary's record, or null; a record left by a primary that is gone is removed, one that is not a record is reported and ignored. */
+function liveRecord(path: string, configFile: string | null): ControlRecord | null {
+  const reading = readControlRecord(path, configFile);
+  if (reading.found === 'invalid') out.error(`hostd: ignoring ${path}: ${reading.why}`);
+  if (reading.found !== 'record') return null;
+  const state = processState(reading.record.pid);
+  if (state === 'running' || state === 'stopped') return reading.record;
+  try {
+    unlinkSync(path);
+  } catch {}
+  return null;
+}
+
+/** The target, or why no command can reach the primary (a config error is thrown). */
+function locate(inputs: ConfigInputs): Target | { readonly off: string } {
+  const file = inputs.configFile !== undefined ? resolve(inputs.cwd, inputs.configFile) : findConfigFile(inputs.cwd);
+  const override = settingBeforeFile(inputs, 'control_socket');
+  const recordPath = controlRecordPath(file, inputs.cwd, inputs.env);
+  const record = liveRecord(recordPath, file);
+  if (override !== undefined) {
+    const socket = controlSocketPath(override.value as string | null, file, inputs.cwd, inputs.env);
+    if (socket === null) return { off: `control_socket is null (${override.source}): no command can reach the primary` };
+    return { socket, pid: record?.socket === socket ? record.pid : null, record: null, unrecorded: null };
+  }
+  const from = file === null ? `in ${displayPath(inputs.cwd, inputs.cwd)}` : `from ${displayPath(file, inputs.cwd)}`;
+  if (record === null) return { socket: controlSocketPath('auto', file, inputs.cwd, inputs.env)!, pid: null, record: null, unrecorded: from };
+  if (record.socket === null) {
+    return { off: `the primary started ${from} (pid ${record.pid}) has control_socket: null: no command can reach it; signals do (kill -HUP ${record.pid} reloads, kill -TERM ${record.pid} stops)` };
+  }
+  return { socket: record.socket, pid: record.pid, record: recordPath, unrecorded: null };
+}
+
+/** The primary's answer; what connecting found instead; or a wait that passed its deadline (`said`: what was waited for). */
+type Asked = { readonly answer: ControlAnswer } | SocketFailure | { readonly state: 'late'; readonly said: string; readonly pid: number | null };
+
+/** The pid listening on a connected unix socket (SO_PEERCRED), where the native helper is built. */
+function peerPid(socket: Socket): number | null {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  const pid = typeof fd === 'number' && fd >= 0 ? (native()?.peerPid(fd) ?? -1) : -1;
+  return pid > 0 ? pid : null;
+}
+
+/** One line from the primary, as untrusted input: an answer, a progress line, or nothing hostd sends. */
+function parseLine(line: string): { readonly answer: ControlAnswer } | { readonly deadline: number | null; readonly waitingFor: string } | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const v = value as Record<string, unknown>;
+  if (v.ok === true) return { answer: v as ControlAnswer };
+  if (v.ok === false) return { answer: { ok: false, error: typeof v.error === 'string' ? v.error : 'the primary gave no reason' } };
+  const deadline = v.deadline_seconds;
+  if ((deadline === null || (typeof deadline === 'number' && Number.isFinite(deadline) && deadline >= 0)) && typeof v.waiting_for === 'string') {
+    return { deadline, waitingFor: v.waiting_for };
+  }
+  return null;
+}
+
+/**
+ * Sends one request and reads lines until the answer: within FIRST_WORD_SECONDS, or, after
+ * a progress line, within the deadline it gives plus the margin.
+ */
 function ask(path: string, request: ControlRequest): Promise<Asked> {
-  return new Promise((resolve) => {
+  return new Promise((done) => {
     const socket = connect(path);
     let text = '';
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
-    socket.on('data', (chunk: string) => (text += chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => resolve(judgeFailure(path, error.code)));
-    socket.on('close', () => {
-      try {
-        resolve({ answer: JSON.parse(text) as ControlAnswer });
-      } catch {
-        // Accepted, then closed with nothing said: a primary out of descriptors does that.
-        resolve({ state: 'unsure', why: 'it closed the connection without answering' });
+    let answer: ControlAnswer | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (asked: Asked) => {
+      clearTimeout(timer);
+      done(asked);
+    };
+    const expect = (seconds: number | null, said: string) => {
+      clearTimeout(timer);
+      if (seconds === null) return;
+      timer = setTimeout(() => {
+        finish({ state: 'late', said, pid: peerPid(socket) });
+        socket.destroy();
+      }, seconds * 1000);
+    };
+    expect(FIRST_WORD_SECONDS, `the primary at ${path} accepted the request but did not answer within ${FIRST_WORD_SECONDS} s (it refuses a request it reads more than ${ANSWER_SECONDS} s after it was sent: this one will not be carried out)`);
+    const take = (line: string) => {
+      const parsed = parseLine(line);
+      if (parsed === null || answer !== null) return;
+      if ('answer' in parsed) {
+        answer = parsed.answer;
+        finish({ answer });
+        socket.destroy();
+      } else {
+        const seconds = parsed.deadline === null ? null : Math.ceil(parsed.deadline) + PLATFORM_MARGIN_SECONDS;
+        if (seconds === null) out.error(`hostd: ${request.command}: no deadline: waiting for ${parsed.waitingFor}`);
+        const look = request.command === 'reload' ? 'which generation each worker runs' : 'the worker target';
+        expect(seconds, `no outcome within ${seconds} s, the longest it can take (${parsed.waitingFor}) with ${PLATFORM_MARGIN_SECONDS} s more; it may still be under way (hostd status shows ${look})`);
       }
+    };
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify({ ...request, expires: Date.now() + ANSWER_SECONDS * 1000 })}\n`));
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n')) {
+        take(text.slice(0, end));
+        text = text.slice(end + 1);
+      }
+      if (text.length > MAX_ANSWER_BYTES) {
+        finish({ state: 'unsure', why: `it sent more than ${MAX_ANSWER_BYTES} bytes without an answer` });
+        socket.destroy();
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(judgeFailure(path, error.code)));
+    socket.on('close', () => {
+      if (text !== '') take(text);
+      // Accepted, then closed with nothing said: a primary out of descriptors does that.
+      finish(answer === null ? { state: 'unsure', why: 'it closed the connection without answering' } : { answer });
     });
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+/** What became of a pid that did not do what was asked in time, for the message. */
+function pidState(pid: number | null): string {
+  if (pid === null) return '';
+  switch (processState(pid)) {
+    case 'stopped':
+      return `; pid ${pid} is stopped (SIGSTOP or SIGTSTP): kill -CONT ${pid} resumes it`;
+    case 'running':
+      return `; pid ${pid} is running, its event loop busy or blocked`;
+    default:
+      return `; pid ${pid} has exited`;
   }
 }
 
-/** "not running": nothing is bound to the socket any more; the file a primary that died left is removed. */
-function notRunning(path: string, json: boolean): number {
-  if (lstatSync(path, { throwIfNoEntry: false })?.isSocket()) {
+/** "not running": nothing is bound to the socket any more; the file a primary that died left is removed, and its record. */
+function notRunning(target: Target, json: boolean): number {
+  if (lstatSync(target.socket, { throwIfNoEntry: false })?.isSocket()) {
     try {
-      unlinkSync(path);
+      unlinkSync(target.socket);
     } catch {}
   }
-  if (json) out.json({ ok: false, error: 'not running', control_socket: path });
-  else out.error(`hostd: not running (nothing answers on ${path})`);
+  if (target.record !== null) {
+    try {
+      unlinkSync(target.record);
+    } catch {}
+  }
+  if (json) out.json({ ok: false, error: 'not running', control_socket: target.socket });
+  else out.error(`hostd: not running (nothing answers on ${target.socket}${target.unrecorded === null ? '' : `, and no primary started ${target.unrecorded} left a record of another socket`})`);
   return 1;
 }
 
-/** A primary is there but did not answer: its socket stays, and the command fails saying why. */
-function noAnswer(path: string, why: string, json: boolean): number {
-  const error = `the primary at ${path} did not answer: ${why}; try again`;
+/** A command that failed, with why, in the command's format. */
+function failed(error: string, path: string, json: boolean): number {
   if (json) out.json({ ok: false, error, control_socket: path });
   else out.error(`hostd: ${error}`);
   return 1;
 }
 
-const MiB = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+/** A pause between two looks at a stopping primary. */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits for the primary to be gone after it answered `stop`: no process, or a zombie (it
+ * exited; its parent has not collected it), within the plan it answered with, plus the margin.
+ * Returns why not, or null.
+ */
+async function waitForExit(answer: Record<string, unknown>): Promise<string | null> {
+  const pid = answer.pid;
+  if (!Number.isSafeInteger(pid) || (pid as number) < 2) return 'the primary answered without its pid: its exit cannot be waited for';
+  const planned = typeof answer.deadline_seconds === 'number' && Number.isFinite(answer.deadline_seconds) ? answer.deadline_seconds : null;
+  const plan = typeof answer.plan === 'string' ? answer.plan : 'not given';
+  const mode = typeof answer.mode === 'string' ? `${answer.mode} ` : '';
+  const seconds = planned === null ? null : Math.ceil(planned) + PLATFORM_MARGIN_SECONDS;
+  if (seconds === null) out.error(`hostd: stop: waiting for pid ${pid} to exit; its ${mode}stop has no bound (${plan})`);
+  const limit = seconds === null ? Infinity : performance.now() + seconds * 1000;
+  for (;;) {
+    const state = processState(pid as number);
+    if (state === 'gone' || state === 'zombie') return null;
+    if (performance.now() > limit) {
+      return `stop: pid ${pid} has not exited within ${seconds} s, the longest its ${mode}stop can take (${plan}) with ${PLATFORM_MARGIN_SECONDS} s more${pidState(pid as number)}`;
+    }
+    await pause(50);
+  }
+}
+
+const MiB = (bytes: unknown) => (typeof bytes === 'number' ? `${Math.round(bytes / 2 ** 20)} MiB` : 'not yet');
 
 function printStatus(answer: Record<string, unknown>): void {
-  const workers = answer.workers as Record<string, number | string | null>[];
-  out.line(`hostd ${answer.version} (pid ${answer.pid}), generation ${answer.generation}, up ${answer.uptime_seconds} s`);
-  out.line(`config   ${answer.config_file ?? 'none'}`);
-  out.line(`binds    ${(answer.binds as string[]).join(', ')}`);
-  out.line(`control  ${answer.control_socket}`);
-  out.line(`workers  ${workers.length} (target ${answer.workers_target})`);
+  const workers = (Array.isArray(answer.workers) ? answer.workers : []) as Record<string, unknown>[];
+  const binds = Array.isArray(answer.binds) ? answer.binds.map(String) : [];
+  out.line(`hostd ${String(answer.version)} (pid ${String(answer.pid)}), generation ${String(answer.generation)}, up ${String(answer.uptime_seconds)} s`);
+  out.line(`config   ${String(answer.config_file ?? 'none')}`);
+  out.line(`binds    ${binds.join(', ')}`);
+  out.line(`control  ${String(answer.control_socket)}`);
+  out.line(`workers  ${workers.length} (target ${String(answer.workers_target)})`);
   for (const line of table([
-      ['id', 'pid', 'gen', 'state', 'age', 'requests', 'in flight', 'conns', 'rss', 'heap', 'heartbeat'],
-      ...workers.map((w) => [
-        String(w.id),
-        String(w.pid),
-        String(w.generation),
-        String(w.state),
-        `${w.age_seconds} s`,
-        String(w.requests),
-        String(w.in_flight),
-        String(w.connections),
-        MiB(Number(w.rss_bytes)),
-        MiB(Number(w.heap_used_bytes)),
-        `${w.last_heartbeat_seconds_ago} s ago`,
-      ]),
-    ]))
+    ['id', 'pid', 'gen', 'state', 'age', 'requests', 'in flight', 'conns', 'rss', 'heap', 'heartbeat'],
+    ...workers.map((w) => [
+      String(w.id),
+      String(w.pid),
+      String(w.generation),
+      String(w.state),
+      `${String(w.age_seconds)} s`,
+      String(w.requests),
+      String(w.in_flight),
+      String(w.connections),
+      MiB(w.rss_bytes),
+      MiB(w.heap_used_bytes),
+      `${String(w.last_heartbeat_seconds_ago)} s ago`,
+    ]),
+  ]))
     out.line(line);
 }
 
 export async function controlCommand(inputs: ConfigInputs, request: ControlRequest, json: boolean): Promise<number> {
-  let path: string | null;
+  let target: ReturnType<typeof locate>;
   try {
-    const config = await resolveConfig(inputs);
-    path = controlSocketPath(config.settings.control_socket, config.file, inputs.cwd);
+    target = locate(inputs);
   } catch (error) {
-    // A config on disk that no longer resolves (an edit before a reload) still names the file
-    // the primary was started from, and so its default socket: the primary will say what is wrong.
-    if (!(error instanceof ConfigInvalidError)) return reportError(error, json);
-    const file = inputs.configFile !== undefined ? resolve(inputs.cwd, inputs.configFile) : findConfigFile(inputs.cwd);
-    path = controlSocketPath('auto', file, inputs.cwd);
+    return reportError(error, json);
   }
-  if (path === null) {
-    out.error('hostd: control_socket is null in this config: no command can reach the primary');
+  if ('off' in target) {
+    out.error(`hostd: ${target.off}`);
     return 1;
   }
-  const asked = await ask(path, request);
-  if (!('answer' in asked)) return asked.state === 'stale' ? notRunning(path, json) : noAnswer(path, asked.why, json);
+  // A reload's outcome, and a scale's during a start or a reload, may take minutes: the primary says how long, as it learns more.
+  const asked = await ask(target.socket, { ...request, progress: true });
+  if (!('answer' in asked)) {
+    if (asked.state === 'stale') return notRunning(target, json);
+    if (asked.state === 'late') return failed(`${request.command}: ${asked.said}${pidState(asked.pid ?? target.pid)}`, target.socket, json);
+    return failed(`the primary at ${target.socket} did not answer: ${asked.why}; try again`, target.socket, json);
+  }
   const { answer } = asked;
   if (!answer.ok) {
     if (json) out.json(answer);
@@ -119,15 +288,14 @@ export async function controlCommand(inputs: ConfigInputs, request: ControlReque
     return 1;
   }
   if (request.command === 'stop') {
-    // The primary answered and stops now: done when it is gone.
-    const pid = Number(answer.pid);
-    while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = await waitForExit(answer);
+    if (late !== null) return failed(late, target.socket, json);
   }
   if (json) out.json(answer);
   else if (request.command === 'status') printStatus(answer);
-  else if (request.command === 'reload') out.line(`reloaded: generation ${answer.generation} serves`);
-  else if (request.command === 'stop') out.line(`stopped (pid ${answer.pid})`);
-  else out.line(`workers: ${answer.was} → ${answer.workers}`);
+  else if (request.command === 'reload') out.line(`reloaded: generation ${String(answer.generation)} serves`);
+  else if (request.command === 'stop') out.line(`stopped (pid ${String(answer.pid)})`);
+  else out.line(`workers: ${String(answer.was)} → ${String(answer.workers)}`);
   return 0;
 }
 

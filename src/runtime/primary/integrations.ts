@@ -6,6 +6,7 @@
  */
 import { dirname, sep } from 'node:path';
 import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
+import type { StopMode } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { printablePath } from '../../paths.ts';
 import { counted } from '../../text.ts';
@@ -36,6 +37,8 @@ export interface PrimaryView {
   signal(signal: PrimarySignal): void;
   /** A request the core answers (the control socket's `reload` and `scale`): resolves with its own outcome. */
   request(request: CoreRequest): Promise<CoreAnswer>;
+  /** The stop under way (its mode: a second stop signal escalates it), or null. */
+  stopMode(): StopMode | null;
   /** What `hostd status` shows: the primary, its generation, its workers. */
   status(): { generation: number } & Record<string, unknown>;
 }
@@ -43,6 +46,8 @@ export interface PrimaryView {
 /** Follows lifecycle events; a throw at `listening` aborts the start. */
 export interface Integration {
   on(event: Lifecycle, primary: PrimaryView): void;
+  /** The current generation changed (`primary.config` is its config): at start, when a reload starts its new generation, when one fails back. */
+  using?(primary: PrimaryView): void;
 }
 
 /** The pidfile: written once the sockets are bound, removed after `on_exit`. */

@@ -122,6 +122,7 @@ export class PrimaryShell {
         this.dispatch({ t: 'signal', signal });
       },
       request: (request) => this.request(request),
+      stopMode: () => this.core.stopMode,
       status: () => this.status(),
     };
   }
@@ -157,8 +158,9 @@ export class PrimaryShell {
         connections: this.dispatcher.leastBusy && this.children.has(w.age) ? this.dispatcher.openCount(this.children.get(w.age)!) : w.connections,
         // Handed over and not taken yet: a worker whose event loop is blocked shows them here.
         pending: this.children.has(w.age) ? this.dispatcher.pendingCount(this.children.get(w.age)!) : 0,
-        rss_bytes: w.stats.rssBytes,
-        heap_used_bytes: w.stats.heapUsedBytes,
+        // A process always holds some memory: 0 is a worker whose heartbeats have not told it yet (null: not known).
+        rss_bytes: w.stats.rssBytes > 0 ? w.stats.rssBytes : null,
+        heap_used_bytes: w.stats.heapUsedBytes > 0 ? w.stats.heapUsedBytes : null,
         last_heartbeat_seconds_ago: seconds(now - w.lastHeartbeat),
       })),
     };
@@ -249,6 +251,7 @@ export class PrimaryShell {
         this.dispatcher.sticky = s.sticky_sessions;
         this.dispatcher.leastBusy = s.dispatch === 'least_busy';
         if (s.max_memory === 'auto' && this.memoryLimit === null) this.log.info('max_memory: "auto" is off: this process has no cgroup memory limit');
+        for (const integration of this.integrations) integration.using?.(this.view);
         return;
       }
       case 'fork':

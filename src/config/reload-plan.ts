@@ -1,0 +1,126 @@
+/**
+ * The reload plan: the longest a reload can take, from the request to its outcome, as one
+ * function of the settings, as stop-plan.ts is for a stop. `hostd reload` waits this long
+ * for the answer (the primary tells it, so the command never evaluates the config). A reload
+ * goes through these steps, each bounded by a setting:
+ *
+ * 1. the config is evaluated again: `config_timeout`;
+ * 2. `on_reload` runs: each function within `hook_timeout`;
+ * 3. the new generation starts in batches of `reload_batch` slots (`"all"`: one batch): in
+ *    each, `pre_fork` runs for every slot at once (each function within `hook_timeout`),
+ *    then each worker has `boot_timeout` to become ready; a worker that fails to boot fails
+ *    the reload at once (no retry, no backoff);
+ * 4. between two batches, the old workers of the batch that just started leave: their
+ *    graceful stop plan, up to the primary's kill (`killAfter`, the grace included).
+ *
+ * The outcome is answered once the last batch is ready; the last old workers retire after.
+ */
+import type { ResolvedSettings } from './options.generated.ts';
+import { counted } from '../text.ts';
+import { type StopShape, stopPlan, type StopSettings } from './stop-plan.ts';
+
+export type ReloadSettings = Pick<ResolvedSettings, 'config_timeout' | 'hook_timeout' | 'boot_timeout' | 'reload_batch'>;
+
+/** The generation a reload starts: its settings, its worker count (`"auto"` resolved) and how many functions its primary hooks have. */
+export interface NextGeneration {
+  readonly settings: ReloadSettings;
+  readonly workers: number;
+  readonly hooks: { readonly on_reload: number; readonly pre_fork: number };
+}
+
+/** The generation that serves meanwhile: how its workers stop when a batch replaces them. */
+export interface PreviousGeneration {
+  readonly settings: StopSettings;
+  readonly shape: StopShape;
+}
+
+export interface ReloadStep {
+  readonly name: 'config' | 'on_reload' | 'batches' | 'retire' | 'boots' | 'when_ready';
+  /** The longest it may take, in seconds; null when a setting leaves it unbounded (0 = no limit). */
+  readonly seconds: number | null;
+  /** How `seconds` was computed, as `hostd reload` says it. */
+  readonly how: string;
+}
+
+export interface ReloadPlan {
+  readonly steps: readonly ReloadStep[];
+  /** The longest from the request to the outcome; null = no bound. */
+  readonly total: number | null;
+}
+
+const s = (n: number) => `${+n.toFixed(3)} s`;
+const bound = (seconds: number) => (seconds > 0 ? seconds : null);
+const times = (n: number, each: number | null) => (n === 0 ? 0 : each === null ? null : n * each);
+
+/**
+ * The plan of a reload from its start (`from: 'start'`), or of what is left once the new
+ * generation is known and starting (`from: 'switch'`: steps 3 and 4 only).
+ */
+export function reloadPlan(next: NextGeneration, previous: PreviousGeneration, from: 'start' | 'switch' = 'start'): ReloadPlan {
+  const { settings } = next;
+  const hook = bound(settings.hook_timeout);
+  const boot = bound(settings.boot_timeout);
+  const size = settings.reload_batch === 'all' ? next.workers : Math.min(settings.reload_batch, next.workers);
+  const batches = Math.ceil(next.workers / Math.max(1, size));
+  const preFork = times(next.hooks.pre_fork, hook);
+  const perBatch = preFork === null || boot === null ? null : preFork + boot;
+  const retire = stopPlan(previous.settings, previous.shape, 'graceful').killAfter;
+  const shown = (n: number | null) => (n === null ? 'no limit' : s(n));
+  const steps: ReloadStep[] = [
+    ...(from === 'start'
+      ? [
+          { name: 'config', seconds: bound(settings.config_timeout), how: `config_timeout ${shown(bound(settings.config_timeout))}` } as const,
+          { name: 'on_reload', seconds: times(next.hooks.on_reload, hook), how: `on_reload ${next.hooks.on_reload} × ${shown(hook)}` } as const,
+        ]
+      : []),
+    {
+      name: 'batches',
+      seconds: times(batches, perBatch),
+      how: `${batches} batch${batches === 1 ? '' : 'es'} of ${size} × (pre_fork ${next.hooks.pre_fork} × ${shown(hook)} + boot_timeout ${shown(boot)})`,
+    },
+    { name: 'retire', seconds: times(batches - 1, retire), how: `${batches - 1} × the old workers' stop ${shown(retire)}` },
+  ];
+  return { steps, total: sum(steps) };
+}
+
+function sum(steps: readonly ReloadStep[]): number | null {
+  let total: number | null = 0;
+  for (const step of steps) total = total === null || step.seconds === null ? null : total + step.seconds;
+  return total;
+}
+
+/** The generation a start boots: its settings, its worker count and how many functions its hooks have. */
+export interface StartingGeneration {
+  readonly settings: Pick<ResolvedSettings, 'hook_timeout' | 'boot_timeout'>;
+  readonly workers: number;
+  readonly hooks: { readonly pre_fork: number; readonly when_ready: number };
+}
+
+/**
+ * The longest the rest of a start can take once its sockets are bound (when the control
+ * socket begins to listen), which a reload or a scale asked for meanwhile waits for: every
+ * worker boots (`pre_fork`, then `boot_timeout`), one that fails is retried after a backoff
+ * of at most `backoffMaxSeconds`, and before any worker was ever ready the primary gives up
+ * at `workers + 2` failures; then `when_ready`. (A slot that keeps failing after another
+ * worker became ready is retried for ever: that start has no bound, and a command waiting
+ * for it gives up after this one.)
+ */
+export function startPlan(g: StartingGeneration, backoffMaxSeconds: number): ReloadPlan {
+  const hook = bound(g.settings.hook_timeout);
+  const boot = bound(g.settings.boot_timeout);
+  const preFork = times(g.hooks.pre_fork, hook);
+  const attempts = g.workers + 2;
+  const each = preFork === null || boot === null ? null : backoffMaxSeconds + preFork + boot;
+  const shown = (n: number | null) => (n === null ? 'no limit' : s(n));
+  const steps: ReloadStep[] = [
+    { name: 'boots', seconds: times(attempts, each), how: `${attempts} boots (${counted(g.workers, 'worker')} + 2 failures) × (backoff ${s(backoffMaxSeconds)} + pre_fork ${g.hooks.pre_fork} × ${shown(hook)} + boot_timeout ${shown(boot)})` },
+    { name: 'when_ready', seconds: times(g.hooks.when_ready, hook), how: `when_ready ${g.hooks.when_ready} × ${shown(hook)}` },
+  ];
+  return { steps, total: sum(steps) };
+}
+
+/** The plan as a sum a reader can check: `config_timeout 30 s + on_reload 1 × 30 s + ... = 152 s`. */
+export function explainReloadPlan(plan: ReloadPlan): string {
+  const terms = plan.steps.filter((step) => step.seconds !== 0).map((step) => step.how);
+  return `${terms.length === 0 ? '0 s' : terms.join(' + ')} = ${plan.total === null ? 'no bound' : s(plan.total)}`;
+}
