@@ -20,6 +20,8 @@ interface Positions {
   readonly numbers: number[];
 }
 
+const NOTHING = {};
+
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Shallow equality of two label sets: prom-client hands the same object for a counter's series, new ones for a histogram's. */
@@ -75,21 +77,34 @@ export class ScrapeEncoder {
       if (!isObject(m) || typeof m.name !== 'string' || !Array.isArray(m.values) || seen.has(m.name)) continue;
       seen.add(m.name);
       const head = { name: m.name, help: m.help, type: m.type, aggregator: m.aggregator ?? 'sum' };
-      const before = this.positions.get(m.name);
-      const after: Positions = { names: [], labels: [], numbers: [] };
+      // Updated in place: a scrape of a large registry allocates no second copy of it.
+      let at = this.positions.get(m.name);
+      if (at === undefined) this.positions.set(m.name, (at = { names: [], labels: [], numbers: [] }));
       let defs: unknown[] = [];
       let values: unknown[] = [];
       const entries = m.values as readonly unknown[];
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i] as Entry;
-        if (!isObject(entry) || typeof entry.value !== 'number') continue;
-        const labels = entry.labels ?? {};
-        if (!isObject(labels)) continue;
+        const labels = isObject(entry) ? (entry.labels ?? {}) : null;
+        if (!isObject(entry) || typeof entry.value !== 'number' || !isObject(labels)) {
+          // Nothing to send; its position matches nothing next time.
+          at.names[i] = undefined;
+          at.labels[i] = NOTHING;
+          at.numbers[i] = -1;
+          continue;
+        }
         const name = entry.metricName ?? null;
-        const n = before !== undefined && i < before.numbers.length && before.names[i] === name && sameLabels(before.labels[i]!, labels) ? before.numbers[i]! : this.numberOf(m.name, name, labels);
-        after.names.push(name);
-        after.labels.push(labels);
-        after.numbers.push(n);
+        let n: number;
+        if (i < at.numbers.length && at.numbers[i]! >= 0 && at.names[i] === name && sameLabels(at.labels[i]!, labels)) {
+          n = at.numbers[i]!;
+          // The same labels in a new object (a histogram's): compared by identity first next time.
+          at.labels[i] = labels;
+        } else {
+          n = this.numberOf(m.name, name, labels);
+          at.names[i] = name;
+          at.labels[i] = labels;
+          at.numbers[i] = n;
+        }
         if (n >= known) {
           defs.push(n, name, labels);
           units += DEF_UNITS;
@@ -105,7 +120,7 @@ export class ScrapeEncoder {
           await slices.next();
         }
       }
-      this.positions.set(m.name, after);
+      at.names.length = at.labels.length = at.numbers.length = entries.length;
       if (values.length > 0) part.push({ ...head, defs, values });
       if (part.length >= MAX_PART_FAMILIES && !(await flush(false))) return false;
     }
