@@ -53,11 +53,10 @@ class Series {
   stamp = 0;
   acc = 0;
   n = 0;
-  private prefixes: Partial<Record<Format, string>> = {};
-
-  /** What its lines begin with in `format`: its name and labels, and a space. */
-  prefix(format: Format): string {
-    return (this.prefixes[format] ??= `${sampleName(this.family.name, this.family.type, this.name, format)}${this.labels} `);
+  /** Its name and labels in `format`: the key, but for an OpenMetrics counter's `_total`. */
+  written(format: Format): string {
+    const name = sampleName(this.family.name, this.family.type, this.name, format);
+    return name === this.name ? this.key : name + this.key.slice(this.name.length);
   }
 
   /** An apply's scratch (marks tell which apply wrote them): in the new answer (and its value), in both, its group reset. */
@@ -68,10 +67,9 @@ class Series {
 
   constructor(
     readonly family: FamilyState,
-    /** `name{labels}` as written in both formats. */
+    /** `name{labels}`, as Prometheus's format writes it. */
     readonly key: string,
     readonly name: string,
-    readonly labels: string,
     /** Kept in the sum when a worker stops counting it. */
     readonly keeps: boolean,
     /**
@@ -295,7 +293,7 @@ export class AppMetrics {
             if (s.keeps) value += s.kept;
             if (!written) text += familyHeader(family.name, family.help, family.type, format);
             written = true;
-            text += `${s.prefix(format)}${formatValue(value)}\n`;
+            text += `${format === 'prometheus' ? s.key : s.written(format)} ${formatValue(value)}\n`;
             if (slices.due()) await slices.next();
           }
         }
@@ -372,7 +370,7 @@ export class AppMetrics {
       const { [within]: _, ...rest } = labels;
       groupKey = `${family.name}_count${labelText(rest)}`;
     }
-    const series = new Series(family, key, name, text, keeps, groupKey, within !== null && name === `${family.name}_sum`);
+    const series = new Series(family, key, name, keeps, groupKey, within !== null && name === `${family.name}_sum`);
     family.samples.set(key, series);
     return series;
   }

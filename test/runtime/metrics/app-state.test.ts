@@ -125,6 +125,19 @@ describe("merging workers' prom-client metrics (AggregatorRegistry's semantics)"
   });
 });
 
+describe('the formats', () => {
+  it("OpenMetrics names a counter's family without _total and its sample with it, whatever the app named it", async () => {
+    const state = new AppMetrics();
+    const w = new Worker(1);
+    w.counter('app_jobs', ['queue']).inc({ queue: 'a' }, 2);
+    w.counter('app_hits_total').inc(3);
+    await w.answer(state);
+    const texts = await state.render(['prometheus', 'openmetrics']);
+    expect(texts.get('prometheus')).toBe('# HELP app_jobs app_jobs\n# TYPE app_jobs counter\napp_jobs{queue="a"} 2\n# HELP app_hits_total app_hits_total\n# TYPE app_hits_total counter\napp_hits_total 3\n');
+    expect(texts.get('openmetrics')).toBe('# HELP app_jobs app_jobs\n# TYPE app_jobs counter\napp_jobs_total{queue="a"} 2\n# HELP app_hits app_hits_total\n# TYPE app_hits counter\napp_hits_total 3\n');
+  });
+});
+
 describe('gauges set to NaN or ±Inf (issue 24, item 8)', () => {
   it('are written as prom-client writes them, and their family stays', async () => {
     const state = new AppMetrics();
