@@ -171,6 +171,26 @@ describe('metrics_bind under load (issue 24)', () => {
     expect(await scrape(started.metrics)).toContain('# TYPE hostd_workers gauge');
   }, 60_000);
 
+  it('item 6: a request head trickled in a line at a time is cut off like an idle connection (5 s)', async () => {
+    const started = await start(promProject(HITS_APP, 'workers: 1,'));
+    run = started.run;
+    const { port } = new URL(started.metrics);
+    const socket = connect(Number(port), '127.0.0.1');
+    sockets.push(socket);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    // A header line every 500 ms keeps the connection from being idle, never finishing the head.
+    const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 500);
+    try {
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('a trickled head still open after 10 s')), 10_000))]);
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(await scrape(started.metrics)).toContain('# TYPE hostd_workers gauge');
+  }, 30_000);
+
   it('item 7: merged counters and histograms never go down: a worker scaled down, a worker that misses a scrape, a reload, a crash', async () => {
     const started = await start(promProject(HITS_APP, 'workers: 2, timeout: 30,'));
     run = started.run;

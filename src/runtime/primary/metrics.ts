@@ -137,6 +137,8 @@ export class MetricsEndpoint {
   private listener: Listener | null = null;
   private readonly http: Server;
   private readonly sockets = new Set<Socket>();
+  /** Per connection, the deadline of the request head it waits for. */
+  private readonly heads = new Map<Socket, { timer: NodeJS.Timeout }>();
   private readonly refused = { count: 0, loggedAt: -Infinity };
   private ids = 0;
   private scrapeErrors = 0;
@@ -145,8 +147,7 @@ export class MetricsEndpoint {
   private round: Round | null = null;
 
   constructor(private readonly source: MetricsSource) {
-    // headersTimeout is checked every connectionsCheckingInterval: a head trickled in byte by byte is cut off too.
-    this.http = createServer({ headersTimeout: IDLE_MS, requestTimeout: 2 * IDLE_MS, keepAliveTimeout: IDLE_MS, connectionsCheckingInterval: 1000 }, (req, res) => void this.serve(req, res));
+    this.http = createServer({ keepAliveTimeout: IDLE_MS }, (req, res) => void this.serve(req, res));
   }
 
   /** Opens `address`; throws a HostdError (HOSTD_ERR_BIND) when it cannot. Resolves with its URL. */
@@ -183,8 +184,15 @@ export class MetricsEndpoint {
       return;
     }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
     socket.setTimeout(IDLE_MS, () => socket.destroy());
+    // Node's headersTimeout holds only for a server that listens itself: a head trickled in byte by byte must come within IDLE_MS too.
+    const head = { timer: setTimeout(() => socket.destroy(), IDLE_MS) };
+    this.heads.set(socket, head);
+    socket.once('close', () => {
+      clearTimeout(head.timer);
+      this.sockets.delete(socket);
+      this.heads.delete(socket);
+    });
     this.http.emit('connection', socket);
     socket.resume();
   }
@@ -199,6 +207,15 @@ export class MetricsEndpoint {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket as Socket;
+    const head = this.heads.get(socket);
+    if (head !== undefined) {
+      clearTimeout(head.timer);
+      // Kept alive: the next request's head has the same time to come.
+      res.once('finish', () => {
+        if (!socket.destroyed) head.timer = setTimeout(() => socket.destroy(), IDLE_MS);
+      });
+    }
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found: metrics are at /metrics\n');
