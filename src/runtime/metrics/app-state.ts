@@ -193,6 +193,8 @@ export class AppMetrics {
     // Parts before it may have defined series the rest of the answer would have: ask for every definition again.
     if (part.failed === true) return this.fail(w, pending.parts > 0);
     if (part.families === null) {
+      // "No registry" ends an answer only as its one part.
+      if (pending.parts > 0) return this.fail(w, true);
       w.pending = null;
       this.background(() => this.apply(age, w, NO_ANSWER));
       return 'done';
@@ -251,7 +253,7 @@ export class AppMetrics {
           const family = this.families.get(name);
           if (family !== undefined && [...family.samples.values()].some((s) => s.refs > 0 || s.defs > 0)) continue;
           this.families.delete(name);
-          w.conflicts.clear();
+          w.conflicts.delete(name);
           w.resync = true;
         }
       }

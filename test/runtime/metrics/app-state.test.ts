@@ -112,7 +112,7 @@ describe("merging workers' prom-client metrics (AggregatorRegistry's semantics)"
     expect([...(await scrape(state))]).toEqual([['good', 1]]);
   });
 
-  it('the same name with another type in another worker is left out of the merge: the first type wins', async () => {
+  it('the same name with another type in another worker is left out of the merge: the first type wins while a live worker has it', async () => {
     const state = new AppMetrics();
     const w1 = new Worker(1);
     const w2 = new Worker(2);
@@ -122,6 +122,11 @@ describe("merging workers' prom-client metrics (AggregatorRegistry's semantics)"
     await w2.answer(state);
     const text = (await state.render(['prometheus'])).get('prometheus')!;
     expect(text).toBe('# HELP x_total x_total\n# TYPE x_total counter\nx_total 5\n');
+    // Once no live worker has the counter (a reload deployed the gauge), it goes, with what it kept, and the gauge replaces it.
+    await state.forget(new Set([2]));
+    expect((await state.render(['prometheus'])).get('prometheus')).toBe('');
+    await w2.answer(state);
+    expect((await state.render(['prometheus'])).get('prometheus')).toBe('# HELP x_total g\n# TYPE x_total gauge\nx_total 100\n');
   });
 });
 
