@@ -12,7 +12,7 @@
  * epoch is not its own (a new numbering, or a primary that lost track and asks with 0).
  */
 
-/** A series's value on the wire: JSON has no NaN or infinities, so they travel as prom-client writes them. */
+/** A series's value on the wire: JSON has no NaN or infinities, so they travel as the text formats write them. */
 export type WireValue = number | 'NaN' | '+Inf' | '-Inf';
 
 /**
@@ -53,7 +53,8 @@ export interface ScrapePart {
 
 /**
  * How much one part carries, in units: a value pair is 1, a definition 4 (its labels).
- * 8192 units is at most ~150 KB of JSON: about a millisecond to build, write or parse.
+ * 8192 units is 100 to 150 KB of JSON with labels of a few short values: about a
+ * millisecond to build, write or parse.
  */
 export const PART_UNITS = 8192;
 export const DEF_UNITS = 4;
