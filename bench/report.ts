@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { CheckTiming } from './check.ts';
 import type { DispatchRow } from './dispatch/scenario.ts';
 import type { ReloadMemoryRow } from './reload-memory/scenario.ts';
+import type { ScrapeResults } from './scrape/scenario.ts';
 import type { WebSocketResults } from './websockets/scenario.ts';
 import { quantile, roundRatios } from './lib/stats.ts';
 
@@ -252,7 +253,7 @@ are written in one \`write\` per event-loop turn.
 const table = (head: string[], rows: (string | number)[][]) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 
-export function renderReport(r: Results, history: readonly Results[] = [r]): string {
+export function renderReport(r: Results, history: readonly Results[] = [r], scrape: ScrapeResults | null = null): string {
   const judged = judge(r);
   return `# Performance
 
@@ -355,8 +356,61 @@ ${r.metrics.ratio.toFixed(3)}× (goal: ≥ 0.99×). ${r.metrics.scrapes} scrapes
 into the heartbeat: a request costs a counter increment and no message.
 `
 }
-${scenarios(r)}
+${scenarios(r)}${scrapeSection(scrape)}
 ${HOT_PATH}`;
+}
+
+/** The scrape scenario (bench/scrape), from its own results file: it runs alone too (`npm run bench:scrape`). */
+function scrapeSection(s: ScrapeResults | null): string {
+  if (s === null) return '';
+  const ms = (v: number | null) => (v === null ? '' : String(v));
+  return `
+## Scrapes of a large registry
+
+From bench/results/${scrapeFile(s.date)} (\`npm run bench:scrape\`, ${s.date.slice(0, 10)}; ${s.cpus}, Node ${s.node}; ${s.pinning}; NODE_EXTRA_CA_CERTS unset).
+hostd with 2 workers, \`timeout: 2\`, and an app with 100,000 series in its prom-client registry in each
+worker (one counter with 100,000 label values, bench/scrape/app.mjs): a scrape merges 200,000. The app
+gets 800 requests/s, paced, on 4 keep-alive connections, while 0, 1 or 10 scrapes start together every
+second (bench/scrape/probe.mjs, on the load generator's CPU); ${s.rounds} rounds of ${s.seconds} s each, in rotating order.
+${
+    s.rows.some((x) => x.target !== 'hostd')
+      ? `The targets other than "hostd" are another build of hostd measured in the same rounds (BENCH_SCRAPE_BEFORE: the code before a change, named by its commit).\n`
+      : ''
+  }A scrape is complete when it has both workers' app metrics; "requests" falls short of ${(800 * s.rounds * s.seconds).toLocaleString('en')} when requests
+waited (each connection sends its next one when the last is answered).${
+    s.load === undefined ? '' : ` The machine's load average was ${s.load[0]} before the rounds and ${s.load[1]} after (${s.cpus.split(' ')[0]} CPUs): other work shared it, which both targets met alike.`
+  }
+
+${table(
+  ['target', 'scrapes a second', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'complete scrapes', 'scrape p50 ms', 'scrape max ms', 'workers killed'],
+  s.rows.map((x) => [x.target, x.concurrency, x.requests.toLocaleString('en'), x.p50_ms, x.p99_ms, x.max_ms, x.scrapes ? `${x.complete} of ${x.scrapes}` : '', ms(x.scrape_p50_ms), ms(x.scrape_max_ms), x.worker_timeouts]),
+)}
+
+One scrape at a time with no requests (median of ${s.cost[0]?.scrapes ?? 0}), and the CPU it costs per series merged, from /proc; the CPU
+is a scrape's cost only where every scrape was complete (a worker that does not answer in time costs the primary nothing).
+
+${table(
+  ['target', 'series', 'complete', 'one scrape (ms)', 'primary CPU (µs/series)', 'workers CPU (µs/series)', 'answer (bytes)'],
+  s.cost.map((c) => [c.target, c.series.toLocaleString('en'), c.complete === undefined ? '' : `${c.complete} of ${c.scrapes}`, c.scrape_ms, c.primary_us_per_series, c.workers_us_per_series, c.bytes.toLocaleString('en')]),
+)}
+`;
+}
+
+/** The latest scrape scenario's results, or null when there is none. */
+export function latestScrape(): ScrapeResults | null {
+  const dir = join(ROOT, 'bench/results');
+  const last = readdirSync(dir)
+    .filter((f) => SCRAPE_FILE.test(f))
+    .sort()
+    .at(-1);
+  return last === undefined ? null : (JSON.parse(readFileSync(join(dir, last), 'utf8')) as ScrapeResults);
+}
+
+const SCRAPE_FILE = /^scrape-\d{4}-\d{2}-\d{2}T\d{6}\.json$/;
+
+/** `scrape-2026-12-06T181500.json`: one file per run of the scrape scenario. */
+export function scrapeFile(date: string): string {
+  return `scrape-${date.slice(0, 10)}T${date.slice(11, 13)}${date.slice(14, 16)}${date.slice(17, 19)}.json`;
 }
 
 /** Where hostd's start goes beyond Node's, from this run's own rows (issue 16 asked for the breakdown). */
@@ -511,7 +565,7 @@ export function recentRuns(r: Results, n = 5): Results[] {
 
 /** Writes docs/performance.md and docs/performance.svg; returns the judged targets. */
 export function writeReport(r: Results): Judged[] {
-  writeFileSync(join(ROOT, 'docs', 'performance.md'), renderReport(r, recentRuns(r)));
+  writeFileSync(join(ROOT, 'docs', 'performance.md'), renderReport(r, recentRuns(r), latestScrape()));
   writeFileSync(join(ROOT, 'docs', 'performance.svg'), renderChart(r));
   return judge(r);
 }
@@ -529,17 +583,20 @@ export function resultsFile(date: string): string {
   return `results/${date.slice(0, 10)}T${date.slice(11, 13)}${date.slice(14, 16)}${date.slice(17, 19)}.json`;
 }
 
+/** The latest full run's results file. */
+export function latestRun(): string {
+  return join(
+    ROOT,
+    'bench/results',
+    readdirSync(join(ROOT, 'bench/results'))
+      .filter((f) => RUN_FILE.test(f))
+      .sort()
+      .at(-1)!,
+  );
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  const file =
-    process.argv[2] ??
-    join(
-      ROOT,
-      'bench/results',
-      readdirSync(join(ROOT, 'bench/results'))
-        .filter((f) => RUN_FILE.test(f))
-        .sort()
-        .at(-1)!,
-    );
+  const file = process.argv[2] ?? latestRun();
   const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
   printJudged(writeReport(results));
   console.log(steadiness(results));

@@ -16,13 +16,15 @@
  *  7. WebSockets: echo messages per second against ws under node:cluster, and SIGTERM to exit
  *     with 1,000 open sockets (bench/websockets).
  *  8. peak workers and memory during a reload, `reload_batch` "all" against 1 (bench/reload-memory).
+ *  9. scrapes of 100k series per worker: the app's latency with 0, 1 and 10 scrapes a second, and
+ *     what a scrape costs per series (bench/scrape; its own results file, scrape-<date>.json).
  *
  * The load generator and the servers run on separate CPUs when `taskset` allows
  * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmmss>.json and
  * regenerates docs/performance.md (bench/report.ts). Prints; never asserts.
  * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it. BENCH_ONLY=metrics
- * (or startup, dispatch, websockets, reload-memory) runs that section alone and only prints (no
- * results file, no report).
+ * (or startup, dispatch, websockets, reload-memory, scrape) runs that section alone and only
+ * prints (no results file, no report); `npm run bench:scrape` runs section 9 and records it.
  */
 import { get } from 'node:http';
 import { spawn } from 'node:child_process';
@@ -32,6 +34,7 @@ import { join } from 'node:path';
 import { describeCheck, measureCheck } from './check.ts';
 import { dispatchScenario } from './dispatch/scenario.ts';
 import { reloadMemoryScenario } from './reload-memory/scenario.ts';
+import { scrapeScenario } from './scrape/scenario.ts';
 import { webSocketScenario } from './websockets/scenario.ts';
 import { PINNING } from './lib/cpus.ts';
 import { cpuMicrosPerRequest, cpuSeconds } from './lib/cpu.ts';
@@ -40,7 +43,7 @@ import { median, medianRatio, round } from './lib/stats.ts';
 
 const roundRatio = (ratio: number | null) => (ratio === null ? null : round(ratio, 3));
 import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
-import { printJudged, resultsFile, steadiness, writeReport, type Results } from './report.ts';
+import { printJudged, resultsFile, scrapeFile, steadiness, writeReport, type Results } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -249,11 +252,12 @@ function ensureBuilt(): Promise<void> {
 }
 
 await ensureBuilt();
-/** Sections 6 to 8; each prints as it goes. */
+/** Sections 6 to 9; each prints as it goes. */
 const SCENARIOS = {
   dispatch: () => dispatchScenario(Math.max(4, ROUNDS / 2), SECONDS, 16, log),
   websockets: () => webSocketScenario(Math.max(4, ROUNDS / 2), SECONDS, log),
   'reload-memory': () => reloadMemoryScenario(log),
+  scrape: () => scrapeScenario(Math.max(3, Math.round(ROUNDS / 4)), Math.max(5, SECONDS), log),
 };
 if (ONLY !== null) {
   log(`hostd bench (${ONLY} only), Node ${process.version}; ${PINNING}`);
@@ -278,6 +282,7 @@ const metrics = await metricsCost();
 const dispatch = await SCENARIOS.dispatch();
 const websockets = await SCENARIOS.websockets();
 const reloadMemory = await SCENARIOS['reload-memory']();
+const scrape = await SCENARIOS.scrape();
 
 const results: Results = {
   date,
@@ -298,6 +303,8 @@ const results: Results = {
   reload_memory: reloadMemory,
 };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+// The report reads the scrape section from the latest scrape-<date>.json, which `npm run bench:scrape` writes too.
+writeFileSync(join(ROOT, 'bench/results', scrapeFile(date)), `${JSON.stringify({ date, node: process.version, cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, pinning: PINNING, ...scrape }, null, 2)}\n`, { flag: 'wx' });
 const file = join(ROOT, 'bench', resultsFile(date));
 // 'wx': a run never replaces another's results.
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`, { flag: 'wx' });

@@ -1,6 +1,7 @@
 /**
- * Writes every file derived from the settings table (see render.ts).
- * `npm run generate` after changing src/config/settings.ts or src/errors.ts.
+ * Writes every file derived from the settings table, and the generated regions of
+ * hand-written docs (see render.ts). `npm run generate` after changing
+ * src/config/settings.ts, src/errors.ts or src/hooks/reasons.ts.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderAll } from './render.ts';

@@ -1,11 +1,14 @@
 /**
- * Renders every file derived from the settings table. Pure: `generate.ts` writes the
- * results and a test compares them with the committed files, so they cannot drift.
+ * Renders every file derived from the settings table, and the generated regions of
+ * hand-written docs (between `<!-- generated: NAME -->` and `<!-- end generated -->`). Pure
+ * but for reading those docs: `generate.ts` writes the results and a test compares them with
+ * the committed files, so they cannot drift.
  */
+import { readFileSync } from 'node:fs';
 import { ERRORS } from '../src/errors.ts';
 import { buildJsonSchema } from '../src/config/json-schema.ts';
 import { callGuarantees, deadlineDoc, describeStep, STOP_PATHS } from '../src/runtime/guarantees.ts';
-import { REASON_NAMES, REASONS } from '../src/hooks/reasons.ts';
+import { LATE_HEARTBEAT, REASON_NAMES, REASONS, type ReasonHook, reasonsOf } from '../src/hooks/reasons.ts';
 import { configShape, ESCALATED_SECONDS, explainPlan, FAST_CALL_SECONDS, KILL_GRACE_SECONDS, stopPlan } from '../src/config/stop-plan.ts';
 import kubernetes from '../src/presets/kubernetes.ts';
 import {
@@ -36,7 +39,48 @@ export function renderAll(version: string): Rendered[] {
     { path: 'docs/settings.md', content: renderSettingsDoc() },
     { path: 'docs/errors.md', content: renderErrorsDoc() },
     { path: 'docs/guarantees.md', content: renderGuaranteesDoc() },
+    { path: 'docs/running.md', content: withRegions('docs/running.md', { supervision: renderSupervision() }) },
+    { path: 'docs/observability.md', content: withRegions('docs/observability.md', { 'exit reasons': renderExitReasons() }) },
   ];
+}
+
+const REGION = /<!-- generated: ([a-z ]+) \(from [^)]*\) -->\n[\s\S]*?<!-- end generated -->/g;
+
+/**
+ * A hand-written doc with its generated regions rendered again. Each region named in
+ * `regions` must be there once (a marker removed by hand would stop the doc from following
+ * the table), and every region there must be named.
+ */
+function withRegions(path: string, regions: Record<string, string>): string {
+  const text = readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+  const seen = new Set<string>();
+  const rendered = text.replace(REGION, (_, name: string) => {
+    if (!Object.hasOwn(regions, name) || seen.has(name)) throw new Error(`${path}: a generated region "${name}" that render.ts does not make, or twice`);
+    seen.add(name);
+    return `<!-- generated: ${name} (from src/hooks/reasons.ts by \`npm run generate\`; edit the table, not this region) -->\n${regions[name]}<!-- end generated -->`;
+  });
+  const missing = Object.keys(regions).filter((name) => !seen.has(name));
+  if (missing.length > 0) throw new Error(`${path}: no generated region ${missing.map((m) => `"${m}"`).join(', ')}: add \`<!-- generated: NAME (from ...) -->\` and \`<!-- end generated -->\` lines where it goes`);
+  return rendered;
+}
+
+/** docs/running.md's supervision table: what happens to a worker, what hostd does, and the `child_exit` reason. */
+function renderSupervision(): string {
+  const rows = [`| ${mdCell(LATE_HEARTBEAT.event)} | ${mdCell(LATE_HEARTBEAT.action)} | — |`];
+  for (const name of reasonsOf('child_exit')) {
+    for (const row of REASONS[name].supervision) rows.push(`| ${mdCell(row.event)} | ${mdCell(row.action)} | \`${name}\` |`);
+  }
+  return ['| event | what hostd does | `child_exit` reason |', '|---|---|---|', ...rows, ''].join('\n');
+}
+
+/** docs/observability.md's reasons of `hostd_worker_exits_total`: those `child_exit` gets. */
+function renderExitReasons(): string {
+  return ['| reason | when |', '|---|---|', ...reasonsOf('child_exit').map((name) => `| \`${name}\` | ${mdCell(REASONS[name].doc)} |`), ''].join('\n');
+}
+
+/** A hook's `reason` field, in docs/settings.md: the words that hook gets. */
+function reasonDoc(hook: ReasonHook): string {
+  return `${CONTEXT_DOCS.reason}: ${reasonsOf(hook).map((r) => `\`${r}\``).join(', ')}`;
 }
 
 function flagsOf(name: SettingName): string | null {
@@ -200,7 +244,7 @@ export function renderSettingsDoc(): string {
     out.push(`### \`${name}\``, '', `Runs in the **${row.runsIn}** ${row.when}.`, '');
     if (row.context.length) {
       out.push('Context adds:', '');
-      for (const field of row.context) out.push(`- \`${field}\`: ${CONTEXT_DOCS[field] ?? ''}`);
+      for (const field of row.context) out.push(`- \`${field}\`: ${field === 'reason' ? reasonDoc(name as ReasonHook) : (CONTEXT_DOCS[field] ?? '')}`);
       out.push('');
     }
     out.push(

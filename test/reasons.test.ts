@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REASON_DETAILS, REASON_NAMES, REASONS, type ReasonHook } from '../src/hooks/reasons.ts';
+import { REASON_DETAILS, REASON_NAMES, REASONS, type ReasonHook, reasonsOf } from '../src/hooks/reasons.ts';
 import { appProject, recordingConfig } from './helpers/apps.ts';
 import { REPO } from './helpers/project.ts';
 import { hooksLog, records, startHostd } from './helpers/run.ts';
@@ -89,6 +89,30 @@ describe('one vocabulary of reasons', () => {
     expect(docReasons('| event | `child_exit` reason |\n|---|---|\n| a crash | `crash` |\n')).toEqual(['crash']);
     expect(strangers(['interrupt', 'fast'])).toEqual(['interrupt']);
     expect(logReasons('x while stopping (serving); worker 1 stopping (shutdown, fast)')).toEqual([['shutdown', 'fast']]);
+  });
+
+  it('every reason child_exit gets has a row in the supervision table, and no other reason has one', () => {
+    for (const name of REASON_NAMES) {
+      const childExit = (REASONS[name].hooks as readonly ReasonHook[]).includes('child_exit');
+      expect(REASONS[name].supervision.length > 0, `${name}: supervision rows`).toBe(childExit);
+    }
+  });
+
+  it("the docs' generated lists name every reason of their hook: the supervision table, the exit reasons, each hook's reason in settings.md", () => {
+    const doc = (path: string) => readFileSync(join(REPO, 'docs', path), 'utf8');
+    const region = (text: string, name: string) => text.slice(text.indexOf(`<!-- generated: ${name} `), text.indexOf('<!-- end generated -->', text.indexOf(`<!-- generated: ${name} `)));
+    for (const [text, name] of [
+      [doc('running.md'), 'supervision'],
+      [doc('observability.md'), 'exit reasons'],
+    ] as const) {
+      expect(new Set(docReasons(region(text, name))), name).toEqual(new Set(reasonsOf('child_exit')));
+    }
+    const settings = doc('settings.md');
+    for (const hook of ['worker_exit', 'child_exit', 'on_exit'] as const) {
+      const section = settings.slice(settings.indexOf(`### \`${hook}\``));
+      const line = section.split('\n').find((l) => l.startsWith('- `reason`: '))!;
+      expect([...line.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]).slice(1), hook).toEqual(reasonsOf(hook));
+    }
   });
 
   it("hostd's log lines put a reason in parentheses only through reasonText()", () => {

@@ -251,7 +251,7 @@ export const CONTEXT_DOCS: Record<string, string> = {
   previous: 'the config before this reload',
   new: 'the worker count now',
   old: 'the worker count before',
-  reason: 'why: `shutdown`, `reload`, `max_requests`, `timeout`, `crash`, `boot_error`, `killed`',
+  reason: 'why',
   exit_code: 'the exit code, or null if ended by a signal',
   exit_signal: 'the signal that ended the process, or null',
   signal: 'an `AbortSignal`, aborted at the deadline or when the stop turns fast',

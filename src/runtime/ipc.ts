@@ -11,6 +11,7 @@ import type { WorkerExitReason } from '../hooks/reasons.ts';
 import { HOOK_NAMES } from '../config/hooks-table.ts';
 import type { HookName } from '../config/options.generated.ts';
 import { HOOK_BUCKETS, type HookHistograms } from './metrics/hooks.ts';
+import { parseScrapePart, type ScrapePart, type ScrapeRequest } from './metrics/wire.ts';
 
 /** What a worker is and runs, sent as its first message: its generation's settings (data) and config sources. */
 export interface WorkerBoot {
@@ -41,8 +42,8 @@ export type ToWorker =
   | { readonly t: 'reload'; readonly generation: number }
   /** The instance is draining (SIGTERM with drain_delay): readiness probes answer 503 from now on. */
   | { readonly t: 'unready' }
-  /** A scrape: answer `metrics` with the same id (the app's prom-client registry, if it uses one). */
-  | { readonly t: 'metrics'; readonly id: number };
+  /** A scrape: answer `metrics` with the same id, in parts (the app's prom-client registry, if it uses one; metrics/wire.ts). */
+  | ScrapeRequest;
 
 /** What a worker counted since its last heartbeat, and its state now: batched, so that counting costs no IPC per request. */
 export interface WorkerBeatStats {
@@ -70,8 +71,8 @@ export type ToPrimary =
   | { readonly t: 'ready'; readonly shape: WorkerShape }
   /** The event loop is alive (see `timeout`), with the connections it holds. */
   | { readonly t: 'heartbeat'; readonly connections: number; readonly stats?: WorkerBeatStats }
-  /** The answer to a scrape: prom-client's `getMetricsAsJSON()` of the app's default registry, or null when the app has none. */
-  | { readonly t: 'metrics'; readonly id: number; readonly metrics: readonly unknown[] | null }
+  /** A part of the answer to a scrape: the app's prom-client metrics (metrics/wire.ts). */
+  | ScrapePart
   /** What it is busy with now, in words, and that step's deadline in ms (null: none). */
   | { readonly t: 'progress'; readonly step: WorkerStep; readonly detail: string; readonly ms: number | null }
   /** It began a stop, and what the stop will call. */
@@ -114,8 +115,6 @@ const isText = (value: unknown): value is string => typeof value === 'string' &&
 
 /** Bytes and request counts: whole, non-negative, and below what any process reaches. */
 const isAmount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
-/** The most app metric families one answer may carry (prom-client's default metrics are about 30). */
-export const MAX_APP_METRICS = 10_000;
 
 function parseHooks(value: unknown): HookHistograms | null | undefined {
   if (value === null) return null;
@@ -164,9 +163,8 @@ export function parseToPrimary(value: unknown): ToPrimary | null {
       return stats && { t: 'heartbeat', connections: m.connections, stats };
     }
     case 'metrics':
-      // The metrics themselves are checked one by one as they are merged (appMetrics.ts).
-      if (!isAmount(m.id) || !(m.metrics === null || (Array.isArray(m.metrics) && m.metrics.length <= MAX_APP_METRICS))) return null;
-      return { t: 'metrics', id: m.id, metrics: m.metrics as readonly unknown[] | null };
+      // The families inside are checked one by one as they are merged (metrics/app-state.ts).
+      return parseScrapePart(m);
     case 'progress':
       if (!STEPS.includes(m.step as WorkerStep) || !isText(m.detail) || !(m.ms === null || (typeof m.ms === 'number' && m.ms >= 0 && m.ms < 2 ** 31))) return null;
       return { t: 'progress', step: m.step as WorkerStep, detail: m.detail, ms: m.ms };

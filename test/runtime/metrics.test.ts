@@ -103,7 +103,7 @@ describe('metrics_bind', () => {
       ['hostd_worker_requests_in_flight', 'gauge'],
       ['hostd_worker_resident_memory_bytes', 'gauge'],
       ['hostd_worker_heap_used_bytes', 'gauge'],
-      ['hostd_worker_event_loop_utilization', 'gauge'],
+      ['hostd_worker_event_loop_utilization_ratio', 'gauge'],
     ]) {
       expect(first.text).toContain(`# TYPE ${name} ${type}\n`);
     }
@@ -125,7 +125,7 @@ describe('metrics_bind', () => {
     for (const pid of pids) {
       const rss = inits.match(new RegExp(`^hostd_worker_resident_memory_bytes\\{worker="[12]",pid="${pid}"\\} (\\d+)$`, 'm'));
       expect(Number(rss?.[1])).toBeGreaterThan(1024 * 1024);
-      expect(inits).toMatch(new RegExp(`^hostd_worker_event_loop_utilization\\{worker="[12]",pid="${pid}"\\} [\\d.e-]+$`, 'm'));
+      expect(inits).toMatch(new RegExp(`^hostd_worker_event_loop_utilization_ratio\\{worker="[12]",pid="${pid}"\\} [\\d.e-]+$`, 'm'));
     }
 
     const before = value((await scrape(started.metrics)).text, 'hostd_requests_total')!;

@@ -2,25 +2,38 @@
  * `metrics_bind`: the primary serves `GET /metrics` with hostd's own metrics and the app's
  * prom-client metrics, merged across workers, in one scrape. hostd's counts come from the
  * supervisor core (fed by the workers' heartbeats, so counting costs no IPC per request);
- * the app's are asked of each serving worker at scrape time, and a worker that does not
- * answer within SCRAPE_WAIT_MS is left out of that scrape and counted.
+ * the app's are asked of each serving worker at scrape time (metrics/app-state.ts merges
+ * them). Scrapes that come while one is collecting share its collection and its answer; a
+ * worker whose answer does not come within SCRAPE_WAIT_MS is counted, and its last answer
+ * is used. The listener keeps at most MAX_CONNECTIONS connections, each for as long as it
+ * is used, so a flood of them cannot take the descriptors the app and the workers need.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ChildExitReason } from '../../hooks/contexts.ts';
-import { aggregate } from '../metrics/aggregate.ts';
-import { type Family, negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, render, type Sample } from '../metrics/exposition.ts';
+import { type ChildExitReason, REASON_NAMES, REASONS } from '../../hooks/reasons.ts';
+import { AppMetrics } from '../metrics/app-state.ts';
+import { type Family, type Format, negotiate, OPENMETRICS_EOF, OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderFamilies, type Sample } from '../metrics/exposition.ts';
 import { addHistograms, HOOK_BUCKETS, type HookHistograms, hookDurations } from '../metrics/hooks.ts';
+import type { ScrapePart } from '../metrics/wire.ts';
 import type { ToWorker } from '../ipc.ts';
+import type { Level } from '../log.ts';
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
 import type { Counters } from './supervisor.ts';
 import type { WorkerView } from './worker-record.ts';
 
-/** How long a scrape waits for a worker's app metrics. */
+/** How long a scrape waits for the workers' app metrics. */
 export const SCRAPE_WAIT_MS = 1000;
+/** A worker still answering after this long is asked again (its collect function hung; its answer is not used). */
+const ABANDON_MS = 30_000;
+/** The most connections the metrics listener keeps open; it closes any more at once. */
+export const MAX_CONNECTIONS = 64;
+/** A metrics connection idle this long (no request, or kept alive after one) is closed; as long for a request's head to arrive. */
+export const IDLE_MS = 5000;
+/** Refused connections are logged at most this often (with how many). */
+const REFUSED_LOG_MS = 10_000;
 
-/** Every reason, so that each series exists from the start (a rate over a series that appears late misses its first increase). */
-const EXIT_REASONS = Object.keys({ shutdown: 0, reload: 0, max_requests: 0, max_memory: 0, timeout: 0, crash: 0, boot_error: 0, killed: 0 } satisfies Record<ChildExitReason, 0>) as ChildExitReason[];
+/** Every reason a worker exits with, so that each series exists from the start (a rate over a series that appears late misses its first increase). */
+const EXIT_REASONS = REASON_NAMES.filter((r) => (REASONS[r].hooks as readonly string[]).includes('child_exit')) as ChildExitReason[];
 const STATES: readonly WorkerView['state'][] = ['booting', 'serving', 'stopping'];
 
 /** What the metrics read of the primary. */
@@ -34,6 +47,11 @@ export interface MetricsSource {
   target(): number;
   /** Sends `message` to the worker of that age; false if it cannot be reached. */
   send(age: number, message: ToWorker): boolean;
+  /** The worker of that age was asked for its app metrics and may be busy reading them for up to `ms` (not a hang). */
+  collecting(age: number, ms: number): void;
+  /** The wait for that worker's answer is over: it answered (a sign of life), or not. */
+  collected(age: number, answered: boolean): void;
+  log(level: Level, message: string): void;
 }
 
 /** hostd's own metrics, from the core's counts and the workers' last heartbeats. */
@@ -81,41 +99,60 @@ export function hostdFamilies(source: MetricsSource, scrapeErrors: number): Fami
     { name: 'hostd_hook_duration_seconds', help: 'How long lifecycle hooks took (all functions of one run of a hook), in the primary and the workers.', type: 'histogram', samples: hookSamples },
     one('hostd_start_time_seconds', 'When the primary started, in seconds since the Unix epoch.', 'gauge', source.startedAt.getTime() / 1000),
     one('hostd_generation', 'The config generation serving (1 at start, one more per successful reload).', 'gauge', source.generation()),
-    one('hostd_scrape_errors_total', 'Workers left out of a scrape of app metrics because they did not answer within 1 s.', 'counter', scrapeErrors),
+    one('hostd_scrape_errors_total', "Workers whose app metrics a scrape did not get within 1 s, or could not use (their last answer was used).", 'counter', scrapeErrors),
     perWorker('hostd_worker_requests_in_flight', 'Requests a worker is answering, as of its last heartbeat (busy when above 0).', (w) => w.stats.inFlight),
     { ...perWorker('hostd_worker_requests_total', 'Requests a worker began in its life, as of its last heartbeat.', (w) => w.stats.requests), type: 'counter' },
     perWorker('hostd_worker_connections', 'Connections a worker holds, as of its last heartbeat.', (w) => w.connections),
     perWorker('hostd_worker_resident_memory_bytes', "A worker process's resident set size, as of its last heartbeat.", (w) => w.stats.rssBytes),
     perWorker('hostd_worker_heap_used_bytes', "A worker's V8 heap in use, as of its last heartbeat.", (w) => w.stats.heapUsedBytes),
-    perWorker('hostd_worker_event_loop_utilization', "The share of time a worker's event loop was busy (0 to 1) between its last two heartbeats.", (w) => w.stats.elu),
+    perWorker('hostd_worker_event_loop_utilization_ratio', "The share of time a worker's event loop was busy (0 to 1) between its last two heartbeats.", (w) => w.stats.elu),
   ];
 }
 
-interface Pending {
-  readonly waiting: Set<number>;
-  readonly answers: unknown[][];
-  readonly done: () => void;
+/** One worker's answer being waited for. */
+interface Collection {
+  readonly id: number;
+  readonly began: number;
+  /** Resolves true when the answer came and will be used, false when it failed or was given up. */
+  readonly done: Promise<boolean>;
+  settle(used: boolean, answered: boolean): void;
+}
+
+/** Scrapes that share one collection and one rendering: each format asked for is rendered once. */
+interface Round {
+  readonly formats: Set<Format>;
+  bodies: Promise<Map<Format, Buffer>>;
+}
+
+/** Waits for `promises` at most `ms`: each one's value, or undefined for those not settled in time. */
+async function within<T>(promises: readonly Promise<T>[], ms: number): Promise<(T | undefined)[]> {
+  const results: (T | undefined)[] = promises.map(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(promises.map((p, i) => p.then((value) => (results[i] = value)))), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+  return results;
 }
 
 export class MetricsEndpoint {
   private listener: Listener | null = null;
   private readonly http: Server;
-  private scrapes = 0;
+  private readonly sockets = new Set<Socket>();
+  /** Per connection, the deadline of the request head it waits for. */
+  private readonly heads = new Map<Socket, { timer: NodeJS.Timeout }>();
+  private readonly refused = { count: 0, loggedAt: -Infinity };
+  private ids = 0;
   private scrapeErrors = 0;
-  private readonly pending = new Map<number, Pending>();
+  private readonly app = new AppMetrics((error) => this.source.log('error', `metrics_bind: merging the app metrics failed (please report it): ${(error as Error).stack ?? String(error)}`));
+  private readonly collections = new Map<number, Collection>();
+  private round: Round | null = null;
 
   constructor(private readonly source: MetricsSource) {
-    this.http = createServer((req, res) => void this.serve(req, res));
+    this.http = createServer({ keepAliveTimeout: IDLE_MS }, (req, res) => void this.serve(req, res));
   }
 
   /** Opens `address`; throws a HostdError (HOSTD_ERR_BIND) when it cannot. Resolves with its URL. */
   async open(address: string): Promise<string> {
-    const [listener] = await openListeners([address], { backlog: 511, scheme: 'http', unixMode: null, unixGroup: null }, {
-      socket: (socket: Socket) => {
-        this.http.emit('connection', socket);
-        socket.resume();
-      },
-    });
+    const [listener] = await openListeners([address], { backlog: 511, scheme: 'http', unixMode: null, unixGroup: null }, { socket: (socket: Socket) => this.accept(socket) });
     this.listener = listener!;
     return listener!.url;
   }
@@ -127,19 +164,58 @@ export class MetricsEndpoint {
   close(): void {
     if (this.listener) closeListeners([this.listener]);
     this.listener = null;
-    this.http.closeAllConnections();
-    for (const scrape of this.pending.values()) scrape.done();
+    for (const socket of this.sockets) socket.destroy();
+    for (const collection of this.collections.values()) collection.settle(false, false);
   }
 
-  /** A worker's answer to a scrape. */
-  answer(age: number, id: number, metrics: readonly unknown[] | null): void {
-    const scrape = this.pending.get(id);
-    if (scrape === undefined || !scrape.waiting.delete(age)) return;
-    if (metrics !== null) scrape.answers.push([...metrics]);
-    if (scrape.waiting.size === 0) scrape.done();
+  /** A part of a worker's answer to a scrape. */
+  answer(age: number, part: ScrapePart): void {
+    const result = this.app.part(age, part);
+    const collection = this.collections.get(age);
+    if (collection === undefined || collection.id !== part.id) return;
+    if (result === 'done') collection.settle(true, true);
+    else if (result === 'failed') collection.settle(false, true);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.sockets.size >= MAX_CONNECTIONS) {
+      socket.destroy();
+      this.refuse();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.setTimeout(IDLE_MS, () => socket.destroy());
+    // Node's headersTimeout holds only for a server that listens itself: a head trickled in byte by byte must come within IDLE_MS too.
+    const head = { timer: setTimeout(() => socket.destroy(), IDLE_MS) };
+    this.heads.set(socket, head);
+    socket.once('close', () => {
+      clearTimeout(head.timer);
+      this.sockets.delete(socket);
+      this.heads.delete(socket);
+    });
+    this.http.emit('connection', socket);
+    socket.resume();
+  }
+
+  private refuse(): void {
+    this.refused.count++;
+    const now = performance.now();
+    if (now - this.refused.loggedAt < REFUSED_LOG_MS) return;
+    this.source.log('warning', `metrics_bind: closed ${this.refused.count} new connection${this.refused.count === 1 ? '' : 's'} at once: ${MAX_CONNECTIONS} are open, the most it keeps (each is closed after ${IDLE_MS / 1000} s idle)`);
+    this.refused.count = 0;
+    this.refused.loggedAt = now;
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket as Socket;
+    const head = this.heads.get(socket);
+    if (head !== undefined) {
+      clearTimeout(head.timer);
+      // Kept alive: the next request's head has the same time to come.
+      res.once('finish', () => {
+        if (!socket.destroyed) head.timer = setTimeout(() => socket.destroy(), IDLE_MS);
+      });
+    }
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found: metrics are at /metrics\n');
@@ -150,31 +226,84 @@ export class MetricsEndpoint {
       return;
     }
     const format = negotiate(req.headers.accept);
-    const app = await this.collectApp();
-    const families = [...hostdFamilies(this.source, this.scrapeErrors), ...aggregate(app, (name) => name.startsWith('hostd_'))];
-    const body = render(families, format);
-    res.writeHead(200, { 'content-type': format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT, 'content-length': Buffer.byteLength(body) });
+    let body: Buffer;
+    try {
+      body = await this.scrape(format);
+    } catch (error) {
+      this.source.log('error', `metrics_bind: a scrape failed (please report it): ${(error as Error).stack ?? String(error)}`);
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT, 'content-length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  /** Asks every serving worker for its app metrics; resolves with the answers that came within SCRAPE_WAIT_MS. */
-  private collectApp(): Promise<unknown[][]> {
-    const id = ++this.scrapes;
-    const waiting = new Set<number>();
-    for (const worker of this.source.workers()) {
-      if (worker.state === 'serving' && this.source.send(worker.age, { t: 'metrics', id })) waiting.add(worker.age);
+  /** The answer in `format`, from the round collecting now or a new one. */
+  private async scrape(format: Format): Promise<Buffer> {
+    let round = this.round;
+    if (round === null) {
+      const formats = new Set<Format>();
+      round = { formats, bodies: Promise.resolve(new Map()) };
+      round.bodies = this.run(formats);
+      this.round = round;
     }
-    if (waiting.size === 0) return Promise.resolve([]);
-    return new Promise((resolve) => {
-      const answers: unknown[][] = [];
-      const done = () => {
-        clearTimeout(timer);
-        if (!this.pending.delete(id)) return;
-        this.scrapeErrors += waiting.size;
-        resolve(answers);
-      };
-      const timer = setTimeout(done, SCRAPE_WAIT_MS);
-      this.pending.set(id, { waiting, answers, done });
-    });
+    round.formats.add(format);
+    return (await round.bodies).get(format)!;
+  }
+
+  /** One round: ask the workers, wait for them (at most SCRAPE_WAIT_MS), then merge and render each format asked for meanwhile. */
+  private async run(formats: Set<Format>): Promise<Map<Format, Buffer>> {
+    const workers = this.source.workers();
+    const alive = new Set(workers.map((w) => w.age));
+    for (const [age, collection] of this.collections) if (!alive.has(age)) collection.settle(false, false);
+    // Awaited by the render, which queues behind it.
+    const forgotten = this.app.forget(alive);
+    const waits: Promise<boolean>[] = [];
+    const now = performance.now();
+    for (const worker of workers) {
+      let collection = this.collections.get(worker.age);
+      if (collection !== undefined && now - collection.began > ABANDON_MS) {
+        this.app.abandon(worker.age);
+        collection.settle(false, false);
+        collection = undefined;
+      }
+      // A worker busy with an earlier round's collection is waited for, not asked again.
+      if (collection === undefined && worker.state === 'serving') collection = this.collect(worker.age);
+      if (collection !== undefined) waits.push(collection.done);
+    }
+    const results = await within(waits, SCRAPE_WAIT_MS);
+    await forgotten;
+    this.scrapeErrors += results.filter((used) => used !== true).length;
+    // Scrapes from now on start a new round.
+    this.round = null;
+    const hostd = hostdFamilies(this.source, this.scrapeErrors);
+    const app = await this.app.render([...formats]);
+    return new Map([...formats].map((format) => [format, Buffer.from(renderFamilies(hostd, format) + app.get(format)! + (format === 'openmetrics' ? OPENMETRICS_EOF : ''))]));
+  }
+
+  /** Asks a worker for its app metrics; undefined when it cannot be reached. */
+  private collect(age: number): Collection | undefined {
+    const id = ++this.ids;
+    const { epoch, known } = this.app.ask(age, id);
+    if (!this.source.send(age, { t: 'metrics', id, epoch, known })) {
+      this.app.abandon(age);
+      return undefined;
+    }
+    // Reading a large registry may hold the worker's event loop: the primary does not take that for a hang.
+    this.source.collecting(age, SCRAPE_WAIT_MS);
+    let resolve!: (used: boolean) => void;
+    const collection: Collection = {
+      id,
+      began: performance.now(),
+      done: new Promise<boolean>((r) => (resolve = r)),
+      settle: (used, answered) => {
+        if (this.collections.get(age) !== collection) return;
+        this.collections.delete(age);
+        this.source.collected(age, answered);
+        resolve(used);
+      },
+    };
+    this.collections.set(age, collection);
+    return collection;
   }
 }

@@ -104,6 +104,9 @@ export class PrimaryShell {
         this.send(age, message);
         return true;
       },
+      collecting: (age, ms) => this.dispatch({ t: 'collecting', age, ms }),
+      collected: (age, answered) => this.dispatch({ t: 'collected', age, answered }),
+      log: (level, message) => this.log.log(level, message),
     });
     this.view = {
       get config() {
@@ -366,7 +369,7 @@ export class PrimaryShell {
     child.on('message', (raw: unknown) => {
       const message = parseToPrimary(raw);
       if (message === null) return this.ignore(`worker ${id} (pid ${child.pid})`, unknown);
-      if (message.t === 'metrics') return this.metrics.answer(age, message.id, message.metrics);
+      if (message.t === 'metrics') return this.metrics.answer(age, message);
       if (message.t === 'closed') return this.dispatcher.closed(child, message.n);
       try {
         this.dispatch({ t: 'message', age, message });

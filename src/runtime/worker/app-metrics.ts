@@ -3,13 +3,23 @@
  * uses the app's copy of prom-client, resolved from the app module's folder, and only if the
  * app already loaded it: an app that does not use prom-client costs nothing and installs
  * nothing more.
+ *
+ * The answer goes in parts of bounded size, each sent once the one before it was written,
+ * so the worker's event loop (its requests, its heartbeat) turns between them
+ * (metrics/encoder.ts). Reading the registry (`getMetricsAsJSON()`) is the one piece that
+ * cannot be cut: prom-client builds each metric's values in one call.
  */
 import { createRequire } from 'node:module';
 import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
+import { ScrapeEncoder, type SendPart } from '../metrics/encoder.ts';
+import type { ScrapeRequest } from '../metrics/wire.ts';
 
 interface PromClient {
   readonly register?: { getMetricsAsJSON?: () => unknown };
 }
+
+/** How long the app's registry may take to read (its `collect` functions run) before the answer says it failed. */
+const COLLECT_TIMEOUT_MS = 10_000;
 
 /** The app's prom-client (null when the app did not load one), found once. */
 let found: PromClient | null | undefined;
@@ -28,17 +38,53 @@ function promClient(app: string, root: string): PromClient | null {
   return require.cache[path] === undefined ? null : (require(path) as PromClient);
 }
 
-/** `register.getMetricsAsJSON()` of the app's prom-client, or null. */
-export async function appMetrics(app: string | null, root: string | null): Promise<unknown[] | null> {
-  if (app === null || root === null) return null;
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not read within ${ms} ms`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+const encoder = new ScrapeEncoder();
+
+async function answer(request: ScrapeRequest, app: string | null, root: string | null, send: SendPart): Promise<void> {
   // Not remembered while absent: the app may load it later (lazily, on its first request).
-  if (!found) found = promClient(app, root);
-  const get = found?.register?.getMetricsAsJSON;
-  if (typeof get !== 'function') return null;
-  try {
-    const metrics = await get.call(found!.register);
-    return Array.isArray(metrics) ? metrics : null;
-  } catch {
-    return null;
+  if (app !== null && root !== null && !found) found = promClient(app, root);
+  const register = found?.register;
+  if (typeof register?.getMetricsAsJSON !== 'function') {
+    await send(encoder.empty(request));
+    return;
   }
+  let metrics: unknown = null;
+  try {
+    metrics = await withTimeout(Promise.resolve(register.getMetricsAsJSON()), COLLECT_TIMEOUT_MS);
+  } catch {
+    // A collect function threw or hung: said below.
+  }
+  if (!Array.isArray(metrics)) await send(encoder.empty(request, true));
+  else await encoder.encode(request, metrics, send);
+}
+
+let busy = false;
+let waiting: { request: ScrapeRequest; app: string | null; root: string | null; send: SendPart } | null = null;
+
+/**
+ * Answers a scrape request with `getMetricsAsJSON()` of the app's default registry. One answer
+ * at a time; a request that comes meanwhile waits, and only the latest (the primary waits
+ * for no other).
+ */
+export function answerScrape(request: ScrapeRequest, app: string | null, root: string | null, send: SendPart): void {
+  if (busy) {
+    waiting = { request, app, root, send };
+    return;
+  }
+  busy = true;
+  void answer(request, app, root, send)
+    // A part that could not be sent (labels JSON cannot hold): the primary is told the answer failed.
+    .catch(() => send(encoder.empty(request, true)).catch(() => false))
+    .finally(() => {
+      busy = false;
+      const next = waiting;
+      waiting = null;
+      if (next !== null) answerScrape(next.request, next.app, next.root, next.send);
+    });
 }

@@ -32,7 +32,7 @@ import { logUpgrades } from './upgrades.ts';
 import { startWatchdog, stopWatchdog } from './watchdog.ts';
 import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
 import { setProcessTitle } from '../title.ts';
-import { appMetrics } from './app-metrics.ts';
+import { answerScrape } from './app-metrics.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
 
@@ -216,9 +216,11 @@ class Worker {
       stop: (message) => this.requestStop(message.reason, message.mode),
       reopen_logs: () => this.reopenLogs(),
       unready: () => (this.unready = true),
-      metrics: (message) => {
-        void appMetrics(this.boot.settings.app, this.config?.root ?? null).then((metrics) => send({ t: 'metrics', id: message.id, metrics }));
-      },
+      metrics: (message) =>
+        // Each part waits until the one before it was written (the callback), so a large answer never queues whole.
+        answerScrape(message, this.boot.settings.app, this.config?.root ?? null, (part) =>
+          new Promise((resolve) => (process.connected ? sendToPrimary!(part, undefined, undefined, (error: Error | null) => resolve(error === null)) : resolve(false))),
+        ),
       reload: (message) => {
         if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), (signal) => ({ generation: message.generation, signal }));
       },

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate } from '../../../src/runtime/metrics/aggregate.ts';
 import { type Family, negotiate, render } from '../../../src/runtime/metrics/exposition.ts';
 import { parseToPrimary } from '../../../src/runtime/ipc.ts';
 import { HOOK_BUCKETS } from '../../../src/runtime/metrics/hooks.ts';
@@ -57,70 +56,6 @@ describe('the text formats', () => {
   });
 });
 
-const worker = (hits: number, pid: number, extra: object[] = []) => [
-  { name: 'hits_total', help: 'Hits.', type: 'counter', aggregator: 'sum', values: [{ value: hits, labels: { route: '/' } }, { value: 1, labels: { route: '/x' } }] },
-  { name: 'pid', help: 'Pid.', type: 'gauge', aggregator: 'max', values: [{ value: pid, labels: {} }] },
-  { name: 'first', help: 'First.', type: 'gauge', aggregator: 'first', values: [{ value: pid, labels: {} }] },
-  { name: 'version', help: 'Omitted.', type: 'gauge', aggregator: 'omit', values: [{ value: 1, labels: {} }] },
-  { name: 'avg', help: 'Average.', type: 'gauge', aggregator: 'average', values: [{ value: pid, labels: {} }] },
-  {
-    name: 'size',
-    help: 'Size.',
-    type: 'histogram',
-    aggregator: 'sum',
-    values: [
-      { value: hits, labels: { le: 10 }, metricName: 'size_bucket' },
-      { value: hits, labels: { le: '+Inf' }, metricName: 'size_bucket' },
-      { value: hits * 2, labels: {}, metricName: 'size_sum' },
-      { value: hits, labels: {}, metricName: 'size_count' },
-    ],
-  },
-  ...extra,
-];
-
-describe("merging workers' prom-client metrics (AggregatorRegistry's semantics)", () => {
-  it('sums counters and histograms by labels, and applies each gauge its aggregator', () => {
-    const merged = aggregate([worker(3, 100), worker(4, 200)]);
-    const by = Object.fromEntries(merged.map((f) => [f.name, f]));
-    expect(by.hits_total!.samples).toEqual([
-      { labels: { route: '/' }, value: 7 },
-      { labels: { route: '/x' }, value: 2 },
-    ]);
-    expect(by.pid!.samples).toEqual([{ labels: {}, value: 200 }]);
-    expect(by.first!.samples).toEqual([{ labels: {}, value: 100 }]);
-    expect(by.avg!.samples).toEqual([{ labels: {}, value: 150 }]);
-    expect(by.version).toBeUndefined();
-    expect(by.size!.samples).toEqual([
-      { name: 'size_bucket', labels: { le: 10 }, value: 7 },
-      { name: 'size_bucket', labels: { le: '+Inf' }, value: 7 },
-      { name: 'size_sum', labels: {}, value: 14 },
-      { name: 'size_count', labels: {}, value: 7 },
-    ]);
-  });
-
-  it('groups labels regardless of their order', () => {
-    const m = (labels: object) => [{ name: 'c', help: 'c', type: 'counter', aggregator: 'sum', values: [{ value: 1, labels }] }];
-    expect(aggregate([m({ a: '1', b: '2' }), m({ b: '2', a: '1' })])[0]!.samples).toEqual([{ labels: { a: '1', b: '2' }, value: 2 }]);
-  });
-
-  it('leaves out what is malformed, unknown aggregators, and names the caller skips; keeps the rest', () => {
-    const bad = [
-      null,
-      'text',
-      { name: 'bad name', help: '', type: 'counter', aggregator: 'sum', values: [] },
-      { name: 'no_values', help: '', type: 'counter', aggregator: 'sum' },
-      { name: 'bad_type', help: '', type: 'meter', aggregator: 'sum', values: [] },
-      { name: 'bad_label', help: '', type: 'gauge', aggregator: 'sum', values: [{ value: 1, labels: { 'a-b': 1 } }] },
-      { name: 'bad_value', help: '', type: 'gauge', aggregator: 'sum', values: [{ value: '1', labels: {} }] },
-      { name: 'odd_aggregator', help: '', type: 'gauge', aggregator: 'median', values: [{ value: 1, labels: {} }] },
-      { name: 'hostd_requests_total', help: '', type: 'counter', aggregator: 'sum', values: [{ value: 1, labels: {} }] },
-      { name: 'good', help: 'g', type: 'gauge', aggregator: 'sum', values: [{ value: 1, labels: {} }] },
-    ];
-    const merged = aggregate([bad], (name) => name.startsWith('hostd_'));
-    expect(merged.map((f) => f.name)).toEqual(['good']);
-  });
-});
-
 describe('heartbeat stats from a worker (untrusted)', () => {
   const stats = { requests: 5, in_flight: 1, rss_bytes: 50e6, heap_used_bytes: 10e6, elu: 0.25, hooks: { post_fork: { buckets: HOOK_BUCKETS.map(() => 0), sum: 0.1, count: 1 } } };
 
@@ -142,11 +77,16 @@ describe('heartbeat stats from a worker (untrusted)', () => {
     expect(parseToPrimary({ t: 'heartbeat', connections: 2, stats: bad })).toBeNull();
   });
 
-  it('a scrape answer is read only with an id and a bounded list (or null)', () => {
-    expect(parseToPrimary({ t: 'metrics', id: 3, metrics: null })).toEqual({ t: 'metrics', id: 3, metrics: null });
-    expect(parseToPrimary({ t: 'metrics', id: 3, metrics: [] })).toEqual({ t: 'metrics', id: 3, metrics: [] });
-    expect(parseToPrimary({ t: 'metrics', id: -1, metrics: [] })).toBeNull();
-    expect(parseToPrimary({ t: 'metrics', id: 3, metrics: {} })).toBeNull();
-    expect(parseToPrimary({ t: 'metrics', id: 3, metrics: new Array(10_001).fill(0) })).toBeNull();
+  it('a part of a scrape answer is read only with its id, epoch, last flag and a bounded list of families (or null as the last part)', () => {
+    const part = { t: 'metrics', id: 3, epoch: 7, last: true, families: [] };
+    expect(parseToPrimary(part)).toEqual(part);
+    expect(parseToPrimary({ ...part, families: null })).toEqual({ ...part, families: null, failed: false });
+    expect(parseToPrimary({ ...part, families: null, failed: true })).toEqual({ ...part, families: null, failed: true });
+    expect(parseToPrimary({ ...part, last: false, families: null })).toBeNull();
+    expect(parseToPrimary({ ...part, id: -1 })).toBeNull();
+    expect(parseToPrimary({ ...part, epoch: 1.5 })).toBeNull();
+    expect(parseToPrimary({ ...part, last: 'yes' })).toBeNull();
+    expect(parseToPrimary({ ...part, families: {} })).toBeNull();
+    expect(parseToPrimary({ ...part, families: new Array(1025).fill({}) })).toBeNull();
   });
 });

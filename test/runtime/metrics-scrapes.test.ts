@@ -1,0 +1,246 @@
+/**
+ * Issue 24's metrics items against a running `hostd run`, over loopback: scrapes of a large
+ * registry (item 5), a flood of metrics connections (6), merged counters across worker
+ * exits and missed scrapes (7), gauges set to NaN or ±Inf (8).
+ */
+import { symlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { project, REPO } from '../helpers/project.ts';
+import { type Hostd, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+
+const CONFIG = (body: string) => `import { defineConfig } from 'hostd';
+export default defineConfig({
+  app: './app.mjs',
+  bind: '127.0.0.1:0',
+  metrics_bind: '127.0.0.1:0',
+  ${body}
+});
+`;
+
+function promProject(app: string, config: string): string {
+  const dir = project({ 'app.mjs': app, 'hostd.config.ts': CONFIG(config) });
+  symlinkSync(join(REPO, 'node_modules', 'prom-client'), join(dir, 'node_modules', 'prom-client'), 'dir');
+  return dir;
+}
+
+/** The value of one sample (`name{labels}` exactly as written), or undefined. */
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+async function scrape(url: string): Promise<string> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+async function start(dir: string, prefix?: readonly string[]): Promise<{ run: Hostd; url: string; metrics: string }> {
+  const run = startHostd(dir, [], prefix ? { prefix } : {});
+  const url = await run.ready(30_000);
+  const metrics = (await run.waitForOutput(/Metrics at: (\S+)/))[1]!;
+  return { run, url, metrics };
+}
+
+/** 100k series in one counter (a route and a code label), and a count of the times the registry was read. */
+const BIG_APP = `import client from 'prom-client';
+const series = new client.Counter({ name: 'app_series_total', help: 'Series.', labelNames: ['route', 'code'] });
+for (let i = 0; i < 100_000; i++) series.inc({ route: '/r' + (i % 20_000), code: String(200 + Math.floor(i / 20_000)) });
+const reads = new client.Counter({ name: 'app_registry_reads_total', help: 'Times the registry was read.' });
+const read = client.register.getMetricsAsJSON.bind(client.register);
+client.register.getMetricsAsJSON = () => { reads.inc(); return read(); };
+export default (req, res) => res.end('ok');
+`;
+
+/** Reading its registry holds the event loop for 1.5 s (a collect function standing in for a huge registry). */
+const SLOW_REGISTRY_APP = `import client from 'prom-client';
+new client.Gauge({ name: 'app_slow', help: 'Slow to read.', collect() {
+  const until = Date.now() + 1500;
+  while (Date.now() < until);
+  this.set(1);
+} });
+export default (req, res) => res.end(String(process.pid));
+`;
+
+const HITS_APP = `import client from 'prom-client';
+const hits = new client.Counter({ name: 'app_hits_total', help: 'Hits.' });
+const latency = new client.Histogram({ name: 'app_seconds', help: 'Latency.', buckets: [1] });
+export default (req, res) => {
+  hits.inc();
+  latency.observe(0.5);
+  res.end(String(process.pid));
+};
+`;
+
+const ODD_GAUGES_APP = `import client from 'prom-client';
+const g = new client.Gauge({ name: 'app_ratio', help: 'A ratio.', labelNames: ['k'] });
+g.set({ k: 'nan' }, NaN);
+g.set({ k: 'inf' }, Infinity);
+g.set({ k: 'neg' }, -Infinity);
+new client.Gauge({ name: 'app_plain', help: 'Plain.' }).set(NaN);
+export default (req, res) => res.end('ok');
+`;
+
+describe('metrics_bind under load (issue 24)', () => {
+  let run: Hostd | undefined;
+  const stopped: number[] = [];
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    for (const pid of stopped.splice(0)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+    await run?.kill();
+    run = undefined;
+  });
+
+  it('item 5: 10 concurrent scrapes of 100k series per worker share one reading of each registry, and each has the app metrics', async () => {
+    const started = await start(promProject(BIG_APP, 'workers: 2, timeout: 10,'));
+    run = started.run;
+    // The first answers define every series (slower): wait until both are in, and a scrape got both in time.
+    let errors = -1;
+    const first = await waitUntil(async () => {
+      const text = await scrape(started.metrics);
+      const settled = value(text, 'app_series_total{code="204",route="/r19999"}') === 2 && value(text, 'hostd_scrape_errors_total') === errors;
+      errors = value(text, 'hostd_scrape_errors_total')!;
+      return settled && text;
+    }, 'both workers to answer a scrape in time', 30_000);
+    const reads = value(first, 'app_registry_reads_total')!;
+    const bodies = await Promise.all(Array.from({ length: 10 }, () => scrape(started.metrics)));
+    // One collection for the ten: the same answer, with at most one more reading per worker.
+    const after = value(bodies[0]!, 'app_registry_reads_total')!;
+    expect(after).toBeGreaterThanOrEqual(reads);
+    expect(after).toBeLessThanOrEqual(reads + 2);
+    for (const body of bodies) {
+      expect(body).toBe(bodies[0]);
+      expect(body.match(/^app_series_total\{/gm)?.length).toBe(100_000);
+    }
+  }, 60_000);
+
+  it('item 5: a worker that holds its event loop reading its registry for longer than timeout is not killed for it', async () => {
+    const started = await start(promProject(SLOW_REGISTRY_APP, 'workers: 2, timeout: 1,'));
+    run = started.run;
+    const pids = workerPids(run.pid).sort();
+    expect(pids).toHaveLength(2);
+    // The first scrape waits 1 s and leaves them out; their answers come at 1.5 s and are used from then on.
+    await waitUntil(async () => {
+      if (/WORKER TIMEOUT/.test(run!.output)) throw new Error(`a worker was killed for timeout:\n${run!.output}`);
+      return value(await scrape(started.metrics), 'app_slow') === 2;
+    }, 'both workers to answer', 15_000);
+    const text = await scrape(started.metrics);
+    expect(value(text, 'hostd_worker_exits_total{reason="timeout"}')).toBe(0);
+    expect(run.output).not.toMatch(/WORKER TIMEOUT/);
+    expect(workerPids(run.pid).sort()).toEqual(pids);
+  }, 60_000);
+
+  it('item 6: 400 idle metrics connections under `ulimit -n 256` take no descriptor the app or a replacement worker needs, and are closed', async () => {
+    const started = await start(promProject(HITS_APP, "workers: 2, loglevel: 'debug',"), ['sh', '-c', 'ulimit -n 256 && exec "$@"', 'sh']);
+    run = started.run;
+    const { port } = new URL(started.metrics);
+    const closed: Promise<void>[] = [];
+    for (let i = 0; i < 400; i++) {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => {});
+      sockets.push(socket);
+      closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
+      await new Promise<void>((resolve) => {
+        socket.once('connect', resolve);
+        socket.once('close', () => resolve());
+      });
+    }
+    // New app connections are answered.
+    for (let i = 0; i < 20; i++) expect((await fetch(started.url, { headers: { connection: 'close' } })).status).toBe(200);
+    // A crashed worker is replaced.
+    const before = workerPids(run.pid);
+    const victim = before[0]!;
+    process.kill(victim, 'SIGKILL');
+    const replacement = await waitUntil(() => workerPids(run!.pid).find((pid) => pid !== victim && !before.includes(pid)), 'a replacement worker', 15_000);
+    await run.waitForOutput(new RegExp(`\\(pid ${replacement}\\) is ready`), 15_000);
+    // Refused at once, and said so (not once per connection).
+    const refusals = run.output.match(/metrics_bind: closed \d+ new connections? at once/g) ?? [];
+    expect(refusals.length).toBeGreaterThanOrEqual(1);
+    expect(refusals.length).toBeLessThanOrEqual(2);
+    // The idle ones it kept are closed after 5 s; then scrapes are served again.
+    await Promise.race([Promise.all(closed), new Promise((_, reject) => setTimeout(() => reject(new Error('idle metrics connections still open after 15 s')), 15_000))]);
+    expect(await scrape(started.metrics)).toContain('# TYPE hostd_workers gauge');
+  }, 60_000);
+
+  it('item 6: a request head trickled in a line at a time is cut off like an idle connection (5 s)', async () => {
+    const started = await start(promProject(HITS_APP, 'workers: 1,'));
+    run = started.run;
+    const { port } = new URL(started.metrics);
+    const socket = connect(Number(port), '127.0.0.1');
+    sockets.push(socket);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    // A header line every 500 ms keeps the connection from being idle, never finishing the head.
+    const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 500);
+    try {
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('a trickled head still open after 10 s')), 10_000))]);
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(await scrape(started.metrics)).toContain('# TYPE hostd_workers gauge');
+  }, 30_000);
+
+  it('item 7: merged counters and histograms never go down: a worker scaled down, a worker that misses a scrape, a reload, a crash', async () => {
+    const started = await start(promProject(HITS_APP, 'workers: 2, timeout: 30,'));
+    run = started.run;
+    const hit = async (n: number) => {
+      for (let i = 0; i < n; i++) await (await fetch(started.url, { headers: { connection: 'close' } })).text();
+    };
+    const settled = (n: number) =>
+      waitUntil(async () => {
+        const text = await scrape(started.metrics);
+        return value(text, 'app_hits_total') === n && value(text, 'app_seconds_count') === n && text;
+      }, `app_hits_total to read ${n}`);
+    await hit(40);
+    await settled(40);
+
+    // Scale down: one worker leaves with what it counted.
+    run.signal('SIGTTOU');
+    await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="shutdown"}') === 1, 'a worker to retire');
+    let text = await scrape(started.metrics);
+    expect(value(text, 'app_hits_total')).toBe(40);
+    expect(value(text, 'app_seconds_bucket{le="1"}')).toBe(40);
+
+    // The worker left does not answer (stopped): its last answer stands.
+    const [frozen] = workerPids(run.pid);
+    process.kill(frozen!, 'SIGSTOP');
+    stopped.push(frozen!);
+    text = await scrape(started.metrics);
+    expect(value(text, 'hostd_scrape_errors_total')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'app_hits_total')).toBe(40);
+    process.kill(frozen!, 'SIGCONT');
+
+    // A reload replaces every worker; a crash replaces one.
+    run.signal('SIGHUP');
+    await run.waitForOutput(/reloaded: generation 2 is serving/, 20_000);
+    expect(value(await scrape(started.metrics), 'app_hits_total')).toBe(40);
+    await hit(10);
+    await settled(50);
+    const [crashed] = workerPids(run.pid);
+    process.kill(crashed!, 'SIGKILL');
+    await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="killed"}') === 1, 'the killed worker to be counted');
+    expect(value(await scrape(started.metrics), 'app_hits_total')).toBe(50);
+  }, 90_000);
+
+  it('item 8: a gauge set to NaN or ±Inf is written as NaN, +Inf, -Inf, and its family is there', async () => {
+    const started = await start(promProject(ODD_GAUGES_APP, 'workers: 1,'));
+    run = started.run;
+    const text = await scrape(started.metrics);
+    expect(text).toContain('# TYPE app_ratio gauge\n');
+    expect(text).toContain('app_ratio{k="nan"} NaN\n');
+    expect(text).toContain('app_ratio{k="inf"} +Inf\n');
+    expect(text).toContain('app_ratio{k="neg"} -Inf\n');
+    expect(text).toContain('app_plain NaN\n');
+  });
+});
