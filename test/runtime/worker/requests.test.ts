@@ -64,6 +64,16 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => voi
   return { promise, resolve };
 }
 
+/** Checks that `pending` still waits for a call held until `release`, and is idle once it is released. */
+async function expectWaitsFor(pending: PendingWork, release: () => void): Promise<void> {
+  let idle = false;
+  const waited = pending.idle().then(() => (idle = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(idle).toBe(false);
+  release();
+  await waited;
+}
+
 describe('a request counter', () => {
   it('hands the heartbeat the requests since the last take', () => {
     const counter = new RequestCounter();
@@ -299,13 +309,8 @@ describe('post_request', () => {
     const { url } = await serve(p);
     await (await fetch(`${url}/x`)).text();
     await called.promise;
-    let idle = false;
-    const waited = p.pending.idle().then(() => (idle = true));
     // The async post_request call has not settled: a stopping worker would still wait.
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(idle).toBe(false);
-    release.resolve();
-    await waited;
+    await expectWaitsFor(p.pending, release.resolve);
     expect(ran).toEqual(['flushed', 'last']);
     expect(p.log.lines.some((line) => line.startsWith('error: hook post_request[0] (audit, from hostd.config.ts) threw: Error: audit failed'))).toBe(true);
   });
@@ -331,12 +336,7 @@ describe("host.on('request') handlers", () => {
     const { url } = await serve(p);
     await (await fetch(`${url}/seen`)).text();
     await called.promise;
-    let idle = false;
-    const waited = p.pending.idle().then(() => (idle = true));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(idle).toBe(false);
-    release.resolve();
-    await waited;
+    await expectWaitsFor(p.pending, release.resolve);
     expect(seen).toEqual(['/seen 200']);
     expect(p.log.lines.some((line) => line.startsWith("error: host.on('request') handler threw: Error: observer failed"))).toBe(true);
   });
@@ -378,14 +378,8 @@ describe('pending work', () => {
     const second = deferred();
     pending.track(first.promise);
     pending.track(second.promise.then(() => Promise.reject(new Error('failed work counts as done'))).catch(() => {}));
-    let idle = false;
-    const waited = pending.idle().then(() => (idle = true));
     first.resolve();
     await first.promise;
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(idle).toBe(false);
-    second.resolve();
-    await waited;
-    expect(idle).toBe(true);
+    await expectWaitsFor(pending, second.resolve);
   });
 });
