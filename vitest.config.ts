@@ -1,10 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * The `unit` project: pure code and in-process tests (real sockets on 127.0.0.1 at most, time
- * passed in or faked), no child process; `npx vitest run --project unit` takes seconds. Every
- * other test file is `e2e`: it spawns `hostd` (or another process: tsc, the examples), so a
- * new file is e2e until it is listed here.
+ * The `unit` project: pure code and in-process tests (sockets on 127.0.0.1 or in a temp
+ * folder at most, time passed in or faked); none runs hostd, its CLI or tsc, and
+ * `npx vitest run --project unit` takes seconds. Every other test file is `e2e`: it runs
+ * `hostd` as a user would (or tsc, or an example), so a new file is e2e until it is listed here.
  */
 const UNIT = [
   'test/bench/stats.test.ts',
@@ -23,9 +23,11 @@ const UNIT = [
   'test/guarantees-coverage.test.ts',
   'test/host/outside.test.ts',
   'test/presets/cpus.test.ts',
+  'test/runtime/control-path.test.ts',
   'test/runtime/ipc.test.ts',
   'test/runtime/metrics/exposition.test.ts',
   'test/runtime/primary/**/*.test.ts',
+  'test/runtime/proxy/**/*.test.ts',
   'test/runtime/reaper.test.ts',
   'test/runtime/worker/**/*.test.ts',
   'test/settings-coverage.test.ts',
@@ -44,8 +46,16 @@ export default defineConfig({
           name: 'unit',
           include: UNIT,
           testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The public types' tests (expectTypeOf, @ts-expect-error), checked by tsc: no test runs.
+          name: 'types',
           typecheck: {
             enabled: true,
+            only: true,
             include: ['test/**/*.test-d.ts'],
             tsconfig: './tsconfig.json',
           },
@@ -56,7 +66,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
-          exclude: UNIT,
+          exclude: [...configDefaults.exclude, ...UNIT],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
