@@ -150,8 +150,13 @@ class Worker {
       stopMode: () => this.phase.mode,
       onCall: (what, ms) => this.phase.call(what, ms),
     };
-    // A boot hook's later functions still run after a stop aborted the boot: they are not the stop's steps.
-    const rt: HookRuntime = { ...this.rt, onCall: (what, ms) => signal.aborted || this.phase.call(what, ms) };
+    // A boot hook's later functions still run after a stop aborted the boot; they are no step of the stop.
+    const rt: HookRuntime = {
+      ...this.rt,
+      onCall: (what, ms) => {
+        if (!signal.aborted) this.phase.call(what, ms);
+      },
+    };
 
     this.phase.setStep('post_fork', 'running post_fork');
     const forkFailure = await unlessAborted(runHook(rt, 'post_fork', config.hooks.post_fork, { worker: this.info }), signal);
