@@ -12,6 +12,7 @@ const UNIT = [
   'test/config/binds.test.ts',
   'test/config/kinds.test.ts',
   'test/config/modules.test.ts',
+  'test/config/reload-plan.test.ts',
   'test/config/resolve.test.ts',
   'test/config/settings.property.test.ts',
   'test/config/stop-plan.test.ts',
