@@ -15,7 +15,9 @@ import { parseScrapePart, type ScrapePart, type ScrapeRequest } from './metrics/
 
 /** What a worker is and runs, sent as its first message: its generation's settings (data) and config sources. */
 export interface WorkerBoot {
+  /** Its slot, 1..`workers` (a replacement takes its predecessor's): `worker.id` in the hooks. */
   readonly id: number;
+  /** Counts every worker the primary ever started: `worker.age` in the hooks. */
   readonly age: number;
   readonly generation: number;
   readonly primary: { readonly pid: number; readonly started_at: string; readonly version: string };

@@ -21,7 +21,7 @@ import { reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
 import { attachHost, hostHandlers, requestHandlers } from '../../host.ts';
 import { accessJson, compileAccessFormat } from '../access-log.ts';
 import { type HookRuntime, runHook, runHostHandlers, traceRequestHooks, waitWithin } from '../hooks/runner.ts';
-import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, MAX_APP_MESSAGE_BYTES, PRIMARY_MESSAGE_TYPES, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape, type WorkerStep } from '../ipc.ts';
+import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, MAX_APP_MESSAGE_BYTES, PRIMARY_MESSAGE_TYPES, type ToPrimary, type ToWorker, type WorkerBoot, type WorkerShape } from '../ipc.ts';
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { AppError, isFetchApp, loadApp } from './app.ts';
 import { batchedCloses, Connections } from './connections.ts';
@@ -30,7 +30,8 @@ import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { logUpgrades } from './upgrades.ts';
 import { startWatchdog, stopWatchdog } from './watchdog.ts';
-import { makeRequestHandler, PendingWork, type RequestPipeline } from './requests.ts';
+import { makeRequestHandler, PendingWork, RequestCounter, type RequestPipeline } from './requests.ts';
+import { unlessAborted, WorkerPhase } from './phase.ts';
 import { setProcessTitle } from '../title.ts';
 import { answerScrape } from './app-metrics.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
@@ -78,22 +79,17 @@ function guardProcessSend(): void {
 }
 
 class Worker {
-  private state: 'booting' | 'serving' | 'stopping' = 'booting';
-  private mode: StopMode | null = null;
-  private readonly escalation = new AbortController();
+  private readonly phase = new WorkerPhase(({ step, detail, ms }) => send({ t: 'progress', step, detail, ms }));
   private readonly info: { -readonly [K in keyof WorkerInfo]: WorkerInfo[K] };
   private log: ErrorLog;
   private config: WorkerConfig | null = null;
   private rt: HookRuntime | null = null;
-  private step: WorkerStep = 'config';
   private http: Server | null = null;
   private handler: RequestListener | null = null;
   private pipeline: RequestPipeline | null = null;
   private accessLines: BufferedLines | null = null;
   private readonly connections: Connections;
-  private served = 0;
-  /** Requests since the last heartbeat (the request path increments, the heartbeat takes). */
-  private readonly counts = { requests: 0 };
+  private readonly requests: RequestCounter;
   private elu = performance.eventLoopUtilization();
   /** The instance is draining (drain_delay): readiness answers 503 though this worker serves on. */
   private unready = false;
@@ -104,12 +100,7 @@ class Worker {
     this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: `worker ${boot.id}` });
     // The primary picks the least busy worker from what it sent and what each worker closed.
     this.connections = new Connections(s.dispatch === 'least_busy' ? batchedCloses((n) => send({ t: 'closed', n })) : null);
-  }
-
-  /** Tells the primary what this worker is busy with (its boot or stop step), and that step's deadline. */
-  private progress(step: WorkerStep, detail: string, ms: number | null = null): void {
-    this.step = step;
-    send({ t: 'progress', step, detail, ms });
+    this.requests = new RequestCounter(boot.max_requests, () => this.recycle());
   }
 
   async run(): Promise<void> {
@@ -125,58 +116,64 @@ class Worker {
       requestObservers: () => this.rebuildHandler(),
     });
     this.log.info(`Booting worker ${this.boot.id} with pid: ${process.pid}`);
-
-    this.progress('config', 'evaluating its config');
+    const signal = this.phase.bootSignal;
     try {
-      // The hooks come from the generation's sources; the settings are the primary's, as they were resolved.
-      this.config = { ...(await replayConfig(this.boot.inputs, s.config_timeout)), settings: s };
+      await this.bootApp(signal);
     } catch (error) {
-      return this.failBoot(error);
+      // Aborted: a stop took over, and says why itself.
+      if (!signal.aborted) this.failBoot(error);
+      return;
     }
-    const config = this.config;
-    const server: ServerInfo = Object.freeze({ pid: this.boot.primary.pid, config: s, started_at: new Date(this.boot.primary.started_at), version: this.boot.primary.version });
-    this.rt = {
-      log: this.log,
-      server,
-      process: `worker ${this.boot.id}`,
-      escalation: this.escalation.signal,
-      stopMode: () => this.mode,
-      // While serving, a call (a reload handler) is not a boot or stop step worth reporting.
-      onCall: (what, ms) => this.state !== 'serving' && this.progress(this.step, `running ${what}`, ms),
-    };
-    if (this.stopping()) return;
-
-    this.step = 'post_fork';
-    const forkFailure = await runHook(this.rt, 'post_fork', config.hooks.post_fork, { worker: this.info });
-    if (forkFailure) return this.failBoot(forkFailure);
-    if (this.stopping()) return;
-    this.progress('app', `loading the app (${s.app})`);
-    let app;
-    let http;
-    try {
-      // Made before the app, so that a factory can attach to it (WebSocket servers); it takes connections only once serving.
-      http = this.createServer(config);
-      app = (await loadApp(s.app!, config.root, { server: http, worker: this.info })).app;
-    } catch (error) {
-      return this.failBoot(error);
-    }
-    if (this.stopping()) return;
-    this.step = 'post_worker_init';
-    const initFailure = await runHook(this.rt, 'post_worker_init', config.hooks.post_worker_init, { worker: this.info, app });
-    if (initFailure) return this.failBoot(initFailure);
-    if (this.stopping()) return;
-    this.serve(config, server, http, isFetchApp(app) ? fetchListener(app, s.certfile ? 'https' : 'http') : app);
-    this.state = 'serving';
+    this.phase.serve();
     this.info.booted_at = new Date();
     send({ t: 'ready', shape: this.shape() });
     // Two heartbeats late is when the primary stops routing to it: a stack is recorded by then.
     if (this.boot.stack_file !== null) setImmediate(() => startWatchdog(this.boot.stack_file!, 2 * this.boot.heartbeat_ms));
   }
 
+  /**
+   * Evaluates the config, runs `post_fork`, loads the app, runs `post_worker_init` and puts
+   * the app behind the request pipeline; throws what failed. A stop aborts `signal`, which
+   * ends the boot at the await it is in.
+   */
+  private async bootApp(signal: AbortSignal): Promise<void> {
+    const s = this.boot.settings;
+    this.phase.setStep('config', 'evaluating its config');
+    // The hooks come from the generation's sources; the settings are the primary's, as they were resolved.
+    const config: WorkerConfig = (this.config = { ...(await unlessAborted(replayConfig(this.boot.inputs, s.config_timeout), signal)), settings: s });
+    const server: ServerInfo = Object.freeze({ pid: this.boot.primary.pid, config: s, started_at: new Date(this.boot.primary.started_at), version: this.boot.primary.version });
+    this.rt = {
+      log: this.log,
+      server,
+      process: `worker ${this.boot.id}`,
+      escalation: this.phase.escalation,
+      stopMode: () => this.phase.mode,
+      onCall: (what, ms) => this.phase.call(what, ms),
+    };
+    // A boot hook's later functions still run after a stop aborted the boot; they are no step of the stop.
+    const rt: HookRuntime = {
+      ...this.rt,
+      onCall: (what, ms) => {
+        if (!signal.aborted) this.phase.call(what, ms);
+      },
+    };
+
+    this.phase.setStep('post_fork', 'running post_fork');
+    const forkFailure = await unlessAborted(runHook(rt, 'post_fork', config.hooks.post_fork, { worker: this.info }), signal);
+    if (forkFailure) throw forkFailure;
+    this.phase.setStep('app', `loading the app (${s.app})`);
+    // Made before the app, so that a factory can attach to it (WebSocket servers); it takes connections only once serving.
+    const http = this.createServer(config);
+    const { app } = await unlessAborted(loadApp(s.app!, config.root, { server: http, worker: this.info }), signal);
+    this.phase.setStep('post_worker_init', 'running post_worker_init');
+    const initFailure = await unlessAborted(runHook(rt, 'post_worker_init', config.hooks.post_worker_init, { worker: this.info, app }), signal);
+    if (initFailure) throw initFailure;
+    this.serve(config, server, http, isFetchApp(app) ? fetchListener(app, s.certfile ? 'https' : 'http') : app);
+  }
+
   /** What this worker counted since its last heartbeat, and its state now. */
   private beatStats(): WorkerBeatStats {
-    const requests = this.counts.requests;
-    this.counts.requests = 0;
+    const requests = this.requests.take();
     const elu = performance.eventLoopUtilization(this.elu);
     this.elu = performance.eventLoopUtilization();
     const memory = process.memoryUsage();
@@ -188,11 +185,6 @@ class Worker {
       elu: Math.min(1, Math.max(0, elu.utilization || 0)),
       hooks: takeHookDurations(),
     };
-  }
-
-  /** A stop arrived while booting: the stop takes over, and the boot goes no further. (A method: checks after an await read the state afresh.) */
-  private stopping(): boolean {
-    return this.state === 'stopping';
   }
 
   /** What this worker's stop will call, for the stop plan (the primary plans with the same numbers). */
@@ -288,7 +280,6 @@ class Worker {
       accessLog = (record) => lines.push(format(record));
       logUpgrades(http, accessLog);
     }
-    const limit = this.boot.max_requests;
     const traced = this.log.enabled('debug');
     this.pipeline = {
       listener,
@@ -297,10 +288,9 @@ class Worker {
       log: this.log,
       server,
       worker: this.info,
-      signal: this.escalation.signal,
+      signal: this.phase.escalation,
       accessLog,
-      onRequest: limit > 0 ? () => ++this.served === limit && this.recycle() : null,
-      counts: this.counts,
+      requests: this.requests,
       pending: new PendingWork(),
       observers: requestHandlers(),
       showErrors: s.show_errors,
@@ -327,8 +317,8 @@ class Worker {
   private rebuildHandler(): void {
     if (this.http === null || this.pipeline === null) return;
     const s = this.boot.settings;
-    const draining = this.state === 'stopping';
-    const probes = { readiness: s.readiness_path, liveness: s.liveness_path, ready: () => this.state === 'serving' && !this.unready };
+    const draining = this.phase.name === 'stopping';
+    const probes = { readiness: s.readiness_path, liveness: s.liveness_path, ready: () => this.phase.name === 'serving' && !this.unready };
     // The limits come first: a request over one is refused before a probe, a hook or the app sees it.
     this.handler = withLimits(withProbes(makeRequestHandler(this.pipeline, draining || s.keepalive === 0), probes, draining), s, this.log);
   }
@@ -351,26 +341,23 @@ class Worker {
    * deadlines the primary plans for it: 1 s per call.
    */
   private requestStop(reason: WorkerExitReason, mode: StopMode): void {
-    if (this.state !== 'stopping') return void this.stop(reason, mode);
-    if (mode !== 'graceful' && this.mode === 'graceful') this.escalate();
+    const wasServing = this.phase.name === 'serving';
+    const requested = this.phase.requestStop(mode);
+    if (requested === 'begin') void this.stop(reason, mode, wasServing);
+    else if (requested === 'escalate') this.escalate();
   }
 
-  /** A second stop signal: hooks' signals abort, waits shorten, connections close now. */
+  /** A second stop signal: hooks' signals abort (the phase did that), waits shorten, connections close now. */
   private escalate(): void {
-    this.mode = 'escalated';
-    this.escalation.abort();
     this.connections.destroyAll();
-    send({ t: 'stopping', mode: this.mode, shape: this.shape() });
+    send({ t: 'stopping', mode: 'escalated', shape: this.shape() });
   }
 
   /**
    * The stop, step by step as the stop plan has it. A worker still booting stops booting
    * (it has no requests to drain) and runs its exit hooks if its config was loaded.
    */
-  private async stop(reason: WorkerExitReason, mode: StopMode): Promise<void> {
-    const wasServing = this.state === 'serving';
-    this.state = 'stopping';
-    this.mode = mode;
+  private async stop(reason: WorkerExitReason, mode: StopMode, wasServing: boolean): Promise<void> {
     // Gone before anything else of the stop runs: at the exit, its session would be noise (watchdog.ts).
     await stopWatchdog();
     const rt = this.rt;
@@ -388,13 +375,13 @@ class Worker {
     this.log.info(`worker ${this.boot.id} stopping (${reasonText(reason, mode, !wasServing)})`);
 
     if (mode !== 'graceful') {
-      this.step = 'worker_int';
+      this.phase.setStep('worker_int', 'running worker_int', waitMs('worker_int'));
       await runHook(rt, 'worker_int', config.hooks.worker_int, { worker: this.info });
       this.connections.destroyAll();
     } else if (this.http !== null) {
       this.rebuildHandler();
       const drainMs = waitMs('drain')!;
-      this.progress('drain', 'draining its connections', drainMs);
+      this.phase.setStep('drain', 'draining its connections', drainMs);
       // Told first, so that an app can close its WebSockets (1001, going away) while hostd waits for them.
       const deadline = new Date(Date.now() + drainMs);
       const draining = runHostHandlers(rt, 'draining', hostHandlers('draining'), (signal) => ({ reason, deadline, signal }));
@@ -403,20 +390,19 @@ class Worker {
       await draining;
     }
     if (this.pipeline && shape.post_request > 0) {
-      this.progress('post_request', 'waiting for running post_request calls and request handlers', waitMs('post_request'));
-      await waitWithin(this.pipeline.pending.idle(), waitMs('post_request'), this.escalation.signal);
+      this.phase.setStep('post_request', 'waiting for running post_request calls and request handlers', waitMs('post_request'));
+      await waitWithin(this.pipeline.pending.idle(), waitMs('post_request'), this.phase.escalation);
     }
     // Libraries' host.on('shutdown') handlers first (they may still need what the app's worker_exit closes).
-    this.step = 'shutdown';
+    this.phase.setStep('shutdown', "running its host.on('shutdown') handlers", waitMs('shutdown'));
     await runHostHandlers(rt, 'shutdown', hostHandlers('shutdown'), (signal) => ({ reason, signal }));
-    this.step = 'worker_exit';
+    this.phase.setStep('worker_exit', 'running worker_exit', waitMs('worker_exit'));
     await runHook(rt, 'worker_exit', config.hooks.worker_exit, { worker: this.info, reason });
     this.exit(0);
   }
 
   /** The primary logs why (once, with the rest of its decisions); alone, the worker does. */
   private failBoot(error: unknown): void {
-    if (this.stopping()) return;
     // The app's problem is the line `hostd check` shows; the log also gets the user's stack.
     const message = error instanceof AppError && error.detail ? `${error.message}\n${error.detail}` : error instanceof HostdError ? error.message : userStack(error);
     if (process.connected) send({ t: 'boot_error', message });

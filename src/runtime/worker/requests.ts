@@ -33,16 +33,42 @@ export interface RequestPipeline {
   /** Aborted on a fast stop: the request hooks' `signal`. */
   readonly signal: AbortSignal;
   readonly accessLog: ((record: AccessRecord) => void) | null;
-  /** Called once per request (counts toward `max_requests`); null when not counting. */
-  readonly onRequest: (() => void) | null;
-  /** Requests begun since the last heartbeat took the count (the metrics). */
-  readonly counts: { requests: number };
+  /** Counts every request as it begins (the heartbeat's count, `max_requests`). */
+  readonly requests: RequestCounter;
   /** post_request work still running; a stopping worker waits for it. */
   readonly pending: PendingWork;
   /** The host.on('request') handlers now subscribed (a live set). */
   readonly observers: ReadonlySet<HostHandler<'request'>>;
   /** Answer a failed request with the error and its stack (`show_errors`). */
   readonly showErrors: boolean;
+}
+
+/**
+ * The requests a worker began: `take()` hands the heartbeat the count since the last take
+ * (counting costs no message per request); the total reaching `limit` (`max_requests`, jitter
+ * included; 0: none) calls `onLimit`, once.
+ */
+export class RequestCounter {
+  #sinceTake = 0;
+  #total = 0;
+
+  constructor(
+    private readonly limit = 0,
+    private readonly onLimit: () => void = () => {},
+  ) {}
+
+  /** One more request. */
+  add(): void {
+    this.#sinceTake++;
+    if (++this.#total === this.limit) this.onLimit();
+  }
+
+  /** The requests begun since the last take. */
+  take(): number {
+    const n = this.#sinceTake;
+    this.#sinceTake = 0;
+    return n;
+  }
 }
 
 /** Work that must finish before the worker exits. */
@@ -101,12 +127,11 @@ function countBytes(res: ServerResponse): () => number {
 }
 
 export function makeRequestHandler(p: RequestPipeline, draining: boolean): RequestListener {
-  const { listener, onRequest, pre, counts } = p;
+  const { listener, pre, requests } = p;
   if (pre.length === 0 && p.post.length === 0 && p.accessLog === null && p.observers.size === 0) {
     return (req, res) => {
       if (draining) res.shouldKeepAlive = false;
-      counts.requests++;
-      if (onRequest !== null) onRequest();
+      requests.add();
       let result: unknown;
       try {
         result = listener(req, res);
@@ -119,8 +144,7 @@ export function makeRequestHandler(p: RequestPipeline, draining: boolean): Reque
   }
   return (req, res) => {
     if (draining) res.shouldKeepAlive = false;
-    counts.requests++;
-    if (onRequest !== null) onRequest();
+    requests.add();
     const context = new RequestContext(p, req, res);
     // A listener on the instance, not a method of a ServerResponse subclass: Express
     // replaces the response's prototype, and post_request must run for every app.
