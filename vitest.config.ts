@@ -26,7 +26,7 @@ const UNIT = [
   'test/presets/cpus.test.ts',
   'test/runtime/control-path.test.ts',
   'test/runtime/ipc.test.ts',
-  'test/runtime/metrics/exposition.test.ts',
+  'test/runtime/metrics/**/*.test.ts',
   'test/runtime/primary/**/*.test.ts',
   'test/runtime/proxy/**/*.test.ts',
   'test/runtime/reaper.test.ts',
