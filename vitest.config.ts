@@ -25,6 +25,7 @@ const UNIT = [
   'test/host/outside.test.ts',
   'test/presets/cpus.test.ts',
   'test/runtime/control-path.test.ts',
+  'test/runtime/hooks/**/*.test.ts',
   'test/runtime/ipc.test.ts',
   'test/runtime/metrics/**/*.test.ts',
   'test/runtime/primary/**/*.test.ts',

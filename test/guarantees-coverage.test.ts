@@ -45,7 +45,12 @@ const RELOAD = at(FACTS, 'reload: on_reload before any new worker; the old gener
 const HANDLERS = at(FACTS, 'a failing handler is logged and the next still runs; draining handlers run together, waited for until graceful_timeout; request hooks have no deadline, a stop waits hook_timeout for them');
 const PER_FUNCTION = at(FACTS, 'lets each of three functions of a hook take most of hook_timeout: every hook, at start, on a reload that adds a worker, and in a fast stop');
 const INVALID = at(FACTS, 'does not run on_starting for a config that is not valid');
-const FAST = at(DEADLINES, 'a fast stop: no drain_delay, no drain; worker_int, host.on("shutdown"), worker_exit, child_exit and on_exit each get 3 s (not hook_timeout), post_request calls 1 s; connections close right after worker_int');
+const FAST = at(DEADLINES, 'a fast stop: no drain_delay, no drain; worker_int, host.on("shutdown"), worker_exit, child_exit and on_exit each get their deadline (hook_timeout, below the 3 s cap), post_request calls 1 s; connections close right after worker_int');
+// The deadlines themselves in fake time: the fast stop's 3 s cap, the second signal's 1 s.
+const RUNNER = 'test/runtime/hooks/runner.test.ts';
+const CAPPED = at(RUNNER, 'in a %s stop with hook_timeout %s, each function gets %s ms, then its signal aborts and the next runs', 'fast');
+const SHORTENED = at(RUNNER, 'a second stop signal aborts a running call at once and gives it 1 s more, never more than it had left');
+const HANDLER_CAPPED = at(RUNNER, "host.on('shutdown') handlers get the same deadline as the exit hooks, one after another");
 const SECOND = at(DEADLINES, 'a second SIGTERM during the drain: running handlers are aborted at once, connections close, and every later call and wait gets 1 s');
 const KILL = (mode: StopMode) => at(DEADLINES, 'after %s, the primary kills a worker that cannot run its stop (SIGSTOP) 1 s after the %s stop plan', mode);
 // A second stop signal before a worker began stopping, or with draining handlers running; a reload handler cut by a stop.
@@ -163,7 +168,7 @@ const CALLS: Record<string, Record<Column, Evidence>> = {
     before: { claim: 'connections are still open; they are closed right after', shown: [FAST] },
     deadline: {
       claim: '`hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal)',
-      shown: [FAILING('worker_int'), FAST, PER_FUNCTION, SECOND_IN_DRAIN_DELAY],
+      shown: [FAILING('worker_int'), FAST, CAPPED, PER_FUNCTION, SECOND_IN_DRAIN_DELAY],
     },
     onFailure: { claim: 'logged with the hook name and stack; nothing else changes', shown: [FAILING('worker_int')] },
   },
@@ -176,7 +181,7 @@ const CALLS: Record<string, Record<Column, Evidence>> = {
     before: { claim: 'the process has not exited; it exits right after', shown: [START] },
     deadline: {
       claim: '`hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal)',
-      shown: [FAILING('worker_exit'), FAST, SECOND, PER_FUNCTION, SECOND_WITHOUT_WORKER_INT],
+      shown: [FAILING('worker_exit'), FAST, CAPPED, SECOND, SHORTENED, PER_FUNCTION, SECOND_WITHOUT_WORKER_INT],
     },
     onFailure: { claim: 'logged with the hook name and stack; nothing else changes', shown: [FAILING('worker_exit')] },
   },
@@ -184,14 +189,14 @@ const CALLS: Record<string, Record<Column, Evidence>> = {
     process: { claim: 'primary', shown: [START, TRACE, FAST] },
     after: { claim: 'the worker process ended (any way, SIGKILL included)', shown: [START, PATH('worker-sigkill'), PATH('crash'), PATH('timeout')] },
     before: { claim: 'its replacement (if any) may not exist yet', unfalsifiable: PERMISSIVE },
-    deadline: { claim: '`hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal)', shown: [FAILING('child_exit'), FAST, SECOND, PER_FUNCTION] },
+    deadline: { claim: '`hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal)', shown: [FAILING('child_exit'), FAST, CAPPED, SECOND, SHORTENED, PER_FUNCTION] },
     onFailure: { claim: 'logged with the hook name and stack; nothing else changes', shown: [FAILING('child_exit')] },
   },
   on_exit: {
     process: { claim: 'primary', shown: [START, TRACE, FAST] },
     after: { claim: 'every worker ended and every `child_exit` ran', shown: [START, ORDER] },
     before: { claim: 'the primary has not exited; it exits right after with `exit_code`', shown: [START, FAST, FAILING('on_starting'), PATH('boot-failure')] },
-    deadline: { claim: '`hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal)', shown: [FAILING('on_exit'), FAST, SECOND, PER_FUNCTION] },
+    deadline: { claim: '`hook_timeout` per function (at most 3 s in a fast stop, 1 s after a second stop signal)', shown: [FAILING('on_exit'), FAST, CAPPED, SECOND, SHORTENED, PER_FUNCTION] },
     onFailure: { claim: 'logged with the hook name and stack; nothing else changes', shown: [FAILING('on_exit')] },
   },
   "host.on('draining')": {
@@ -214,7 +219,7 @@ const CALLS: Record<string, Record<Column, Evidence>> = {
       shown: [HOST_ORDER, RELOAD, PRIMARY_KILLED, PATH('int'), PATH('term-while-booting')],
     },
     before: { claim: '`worker_exit` has not run (handlers run first, in subscription order); the process has not exited', shown: [HOST_ORDER, SHUTDOWN_PER_HANDLER] },
-    deadline: { claim: '`hook_timeout` per handler (at most 3 s in a fast stop, 1 s after a second stop signal)', shown: [HOST_BOUND, SHUTDOWN_PER_HANDLER, FAST, SECOND] },
+    deadline: { claim: '`hook_timeout` per handler (at most 3 s in a fast stop, 1 s after a second stop signal)', shown: [HOST_BOUND, SHUTDOWN_PER_HANDLER, FAST, HANDLER_CAPPED, SECOND, SHORTENED] },
     onFailure: { claim: 'logged; the next handler (and for `shutdown`, `worker_exit`) still runs', shown: [HANDLERS] },
   },
   "host.on('reload')": {
@@ -315,7 +320,7 @@ const PLAN: Record<string, Record<StopMode, Evidence>> = {
   },
   worker_int: {
     graceful: { claim: 'not called', shown: [PATH('term')] },
-    fast: { claim: '`hook_timeout`, at most 3 s', shown: [FAST, FAILING('worker_int')] },
+    fast: { claim: '`hook_timeout`, at most 3 s', shown: [FAST, CAPPED, FAILING('worker_int')] },
     escalated: {
       claim: '1 s (if the worker had not begun stopping)',
       shown: [SECOND_IN_DRAIN_DELAY],

@@ -85,9 +85,10 @@ host.on('shutdown', hang('shutdown'));`,
 }
 
 describe('the deadlines of a stop (docs/guarantees.md)', () => {
-  it('a fast stop: no drain_delay, no drain; worker_int, host.on("shutdown"), worker_exit, child_exit and on_exit each get 3 s (not hook_timeout), post_request calls 1 s; connections close right after worker_int', async () => {
+  // The 3 s cap itself is shown in fake time (test/runtime/hooks/runner.test.ts); here hook_timeout is below it, so the run waits 1 s a call.
+  it('a fast stop: no drain_delay, no drain; worker_int, host.on("shutdown"), worker_exit, child_exit and on_exit each get their deadline (hook_timeout, below the 3 s cap), post_request calls 1 s; connections close right after worker_int', async () => {
     const dir = hangingProject(
-      `workers: 1, hook_timeout: 10, drain_delay: 30,
+      `workers: 1, hook_timeout: 1, drain_delay: 30,
   ${hangingHooks()}`,
       `import { host } from 'hostd';
 import { hang } from './gate.mjs';
@@ -119,20 +120,20 @@ host.on('request', ({ req }) => (req.url === '/hang' ? new Promise(() => {}) : u
     const t = (what: string) => at(lines, new RegExp(`^${what} (\\d+)`));
     // drain_delay and the drain are skipped.
     expectSeconds('SIGINT to worker_int', t('worker_int start') - signalled, 0, 1.5, lines);
-    expectSeconds('worker_int', t('worker_int aborted') - t('worker_int start'), 2.8, 4.5, lines);
+    expectSeconds('worker_int', t('worker_int aborted') - t('worker_int start'), 0.8, 2.5, lines);
     // Connections were open during worker_int, and closed right after.
     expect(typeof cut, 'the request in flight is cut').toBe('number');
     expectSeconds('worker_int to the cut', (cut as number) - t('worker_int aborted'), -0.05, 1, lines);
     expectSeconds('the wait for post_request and request handlers', t('shutdown start') - t('worker_int aborted'), 0.8, 2.5, lines);
-    expectSeconds("host.on('shutdown')", t('shutdown aborted') - t('shutdown start'), 2.8, 4.5, lines);
-    expectSeconds('worker_exit', t('worker_exit aborted') - t('worker_exit start'), 2.8, 4.5, lines);
-    expectSeconds('child_exit', t('child_exit aborted') - t('child_exit start'), 2.8, 4.5, lines);
-    expectSeconds('on_exit', t('on_exit aborted') - t('on_exit start'), 2.8, 4.5, lines);
+    expectSeconds("host.on('shutdown')", t('shutdown aborted') - t('shutdown start'), 0.8, 2.5, lines);
+    expectSeconds('worker_exit', t('worker_exit aborted') - t('worker_exit start'), 0.8, 2.5, lines);
+    expectSeconds('child_exit', t('child_exit aborted') - t('child_exit start'), 0.8, 2.5, lines);
+    expectSeconds('on_exit', t('on_exit aborted') - t('on_exit start'), 0.8, 2.5, lines);
     expectSeconds('on_exit to the exit', exitAt - t('on_exit aborted'), -0.05, 1, lines);
     for (const what of ['hook worker_int', "host.on\\('shutdown'\\) handler", 'hook worker_exit', 'hook child_exit\\[1\\]', 'hook on_exit\\[1\\]']) {
-      expect(hostd.output).toMatch(new RegExp(`${what} .*did not finish within the fast stop's deadline \\(3 s\\)`));
+      expect(hostd.output).toMatch(new RegExp(`${what} .*did not finish within hook_timeout \\(1 s\\)`));
     }
-  }, 45_000);
+  });
 
   it('a second SIGTERM during the drain: running handlers are aborted at once, connections close, and every later call and wait gets 1 s', async () => {
     const { hostd, lines, second, cut, exitAt } = await secondSignalDuringDrain(true);
