@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostdError } from './errors.ts';
+import type { Client } from './hooks/contexts.ts';
 import type { WorkerExitReason } from './hooks/reasons.ts';
 
 /** What a `shutdown` handler receives. */
@@ -86,6 +87,13 @@ export interface Host {
    */
   on<E extends HostEvent>(event: E, handler: HostHandler<E>): () => void;
   off<E extends HostEvent>(event: E, handler: HostHandler<E>): void;
+  /**
+   * Who the client of a request is, behind the proxies `forwarded_allow_ips` trusts: the same
+   * object as `ctx.client` in the request hooks, computed once per request. Takes the Node
+   * request (Express, Koa's `ctx.req`, Fastify's `request.raw`) or, in a fetch app, the
+   * Request its `fetch` received. Throws outside hostd (check `running`).
+   */
+  client(req: IncomingMessage | Request): Client;
   /** Asks the primary to reload (SIGHUP's effect). Needs `allow_app_control: true`. */
   reload(): void;
   /** Asks the primary to stop gracefully (SIGTERM's effect). Needs `allow_app_control: true`. */
@@ -99,6 +107,8 @@ export interface HostBinding {
   readonly allowAppControl: () => boolean;
   /** Sends the request to the primary. */
   readonly control: (action: 'reload' | 'stop') => void;
+  /** The client of a request (a Node request, or the Request a fetch app received). */
+  readonly client: (req: IncomingMessage | Request) => Client;
   /** Called when the first `request` handler is added or the last removed. */
   readonly requestObservers: (active: boolean) => void;
 }
@@ -156,6 +166,11 @@ export const host: Host = Object.freeze({
     const set = binding?.handlers[event] as Set<HostHandler<E>> | undefined;
     if (!set?.delete(handler)) return;
     if (event === 'request' && set.size === 0) binding!.requestObservers(false);
+  },
+  client(req: IncomingMessage | Request): Client {
+    const binding = attached();
+    if (binding === null) throw notRunning('host.client()');
+    return binding.client(req);
   },
   reload(): void {
     control('reload');

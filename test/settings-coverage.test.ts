@@ -16,6 +16,8 @@ const EFFECT: Record<SettingName, string> = {
   unix_mode: 'test/runtime/hardening.test.ts',
   unix_group: 'test/runtime/hardening.test.ts',
   sticky_sessions: 'test/runtime/sticky.test.ts',
+  forwarded_allow_ips: 'test/runtime/proxy.test.ts',
+  proxy_protocol: 'test/runtime/proxy.test.ts',
   dispatch: 'test/runtime/dispatch.test.ts',
   backlog: 'test/runtime/backlog.test.ts',
   workers: 'test/runtime/settings-effects.test.ts',

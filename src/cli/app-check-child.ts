@@ -5,7 +5,7 @@
  * started while loading (timers, servers, child processes) ends with it. If the parent
  * goes away first, this process kills its group itself.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { moduleAsWritten, splitAppSpec } from '../config/app-spec.ts';
 import { preloadLoader } from '../config/load.ts';
 import { describeThrown } from '../config/user-error.ts';
@@ -49,7 +49,9 @@ process.once('message', (request: AppCheckRequest) => {
   // A factory gets what a worker's does: a server (never listening here; a factory must not listen) and worker 1.
   const context = { server: createServer(), worker: { id: 1, pid: process.pid, age: 1, generation: 1, booted_at: null } };
   // And `host` as in a worker, so that an app subscribing to its events (draining, shutdown) loads; a check never fires them.
-  attachHost({ worker: Object.freeze({ id: 1, pid: process.pid, age: 1, generation: 1 }), allowAppControl: () => false, control: () => {}, requestObservers: () => {} });
+  // A check serves no request, so nothing asks host.client(); it answers as for a direct peer if something does.
+  const direct = (req: IncomingMessage | Request) => ({ address: req instanceof Request ? null : (req.socket.remoteAddress ?? null), port: req instanceof Request ? null : (req.socket.remotePort ?? null), proto: 'http' as const });
+  attachHost({ worker: Object.freeze({ id: 1, pid: process.pid, age: 1, generation: 1 }), allowAppControl: () => false, control: () => {}, requestObservers: () => {}, client: direct });
   loadApp(request.spec, request.root, context).then(
     ({ kind }) => answer({ ok: true, kind }),
     (error: unknown) =>

@@ -105,7 +105,7 @@ export const HOOKS = {
   pre_request: call({
     runsIn: 'worker',
     when: 'before the app sees a request; it may answer the request itself (e.g. 503)',
-    context: ['worker', 'req', 'res', 'request_id'],
+    context: ['worker', 'req', 'res', 'request_id', 'client'],
     onError: 'respond_500',
     deadline: 'none',
     after: 'the request head arrived',
@@ -114,7 +114,7 @@ export const HOOKS = {
   post_request: call({
     runsIn: 'worker',
     when: 'after the response finished or the client went away',
-    context: ['worker', 'req', 'res', 'request_id', 'status', 'duration_ms', 'error', 'aborted'],
+    context: ['worker', 'req', 'res', 'request_id', 'client', 'status', 'duration_ms', 'error', 'aborted'],
     onError: 'log',
     deadline: 'none',
     after: 'the response finished, or the client went away (`aborted`)',
@@ -244,6 +244,7 @@ export const CONTEXT_DOCS: Record<string, string> = {
   req: "Node's `IncomingMessage`",
   res: "Node's `ServerResponse`",
   request_id: 'the `x-request-id` header if the client sent one, else a new id',
+  client: '`{ address, port, proto }`: the client, behind the proxies `forwarded_allow_ips` trusts (forwarding headers, PROXY protocol); computed when first read',
   status: 'the status code sent',
   duration_ms: 'time from the request to the end of the response',
   error: 'what the app (or `pre_request`) threw, if anything',

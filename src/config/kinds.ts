@@ -7,6 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import * as z from 'zod/mini';
 import { barePortHint, BIND_FORMS, parseBind } from './binds.ts';
+import { peerEntryProblem } from './peers.ts';
 import { PRESET_NAMES } from './shipped-presets.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -286,6 +287,33 @@ export function binds(): Kind<string | string[], string[]> {
     repeatable: true,
     resolvePaths: (value, base) =>
       value.map((b) => (b.startsWith('unix:') && !isAbsolute(b.slice(5)) ? `unix:${resolve(base, b.slice(5))}` : b)),
+  });
+}
+
+/** Trusted peers: IP addresses and CIDR ranges (and "unix"), or "*" for any peer. */
+export function peerList(): Kind<string[] | '*'> {
+  const one = 'an IP address or CIDR range (or "unix")';
+  const expected = `a list of IP addresses and CIDR ranges, or "*"`;
+  return kind({
+    schema: z.custom<string[] | '*'>().check(
+      z.superRefine((value, ctx) => {
+        if (value === '*') return;
+        if (!Array.isArray(value)) return void ctx.issues.push({ code: 'custom', message: `expected ${expected}`, input: value });
+        value.forEach((item, index) => {
+          const problem = typeof item === 'string' ? peerEntryProblem(item) : `expected ${one}`;
+          if (problem !== null) ctx.issues.push({ code: 'custom', message: `expected ${one}`, input: item, path: [index], params: { detail: problem } });
+        });
+      }),
+    ),
+    expected,
+    ts: '"*" | string[]',
+    json: { anyOf: [{ const: '*' }, { type: 'array', items: { type: 'string', minLength: 1 } }] },
+    fromText: (texts) => {
+      const items = commaList(texts);
+      return items.length === 1 && items[0] === '*' ? '*' : items;
+    },
+    arg: '<address>',
+    repeatable: true,
   });
 }
 

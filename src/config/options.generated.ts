@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "dispatch" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "forwarded_allow_ips" | "proxy_protocol" | "dispatch" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -57,6 +57,24 @@ export interface UserSettings {
    * @default false
    */
   sticky_sessions?: boolean;
+  /**
+   * The peers believed when they say who the client is: their `X-Forwarded-For`, `X-Forwarded-Proto` and `Forwarded` headers, and their PROXY protocol headers. IP addresses and CIDR ranges, IPv4 and IPv6; `"unix"` for peers on a unix socket; `"*"` for any peer.
+   *
+   * The client as hostd understands it is `ctx.client` in `pre_request` and `post_request` and `host.client(req)` for app code (`{ address, port, proto }`), and the access log's `%(h)s`. Headers are read right to left from a listed peer: each hop that is itself listed may speak for the one before it, and the first one that is not is the client (RFC 7239 `Forwarded` when present, else `X-Forwarded-For` with `X-Forwarded-Proto`). From any other peer the headers are not believed, and a malformed one is ignored, never an error. hostd does not remove them: an app that reads them itself must trust the same peers (docs/deploy/behind-a-proxy.md).
+   *
+   * Flag `--forwarded-allow-ips <address>`, env `HOSTD_FORWARDED_ALLOW_IPS`.
+   * @default ["127.0.0.1","::1"]
+   */
+  forwarded_allow_ips?: "*" | string[];
+  /**
+   * Every connection from a `forwarded_allow_ips` peer begins with a PROXY protocol header (HAProxy's, version 1 or 2, told apart): the client it names is the connection's, for the app (`req.socket.remoteAddress`, `remotePort`), the access log, sticky sessions and every hook.
+   *
+   * For TCP load balancers that pass connections through (AWS NLB, HAProxy in TCP mode with `send-proxy-v2`, Google's TCP proxy). The header must arrive within `headers_timeout` and be well formed; a connection without one, or with a malformed one, is closed and counted in `hostd_proxy_protocol_errors_total`, and nothing else changes. A v2 `LOCAL` header (a health check from the balancer itself) keeps the peer's own address; a v2 SSL TLV makes the client's scheme https. On an HTTPS bind the header comes before the TLS handshake. Connections from peers not listed are taken as they are, without a header.
+   *
+   * Flag `--proxy-protocol`, env `HOSTD_PROXY_PROTOCOL`.
+   * @default false
+   */
+  proxy_protocol?: boolean;
   /**
    * How the primary picks the worker for each connection: the least busy one, or each in turn.
    *
@@ -420,6 +438,14 @@ export interface ResolvedSettings {
    */
   readonly sticky_sessions: boolean;
   /**
+   * The peers believed when they say who the client is: their `X-Forwarded-For`, `X-Forwarded-Proto` and `Forwarded` headers, and their PROXY protocol headers. IP addresses and CIDR ranges, IPv4 and IPv6; `"unix"` for peers on a unix socket; `"*"` for any peer.
+   */
+  readonly forwarded_allow_ips: "*" | string[];
+  /**
+   * Every connection from a `forwarded_allow_ips` peer begins with a PROXY protocol header (HAProxy's, version 1 or 2, told apart): the client it names is the connection's, for the app (`req.socket.remoteAddress`, `remotePort`), the access log, sticky sessions and every hook.
+   */
+  readonly proxy_protocol: boolean;
+  /**
    * How the primary picks the worker for each connection: the least busy one, or each in turn.
    */
   readonly dispatch: "least_busy" | "round_robin";
@@ -633,14 +659,14 @@ export interface UserHooks {
   /**
    * Runs in the worker before the app sees a request; it may answer the request itself (e.g. 503).
    *
-   * Context adds: `worker`, `req`, `res`, `request_id`.
+   * Context adds: `worker`, `req`, `res`, `request_id`, `client`.
    * If it throws: 500 to the client (if nothing was sent yet), logged; `post_request` still runs.
    */
   pre_request?: HookOption<"pre_request">;
   /**
    * Runs in the worker after the response finished or the client went away.
    *
-   * Context adds: `worker`, `req`, `res`, `request_id`, `status`, `duration_ms`, `error`, `aborted`.
+   * Context adds: `worker`, `req`, `res`, `request_id`, `client`, `status`, `duration_ms`, `error`, `aborted`.
    * If it throws: logged with the hook name and stack; nothing else changes.
    */
   post_request?: HookOption<"post_request">;

@@ -20,6 +20,7 @@ import {
   nodeFlags,
   optionalBind,
   optionalPath,
+  peerList,
   presetList,
   seconds,
   stringRecord,
@@ -106,6 +107,22 @@ export const SETTINGS = {
     doc: 'Send every connection from one client address to the same worker, instead of following `dispatch`.',
     details:
       "For apps that keep a session in a worker's memory across connections: socket.io's polling transport, which needs every request of a session to reach the worker that holds it. Each client address belongs to one worker slot; a slot's replacement worker (after a crash, `max_requests`, a reload) takes the same addresses, and while it boots they go to the other workers. Changing the number of workers (TTIN, TTOU, a reload) moves some addresses to other slots. Behind a proxy every connection comes from the proxy's address, so one worker gets them all: spread the load at the proxy instead (sticky by cookie or client address there, to several hostd instances or ports), or keep sessions out of worker memory (socket.io's adapters).",
+  }),
+  forwarded_allow_ips: setting({
+    section: 'Server socket',
+    kind: peerList(),
+    default: ['127.0.0.1', '::1'],
+    doc: 'The peers believed when they say who the client is: their `X-Forwarded-For`, `X-Forwarded-Proto` and `Forwarded` headers, and their PROXY protocol headers. IP addresses and CIDR ranges, IPv4 and IPv6; `"unix"` for peers on a unix socket; `"*"` for any peer.',
+    details:
+      'The client as hostd understands it is `ctx.client` in `pre_request` and `post_request` and `host.client(req)` for app code (`{ address, port, proto }`), and the access log\'s `%(h)s`. Headers are read right to left from a listed peer: each hop that is itself listed may speak for the one before it, and the first one that is not is the client (RFC 7239 `Forwarded` when present, else `X-Forwarded-For` with `X-Forwarded-Proto`). From any other peer the headers are not believed, and a malformed one is ignored, never an error. hostd does not remove them: an app that reads them itself must trust the same peers (docs/deploy/behind-a-proxy.md).',
+  }),
+  proxy_protocol: setting({
+    section: 'Server socket',
+    kind: flag(),
+    default: false,
+    doc: 'Every connection from a `forwarded_allow_ips` peer begins with a PROXY protocol header (HAProxy\'s, version 1 or 2, told apart): the client it names is the connection\'s, for the app (`req.socket.remoteAddress`, `remotePort`), the access log, sticky sessions and every hook.',
+    details:
+      'For TCP load balancers that pass connections through (AWS NLB, HAProxy in TCP mode with `send-proxy-v2`, Google\'s TCP proxy). The header must arrive within `headers_timeout` and be well formed; a connection without one, or with a malformed one, is closed and counted in `hostd_proxy_protocol_errors_total`, and nothing else changes. A v2 `LOCAL` header (a health check from the balancer itself) keeps the peer\'s own address; a v2 SSL TLV makes the client\'s scheme https. On an HTTPS bind the header comes before the TLS handshake. Connections from peers not listed are taken as they are, without a header.',
   }),
   dispatch: setting({
     section: 'Server socket',

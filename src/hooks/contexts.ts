@@ -48,6 +48,20 @@ export interface WorkerInfo {
 // The reason words and where each is reported: one table (reasons.ts) for types, logs and docs.
 export type { ChildExitReason, PrimaryExitReason, WorkerExitReason } from './reasons.ts';
 
+/**
+ * The client of a request as hostd understands it: the connection's peer, or, when the peer
+ * is listed in `forwarded_allow_ips`, the client its forwarding headers (or its PROXY
+ * protocol header) name.
+ */
+export interface Client {
+  /** Its IP address; null for a peer on a unix socket that no trusted proxy spoke for. */
+  readonly address: string | null;
+  /** Its port, where known (a forwarding header rarely says). */
+  readonly port: number | null;
+  /** The scheme it used to reach the first proxy (or hostd). */
+  readonly proto: 'http' | 'https';
+}
+
 /** A web-standard app: `fetch(request) => Response` (Hono, itty, ...). */
 export interface FetchApp {
   fetch(request: Request): Response | Promise<Response>;
@@ -120,6 +134,8 @@ export interface PreRequestContext extends HookContextBase<'pre_request'> {
   readonly res: ServerResponse;
   /** The `x-request-id` header if the client sent one, else a new id. */
   readonly request_id: string;
+  /** Who the client is, behind the proxies `forwarded_allow_ips` trusts (computed when first read). */
+  readonly client: Client;
 }
 
 export interface PostRequestContext extends Omit<PreRequestContext, 'phase'>, HookContextBase<'post_request'> {

@@ -16,7 +16,10 @@ export interface AccessRecord {
   readonly bytes: number | undefined;
 }
 
-type Atom = (r: AccessRecord) => string;
+type Atom = (r: AccessRecord, address: ClientAddress) => string;
+
+/** The client's address behind trusted proxies (`forwarded_allow_ips`): asked only by a format that shows it. */
+export type ClientAddress = (req: IncomingMessage) => string | null;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -34,7 +37,7 @@ function header(value: string | string[] | number | undefined): string {
 }
 
 const ATOMS: Record<string, Atom> = {
-  h: (r) => dash(r.req.socket.remoteAddress),
+  h: (r, address) => dash(address(r.req)),
   l: () => '-',
   u: () => '-',
   t: (r) => clfTime(r.startedAt),
@@ -62,7 +65,7 @@ const ATOMS: Record<string, Atom> = {
 const ATOM_PATTERN = /%\(([A-Za-z]|\{[^}]+\}[ioe])\)s/g;
 
 /** Compiles a gunicorn access-log format into a function of one request. */
-export function compileAccessFormat(format: string): (record: AccessRecord) => string {
+export function compileAccessFormat(format: string, address: ClientAddress): (record: AccessRecord) => string {
   const parts: (string | Atom)[] = [];
   let last = 0;
   for (const match of format.matchAll(ATOM_PATTERN)) {
@@ -73,7 +76,7 @@ export function compileAccessFormat(format: string): (record: AccessRecord) => s
   parts.push(format.slice(last));
   return (record) => {
     let line = '';
-    for (const part of parts) line += typeof part === 'string' ? part : part(record);
+    for (const part of parts) line += typeof part === 'string' ? part : part(record, address);
     return line;
   };
 }
@@ -92,10 +95,10 @@ function atomFor(name: string): Atom | undefined {
 }
 
 /** The access log as JSON: every standard atom by name. */
-export function accessJson(record: AccessRecord): string {
-  return JSON.stringify({
+export function accessJson(address: ClientAddress): (record: AccessRecord) => string {
+  return (record) => JSON.stringify({
     time: new Date(record.startedAt).toISOString(),
-    remote: record.req.socket.remoteAddress ?? null,
+    remote: address(record.req),
     method: record.req.method,
     url: record.req.url,
     protocol: `HTTP/${record.req.httpVersion}`,

@@ -59,6 +59,8 @@ export interface WorkerBeatStats {
   readonly elu: number;
   /** Its hooks' durations since its last heartbeat. */
   readonly hooks: HookHistograms | null;
+  /** Connections it closed since its last heartbeat for a missing or malformed PROXY protocol header. */
+  readonly proxy_errors?: number;
 }
 
 /** The worker's part of its stop plan's shape. */
@@ -134,12 +136,13 @@ function parseHooks(value: unknown): HookHistograms | null | undefined {
 
 function parseBeatStats(value: unknown): WorkerBeatStats | null {
   if (value === null || typeof value !== 'object') return null;
-  const { requests, in_flight, rss_bytes, heap_used_bytes, elu, hooks } = value as Record<string, unknown>;
+  const { requests, in_flight, rss_bytes, heap_used_bytes, elu, hooks, proxy_errors } = value as Record<string, unknown>;
   if (!isAmount(requests) || !isCount(in_flight) || !isAmount(rss_bytes) || !isAmount(heap_used_bytes)) return null;
   if (typeof elu !== 'number' || !(elu >= 0 && elu <= 1)) return null;
+  if (proxy_errors !== undefined && !isAmount(proxy_errors)) return null;
   const parsedHooks = parseHooks(hooks);
   if (parsedHooks === undefined) return null;
-  return { requests, in_flight, rss_bytes, heap_used_bytes, elu, hooks: parsedHooks };
+  return { requests, in_flight, rss_bytes, heap_used_bytes, elu, hooks: parsedHooks, ...(proxy_errors ? { proxy_errors } : {}) };
 }
 
 function parseShape(value: unknown): WorkerShape | null {

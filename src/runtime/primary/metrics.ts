@@ -87,6 +87,7 @@ export function hostdFamilies(source: MetricsSource, scrapeErrors: number): Fami
     one('hostd_connections_waiting', 'Connections accepted by the primary that wait for a ready worker.', 'gauge', source.waiting()),
     { name: 'hostd_worker_exits_total', help: 'Worker processes that exited, by reason.', type: 'counter', samples: EXIT_REASONS.map((reason) => ({ labels: { reason }, value: c.exits.get(reason) ?? 0 })) },
     one('hostd_worker_boots_total', 'Worker processes that finished booting (became ready).', 'counter', c.boots),
+    one('hostd_proxy_protocol_errors_total', 'Connections closed for a missing or malformed PROXY protocol header (proxy_protocol).', 'counter', c.proxyErrors),
     {
       name: 'hostd_reloads_total',
       help: 'Reloads, by result: success (the new generation serves) or failure (rejected, abandoned or rolled back).',

@@ -62,6 +62,8 @@ export interface Counters {
   requests: number;
   /** Workers that became ready. */
   boots: number;
+  /** Connections the workers closed for a missing or malformed PROXY protocol header. */
+  proxyErrors: number;
   readonly exits: Map<ChildExitReason, number>;
   readonly reloads: { success: number; failure: number };
   /** The workers' hook durations (the primary's own are in metrics/hooks.ts). */
@@ -102,7 +104,7 @@ export class Supervisor {
   /** Real time of the event being handled (performance.now() in the shell). */
   private now = 0;
   private readonly clock = awakeClock();
-  readonly counters: Counters = { requests: 0, boots: 0, exits: new Map(), reloads: { success: 0, failure: 0 }, hooks: {} };
+  readonly counters: Counters = { requests: 0, boots: 0, proxyErrors: 0, exits: new Map(), reloads: { success: 0, failure: 0 }, hooks: {} };
   private out: Command[] = [];
   private readonly generations = new Map<number, GenerationInfo>();
   /** The generation new workers start for (the new one, from the moment a reload boots it). */
@@ -307,6 +309,7 @@ export class Supervisor {
           stats.heapUsedBytes = beat.heap_used_bytes;
           stats.elu = beat.elu;
           this.counters.requests += beat.requests;
+          this.counters.proxyErrors += beat.proxy_errors ?? 0;
           if (beat.hooks !== null) addHistograms(this.counters.hooks, beat.hooks);
           this.readMemory(worker, beat.rss_bytes);
         }

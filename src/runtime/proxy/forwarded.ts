@@ -8,17 +8,10 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
+import type { Client } from '../../hooks/contexts.ts';
 import { plainAddress, type Trusts } from './trusted.ts';
 
-/** The client of a request: `ctx.client` and `host.client(req)`. */
-export interface Client {
-  /** Its IP address; null for a peer on a unix socket that no trusted proxy spoke for. */
-  readonly address: string | null;
-  /** Its port, where known (a forwarding header rarely says). */
-  readonly port: number | null;
-  /** The scheme it used to reach the first proxy (or hostd). */
-  readonly proto: 'http' | 'https';
-}
+export type { Client } from '../../hooks/contexts.ts';
 
 /** A forwarding header is read from its end, this many hops at most: a longer chain is someone's game. */
 const MAX_HOPS = 32;

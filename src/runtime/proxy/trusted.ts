@@ -18,21 +18,7 @@ export function plainAddress(address: string): string {
   return mapped === null ? address : mapped[1]!;
 }
 
-/** Why an entry of the list is not one, or null. */
-export function entryProblem(entry: string): string | null {
-  if (entry === '*' || entry === 'unix') return null;
-  const slash = entry.indexOf('/');
-  const address = slash < 0 ? entry : entry.slice(0, slash);
-  const family = isIP(address);
-  if (family === 0) return `"${entry}" is not an IP address, a CIDR range, "*" or "unix"`;
-  if (slash < 0) return null;
-  const prefix = entry.slice(slash + 1);
-  const max = family === 4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) return `"${entry}": the prefix length after / must be 0 to ${max}`;
-  return null;
-}
-
-/** The matcher for a valid list (checked by `entryProblem` at config time). */
+/** The matcher for a valid list (checked by config/peers.ts at config time). */
 export function trusts(list: readonly string[] | '*'): Trusts {
   if (list === '*' || list.includes('*')) return () => true;
   const unix = list.includes('unix');

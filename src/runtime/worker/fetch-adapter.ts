@@ -9,6 +9,17 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { FetchApp } from '../../hooks/contexts.ts';
 
+/** The Node request each web Request was made from: `host.client(request)` in a fetch app. */
+const incoming = new WeakMap<Request, IncomingMessage>();
+
+/** The Node request behind `req` (itself when it is one); throws for a Request hostd did not make. */
+export function incomingOf(req: IncomingMessage | Request): IncomingMessage {
+  if (!(req instanceof Request)) return req;
+  const found = incoming.get(req);
+  if (found === undefined) throw new TypeError('host.client(request): this Request was not made by hostd for the request being served (a copy or a new Request has no client); pass the one your fetch() received');
+  return found;
+}
+
 function toRequest(req: IncomingMessage, scheme: 'http' | 'https', signal: AbortSignal): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
@@ -18,7 +29,9 @@ function toRequest(req: IncomingMessage, scheme: 'http' | 'https', signal: Abort
     init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
     init.duplex = 'half';
   }
-  return new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, init);
+  const request = new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, init);
+  incoming.set(request, req);
+  return request;
 }
 
 async function writeResponse(response: Response, req: IncomingMessage, res: ServerResponse): Promise<void> {

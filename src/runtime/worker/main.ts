@@ -9,7 +9,7 @@
  * a worker that is within its deadlines.
  */
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { type ReplayedConfig, replayConfig } from '../../config/replay.ts';
@@ -25,7 +25,8 @@ import { BOOT_ERROR_EXIT, dispatchMessage, type Handlers, MAX_APP_MESSAGE_BYTES,
 import { BufferedLines, ErrorLog, userStack } from '../log.ts';
 import { AppError, isFetchApp, loadApp } from './app.ts';
 import { batchedCloses, Connections } from './connections.ts';
-import { fetchListener } from './fetch-adapter.ts';
+import { type Client, requestClient } from './client.ts';
+import { fetchListener, incomingOf } from './fetch-adapter.ts';
 import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { logUpgrades } from './upgrades.ts';
@@ -36,6 +37,8 @@ import { setProcessTitle } from '../title.ts';
 import { answerScrape } from './app-metrics.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
+import { applyProxyHeader, proxiedOf, readProxyHeader, showClient } from '../proxy/intake.ts';
+import { type Trusts, trusts } from '../proxy/trusted.ts';
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const require = createRequire(import.meta.url);
@@ -93,11 +96,16 @@ class Worker {
   private elu = performance.eventLoopUtilization();
   /** The instance is draining (drain_delay): readiness answers 503 though this worker serves on. */
   private unready = false;
+  /** forwarded_allow_ips: whose forwarding and PROXY headers are believed. */
+  private readonly trusts: Trusts;
+  /** Connections closed for a bad PROXY header since the last heartbeat. */
+  private proxyErrors = 0;
 
   constructor(private readonly boot: WorkerBoot) {
     this.info = { id: boot.id, pid: process.pid, age: boot.age, generation: boot.generation, booted_at: null };
     const s = boot.settings;
     this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: `worker ${boot.id}` });
+    this.trusts = trusts(s.forwarded_allow_ips);
     // The primary picks the least busy worker from what it sent and what each worker closed.
     this.connections = new Connections(s.dispatch === 'least_busy' ? batchedCloses((n) => send({ t: 'closed', n })) : null);
     this.requests = new RequestCounter(boot.max_requests, () => this.recycle());
@@ -114,6 +122,7 @@ class Worker {
       allowAppControl: () => s.allow_app_control,
       control: (action) => send({ t: 'app_control', action }),
       requestObservers: () => this.rebuildHandler(),
+      client: (req) => this.client(incomingOf(req)),
     });
     this.log.info(`Booting worker ${this.boot.id} with pid: ${process.pid}`);
     const signal = this.phase.bootSignal;
@@ -184,7 +193,19 @@ class Worker {
       heap_used_bytes: memory.heapUsed,
       elu: Math.min(1, Math.max(0, elu.utilization || 0)),
       hooks: takeHookDurations(),
+      ...(this.proxyErrors > 0 ? { proxy_errors: this.takeProxyErrors() } : {}),
     };
+  }
+
+  /** The client of a request behind the proxies forwarded_allow_ips trusts (ctx.client, host.client, %(h)s). */
+  private client(req: IncomingMessage): Client {
+    return requestClient(req, this.trusts);
+  }
+
+  private takeProxyErrors(): number {
+    const n = this.proxyErrors;
+    this.proxyErrors = 0;
+    return n;
   }
 
   /** What this worker's stop will call, for the stop plan (the primary plans with the same numbers). */
@@ -243,7 +264,42 @@ class Worker {
     this.connections.add(socket);
     // What an http.Server listening itself does (noDelay defaults to true): no Nagle delay on responses.
     socket.setNoDelay(true);
+    const s = this.boot.settings;
+    if (s.proxy_protocol && this.trusts(socket.remoteAddress)) return this.acceptProxied(socket, s.headers_timeout * 1000);
     this.http.emit('connection', socket);
+  }
+
+  /** `proxy_protocol`: the header first; a connection without a good one is closed and counted, nothing else. */
+  private acceptProxied(socket: Socket, limitMs: number): void {
+    const peer = socket.remoteAddress;
+    readProxyHeader(
+      socket,
+      limitMs,
+      (header, rest) => {
+        applyProxyHeader(socket, header);
+        this.deliver(socket, rest);
+      },
+      (reason) => {
+        this.proxyErrors++;
+        this.log.debug(`worker ${this.boot.id}: closed a connection from ${peer}: ${reason}`);
+        socket.destroy();
+      },
+    );
+  }
+
+  /** Hands the server a connection whose first bytes were read here: those bytes reach it first. */
+  private deliver(socket: Socket, rest: Buffer): void {
+    if (this.http === null || socket.destroyed) return void socket.destroy();
+    if (this.boot.settings.certfile) {
+      // TLS reads its socket's native handle, and first what the socket already buffered.
+      socket.pause();
+      if (rest.length > 0) socket.unshift(rest);
+      this.http.emit('connection', socket);
+      return;
+    }
+    // HTTP's parser also reads the handle directly, and takes what arrives as 'data' too.
+    this.http.emit('connection', socket);
+    if (rest.length > 0) socket.emit('data', rest);
   }
 
   /** The worker's HTTP(S) server, with hostd's limits; it gets no connection until `serve`. */
@@ -257,7 +313,12 @@ class Worker {
     };
     // node:https (and TLS with it, ~7 ms) is loaded only by a worker that serves HTTPS.
     const http = s.certfile && s.keyfile ? (require('node:https') as typeof import('node:https')).createServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
-    http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => this.connections.addHttp(socket));
+    http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => {
+      this.connections.addHttp(socket);
+      // A PROXY header named the client on the TCP socket under this TLS one: the app reads it here.
+      const parent = (socket as Socket & { _parent?: Socket | null })._parent;
+      if (parent && proxiedOf(parent) !== undefined && parent.remoteAddress !== undefined) showClient(socket, parent.remoteAddress, parent.remotePort ?? 0);
+    });
     // On the server before the app is made, as with `http.createServer(listener)`: a library
     // that takes over the request listeners present when it attaches (socket.io: engine.io
     // answers its own path and passes the rest to those listeners) then wraps hostd's, instead
@@ -276,7 +337,8 @@ class Worker {
     let accessLog: RequestPipeline['accessLog'] = null;
     if (s.accesslog !== null) {
       const lines = (this.accessLines = new BufferedLines(s.accesslog));
-      const format = s.log_format === 'json' ? accessJson : compileAccessFormat(s.access_log_format);
+      const address = (req: IncomingMessage) => this.client(req).address;
+      const format = s.log_format === 'json' ? accessJson(address) : compileAccessFormat(s.access_log_format, address);
       accessLog = (record) => lines.push(format(record));
       logUpgrades(http, accessLog);
     }
@@ -294,6 +356,7 @@ class Worker {
       pending: new PendingWork(),
       observers: requestHandlers(),
       showErrors: s.show_errors,
+      client: (req) => this.client(req),
     };
     this.http = http;
     this.rebuildHandler();

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { HookEntry } from '../../config/types.ts';
-import type { PostRequestContext, PreRequestContext, ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
+import type { Client, PostRequestContext, PreRequestContext, ServerInfo, WorkerInfo } from '../../hooks/contexts.ts';
 import type { HostHandler } from '../../host.ts';
 import type { AccessRecord } from '../access-log.ts';
 import { hookLabel, isThenable } from '../hooks/runner.ts';
@@ -41,6 +41,8 @@ export interface RequestPipeline {
   readonly observers: ReadonlySet<HostHandler<'request'>>;
   /** Answer a failed request with the error and its stack (`show_errors`). */
   readonly showErrors: boolean;
+  /** Who the client of a request is (`ctx.client`), computed once when asked. */
+  readonly client: (req: IncomingMessage) => Client;
 }
 
 /**
@@ -205,6 +207,11 @@ class RequestContext {
       this.#id = typeof header === 'string' && header !== '' ? header : newRequestId();
     }
     return this.#id;
+  }
+
+  /** The client behind trusted proxies: computed on the first read, once per request. */
+  get client(): Client {
+    return this.#pipeline.client(this.req);
   }
 
   get pipeline(): RequestPipeline {

@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clientOf, nodeAddress } from '../../../src/runtime/proxy/forwarded.ts';
-import { entryProblem, trusts } from '../../../src/runtime/proxy/trusted.ts';
+import { peerEntryProblem as entryProblem } from '../../../src/config/peers.ts';
+import { trusts } from '../../../src/runtime/proxy/trusted.ts';
 
 const local = trusts(['127.0.0.1', '::1']);
 const peer = (address: string | undefined, port = 40000) => ({ address, port });
