@@ -2,7 +2,7 @@
  * `metrics_bind`: real scrapes over loopback of a running `hostd run`, hostd's own metrics
  * and an app's prom-client metrics merged across workers.
  */
-import { symlinkSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -136,6 +136,31 @@ describe('metrics_bind', () => {
     expect((await fetch(started.metrics, { method: 'POST' })).status).toBe(405);
     const head = await fetch(started.metrics, { method: 'HEAD' });
     expect(head.status).toBe(200);
+  });
+
+  it('hostd_connection_queue_seconds: how long each connection waited for a worker, sub-millisecond waits in their own buckets', async () => {
+    const app = "import { writeFileSync } from 'node:fs';\nexport default (req, res) => { if (req.url === '/block') { writeFileSync(new URL('./blocking', import.meta.url), ''); const end = Date.now() + 300; while (Date.now() < end); } res.end('ok'); };\n";
+    const dir = project({ 'app.mjs': app, 'hostd.config.ts': CONFIG('workers: 1,') });
+    const started = await start(dir);
+    run = started.run;
+    const text = (await scrape(started.metrics)).text;
+    expect(text).toContain('# TYPE hostd_connection_queue_seconds histogram\n');
+    expect(text).toContain('hostd_connection_queue_seconds_bucket{le="0.0001"} ');
+    const count = (t: string) => value(t, 'hostd_connection_queue_seconds_count')!;
+    const before = count(text);
+    // Each fetch a connection of its own, taken by an idle worker.
+    for (let i = 0; i < 10; i++) await (await fetch(started.url, { headers: { connection: 'close' } })).text();
+    // Then one that waits behind a request blocking the only worker for 300 ms.
+    const blocking = fetch(`${started.url}/block`, { headers: { connection: 'close' } });
+    await waitUntil(() => existsSync(join(dir, 'blocking')), 'the worker to be blocked');
+    await (await fetch(started.url, { headers: { connection: 'close' } })).text();
+    await (await blocking).text();
+    const after = (await scrape(started.metrics)).text;
+    expect(count(after) - before).toBe(12);
+    // The one that waited: above 0.1 s, not counted in the buckets below.
+    expect(value(after, 'hostd_connection_queue_seconds_bucket{le="0.1"}')!).toBeLessThan(count(after));
+    expect(value(after, 'hostd_connection_queue_seconds_bucket{le="+Inf"}')).toBe(count(after));
+    expect(value(after, 'hostd_connection_queue_seconds_sum')!).toBeGreaterThan(0.1);
   });
 
   it('counts worker exits by reason after a SIGKILL, and reloads by result', async () => {

@@ -15,10 +15,21 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { ToWorker } from '../ipc.ts';
+import { type Histogram, histogram, observe } from '../metrics/histogram.ts';
 import type { ErrorLog } from '../log.ts';
 import type { AcceptedHandle } from './listeners.ts';
 
 const CONN: ToWorker = { t: 'conn' };
+
+/**
+ * Upper bounds (seconds) of `hostd_connection_queue_seconds`: from 100 µs (a worker takes a
+ * connection within a turn of its event loop when idle) to 10 s (every worker blocked).
+ */
+export const QUEUE_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** When the primary accepted a connection (performance.now()), kept on its handle until a worker takes it. */
+const ACCEPTED = Symbol('hostd.accepted');
+type Timed = AcceptedHandle & { [ACCEPTED]?: number };
 // A bare handle is never closed by child_process (only a net.Socket is detached and closed), keepOpen or not; said anyway.
 const SEND_OPTIONS = { keepOpen: true };
 
@@ -80,6 +91,8 @@ export class Dispatcher {
   private readonly gone = new WeakSet<ChildProcess>();
   /** The most connections that may wait for a worker (the current generation's `backlog`). */
   backlog = 2048;
+  /** How long each connection waited, from the accept to a worker taking it. */
+  readonly queued: Histogram = histogram(QUEUE_BUCKETS);
 
   constructor(private readonly log: ErrorLog) {}
 
@@ -90,6 +103,8 @@ export class Dispatcher {
 
   /** A connection from a listener. */
   readonly dispatch = (connection: AcceptedHandle): void => {
+    // The first dispatch is the accept; one placed again after a worker died keeps its time.
+    (connection as Timed)[ACCEPTED] ??= performance.now();
     const routes = this.routes;
     const address = this.sticky && routes.length > 0 ? peerAddress(connection) : undefined;
     if (address !== undefined) {
@@ -183,7 +198,10 @@ export class Dispatcher {
       if (reply === null) return;
       const connection = sent.shift();
       if (connection === undefined) return;
-      if (reply === 'ack') close(connection);
+      if (reply === 'ack') {
+        observe(this.queued, (performance.now() - (connection as Timed)[ACCEPTED]!) / 1000);
+        close(connection);
+      }
       // The handle did not arrive whole (Node's NACK): the worker does not have it.
       else this.notTaken(child, connection);
       // least_busy: a worker that took its last connection is free for the next one waiting.

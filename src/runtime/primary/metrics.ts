@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { type ChildExitReason, REASON_NAMES, REASONS } from '../../hooks/reasons.ts';
 import { AppMetrics } from '../metrics/app-state.ts';
 import { type Family, type Format, negotiate, OPENMETRICS_EOF, OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderFamilies, type Sample } from '../metrics/exposition.ts';
+import { type Histogram, histogramSamples } from '../metrics/histogram.ts';
 import { addHistograms, HOOK_BUCKETS, type HookHistograms, hookDurations } from '../metrics/hooks.ts';
 import type { ScrapePart } from '../metrics/wire.ts';
 import type { ToWorker } from '../ipc.ts';
@@ -43,6 +44,8 @@ export interface MetricsSource {
   workers(): WorkerView[];
   /** Connections accepted and waiting for a worker. */
   waiting(): number;
+  /** How long connections waited for a worker to take them. */
+  queue(): Histogram;
   generation(): number;
   target(): number;
   /** Sends `message` to the worker of that age; false if it cannot be reached. */
@@ -67,17 +70,8 @@ export function hostdFamilies(source: MetricsSource, scrapeErrors: number): Fami
   const hooks: HookHistograms = {};
   addHistograms(hooks, c.hooks);
   addHistograms(hooks, hookDurations());
-  const hookSamples: Sample[] = [];
-  for (const [hook, h] of Object.entries(hooks)) {
-    let cumulative = 0;
-    HOOK_BUCKETS.forEach((le, i) => {
-      cumulative += h.buckets[i]!;
-      hookSamples.push({ name: 'hostd_hook_duration_seconds_bucket', labels: { hook, le }, value: cumulative });
-    });
-    hookSamples.push({ name: 'hostd_hook_duration_seconds_bucket', labels: { hook, le: '+Inf' }, value: h.count });
-    hookSamples.push({ name: 'hostd_hook_duration_seconds_sum', labels: { hook }, value: h.sum });
-    hookSamples.push({ name: 'hostd_hook_duration_seconds_count', labels: { hook }, value: h.count });
-  }
+  const hookSamples: Sample[] = Object.entries(hooks).flatMap(([hook, h]) => histogramSamples('hostd_hook_duration_seconds', h, HOOK_BUCKETS, { hook }));
+  const queue = source.queue();
   const one = (name: string, help: string, type: 'counter' | 'gauge', value: number): Family => ({ name, help, type, samples: [{ labels: {}, value }] });
   return [
     { name: 'hostd_workers', help: 'Worker processes by state.', type: 'gauge', samples: STATES.map((state) => ({ labels: { state }, value: workers.filter((w) => w.state === state).length })) },
@@ -85,6 +79,12 @@ export function hostdFamilies(source: MetricsSource, scrapeErrors: number): Fami
     one('hostd_requests_total', 'Requests the workers began, as of their last heartbeats.', 'counter', c.requests),
     one('hostd_requests_in_flight', 'Requests being answered, as of the last heartbeats.', 'gauge', workers.reduce((n, w) => n + w.stats.inFlight, 0)),
     one('hostd_connections_waiting', 'Connections accepted by the primary that wait for a ready worker.', 'gauge', source.waiting()),
+    {
+      name: 'hostd_connection_queue_seconds',
+      help: 'How long each connection waited in the primary, from its accept to a worker taking it (the worker acknowledging it): the queue an autoscaler watches.',
+      type: 'histogram',
+      samples: histogramSamples('hostd_connection_queue_seconds', queue, queue.bounds),
+    },
     { name: 'hostd_worker_exits_total', help: 'Worker processes that exited, by reason.', type: 'counter', samples: EXIT_REASONS.map((reason) => ({ labels: { reason }, value: c.exits.get(reason) ?? 0 })) },
     one('hostd_worker_boots_total', 'Worker processes that finished booting (became ready).', 'counter', c.boots),
     one('hostd_proxy_protocol_errors_total', 'Connections closed for a missing or malformed PROXY protocol header (proxy_protocol).', 'counter', c.proxyErrors),

@@ -97,6 +97,7 @@ export class PrimaryShell {
       startedAt: this.startedAt,
       workers: () => this.core.workerViews(),
       waiting: () => this.dispatcher.waitingCount,
+      queue: () => this.dispatcher.queued,
       generation: () => this.core.generation,
       target: () => this.core.workerTarget,
       send: (age, message) => {
