@@ -9,6 +9,8 @@
  *    can stand in for systemd's notify socket.
  *  - peerPid(fd): the process at the other end of a connected Unix socket (SO_PEERCRED), so
  *    the control socket can tell a hostd worker (or what it started) from the user's CLI.
+ *  - peek(fd, max): bytes waiting on a socket, left there (MSG_PEEK): a PROXY protocol header
+ *    read by the primary for sticky sessions, before the worker reads it.
  * Built by scripts/build.mjs when a C compiler is there; hostd runs without it.
  */
 #define _GNU_SOURCE
@@ -183,6 +185,37 @@ static napi_value peer_pid(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* peek(fd, max): up to `max` bytes waiting on a connected socket, without taking them
+ * (MSG_PEEK): the primary reads a PROXY protocol header to pick a worker and hands the
+ * connection on whole. A Buffer (empty at end of stream), or null when nothing is there yet. */
+static napi_value peek(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd = -1;
+  int32_t max = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &max) != napi_ok || fd < 0 || max <= 0 || max > 65536) {
+    napi_throw_type_error(env, NULL, "peek(fd, max): fd >= 0, max 1 to 65536");
+    return NULL;
+  }
+  char buffer[65536];
+  ssize_t got;
+  do {
+    got = recv(fd, buffer, (size_t)max, MSG_PEEK | MSG_DONTWAIT);
+  } while (got < 0 && errno == EINTR);
+  napi_value result;
+  if (got < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      napi_get_null(env, &result);
+      return result;
+    }
+    return throw_errno(env, "peek");
+  }
+  void *data = NULL;
+  napi_create_buffer_copy(env, (size_t)got, buffer, &data, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -193,6 +226,7 @@ NAPI_MODULE_INIT() {
     {"receiveDatagram", NULL, receive_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
     {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peerPid", NULL, peer_pid, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"peek", NULL, peek, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -19,6 +19,8 @@ export interface Native {
   closeFd(fd: number): void;
   /** The pid at the other end of a connected Unix socket (SO_PEERCRED); -1 when it cannot be had. */
   peerPid(fd: number): number;
+  /** Up to `max` bytes waiting on a socket, left there (MSG_PEEK); empty at end of stream, null when none yet. */
+  peek(fd: number, max: number): Buffer | null;
 }
 
 let loaded: Native | null | undefined;

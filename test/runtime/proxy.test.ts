@@ -10,13 +10,14 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { native } from '../../src/runtime/native.ts';
 import { proxyV1, proxyV2 } from '../../src/runtime/proxy/proxy-protocol.ts';
 import { project, REPO } from '../helpers/project.ts';
 import { type Hostd, records, startHostd, waitForRecord, waitUntil } from '../helpers/run.ts';
 
 /** Answers what it sees of the client: the socket's address and port, and host.client(req). */
 const APP = `import { host } from 'hostd';
-export default (req, res) => res.end(JSON.stringify({ socket: [req.socket.remoteAddress, req.socket.remotePort], client: host.client(req), encrypted: req.socket.encrypted === true }));
+export default (req, res) => res.end(JSON.stringify({ socket: [req.socket.remoteAddress, req.socket.remotePort], client: host.client(req), encrypted: req.socket.encrypted === true, pid: process.pid }));
 `;
 
 /** A config recording ctx.client in pre_request and post_request, with an access log of %(h)s. */
@@ -40,6 +41,7 @@ interface Seen {
   readonly socket: [string, number];
   readonly client: { address: string | null; port: number | null; proto: string };
   readonly encrypted: boolean;
+  readonly pid: number;
 }
 
 /** One request over a raw connection to `port`: `before` (a PROXY header) first, written `pieces` at a time. Resolves with the response, or what ended the connection. */
@@ -185,7 +187,31 @@ describe('behind a proxy', () => {
         });
       });
       const seen = body(answer);
-      expect(seen).toEqual({ socket: ['198.51.100.44', 4444], client: { address: '198.51.100.44', port: 4444, proto: 'https' }, encrypted: true });
+      expect(seen).toMatchObject({ socket: ['198.51.100.44', 4444], client: { address: '198.51.100.44', port: 4444, proto: 'https' }, encrypted: true });
+    }
+  });
+});
+
+describe('sticky sessions behind PROXY protocol', () => {
+  it.skipIf(native() === null)("go by the client each connection's PROXY header names: one client stays on one worker, clients spread over both", async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.ts': config("bind: '127.0.0.1:0', workers: 2, sticky_sessions: true, proxy_protocol: true,") });
+    const run = startHostd(dir);
+    const port = Number(new URL(await run.ready()).port);
+    try {
+      const workerOf = new Map<string, Set<number>>();
+      for (let round = 0; round < 3; round++) {
+        for (let i = 1; i <= 12; i++) {
+          const client = `198.51.100.${i}`;
+          // Half the headers arrive a byte at a time: the primary waits for the whole header before it picks.
+          const seen = body(await rawRequest(port, proxyV1({ address: client, port: 50000 + i }, { address: '127.0.0.1', port }), { pieces: i % 2 === 0 ? 2 : 1 }));
+          expect(seen.socket[0]).toBe(client);
+          workerOf.set(client, (workerOf.get(client) ?? new Set()).add(seen.pid));
+        }
+      }
+      for (const [client, pids] of workerOf) expect(pids.size, client).toBe(1);
+      expect(new Set([...workerOf.values()].map((pids) => [...pids][0])).size).toBe(2);
+    } finally {
+      await run.stop();
     }
   });
 });

@@ -16,10 +16,13 @@
 import type { ChildProcess } from 'node:child_process';
 import type { ToWorker } from '../ipc.ts';
 import { type Histogram, histogram, observe } from '../metrics/histogram.ts';
+import { MAX_PROXY_HEADER_BYTES, parseProxyHeader } from '../proxy/proxy-protocol.ts';
+import type { Trusts } from '../proxy/trusted.ts';
 import type { ErrorLog } from '../log.ts';
 import type { AcceptedHandle } from './listeners.ts';
 
 const CONN: ToWorker = { t: 'conn' };
+const PEEKING = Symbol('hostd.peeking');
 
 /**
  * Upper bounds (seconds) of `hostd_connection_queue_seconds`: from 100 µs (a worker takes a
@@ -29,7 +32,19 @@ export const QUEUE_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001,
 
 /** When the primary accepted a connection (performance.now()), kept on its handle until a worker takes it. */
 const ACCEPTED = Symbol('hostd.accepted');
-type Timed = AcceptedHandle & { [ACCEPTED]?: number };
+/** The client address sticky sessions hash, once known (a PROXY header's, peeked). */
+const CLIENT = Symbol('hostd.client');
+type Timed = AcceptedHandle & { [ACCEPTED]?: number; [CLIENT]?: string | undefined };
+
+/** Sticky sessions behind PROXY protocol: whose headers to read, within how long, and how (the native helper's MSG_PEEK). */
+export interface ProxyClients {
+  readonly trusts: Trusts;
+  readonly limitMs: number;
+  readonly peek: (fd: number, max: number) => Buffer | null;
+}
+
+/** Waits between looks at a connection whose PROXY header has not all arrived: 1 ms doubling to 50 ms. */
+const PEEK_WAIT_MAX_MS = 50;
 // A bare handle is never closed by child_process (only a net.Socket is detached and closed), keepOpen or not; said anyway.
 const SEND_OPTIONS = { keepOpen: true };
 
@@ -93,6 +108,8 @@ export class Dispatcher {
   backlog = 2048;
   /** How long each connection waited, from the accept to a worker taking it. */
   readonly queued: Histogram = histogram(QUEUE_BUCKETS);
+  /** With sticky sessions and proxy_protocol: the client each connection's PROXY header names is what is hashed. */
+  proxyClients: ProxyClients | null = null;
 
   constructor(private readonly log: ErrorLog) {}
 
@@ -106,7 +123,9 @@ export class Dispatcher {
     // The first dispatch is the accept; one placed again after a worker died keeps its time.
     (connection as Timed)[ACCEPTED] ??= performance.now();
     const routes = this.routes;
-    const address = this.sticky && routes.length > 0 ? peerAddress(connection) : undefined;
+    const address = this.sticky && routes.length > 0 ? this.clientOf(connection) : undefined;
+    // Its PROXY header is still on its way: it is dispatched once read.
+    if (address === PEEKING) return;
     if (address !== undefined) {
       const hash = addressHash(address);
       // The address's own slot; while that slot's worker is replaced, one of the others, by the same address.
@@ -128,6 +147,43 @@ export class Dispatcher {
     }
     this.wait(connection);
   };
+
+  /**
+   * The address sticky sessions hash: the peer's, or behind PROXY protocol the client its
+   * header names, peeked without taking it (the worker reads the header itself).
+   */
+  private clientOf(connection: Timed): string | undefined | typeof PEEKING {
+    if (CLIENT in connection) return connection[CLIENT];
+    const peer = peerAddress(connection);
+    const proxy = this.proxyClients;
+    if (proxy === null || connection.fd === undefined || !proxy.trusts(peer)) return (connection[CLIENT] = peer);
+    this.peekClient(connection, peer, proxy, connection.fd);
+    return PEEKING;
+  }
+
+  private peekClient(connection: Timed, peer: string | undefined, proxy: ProxyClients, fd: number): void {
+    const started = performance.now();
+    let wait = 0;
+    const look = () => {
+      if (closedHandles.has(connection)) return;
+      let bytes: Buffer | null;
+      try {
+        bytes = proxy.peek(fd, MAX_PROXY_HEADER_BYTES);
+      } catch {
+        bytes = Buffer.alloc(0);
+      }
+      const parsed = bytes === null ? null : bytes.length === 0 ? { state: 'error' as const } : parseProxyHeader(bytes);
+      if ((parsed === null || parsed.state === 'more') && performance.now() - started < proxy.limitMs) {
+        wait = Math.min(PEEK_WAIT_MAX_MS, wait === 0 ? 1 : wait * 2);
+        setTimeout(look, wait);
+        return;
+      }
+      // No good header: the peer's address; the worker closes such a connection anyway.
+      connection[CLIENT] = parsed?.state === 'done' && parsed.header.source !== null ? parsed.header.source.address : peer;
+      this.dispatch(connection);
+    };
+    look();
+  }
 
   private wait(connection: AcceptedHandle): void {
     if (this.waiting.length >= this.backlog) close(connection);

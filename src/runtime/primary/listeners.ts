@@ -34,6 +34,8 @@ export interface AcceptedHandle {
   close(): void;
   /** TCP only: fills `out.address` with the peer's address. */
   getpeername?(out: { address?: string }): number;
+  /** Its file descriptor (Unix). */
+  readonly fd?: number;
 }
 
 /** The libuv handle of a listening net.Server: Node calls its `onconnection` for every accept. */

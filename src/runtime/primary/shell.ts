@@ -17,7 +17,9 @@ import { VERSION } from '../../version.ts';
 import { type HookRuntime, runHook } from '../hooks/runner.ts';
 import { heartbeatMs, parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
 import { ErrorLog, userStack } from '../log.ts';
-import { Dispatcher } from './dispatcher.ts';
+import { Dispatcher, type ProxyClients } from './dispatcher.ts';
+import { native } from '../native.ts';
+import { trusts } from '../proxy/trusted.ts';
 import { type Integration, integrations, type PrimaryView } from './integrations.ts';
 import { closeListeners, type Listener, openListeners } from './listeners.ts';
 import type { Command, CoreAnswer, CoreRequest, Event, PrimaryHook, PrimarySignal, RunHook, TimerKey } from './events.ts';
@@ -253,6 +255,7 @@ export class PrimaryShell {
         this.dispatcher.backlog = s.backlog;
         if (s.metrics_bind !== this.metricsBind) this.log.warn(`metrics_bind changed to ${s.metrics_bind}; it takes effect when hostd restarts (now: ${this.metricsBind})`);
         this.dispatcher.sticky = s.sticky_sessions;
+        this.dispatcher.proxyClients = this.proxyClients(s);
         this.dispatcher.leastBusy = s.dispatch === 'least_busy';
         if (s.max_memory === 'auto' && this.memoryLimit === null) this.log.info('max_memory: "auto" is off: this process has no cgroup memory limit');
         for (const integration of this.integrations) integration.using?.(this.view);
@@ -302,6 +305,18 @@ export class PrimaryShell {
         if (this.stackDir !== null) rmSync(this.stackDir, { recursive: true, force: true });
         return this.exited(c.code);
     }
+  }
+
+  /** Sticky sessions behind PROXY protocol: the client each header names is what is hashed (null: the peer's address). */
+  private proxyClients(s: ResolvedConfig['settings']): ProxyClients | null {
+    if (!s.sticky_sessions || !s.proxy_protocol) return null;
+    const helper = native();
+    if (helper === null) {
+      this.log.warn("sticky_sessions with proxy_protocol: hostd's native helper is not built here, so the primary cannot read PROXY headers, and sticky sessions go by the balancer's address (one worker gets every connection)");
+      return null;
+    }
+    // headers_timeout 0 (no limit): looked at until the header comes or the connection ends.
+    return { trusts: trusts(s.forwarded_allow_ips), limitMs: s.headers_timeout > 0 ? s.headers_timeout * 1000 : Infinity, peek: (fd, max) => helper.peek(fd, max) };
   }
 
   /** Runs a primary hook of a generation with the fields the core gave it; its outcome comes back as `done`. */
