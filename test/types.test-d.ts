@@ -92,7 +92,7 @@ describe('defineConfig', () => {
     // A worker killed for `timeout` runs no code: only child_exit reports it.
     expectTypeOf<HookContextMap['worker_exit']['reason']>().toEqualTypeOf<'shutdown' | 'reload' | 'max_requests' | 'max_memory'>();
     expectTypeOf<HookContextMap['child_exit']['reason']>().toEqualTypeOf<'shutdown' | 'reload' | 'max_requests' | 'max_memory' | 'timeout' | 'crash' | 'killed' | 'boot_error'>();
-    expectTypeOf<HookContextMap['on_exit']['reason']>().toEqualTypeOf<'shutdown' | 'boot_error' | 'start_failed' | 'error'>();
+    expectTypeOf<HookContextMap['on_exit']['reason']>().toEqualTypeOf<'shutdown' | 'boot_error' | 'upgrade' | 'start_failed' | 'error'>();
     // @ts-expect-error on_starting runs before any worker exists
     type NoWorker = HookContextMap['on_starting']['worker'];
     defineConfig({ worker_exit: [async (ctx) => void ctx.reason, (ctx) => void ctx.worker.id] });

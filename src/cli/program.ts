@@ -148,6 +148,13 @@ export function buildProgram(setExitCode: (code: number) => void, invoked?: stri
       setExitCode(await controlCommand(controlInputs(cmd, options), { command: 'reload' }, false));
     },
   );
+  const upgrade = controlling(
+    'upgrade',
+    'start a new primary from the Node and hostd on disk now, on the same sockets (as SIGUSR2), and wait until it serves: exit 0, then the old one stops; 1 with the reason, and the old one keeps serving',
+  ).action(async (options: CommonOptions, cmd: Command) => {
+    const { controlCommand } = await import('./commands/control.ts');
+    setExitCode(await controlCommand(controlInputs(cmd, options), { command: 'upgrade' }, false));
+  });
   const stop = controlling('stop', 'stop the running primary (as SIGTERM; --fast as SIGINT) and wait until it exited')
     .option('--fast', 'a fast stop: no drain')
     .action(async (options: CommonOptions & { fast?: boolean }, cmd: Command) => {
@@ -166,7 +173,7 @@ export function buildProgram(setExitCode: (code: number) => void, invoked?: stri
       setExitCode(await controlCommand(controlInputs(cmd, options), request, false));
     });
 
-  for (const sub of [run, check, printConfig, schema, init, exporting, status, reload, stop, scale]) {
+  for (const sub of [run, check, printConfig, schema, init, exporting, status, reload, upgrade, stop, scale]) {
     program.addCommand(sub.helpOption('-h, --help', 'show help').showSuggestionAfterError(true).exitOverride());
   }
   return program;

@@ -78,6 +78,11 @@ export const REASONS = {
     doc: 'the worker failed to boot or was not ready within `boot_timeout`; for `on_exit`, workers kept failing at boot before any was ready (exit code 3)',
     supervision: [{ event: 'a worker fails to boot, or is not ready within `boot_timeout`', action: 'retry with backoff; if no worker was ever ready and `workers + 2` boots failed, stop with exit code 3' }],
   },
+  upgrade: {
+    hooks: ['on_exit'],
+    doc: 'a new primary (SIGUSR2, `hostd upgrade`) took over the listening sockets and serves; this one stopped as on SIGTERM (exit code 0)',
+    supervision: [],
+  },
   start_failed: { hooks: ['on_exit'], doc: '`on_starting` or `when_ready` failed, or a socket or the pidfile could not be set up (exit code 1)', supervision: [] },
   error: { hooks: ['on_exit'], doc: 'an unexpected error in the primary itself (exit code 1)', supervision: [] },
 } as const satisfies Record<string, ReasonRow>;

@@ -144,7 +144,7 @@ function ask(path: string, request: ControlRequest): Promise<Asked> {
       } else {
         const seconds = parsed.deadline === null ? null : Math.ceil(parsed.deadline) + PLATFORM_MARGIN_SECONDS;
         if (seconds === null) out.error(`hostd: ${request.command}: no deadline: waiting for ${parsed.waitingFor}`);
-        const look = request.command === 'reload' ? 'which generation each worker runs' : 'the worker target';
+        const look = request.command === 'reload' ? 'which generation each worker runs' : request.command === 'upgrade' ? 'which primary answers' : 'the worker target';
         expect(seconds, `no outcome within ${seconds} s, the longest it can take (${parsed.waitingFor}) with ${PLATFORM_MARGIN_SECONDS} s more; it may still be under way (hostd status shows ${look})`);
       }
     };
@@ -243,6 +243,8 @@ function printStatus(answer: Record<string, unknown>): void {
   out.line(`config   ${String(answer.config_file ?? 'none')}`);
   out.line(`binds    ${binds.join(', ')}`);
   out.line(`control  ${String(answer.control_socket)}`);
+  const from = answer.upgraded_from as { pid?: unknown; version?: unknown; at?: unknown } | null | undefined;
+  if (from !== null && typeof from === 'object') out.line(`upgraded from pid ${String(from.pid)} (hostd ${String(from.version)}) at ${String(from.at)}`);
   out.line(`workers  ${workers.length} (target ${String(answer.workers_target)})`);
   for (const line of table([
     ['id', 'pid', 'gen', 'state', 'age', 'requests', 'in flight', 'conns', 'rss', 'heap', 'heartbeat'],
@@ -294,6 +296,7 @@ export async function controlCommand(inputs: ConfigInputs, request: ControlReque
   if (json) out.json(answer);
   else if (request.command === 'status') printStatus(answer);
   else if (request.command === 'reload') out.line(`reloaded: generation ${String(answer.generation)} serves`);
+  else if (request.command === 'upgrade') out.line(`upgraded: the new primary (pid ${String(answer.pid)}) serves; the old one stops`);
   else if (request.command === 'stop') out.line(`stopped (pid ${String(answer.pid)})`);
   else out.line(`workers: ${String(answer.was)} → ${String(answer.workers)}`);
   return 0;

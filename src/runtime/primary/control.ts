@@ -14,7 +14,7 @@
  * the file, which may no longer parse): the default socket is named from it, and a record
  * beside it says where the socket is when the config names another (control-path.ts).
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, renameSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { explainReloadPlan, type NextGeneration, type PreviousGeneration, type ReloadPlan, reloadPlan, startPlan } from '../../config/reload-plan.ts';
@@ -23,6 +23,7 @@ import type { ResolvedConfig } from '../../config/types.ts';
 import { controlFolder, controlRecordPath, controlSocketPath, prepareControlFolder, probeSocket, processState, readControlRecord, removeControlRecord, writeControlRecord } from '../control-path.ts';
 import { judgePeer, peerCheckUnavailable } from './control-peer.ts';
 import { BACKOFF_MAX_MS } from './core/slots.ts';
+import { upgradeLimitSeconds } from './upgrade.ts';
 import type { Integration, PrimaryView } from './integrations.ts';
 
 /** The most a request may hold; a command is a few dozen bytes. */
@@ -37,7 +38,7 @@ const REQUEST_TIMEOUT_MS = 5000;
  * refused, not carried out behind the back of a command that said it got no answer (a
  * primary resumed after SIGSTOP reads what queued meanwhile).
  */
-export type ControlRequest = ({ command: 'status' } | { command: 'reload' } | { command: 'stop'; fast?: boolean } | { command: 'scale'; n: number; relative: boolean }) & { expires?: number; progress?: boolean };
+export type ControlRequest = ({ command: 'status' } | { command: 'reload' } | { command: 'upgrade' } | { command: 'stop'; fast?: boolean } | { command: 'scale'; n: number; relative: boolean }) & { expires?: number; progress?: boolean };
 
 export type ControlAnswer = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
@@ -79,7 +80,7 @@ function isRequest(value: unknown): value is ControlRequest {
   const r = value as Record<string, unknown>;
   if (r.expires !== undefined && !Number.isSafeInteger(r.expires)) return false;
   if (r.progress !== undefined && typeof r.progress !== 'boolean') return false;
-  if (r.command === 'status' || r.command === 'reload') return true;
+  if (r.command === 'status' || r.command === 'reload' || r.command === 'upgrade') return true;
   if (r.command === 'stop') return r.fast === undefined || typeof r.fast === 'boolean';
   if (r.command === 'scale') return Number.isSafeInteger(r.n) && typeof r.relative === 'boolean';
   return false;
@@ -125,6 +126,8 @@ export function control(): Integration {
         return reply({ ok: true, ...primary.status(), control_socket: path });
       case 'reload':
         return void primary.request({ t: 'reload' }).then(reply);
+      case 'upgrade':
+        return void primary.request({ t: 'upgrade' }).then(reply);
       case 'stop': {
         // The plan of the stop this request leads to, counted from now: the command waits this long for the exit.
         const { settings, hooks } = primary.config;
@@ -176,6 +179,10 @@ export function control(): Integration {
         primary.log.warn(`control socket: ${late}`);
         return reply({ ok: false, error: late });
       }
+      if (request.progress === true && request.command === 'upgrade') {
+        const limit = upgradeLimitSeconds(primary.config, primary.workers());
+        socket.write(`${JSON.stringify({ deadline_seconds: limit, waiting_for: 'a new primary to start and serve (loading the config, on_starting, its workers booting with their retries, when_ready)' } satisfies ControlProgress)}\n`);
+      }
       if (request.progress === true && (request.command === 'reload' || request.command === 'scale')) {
         const behind = starting ? 'start' : reloadingFrom !== null ? 'reload' : null;
         // A scale with nothing to wait for is answered at once: no progress to tell.
@@ -204,7 +211,8 @@ export function control(): Integration {
     const problem = prepareControlFolder(controlFolder());
     if (problem !== null) return primary.log.warn(`control socket: no record of this primary for the commands (${problem})${otherwise}`);
     const existing = readControlRecord(at, file);
-    if (existing.found === 'record' && existing.record.pid !== process.pid && (processState(existing.record.pid) === 'running' || processState(existing.record.pid) === 'stopped')) {
+    const predecessor = primary.upgradedFrom()?.pid;
+    if (existing.found === 'record' && existing.record.pid !== process.pid && existing.record.pid !== predecessor && (processState(existing.record.pid) === 'running' || processState(existing.record.pid) === 'stopped')) {
       return primary.log.warn(`control socket: ${at} records another primary started from this config (pid ${existing.record.pid}); the commands reach that one${otherwise}`);
     }
     try {
@@ -229,6 +237,10 @@ export function control(): Integration {
       }
     }
     const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (primary.upgradedFrom() !== null && stats?.isSocket()) {
+      // The primary this one replaces answers there until this one serves: listen aside, and take the path then.
+      return listenAside(path, settings.allow_app_control);
+    }
     if (stats !== undefined) {
       // Only a socket nobody will answer again is replaced: a live primary whose queue is full now keeps its own.
       const found = stats.isSocket() ? await probeSocket(path) : null;
@@ -240,21 +252,44 @@ export function control(): Integration {
       }
       unlinkSync(path);
     }
-    const listening = createServer(serve);
-    listening.on('error', (error) => primary.log.warn(`control socket: ${error.message}`));
     const at = path;
+    listenOn(at, settings.allow_app_control, () => leaveRecord(at));
+  };
+
+  /** Listens on `at` (owner-only), then calls `listening`. */
+  const listenOn = (at: string, allowAppControl: boolean, listening: () => void): void => {
+    const created = createServer(serve);
+    created.on('error', (error) => primary.log.warn(`control socket: ${error.message}`));
     // Created owner-only: under this umask the socket never exists with wider permissions.
     const previous = process.umask(0o177);
     try {
-      listening.listen(at, () => leaveRecord(at));
+      created.listen(at, listening);
     } finally {
       process.umask(previous);
     }
-    listening.unref();
-    server = listening;
-    const unguarded = settings.allow_app_control ? null : peerCheckUnavailable();
+    created.unref();
+    server = created;
+    const unguarded = allowAppControl ? null : peerCheckUnavailable();
     if (unguarded !== null) primary.log.warn(`control socket: ${unguarded}`);
-    primary.log.debug(`control socket at ${path} (in ${dirname(path)})`);
+    primary.log.debug(`control socket at ${at} (in ${dirname(at)})`);
+  };
+
+  /** Where a new primary of an upgrade listens until it serves; renamed onto the socket's path then. */
+  let aside: string | null = null;
+  const listenAside = (at: string, allowAppControl: boolean): void => {
+    aside = `${at}.${process.pid}`;
+    listenOn(aside, allowAppControl, () => {});
+  };
+  /** The new primary serves: commands reach it from now on (the old primary's socket goes with the path's old file). */
+  const takePath = (): void => {
+    if (aside === null || path === null) return;
+    try {
+      renameSync(aside, path);
+      leaveRecord(path);
+    } catch (error) {
+      primary.log.warn(`control socket: cannot take ${path} from the primary this one replaced (${(error as Error).message}); the commands reach this one with HOSTD_CONTROL_SOCKET=${aside}`);
+    }
+    aside = null;
   };
 
   return {
@@ -263,6 +298,7 @@ export function control(): Integration {
       if (event === 'listening') {
         start().catch((error: Error) => primary.log.warn(`control socket: ${error.message}`));
       } else if (event === 'ready') {
+        takePath();
         starting = false;
         // What waited for the start goes on now: a scale is answered, a reload begins.
         for (const waiter of awaiting) {
@@ -284,8 +320,11 @@ export function control(): Integration {
         switched = false;
         for (const waiter of awaiting) if (waiter.kind === 'scale' && waiter.behind === 'reload') waiter.behind = null;
       } else if (event === 'exited') {
+        // Handed over: the path is the new primary's socket now (closing ours would remove its file).
+        if (primary.upgradedTo() !== null) return;
         server?.close();
-        if (path !== null) {
+        // A new primary that never served listened aside: the path is still the old one's.
+        if (path !== null && aside === null) {
           try {
             unlinkSync(path);
           } catch {}

@@ -26,16 +26,16 @@ export interface GenerationInfo {
   readonly memoryLimit?: number | null;
 }
 
-export type PrimarySignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGTTIN' | 'SIGTTOU' | 'SIGUSR1';
+export type PrimarySignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGTTIN' | 'SIGTTOU' | 'SIGUSR1' | 'SIGUSR2';
 
 /** What the integrations (systemd, the file watcher, the pidfile, the reaper) follow. */
 export type Lifecycle = 'listening' | 'ready' | 'reloading' | 'reloaded' | 'reload_failed' | 'stopping' | 'draining' | 'exiting' | 'exited';
 
 /** What a control command asks of the core (`status` and `stop` need no decision with an answer). */
-export type CoreRequest = { readonly t: 'reload' } | { readonly t: 'scale'; readonly n: number; readonly relative: boolean };
+export type CoreRequest = { readonly t: 'reload' } | { readonly t: 'upgrade' } | { readonly t: 'scale'; readonly n: number; readonly relative: boolean };
 
 /** The core's answer to a request: what it did, or why not. */
-export type CoreAnswer = { readonly ok: true; readonly generation?: number; readonly workers?: number; readonly was?: number } | { readonly ok: false; readonly error: string };
+export type CoreAnswer = { readonly ok: true; readonly generation?: number; readonly workers?: number; readonly was?: number; readonly pid?: number } | { readonly ok: false; readonly error: string };
 
 export type Event =
   | { readonly t: 'start' }
@@ -45,6 +45,8 @@ export type Event =
    */
   | { readonly t: 'done'; readonly token: number; readonly failure: string | null }
   | { readonly t: 'resolved'; readonly token: number; readonly generation: GenerationInfo }
+  /** The new primary of an `upgrade` serves (pid); its failure comes as `done` with the reason. */
+  | { readonly t: 'upgraded'; readonly token: number; readonly pid: number }
   | { readonly t: 'rejected'; readonly token: number; readonly problems: string }
   | { readonly t: 'forked'; readonly age: number; readonly pid: number }
   | { readonly t: 'message'; readonly age: number; readonly message: ToPrimary }
@@ -77,6 +79,8 @@ export type Command =
   /** Opens listeners for these binds, with `generation`'s settings (backlog, TLS). */
   | { readonly t: 'listen'; readonly token: number; readonly binds: readonly string[]; readonly generation: number }
   | { readonly t: 'unlisten'; readonly binds: readonly string[] }
+  /** Starts a new primary on the listening sockets; answered with `upgraded` or `done` (its failure). */
+  | { readonly t: 'upgrade'; readonly token: number }
   /** Resolve the config again; it becomes generation `generation` if accepted. */
   | { readonly t: 'resolve'; readonly token: number; readonly generation: number }
   /** A generation no worker will be started for again (its reload failed, or a newer one took over). */

@@ -16,6 +16,7 @@ import { type Reaper, startReaper } from '../targets/reaper.ts';
 import { createNotifier, LISTEN_VARIABLES, monotonicUsec, type Notifier, watchdogInterval } from '../targets/systemd.ts';
 import { removePidfile, writePidfile } from './pidfile.ts';
 import type { CoreAnswer, CoreRequest, Lifecycle, PrimarySignal } from './events.ts';
+import type { UpgradedFrom } from './upgrade.ts';
 import { control } from './control.ts';
 import { type Watcher, watchForChanges } from './watch.ts';
 
@@ -41,6 +42,10 @@ export interface PrimaryView {
   stopMode(): StopMode | null;
   /** What `hostd status` shows: the primary, its generation, its workers. */
   status(): { generation: number } & Record<string, unknown>;
+  /** The primary this one replaced in an upgrade, or null. */
+  upgradedFrom(): UpgradedFrom | null;
+  /** The pid of the new primary this one handed over to (it is stopping), or null. */
+  upgradedTo(): number | null;
 }
 
 /** Follows lifecycle events; a throw at `listening` aborts the start. */
@@ -54,10 +59,13 @@ export interface Integration {
 function pidfile(): Integration {
   let path: string | null = null;
   return {
-    on(event, { config }) {
-      if (event === 'listening' && config.settings.pidfile !== null) {
+    on(event, view) {
+      const { config } = view;
+      const from = view.upgradedFrom();
+      // A new primary of an upgrade takes the file over once it serves: one that fails leaves the old one's.
+      if (event === (from === null ? 'listening' : 'ready') && config.settings.pidfile !== null) {
         path = config.settings.pidfile;
-        writePidfile(path);
+        writePidfile(path, from?.pid ?? null);
       } else if (event === 'exited' && path !== null) {
         removePidfile(path);
       }
@@ -99,7 +107,12 @@ function systemd(): Integration {
       if (event === 'ready') notifier.notify({ READY: 1, STATUS: status(primary), MAINPID: process.pid });
       else if (event === 'reloading') notifier.notify({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading' });
       else if (event === 'reloaded' || event === 'reload_failed') notifier.notify({ READY: 1, STATUS: status(primary) });
-      else if (event === 'stopping') notifier.notify({ STOPPING: 1, STATUS: 'stopping' });
+      else if (event === 'stopping') {
+        const successor = primary.upgradedTo();
+        // Handed over: this process (still the main one, so systemd takes it under NotifyAccess=main) names the new one; the service goes on.
+        if (successor !== null) notifier.notify({ MAINPID: successor, STATUS: `upgraded: the new primary (pid ${successor}) serves` });
+        else notifier.notify({ STOPPING: 1, STATUS: 'stopping' });
+      }
       else if (event === 'exiting') clearInterval(watchdog);
     },
   };

@@ -91,19 +91,21 @@ function groupId(group: string | number, address: string): number {
   return Number(line.split(':')[2]);
 }
 
-async function listen(address: string, options: ListenOptions, sink: ConnectionSink): Promise<Listener> {
+async function listen(address: string, options: ListenOptions, sink: ConnectionSink, inherited: number | undefined): Promise<Listener> {
   const parsed = parseBind(address);
   if (!parsed.ok) throw new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: ${parsed.reason}`);
   const bind = parsed.bind;
   const { backlog, scheme } = options;
-  if (bind.type === 'unix') await clearSocketPath(address, bind.path);
+  // A socket handed over by the primary an upgrade replaces is already bound (its unix file is in use: it stays).
+  if (bind.type === 'unix' && inherited === undefined) await clearSocketPath(address, bind.path);
   const server = createServer({ pauseOnConnect: true }, 'socket' in sink ? sink.socket : undefined);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : escapeControls(error.message);
       reject(new HostdError('HOSTD_ERR_BIND', `cannot listen on ${printablePath(address)}: ${why}`, { cause: error }));
     });
-    if (bind.type === 'tcp') server.listen({ host: bind.host ?? undefined, port: bind.port, backlog }, resolve);
+    if (inherited !== undefined) server.listen({ fd: inherited, backlog }, resolve);
+    else if (bind.type === 'tcp') server.listen({ host: bind.host ?? undefined, port: bind.port, backlog }, resolve);
     else if (bind.type === 'fd') server.listen({ fd: bind.fd, backlog }, resolve);
     else if (options.unixMode === null) server.listen({ path: bind.path, backlog }, resolve);
     else {
@@ -116,7 +118,7 @@ async function listen(address: string, options: ListenOptions, sink: ConnectionS
       }
     }
   });
-  if (bind.type === 'unix' && options.unixGroup !== null) {
+  if (bind.type === 'unix' && options.unixGroup !== null && inherited === undefined) {
     try {
       chownSync(bind.path, -1, groupId(options.unixGroup, address));
     } catch (error) {
@@ -144,16 +146,25 @@ async function listen(address: string, options: ListenOptions, sink: ConnectionS
   return { address, bind, server, url };
 }
 
-/** Opens every bind, or none: on a failure the ones already open are closed. */
-export async function openListeners(addresses: readonly string[], options: ListenOptions, sink: ConnectionSink): Promise<Listener[]> {
+/**
+ * Opens every bind, or none: on a failure the ones already open are closed. `inherited`: the
+ * sockets an upgrade handed over, by bind address, as file descriptors of this process.
+ */
+export async function openListeners(addresses: readonly string[], options: ListenOptions, sink: ConnectionSink, inherited?: ReadonlyMap<string, number>): Promise<Listener[]> {
   const open: Listener[] = [];
   try {
-    for (const address of addresses) open.push(await listen(address, options, sink));
+    for (const address of addresses) open.push(await listen(address, options, sink, inherited?.get(address)));
   } catch (error) {
     closeListeners(open);
     throw error;
   }
   return open;
+}
+
+/** A listener's socket as a file descriptor (to hand over in an upgrade), or null where it has none. */
+export function listenerFd(listener: Listener): number | null {
+  const fd = (listener.server as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
 }
 
 /**

@@ -3,16 +3,18 @@ import type { ResolvedConfig } from '../../config/types.ts';
 import { printablePath } from '../../paths.ts';
 import { checkLogs } from './generation.ts';
 import { PrimaryShell } from './shell.ts';
+import type { Inheritance } from './upgrade.ts';
 
 /**
  * Runs the primary and exits the process with its code (a user's timer must not keep a
  * stopped primary alive). Workers get the same config inputs, with the environment cut
- * down to what config resolution reads: `HOSTD_*` and `NODE_ENV`.
+ * down to what config resolution reads: `HOSTD_*` and `NODE_ENV`. `inheritance`: what the
+ * primary an upgrade replaces handed over (upgrade.ts).
  */
-export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs): Promise<never> {
+export async function runPrimary(config: ResolvedConfig, inputs: ConfigInputs, inheritance: Inheritance | null = null): Promise<never> {
   const env = Object.fromEntries(Object.entries(inputs.env).filter(([key]) => key.startsWith('HOSTD_') || key === 'NODE_ENV'));
   checkLogs(config.settings);
-  const shell = new PrimaryShell(config, { ...inputs, env });
+  const shell = new PrimaryShell(config, { ...inputs, env }, inheritance);
   const code = await shell.run();
   const errorlog = config.settings.errorlog;
   if (code !== 0 && errorlog !== '-') {

@@ -18,7 +18,7 @@ import { addHistograms, HOOK_BUCKETS, type HookHistograms, hookDurations } from 
 import type { ScrapePart } from '../metrics/wire.ts';
 import type { ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
-import { closeListeners, type Listener, openListeners } from './listeners.ts';
+import { closeListeners, type Listener, listenerFd, openListeners } from './listeners.ts';
 import type { Counters } from './supervisor.ts';
 import type { WorkerView } from './worker-record.ts';
 
@@ -151,11 +151,27 @@ export class MetricsEndpoint {
     this.http = createServer({ keepAliveTimeout: IDLE_MS }, (req, res) => void this.serve(req, res));
   }
 
-  /** Opens `address`; throws a HostdError (HOSTD_ERR_BIND) when it cannot. Resolves with its URL. */
-  async open(address: string): Promise<string> {
-    const [listener] = await openListeners([address], { backlog: 511, scheme: 'http', unixMode: null, unixGroup: null }, { socket: (socket: Socket) => this.accept(socket) });
+  /** Opens `address` (on `inherited`, a socket an upgrade handed over); throws a HostdError (HOSTD_ERR_BIND) when it cannot. Resolves with its URL. */
+  async open(address: string, inherited: number | null = null): Promise<string> {
+    const handed = inherited === null ? undefined : new Map([[address, inherited]]);
+    const [listener] = await openListeners([address], { backlog: 511, scheme: 'http', unixMode: null, unixGroup: null }, { socket: (socket: Socket) => this.accept(socket) }, handed);
     this.listener = listener!;
     return listener!.url;
+  }
+
+  /** The listening socket's file descriptor, to hand over in an upgrade; null when there is none. */
+  fd(): number | null {
+    return this.listener === null ? null : listenerFd(this.listener);
+  }
+
+  /**
+   * Handed over: scrapes go to the new primary. A TCP listener closes here (the new primary
+   * holds the socket too); a unix one stays open until this primary exits, since closing it
+   * would remove the file both use.
+   */
+  release(): void {
+    if (this.listener !== null && this.listener.bind.type !== 'unix') closeListeners([this.listener]);
+    this.listener = null;
   }
 
   get address(): string | null {

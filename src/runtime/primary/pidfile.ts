@@ -12,13 +12,16 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Writes our pid atomically; refuses when the file names another live process (a second hostd). */
-export function writePidfile(path: string): void {
+/**
+ * Writes our pid atomically; refuses when the file names another live process (a second
+ * hostd), unless it is `replacing` (the primary an upgrade replaces).
+ */
+export function writePidfile(path: string, replacing: number | null = null): void {
   let existing: number | undefined;
   try {
     existing = Number.parseInt(readFileSync(path, 'utf8'), 10);
   } catch {}
-  if (existing !== undefined && existing !== process.pid && Number.isInteger(existing) && existing > 0 && alive(existing)) {
+  if (existing !== undefined && existing !== process.pid && existing !== replacing && Number.isInteger(existing) && existing > 0 && alive(existing)) {
     throw new HostdError('HOSTD_ERR_PIDFILE', `pidfile ${printablePath(path)} names a running process (${existing}); is hostd already running?`);
   }
   // Written aside and renamed into place, so a reader never sees a half-written file.

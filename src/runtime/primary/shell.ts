@@ -18,10 +18,11 @@ import { type HookRuntime, runHook } from '../hooks/runner.ts';
 import { heartbeatMs, parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
 import { ErrorLog, userStack } from '../log.ts';
 import { Dispatcher, type ProxyClients } from './dispatcher.ts';
+import { type Inheritance, startSuccessor, tellPredecessor, upgradeLimitSeconds, upgradeRefusal } from './upgrade.ts';
 import { native } from '../native.ts';
 import { trusts } from '../proxy/trusted.ts';
 import { type Integration, integrations, type PrimaryView } from './integrations.ts';
-import { closeListeners, type Listener, openListeners } from './listeners.ts';
+import { type AcceptedHandle, closeListeners, type Listener, listenerFd, openListeners } from './listeners.ts';
 import type { Command, CoreAnswer, CoreRequest, Event, PrimaryHook, PrimarySignal, RunHook, TimerKey } from './events.ts';
 import { generationInfo, resolveGeneration } from './generation.ts';
 import { Supervisor } from './supervisor.ts';
@@ -33,7 +34,7 @@ import { MetricsEndpoint } from './metrics.ts';
 /** Node's timers overflow past this many ms (and then fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const SIGNALS: readonly PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'];
+const SIGNALS: readonly PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2'];
 /**
  * Signals hostd does not use whose default action would end the primary at once (no drain,
  * no on_exit, workers left to notice): sent by an operator or the system to say "go down"
@@ -83,9 +84,14 @@ export class PrimaryShell {
   /** The last critical line, for the terminal when the error log is a file. */
   lastCritical: string | null = null;
 
+  /** The new primary of an upgrade: starting (`pending`), then, once it serves, where every connection goes. */
+  private successor: { readonly child: ChildProcess; serving: boolean } | null = null;
+
   constructor(
     config: ResolvedConfig,
     private readonly inputs: ConfigInputs,
+    /** What this primary inherited from the one it replaces (an upgrade), or null. */
+    private readonly inheritance: Inheritance | null = null,
   ) {
     const s = config.settings;
     this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: 'primary' });
@@ -130,6 +136,8 @@ export class PrimaryShell {
       request: (request) => this.request(request),
       stopMode: () => this.core.stopMode,
       status: () => this.status(),
+      upgradedFrom: () => this.inheritance?.from ?? null,
+      upgradedTo: () => (this.successor?.serving ? (this.successor.child.pid ?? null) : null),
     };
   }
 
@@ -150,6 +158,7 @@ export class PrimaryShell {
       started_at: this.startedAt.toISOString(),
       uptime_seconds: seconds(Date.now() - this.startedAt.getTime()),
       config_file: config?.file ?? null,
+      upgraded_from: this.inheritance?.from ?? null,
       binds: this.listeners.map((l) => l.url),
       workers_target: this.core.workerTarget,
       workers: this.core.workerViews().map((w) => ({
@@ -175,7 +184,7 @@ export class PrimaryShell {
   /** A control command for the core; resolves with its answer. */
   private request(request: CoreRequest): Promise<CoreAnswer> {
     const id = ++this.requestIds;
-    this.log.info(`Handling ${request.t === 'reload' ? 'reload' : `scale ${request.relative && request.n >= 0 ? '+' : ''}${request.n}`} from the control socket`);
+    this.log.info(`Handling ${request.t === 'scale' ? `scale ${request.relative && request.n >= 0 ? '+' : ''}${request.n}` : request.t} from the control socket`);
     const answered = new Promise<CoreAnswer>((resolve) => this.requests.set(id, resolve));
     this.dispatch({ t: 'request', id, request });
     return answered;
@@ -197,8 +206,15 @@ export class PrimaryShell {
         this.dispatch({ t: 'signal', signal: 'SIGTERM' });
       });
     }
-    // The upgrade (a new primary on the listening sockets) is not built yet: USR2 must not end the primary meanwhile.
-    process.on('SIGUSR2', () => this.log.warn('Handling signal: usr2: an upgrade is not available in this version of hostd; ignored'));
+    if (this.inheritance !== null) {
+      // Until it exits, the primary this one replaces forwards the connections it still accepts.
+      process.on('message', (message: unknown, handle: unknown) => {
+        if ((message as { t?: unknown } | null)?.t === 'conn' && typeof handle === 'object' && handle !== null) this.dispatcher.dispatch(handle as AcceptedHandle);
+      });
+      // Its exit (the channel closing) must not keep or end this one.
+      process.on('disconnect', () => this.log.debug('the primary this one replaced has exited'));
+      process.channel?.unref();
+    }
     const crashed = (error: unknown) => this.dispatch({ t: 'crashed', error: userStack(error) });
     process.on('uncaughtException', crashed);
     process.on('unhandledRejection', crashed);
@@ -227,7 +243,11 @@ export class PrimaryShell {
         return this.runHook(c);
       case 'listen':
         return void this.listen(c.token, c.binds, c.generation);
+      case 'upgrade':
+        return this.startUpgrade(c.token);
       case 'unlisten': {
+        // Handed over: the listeners stay open, forwarding to the new primary (closing a unix one would remove its file).
+        if (this.successor?.serving) return;
         const closing = this.listeners.filter((l) => c.binds.includes(l.address));
         this.listeners = this.listeners.filter((l) => !closing.includes(l));
         return closeListeners(closing);
@@ -270,6 +290,7 @@ export class PrimaryShell {
         this.children.get(c.age)?.kill('SIGKILL');
         return;
       case 'route':
+        if (this.successor?.serving) return;
         return this.dispatcher.setRoutes(
           c.ages.flatMap((age) => {
             const child = this.children.get(age);
@@ -278,6 +299,7 @@ export class PrimaryShell {
           c.slots,
         );
       case 'hand_over':
+        if (this.successor?.serving) return this.dispatcher.handOver(this.successor.child);
         return this.dispatcher.handOver(c.age === null ? null : (this.children.get(c.age) ?? null));
       case 'timer':
         return this.timer(c.name, c.ms);
@@ -298,6 +320,9 @@ export class PrimaryShell {
         return;
       }
       case 'lifecycle':
+        if (c.event === 'ready' && this.inheritance !== null) tellPredecessor();
+        // A stop before the new primary of an upgrade serves ends it (the upgrade then fails).
+        if (c.event === 'stopping' && this.successor !== null && !this.successor.serving) this.successor.child.kill('SIGTERM');
         return this.follow(c.event, c.token);
       case 'exit':
         this.metrics.close();
@@ -319,6 +344,46 @@ export class PrimaryShell {
     return { trusts: trusts(s.forwarded_allow_ips), limitMs: s.headers_timeout > 0 ? s.headers_timeout * 1000 : Infinity, peek: (fd, max) => helper.peek(fd, max) };
   }
 
+  /**
+   * Starts the new primary of an upgrade on this one's listening sockets; the core hears
+   * `upgraded` once it serves (and from then on every connection this one accepts goes to
+   * it), or `done` with why not.
+   */
+  private startUpgrade(token: number): void {
+    const refusal = upgradeRefusal() ?? (this.successor !== null ? 'an upgrade is under way already' : null);
+    if (refusal !== null) return void this.queue.push({ t: 'done', token, failure: refusal });
+    const sockets: { address: string; fd: number }[] = [];
+    for (const listener of this.listeners) {
+      const fd = listenerFd(listener);
+      if (fd === null) return void this.queue.push({ t: 'done', token, failure: `the socket of ${listener.address} cannot be handed over (no file descriptor)` });
+      sockets.push({ address: listener.address, fd });
+    }
+    const config = this.generations.get(this.current)!.config;
+    const limit = upgradeLimitSeconds(config, this.core.workerTarget);
+    const limitMs = limit === null ? Infinity : limit * 1000;
+    const successor = startSuccessor(sockets, this.metrics.fd(), { pid: process.pid, version: VERSION, at: new Date().toISOString() }, limitMs);
+    this.successor = { child: successor.child, serving: false };
+    this.log.info(`upgrade: the new primary has pid ${successor.child.pid}`);
+    void successor.outcome.then((why) => {
+      if (why !== null) {
+        this.successor = null;
+        return this.dispatch({ t: 'done', token, failure: `the new primary ${why}` });
+      }
+      this.forwardTo(successor.child);
+      this.dispatch({ t: 'upgraded', token, pid: successor.child.pid! });
+    });
+  }
+
+  /** Handed over: everything this primary still accepts (and what waits) goes to the new primary. */
+  private forwardTo(child: ChildProcess): void {
+    this.successor = { child, serving: true };
+    this.dispatcher.sticky = false;
+    this.dispatcher.proxyClients = null;
+    this.dispatcher.setRoutes([{ child, slot: 1 }], 1);
+    this.metrics.release();
+    child.once('exit', (code, signal) => this.log.warn(`the new primary (pid ${child.pid}) exited (${signal ?? `code ${code}`}) while this one was stopping`));
+  }
+
   /** Runs a primary hook of a generation with the fields the core gave it; its outcome comes back as `done`. */
   private runHook<H extends PrimaryHook>(c: RunHook<H>): void {
     const { config, rt } = this.generations.get(c.generation)!;
@@ -333,11 +398,11 @@ export class PrimaryShell {
     let failure: string | null = null;
     try {
       const options = { backlog: s.backlog, scheme: s.certfile ? 'https' : 'http', unixMode: s.unix_mode, unixGroup: s.unix_group } as const;
-      const opened = await openListeners(binds, options, { handle: this.dispatcher.dispatch });
+      const opened = await openListeners(binds, options, { handle: this.dispatcher.dispatch }, this.inheritance?.binds);
       // Opened with the first binds, so that a metrics_bind that cannot be bound aborts the start like any bind.
       if (this.metricsBind !== null && this.metrics.address === null) {
         try {
-          const url = await this.metrics.open(this.metricsBind);
+          const url = await this.metrics.open(this.metricsBind, this.inheritance?.metrics ?? null);
           this.log.info(`Metrics at: ${url}/metrics`);
         } catch (error) {
           closeListeners(opened);

@@ -86,7 +86,9 @@ type Awaited =
   | { readonly t: 'on_reload'; readonly reload: number }
   | { readonly t: 'reload_bind'; readonly reload: number; readonly binds: readonly string[] }
   /** A hook whose outcome changes nothing (child_exit, nworkers_changed); the exit still waits for it. */
-  | { readonly t: 'logged' };
+  | { readonly t: 'logged' }
+  /** A new primary being started (`upgrade`): its failure comes as `done`. */
+  | { readonly t: 'upgrade' };
 
 /** A `scale` (a control request, or TTIN/TTOU) waiting until the start or a reload is over. */
 interface QueuedScale {
@@ -126,6 +128,8 @@ export class Supervisor {
   /** A reload asked for during the start or another reload (with the requests waiting for it), run once that is over. */
   private queuedReload: number[] | null = null;
   private readonly queuedScales: QueuedScale[] = [];
+  /** An upgrade under way: the token the shell answers, and the requests waiting for its outcome. */
+  private upgrade: { readonly token: number; readonly replies: number[] } | null = null;
   /** Generations already told that max_memory is below what their app needs from its start. */
   private readonly memoryFloorTold = new Set<number>();
   private bound: string[] = [];
@@ -173,6 +177,8 @@ export class Supervisor {
       case 'resolved':
       case 'rejected':
         return this.onResolved(event);
+      case 'upgraded':
+        return this.upgraded(event.token, event.pid);
       case 'forked': {
         const worker = this.workers.get(event.age);
         if (worker) worker.pid = event.pid;
@@ -206,7 +212,9 @@ export class Supervisor {
       case 'signal':
         return this.onSignal(event.signal);
       case 'request':
-        return event.request.t === 'reload' ? this.requestReload([event.id]) : this.requestScale({ request: event.request, reply: event.id, label: scaleLabel(event.request) });
+        if (event.request.t === 'reload') return this.requestReload([event.id]);
+        if (event.request.t === 'upgrade') return this.requestUpgrade([event.id]);
+        return this.requestScale({ request: event.request, reply: event.id, label: scaleLabel(event.request) });
       case 'timer':
         return this.onTimer(event.name);
       case 'changed':
@@ -262,6 +270,8 @@ export class Supervisor {
       }
       case 'logged':
         return;
+      case 'upgrade':
+        return this.upgradeFailed(failure ?? 'the new primary ended without serving');
     }
   }
 
@@ -523,7 +533,49 @@ export class Supervisor {
         this.emit({ t: 'reopen_logs' });
         for (const worker of this.workers.values()) this.send(worker, { t: 'reopen_logs' });
         return;
+      case 'SIGUSR2':
+        return this.requestUpgrade([]);
     }
+  }
+
+  // ---- upgrade ------------------------------------------------------------------------------
+
+  /** SIGUSR2, `hostd upgrade`: a new primary on the listening sockets, then this one stops as on SIGTERM. */
+  private requestUpgrade(replies: number[]): void {
+    const refuse = (why: string) => {
+      this.log('warning', `upgrade refused: ${why}`);
+      for (const id of replies) this.reply(id, { ok: false, error: why });
+    };
+    if (stopOf(this.life)) return refuse('hostd is stopping');
+    if (this.life.t !== 'running') return refuse('hostd is still starting; upgrade once it is ready');
+    if (this.reload !== null) return refuse('a reload is under way; upgrade once it is done');
+    if (this.upgrade !== null) {
+      this.upgrade.replies.push(...replies);
+      return this.log('info', 'upgrade: one is under way already; its outcome answers this one too');
+    }
+    const token = ++this.tokens;
+    this.awaiting.set(token, { t: 'upgrade' });
+    this.upgrade = { token, replies };
+    this.log('info', 'upgrading: starting a new primary on the listening sockets; this one serves until it does');
+    this.emit({ t: 'upgrade', token });
+  }
+
+  private upgraded(token: number, pid: number): void {
+    const upgrade = this.upgrade;
+    if (upgrade === null || upgrade.token !== token) return;
+    this.awaiting.delete(token);
+    this.upgrade = null;
+    this.log('info', `upgraded: the new primary (pid ${pid}) serves; this one stops`);
+    for (const id of upgrade.replies) this.reply(id, { ok: true, pid });
+    this.beginStop('graceful', 'upgrade', 0);
+  }
+
+  private upgradeFailed(why: string): void {
+    const upgrade = this.upgrade;
+    this.upgrade = null;
+    if (upgrade === null) return;
+    this.log('error', `upgrade failed: ${why}; this primary keeps serving`);
+    for (const id of upgrade.replies) this.reply(id, { ok: false, error: `${why}; the running primary keeps serving` });
   }
 
   /** A scale acts on the target the start or a reload will leave: it waits until that is over. */
@@ -532,9 +584,9 @@ export class Supervisor {
       this.log('warning', `ignoring ${scale.label} while stopping`);
       return this.reply(scale.reply, { ok: false, error: 'hostd is stopping' });
     }
-    if (this.life.t !== 'running' || this.reload !== null) {
+    if (this.life.t !== 'running' || this.reload !== null || this.upgrade !== null) {
       this.queuedScales.push(scale);
-      return this.log('info', `${scale.label} while ${this.reload ? 'reloading' : 'starting'}: applied once that is done`);
+      return this.log('info', `${scale.label} while ${this.busyWith()}: applied once that is done`);
     }
     this.applyScale(scale);
   }
@@ -562,9 +614,9 @@ export class Supervisor {
       for (const id of replies) this.reply(id, { ok: false, error: 'hostd is stopping' });
       return;
     }
-    if (this.reload !== null || this.life.t !== 'running') {
+    if (this.reload !== null || this.upgrade !== null || this.life.t !== 'running') {
       this.queuedReload = [...(this.queuedReload ?? []), ...replies];
-      return this.log('info', `HUP while ${this.reload ? 'reloading' : 'starting'}: reloading once that is done`);
+      return this.log('info', `HUP while ${this.busyWith()}: reloading once that is done`);
     }
     const token = ++this.tokens;
     this.reload = { id: ++this.reloadIds, step: { t: 'resolving', token }, previous: { generation: this.current, target: this.target }, opened: [], failed: null, replies };
@@ -678,6 +730,8 @@ export class Supervisor {
     for (const id of [...(reload?.replies ?? []), ...(this.queuedReload ?? [])]) this.reply(id, { ok: false, error: 'hostd is stopping: the reload was abandoned' });
     this.queuedReload = null;
     for (const scale of this.queuedScales.splice(0)) this.reply(scale.reply, { ok: false, error: 'hostd is stopping' });
+    // An upgrade under way is left to end as it does; a stop does not wait for it (the shell ends the new primary).
+    if (this.upgrade !== null) for (const id of this.upgrade.replies.splice(0)) this.reply(id, { ok: false, error: 'hostd is stopping: the upgrade was abandoned' });
   }
 
   /** Closes the listeners and tells every worker to stop; connections already accepted still get a worker. */
@@ -737,9 +791,14 @@ export class Supervisor {
     this.reconcileTimers();
   }
 
-  /** Scales, then a reload, that waited for the start or a reload to be over. */
+  /** What a reload or a scale that came now waits for. */
+  private busyWith(): string {
+    return this.reload !== null ? 'reloading' : this.upgrade !== null ? 'upgrading' : 'starting';
+  }
+
+  /** Scales, then a reload, that waited for the start, a reload or an upgrade to be over. */
   private runQueued(): void {
-    if (this.life.t !== 'running') return;
+    if (this.life.t !== 'running' || this.upgrade !== null) return;
     while (this.reload === null && this.queuedScales.length > 0) this.applyScale(this.queuedScales.shift()!);
     if (this.reload === null && this.queuedReload !== null) {
       const replies = this.queuedReload;

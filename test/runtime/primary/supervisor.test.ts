@@ -894,3 +894,54 @@ describe('the supervisor core: a scrape the primary asked for (issue 24, item 5)
     expect(h.commands.filter((c) => c.t === 'kill')).toEqual([{ t: 'kill', age: 1, why: 'timeout' }]);
   });
 });
+
+describe('the supervisor core: upgrade (issue 27)', () => {
+  it('starts a new primary, queues a HUP and a scale meanwhile, and stops as on SIGTERM with reason upgrade once it serves', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    const asked = h.request({ t: 'upgrade' });
+    const upgrade = h.pending('upgrade');
+    h.signal('SIGHUP');
+    expect(h.logs('info')).toContain('HUP while upgrading: reloading once that is done');
+    expect(h.commands.some((c) => c.t === 'resolve')).toBe(false);
+    h.feed({ t: 'upgraded', token: upgrade.token, pid: 4242 });
+    expect(h.answerTo(asked.id)).toEqual({ ok: true, pid: 4242 });
+    expect(h.logs('info')).toContain('hostd stopping (upgrade)');
+    for (const age of [1, 2]) expect(h.sent(age).at(-1)).toBe(JSON.stringify({ t: 'stop', reason: 'shutdown', mode: 'graceful' }));
+    for (const age of [1, 2]) h.exit(age, 0);
+    h.answerAll('child_exit');
+    expect(h.pending('on_exit')).toMatchObject({ fields: { exit_code: 0, reason: 'upgrade' } });
+    // The queued HUP never ran: this primary is leaving.
+    expect(h.commands.some((c) => c.t === 'resolve')).toBe(false);
+  });
+
+  it('keeps serving when the new primary fails, then runs what waited', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    const asked = h.request({ t: 'upgrade' });
+    h.request({ t: 'scale', n: 3, relative: false });
+    h.answer('upgrade', 'the new primary exited with code 1 before it served (its log says why)');
+    expect(h.answerTo(asked.id)).toEqual({ ok: false, error: 'the new primary exited with code 1 before it served (its log says why); the running primary keeps serving' });
+    expect(h.logs('error')).toContain('upgrade failed: the new primary exited with code 1 before it served (its log says why); this primary keeps serving');
+    expect(h.core.workerTarget).toBe(3);
+    expect(h.commands.some((c) => c.t === 'lifecycle' && c.event === 'stopping')).toBe(false);
+  });
+
+  it('refuses an upgrade while starting, reloading or stopping, saying why; two requests share one upgrade', () => {
+    const starting = new Harness(generation(1));
+    starting.bind();
+    expect(starting.request({ t: 'upgrade' }).answer).toEqual({ ok: false, error: 'hostd is still starting; upgrade once it is ready' });
+    const h = new Harness(generation(1));
+    h.start();
+    h.signal('SIGHUP');
+    expect(h.request({ t: 'upgrade' }).answer).toEqual({ ok: false, error: 'a reload is under way; upgrade once it is done' });
+    const resolve = h.commands.findLast((c) => c.t === 'resolve') as { token: number };
+    h.feed({ t: 'rejected', token: resolve.token, problems: 'x' });
+    const a = h.request({ t: 'upgrade' });
+    const b = h.request({ t: 'upgrade' });
+    expect(h.commands.filter((c) => c.t === 'upgrade')).toHaveLength(1);
+    h.feed({ t: 'upgraded', token: h.pending('upgrade').token, pid: 7 });
+    expect([h.answerTo(a.id), h.answerTo(b.id)]).toEqual([{ ok: true, pid: 7 }, { ok: true, pid: 7 }]);
+    expect(h.request({ t: 'upgrade' }).answer).toEqual({ ok: false, error: 'hostd is stopping' });
+  });
+});

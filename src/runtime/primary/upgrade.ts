@@ -1,0 +1,137 @@
+/**
+ * The upgrade (SIGUSR2, `hostd upgrade`): the running primary starts a new one from the Node
+ * executable and the hostd on disk now, handing it every listening socket as a file
+ * descriptor (TCP, unix, inherited `fd://`, socket activation alike: the kernel's socket is
+ * shared, so no connection is refused while both run). The new primary resolves the config,
+ * boots its workers, and once they serve says so over the IPC channel between the two; the
+ * old one then forwards what it still accepts to the new and stops as on SIGTERM.
+ *
+ * What travels from the old primary to the new, in HOSTD_UPGRADE, is read as untrusted
+ * input: a malformed value is no upgrade at all (the new primary then binds as at any start,
+ * and fails where the old one still holds the addresses, which keeps it serving).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startPlan } from '../../config/reload-plan.ts';
+import type { ResolvedConfig } from '../../config/types.ts';
+import { BACKOFF_MAX_MS } from './core/slots.ts';
+
+/** The variable a new primary finds its inheritance in. */
+export const UPGRADE_VARIABLE = 'HOSTD_UPGRADE';
+
+/** Where a primary came from, for `hostd status`. */
+export interface UpgradedFrom {
+  readonly pid: number;
+  readonly version: string;
+  /** When the upgrade began (ISO 8601). */
+  readonly at: string;
+}
+
+/** What a new primary inherits from the one it replaces. */
+export interface Inheritance {
+  readonly from: UpgradedFrom;
+  /** Each listening socket by its bind address, as a file descriptor of this process. */
+  readonly binds: ReadonlyMap<string, number>;
+  /** The metrics endpoint's socket, if the old primary had one. */
+  readonly metrics: number | null;
+}
+
+const isFd = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 2;
+
+/** Reads (and removes, so no worker inherits it) the inheritance in `env`; null when there is none or it is not valid. */
+export function takeInheritance(env: Readonly<Record<string, string | undefined>>): Inheritance | null {
+  const text = env[UPGRADE_VARIABLE];
+  delete (env as Record<string, string | undefined>)[UPGRADE_VARIABLE];
+  if (text === undefined || text.length > 64 * 1024) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object') return null;
+  const { from, binds, metrics } = value as Record<string, unknown>;
+  if (from === null || typeof from !== 'object') return null;
+  const { pid, version, at } = from as Record<string, unknown>;
+  if (!Number.isSafeInteger(pid) || (pid as number) <= 0 || typeof version !== 'string' || typeof at !== 'string') return null;
+  if (!Array.isArray(binds) || binds.length > 1024) return null;
+  const map = new Map<string, number>();
+  for (const entry of binds) {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string' || !isFd(entry[1])) return null;
+    map.set(entry[0], entry[1]);
+  }
+  if (metrics !== null && !isFd(metrics)) return null;
+  return { from: { pid: pid as number, version: version.slice(0, 64), at: at.slice(0, 64) }, binds: map, metrics: metrics as number | null };
+}
+
+/**
+ * The longest a new primary can take to serve (s), from the settings it starts with (the
+ * running generation's, the best known before it loads its own): loading the config,
+ * `on_starting`, its boots with their failures and backoff, `when_ready`. Null: no bound
+ * (a limit set to 0). Past it, the old primary ends the new one and keeps serving.
+ */
+export function upgradeLimitSeconds(config: ResolvedConfig, workers: number): number | null {
+  const s = config.settings;
+  const start = startPlan({ settings: s, workers, hooks: { pre_fork: config.hooks.pre_fork.length, when_ready: config.hooks.when_ready.length } }, BACKOFF_MAX_MS / 1000).total;
+  return start === null || s.config_timeout === 0 || s.hook_timeout === 0 ? null : s.config_timeout + s.hook_timeout + start;
+}
+
+/** Why this primary cannot be upgraded in place, or null. */
+export function upgradeRefusal(): string | null {
+  if (process.pid === 1) return 'hostd is PID 1 of its container: a new primary cannot take over the container\'s main process; roll the container instead (a new one from the new image, then stop this one)';
+  return null;
+}
+
+/** A new primary on its way. */
+export interface Successor {
+  readonly child: ChildProcess;
+  /** Resolves with null once it serves, or with why it did not, as the end of "the new primary ..." (it exited, it was not ready within `limitMs`). */
+  readonly outcome: Promise<string | null>;
+}
+
+/**
+ * Starts the new primary: this process's Node executable and hostd entry as they are on disk
+ * now, the same arguments, working folder and environment, the listening sockets passed as
+ * descriptors 3 and up, and an IPC channel on which it says it serves.
+ */
+export function startSuccessor(sockets: readonly { readonly address: string; readonly fd: number }[], metrics: number | null, from: UpgradedFrom, limitMs: number): Successor {
+  const stdio: (number | 'inherit' | 'ignore' | 'ipc')[] = ['ignore', 'inherit', 'inherit'];
+  const binds: [string, number][] = [];
+  for (const { address, fd } of sockets) {
+    binds.push([address, stdio.length]);
+    stdio.push(fd);
+  }
+  let inheritedMetrics: number | null = null;
+  if (metrics !== null) {
+    inheritedMetrics = stdio.length;
+    stdio.push(metrics);
+  }
+  stdio.push('ipc');
+  const env: NodeJS.ProcessEnv = { ...process.env, [UPGRADE_VARIABLE]: JSON.stringify({ from, binds, metrics: inheritedMetrics }) };
+  // systemd's watchdog names this process; the new one pings as the main process once it sends MAINPID=.
+  delete env.WATCHDOG_PID;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio, env, cwd: process.cwd() });
+  const outcome = new Promise<string | null>((resolve) => {
+    let settled = false;
+    const settle = (why: string | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(why);
+    };
+    const timer = setTimeout(() => {
+      settle(`was not serving within ${Math.round(limitMs / 1000)} s, the longest its start can take; it was stopped`);
+      child.kill('SIGTERM');
+    }, limitMs);
+    child.on('message', (message: unknown) => {
+      if ((message as { t?: unknown } | null)?.t === 'upgraded') settle(null);
+    });
+    child.once('error', (error) => settle(`could not be started: ${error.message}`));
+    child.once('exit', (code, signal) => settle(`exited with ${signal === null ? `code ${code}` : `signal ${signal}`} before it served (its log says why)`));
+  });
+  return { child, outcome };
+}
+
+/** The new primary, once it serves: tells the one it replaces. */
+export function tellPredecessor(): void {
+  if (typeof process.send === 'function' && process.connected) process.send({ t: 'upgraded', pid: process.pid });
+}

@@ -1,0 +1,220 @@
+/**
+ * The upgrade (issue 27): SIGUSR2 or `hostd upgrade` starts a new primary on the same
+ * sockets; once it serves, the old one stops as on SIGTERM. Under keep-alive and
+ * connection-per-request load no request fails; the pidfile, the control socket and systemd
+ * follow the new primary; a new primary that cannot serve leaves the old one serving.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { native } from '../../src/runtime/native.ts';
+import { hostd } from '../helpers/cli.ts';
+import { probe } from '../helpers/gates.ts';
+import { startLoad } from '../helpers/load.ts';
+import { alive } from '../helpers/proc.ts';
+import { project, tempDir } from '../helpers/project.ts';
+import { type Hostd, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+
+const APP = "export default (req, res) => res.end('served by primary ' + process.ppid);\n";
+
+/** A config recording each primary's on_exit and each worker's worker_exit, with a pidfile and a control socket of its own. */
+function config(settings = ''): string {
+  return `import { appendFileSync } from 'node:fs';
+const rec = (line) => appendFileSync(new URL('./hooks.log', import.meta.url), line + '\\n');
+export default {
+  app: './app.mjs',
+  workers: 2,
+  pidfile: './hostd.pid',
+  control_socket: './control.sock',
+  worker_exit: ({ worker, reason }) => rec('worker_exit ' + worker.pid + ' ' + reason),
+  on_exit: ({ reason, exit_code }) => rec('on_exit ' + process.pid + ' ' + reason + ' ' + exit_code),
+  ${settings}
+};
+`;
+}
+
+/** The pid a primary wrote to the pidfile. */
+const pidfile = (dir: string) => Number(readFileSync(join(dir, 'hostd.pid'), 'utf8'));
+
+/** Connection-per-request load (each request a connection of its own) until stopped; the failures. */
+function perConnection(url: string): { stop(): Promise<{ ok: number; failures: string[] }> } {
+  let running = true;
+  const result = { ok: 0, failures: [] as string[] };
+  const until = Date.now() + 30_000;
+  const loops = Array.from({ length: 4 }, async () => {
+    while (running && Date.now() < until) {
+      const body = await probe(url, '/', 10_000);
+      if (body.startsWith('served by primary ')) result.ok++;
+      else result.failures.push(body);
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return result;
+    },
+  };
+}
+
+describe('the upgrade', () => {
+  const started: number[] = [];
+  let run: Hostd | undefined;
+  afterEach(async () => {
+    // The new primaries are in the test's process group, which run.kill() ends; a successor may outlive it otherwise.
+    for (const pid of started.splice(0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    await run?.kill();
+    run = undefined;
+  });
+
+  it('USR2 under keep-alive and connection-per-request load: no request fails, the pidfile and the control socket follow, the old primary drains and exits with reason upgrade', async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: '127.0.0.1:0',") });
+    run = startHostd(dir);
+    const url = await run.ready();
+    const old = run.pid;
+    const oldWorkers = workerPids(old).sort();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const keptAlive = startLoad(url, { concurrency: 4, maxMs: 30_000 });
+    const fresh = perConnection(url);
+    await waitUntil(() => keptAlive.result.ok > 50, 'the load to run');
+    run.signal('SIGUSR2');
+    const [, successor] = (await run.waitForOutput(/upgraded: the new primary \(pid (\d+)\) serves; this one stops/, 30_000)) as RegExpMatchArray;
+    const next = Number(successor);
+    started.push(next);
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    // Requests after the old primary is gone: all to the new one.
+    const okAfter = keptAlive.result.ok;
+    await waitUntil(() => keptAlive.result.ok > okAfter + 50, 'requests after the hand-over');
+    const [kept, each] = await Promise.all([keptAlive.stop(), fresh.stop()]);
+    expect(kept.failures).toEqual([]);
+    expect(each.failures).toEqual([]);
+    expect(kept.bodies.at(-1)).toBe(`served by primary ${next}`);
+    expect(pidfile(dir)).toBe(next);
+    const status = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { pid: number; upgraded_from: { pid: number } };
+    expect(status.pid).toBe(next);
+    expect(status.upgraded_from.pid).toBe(old);
+    const lines = records(join(dir, 'hooks.log'));
+    expect(lines).toContain(`on_exit ${old} upgrade 0`);
+    for (const pid of oldWorkers) expect(lines).toContain(`worker_exit ${pid} shutdown`);
+    // The new primary stops as any does; its pidfile and socket go with it.
+    process.kill(next, 'SIGTERM');
+    await waitUntil(() => !alive(next), 'the new primary to stop');
+    expect(records(join(dir, 'hooks.log'))).toContain(`on_exit ${next} shutdown 0`);
+    expect(existsSync(join(dir, 'hostd.pid'))).toBe(false);
+    expect(existsSync(join(dir, 'control.sock'))).toBe(false);
+  });
+
+  it('hostd upgrade waits for the new primary and says which it is; a second upgrade upgrades the upgraded one', async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: '127.0.0.1:0',") });
+    run = startHostd(dir);
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const first = await hostd(['upgrade'], { cwd: dir, timeoutMs: 30_000 });
+    expect(first.code).toBe(0);
+    const next = Number(/^upgraded: the new primary \(pid (\d+)\) serves; the old one stops\n$/.exec(first.stdout)?.[1]);
+    started.push(next);
+    await run.exited;
+    const second = await hostd(['upgrade'], { cwd: dir, timeoutMs: 30_000 });
+    expect(second.code).toBe(0);
+    const third = Number(/\(pid (\d+)\)/.exec(second.stdout)?.[1]);
+    started.push(third);
+    await waitUntil(() => !alive(next), 'the second primary to stop');
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${third}`);
+    expect(pidfile(dir)).toBe(third);
+  });
+
+  for (const [what, breakIt, why] of [
+    ['an invalid config', (dir: string) => writeFileSync(join(dir, 'hostd.config.mjs'), config("bind: '127.0.0.1:0', workers: 0,")), /upgrade failed: the new primary exited with code 1 before it served/],
+    ['an app that cannot load', (dir: string) => writeFileSync(join(dir, 'app.mjs'), "throw new Error('broken release');\n"), /upgrade failed: the new primary exited with code 3 before it served/],
+  ] as const) {
+    it(`a new primary with ${what} exits; the old one says why and keeps serving`, async () => {
+      const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: '127.0.0.1:0',") });
+      run = startHostd(dir);
+      const url = await run.ready();
+      await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+      breakIt(dir);
+      const answer = await hostd(['upgrade'], { cwd: dir, timeoutMs: 60_000 });
+      expect(answer.code).toBe(1);
+      expect(answer.stderr).toMatch(/^hostd: upgrade failed: the new primary exited with code \d before it served \(its log says why\); the running primary keeps serving\n$/);
+      expect(run.output).toMatch(why);
+      expect(await (await fetch(url)).text()).toBe(`served by primary ${run.pid}`);
+      expect(pidfile(dir)).toBe(run.pid);
+      expect(JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout).pid).toBe(run.pid);
+    });
+  }
+
+  it('hands over a unix bind (its file stays) and an inherited fd:// bind', async () => {
+    const socket = join(tempDir(), 'app.sock');
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config(`bind: ['unix:${socket}', 'fd://3'],`) });
+    run = startHostd(dir, [], { fds: [fd] });
+    await run.ready();
+    server.close();
+    const over = (path: string | null): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const options = path === null ? { host: '127.0.0.1', port, agent: false } : { socketPath: path, agent: false };
+        request({ ...options, path: '/' }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d));
+          res.on('end', () => resolve(text));
+        })
+          .on('error', reject)
+          .end();
+      });
+    expect(await over(socket)).toBe(`served by primary ${run.pid}`);
+    run.signal('SIGUSR2');
+    const next = Number((await run.waitForOutput(/upgraded: the new primary \(pid (\d+)\) serves/, 30_000))[1]);
+    started.push(next);
+    await run.exited;
+    expect(existsSync(socket)).toBe(true);
+    expect(await over(socket)).toBe(`served by primary ${next}`);
+    expect(await over(null)).toBe(`served by primary ${next}`);
+  });
+
+  it.skipIf(native() === null)('tells systemd the new main pid (MAINPID=), and not that the service stops', async () => {
+    const helper = native()!;
+    const address = join(tempDir(), 'notify.sock');
+    const fd = helper.bindDatagram(address);
+    const messages: string[] = [];
+    const timer = setInterval(() => {
+      for (let m = helper.receiveDatagram(fd); m !== null; m = helper.receiveDatagram(fd)) messages.push(m);
+    }, 10);
+    try {
+      const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: '127.0.0.1:0', sd_notify: true,") });
+      run = startHostd(dir, [], { env: { NOTIFY_SOCKET: address } });
+      await run.ready();
+      await waitUntil(() => messages.some((m) => m.includes('READY=1')), 'READY=1');
+      run.signal('SIGUSR2');
+      const next = Number((await run.waitForOutput(/upgraded: the new primary \(pid (\d+)\) serves/, 30_000))[1]);
+      started.push(next);
+      await run.exited;
+      await waitUntil(() => messages.some((m) => m.includes(`MAINPID=${next}`)), () => `MAINPID=${next} in ${JSON.stringify(messages)}`);
+      expect(messages.some((m) => m.includes('STOPPING=1'))).toBe(false);
+    } finally {
+      clearInterval(timer);
+      helper.closeFd(fd);
+    }
+  });
+
+  it('is refused to PID 1 of a container, saying to roll the container; the primary keeps serving', async () => {
+    // The command comes from outside the container's pid namespace, where the kernel names no peer: allow_app_control lets it in.
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: '127.0.0.1:0', allow_app_control: true,") });
+    run = startHostd(dir, [], { prefix: ['unshare', '--user', '--map-root-user', '--fork', '--pid', '--mount-proc'] });
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    // From outside the container the record's pid is another process: the command is told where the socket is.
+    const answer = await hostd(['upgrade', '--control-socket', join(dir, 'control.sock')], { cwd: dir, timeoutMs: 30_000 });
+    expect(answer.code).toBe(1);
+    expect(answer.stderr).toMatch(/hostd is PID 1 of its container: .* roll the container instead/);
+    expect((await fetch(url)).status).toBe(200);
+  });
+});
