@@ -574,6 +574,8 @@ export class Supervisor {
     const upgrade = this.upgrade;
     this.upgrade = null;
     if (upgrade === null) return;
+    // A stop came first: it ended the new primary, and its requests were answered then.
+    if (stopOf(this.life)) return this.log('info', `upgrade abandoned (hostd is stopping): ${why}`);
     this.log('error', `upgrade failed: ${why}; this primary keeps serving`);
     for (const id of upgrade.replies) this.reply(id, { ok: false, error: `${why}; the running primary keeps serving` });
   }
