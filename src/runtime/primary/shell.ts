@@ -31,6 +31,9 @@ import { cgroupMemoryLimit } from '../memory.ts';
 import { setProcessTitle } from '../title.ts';
 import { MetricsEndpoint } from './metrics.ts';
 
+/** How long an old primary waits, as it exits, for the new one to take the connections it forwarded. */
+const HAND_OVER_WAIT_MS = 2000;
+
 /** Node's timers overflow past this many ms (and then fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -328,6 +331,7 @@ export class PrimaryShell {
         this.metrics.close();
         for (const timer of this.timers.values()) clearTimeout(timer);
         if (this.stackDir !== null) rmSync(this.stackDir, { recursive: true, force: true });
+        if (this.successor?.serving) return void this.handedOver(this.successor.child).then(() => this.exited(c.code));
         return this.exited(c.code);
     }
   }
@@ -374,14 +378,29 @@ export class PrimaryShell {
     });
   }
 
-  /** Handed over: everything this primary still accepts (and what waits) goes to the new primary. */
+  /**
+   * Handed over: the new primary accepts on every socket from now on. This one closes its
+   * copies of the TCP and fd:// listeners (the kernel's socket, with the connections queued
+   * on it, lives on in the new primary); a unix listener stays open (closing it would remove
+   * the file both use), and what it still accepts, or what waits here, goes to the new one.
+   */
   private forwardTo(child: ChildProcess): void {
     this.successor = { child, serving: true };
     this.dispatcher.sticky = false;
     this.dispatcher.proxyClients = null;
     this.dispatcher.setRoutes([{ child, slot: 1 }], 1);
+    const closing = this.listeners.filter((l) => l.bind.type !== 'unix');
+    this.listeners = this.listeners.filter((l) => !closing.includes(l));
+    closeListeners(closing);
     this.metrics.release();
     child.once('exit', (code, signal) => this.log.warn(`the new primary (pid ${child.pid}) exited (${signal ?? `code ${code}`}) while this one was stopping`));
+  }
+
+  /** Before exiting: the connections forwarded to the new primary are in its hands (at most HAND_OVER_WAIT_MS). */
+  private async handedOver(child: ChildProcess): Promise<void> {
+    for (const until = performance.now() + HAND_OVER_WAIT_MS; this.dispatcher.pendingCount(child) > 0 && child.connected && performance.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   /** Runs a primary hook of a generation with the fields the core gave it; its outcome comes back as `done`. */
