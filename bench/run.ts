@@ -259,7 +259,8 @@ const SCENARIOS = {
   websockets: () => webSocketScenario(Math.max(4, ROUNDS / 2), SECONDS, log),
   'reload-memory': () => reloadMemoryScenario(log),
   scrape: () => scrapeScenario(Math.max(3, Math.round(ROUNDS / 4)), Math.max(5, SECONDS), log),
-  proxy: () => proxyScenario(Math.max(6, ROUNDS / 2), SECONDS, CONNECTIONS, log),
+  // Every round: its goals (0.95×, 0.97×) are a few percent wide, and this machine's rounds vary by more.
+  proxy: () => proxyScenario(ROUNDS, SECONDS, CONNECTIONS, log),
 };
 
 /** Writes a scenario's own results file (never over another run's) in bench/results. */
