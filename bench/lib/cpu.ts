@@ -30,3 +30,10 @@ export function cpuMicrosPerRequest(before: number, after: number, requests: num
   if (!(requests > 0) || !(after >= before)) return null;
   return ((after - before) * 1e6) / requests;
 }
+
+/** Runs `measure` and answers its result with the CPU µs per request that the processes `pids()` spent meanwhile (null without requests). */
+export async function withCpu<T extends { readonly requests: number }>(pids: () => readonly number[], measure: () => Promise<T>): Promise<[T, number | null]> {
+  const before = cpuSeconds(pids());
+  const result = await measure();
+  return [result, cpuMicrosPerRequest(before, cpuSeconds(pids()), result.requests)];
+}

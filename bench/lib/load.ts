@@ -56,18 +56,20 @@ function parseAutocannon(out: string): LoadResult {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
 }
 
-function command(url: string, seconds: number, connections: number, wrkArgs: readonly string[]): [string, string[]] {
+function command(url: string, seconds: number, connections: number, wrkArgs: readonly string[], headers: Readonly<Record<string, string>>): [string, string[]] {
+  const pairs = Object.entries(headers);
   return WRK
-    ? ['wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...wrkArgs, url]]
-    : [process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), url]];
+    ? ['wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...pairs.flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...wrkArgs, url]]
+    : [process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), ...pairs.flatMap(([k, v]) => ['-H', `${k}=${v}`]), url]];
 }
 
 /**
  * Loads `url` for `seconds` with `connections` keep-alive connections and waits for the result.
- * `wrkArgs` (a script, headers) are for wrk only: a scenario that needs them needs wrk.
+ * `wrkArgs` (a script) are for wrk only: a scenario that needs them needs wrk. `headers` go on
+ * every request, with either generator.
  */
-export function load(url: string, seconds: number, connections: number, wrkArgs: readonly string[] = []): Promise<LoadResult> {
-  const [cmd, args] = pinned(LOAD_CPU, ...command(url, seconds, connections, wrkArgs));
+export function load(url: string, seconds: number, connections: number, wrkArgs: readonly string[] = [], headers: Readonly<Record<string, string>> = {}): Promise<LoadResult> {
+  const [cmd, args] = pinned(LOAD_CPU, ...command(url, seconds, connections, wrkArgs, headers));
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';

@@ -42,12 +42,20 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The environment of processes whose speed is measured: without NODE_EXTRA_CA_CERTS (Node reads
+ * the whole bundle at every start, ~60 ms here) and HOSTD_* (settings of their own).
+ */
+export function measuredEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HOSTD_') && k !== 'NODE_EXTRA_CA_CERTS'));
+}
+
 /** Starts `args` with node and waits until its output says it serves (and on which port). */
-function spawnServing(args: string[], ready: RegExp, port: RegExp): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+function spawnServing(args: string[], ready: RegExp, port: RegExp, env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   return new Promise((resolve, reject) => {
     // taskset execs node, so the child's pid is the server's.
     const [command, commandArgs] = pinned(SERVER_CPUS, process.execPath, args);
-    const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let served = false;
     const seen = (data: Buffer) => {
@@ -77,11 +85,12 @@ function stopper(child: ChildProcess) {
     });
 }
 
-export function nodeTarget(name: string, args: string[], ready: RegExp, port: RegExp): Target {
+/** `env`: the servers' environment (the bench's own when absent). */
+export function nodeTarget(name: string, args: string[], ready: RegExp, port: RegExp, env?: NodeJS.ProcessEnv): Target {
   return {
     name,
     async start() {
-      const { child, url, output } = await spawnServing(args, ready, port);
+      const { child, url, output } = await spawnServing(args, ready, port, env);
       let generation = 1;
       return {
         url,
@@ -106,8 +115,8 @@ const HOSTD_PORT = /Listening at: http:\/\/127\.0\.0\.1:(\d+)/;
 
 export const cluster = nodeTarget('node:cluster', [join(ROOT, 'bench/targets/cluster.mjs'), '2'], /listening/, /listening (\d+)/);
 export const single = nodeTarget('node:http (1 process)', [join(ROOT, 'bench/targets/single.mjs')], /listening/, /listening (\d+)/);
-export const hostd = (name: string, config: string): Target =>
-  nodeTarget(name, [CLI, 'run', '-c', join(ROOT, 'bench/configs', config)], /hostd is ready/, HOSTD_PORT);
+export const hostd = (name: string, config: string, env?: NodeJS.ProcessEnv): Target =>
+  nodeTarget(name, [CLI, 'run', '-c', join(ROOT, 'bench/configs', config)], /hostd is ready/, HOSTD_PORT, env);
 
 /** PM2 in cluster mode (2 instances), with its own PM2_HOME so it touches nothing else. */
 export const pm2: Target = {

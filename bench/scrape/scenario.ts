@@ -18,7 +18,7 @@ import { workerPids } from '../../test/helpers/proc.ts';
 import { cpuSeconds } from '../lib/cpu.ts';
 import { LOAD_CPU, pinned, SERVER_CPUS } from '../lib/cpus.ts';
 import { median, quantile, round } from '../lib/stats.ts';
-import { ROOT } from '../lib/targets.ts';
+import { measuredEnv, ROOT } from '../lib/targets.ts';
 
 export const CONCURRENCIES = [0, 1, 10] as const;
 const SERIES_PER_WORKER = 100_000;
@@ -76,14 +76,10 @@ interface Running {
   output(): string;
 }
 
-/** The environment of the processes measured: without NODE_EXTRA_CA_CERTS (it slows every Node start) and HOSTD_*. */
-function environment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HOSTD_') && k !== 'NODE_EXTRA_CA_CERTS'));
-}
 
 function start(name: string, cli: string): Promise<Running> {
   const [command, args] = pinned(SERVER_CPUS, process.execPath, [cli, 'run', '-c', join(ROOT, 'bench/scrape/hostd.config.ts')]);
-  const child = spawn(command, args, { cwd: ROOT, env: environment(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: ROOT, env: measuredEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const seen = (data: Buffer) => {
@@ -123,7 +119,7 @@ interface Probe {
 function probeProcess<T>(args: string[]): Promise<T> {
   const [command, commandArgs] = pinned(LOAD_CPU, process.execPath, [join(ROOT, 'bench/scrape/probe.mjs'), ...args]);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, commandArgs, { env: environment(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, commandArgs, { env: measuredEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.once('exit', (code) => {

@@ -36,7 +36,7 @@ export function clientOf(headers: IncomingHttpHeaders, peer: { address?: string 
   const forwardedFor = headerText(headers['x-forwarded-for']);
   if (forwarded === null && forwardedFor === null) {
     // Only the scheme is forwarded (a TLS terminator in front): the peer stays the client.
-    return { ...direct, proto: proto(forwardedProto?.split(',').at(-1)) ?? scheme };
+    return { address: direct.address, port: direct.port, proto: proto(forwardedProto?.split(',').at(-1)) ?? scheme };
   }
   const hops = forwarded !== null ? forwardedHops(forwarded) : xForwardedHops(forwardedFor!, forwardedProto);
   let client = direct;
@@ -94,7 +94,8 @@ function xForwardedHops(forwardedFor: string, forwardedProto: string | null): (H
     if (node === null) return null;
     // Each proxy appends the scheme it was reached by; when the counts differ, the nearest is all that is known.
     const scheme = proto(protos.length === nodes.length ? protos[i] : protos.at(-1));
-    return { ...node, proto: scheme };
+    // Fields written out here and below: V8 built `{ ...node, proto }` on its slow path, about 1 µs a request.
+    return { address: node.address, port: node.port, proto: scheme };
   });
 }
 
@@ -107,7 +108,7 @@ function forwardedHops(text: string): (Hop | null)[] {
   const end = () => {
     const forValue = pairs.get('for');
     const node = forValue === undefined ? null : nodeAddress(forValue);
-    hops.push(bad || node === null ? null : { ...node, proto: proto(pairs.get('proto')) });
+    hops.push(bad || node === null ? null : { address: node.address, port: node.port, proto: proto(pairs.get('proto')) });
     pairs = new Map();
     bad = false;
   };

@@ -1,5 +1,6 @@
 /** Who the client is behind trusted proxies (runtime/proxy/forwarded.ts, trusted.ts). */
 import fc from 'fast-check';
+import { BlockList, isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { clientOf, nodeAddress } from '../../../src/runtime/proxy/forwarded.ts';
 import { peerEntryProblem as entryProblem } from '../../../src/config/peers.ts';
@@ -20,6 +21,51 @@ describe('forwarded_allow_ips', () => {
     expect(t('fe80::1')).toBe(false);
     expect(t('::1')).toBe(true);
     expect(t('not an address')).toBe(false);
+  });
+
+  it('matches an IPv4 range written in IPv6 (IPv4-mapped, or an IPv6 range that holds them) as it matches IPv4', () => {
+    expect(trusts(['::ffff:10.0.0.0/104'])('10.1.2.3')).toBe(true);
+    expect(trusts(['::ffff:10.0.0.0/104'])('11.1.2.3')).toBe(false);
+    expect(trusts(['::/0'])('203.0.113.9')).toBe(true);
+    expect(trusts(['::/80'])('203.0.113.9')).toBe(true);
+    expect(trusts(['::/96', '::1'])('203.0.113.9')).toBe(false);
+    // Hex-written IPv4-mapped against an IPv4 entry.
+    expect(trusts(['1.2.0.0/16'])('::ffff:102:304')).toBe(true);
+  });
+
+  it('answers as one node:net BlockList of every entry does, for any list and address', () => {
+    // What trusts() was before its IPv4 entries were matched without BlockList.
+    const reference = (list: string[]) => {
+      const blocks = new BlockList();
+      for (const entry of list) {
+        const [address, prefix] = entry.split('/') as [string, string | undefined];
+        const type = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+        if (prefix === undefined) blocks.addAddress(address, type);
+        else blocks.addSubnet(address, Number(prefix), type);
+      }
+      return (address: string) => {
+        const plain = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+        const family = isIP(plain);
+        return family !== 0 && blocks.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+      };
+    };
+    const ipv4 = fc.oneof(fc.ipV4(), fc.constantFrom('10.0.0.1', '10.255.255.255', '0.0.0.0', '255.255.255.255', '127.0.0.1'));
+    const ipv6 = fc.oneof(fc.ipV6(), ipv4.map((a) => `::ffff:${a}`), fc.constantFrom('::', '::1', '::ffff:0:0', '::ffff:a00:1', 'fd00::1'));
+    const entry = fc.oneof(
+      ipv4,
+      fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`),
+      ipv6,
+      fc.tuple(ipv6, fc.integer({ min: 0, max: 128 })).map(([a, p]) => `${a}/${p}`),
+      fc.tuple(ipv4, fc.integer({ min: 96, max: 128 })).map(([a, p]) => `::ffff:${a}/${p}`),
+    );
+    fc.assert(
+      fc.property(fc.array(entry.filter((e) => entryProblem(e) === null), { maxLength: 4 }), fc.array(fc.oneof(ipv4, ipv6), { minLength: 1, maxLength: 8 }), (list, addresses) => {
+        const fast = trusts(list);
+        const slow = reference(list);
+        for (const address of addresses) expect(fast(address)).toBe(slow(address));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('trusts a unix socket peer only when the list names "unix" (or "*"), and anyone with "*"', () => {
