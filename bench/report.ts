@@ -10,6 +10,7 @@ import type { CheckTiming } from './check.ts';
 import type { DispatchRow } from './dispatch/scenario.ts';
 import type { ReloadMemoryRow } from './reload-memory/scenario.ts';
 import type { ProxyResults } from './proxy/scenario.ts';
+import type { UpgradeResults } from './upgrade/scenario.ts';
 import type { ScrapeResults } from './scrape/scenario.ts';
 import type { WebSocketResults } from './websockets/scenario.ts';
 import { quantile, roundRatios } from './lib/stats.ts';
@@ -254,7 +255,14 @@ are written in one \`write\` per event-loop turn.
 const table = (head: string[], rows: (string | number)[][]) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 
-export function renderReport(r: Results, history: readonly Results[] = [r], scrape: ScrapeResults | null = null, proxy: ProxyResults | null = null): string {
+/** The scenarios that keep their own results file (they also run alone), each the latest run of it or null. */
+export interface OwnFiles {
+  readonly scrape: ScrapeResults | null;
+  readonly proxy: ProxyResults | null;
+  readonly upgrade: UpgradeResults | null;
+}
+
+export function renderReport(r: Results, history: readonly Results[] = [r], own: OwnFiles = { scrape: null, proxy: null, upgrade: null }): string {
   const judged = judge(r);
   return `# Performance
 
@@ -339,7 +347,7 @@ ${table(
 ${r.settings.connections} keep-alive connections for 12 s; three reloads (hostd: SIGHUP, waiting for
 "reloaded: generation N is serving"; PM2: \`pm2 reload\`, which returns once every instance was
 replaced). A failure is a connection error, a reset, a timeout or a non-2xx answer.
-
+${upgradeSection(own.upgrade)}
 ## \`hostd check\`
 
 \`hostd check\` on this repository's \`hostd.config.ts\` takes ${r.check.hostd_check_ms} ms against
@@ -357,7 +365,7 @@ ${r.metrics.ratio.toFixed(3)}× (goal: ≥ 0.99×). ${r.metrics.scrapes} scrapes
 into the heartbeat: a request costs a counter increment and no message.
 `
 }
-${scenarios(r)}${scrapeSection(scrape)}${proxySection(proxy)}
+${scenarios(r)}${scrapeSection(own.scrape)}${proxySection(own.proxy)}
 ${HOT_PATH}`;
 }
 
@@ -394,6 +402,37 @@ ${table(
   ['target', 'series', 'complete', 'one scrape (ms)', 'primary CPU (µs/series)', 'workers CPU (µs/series)', 'answer (bytes)'],
   s.cost.map((c) => [c.target, c.series.toLocaleString('en'), c.complete === undefined ? '' : `${c.complete} of ${c.scrapes}`, c.scrape_ms, c.primary_us_per_series, c.workers_us_per_series, c.bytes.toLocaleString('en')]),
 )}
+`;
+}
+
+/** Upgrades beside the reloads (bench/upgrade), from its own results file: it runs alone too (`BENCH_ONLY=upgrade`). */
+function upgradeSection(u: UpgradeResults | null): string {
+  if (u === null) return '';
+  const kinds = (['reload', 'upgrade'] as const).map((what) => {
+    const rows = u.rows.filter((x) => x.what === what);
+    const sum = (f: (x: (typeof rows)[number]) => number) => rows.reduce((n, x) => n + f(x), 0);
+    return { what, events: sum((x) => x.events), requests: sum((x) => x.requests), failed: sum((x) => x.failed), p99: rows.map((x) => x.p99_ms), last: Math.max(...rows.map((x) => x.last_event_done_s)) };
+  });
+  const upgrade = kinds[1]!;
+  return `
+### Upgrades (SIGUSR2) beside reloads
+
+From bench/results/${scenarioFile('upgrade', u.date)} (\`BENCH_ONLY=upgrade npm run bench\`, ${u.date.slice(0, 10)}; ${u.cpus}, Node ${u.node}; ${u.pinning}).
+
+${table(
+  ['event', 'events', 'requests', 'failed', 'p99 ms, by round'],
+  kinds.map((k) => [k.what === 'upgrade' ? 'upgrade: SIGUSR2, a new primary' : 'reload: SIGHUP, new workers', k.events, k.requests.toLocaleString('en'), k.failed, k.p99.join(', ')]),
+)}
+
+Failed requests across ${upgrade.events} upgrades under load: ${upgrade.failed} (goal: 0), ${verdict(upgrade.failed === 0)}. The p99
+during the upgrades is ${u.p99_ratio === null ? 'n/a' : `${u.p99_ratio.toFixed(2)}×`} the p99 during the reloads (the median of ${u.rounds} per-round ratios).
+Each round starts hostd (2 workers, \`bench/app.mjs\`) twice, once per kind, in alternating order, and sends three events
+under ${u.connections} keep-alive connections for ${u.load_seconds} s, each 2.5 s after the one before finished (the last one
+done at most ${Math.max(kinds[0]!.last, upgrade.last)} s into the load). An upgrade is sent to the primary the one before
+started and is done when the new primary logs that it serves; the old one then drains as on SIGTERM. The listening
+sockets stay the same, so a connection arriving meanwhile waits in the backlog. What an upgrade costs beyond a
+reload: a whole Node process more to start (the new primary loads hostd and the config), on the core the serving
+workers use here.
 `;
 }
 
@@ -459,11 +498,13 @@ and garbage to collect), so IPv4 addresses are matched in JavaScript; an object 
 a WeakMap entry per request where a symbol on the request does.
 `;
 
+export type ScenarioName = 'scrape' | 'proxy' | 'upgrade';
+
 /**
  * The latest results of a scenario that keeps its own file (`<name>-<date>.json`: it also runs
  * alone), or null when there is none.
  */
-function latestScenario<T>(name: 'scrape' | 'proxy'): T | null {
+function latestScenario<T>(name: ScenarioName): T | null {
   const dir = join(ROOT, 'bench/results');
   const pattern = new RegExp(`^${name}-\\d{4}-\\d{2}-\\d{2}T\\d{6}\\.json$`);
   const last = readdirSync(dir)
@@ -474,7 +515,7 @@ function latestScenario<T>(name: 'scrape' | 'proxy'): T | null {
 }
 
 /** `scrape-2026-12-06T181500.json`: one file per run of a scenario, named by when it began. */
-export function scenarioFile(name: 'scrape' | 'proxy', date: string): string {
+export function scenarioFile(name: ScenarioName, date: string): string {
   return `${name}-${date.slice(0, 10)}T${date.slice(11, 13)}${date.slice(14, 16)}${date.slice(17, 19)}.json`;
 }
 
@@ -634,7 +675,7 @@ export function recentRuns(r: Results, n = 5): Results[] {
 
 /** Writes docs/performance.md and docs/performance.svg; returns the judged targets. */
 export function writeReport(r: Results): Judged[] {
-  writeFileSync(join(ROOT, 'docs', 'performance.md'), renderReport(r, recentRuns(r), latestScrape(), latestProxy()));
+  writeFileSync(join(ROOT, 'docs', 'performance.md'), renderReport(r, recentRuns(r), { scrape: latestScrape(), proxy: latestProxy(), upgrade: latestScenario<UpgradeResults>('upgrade') }));
   writeFileSync(join(ROOT, 'docs', 'performance.svg'), renderChart(r));
   return judge(r);
 }

@@ -20,6 +20,8 @@
  *     what a scrape costs per series (bench/scrape; its own results file, scrape-<date>.json).
  * 10. behind a proxy: a new connection per request with a PROXY header vs without, and keep-alive
  *     with a hook reading ctx.client vs not (bench/proxy; its own results file, proxy-<date>.json).
+ * 11. failed requests during three upgrades (SIGUSR2) under load, and their p99 against three reloads'
+ *     (bench/upgrade; its own results file, upgrade-<date>.json, shown beside section 3).
  *
  * The load generator and the servers run on separate CPUs when `taskset` allows
  * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmmss>.json and
@@ -27,7 +29,7 @@
  * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it. BENCH_ONLY=metrics
  * (or startup, dispatch, websockets, reload-memory, scrape) runs that section alone and only
  * prints (no results file, no report); `npm run bench:scrape` runs section 9 and records it.
- * BENCH_ONLY=proxy runs section 10 and records it (proxy-<date>.json, and the report's section).
+ * BENCH_ONLY=proxy (or upgrade) runs section 10 (or 11) and records it (its own results file, and the report's section).
  */
 import { get } from 'node:http';
 import { spawn } from 'node:child_process';
@@ -39,6 +41,7 @@ import { dispatchScenario } from './dispatch/scenario.ts';
 import { proxyScenario } from './proxy/scenario.ts';
 import { reloadMemoryScenario } from './reload-memory/scenario.ts';
 import { scrapeScenario } from './scrape/scenario.ts';
+import { upgradeScenario } from './upgrade/scenario.ts';
 import { webSocketScenario } from './websockets/scenario.ts';
 import { PINNING } from './lib/cpus.ts';
 import { withCpu } from './lib/cpu.ts';
@@ -47,7 +50,7 @@ import { median, medianRatio, round } from './lib/stats.ts';
 
 const roundRatio = (ratio: number | null) => (ratio === null ? null : round(ratio, 3));
 import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
-import { latestRun, printJudged, resultsFile, scenarioFile, steadiness, writeReport, type Results } from './report.ts';
+import { latestRun, printJudged, resultsFile, scenarioFile, steadiness, writeReport, type Results, type ScenarioName } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -253,7 +256,7 @@ function ensureBuilt(): Promise<void> {
 }
 
 await ensureBuilt();
-/** Sections 6 to 9; each prints as it goes. */
+/** Sections 6 to 11; each prints as it goes. */
 const SCENARIOS = {
   dispatch: () => dispatchScenario(Math.max(4, ROUNDS / 2), SECONDS, 16, log),
   websockets: () => webSocketScenario(Math.max(4, ROUNDS / 2), SECONDS, log),
@@ -261,21 +264,22 @@ const SCENARIOS = {
   scrape: () => scrapeScenario(Math.max(3, Math.round(ROUNDS / 4)), Math.max(5, SECONDS), log),
   // Every round: its goals (0.95×, 0.97×) are a few percent wide, and this machine's rounds vary by more.
   proxy: () => proxyScenario(ROUNDS, SECONDS, CONNECTIONS, log),
+  upgrade: () => upgradeScenario(Math.max(3, Math.round(ROUNDS / 5)), CONNECTIONS, log),
 };
 
 /** Writes a scenario's own results file (never over another run's) in bench/results. */
-function writeScenario(name: 'scrape' | 'proxy', date: string, measured: object): string {
+function writeScenario(name: ScenarioName, date: string, measured: object): string {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', scenarioFile(name, date));
   writeFileSync(file, `${JSON.stringify({ date, node: process.version, cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, pinning: PINNING, ...measured }, null, 2)}\n`, { flag: 'wx' });
   return file.slice(ROOT.length + 1);
 }
 
-if (ONLY === 'proxy') {
+if (ONLY === 'proxy' || ONLY === 'upgrade') {
   const date = new Date().toISOString();
-  log(`hostd bench (proxy only), ${date}: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}; ${PINNING}`);
-  log(`\nwrote ${writeScenario('proxy', date, await SCENARIOS.proxy())}`);
-  // The page's proxy section comes from the latest proxy file; the rest from the latest full run, as before.
+  log(`hostd bench (${ONLY} only), ${date}: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}; ${PINNING}`);
+  log(`\nwrote ${writeScenario(ONLY, date, await SCENARIOS[ONLY]())}`);
+  // The page's section comes from the latest file of the scenario; the rest from the latest full run, as before.
   writeReport(JSON.parse(readFileSync(latestRun(), 'utf8')) as Results);
   log('wrote docs/performance.md');
   process.exit(0);
@@ -296,6 +300,7 @@ if (EXTRA_CA_CERTS) log('NODE_EXTRA_CA_CERTS is set: every Node start here takes
 const { rows, memory } = await throughput();
 const starts = await startup();
 const reloadRows = await reloads();
+const upgrades = await SCENARIOS.upgrade();
 log("\n4. hostd's commands (--version, --help, check) vs node -e ''");
 const check = measureCheck(20);
 for (const line of describeCheck(check)) log(` ${line}`);
@@ -327,6 +332,7 @@ const results: Results = {
 // The report reads these sections from the latest scrape-<date>.json and proxy-<date>.json, which runs of them alone write too.
 writeScenario('scrape', date, scrape);
 writeScenario('proxy', date, proxy);
+writeScenario('upgrade', date, upgrades);
 const file = join(ROOT, 'bench', resultsFile(date));
 // 'wx': a run never replaces another's results.
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`, { flag: 'wx' });

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, cleanEnv, hostd } from './helpers/cli.ts';
 import { project, REPO } from './helpers/project.ts';
+import { buildProgram } from '../src/cli/program.ts';
 import { waitUntil } from './helpers/run.ts';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
@@ -196,5 +197,15 @@ describe('the README tour', () => {
     expect(normalise('[2026-11-23 10:25:00 +0000] [4211] [INFO] Listening at: http://127.0.0.1:8000 (4211)', '/nowhere')).toBe(
       normalise('[2026-11-23 10:25:00 +0000] [99] [INFO] Listening at: http://127.0.0.1:41234 (99)', '/nowhere'),
     );
+  });
+});
+
+describe("the README's commands table", () => {
+  it('lists every command of the CLI, and no other', () => {
+    const table = README.slice(README.indexOf('## Commands'), README.indexOf('## Documentation'));
+    const listed = [...table.matchAll(/^\| `hostd ([a-z-]+)/gm)].map((m) => m[1]);
+    const commands = buildProgram(() => {}).commands.map((c) => c.name());
+    expect(listed.length).toBeGreaterThan(5);
+    expect([...listed].sort()).toEqual([...commands].sort());
   });
 });
