@@ -45,6 +45,8 @@ const EFFECT: Record<SettingName, string> = {
   sd_notify: 'test/presets/systemd.test.ts',
   certfile: 'test/runtime/settings-effects.test.ts',
   keyfile: 'test/runtime/settings-effects.test.ts',
+  ca_certs: 'test/runtime/mtls.test.ts',
+  cert_reqs: 'test/runtime/mtls.test.ts',
   config_timeout: 'test/runtime/hardening.test.ts',
   pidfile: 'test/runtime/supervision.test.ts',
   proc_name: 'test/runtime/lifecycle.test.ts',

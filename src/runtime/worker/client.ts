@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { type Client, clientOf } from '../proxy/forwarded.ts';
 import { proxiedOf } from '../proxy/intake.ts';
 import type { Trusts } from '../proxy/trusted.ts';
+import { clientVerified } from './tls-client.ts';
 
 export type { Client } from '../proxy/forwarded.ts';
 
@@ -19,7 +20,7 @@ export function requestClient(req: IncomingMessage, trusts: Trusts): Client {
   if (client === undefined) {
     const socket = req.socket;
     const scheme = (socket as TLSSocket).encrypted === true || proxiedOf(socket)?.tls === true ? 'https' : 'http';
-    client = Object.freeze(clientOf(req.headers, { address: socket.remoteAddress, port: socket.remotePort }, scheme, trusts));
+    client = Object.freeze({ ...clientOf(req.headers, { address: socket.remoteAddress, port: socket.remotePort }, scheme, trusts), verified: clientVerified(socket) });
     known.set(req, client);
   }
   return client;

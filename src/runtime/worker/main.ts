@@ -8,7 +8,6 @@
  * (config/stop-plan.ts), telling the primary each step, so that the primary never kills
  * a worker that is within its deadlines.
  */
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { Socket, type SocketConstructorOpts } from 'node:net';
@@ -31,6 +30,7 @@ import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { logUpgrades } from './upgrades.ts';
 import { startWatchdog, stopWatchdog } from './watchdog.ts';
+import { tlsServerOptions } from './tls-server.ts';
 import { makeRequestHandler, PendingWork, RequestCounter, type RequestPipeline } from './requests.ts';
 import { unlessAborted, WorkerPhase } from './phase.ts';
 import { setProcessTitle } from '../title.ts';
@@ -311,9 +311,10 @@ class Worker {
       headersTimeout: s.headers_timeout * 1000,
       maxHeaderSize: s.max_header_size,
     };
+    const tls = this.boot.tls;
     // node:https (and TLS with it, ~7 ms) is loaded only by a worker that serves HTTPS.
-    const http = s.certfile && s.keyfile ? (require('node:https') as typeof import('node:https')).createServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
-    http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => {
+    const http = tls !== null ? (require('node:https') as typeof import('node:https')).createServer({ ...options, ...tlsServerOptions(s, tls) }) : createHttpServer(options);
+    http.on(tls !== null ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.connections.addHttp(socket);
       // A PROXY header named the client on the TCP socket under this TLS one: the app reads it here.
       const parent = (socket as Socket & { _parent?: Socket | null })._parent;
