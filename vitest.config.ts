@@ -19,6 +19,7 @@ const UNIT = [
   'test/config/suggest.test.ts',
   'test/config/table.test.ts',
   'test/config/tls-files.test.ts',
+  'test/config/working-directory.test.ts',
   'test/config/transform-cache.test.ts',
   'test/errors.test.ts',
   'test/examples/engines.test.ts',

@@ -47,6 +47,7 @@ const EFFECT: Record<SettingName, string> = {
   keyfile: 'test/runtime/settings-effects.test.ts',
   ca_certs: 'test/runtime/mtls.test.ts',
   cert_reqs: 'test/runtime/mtls.test.ts',
+  chdir: 'test/runtime/releases.test.ts',
   config_timeout: 'test/runtime/hardening.test.ts',
   pidfile: 'test/runtime/supervision.test.ts',
   proc_name: 'test/runtime/lifecycle.test.ts',

@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "forwarded_allow_ips" | "proxy_protocol" | "dispatch" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "ca_certs" | "cert_reqs" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "forwarded_allow_ips" | "proxy_protocol" | "dispatch" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "ca_certs" | "cert_reqs" | "config_timeout" | "chdir" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -583,6 +583,10 @@ export interface ResolvedSettings {
    * How long loading the config file may take (its top-level awaits, an exported async function); past it every command exits 1 naming the file, and a reload is rejected. 0 = no limit.
    */
   readonly config_timeout: number;
+  /**
+   * The folder hostd works in: the primary changes to it before it looks for the config file, and again at every reload, so a release folder behind a symlink (`/srv/app/current`) is followed. null: the working directory hostd started in.
+   */
+  readonly chdir: string | null;
   /**
    * A file to write the primary's pid to, after the sockets are bound; removed at exit.
    */

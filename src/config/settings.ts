@@ -337,6 +337,15 @@ export const SETTINGS = {
     doc: 'How long loading the config file may take (its top-level awaits, an exported async function); past it every command exits 1 naming the file, and a reload is rejected. 0 = no limit.',
     details: 'Only a flag or `HOSTD_CONFIG_TIMEOUT`: it bounds loading the file, so the file cannot set it.',
   }),
+  chdir: setting({
+    section: 'Process',
+    kind: optionalPath(),
+    default: null,
+    file: false,
+    doc: 'The folder hostd works in: the primary changes to it before it looks for the config file, and again at every reload, so a release folder behind a symlink (`/srv/app/current`) is followed. null: the working directory hostd started in.',
+    details:
+      "Only a flag or `HOSTD_CHDIR`: the config file is found from it, so the file cannot set it. A relative path is taken from the working directory. The folder is kept as named, symlinks and all (the working directory too, as the shell named it in `$PWD`), and entered anew at each reload: workers started by the reload run in the release it points to then and load the app and its packages from there. A reload that cannot enter it (the folder is gone) fails, naming it, and the old generation keeps serving. The control commands (`hostd status`, `hostd reload`, ...) take `--chdir` too. See docs/deploy/releases.md.",
+  }),
   pidfile: setting({
     section: 'Process',
     kind: optionalPath(),
