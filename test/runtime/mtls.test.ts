@@ -18,8 +18,8 @@ import { records, startHostd } from '../helpers/run.ts';
 const TLS = join(REPO, 'test', 'fixtures', 'tls');
 const fixture = (name: string) => readFileSync(join(TLS, name));
 
-/** The app answers with the client certificate's subject it read from the socket; pre_request records what hostd says of the client. */
-const APP = "export default (req, res) => { const cert = req.socket.getPeerCertificate(); res.end('cn=' + (cert.subject?.CN ?? 'none') + ' authorized=' + req.socket.authorized); };\n";
+/** The app answers with the client certificate's subject it read from the socket and what host.client says; pre_request records what ctx.client says. */
+const APP = "import { host } from 'hostd';\nexport default (req, res) => { const cert = req.socket.getPeerCertificate(); res.end('cn=' + (cert.subject?.CN ?? 'none') + ' verified=' + host.client(req).verified); };\n";
 const SERVER_PAIR = "certfile: './tls/cert.pem', keyfile: './tls/key.pem',";
 const config = (more: string, pair: string) => `import { appendFileSync } from 'node:fs';
 export default {
@@ -67,12 +67,12 @@ describe('mutual TLS', () => {
     const dir = tlsProject("ca_certs: './tls/ca.pem', cert_reqs: 'required',");
     const run = startHostd(dir);
     const url = await run.ready();
-    expect(await get(url, 'ca-signed')).toEqual({ body: 'cn=client one authorized=true', server: fingerprint('cert.pem') });
+    expect(await get(url, 'ca-signed')).toEqual({ body: 'cn=client one verified=true', server: fingerprint('cert.pem') });
     // TLS 1.3: the server refuses after the client's Finished, so the client learns it as the request's error.
     expect(await get(url, 'none')).toEqual({ error: expect.stringMatching(/CERTIFICATE_REQUIRED/) });
     expect(await get(url, 'other-ca')).toEqual({ error: expect.stringMatching(/ECONNRESET|UNKNOWN_CA/) });
     // Served again after the refusals; the hooks saw the verified requests only.
-    expect(await get(url, 'ca-signed')).toMatchObject({ body: 'cn=client one authorized=true' });
+    expect(await get(url, 'ca-signed')).toMatchObject({ body: 'cn=client one verified=true' });
     expect(records(join(dir, 'seen.log'))).toEqual(['verified=true', 'verified=true']);
     expect((await run.stop()).code).toBe(0);
   });
@@ -81,9 +81,9 @@ describe('mutual TLS', () => {
     const dir = tlsProject("ca_certs: './tls/ca.pem', cert_reqs: 'optional',");
     const run = startHostd(dir);
     const url = await run.ready();
-    expect(await get(url, 'ca-signed')).toMatchObject({ body: 'cn=client one authorized=true' });
-    expect(await get(url, 'none')).toMatchObject({ body: 'cn=none authorized=false' });
-    expect(await get(url, 'other-ca')).toMatchObject({ body: 'cn=client of another CA authorized=false' });
+    expect(await get(url, 'ca-signed')).toMatchObject({ body: 'cn=client one verified=true' });
+    expect(await get(url, 'none')).toMatchObject({ body: 'cn=none verified=false' });
+    expect(await get(url, 'other-ca')).toMatchObject({ body: 'cn=client of another CA verified=false' });
     expect(records(join(dir, 'seen.log'))).toEqual(['verified=true', 'verified=false', 'verified=false']);
   });
 
@@ -91,7 +91,7 @@ describe('mutual TLS', () => {
     const dir = tlsProject('');
     const run = startHostd(dir);
     const url = await run.ready();
-    expect(await get(url, 'ca-signed')).toMatchObject({ body: 'cn=none authorized=false' });
+    expect(await get(url, 'ca-signed')).toMatchObject({ body: 'cn=none verified=false' });
     expect(records(join(dir, 'seen.log'))).toEqual(['verified=false']);
   });
 
@@ -120,7 +120,7 @@ describe('mutual TLS', () => {
     copyFileSync(join(TLS, 'next-key.pem'), join(dir, 'tls', 'key.pem'));
     run.signal('SIGHUP');
     await run.waitForOutput(/reloaded: generation 2 is serving/);
-    expect(await get(url, 'none', fixture('next-cert.pem'))).toEqual({ body: 'cn=none authorized=false', server: fingerprint('next-cert.pem') });
+    expect(await get(url, 'none', fixture('next-cert.pem'))).toEqual({ body: 'cn=none verified=false', server: fingerprint('next-cert.pem') });
 
     // Half a replacement: the old key beside the new certificate.
     copyFileSync(join(TLS, 'key.pem'), join(dir, 'tls', 'key.pem'));
@@ -128,7 +128,7 @@ describe('mutual TLS', () => {
     await run.waitForOutput(/reload: the config is invalid; nothing changed:\nhostd\.config\.ts: keyfile: tls\/key\.pem is not the private key of the certificate in certfile tls\/cert\.pem/);
     expect(run.output).not.toMatch(/generation 3/);
     // The material generation 2 read keeps serving, whatever is on disk.
-    expect(await get(url, 'none', fixture('next-cert.pem'))).toEqual({ body: 'cn=none authorized=false', server: fingerprint('next-cert.pem') });
+    expect(await get(url, 'none', fixture('next-cert.pem'))).toEqual({ body: 'cn=none verified=false', server: fingerprint('next-cert.pem') });
     expect((await run.stop()).code).toBe(0);
   });
 });
