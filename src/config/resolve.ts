@@ -44,6 +44,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
   const { settings, sources, hooks } = merge(layers);
   // A rule over a key that already has a problem would judge a value the user did not give.
   const troubled = new Set(issues.map((issue) => issue.path.split(/[.[]/)[0]));
+  // The keys a rule found a problem with.
   const ruledOut = new Set<string>();
   for (const rule of RULES) {
     if (rule.keys.some((key) => troubled.has(key))) continue;

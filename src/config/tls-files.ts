@@ -52,7 +52,7 @@ function opensslWords(error: unknown): string {
  * Reads a whole file as text, or says why it cannot: only a regular file, which a read
  * always finishes (a FIFO or a device could block the primary, or never end).
  */
-export function readPemFile(path: string): { readonly text: string } | { readonly problem: string } {
+function readPemFile(path: string): { readonly text: string } | { readonly problem: string } {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);

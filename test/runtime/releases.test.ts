@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
 import { REPO, tempDir } from '../helpers/project.ts';
-import { startHostd } from '../helpers/run.ts';
+import { type Hostd, startHostd } from '../helpers/run.ts';
 
 /**
  * A deploy folder as Capistrano leaves it: releases/1..n, each with its own app, config
@@ -39,6 +39,13 @@ function deployFolder(count: number): string {
 function switchTo(base: string, n: number): void {
   symlinkSync(join('releases', String(n)), join(base, 'current.next'));
   renameSync(join(base, 'current.next'), join(base, 'current'));
+}
+
+/** Switches `current` to release `n`, sends HUP, and waits until generation `generation` serves. */
+async function switchAndReload(run: Hostd, base: string, n: number, generation: number): Promise<void> {
+  switchTo(base, n);
+  run.signal('SIGHUP');
+  await run.waitForOutput(new RegExp(`reloaded: generation ${generation} is serving`));
 }
 
 /** What the app answers on a connection of its own. */
@@ -72,9 +79,7 @@ describe('chdir: release folders behind a symlink', () => {
     const url = await run.ready();
     expect(await fetchText(url)).toBe(answer(base, 1));
 
-    switchTo(base, 2);
-    run.signal('SIGHUP');
-    await run.waitForOutput(/reloaded: generation 2 is serving/);
+    await switchAndReload(run, base, 2, 2);
     // Release 2's app, its own package, in its folder, with its config (2 workers).
     expect(await fetchText(url)).toBe(answer(base, 2));
     expect(await statusFromCurrent(base)).toMatchObject({ pid: run.pid, generation: 2, config_file: join(current, 'hostd.config.ts'), workers_target: 2 });
@@ -118,9 +123,7 @@ describe('chdir: release folders behind a symlink', () => {
     const run = startHostd(current, [], { env: { PWD: current } });
     const url = await run.ready();
     expect(await fetchText(url)).toBe(answer(base, 1));
-    switchTo(base, 2);
-    run.signal('SIGHUP');
-    await run.waitForOutput(/reloaded: generation 2 is serving/);
+    await switchAndReload(run, base, 2, 2);
     expect(await fetchText(url)).toBe(answer(base, 2));
     expect(await statusFromCurrent(base)).toMatchObject({ pid: run.pid, generation: 2, config_file: join(current, 'hostd.config.ts') });
   });
@@ -131,9 +134,7 @@ describe('chdir: release folders behind a symlink', () => {
     const run = startHostd(current, [], { env: { PWD: '/' } });
     const url = await run.ready();
     expect(await statusFromCurrent(base)).toMatchObject({ pid: run.pid, config_file: join(realpathSync(current), 'hostd.config.ts') });
-    switchTo(base, 2);
-    run.signal('SIGHUP');
-    await run.waitForOutput(/reloaded: generation 2 is serving/);
+    await switchAndReload(run, base, 2, 2);
     // It was given releases/1, not current: chdir is what follows a switch.
     expect(await fetchText(url)).toBe(answer(base, 1));
   });
