@@ -50,8 +50,21 @@ export function enterWorkingDirectory(inputs: ConfigInputs): void {
   process.env.PWD = inputs.cwd;
 }
 
+/** The working directory this process started in, as named, before `chdir` (see startFolder). */
+let startedIn: string | null = null;
+
+/**
+ * The working directory `hostd run` started in, as named, before it entered `chdir`: where an
+ * upgrade starts the new primary, which then finds its folder as this one did (a relative
+ * `--chdir`, or `$PWD` through a release symlink switched since). Null before enterChdir.
+ */
+export function startFolder(): string | null {
+  return startedIn;
+}
+
 /** `withChdir`, then into that folder: what a command that runs the app (`run`, `check`) does first. */
 export function enterChdir(inputs: ConfigInputs): ConfigInputs {
+  startedIn ??= inputs.cwd;
   const inside = withChdir(inputs);
   enterWorkingDirectory(inside);
   return inside;

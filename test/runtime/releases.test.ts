@@ -7,7 +7,7 @@
 import { mkdirSync, realpathSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
 import { REPO, tempDir } from '../helpers/project.ts';
 import { type Hostd, startHostd } from '../helpers/run.ts';
@@ -71,6 +71,16 @@ async function statusFromCurrent(base: string): Promise<{ pid: number; generatio
 }
 
 describe('chdir: release folders behind a symlink', () => {
+  /** New primaries of upgrades: in the test's process group, which afterEach ends with the old one; one may outlive it. */
+  const successors: number[] = [];
+  afterEach(() => {
+    for (const pid of successors.splice(0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+  });
+
   it('follows current to each new release at a reload; the commands run in current reach the primary; a folder gone fails the reload only', async () => {
     const base = deployFolder(3);
     const current = join(base, 'current');
@@ -137,5 +147,22 @@ describe('chdir: release folders behind a symlink', () => {
     await switchAndReload(run, base, 2, 2);
     // It was given releases/1, not current: chdir is what follows a switch.
     expect(await fetchText(url)).toBe(answer(base, 1));
+  });
+
+  it.each([
+    ['with a relative --chdir', true],
+    ['without it, from $PWD', false],
+  ])('an upgrade (USR2) follows current too, %s: the new primary serves the new release and answers the commands run in current', async (_, named) => {
+    const base = deployFolder(2);
+    const current = join(base, 'current');
+    // The new primary starts where this one started, and finds its folder from there as this one did.
+    const run = named ? startHostd(base, ['--chdir', 'current']) : startHostd(current, [], { env: { PWD: current } });
+    const url = await run.ready();
+    switchTo(base, 2);
+    run.signal('SIGUSR2');
+    const next = Number((await run.waitForOutput(/upgraded: the new primary \(pid (\d+)\) serves/, 30_000))[1]);
+    successors.push(next);
+    expect(await fetchText(url)).toBe(answer(base, 2));
+    expect(await statusFromCurrent(base)).toMatchObject({ pid: next, generation: 1, config_file: join(current, 'hostd.config.ts'), workers_target: 2 });
   });
 });
