@@ -60,7 +60,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
   let tls: TlsMaterial | null = null;
   // Not read when a TLS setting has a problem already (keyfile missing, a bad cert_reqs): that problem comes first.
   if (!inputs.modules && inputs.command !== 'export' && ![...TLS_FILES, 'cert_reqs'].some((name) => troubled.has(name) || ruledOut.has(name))) {
-    const read = await readTlsMaterial(settings as Pick<ResolvedConfig['settings'], (typeof TLS_FILES)[number]>, inputs.cwd);
+    const read = readTlsMaterial(settings as Pick<ResolvedConfig['settings'], (typeof TLS_FILES)[number]>, inputs.cwd, { asWorkers: inputs.command === 'check' });
     tls = read.material;
     issues.push(...read.problems.map(({ name, message }) => settingIssue(name, sources[name], message)));
   }

@@ -120,10 +120,12 @@ function privateKey(text: string): { readonly key: KeyObject } | { readonly prob
 /**
  * Reads and judges the TLS files of `settings`: each must be readable, `certfile` must hold
  * certificates and `keyfile` the private key of the first of them, and `ca_certs` a CA
- * certificate at least (the CAs that sign client certificates). Returns the material, or
- * the problems, each naming its setting; paths are shown relative to `cwd`.
+ * certificate at least (the CAs that sign client certificates). `asWorkers`: also what
+ * node:tls would refuse (`hostd check`; the primary leaves that to the workers' boot, which
+ * a reload survives, rather than hold its event loop for it). Returns the material, or the
+ * problems, each naming its setting; paths are shown relative to `cwd`.
  */
-export async function readTlsMaterial(settings: TlsSettings, cwd: string): Promise<{ readonly material: TlsMaterial | null; readonly problems: TlsProblem[] }> {
+export function readTlsMaterial(settings: TlsSettings, cwd: string, options: { readonly asWorkers: boolean }): { readonly material: TlsMaterial | null; readonly problems: TlsProblem[] } {
   if (settings.certfile === null || settings.keyfile === null) return { material: null, problems: [] };
   const problems: TlsProblem[] = [];
   const shown = (path: string) => displayPath(path, cwd);
@@ -157,15 +159,25 @@ export async function readTlsMaterial(settings: TlsSettings, cwd: string): Promi
     }
   }
   if (problems.length > 0 || certText === null || keyText === null) return { material: null, problems };
-
   const material: TlsMaterial = { cert: certText, key: keyText, ca: caText };
-  // What the workers will do with it: anything else Node refuses (an unsupported key type) is found now, not at every boot.
-  const { createSecureContext } = await import('node:tls');
+  if (options.asWorkers) {
+    const problem = secureContextProblem(material);
+    if (problem !== null) issue('certfile', `Node cannot serve ${shown(settings.certfile)} with ${shown(settings.keyfile)}: ${problem}`);
+  }
+  return problems.length > 0 ? { material: null, problems } : { material, problems };
+}
+
+/**
+ * What node:tls refuses in `material`, as a worker's https server would meet it (a key too
+ * weak for OpenSSL's security level), or null. Only where time allows: the first secure
+ * context of a process costs some 50 ms of OpenSSL setup.
+ */
+export function secureContextProblem(material: TlsMaterial): string | null {
+  const { createSecureContext } = process.getBuiltinModule('node:tls');
   try {
     createSecureContext({ cert: material.cert, key: material.key, ...(material.ca === null ? {} : { ca: material.ca }) });
+    return null;
   } catch (error) {
-    issue('certfile', `Node cannot serve ${shown(settings.certfile)} with ${shown(settings.keyfile)}: ${opensslWords(error)}`);
-    return { material: null, problems };
+    return opensslWords(error);
   }
-  return { material, problems };
 }

@@ -11,21 +11,21 @@ const text = (name: string) => readFileSync(at(name), 'utf8');
 
 /** The problems of these settings, as `name: message` lines, paths shown from the fixtures' folder. */
 async function problems(certfile: string, keyfile: string, ca_certs: string | null = null): Promise<string[]> {
-  const { problems } = await readTlsMaterial({ certfile, keyfile, ca_certs }, TLS);
+  const { problems } = readTlsMaterial({ certfile, keyfile, ca_certs }, TLS, { asWorkers: true });
   return problems.map(({ name, message }) => `${name}: ${message}`);
 }
 
 describe('readTlsMaterial', () => {
   it('returns the text of a pair that matches and of a CA bundle', async () => {
-    expect(await readTlsMaterial({ certfile: at('cert.pem'), keyfile: at('key.pem'), ca_certs: at('ca.pem') }, TLS)).toEqual({
+    expect(readTlsMaterial({ certfile: at('cert.pem'), keyfile: at('key.pem'), ca_certs: at('ca.pem') }, TLS, { asWorkers: true })).toEqual({
       material: { cert: text('cert.pem'), key: text('key.pem'), ca: text('ca.pem') },
       problems: [],
     });
-    expect(await readTlsMaterial({ certfile: at('next-cert.pem'), keyfile: at('next-key.pem'), ca_certs: null }, TLS)).toMatchObject({ material: { ca: null }, problems: [] });
+    expect(readTlsMaterial({ certfile: at('next-cert.pem'), keyfile: at('next-key.pem'), ca_certs: null }, TLS, { asWorkers: true })).toMatchObject({ material: { ca: null }, problems: [] });
   });
 
   it('reads nothing without certfile and keyfile', async () => {
-    expect(await readTlsMaterial({ certfile: null, keyfile: null, ca_certs: null }, TLS)).toEqual({ material: null, problems: [] });
+    expect(readTlsMaterial({ certfile: null, keyfile: null, ca_certs: null }, TLS, { asWorkers: true })).toEqual({ material: null, problems: [] });
   });
 
   it('refuses a key that is not the certificate’s, of the same type or another', async () => {
@@ -63,6 +63,13 @@ describe('readTlsMaterial', () => {
     expect(await problems(at('next-cert.pem'), at('encrypted-key.pem'))).toEqual([
       `keyfile: encrypted-key.pem is encrypted: hostd needs the key without a passphrase (write one with \`openssl pkey -in KEY -out PLAIN\`)`,
     ]);
+  });
+
+  it('with asWorkers, also what node:tls refuses: a key too weak for OpenSSL to serve with', () => {
+    const weak = { certfile: at('weak-cert.pem'), keyfile: at('weak-key.pem'), ca_certs: null };
+    expect(readTlsMaterial(weak, TLS, { asWorkers: true })).toEqual({ material: null, problems: [{ name: 'certfile', message: 'Node cannot serve weak-cert.pem with weak-key.pem: ee key too small' }] });
+    // The primary leaves it to the workers' boot (tls-server.ts), which names the files too.
+    expect(readTlsMaterial(weak, TLS, { asWorkers: false })).toMatchObject({ material: { cert: text('weak-cert.pem') }, problems: [] });
   });
 
   it('takes a CA bundle with a CA among leaf certificates, and refuses one without a CA', async () => {

@@ -33,7 +33,7 @@ export default {
 function tlsProject(more: string, pair = SERVER_PAIR): string {
   const dir = project({ 'app.mjs': APP, 'hostd.config.ts': config(more, pair) });
   mkdirSync(join(dir, 'tls'));
-  for (const file of ['cert.pem', 'key.pem', 'ca.pem', 'client.pem', 'client-key.pem']) copyFileSync(join(TLS, file), join(dir, 'tls', file));
+  for (const file of ['cert.pem', 'key.pem', 'ca.pem', 'client.pem', 'client-key.pem', 'weak-cert.pem', 'weak-key.pem']) copyFileSync(join(TLS, file), join(dir, 'tls', file));
   return dir;
 }
 
@@ -99,6 +99,7 @@ describe('mutual TLS', () => {
     const cases: [string, string, RegExp][] = [
       ["certfile: './tls/cert.pem', keyfile: './tls/client-key.pem',", '', /^hostd\.config\.ts: keyfile: tls\/client-key\.pem is not the private key of the certificate in certfile tls\/cert\.pem: they do not match/m],
       ["certfile: './tls/gone.pem', keyfile: './tls/key.pem',", '', /^hostd\.config\.ts: certfile: cannot read tls\/gone\.pem: no such file$/m],
+      ["certfile: './tls/weak-cert.pem', keyfile: './tls/weak-key.pem',", '', /^hostd\.config\.ts: certfile: Node cannot serve tls\/weak-cert\.pem with tls\/weak-key\.pem: ee key too small$/m],
       [SERVER_PAIR, "ca_certs: './tls/client-key.pem', cert_reqs: 'optional',", /^hostd\.config\.ts: ca_certs: tls\/client-key\.pem is not a bundle of CA certificates: it holds a private key \(its PEM block is PRIVATE KEY\), not certificates$/m],
       [SERVER_PAIR, "ca_certs: './tls/client.pem', cert_reqs: 'optional',", /^hostd\.config\.ts: ca_certs: tls\/client\.pem is not a bundle of CA certificates: its certificate is not a CA/m],
       [SERVER_PAIR, "cert_reqs: 'required',", /^hostd\.config\.ts: cert_reqs: cert_reqs "required" needs ca_certs/m],
@@ -110,7 +111,7 @@ describe('mutual TLS', () => {
     }
   });
 
-  it('SIGHUP: a certificate replaced on disk is served to new connections; a pair that does not match fails the reload and the old pair keeps serving', async () => {
+  it('SIGHUP: a certificate replaced on disk is served to new connections; a pair that does not match, or that OpenSSL refuses, fails the reload and the old pair keeps serving', async () => {
     const dir = tlsProject('');
     const run = startHostd(dir);
     const url = await run.ready();
@@ -128,6 +129,14 @@ describe('mutual TLS', () => {
     await run.waitForOutput(/reload: the config is invalid; nothing changed:\nhostd\.config\.ts: keyfile: tls\/key\.pem is not the private key of the certificate in certfile tls\/cert\.pem/);
     expect(run.output).not.toMatch(/generation 3/);
     // The material generation 2 read keeps serving, whatever is on disk.
+    expect(await get(url, 'none', fixture('next-cert.pem'))).toEqual({ body: 'cn=none verified=false', server: fingerprint('next-cert.pem') });
+
+    // A pair that matches but that OpenSSL will not serve with: the new workers cannot boot, and say why.
+    copyFileSync(join(TLS, 'weak-cert.pem'), join(dir, 'tls', 'cert.pem'));
+    copyFileSync(join(TLS, 'weak-key.pem'), join(dir, 'tls', 'key.pem'));
+    run.signal('SIGHUP');
+    await run.waitForOutput(/reload failed: worker 1 of the new generation could not boot \(see above\); generation 2 keeps serving/, 20_000);
+    expect(run.output).toContain(`certfile: Node cannot serve ${join(dir, 'tls', 'cert.pem')} with ${join(dir, 'tls', 'key.pem')}: ee key too small`);
     expect(await get(url, 'none', fixture('next-cert.pem'))).toEqual({ body: 'cn=none verified=false', server: fingerprint('next-cert.pem') });
     expect((await run.stop()).code).toBe(0);
   });

@@ -3,7 +3,10 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { clientVerified } from '../../../src/runtime/worker/tls-client.ts';
-import { tlsServerOptions } from '../../../src/runtime/worker/tls-server.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHttpsServer, tlsServerOptions } from '../../../src/runtime/worker/tls-server.ts';
+import { REPO } from '../../helpers/project.ts';
 
 const material = { cert: 'CERT', key: 'KEY', ca: 'CA' };
 
@@ -16,6 +19,16 @@ describe('tlsServerOptions', () => {
 
   it('trusts no CA at all rather than Node’s public ones when asked without ca_certs (the config rules keep that from happening)', () => {
     expect(tlsServerOptions({ cert_reqs: 'required' }, { ...material, ca: null })).toMatchObject({ ca: [], requestCert: true });
+  });
+});
+
+describe('createHttpsServer', () => {
+  it('names the files when node:tls refuses them', () => {
+    const tls = join(REPO, 'test', 'fixtures', 'tls');
+    const material = { cert: readFileSync(join(tls, 'weak-cert.pem'), 'utf8'), key: readFileSync(join(tls, 'weak-key.pem'), 'utf8'), ca: null };
+    expect(() => createHttpsServer({}, { cert_reqs: 'none', certfile: '/srv/tls/weak.pem', keyfile: '/srv/tls/weak-key.pem' }, material)).toThrow(
+      'certfile: Node cannot serve /srv/tls/weak.pem with /srv/tls/weak-key.pem: ee key too small',
+    );
   });
 });
 
