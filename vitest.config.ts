@@ -18,6 +18,8 @@ const UNIT = [
   'test/config/stop-plan.test.ts',
   'test/config/suggest.test.ts',
   'test/config/table.test.ts',
+  'test/config/tls-files.test.ts',
+  'test/config/working-directory.test.ts',
   'test/config/transform-cache.test.ts',
   'test/errors.test.ts',
   'test/examples/engines.test.ts',

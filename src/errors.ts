@@ -44,6 +44,10 @@ export const ERRORS = {
     exit: 3,
     doc: 'The app export is not a request listener `(req, res) => void`, an object with `fetch`, or a factory returning one of these, or the app calls `listen()` while it loads. The message says what to export instead (a Fastify instance, a Koa app, a CommonJS `{ app }`). Exit 3 from `hostd run`, 1 from `hostd check`.',
   },
+  HOSTD_ERR_CHDIR: {
+    exit: 1,
+    doc: 'hostd cannot change to the folder `chdir` names (or, without it, the working directory it started in): it does not exist (a release folder removed, a symlink pointing nowhere), is not a folder, or cannot be searched. At the start hostd exits 1; at a reload the reload fails, naming the folder, and the old generation keeps serving.',
+  },
   HOSTD_ERR_BIND: {
     exit: 1,
     doc: 'A listening socket could not be opened (address in use, permission denied, a bad `fd://N`).',

@@ -1,4 +1,5 @@
-import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasControls, quote } from './text.ts';
 
@@ -28,4 +29,22 @@ export function printablePath(path: string): string {
 /** A path as a user reads it (shortPath), safe to print (printablePath). */
 export function displayPath(path: string, cwd = process.cwd()): string {
   return printablePath(shortPath(path, cwd));
+}
+
+/**
+ * The working directory as the shell named it: `$PWD` when it names this very folder (a
+ * symlink on the way kept, as gunicorn's getcwd does), else the real path `getcwd()` gives.
+ */
+export function workingDirectory(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const cwd = process.cwd();
+  const pwd = env.PWD;
+  // POSIX: $PWD is absolute and has no `.` or `..` parts; anything else is not a name of this folder.
+  if (pwd === undefined || !isAbsolute(pwd) || resolve(pwd) !== pwd || pwd === cwd) return cwd;
+  try {
+    const named = statSync(pwd);
+    const real = statSync(cwd);
+    return named.ino === real.ino && named.dev === real.dev ? pwd : cwd;
+  } catch {
+    return cwd;
+  }
 }

@@ -50,7 +50,7 @@ process.once('message', (request: AppCheckRequest) => {
   const context = { server: createServer(), worker: { id: 1, pid: process.pid, age: 1, generation: 1, booted_at: null } };
   // And `host` as in a worker, so that an app subscribing to its events (draining, shutdown) loads; a check never fires them.
   // A check serves no request, so nothing asks host.client(); it answers as for a direct peer if something does.
-  const direct = (req: IncomingMessage | Request) => ({ address: req instanceof Request ? null : (req.socket.remoteAddress ?? null), port: req instanceof Request ? null : (req.socket.remotePort ?? null), proto: 'http' as const });
+  const direct = (req: IncomingMessage | Request) => ({ address: req instanceof Request ? null : (req.socket.remoteAddress ?? null), port: req instanceof Request ? null : (req.socket.remotePort ?? null), proto: 'http' as const, verified: null });
   attachHost({ worker: Object.freeze({ id: 1, pid: process.pid, age: 1, generation: 1 }), allowAppControl: () => false, control: () => {}, requestObservers: () => {}, client: direct });
   loadApp(request.spec, request.root, context).then(
     ({ kind }) => answer({ ok: true, kind }),

@@ -9,6 +9,7 @@ import type { ExportOptions, ExportTarget } from './commands/export.ts';
 import type { Command as ConfigCommand } from '../config/types.ts';
 import { PRESET_NAMES, type PresetName } from '../config/shipped-presets.ts';
 import { ERRORS } from '../errors.ts';
+import { workingDirectory } from '../paths.ts';
 import { VERSION } from '../version.ts';
 import { addSettingFlag, addSettingFlags as addFlags, settingFlagValues } from './flags.ts';
 import { out } from './output.ts';
@@ -24,7 +25,8 @@ function inputsFor(command: ConfigCommand, cmd: Command, options: CommonOptions,
   if (app !== undefined) flags.app = [app];
   return {
     command,
-    cwd: process.cwd(),
+    // As the shell named it: a release folder behind a symlink keeps its name.
+    cwd: workingDirectory(),
     configFile: options.config,
     requireFile,
     flags,
@@ -133,8 +135,11 @@ export function buildProgram(setExitCode: (code: number) => void, invoked?: stri
     setExitCode(await exportCommand(target, inputsFor('export', cmd, options, false), options));
   });
 
-  /** A command that talks to the running primary over its control socket; it reads the config's location, never the config. */
-  const controlling = (name: string, description: string) => addSettingFlag(new Command(name).description(description).addOption(configOption()), 'control_socket');
+  /**
+   * A command that talks to the running primary over its control socket; it reads the config's
+   * location, never the config: from `--chdir`, as the primary found it.
+   */
+  const controlling = (name: string, description: string) => addSettingFlag(addSettingFlag(new Command(name).description(description).addOption(configOption()), 'chdir'), 'control_socket');
   const controlInputs = (cmd: Command, options: CommonOptions) => inputsFor('print-config', cmd, options, false);
   const status = controlling('status', 'show the running primary and its workers (exit 1 if not running)')
     .option('--json', 'machine-readable output')

@@ -244,7 +244,7 @@ export const CONTEXT_DOCS: Record<string, string> = {
   req: "Node's `IncomingMessage`",
   res: "Node's `ServerResponse`",
   request_id: 'the `x-request-id` header if the client sent one, else a new id',
-  client: '`{ address, port, proto }`: the client, behind the proxies `forwarded_allow_ips` trusts (forwarding headers, PROXY protocol); computed when first read',
+  client: '`{ address, port, proto, verified }`: the client, behind the proxies `forwarded_allow_ips` trusts (forwarding headers, PROXY protocol); `verified` is true when it sent a certificate a CA of `ca_certs` signed (mutual TLS), false when it did not (or `cert_reqs` is `"none"`), null without TLS at hostd (the certificate itself is `req.socket.getPeerCertificate()`); computed when first read',
   status: 'the status code sent',
   duration_ms: 'time from the request to the end of the response',
   error: 'what the app (or `pre_request`) threw, if anything',

@@ -2,7 +2,7 @@
  * Loads user modules: the config file (through a ModuleGraph), and the app. This is the
  * only module that knows the loader library (jiti). The config's module graph uses two
  * of its public functions: `transform` (TypeScript and ESM to CommonJS-style code that
- * awaits its imports, cached on disk, so babel is not even loaded when nothing changed)
+ * awaits its imports, cached on disk by hostd, so babel is not even loaded when nothing changed)
  * and `esmResolve` (package resolution with import conditions). The app is imported by
  * jiti itself, with its module cache, so a module imported from two places is one instance.
  */
@@ -26,7 +26,7 @@ interface Jiti {
   transform(options: { source: string; filename: string; ts: boolean; async: boolean; interopDefault: true }): string;
   esmResolve(id: string, options: { parentURL: string; try: true }): string | URL | undefined;
 }
-type CreateJiti = (parent: string, options: { moduleCache: boolean; interopDefault: boolean; sourceMaps: boolean }) => Jiti;
+type CreateJiti = (parent: string, options: { moduleCache: boolean; interopDefault: boolean; sourceMaps: boolean; fsCache?: false }) => Jiti;
 let createJiti: CreateJiti | undefined;
 
 /**
@@ -34,9 +34,9 @@ let createJiti: CreateJiti | undefined;
  * loaded once per worker and keeps the cache, so a module imported from two places is one instance.
  * `sourceMaps`: transformed code ends with its inline source map (and is cached apart from code without).
  */
-function jitiFor(parent: string, fresh = true, sourceMaps = false): Jiti {
+function jitiFor(parent: string, fresh = true, sourceMaps = false, fsCache = true): Jiti {
   preloadLoader();
-  return createJiti!(parent, { moduleCache: !fresh, interopDefault: false, sourceMaps });
+  return createJiti!(parent, { moduleCache: !fresh, interopDefault: false, sourceMaps, ...(fsCache ? {} : { fsCache: false }) });
 }
 
 /** Loads the loader library now, for a process that has time to spare before it needs it (`hostd check`'s app load). */
@@ -65,15 +65,17 @@ export async function importModule(specifier: string, parent: string, fresh = tr
 
 /**
  * The jiti instance of the module graphs: one per process, anchored at the first module it
- * transforms (the config file), which puts its transform cache in that project's
- * node_modules/.cache/jiti, as jiti's own loading does. With source maps, so that an error
- * in a config is shown at the column the user wrote (see source-maps.ts).
+ * transforms (the config file). With source maps, so that an error in a config is shown at
+ * the column the user wrote (see source-maps.ts). Without jiti's own disk cache: hostd's
+ * (transform-cache.ts) is in front of it, and jiti makes its cache folder only when the
+ * instance is made, so once a release folder was switched under the primary (`chdir`), every
+ * write to the new release's missing `node_modules/.cache/jiti` failed the reload.
  */
 let graphJiti: Jiti | undefined;
 
 /** The graph's jiti instance, made on first use. */
 function graphJitiFor(file: string): Jiti {
-  graphJiti ??= jitiFor(file, true, true);
+  graphJiti ??= jitiFor(file, true, true, false);
   return graphJiti;
 }
 

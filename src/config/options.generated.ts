@@ -3,7 +3,7 @@ import type { HookOption } from '../hooks/contexts.ts';
 import type { PresetInput } from './types.ts';
 
 /** Every setting name. */
-export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "forwarded_allow_ips" | "proxy_protocol" | "dispatch" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "config_timeout" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
+export type SettingName = "app" | "bind" | "unix_mode" | "unix_group" | "sticky_sessions" | "forwarded_allow_ips" | "proxy_protocol" | "dispatch" | "backlog" | "workers" | "timeout" | "graceful_timeout" | "keepalive" | "max_requests" | "max_requests_jitter" | "boot_timeout" | "max_memory" | "reload_batch" | "worker_exec_argv" | "hook_timeout" | "request_timeout" | "headers_timeout" | "max_header_size" | "limit_request_line" | "limit_request_fields" | "limit_request_field_size" | "limit_request_body" | "send_timeout" | "readiness_path" | "liveness_path" | "drain_delay" | "sd_notify" | "certfile" | "keyfile" | "ca_certs" | "cert_reqs" | "config_timeout" | "chdir" | "pidfile" | "proc_name" | "env" | "accesslog" | "errorlog" | "access_log_format" | "loglevel" | "log_format" | "reload" | "reload_extra_files" | "show_errors" | "metrics_bind" | "extends" | "control_socket" | "allow_app_control";
 
 /** Every hook name, in lifecycle order. */
 export type HookName = "on_starting" | "pre_fork" | "post_fork" | "post_worker_init" | "when_ready" | "pre_request" | "post_request" | "on_reload" | "nworkers_changed" | "worker_int" | "worker_exit" | "child_exit" | "on_exit";
@@ -60,7 +60,7 @@ export interface UserSettings {
   /**
    * The peers believed when they say who the client is: their `X-Forwarded-For`, `X-Forwarded-Proto` and `Forwarded` headers, and their PROXY protocol headers. IP addresses and CIDR ranges, IPv4 and IPv6; `"unix"` for peers on a unix socket; `"*"` for any peer.
    *
-   * The client as hostd understands it is `ctx.client` in `pre_request` and `post_request` and `host.client(req)` for app code (`{ address, port, proto }`), and the access log's `%(h)s`. Headers are read right to left from a listed peer: each hop that is itself listed may speak for the one before it, and the first one that is not is the client (RFC 7239 `Forwarded` when present, else `X-Forwarded-For` with `X-Forwarded-Proto`). From any other peer the headers are not believed, and a malformed one is ignored, never an error. hostd does not remove them: an app that reads them itself must trust the same peers (docs/deploy/behind-a-proxy.md).
+   * The client as hostd understands it is `ctx.client` in `pre_request` and `post_request` and `host.client(req)` for app code (`{ address, port, proto, verified }`), and the access log's `%(h)s`. Headers are read right to left from a listed peer: each hop that is itself listed may speak for the one before it, and the first one that is not is the client (RFC 7239 `Forwarded` when present, else `X-Forwarded-For` with `X-Forwarded-Proto`). From any other peer the headers are not believed, and a malformed one is ignored, never an error. hostd does not remove them: an app that reads them itself must trust the same peers (docs/deploy/behind-a-proxy.md).
    *
    * Flag `--forwarded-allow-ips <address>`, env `HOSTD_FORWARDED_ALLOW_IPS`.
    * @default ["127.0.0.1","::1"]
@@ -292,6 +292,24 @@ export interface UserSettings {
    * @default null
    */
   keyfile?: string | null;
+  /**
+   * PEM file of the CA certificates that client certificates must be signed by (mutual TLS); needs `certfile` and a `cert_reqs` other than `"none"`.
+   *
+   * Only these CAs are trusted for client certificates, not the system's or Node's own. `hostd check`, the start and every reload read it and refuse a file that cannot be read or holds no CA certificate (a private key, a leaf certificate, text that is not PEM).
+   *
+   * Flag `--ca-certs <path>`, env `HOSTD_CA_CERTS`.
+   * @default null
+   */
+  ca_certs?: string | null;
+  /**
+   * Whether a worker asks TLS clients for a certificate: `"none"`; `"optional"` (asked for, and a client without one, or with one `ca_certs` did not sign, is served unverified); `"required"` (a client without a certificate signed by `ca_certs` is refused at the handshake).
+   *
+   * The app reads the client's certificate with `req.socket.getPeerCertificate()`, and whether it was verified as `host.client(req).verified` (or `req.socket.authorized`); the request hooks as `ctx.client.verified`. As gunicorn's `cert_reqs`, with names instead of Python's `ssl` numbers.
+   *
+   * Flag `--cert-reqs <none|optional|required>`, env `HOSTD_CERT_REQS`.
+   * @default "none"
+   */
+  cert_reqs?: "none" | "optional" | "required";
   /**
    * A file to write the primary's pid to, after the sockets are bound; removed at exit.
    *
@@ -554,9 +572,21 @@ export interface ResolvedSettings {
    */
   readonly keyfile: string | null;
   /**
+   * PEM file of the CA certificates that client certificates must be signed by (mutual TLS); needs `certfile` and a `cert_reqs` other than `"none"`.
+   */
+  readonly ca_certs: string | null;
+  /**
+   * Whether a worker asks TLS clients for a certificate: `"none"`; `"optional"` (asked for, and a client without one, or with one `ca_certs` did not sign, is served unverified); `"required"` (a client without a certificate signed by `ca_certs` is refused at the handshake).
+   */
+  readonly cert_reqs: "none" | "optional" | "required";
+  /**
    * How long loading the config file may take (its top-level awaits, an exported async function); past it every command exits 1 naming the file, and a reload is rejected. 0 = no limit.
    */
   readonly config_timeout: number;
+  /**
+   * The folder hostd works in: the primary changes to it before it looks for the config file, and again at every reload, so a release folder behind a symlink (`/srv/app/current`) is followed. null: the working directory hostd started in.
+   */
+  readonly chdir: string | null;
   /**
    * A file to write the primary's pid to, after the sockets are bound; removed at exit.
    */

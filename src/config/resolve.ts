@@ -16,6 +16,7 @@ import { loadConfigFile, withinConfigTimeout } from './load.ts';
 import { ModuleGraph } from './modules.ts';
 import { envName, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
 import { type ConfigInputs, locateConfigFile } from './locate.ts';
+import { readTlsMaterial, type TlsMaterial } from './tls-files.ts';
 import type { HookEntry, ResolvedConfig } from './types.ts';
 
 export { type ConfigInputs, locateConfigFile };
@@ -43,16 +44,26 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
   const { settings, sources, hooks } = merge(layers);
   // A rule over a key that already has a problem would judge a value the user did not give.
   const troubled = new Set(issues.map((issue) => issue.path.split(/[.[]/)[0]));
+  // The keys a rule found a problem with.
+  const ruledOut = new Set<string>();
   for (const rule of RULES) {
     if (rule.keys.some((key) => troubled.has(key))) continue;
     const message = rule.check(settings);
     if (message === undefined) continue;
+    for (const key of rule.keys) ruledOut.add(key);
     const setBy = rule.keys.map((k) => sources[k]).filter((s) => s !== 'default');
     issues.push(settingIssue(rule.keys[0]!, setBy[setBy.length - 1] ?? 'default', message));
   }
   issues.push(...appIssues(settings.app as string | null, root, sources.app, inputs.cwd));
   // A worker replays what the primary checked; `hostd export` describes another machine, whose folders may not exist here.
   if (!inputs.modules && inputs.command !== 'export') issues.push(...outputFileIssues(settings, sources, troubled, inputs.cwd));
+  let tls: TlsMaterial | null = null;
+  // Not read when a TLS setting has a problem already (keyfile missing, a bad cert_reqs): that problem comes first.
+  if (!inputs.modules && inputs.command !== 'export' && ![...TLS_FILES, 'cert_reqs'].some((name) => troubled.has(name) || ruledOut.has(name))) {
+    const read = readTlsMaterial(settings as Pick<ResolvedConfig['settings'], (typeof TLS_FILES)[number]>, inputs.cwd, { asWorkers: inputs.command === 'check' });
+    tls = read.material;
+    issues.push(...read.problems.map(({ name, message }) => settingIssue(name, sources[name], message)));
+  }
   if (issues.length > 0) throw new ConfigInvalidError(issues);
 
   return Object.freeze({
@@ -63,6 +74,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
     root,
     presets: Object.freeze(presetNames),
     modules: graph.sources,
+    tls,
   });
 }
 
@@ -109,6 +121,9 @@ function appIssues(app: string | null, root: string, source: string, cwd: string
   if (locateModule(module, root) !== null) return [];
   return [settingIssue('app', source, `cannot find the app module ${quote(shortPath(module, cwd))}`)];
 }
+
+/** Settings naming a TLS file hostd reads (tls-files.ts). */
+const TLS_FILES = ['certfile', 'keyfile', 'ca_certs'] as const satisfies readonly SettingName[];
 
 /** Settings naming a file hostd writes: where it cannot be written is a problem found by check. */
 export const OUTPUT_FILES = ['accesslog', 'errorlog', 'pidfile'] as const satisfies readonly SettingName[];

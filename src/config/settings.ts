@@ -114,7 +114,7 @@ export const SETTINGS = {
     default: ['127.0.0.1', '::1'],
     doc: 'The peers believed when they say who the client is: their `X-Forwarded-For`, `X-Forwarded-Proto` and `Forwarded` headers, and their PROXY protocol headers. IP addresses and CIDR ranges, IPv4 and IPv6; `"unix"` for peers on a unix socket; `"*"` for any peer.',
     details:
-      'The client as hostd understands it is `ctx.client` in `pre_request` and `post_request` and `host.client(req)` for app code (`{ address, port, proto }`), and the access log\'s `%(h)s`. Headers are read right to left from a listed peer: each hop that is itself listed may speak for the one before it, and the first one that is not is the client (RFC 7239 `Forwarded` when present, else `X-Forwarded-For` with `X-Forwarded-Proto`). From any other peer the headers are not believed, and a malformed one is ignored, never an error. hostd does not remove them: an app that reads them itself must trust the same peers (docs/deploy/behind-a-proxy.md).',
+      'The client as hostd understands it is `ctx.client` in `pre_request` and `post_request` and `host.client(req)` for app code (`{ address, port, proto, verified }`), and the access log\'s `%(h)s`. Headers are read right to left from a listed peer: each hop that is itself listed may speak for the one before it, and the first one that is not is the client (RFC 7239 `Forwarded` when present, else `X-Forwarded-For` with `X-Forwarded-Proto`). From any other peer the headers are not believed, and a malformed one is ignored, never an error. hostd does not remove them: an app that reads them itself must trust the same peers (docs/deploy/behind-a-proxy.md).',
   }),
   proxy_protocol: setting({
     section: 'Server socket',
@@ -313,6 +313,22 @@ export const SETTINGS = {
     default: null,
     doc: 'PEM private key file for `certfile`.',
   }),
+  ca_certs: setting({
+    section: 'TLS',
+    kind: optionalPath(),
+    default: null,
+    doc: 'PEM file of the CA certificates that client certificates must be signed by (mutual TLS); needs `certfile` and a `cert_reqs` other than `"none"`.',
+    details:
+      'Only these CAs are trusted for client certificates, not the system\'s or Node\'s own. `hostd check`, the start and every reload read it and refuse a file that cannot be read or holds no CA certificate (a private key, a leaf certificate, text that is not PEM).',
+  }),
+  cert_reqs: setting({
+    section: 'TLS',
+    kind: choice(['none', 'optional', 'required']),
+    default: 'none',
+    doc: 'Whether a worker asks TLS clients for a certificate: `"none"`; `"optional"` (asked for, and a client without one, or with one `ca_certs` did not sign, is served unverified); `"required"` (a client without a certificate signed by `ca_certs` is refused at the handshake).',
+    details:
+      "The app reads the client's certificate with `req.socket.getPeerCertificate()`, and whether it was verified as `host.client(req).verified` (or `req.socket.authorized`); the request hooks as `ctx.client.verified`. As gunicorn's `cert_reqs`, with names instead of Python's `ssl` numbers.",
+  }),
   config_timeout: setting({
     section: 'Process',
     kind: seconds(0.001, { offOrMin: true }),
@@ -320,6 +336,15 @@ export const SETTINGS = {
     file: false,
     doc: 'How long loading the config file may take (its top-level awaits, an exported async function); past it every command exits 1 naming the file, and a reload is rejected. 0 = no limit.',
     details: 'Only a flag or `HOSTD_CONFIG_TIMEOUT`: it bounds loading the file, so the file cannot set it.',
+  }),
+  chdir: setting({
+    section: 'Process',
+    kind: optionalPath(),
+    default: null,
+    file: false,
+    doc: 'The folder hostd works in: the primary changes to it before it looks for the config file, and again at every reload, so a release folder behind a symlink (`/srv/app/current`) is followed. null: the working directory hostd started in.',
+    details:
+      "Only a flag or `HOSTD_CHDIR`: the config file is found from it, so the file cannot set it. A relative path is taken from the working directory. The folder is kept as named, symlinks and all (the working directory too, as the shell named it in `$PWD`), and entered anew at each reload: workers started by the reload run in the release it points to then and load the app and its packages from there. A reload that cannot enter it (the folder is gone) fails, naming it, and the old generation keeps serving. The control commands (`hostd status`, `hostd reload`, ...) take `--chdir` too. See docs/deploy/releases.md.",
   }),
   pidfile: setting({
     section: 'Process',
@@ -463,6 +488,19 @@ export const RULES: ReadonlyArray<{
   {
     keys: ['certfile', 'keyfile'],
     check: (s) => ((s.certfile === null) !== (s.keyfile === null) ? 'certfile and keyfile must be set together' : undefined),
+  },
+  {
+    keys: ['ca_certs', 'certfile'],
+    check: (s) => (s.ca_certs !== null && s.certfile === null ? 'ca_certs needs certfile and keyfile: client certificates are asked for over TLS only' : undefined),
+  },
+  {
+    keys: ['ca_certs', 'cert_reqs'],
+    check: (s) => (s.ca_certs !== null && s.cert_reqs === 'none' ? 'ca_certs has no effect with cert_reqs "none": set cert_reqs to "optional" or "required" to ask clients for a certificate' : undefined),
+  },
+  {
+    keys: ['cert_reqs', 'ca_certs'],
+    // Without it, Node would verify client certificates against its public CAs: any certificate bought anywhere would pass.
+    check: (s) => (s.cert_reqs !== 'none' && s.ca_certs === null ? `cert_reqs ${JSON.stringify(s.cert_reqs)} needs ca_certs, the CAs that sign your clients' certificates` : undefined),
   },
   {
     keys: ['readiness_path', 'liveness_path'],

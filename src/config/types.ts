@@ -5,6 +5,7 @@
  */
 import type { HookFn } from '../hooks/contexts.ts';
 import type { ModuleSources } from './modules.ts';
+import type { TlsMaterial } from './tls-files.ts';
 import type { PresetName } from './shipped-presets.ts';
 import type { HookName, ResolvedSettings, SettingName, UserHooks, UserSettings } from './options.generated.ts';
 
@@ -60,4 +61,9 @@ export interface ResolvedConfig {
   readonly presets: readonly string[];
   /** The source text of the config file and every local module it evaluated: what a worker of this generation runs. */
   readonly modules: ModuleSources;
+  /**
+   * The text of `certfile`, `keyfile` and `ca_certs`, read and checked as the config
+   * resolved: what a worker of this generation serves with. Null without `certfile`.
+   */
+  readonly tls: TlsMaterial | null;
 }

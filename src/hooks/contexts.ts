@@ -60,6 +60,13 @@ export interface Client {
   readonly port: number | null;
   /** The scheme it used to reach the first proxy (or hostd). */
   readonly proto: 'http' | 'https';
+  /**
+   * Mutual TLS (`cert_reqs`): true when it sent hostd a certificate that a CA of `ca_certs`
+   * signed; false when it sent none or one they did not sign (`"optional"` serves it), or
+   * when `cert_reqs` is `"none"`; null when hostd serves no TLS (a proxy in front may). The
+   * certificate itself is `req.socket.getPeerCertificate()`.
+   */
+  readonly verified: boolean | null;
 }
 
 /** A web-standard app: `fetch(request) => Response` (Hono, itty, ...). */

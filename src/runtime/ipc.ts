@@ -7,6 +7,7 @@
 import type { ConfigInputs } from '../config/resolve.ts';
 import type { ResolvedSettings } from '../config/options.generated.ts';
 import type { StopMode, StopShape } from '../config/stop-plan.ts';
+import type { TlsMaterial } from '../config/tls-files.ts';
 import type { WorkerExitReason } from '../hooks/reasons.ts';
 import { HOOK_NAMES } from '../config/hooks-table.ts';
 import type { HookName } from '../config/options.generated.ts';
@@ -25,6 +26,8 @@ export interface WorkerBoot {
   readonly inputs: ConfigInputs;
   /** The generation's settings, exactly as the primary resolved them. */
   readonly settings: ResolvedSettings;
+  /** The generation's TLS material, as the primary read and checked it (null: plain HTTP). */
+  readonly tls: TlsMaterial | null;
   /** Requests before recycling, jitter included; 0 = never. */
   readonly max_requests: number;
   /** How often to send a heartbeat. */

@@ -39,7 +39,7 @@ export default defineConfig({
 
 interface Seen {
   readonly socket: [string, number];
-  readonly client: { address: string | null; port: number | null; proto: string };
+  readonly client: { address: string | null; port: number | null; proto: string; verified: boolean | null };
   readonly encrypted: boolean;
   readonly pid: number;
 }
@@ -86,14 +86,14 @@ describe('behind a proxy', () => {
   it('forwarded_allow_ips: a chain of forwarding headers is read right to left from a trusted peer, skipping trusted hops', async () => {
     const { dir, port } = await start("bind: '127.0.0.1:0', forwarded_allow_ips: ['127.0.0.1', '10.0.0.0/8'],");
     const seen = body(await rawRequest(port, Buffer.alloc(0), { headers: 'X-Forwarded-For: 1.1.1.1, 198.51.100.7, 10.1.2.3, 10.9.9.9\r\nX-Forwarded-Proto: https, https, http, http\r\n' }));
-    expect(seen.client).toEqual({ address: '198.51.100.7', port: null, proto: 'https' });
+    expect(seen.client).toEqual({ address: '198.51.100.7', port: null, proto: 'https', verified: null });
     // The socket is still the peer's: headers change only what hostd reports.
     expect(seen.socket[0]).toBe('127.0.0.1');
     const rfc = body(await rawRequest(port, Buffer.alloc(0), { headers: 'Forwarded: for=192.0.2.60;proto=https, for="[2001:db8:cafe::17]:4711"\r\n' }));
-    expect(rfc.client).toEqual({ address: '2001:db8:cafe::17', port: 4711, proto: 'http' });
+    expect(rfc.client).toEqual({ address: '2001:db8:cafe::17', port: 4711, proto: 'http', verified: null });
     const lines = await waitForRecord(join(dir, 'hooks.log'), /^post 200 .*2001:db8:cafe::17/);
-    expect(lines).toContain('pre {"address":"198.51.100.7","port":null,"proto":"https"}');
-    expect(lines).toContain('post 200 {"address":"198.51.100.7","port":null,"proto":"https"}');
+    expect(lines).toContain('pre {"address":"198.51.100.7","port":null,"proto":"https","verified":null}');
+    expect(lines).toContain('post 200 {"address":"198.51.100.7","port":null,"proto":"https","verified":null}');
     const access = await waitUntil(() => {
       const text = records(join(dir, 'access.log'));
       return text.length >= 2 ? text : null;
@@ -104,11 +104,11 @@ describe('behind a proxy', () => {
   it('believes no header from a peer it does not trust, ignores a malformed one (never a 500), and reads IPv6 peers', async () => {
     const untrusted = await start("bind: '127.0.0.1:0', forwarded_allow_ips: ['10.0.0.0/8'],");
     const spoofed = body(await rawRequest(untrusted.port, Buffer.alloc(0), { headers: 'X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nForwarded: for=6.6.6.6\r\n' }));
-    expect(spoofed.client).toEqual({ address: '127.0.0.1', port: spoofed.socket[1], proto: 'http' });
+    expect(spoofed.client).toEqual({ address: '127.0.0.1', port: spoofed.socket[1], proto: 'http', verified: null });
     await run!.stop();
     const six = await start("bind: '[::1]:0',");
     const forwarded = body(await rawRequest(six.port, Buffer.alloc(0), { host: '::1', headers: 'X-Forwarded-For: 2001:db8::5\r\n' }));
-    expect(forwarded.client).toEqual({ address: '2001:db8::5', port: null, proto: 'http' });
+    expect(forwarded.client).toEqual({ address: '2001:db8::5', port: null, proto: 'http', verified: null });
     for (const bad of ['X-Forwarded-For: not-an-address', 'Forwarded: for="unterminated', 'X-Forwarded-For: [::1']) {
       const response = await rawRequest(six.port, Buffer.alloc(0), { host: '::1', headers: `${bad}\r\n` });
       expect(response, bad).toMatch(/^HTTP\/1\.1 200 /);
@@ -124,7 +124,7 @@ describe('behind a proxy', () => {
     const to = { address: '127.0.0.1', port };
     const v1 = body(await rawRequest(port, proxyV1({ address: '203.0.113.9', port: 40001 }, to)));
     expect(v1.socket).toEqual(['203.0.113.9', 40001]);
-    expect(v1.client).toEqual({ address: '203.0.113.9', port: 40001, proto: 'http' });
+    expect(v1.client).toEqual({ address: '203.0.113.9', port: 40001, proto: 'http', verified: null });
     const v2 = body(await rawRequest(port, proxyV2({ address: '2001:db8::77', port: 40002 }, { address: '::1', port }), { pieces: 2 }));
     expect(v2.socket).toEqual(['2001:db8::77', 40002]);
     const split = body(await rawRequest(port, proxyV1({ address: '198.51.100.3', port: 40003 }, to), { pieces: 2 }));
@@ -134,7 +134,7 @@ describe('behind a proxy', () => {
     expect(local.socket[0]).toBe('127.0.0.1');
     // The SSL TLV: the balancer terminated TLS for this client.
     const tls = body(await rawRequest(port, proxyV2({ address: '203.0.113.10', port: 40004 }, to, Buffer.from([0x20, 0x00, 0x05, 0x01, 0, 0, 0, 0]))));
-    expect(tls.client).toEqual({ address: '203.0.113.10', port: 40004, proto: 'https' });
+    expect(tls.client).toEqual({ address: '203.0.113.10', port: 40004, proto: 'https', verified: null });
     await waitForRecord(join(dir, 'hooks.log'), /^post 200 .*203\.0\.113\.10/);
     expect(records(join(dir, 'access.log'))[0]).toBe('203.0.113.9 GET /seen HTTP/1.1 200');
   });
@@ -226,7 +226,7 @@ describe('host.client in a fetch app', () => {
     const url = await run.ready();
     try {
       const client = (await (await fetch(url, { headers: { 'x-forwarded-for': '198.51.100.8' } })).json()) as Seen['client'];
-      expect(client).toEqual({ address: '198.51.100.8', port: null, proto: 'http' });
+      expect(client).toEqual({ address: '198.51.100.8', port: null, proto: 'http', verified: null });
     } finally {
       await run.stop();
     }

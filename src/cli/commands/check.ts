@@ -1,5 +1,6 @@
 import { appSpecAsWritten } from '../../config/app-spec.ts';
 import { type ConfigInputs, resolveConfig, settingIssue } from '../../config/resolve.ts';
+import { enterChdir } from '../../config/working-directory.ts';
 import { HOOK_NAMES, SETTING_NAMES } from '../../config/settings.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { formatIssue } from '../../errors.ts';
@@ -14,7 +15,14 @@ import { reportError } from '../report.ts';
  * the app as a worker would (app-check.ts), in parallel: the child process that loads it
  * starts while the config is evaluated.
  */
-export async function checkCommand(inputs: ConfigInputs, json: boolean, loadApp = true): Promise<number> {
+export async function checkCommand(given: ConfigInputs, json: boolean, loadApp = true): Promise<number> {
+  let inputs: ConfigInputs;
+  try {
+    // Before the app's process starts: it loads the app from there, as a worker would.
+    inputs = enterChdir(given);
+  } catch (error) {
+    return reportError(error, json);
+  }
   const appLoad = loadApp ? new AppLoad() : null;
   let config: ResolvedConfig;
   try {

@@ -15,12 +15,13 @@
  * reload, within the plans its progress lines give; the last two plus
  * PLATFORM_MARGIN_SECONDS, the margin a platform's stop window keeps too.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, realpathSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { resolve } from 'node:path';
-import { findConfigFile } from '../../config/discover.ts';
+import { join, resolve } from 'node:path';
+import { CONFIG_FILE_NAMES, findConfigFile } from '../../config/discover.ts';
 import { type ConfigInputs, settingBeforeFile } from '../../config/resolve.ts';
 import { PLATFORM_MARGIN_SECONDS } from '../../config/stop-plan.ts';
+import { withChdir } from '../../config/working-directory.ts';
 import { displayPath } from '../../paths.ts';
 import { type ControlRecord, controlRecordPath, controlSocketPath, judgeFailure, processState, readControlRecord, type SocketFailure } from '../../runtime/control-path.ts';
 import { native } from '../../runtime/native.ts';
@@ -63,19 +64,53 @@ function liveRecord(path: string, configFile: string | null): ControlRecord | nu
   return null;
 }
 
+/** Where a primary started from a folder would have left its record: the config it found there, and the record's path. */
+interface Place {
+  readonly cwd: string;
+  readonly file: string | null;
+  readonly recordPath: string;
+}
+
+/**
+ * The places to look, in order: from the folder as named (`chdir`, else the working directory
+ * as the shell named it), where a primary started from that name left its record, whatever
+ * release the name leads to now; then from its real path, where a primary started without
+ * the name left it (systemd's WorkingDirectory= gives the real path, and no `$PWD`). Where no
+ * config file is found (the release it was in is gone), each name one may have had there.
+ */
+function places(inputs: ConfigInputs): Place[] {
+  const named = withChdir(inputs);
+  let real = named.cwd;
+  try {
+    real = realpathSync(named.cwd);
+  } catch {}
+  return [...new Set([named.cwd, real])].flatMap((cwd) => {
+    const file = named.configFile !== undefined ? resolve(cwd, named.configFile) : findConfigFile(cwd);
+    const files = file === null ? [null, ...CONFIG_FILE_NAMES.map((name) => join(cwd, name))] : [file];
+    return files.map((each) => ({ cwd, file: each, recordPath: controlRecordPath(each, cwd, inputs.env) }));
+  });
+}
+
 /** The target, or why no command can reach the primary (a config error is thrown). */
 function locate(inputs: ConfigInputs): Target | { readonly off: string } {
-  const file = inputs.configFile !== undefined ? resolve(inputs.cwd, inputs.configFile) : findConfigFile(inputs.cwd);
+  const candidates = places(inputs);
+  let place = candidates[0]!;
+  let record: ControlRecord | null = null;
+  for (const candidate of candidates) {
+    record = liveRecord(candidate.recordPath, candidate.file);
+    if (record === null) continue;
+    place = candidate;
+    break;
+  }
+  const { cwd, file, recordPath } = place;
   const override = settingBeforeFile(inputs, 'control_socket');
-  const recordPath = controlRecordPath(file, inputs.cwd, inputs.env);
-  const record = liveRecord(recordPath, file);
   if (override !== undefined) {
-    const socket = controlSocketPath(override.value as string | null, file, inputs.cwd, inputs.env);
+    const socket = controlSocketPath(override.value as string | null, file, cwd, inputs.env);
     if (socket === null) return { off: `control_socket is null (${override.source}): no command can reach the primary` };
     return { socket, pid: record?.socket === socket ? record.pid : null, record: null, unrecorded: null };
   }
-  const from = file === null ? `in ${displayPath(inputs.cwd, inputs.cwd)}` : `from ${displayPath(file, inputs.cwd)}`;
-  if (record === null) return { socket: controlSocketPath('auto', file, inputs.cwd, inputs.env)!, pid: null, record: null, unrecorded: from };
+  const from = file === null ? `in ${displayPath(cwd, inputs.cwd)}` : `from ${displayPath(file, inputs.cwd)}`;
+  if (record === null) return { socket: controlSocketPath('auto', file, cwd, inputs.env)!, pid: null, record: null, unrecorded: from };
   if (record.socket === null) {
     return { off: `the primary started ${from} (pid ${record.pid}) has control_socket: null: no command can reach it; signals do (kill -HUP ${record.pid} reloads, kill -TERM ${record.pid} stops)` };
   }

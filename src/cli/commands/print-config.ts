@@ -1,4 +1,5 @@
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
+import { withChdir } from '../../config/working-directory.ts';
 import { HOOK_NAMES, SETTING_NAMES } from '../../config/settings.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { displayPath } from '../../paths.ts';
@@ -11,9 +12,11 @@ function hookSources(config: ResolvedConfig, name: (typeof HOOK_NAMES)[number]):
   return config.hooks[name].map((entry) => entry.source);
 }
 
-export async function printConfigCommand(inputs: ConfigInputs, json: boolean): Promise<number> {
+export async function printConfigCommand(given: ConfigInputs, json: boolean): Promise<number> {
   let config: ResolvedConfig;
+  let inputs = given;
   try {
+    inputs = withChdir(given);
     config = await resolveConfig(inputs);
   } catch (error) {
     return reportError(error, json);

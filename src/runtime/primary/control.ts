@@ -205,8 +205,9 @@ export function control(): Integration {
    * none); a record a live primary started from the same config left stays, with a warning.
    */
   const leaveRecord = (socket: string | null): void => {
-    const { file } = primary.config;
-    const at = controlRecordPath(file, process.cwd());
+    // Without a config file, the name is the folder's as hostd was given it (root), not the real path a release symlink leads to.
+    const { file, root } = primary.config;
+    const at = controlRecordPath(file, root);
     const otherwise = socket === null ? '' : `; the commands reach this primary with HOSTD_CONTROL_SOCKET=${socket}`;
     const problem = prepareControlFolder(controlFolder());
     if (problem !== null) return primary.log.warn(`control socket: no record of this primary for the commands (${problem})${otherwise}`);
@@ -224,8 +225,8 @@ export function control(): Integration {
   };
 
   const start = async (): Promise<void> => {
-    const { settings, file } = primary.config;
-    path = controlSocketPath(settings.control_socket, file, process.cwd());
+    const { settings, file, root } = primary.config;
+    path = controlSocketPath(settings.control_socket, file, root);
     // No socket: the record says so, for the commands to tell the user rather than "not running".
     if (path === null) return leaveRecord(null);
     if (settings.control_socket === 'auto') {

@@ -5,6 +5,7 @@
  */
 import type { HookName } from '../../config/options.generated.ts';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
+import { enterWorkingDirectory } from '../../config/working-directory.ts';
 import { HOOK_NAMES } from '../../config/hooks-table.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
@@ -23,8 +24,12 @@ export function checkLogs(settings: ResolvedConfig['settings']): void {
   if (problems.length > 0) throw new HostdError('HOSTD_ERR_LOG', problems.join('\n'));
 }
 
-/** The config resolved again for a new generation, checked as at start. */
+/**
+ * The config resolved again for a new generation, checked as at start, from `chdir` entered
+ * anew (a release symlink switched since is followed; workers forked from now start there).
+ */
 export async function resolveGeneration(inputs: ConfigInputs): Promise<ResolvedConfig> {
+  enterWorkingDirectory(inputs);
   const config = await resolveConfig(inputs);
   checkLogs(config.settings);
   return config;

@@ -495,6 +495,7 @@ export class PrimaryShell {
       primary: { pid: process.pid, started_at: this.startedAt.toISOString(), version: VERSION },
       inputs: { ...this.inputs, modules: config.modules },
       settings: s,
+      tls: config.tls,
       max_requests: s.max_requests > 0 ? s.max_requests + jitter : 0,
       heartbeat_ms: heartbeatMs(s),
       stack_file: s.timeout > 0 ? this.stackFile(age) : null,

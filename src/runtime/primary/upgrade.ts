@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startPlan } from '../../config/reload-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
+import { startFolder } from '../../config/working-directory.ts';
 import { BACKOFF_MAX_MS } from './core/slots.ts';
 
 /** The variable a new primary finds its inheritance in. */
@@ -106,10 +107,12 @@ export function startSuccessor(sockets: readonly { readonly address: string; rea
     stdio.push(metrics);
   }
   stdio.push('ipc');
-  const env: NodeJS.ProcessEnv = { ...process.env, [UPGRADE_VARIABLE]: JSON.stringify({ from, binds, metrics: inheritedMetrics }) };
+  // Where this primary started, as named (before chdir): the new one finds its folder there as this one did, a release switched since included.
+  const cwd = startFolder() ?? process.cwd();
+  const env: NodeJS.ProcessEnv = { ...process.env, PWD: cwd, [UPGRADE_VARIABLE]: JSON.stringify({ from, binds, metrics: inheritedMetrics }) };
   // systemd's watchdog names this process; the new one pings as the main process once it sends MAINPID=.
   delete env.WATCHDOG_PID;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio, env, cwd: process.cwd() });
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio, env, cwd });
   const outcome = new Promise<string | null>((resolve) => {
     let settled = false;
     const settle = (why: string | null) => {

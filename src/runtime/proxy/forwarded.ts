@@ -24,12 +24,15 @@ interface Hop {
   readonly proto: Client['proto'] | null;
 }
 
+/** What the connection and the forwarding headers say of the client (its TLS handshake says the rest: worker/client.ts). */
+export type ForwardedClient = Pick<Client, 'address' | 'port' | 'proto'>;
+
 /**
  * The client of a request on a connection from `peer` (its address after any PROXY protocol
  * header) reached over `scheme`.
  */
-export function clientOf(headers: IncomingHttpHeaders, peer: { address?: string | undefined; port?: number | undefined }, scheme: Client['proto'], trusts: Trusts): Client {
-  const direct: Client = { address: peer.address ? plainAddress(peer.address) : null, port: peer.port ?? null, proto: scheme };
+export function clientOf(headers: IncomingHttpHeaders, peer: { address?: string | undefined; port?: number | undefined }, scheme: Client['proto'], trusts: Trusts): ForwardedClient {
+  const direct: ForwardedClient = { address: peer.address ? plainAddress(peer.address) : null, port: peer.port ?? null, proto: scheme };
   if (!trusts(peer.address)) return direct;
   const forwarded = headerText(headers.forwarded);
   const forwardedProto = headerText(headers['x-forwarded-proto']);

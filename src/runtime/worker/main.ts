@@ -8,9 +8,7 @@
  * (config/stop-plan.ts), telling the primary each step, so that the primary never kills
  * a worker that is within its deadlines.
  */
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { type ReplayedConfig, replayConfig } from '../../config/replay.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
@@ -31,6 +29,7 @@ import { applyServerLimits, checkInterval, withLimits } from './limits.ts';
 import { withProbes } from './probes.ts';
 import { logUpgrades } from './upgrades.ts';
 import { startWatchdog, stopWatchdog } from './watchdog.ts';
+import { createHttpsServer } from './tls-server.ts';
 import { makeRequestHandler, PendingWork, RequestCounter, type RequestPipeline } from './requests.ts';
 import { unlessAborted, WorkerPhase } from './phase.ts';
 import { setProcessTitle } from '../title.ts';
@@ -40,12 +39,10 @@ import type { WorkerBeatStats } from '../ipc.ts';
 import { applyProxyHeader, proxiedOf, readProxyHeader, showClient } from '../proxy/intake.ts';
 import { type Trusts, trusts } from '../proxy/trusted.ts';
 
-/** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
-const require = createRequire(import.meta.url);
-
 /** The worker's config: its generation's hooks, evaluated here, and the settings the primary resolved. */
 type WorkerConfig = ReplayedConfig & { readonly settings: Readonly<ResolvedSettings> };
 
+/** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const sendToPrimary = process.send?.bind(process);
 
 /**
@@ -311,9 +308,9 @@ class Worker {
       headersTimeout: s.headers_timeout * 1000,
       maxHeaderSize: s.max_header_size,
     };
-    // node:https (and TLS with it, ~7 ms) is loaded only by a worker that serves HTTPS.
-    const http = s.certfile && s.keyfile ? (require('node:https') as typeof import('node:https')).createServer({ ...options, cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : createHttpServer(options);
-    http.on(s.certfile ? 'secureConnection' : 'connection', (socket: Socket) => {
+    const tls = this.boot.tls;
+    const http = tls !== null ? createHttpsServer(options, s, tls) : createHttpServer(options);
+    http.on(tls !== null ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.connections.addHttp(socket);
       // A PROXY header named the client on the TCP socket under this TLS one: the app reads it here.
       const parent = (socket as Socket & { _parent?: Socket | null })._parent;
