@@ -216,6 +216,30 @@ static napi_value peek(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* take(fd, count): takes `count` bytes off a connected socket and drops them; returns how
+ * many it took (0 when none were there). A worker takes a PROXY protocol header it peeked,
+ * so the HTTP parser reads the connection from its first request byte, natively. */
+static napi_value take(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd = -1;
+  int32_t count = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &count) != napi_ok || fd < 0 || count <= 0 || count > 65536) {
+    napi_throw_type_error(env, NULL, "take(fd, count): fd >= 0, count 1 to 65536");
+    return NULL;
+  }
+  char buffer[65536];
+  ssize_t got;
+  do {
+    got = recv(fd, buffer, (size_t)count, MSG_DONTWAIT);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, "take");
+  napi_value result;
+  napi_create_int32(env, got < 0 ? 0 : (int32_t)got, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -227,6 +251,7 @@ NAPI_MODULE_INIT() {
     {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peerPid", NULL, peer_pid, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peek", NULL, peek, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"take", NULL, take, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -1,6 +1,7 @@
 /**
  * hostd's native helper (src/native/hostd.c, built into dist/native/ when a C compiler is
- * there): orphan reaping, sd_notify, the process name and a Unix socket's peer. Null where it was not built; callers fall back.
+ * there): orphan reaping, sd_notify, the process name, a Unix socket's peer, and reading a PROXY
+ * protocol header off a socket. Null where it was not built; callers fall back.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export interface Native {
   peerPid(fd: number): number;
   /** Up to `max` bytes waiting on a socket, left there (MSG_PEEK); empty at end of stream, null when none yet. */
   peek(fd: number, max: number): Buffer | null;
+  /** Takes `count` bytes off a socket and drops them; how many it took (0 when none were there). */
+  take(fd: number, count: number): number;
 }
 
 let loaded: Native | null | undefined;

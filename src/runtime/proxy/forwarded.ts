@@ -9,7 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { Client } from '../../hooks/contexts.ts';
-import { plainAddress, type Trusts } from './trusted.ts';
+import { ipv4Number, plainAddress, type Trusts } from './trusted.ts';
 
 export type { Client } from '../../hooks/contexts.ts';
 
@@ -24,6 +24,33 @@ interface Hop {
   readonly proto: Client['proto'] | null;
 }
 
+/** The headers clientOf reads (a request's `headers`, or forwardingHeaders of its raw ones). */
+export interface ForwardingHeaders {
+  readonly forwarded?: IncomingHttpHeaders[string];
+  readonly 'x-forwarded-for'?: IncomingHttpHeaders[string];
+  readonly 'x-forwarded-proto'?: IncomingHttpHeaders[string];
+}
+
+/**
+ * The forwarding headers of a request from its raw headers, repeated ones joined: what clientOf
+ * reads, without making Node build `req.headers` (about 0.1 µs, a third of ctx.client's cost).
+ */
+export function forwardingHeaders(raw: readonly string[]): ForwardingHeaders {
+  let forwarded: string | undefined;
+  let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    // By length first: most headers are none of the three, and this tells them apart without a string made.
+    if (name.length === 15) {
+      if (name.toLowerCase() === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
+    } else if (name.length === 17) {
+      if (name.toLowerCase() === 'x-forwarded-proto') forwardedProto = forwardedProto === undefined ? raw[i + 1] : `${forwardedProto}, ${raw[i + 1]}`;
+    } else if (name.length === 9 && name.toLowerCase() === 'forwarded') forwarded = forwarded === undefined ? raw[i + 1] : `${forwarded}, ${raw[i + 1]}`;
+  }
+  return { forwarded, 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': forwardedProto };
+}
+
 /** What the connection and the forwarding headers say of the client (its TLS handshake says the rest: worker/client.ts). */
 export type ForwardedClient = Pick<Client, 'address' | 'port' | 'proto'>;
 
@@ -31,7 +58,7 @@ export type ForwardedClient = Pick<Client, 'address' | 'port' | 'proto'>;
  * The client of a request on a connection from `peer` (its address after any PROXY protocol
  * header) reached over `scheme`.
  */
-export function clientOf(headers: IncomingHttpHeaders, peer: { address?: string | undefined; port?: number | undefined }, scheme: Client['proto'], trusts: Trusts): ForwardedClient {
+export function clientOf(headers: ForwardingHeaders, peer: { address?: string | undefined; port?: number | undefined }, scheme: Client['proto'], trusts: Trusts): ForwardedClient {
   const direct: ForwardedClient = { address: peer.address ? plainAddress(peer.address) : null, port: peer.port ?? null, proto: scheme };
   if (!trusts(peer.address)) return direct;
   const forwarded = headerText(headers.forwarded);
@@ -41,7 +68,8 @@ export function clientOf(headers: IncomingHttpHeaders, peer: { address?: string 
     // Only the scheme is forwarded (a TLS terminator in front): the peer stays the client.
     return { address: direct.address, port: direct.port, proto: proto(forwardedProto?.split(',').at(-1)) ?? scheme };
   }
-  const hops = forwarded !== null ? forwardedHops(forwarded) : xForwardedHops(forwardedFor!, forwardedProto);
+  if (forwarded === null) return walkForwardedFor(forwardedFor!, forwardedProto, direct, trusts);
+  const hops = forwardedHops(forwarded);
   let client = direct;
   for (let i = hops.length - 1; i >= Math.max(0, hops.length - MAX_HOPS); i--) {
     const hop = hops[i] ?? null;
@@ -49,6 +77,30 @@ export function clientOf(headers: IncomingHttpHeaders, peer: { address?: string 
     if (hop === null) break;
     client = { address: hop.address, port: hop.port, proto: hop.proto ?? client.proto };
     if (!trusts(hop.address)) break;
+  }
+  return client;
+}
+
+/**
+ * X-Forwarded-For walked from its end, node by node, without splitting it: ctx.client's common
+ * case, once per request. Each proxy appends the scheme it was reached by to X-Forwarded-Proto;
+ * when the counts differ, the nearest is all that is known.
+ */
+function walkForwardedFor(text: string, protoText: string | null, client: ForwardedClient, trusts: Trusts): ForwardedClient {
+  const protos = protoText === null ? null : protoText.split(',');
+  let index = 0;
+  for (let i = text.indexOf(','); i >= 0; i = text.indexOf(',', i + 1)) index++;
+  const nodes = index + 1;
+  for (let end = text.length, hops = 0; hops < MAX_HOPS; hops++, index--) {
+    const start = text.lastIndexOf(',', end - 1) + 1;
+    const node = nodeAddress(text.slice(start, end));
+    // Malformed or `unknown`: nothing further left can be believed.
+    if (node === null) break;
+    const scheme = protos === null ? null : proto(protos.length === nodes ? protos[index] : protos[protos.length - 1]);
+    // Fields written out: V8 built `{ ...node, proto }` on its slow path, about 1 µs a request.
+    client = { address: node.address, port: node.port, proto: scheme ?? client.proto };
+    if (!trusts(node.address) || start === 0) break;
+    end = start - 1;
   }
   return client;
 }
@@ -67,6 +119,8 @@ function proto(value: string | undefined): Client['proto'] | null {
 /** An address with an optional port: `1.2.3.4`, `1.2.3.4:80`, `::1`, `[::1]`, `[::1]:80`; null if it is none. */
 export function nodeAddress(text: string): { address: string; port: number | null } | null {
   let node = text.trim();
+  // The common case, a bare IPv4 address, without the checks below.
+  if (ipv4Number(node) >= 0) return { address: node, port: null };
   if (node.startsWith('"') && node.endsWith('"') && node.length >= 2) node = node.slice(1, -1);
   let port: string | undefined;
   if (node.startsWith('[')) {
@@ -87,19 +141,6 @@ export function nodeAddress(text: string): { address: string; port: number | nul
   const number = port === undefined ? null : Number(port);
   if (number !== null && number > 65535) return null;
   return { address: plainAddress(node), port: number };
-}
-
-function xForwardedHops(forwardedFor: string, forwardedProto: string | null): (Hop | null)[] {
-  const protos = forwardedProto === null ? [] : forwardedProto.split(',');
-  const nodes = forwardedFor.split(',');
-  return nodes.map((text, i) => {
-    const node = nodeAddress(text);
-    if (node === null) return null;
-    // Each proxy appends the scheme it was reached by; when the counts differ, the nearest is all that is known.
-    const scheme = proto(protos.length === nodes.length ? protos[i] : protos.at(-1));
-    // Fields written out here and below: V8 built `{ ...node, proto }` on its slow path, about 1 µs a request.
-    return { address: node.address, port: node.port, proto: scheme };
-  });
 }
 
 /** RFC 7239: elements separated by commas, pairs by semicolons, values tokens or quoted strings. */

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { type Client, clientOf } from '../proxy/forwarded.ts';
+import { type Client, clientOf, forwardingHeaders } from '../proxy/forwarded.ts';
 import { proxiedOf } from '../proxy/intake.ts';
 import type { Trusts } from '../proxy/trusted.ts';
 import { clientVerified } from './tls-client.ts';
@@ -22,7 +22,7 @@ export function requestClient(req: IncomingMessage, trusts: Trusts): Client {
   if (client === undefined) {
     const socket = req.socket;
     const scheme = (socket as TLSSocket).encrypted === true || proxiedOf(socket)?.tls === true ? 'https' : 'http';
-    const found = clientOf(req.headers, { address: socket.remoteAddress, port: socket.remotePort }, scheme, trusts);
+    const found = clientOf(forwardingHeaders(req.rawHeaders), { address: socket.remoteAddress, port: socket.remotePort }, scheme, trusts);
     // Fields written out: V8 builds an object spread on its slow path.
     client = Object.freeze({ address: found.address, port: found.port, proto: found.proto, verified: clientVerified(socket) });
     (req as KnownRequest)[CLIENT] = client;

@@ -36,7 +36,8 @@ import { setProcessTitle } from '../title.ts';
 import { answerScrape } from './app-metrics.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
-import { applyProxyHeader, proxiedOf, readProxyHeader, showClient } from '../proxy/intake.ts';
+import { applyProxyHeader, proxiedOf, readProxyHeader, showClient, takeProxyHeader } from '../proxy/intake.ts';
+import { native } from '../native.ts';
 import { type Trusts, trusts } from '../proxy/trusted.ts';
 
 /** The worker's config: its generation's hooks, evaluated here, and the settings the primary resolved. */
@@ -269,6 +270,19 @@ class Worker {
   /** `proxy_protocol`: the header first; a connection without a good one is closed and counted, nothing else. */
   private acceptProxied(socket: Socket, limitMs: number): void {
     const peer = socket.remoteAddress;
+    const fail = (reason: string) => {
+      this.proxyErrors++;
+      this.log.debug(`worker ${this.boot.id}: closed a connection from ${peer}: ${reason}`);
+      socket.destroy();
+    };
+    // Most headers are there whole when the connection reaches the worker: taken off the descriptor then.
+    const helper = native();
+    const now = helper === null ? ({ state: 'wait' } as const) : takeProxyHeader(socket, helper);
+    if (now.state === 'error') return fail(now.reason);
+    if (now.state === 'done') {
+      applyProxyHeader(socket, now.header);
+      return void this.http!.emit('connection', socket);
+    }
     readProxyHeader(
       socket,
       limitMs,
@@ -276,11 +290,7 @@ class Worker {
         applyProxyHeader(socket, header);
         this.deliver(socket, rest);
       },
-      (reason) => {
-        this.proxyErrors++;
-        this.log.debug(`worker ${this.boot.id}: closed a connection from ${peer}: ${reason}`);
-        socket.destroy();
-      },
+      fail,
     );
   }
 

@@ -2,9 +2,11 @@
 import fc from 'fast-check';
 import { BlockList, isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { clientOf, nodeAddress } from '../../../src/runtime/proxy/forwarded.ts';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { clientOf, forwardingHeaders, nodeAddress } from '../../../src/runtime/proxy/forwarded.ts';
 import { peerEntryProblem as entryProblem } from '../../../src/config/peers.ts';
-import { trusts } from '../../../src/runtime/proxy/trusted.ts';
+import { ipv4Number, trusts } from '../../../src/runtime/proxy/trusted.ts';
 
 const local = trusts(['127.0.0.1', '::1']);
 const peer = (address: string | undefined, port = 40000) => ({ address, port });
@@ -50,7 +52,7 @@ describe('forwarded_allow_ips', () => {
       };
     };
     const ipv4 = fc.oneof(fc.ipV4(), fc.constantFrom('10.0.0.1', '10.255.255.255', '0.0.0.0', '255.255.255.255', '127.0.0.1'));
-    const ipv6 = fc.oneof(fc.ipV6(), ipv4.map((a) => `::ffff:${a}`), fc.constantFrom('::', '::1', '::ffff:0:0', '::ffff:a00:1', 'fd00::1'));
+    const ipv6 = fc.oneof(fc.ipV6(), ipv4.map((a) => `::ffff:${a}`), ipv4.map((a) => `::FFFF:${a}`), fc.constantFrom('::', '::1', '::ffff:0:0', '::ffff:a00:1', 'fd00::1'));
     const entry = fc.oneof(
       ipv4,
       fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`),
@@ -89,6 +91,66 @@ describe('forwarded_allow_ips', () => {
     ['10.0.0.1/', '"10.0.0.1/": the prefix length after / must be 0 to 32'],
   ])('checks the entry %j', (entry, problem) => {
     expect(entryProblem(entry)).toBe(problem);
+  });
+});
+
+describe('the parts read on every request', () => {
+  it('ipv4Number reads what isIP calls IPv4, and nothing else', () => {
+    const dotted = fc.string({ maxLength: 17, unit: fc.constantFrom(...'0123456789.'.split('')) });
+    const near = fc.oneof(fc.ipV4(), dotted, fc.string({ maxLength: 17 }), fc.ipV4().map((a) => ` ${a}`), fc.ipV4().map((a) => `${a}.`), fc.ipV4().map((a) => a.replace(/\b(\d)\b/, '0$1')));
+    fc.assert(
+      fc.property(near, (text) => {
+        const n = ipv4Number(text);
+        expect(n >= 0, text).toBe(isIP(text) === 4);
+        if (n >= 0) expect(n).toBe(text.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("forwardingHeaders reads from the raw headers what Node's req.headers holds", () => {
+    const name = fc.constantFrom('X-Forwarded-For', 'x-forwarded-for', 'X-FORWARDED-FOR', 'X-Forwarded-Proto', 'x-forwarded-proto', 'Forwarded', 'forwarded', 'Host', 'X-Forwarded-Host', 'Forwarded-For', 'X-Real-IP');
+    const value = fc.string({ minLength: 1, maxLength: 20, unit: fc.constantFrom(...'0123456789.:, =;abc'.split('')) });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, value), { maxLength: 8 }), (pairs) => {
+        const raw = pairs.flat();
+        const req = new IncomingMessage(new Socket());
+        // What Node's HTTP parser calls with the headers it read.
+        (req as unknown as { _addHeaderLines(raw: string[], n: number): void })._addHeaderLines(raw, raw.length);
+        const found = forwardingHeaders(req.rawHeaders);
+        for (const key of ['forwarded', 'x-forwarded-for', 'x-forwarded-proto'] as const) expect(found[key], key).toBe(req.headers[key]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('walks X-Forwarded-For as a split of it read from the right would', () => {
+    const t = trusts(['127.0.0.1', '10.0.0.0/8']);
+    // What clientOf did before it walked the header without splitting it.
+    const reference = (xff: string, xfp: string | undefined) => {
+      const nodes = xff.split(',');
+      const protos = xfp === undefined ? [] : xfp.split(',');
+      let client: { address: string | null; port: number | null; proto: string } = { address: '127.0.0.1', port: 40000, proto: 'http' };
+      for (let i = nodes.length - 1; i >= Math.max(0, nodes.length - 32); i--) {
+        const node = nodeAddress(nodes[i]!);
+        if (node === null) break;
+        const p = (protos.length === nodes.length ? protos[i] : protos.at(-1))?.trim().toLowerCase();
+        const scheme = p === 'https' || p === 'wss' ? 'https' : p === 'http' || p === 'ws' ? 'http' : null;
+        client = { address: node.address, port: node.port, proto: scheme ?? client.proto };
+        if (!t(node.address)) break;
+      }
+      return client;
+    };
+    const hop = fc.oneof(fc.constantFrom('10.1.2.3', '127.0.0.1', '198.51.100.7', '[::1]:80', '10.0.0.1:8080', 'junk', '', ' 10.9.9.9 '), fc.ipV4());
+    // An empty header is no header (the scheme alone is forwarded then): the cases above.
+    const chain = fc.array(hop, { minLength: 1, maxLength: 40 }).map((hops) => hops.join(',')).filter((xff) => xff !== '');
+    const protos = fc.option(fc.array(fc.constantFrom('http', 'https', ' HTTPS', 'wss', 'x'), { minLength: 1, maxLength: 40 }).map((p) => p.join(',')), { nil: undefined });
+    fc.assert(
+      fc.property(chain, protos, (xff, xfp) => {
+        expect(clientOf({ 'x-forwarded-for': xff, 'x-forwarded-proto': xfp }, peer('127.0.0.1'), 'http', t)).toEqual(reference(xff, xfp));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

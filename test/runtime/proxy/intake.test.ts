@@ -1,0 +1,102 @@
+/**
+ * A worker's PROXY protocol header taken off the connection's descriptor (takeProxyHeader):
+ * real sockets on 127.0.0.1 and the native helper's peek and take. What the server reads next
+ * is the first byte after the header, and nothing is taken when the header cannot be had whole.
+ */
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { native } from '../../../src/runtime/native.ts';
+import { proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
+import { takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
+
+const helper = native();
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** The server's side of a connection to which the client wrote `pieces`, each when the one before had arrived. */
+async function accepted(pieces: Buffer[]): Promise<Socket> {
+  const server = createServer({ pauseOnConnect: true });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const client = connect(port, '127.0.0.1');
+  sockets.push(client);
+  const [socket] = (await once(server, 'connection')) as [Socket];
+  sockets.push(socket);
+  for (const piece of pieces) {
+    await new Promise<void>((resolve) => client.write(piece, () => resolve()));
+  }
+  // Until the kernel holds all that was written: peeking shows it without taking it.
+  const total = pieces.reduce((n, p) => n + p.length, 0);
+  const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+  for (const deadline = Date.now() + 5000; (helper!.peek(fd, 65536)?.length ?? 0) < total; ) {
+    if (Date.now() > deadline) throw new Error('the bytes never arrived');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return socket;
+}
+
+/** The next bytes the socket reads. */
+async function next(socket: Socket): Promise<string> {
+  socket.resume();
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  return chunk.toString('latin1');
+}
+
+const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+const to = { address: '127.0.0.1', port: 8000 };
+
+describe.skipIf(helper === null)('takeProxyHeader', () => {
+  it('takes a whole v1 or v2 header off the descriptor, and the socket reads on from the request', async () => {
+    const clients = [
+      { address: '203.0.113.9', port: 40001 },
+      { address: '2001:db8::7', port: 40002 },
+    ];
+    for (const [header, client] of [
+      [proxyV1(clients[0]!, to), clients[0]!],
+      [proxyV2(clients[1]!, { address: '::1', port: 8000 }), clients[1]!],
+    ] as const) {
+      const socket = await accepted([Buffer.concat([header, REQUEST])]);
+      const taken = takeProxyHeader(socket, helper!);
+      expect(taken.state === 'done' ? taken.header.source : taken).toEqual(client);
+      expect(await next(socket)).toBe(REQUEST.toString('latin1'));
+    }
+  });
+
+  it('waits, taking nothing, while the header is not all there', async () => {
+    const header = proxyV1({ address: '203.0.113.9', port: 40001 }, to);
+    const socket = await accepted([header.subarray(0, 10)]);
+    expect(takeProxyHeader(socket, helper!)).toEqual({ state: 'wait' });
+    expect(await next(socket)).toBe(header.subarray(0, 10).toString('latin1'));
+  });
+
+  it('waits once the socket has read anything: what is left in the kernel is not where the header starts', async () => {
+    // A second header in the request's place: read off the kernel, it would name a client the balancer never saw.
+    const spoofed = proxyV1({ address: '6.6.6.6', port: 6666 }, to);
+    const socket = await accepted([proxyV1({ address: '203.0.113.9', port: 40001 }, to), spoofed]);
+    socket.resume();
+    await once(socket, 'data');
+    socket.pause();
+    expect(takeProxyHeader(socket, helper!)).toEqual({ state: 'wait' });
+  });
+
+  it('answers an error for bytes that are no header, and takes none of them', async () => {
+    const socket = await accepted([REQUEST]);
+    const taken = takeProxyHeader(socket, helper!);
+    expect(taken.state).toBe('error');
+    expect(await next(socket)).toBe(REQUEST.toString('latin1'));
+  });
+
+  it('fails closed when the kernel gives fewer bytes than it showed', async () => {
+    const socket = await accepted([Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST])]);
+    const taken = takeProxyHeader(socket, { peek: helper!.peek, take: () => 3 });
+    expect(taken).toMatchObject({ state: 'error', reason: expect.stringMatching(/took 3 bytes/) });
+  });
+});
