@@ -62,7 +62,11 @@ export function takeProxyHeader(socket: Socket, bytes: SocketBytes): { readonly 
   if (waiting === null || waiting.length === 0) return { state: 'wait' };
   const parsed = parseProxyHeader(waiting);
   if (parsed.state === 'more') return { state: 'wait' };
-  if (parsed.state === 'error') return parsed;
+  if (parsed.state === 'error') {
+    // Closing with unread bytes in the kernel resets the connection; read, the close is a clean FIN as on the stream path.
+    bytes.take(fd, waiting.length);
+    return parsed;
+  }
   const taken = bytes.take(fd, parsed.length);
   // The kernel holds what was peeked: a short take means something else read the socket meanwhile.
   if (taken !== parsed.length) return { state: 'error', reason: `took ${taken} bytes of a ${parsed.length}-byte PROXY protocol header` };

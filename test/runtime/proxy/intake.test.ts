@@ -87,11 +87,20 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
     expect(takeProxyHeader(socket, helper!)).toEqual({ state: 'wait' });
   });
 
-  it('answers an error for bytes that are no header, and takes none of them', async () => {
+  it('answers an error for bytes that are no header, having read them: closing then ends the connection cleanly, not with a reset', async () => {
     const socket = await accepted([REQUEST]);
+    const client = sockets[sockets.length - 2]!;
     const taken = takeProxyHeader(socket, helper!);
     expect(taken.state).toBe('error');
-    expect(await next(socket)).toBe(REQUEST.toString('latin1'));
+    const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+    expect(helper!.peek(fd, 65536)?.length ?? 0).toBe(0);
+    const ended = new Promise<string>((resolve) => {
+      client.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      client.on('end', () => resolve('end'));
+      client.resume();
+    });
+    socket.destroy();
+    expect(await ended).toBe('end');
   });
 
   it('fails closed when the kernel gives fewer bytes than it showed', async () => {
