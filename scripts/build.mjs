@@ -13,10 +13,11 @@ const started = performance.now();
 rmSync(new URL('dist', root), { recursive: true, force: true });
 
 /**
- * Node's built-in modules through require(), not import: an ES module import of a built-in
- * makes Node build its ES module facade, which reads every export, lazy getters included
- * (node:http's loads undici on Node 22 and later, node:fs's its streams): ~20 ms of every
- * worker start on Node 26. The bundle's named imports of them read the properties when used.
+ * node:http and node:https through require(), not import: an ES module import of a built-in
+ * makes Node build its ES module facade, which reads every export, lazy getters included, and
+ * node:http's loads undici on Node 22 and later (~20 ms of every worker start on Node 26). Not
+ * every built-in: each importing module gets its own copy of the module's properties, which
+ * costs more than the other facades do.
  */
 const builtinsByRequire = {
   name: 'builtins-by-require',
