@@ -35,8 +35,8 @@ await build({
   absWorkingDir: new URL('.', root).pathname,
   entryPoints: {
     cli: 'src/cli/main.ts',
-    worker: 'src/runtime/worker/main.ts',
-    'app-check': 'src/cli/app-check-child.ts',
+    worker: 'src/runtime/worker/entry.ts',
+    'app-check': 'src/cli/app-check-entry.ts',
     index: 'src/index.ts',
     ...Object.fromEntries(presets.map((p) => [`presets/${p}`, `src/presets/${p}.ts`])),
   },

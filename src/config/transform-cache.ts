@@ -6,11 +6,11 @@
  * different hostd or jiti version uses other entries.
  *
  * Entries live in the project's node_modules/.cache/hostd (the nearest node_modules folder
- * above the module): the project's own, never a folder other users can write to, so no one
- * else can put code there for hostd to run. Without one there is no cache.
+ * above the module, cache-folder.ts). Without one there is no cache.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { projectCacheFolder } from '../cache-folder.ts';
 import { VERSION } from '../version.ts';
 
 declare const __JITI_VERSION__: string | undefined;
@@ -23,25 +23,6 @@ interface Entry {
   readonly file: string;
   readonly source: string;
   readonly code: string;
-}
-
-const folders = new Map<string, string | null>();
-
-/** The cache folder for modules in `dir`: node_modules/.cache/hostd in the nearest node_modules above it, or null. */
-function cacheFolder(dir: string): string | null {
-  let folder = folders.get(dir);
-  if (folder === undefined) {
-    folder = null;
-    for (let at = dir; ; at = dirname(at)) {
-      if (existsSync(join(at, 'node_modules'))) {
-        folder = join(at, 'node_modules', '.cache', 'hostd');
-        break;
-      }
-      if (dirname(at) === at) break;
-    }
-    folders.set(dir, folder);
-  }
-  return folder;
 }
 
 /** FNV-1a, 32 bits, twice with different seeds: a file name, not a proof (an entry is checked against its source). */
@@ -58,7 +39,7 @@ function hash(text: string): string {
 
 /** Where the entry for this transform is, and the key it must hold. */
 function place(file: string, source: string, mode: string): { path: string; key: string } | null {
-  const folder = cacheFolder(dirname(file));
+  const folder = projectCacheFolder(dirname(file));
   if (folder === null) return null;
   const key = `${KEY_PREFIX}; ${mode}`;
   return { path: join(folder, `${hash(`${key}\0${file}\0${source}`)}.json`), key };
