@@ -33,6 +33,7 @@ export interface Target {
   start(): Promise<Running>;
 }
 
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -55,7 +56,7 @@ function spawnServing(args: string[], ready: RegExp, port: RegExp, env?: NodeJS.
   return new Promise((resolve, reject) => {
     // taskset execs node, so the child's pid is the server's.
     const [command, commandArgs] = pinned(SERVER_CPUS, process.execPath, args);
-    const child = spawn(command, commandArgs, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, { cwd: ROOT, env: env ?? measuredEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let served = false;
     const seen = (data: Buffer) => {
@@ -85,7 +86,7 @@ function stopper(child: ChildProcess) {
     });
 }
 
-/** `env`: the servers' environment (the bench's own when absent). */
+/** `env`: the servers' environment (measuredEnv() when absent). */
 export function nodeTarget(name: string, args: string[], ready: RegExp, port: RegExp, env?: NodeJS.ProcessEnv): Target {
   return {
     name,
@@ -124,7 +125,7 @@ export const pm2: Target = {
   async start() {
     const home = mkdtempSync(join(tmpdir(), 'hostd-bench-pm2-'));
     const port = await freePort();
-    const env = { ...process.env, PM2_HOME: home, PORT: String(port) };
+    const env = { ...measuredEnv(), PM2_HOME: home, PORT: String(port) };
     // The daemon PM2 starts inherits the CPUs, and its instances inherit them from it.
     const run = (...args: string[]) => execFileSync(...pinned(SERVER_CPUS, process.execPath, [PM2, ...args]), { env, cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
     run('start', join(ROOT, 'bench/targets/pm2-app.cjs'), '-i', '2', '--name', 'bench');
