@@ -9,6 +9,8 @@ import { resolvePackage } from '../../src/config/load.ts';
 import { ModuleGraph } from '../../src/config/modules.ts';
 import { cachedTransform, storeTransform } from '../../src/config/transform-cache.ts';
 import { project, REPO, tempDir } from '../helpers/project.ts';
+import { startHostd } from '../helpers/run.ts';
+import { resolvedSettings } from '../helpers/cli.ts';
 
 const CONFIG = "const workers: number = 3;\nexport default { workers };\n";
 
@@ -20,9 +22,10 @@ async function workersOf(dir: string): Promise<unknown> {
 const entries = (dir: string) => readdirSync(join(dir, 'node_modules', '.cache', 'hostd')).filter((f) => f.endsWith('.json'));
 
 describe('the transform cache', () => {
-  it('is written on the first evaluation and read, for that exact text, on the next', async () => {
+  it('is written on the first evaluation and read, for that exact text, by the next process', async () => {
     const dir = project({ 'hostd.config.ts': CONFIG });
-    expect(await workersOf(dir)).toBe(3);
+    // Processes of the built CLI (a process remembers what it transformed itself).
+    expect((await resolvedSettings(dir)).workers).toBe(3);
     const [name] = entries(dir);
     expect(name).toBeDefined();
     // The entry's code is what runs next time: changed here, the next evaluation shows it.
@@ -30,10 +33,10 @@ describe('the transform cache', () => {
     const entry = JSON.parse(readFileSync(path, 'utf8')) as { code: string };
     expect(entry.code).toContain('workers');
     writeFileSync(path, JSON.stringify({ ...entry, code: entry.code.replace('= 3', '= 4') }));
-    expect(await workersOf(dir)).toBe(4);
+    expect((await resolvedSettings(dir)).workers).toBe(4);
     // Another text of the same file does not use it.
     writeFileSync(join(dir, 'hostd.config.ts'), CONFIG.replace('3', '5'));
-    expect(await workersOf(dir)).toBe(5);
+    expect((await resolvedSettings(dir)).workers).toBe(5);
     expect(entries(dir)).toHaveLength(2);
   });
 
@@ -72,5 +75,24 @@ describe('resolving hostd itself', () => {
     writeFileSync(join(other, 'lib', 'main.js'), 'export {};\n');
     expect(resolvePackage('hostd', join(dir, 'sub', 'hostd.config.ts'))).toBe(join(other, 'lib', 'main.js'));
     expect(resolvePackage('zod', join(REPO, 'hostd.config.ts'))).toContain(join('node_modules', 'zod'));
+  });
+});
+
+describe("a generation's transforms", () => {
+  it('are the primary\'s in its workers: with no cache to read or write, a worker loads neither jiti nor Node\'s stripper', async () => {
+    // What the worker loaded: jiti (a CommonJS package) and Node's stripper (its internal amaro module).
+    const loaded = "JSON.stringify({ jiti: Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/node_modules/jiti/')), stripper: process.moduleLoadList.some((m) => m.includes('amaro')) })";
+    const dir = project({
+      'app.mjs': `import { createRequire } from 'node:module';\nexport default (req, res) => res.end(${loaded});\n`,
+      'lib.ts': 'export const workers: number = 1;\n',
+      'hostd.config.ts': "import { defineConfig } from 'hostd';\nimport { workers } from './lib.ts';\nexport default defineConfig({ app: './app.mjs', bind: '127.0.0.1:0', workers });\n",
+    });
+    // The project read-only, so nothing is cached: the primary transforms the config, the worker takes its transforms.
+    const prefix = ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', dir];
+    const run = startHostd(dir, [], { prefix });
+    const url = await run.ready();
+    expect(JSON.parse(await (await fetch(url)).text())).toEqual({ jiti: false, stripper: false });
+    expect(readdirSync(join(dir, 'node_modules'))).toEqual(['hostd']);
+    await run.stop();
   });
 });
