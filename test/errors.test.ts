@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ERRORS } from '../src/errors.ts';
+import { ERRORS, HostdError } from '../src/errors.ts';
+import { ModuleLoadError } from '../src/config/user-error.ts';
 import { REPO } from './helpers/project.ts';
 
 function sources(dir: string): string[] {
@@ -18,5 +20,21 @@ describe('error codes', () => {
     expect(docs).toContain(`\`${name}\``);
     const uses = code.split(`'${name}'`).length - 1 + code.split(`ERRORS.${name}`).length - 1;
     expect(uses, `${name} is defined but never raised`).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('HostdError', () => {
+  it("is recognised in every copy of hostd in a process (a worker's bundle beside the hostd an app imports); a subclass as usual", async () => {
+    // The built package is another copy of the module than this source.
+    const built = (await import(pathToFileURL(join(REPO, 'dist', 'index.js')).href)) as { HostdError: typeof HostdError };
+    expect(built.HostdError).not.toBe(HostdError);
+    expect(new built.HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).toBeInstanceOf(HostdError);
+    expect(new HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).toBeInstanceOf(built.HostdError);
+    expect(new Error('x')).not.toBeInstanceOf(HostdError);
+    expect(HostdError[Symbol.hasInstance](null)).toBe(false);
+    const subclassed = new ModuleLoadError({ file: '/x.ts' }, 'problem');
+    expect(subclassed).toBeInstanceOf(HostdError);
+    expect(subclassed).toBeInstanceOf(ModuleLoadError);
+    expect(new HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).not.toBeInstanceOf(ModuleLoadError);
   });
 });
