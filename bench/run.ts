@@ -53,7 +53,7 @@ import { GENERATOR, load, type LoadResult } from './lib/load.ts';
 import { median, medianRatio, round } from './lib/stats.ts';
 
 const roundRatio = (ratio: number | null) => (ratio === null ? null : round(ratio, 3));
-import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
+import { cluster, getOnce, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
 import { latestRun, printJudged, resultsFile, scenarioFile, steadiness, writeReport, type Results, type ScenarioName } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
@@ -117,15 +117,6 @@ async function throughput(): Promise<{ rows: Results['throughput']; memory: Resu
   }
 }
 
-/** One GET on a connection of its own (closed after), so nothing stays open when measuring an idle stop. */
-function getOnce(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    get(url, { agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', () => resolve(0));
-  });
-}
 
 /** SIGTERM to exit when idle, each of a fresh start (the start-up section measures the starts, per Node line). */
 async function stops(): Promise<Results['startup']> {

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,16 @@ export interface Target {
   start(): Promise<Running>;
 }
 
+
+/** One GET on a connection of its own (closed after), so nothing stays open when measuring an idle stop; its status, 0 on an error. */
+export function getOnce(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', () => resolve(0));
+  });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

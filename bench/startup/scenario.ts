@@ -14,13 +14,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CommandTiming, measure } from '../check.ts';
 import { pinned, SERVER_CPUS } from '../lib/cpus.ts';
 import { median, medianRatio, round } from '../lib/stats.ts';
-import { measuredEnv, ROOT } from '../lib/targets.ts';
+import { getOnce, measuredEnv, ROOT } from '../lib/targets.ts';
 
 export interface StartTiming {
   readonly target: string;
@@ -67,15 +66,6 @@ export const NO_CACHE = 'hostd, no cache at all';
 export const REPLACEMENT = 'worker replacement (SIGKILL to serving)';
 
 const HOSTD_READY = /Listening at: http:\/\/127\.0\.0\.1:(\d+)/;
-
-function getOnce(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    get(url, { agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', () => resolve(0));
-  });
-}
 
 /** Threads' CPU time of a process, in ms (/proc schedstat, ns); 0 once it is gone. */
 function cpuMs(pid: number): number {
