@@ -3,8 +3,10 @@
  * cold starts to the first 200 with 2 workers (node:cluster, hostd with its caches warm, with
  * a config text its caches have never seen, and with no cache at all), a worker replacement
  * against a fresh `node app.js` start, and the commands people run by hand against
- * `node -e ''` (bench/check.ts). Every round starts each target once, in rotating order, and
- * ratios are taken per round. Every process runs without NODE_EXTRA_CA_CERTS (measuredEnv) and
+ * `node -e ''` (bench/check.ts). The baselines also with node:http required rather than
+ * imported (bench/targets/*-require.mjs), which hostd's own code does. Every round starts each
+ * target once, in rotating order, and ratios are taken per round. Every process runs without
+ * NODE_EXTRA_CA_CERTS (measuredEnv) and
  * the servers on the CPUs the other sections give them (bench/lib/cpus.ts).
  *
  * Besides wall time, the CPU time of each process of a start at its first 200 (from /proc,
@@ -59,7 +61,9 @@ export interface StartupResults {
 }
 
 export const CLUSTER = 'node:cluster';
+export const CLUSTER_REQUIRE = 'node:cluster, node:http required';
 export const SINGLE = 'node:http, 1 process (`node app.js`)';
+export const SINGLE_REQUIRE = 'node:http, 1 process, node:http required';
 export const WARM = 'hostd, caches warm';
 export const UNSEEN = 'hostd, a config text its caches have never seen';
 export const NO_CACHE = 'hostd, no cache at all';
@@ -172,6 +176,8 @@ function targets(projects: Projects): Target[] {
   return [
     startTarget(CLUSTER, () => [join(ROOT, 'bench/targets/cluster.mjs'), '2'], /listening (\d+)/),
     startTarget(SINGLE, () => [join(ROOT, 'bench/targets/single.mjs')], /listening (\d+)/),
+    startTarget(CLUSTER_REQUIRE, () => [join(ROOT, 'bench/targets/cluster-require.mjs'), '2'], /listening (\d+)/),
+    startTarget(SINGLE_REQUIRE, () => [join(ROOT, 'bench/targets/single-require.mjs')], /listening (\d+)/),
     startTarget(WARM, () => [cli, 'run', '-c', join(ROOT, 'bench/configs/plain.ts')], HOSTD_READY),
     startTarget(UNSEEN, () => [cli, 'run', '-c', projects.fresh(2)], HOSTD_READY),
     // hostd's own code not compiled from Node's cache either (Node 22.1+; the same as the row above on 20).
