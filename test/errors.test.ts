@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ERRORS, HostdError } from '../src/errors.ts';
 import { ModuleLoadError } from '../src/config/user-error.ts';
 import { REPO } from './helpers/project.ts';
@@ -25,8 +24,9 @@ describe('error codes', () => {
 
 describe('HostdError', () => {
   it("is recognised in every copy of hostd in a process (a worker's bundle beside the hostd an app imports); a subclass as usual", async () => {
-    // The built package is another copy of the module than this source.
-    const built = (await import(pathToFileURL(join(REPO, 'dist', 'index.js')).href)) as { HostdError: typeof HostdError };
+    // Another instance of the module, as a bundle carrying its own copy of hostd gives.
+    vi.resetModules();
+    const built = (await import('../src/errors.ts')) as { HostdError: typeof HostdError };
     expect(built.HostdError).not.toBe(HostdError);
     expect(new built.HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).toBeInstanceOf(HostdError);
     expect(new HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).toBeInstanceOf(built.HostdError);
