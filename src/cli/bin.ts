@@ -9,7 +9,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { enableCompileCache } from '../compile-cache.ts';
 import { VERSION } from '../version.ts';
 import { dropOutputToClosedPipes } from './output.ts';
 
@@ -37,7 +36,8 @@ function answer(): boolean {
 const whole = './cli.js';
 if (!answer()) {
   // Before the whole CLI loads, so that its code (and the primary's) is compiled from the cache.
-  enableCompileCache(__dirname);
+  // Required here, not imported: --version and --help load nothing more.
+  (require('../compile-cache.ts') as typeof import('../compile-cache.ts')).enableCompileCache(__dirname);
   // `hostd check` loads the app in a second process: started now, its Node start overlaps the CLI's own.
   // Required here, not imported: --version and --help do not load node:child_process.
   if (args[0] === 'check' && !args.some((arg) => arg === '--no-app' || arg === '--help' || arg === '-h')) {
