@@ -100,10 +100,10 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** An error hostd knows how to report: a stable `code`, a message a user can act on, an exit code. */
 /** Marks hostd's errors in every copy of hostd in a process (see HostdError's `instanceof`). */
 const HOSTD_ERROR = Symbol.for('hostd.error');
 
+/** An error hostd knows how to report: a stable `code`, a message a user can act on, an exit code. */
 export class HostdError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
