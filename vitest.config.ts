@@ -25,6 +25,7 @@ const UNIT = [
   'test/examples/engines.test.ts',
   'test/guarantees-coverage.test.ts',
   'test/host/outside.test.ts',
+  'test/node-lines.test.ts',
   'test/presets/cpus.test.ts',
   'test/runtime/control-path.test.ts',
   'test/runtime/hooks/**/*.test.ts',

@@ -37,7 +37,7 @@ export interface CheckTiming {
 }
 
 /** `status`: the exit code a run must end with (0 unless said). */
-const COMMANDS: readonly { command: string; args: string[]; goal: number | null; status?: number }[] = [
+export const COMMANDS: readonly { command: string; args: string[]; goal: number | null; status?: number }[] = [
   { command: 'hostd --version', args: ['dist/bin.cjs', '--version'], goal: 1.2 },
   { command: 'hostd --help', args: ['dist/bin.cjs', '--help'], goal: 1.2 },
   { command: 'hostd check', args: ['dist/bin.cjs', 'check'], goal: 2 },
@@ -47,28 +47,29 @@ const COMMANDS: readonly { command: string; args: string[]; goal: number | null;
   { command: 'node dist/index.js', args: ['dist/index.js'], goal: null },
 ];
 
-function environment(extraCaCerts: string | undefined): NodeJS.ProcessEnv {
+export function environment(extraCaCerts: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HOSTD_') && k !== 'NODE_EXTRA_CA_CERTS')), NO_COLOR: '1' };
   if (extraCaCerts !== undefined) env.NODE_EXTRA_CA_CERTS = extraCaCerts;
   return env;
 }
 
-function time(args: string[], env: NodeJS.ProcessEnv, status = 0): number {
+function time(node: string, args: string[], env: NodeJS.ProcessEnv, status = 0): number {
   const start = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, args, { cwd: ROOT, env, stdio: 'pipe' });
+  const result = spawnSync(node, args, { cwd: ROOT, env, stdio: 'pipe' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== status) throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   return ms;
 }
 
-function measure(rounds: number, env: NodeJS.ProcessEnv): { node_e_ms: number; commands: CommandTiming[]; samples: { base: number[]; of: number[][] } } {
-  // Warm-up: the page cache and the transform caches.
-  for (let i = 0; i < 3; i++) for (const c of COMMANDS) time(c.args, env, c.status);
+/** Every command against `node -e ''`, run with the Node at `node`, in `rounds` interleaved rounds. */
+export function measure(rounds: number, env: NodeJS.ProcessEnv, node = process.execPath): { node_e_ms: number; commands: CommandTiming[]; samples: { base: number[]; of: number[][] } } {
+  // Warm-up: the page cache and hostd's caches.
+  for (let i = 0; i < 3; i++) for (const c of COMMANDS) time(node, c.args, env, c.status);
   const base: number[] = [];
   const of: number[][] = COMMANDS.map(() => []);
   for (let i = 0; i < rounds; i++) {
-    base.push(time(['-e', ''], env));
-    COMMANDS.forEach((c, k) => of[k]!.push(time(c.args, env, c.status)));
+    base.push(time(node, ['-e', ''], env));
+    COMMANDS.forEach((c, k) => of[k]!.push(time(node, c.args, env, c.status)));
   }
   return {
     node_e_ms: round(median(base)),

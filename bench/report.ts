@@ -13,6 +13,8 @@ import type { ProxyResults } from './proxy/scenario.ts';
 import type { UpgradeResults } from './upgrade/scenario.ts';
 import type { ScrapeResults } from './scrape/scenario.ts';
 import type { WebSocketResults } from './websockets/scenario.ts';
+import { renderStartup, startGoals as lineStartGoals } from './startup/report.ts';
+import type { StartupResults } from './startup/scenario.ts';
 import { quantile, roundRatios } from './lib/stats.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -46,7 +48,10 @@ export interface Results {
   /** `replacement_ms`: a worker killed to its replacement serving (the 1-worker row, absent before it was measured). */
   startup: { target: string; cold_start_ms: number | null; idle_stop_ms: number | null; replacement_ms?: number }[];
   reloads: { target: string; reloads: number; requests: number; failed: number }[];
-  check: CheckTiming;
+  /** The commands against `node -e ''` on the machine's Node (absent since start-up is measured per line, `startup_lines`). */
+  check?: CheckTiming;
+  /** Start-up on each Node line (bench/startup; absent in results from before it was measured). */
+  startup_lines?: StartupResults;
   /** No-op request hooks with metrics_bind scraped every second vs without (absent in results from before it was measured). */
   metrics?: { without_rps: number; with_rps: number; ratio: number; scrapes: number; failed_scrapes: number };
   /** Connection-per-request load with 5% slow requests (absent without wrk, and in results from before it was measured). */
@@ -84,8 +89,29 @@ function startGoals(r: Results): Judged[] {
   return goals;
 }
 
+/** The start-up run the page shows with `r`: the newest of its own and bench/results/startup-*.json measured after it; null for results from before. */
+export function startupOf(r: Results): { results: StartupResults; file: string } | null {
+  const dir = join(ROOT, 'bench/results');
+  const newest = readdirSync(dir)
+    .filter((f) => STARTUP_FILE.test(f))
+    .sort()
+    .at(-1);
+  const own = r.startup_lines === undefined ? null : { results: r.startup_lines, file: resultsFile(r.date) };
+  if (newest === undefined) return own;
+  const saved = JSON.parse(readFileSync(join(dir, newest), 'utf8')) as StartupResults;
+  return saved.date > r.date && saved.date > (own?.results.date ?? '') ? { results: saved, file: `results/${newest}` } : own;
+}
+
+/** The command goals of results that measured commands on the machine's Node only. */
+function checkGoals(check: CheckTiming | undefined): Judged[] {
+  if (check === undefined) return [];
+  if (check.commands === undefined) return [{ name: "`hostd check` over `node -e ''`", goal: '≤ 60 ms', measured: `${check.difference_ms} ms`, met: check.difference_ms <= 60 }];
+  return check.commands.flatMap((c) => (c.goal === null ? [] : [{ name: `\`${c.command}\` vs \`node -e ''\``, goal: `≤ ${c.goal}×`, measured: `${c.ratio.toFixed(2)}×`, met: c.ratio <= c.goal }]));
+}
+
 export function judge(r: Results): Judged[] {
   const noop = r.throughput.find((t) => t.target === NOOP)!;
+  const startup = startupOf(r);
   const stop = r.startup.find((s) => s.target.startsWith('hostd') && s.idle_stop_ms !== null)!;
   const reload = r.reloads.find((x) => x.target.startsWith('hostd'))!;
   return [
@@ -93,11 +119,9 @@ export function judge(r: Results): Judged[] {
     { name: 'req/s with no-op request hooks, vs PM2 cluster', goal: '≥ 1.0×', measured: `${noop.over_pm2!.toFixed(3)}×`, met: noop.over_pm2! >= 1 },
     { name: 'p99 latency with no-op request hooks, vs bare node:cluster', goal: '≤ 1.10×', measured: ratio(noop.p99_ratio), met: noop.p99_ratio === null ? null : noop.p99_ratio <= 1.1 },
     { name: 'failed requests across 3 reloads under load', goal: '0', measured: String(reload.failed), met: reload.failed === 0 },
-    ...(r.check.commands === undefined
-      ? [{ name: "`hostd check` over `node -e ''`", goal: '≤ 60 ms', measured: `${r.check.difference_ms} ms`, met: r.check.difference_ms <= 60 }]
-      : r.check.commands.flatMap((c) => (c.goal === null ? [] : [{ name: `\`${c.command}\` vs \`node -e ''\``, goal: `≤ ${c.goal}×`, measured: `${c.ratio.toFixed(2)}×`, met: c.ratio <= c.goal }]))),
+    ...(startup === null ? checkGoals(r.check) : []),
     { name: 'SIGTERM to exit, idle', goal: '≤ 150 ms', measured: `${stop.idle_stop_ms} ms`, met: stop.idle_stop_ms! <= 150 },
-    ...startGoals(r),
+    ...(startup === null ? startGoals(r) : lineStartGoals(startup.results)),
     ...(r.metrics === undefined
       ? []
       : [{ name: 'req/s with metrics_bind scraped every second, vs without', goal: '≥ 0.99×', measured: `${r.metrics.ratio.toFixed(3)}×`, met: r.metrics.ratio >= 0.99 }]),
@@ -264,12 +288,13 @@ export interface OwnFiles {
 
 export function renderReport(r: Results, history: readonly Results[] = [r], own: OwnFiles = { scrape: null, proxy: null, upgrade: null }): string {
   const judged = judge(r);
+  const startup = startupOf(r);
   return `# Performance
 
 <!-- Generated by \`npm run bench\` (bench/run.ts, bench/report.ts) from bench/${resultsFile(r.date)}; run it again rather than editing this file. -->
 
 Measured on one machine in one run, ${r.date.slice(0, 10)}: ${r.machine.cpus} × ${r.machine.model},
-${r.machine.memory_gib} GiB, Node ${r.node}, load from ${r.generator} on the same machine; ${r.pinning}.${r.node_extra_ca_certs ? '\nNODE_EXTRA_CA_CERTS was set, which adds about 60 ms to every Node start: start times and `hostd check` include it.' : ''}
+${r.machine.memory_gib} GiB, Node ${r.node}, load from ${r.generator} on the same machine; ${r.pinning}.${caCertsNote(r, startup !== null)}
 Every target serves the same handler (\`bench/app.mjs\`): node:cluster, hostd and PM2 with 2 workers, node:http as one
 process. Each round measures each target once for ${r.settings.seconds} s with
 ${r.settings.connections} keep-alive connections, in rotating order, so drift over the run hits all alike;
@@ -317,19 +342,24 @@ what hosting costs. The per-round figures are in the results file.${r.generator.
 
 ${pinningNote(r)}
 
-## Start, stop, memory
+${startup === null ? '' : `${renderStartup(startup.results, startup.file)}\n`}## ${startup === null ? 'Start, stop, memory' : 'Stop, memory'}
 
-${table(
-  ['target', 'cold start to first 200 (ms)', 'SIGTERM to exit, idle (ms)'],
-  r.startup.filter((s) => s.cold_start_ms !== null).map((s) => [s.target, s.cold_start_ms!, s.idle_stop_ms!]),
-)}
+${
+  startup === null
+    ? table(
+        ['target', 'cold start to first 200 (ms)', 'SIGTERM to exit, idle (ms)'],
+        r.startup.filter((s) => s.cold_start_ms !== null).map((s) => [s.target, s.cold_start_ms!, s.idle_stop_ms!]),
+      )
+    : table(
+        ['target', 'SIGTERM to exit, idle (ms)'],
+        r.startup.filter((s) => s.idle_stop_ms !== null).map((s) => [s.target, s.idle_stop_ms!]),
+      )
+}
 
-Median of ${r.settings.starts} starts. Cold start is from spawning the process to the first 200
-response; hostd's includes loading its TypeScript config in the primary and in each worker.
-"Idle" means no open connection. A kept-alive idle connection adds up to \`DRAIN_IDLE_MS\` (250
+Median of ${r.settings.starts} ${startup === null ? 'starts. Cold start is from spawning the process to the first 200\nresponse; hostd\'s includes loading its TypeScript config in the primary and in each worker.\n' : 'stops, each of a fresh start. '}"Idle" means no open connection. A kept-alive idle connection adds up to \`DRAIN_IDLE_MS\` (250
 ms, src/runtime/worker/connections.ts): a draining worker closes an idle connection only after
 it stayed idle that long, so a client about to reuse it is not reset.
-${replacementNote(r)}${startCostNote(r)}
+${startup === null ? `${replacementNote(r)}${startCostNote(r)}` : ''}
 ${table(
   ['target', 'primary RSS (MiB)', 'worker RSS (MiB, median)'],
   r.memory.map((m) => [m.target, m.primary_mib, m.worker_mib]),
@@ -348,12 +378,16 @@ ${r.settings.connections} keep-alive connections for 12 s; three reloads (hostd:
 "reloaded: generation N is serving"; PM2: \`pm2 reload\`, which returns once every instance was
 replaced). A failure is a connection error, a reset, a timeout or a non-2xx answer.
 ${upgradeSection(own.upgrade)}
-## \`hostd check\`
+${
+  startup !== null || r.check === undefined
+    ? ''
+    : `## \`hostd check\`
 
 \`hostd check\` on this repository's \`hostd.config.ts\` takes ${r.check.hostd_check_ms} ms against
 ${r.check.node_e_ms} ms for \`node -e ''\`: ${r.check.difference_ms} ms more (median of ${r.check.rounds} paired runs).
 ${commandsTable(r.check)}
-${
+`
+}${
   r.metrics === undefined
     ? ''
     : `
@@ -523,13 +557,23 @@ export const latestScrape = () => latestScenario<ScrapeResults>('scrape');
 export const scrapeFile = (date: string) => scenarioFile('scrape', date);
 export const latestProxy = () => latestScenario<ProxyResults>('proxy');
 
+/** What NODE_EXTRA_CA_CERTS (a bundle of certificates every Node start reads) did to this run's figures. */
+function caCertsNote(r: Results, startupRows: boolean): string {
+  if (r.startup_lines !== undefined) return '\nEvery process this run started ran without NODE_EXTRA_CA_CERTS (the bench unsets it).';
+  const rest = r.node_extra_ca_certs ? ' It was set for the rest of this run, which adds about 60 ms to every Node start and nothing per request.' : '';
+  if (startupRows) return `\nThe start-up rows, on each Node line, come from their own run (below), without NODE_EXTRA_CA_CERTS.${rest}`;
+  return r.node_extra_ca_certs ? '\nNODE_EXTRA_CA_CERTS was set, which adds about 60 ms to every Node start: start times and `hostd check` include it.' : '';
+}
+
 /** Where hostd's start goes beyond Node's, from this run's own rows (issue 16 asked for the breakdown). */
 function startCostNote(r: Results): string {
-  const ms = (command: string) => r.check.commands?.find((c) => c.command === command)?.ms;
+  if (r.check === undefined) return '';
+  const check = r.check;
+  const ms = (command: string) => check.commands?.find((c) => c.command === command)?.ms;
   const config = ms('hostd check --no-app');
   const worker = ms('node dist/worker.js');
   if (config === undefined || worker === undefined) return '';
-  const over = (x: number) => `${Math.round((x - r.check.node_e_ms) * 10) / 10} ms`;
+  const over = (x: number) => `${Math.round((x - check.node_e_ms) * 10) / 10} ms`;
   return `
 Where a start goes beyond Node's own (from the \`hostd check\` rows below, without NODE_EXTRA_CA_CERTS): the primary
 loads the CLI and resolves the config before it forks, which \`hostd check --no-app\` measures: ${over(config)} over
@@ -687,6 +731,14 @@ export function printJudged(judged: readonly Judged[]): void {
 
 /** A run's results file: by date, or date and time (to the minute in older runs, to the second since), with an optional note after a dash. */
 const RUN_FILE = /^\d{4}-\d{2}-\d{2}(T\d{4,6})?(-.*)?\.json$/;
+
+/** A start-up run's results file (bench/startup.ts). */
+const STARTUP_FILE = /^startup-\d{4}-\d{2}-\d{2}T\d{6}\.json$/;
+
+/** `results/startup-2026-12-06T200712.json`: a start-up run's file, named as a run's. */
+export function startupFile(date: string): string {
+  return resultsFile(date).replace('results/', 'results/startup-');
+}
 
 /** `results/2026-11-23T200712.json`: one file per run, named by when it began (to the second), in the order they ran. */
 export function resultsFile(date: string): string {

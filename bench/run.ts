@@ -6,9 +6,11 @@
  *     no-op request hooks, a realistic post_request) and PM2 in cluster mode, all serving
  *     the same handler with 2 workers. Every round measures each once, in rotating order,
  *     so drift over the run hits all alike; ratios to node:cluster are taken per round.
- *  2. cold start to the first 200, SIGTERM to exit when idle, resident memory.
+ *  2. SIGTERM to exit when idle, resident memory.
  *  3. failed requests during three reloads under load: hostd (SIGHUP) and `pm2 reload`.
- *  4. `hostd --version`, `--help` and `check` against `node -e ''` (bench/check.ts).
+ *  4. start-up on Node 20 and Node 26 (bench/startup): cold starts to the first 200 against
+ *     node:cluster, a worker replacement, `hostd --version`, `--help` and `check` against
+ *     `node -e ''`; `npm run bench:startup` runs it alone.
  *  5. the cost of metrics: no-op request hooks with `metrics_bind` set and scraped every
  *     second against the same without it, in alternating rounds.
  *  6. dispatch: a new connection per request, 5% of requests burning 50 ms of CPU, against
@@ -26,17 +28,19 @@
  * The load generator and the servers run on separate CPUs when `taskset` allows
  * (bench/lib/cpus.ts; BENCH_PIN=0 turns it off). Writes bench/results/<date>T<hhmmss>.json and
  * regenerates docs/performance.md (bench/report.ts). Prints; never asserts.
- * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_STARTS tune it. BENCH_ONLY=metrics
- * (or startup, dispatch, websockets, reload-memory, scrape) runs that section alone and only
- * prints (no results file, no report); `npm run bench:scrape` runs section 9 and records it.
- * BENCH_ONLY=proxy (or upgrade) runs section 10 (or 11) and records it (its own results file, and the report's section).
+ * BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_STARTS and BENCH_NODE_LINES tune it.
+ * BENCH_ONLY=metrics (or startup, dispatch, websockets, reload-memory, scrape) runs that section
+ * alone and only prints (no results file, no report); `npm run bench:scrape` runs section 9 and
+ * records it. BENCH_ONLY=proxy (or upgrade) runs section 10 (or 11) and records it (its own
+ * results file, and the report's section). Every process it starts runs without
+ * NODE_EXTRA_CA_CERTS (bench/lib/targets.ts).
  */
 import { get } from 'node:http';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { describeCheck, measureCheck } from './check.ts';
+import { measureStartup } from './startup.ts';
 import { dispatchScenario } from './dispatch/scenario.ts';
 import { proxyScenario } from './proxy/scenario.ts';
 import { reloadMemoryScenario } from './reload-memory/scenario.ts';
@@ -49,13 +53,13 @@ import { GENERATOR, load, type LoadResult } from './lib/load.ts';
 import { median, medianRatio, round } from './lib/stats.ts';
 
 const roundRatio = (ratio: number | null) => (ratio === null ? null : round(ratio, 3));
-import { cluster, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
+import { cluster, getOnce, hostd, pm2, ROOT, type Running, rssMiB, single, type Target } from './lib/targets.ts';
 import { latestRun, printJudged, resultsFile, scenarioFile, steadiness, writeReport, type Results, type ScenarioName } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const STARTS = Number(process.env.BENCH_STARTS ?? 7);
+const STARTS = Number(process.env.BENCH_STARTS ?? 9);
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -113,63 +117,21 @@ async function throughput(): Promise<{ rows: Results['throughput']; memory: Resu
   }
 }
 
-/** One GET on a connection of its own (closed after), so nothing stays open when measuring an idle stop. */
-function getOnce(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    get(url, { agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', () => resolve(0));
-  });
-}
 
-const HOSTD_ONE = hostd('hostd, 1 worker', 'one-worker.ts');
-
-/**
- * A worker replacement: hostd with one worker, SIGKILL it and time a request sent right after
- * until it is answered, by the replacement (the primary holds the connection meanwhile). A
- * fresh instance each time: a slot that keeps failing is restarted with a growing backoff,
- * which is not what one crash costs. Against a fresh `node app.js` start to its first 200
- * (the single-process target's cold start).
- */
-async function replacement(): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < STARTS; i++) {
-    const running = await HOSTD_ONE.start();
-    try {
-      while ((await getOnce(running.url)) !== 200);
-      const [worker] = running.workers();
-      if (worker === undefined) throw new Error('hostd, 1 worker: no worker process');
-      process.kill(worker, 'SIGKILL');
-      const started = performance.now();
-      while ((await getOnce(running.url)) !== 200);
-      times.push(performance.now() - started);
-    } finally {
-      await running.stop();
-    }
-  }
-  return times;
-}
-
-async function startup(): Promise<Results['startup']> {
-  log(`\n2. cold start to the first 200, and SIGTERM to exit when idle: ${STARTS} starts each`);
+/** SIGTERM to exit when idle, each of a fresh start (the start-up section measures the starts, per Node line). */
+async function stops(): Promise<Results['startup']> {
+  log(`\n2. SIGTERM to exit when idle: ${STARTS} stops each`);
   const rows: Results['startup'] = [];
   for (const target of [cluster, single, HOSTD_PLAIN]) {
-    const cold: number[] = [];
-    const stops: number[] = [];
+    const stopped: number[] = [];
     for (let i = 0; i < STARTS; i++) {
-      const started = performance.now();
       const running = await target.start();
       while ((await getOnce(running.url)) !== 200);
-      cold.push(performance.now() - started);
-      stops.push(await running.stop('SIGTERM'));
+      stopped.push(await running.stop('SIGTERM'));
     }
-    rows.push({ target: target.name, cold_start_ms: round(median(cold)), idle_stop_ms: round(median(stops)) });
-    log(`   ${target.name}: cold start ${round(median(cold))} ms, idle stop ${round(median(stops))} ms`);
+    rows.push({ target: target.name, cold_start_ms: null, idle_stop_ms: round(median(stopped)) });
+    log(`   ${target.name}: idle stop ${round(median(stopped))} ms`);
   }
-  const replaced = await replacement();
-  rows.push({ target: HOSTD_ONE.name, cold_start_ms: null, idle_stop_ms: null, replacement_ms: round(median(replaced)) });
-  log(`   ${HOSTD_ONE.name}: SIGKILL to serving again ${round(median(replaced))} ms (${replaced.map((t) => Math.round(t)).join(', ')})`);
   return rows;
 }
 
@@ -287,23 +249,22 @@ if (ONLY === 'proxy' || ONLY === 'upgrade') {
 if (ONLY !== null) {
   log(`hostd bench (${ONLY} only), Node ${process.version}; ${PINNING}`);
   if (ONLY === 'metrics') await metricsCost();
-  else if (ONLY === 'startup') await startup();
+  else if (ONLY === 'startup') await measureStartup(STARTS, log);
   else if (Object.hasOwn(SCENARIOS, ONLY)) await SCENARIOS[ONLY as keyof typeof SCENARIOS]();
   else throw new Error(`BENCH_ONLY=${ONLY}: expected metrics, startup, ${Object.keys(SCENARIOS).join(', ')}`);
   process.exit(0);
 }
 const date = new Date().toISOString();
 log(`hostd bench, ${date}: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${PINNING}`);
-// Node reads the whole bundle of certificates at every start when it is set.
+// Node reads the whole bundle of certificates at every start when it is set: not in the processes the bench starts.
 const EXTRA_CA_CERTS = Boolean(process.env.NODE_EXTRA_CA_CERTS);
-if (EXTRA_CA_CERTS) log('NODE_EXTRA_CA_CERTS is set: every Node start here takes about 60 ms more (start times and hostd check include it)');
+if (EXTRA_CA_CERTS) log('NODE_EXTRA_CA_CERTS is set here; the bench unsets it for every process it starts, hostd and baselines alike');
 const { rows, memory } = await throughput();
-const starts = await startup();
+const starts = await stops();
 const reloadRows = await reloads();
 const upgrades = await SCENARIOS.upgrade();
-log("\n4. hostd's commands (--version, --help, check) vs node -e ''");
-const check = measureCheck(20);
-for (const line of describeCheck(check)) log(` ${line}`);
+log("\n4. start-up on each Node line: cold starts, a worker replacement, hostd's commands vs node -e ''");
+const startupLines = await measureStartup(STARTS, log);
 const metrics = await metricsCost();
 const dispatch = await SCENARIOS.dispatch();
 const websockets = await SCENARIOS.websockets();
@@ -323,7 +284,7 @@ const results: Results = {
   memory,
   startup: starts,
   reloads: reloadRows,
-  check,
+  startup_lines: startupLines,
   metrics,
   ...(dispatch === null ? {} : { dispatch }),
   websockets,

@@ -100,10 +100,23 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** Marks hostd's errors in every copy of hostd in a process (see HostdError's `instanceof`). */
+const HOSTD_ERROR = Symbol.for('hostd.error');
+
 /** An error hostd knows how to report: a stable `code`, a message a user can act on, an exit code. */
 export class HostdError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
+
+  /**
+   * `instanceof HostdError` holds for a HostdError of any copy of hostd in the process: a worker's
+   * code is a bundle of its own (dist/worker-main.js), beside the `hostd` a config or an app imports.
+   * A subclass is checked as usual.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== HostdError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [HOSTD_ERROR]?: unknown })[HOSTD_ERROR] === true;
+  }
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -112,6 +125,7 @@ export class HostdError extends Error {
     this.exitCode = ERRORS[code].exit;
   }
 }
+Object.defineProperty(HostdError.prototype, HOSTD_ERROR, { value: true });
 
 /** One problem found in a config layer; many are reported at once. */
 export interface ConfigIssue {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ERRORS } from '../src/errors.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { ERRORS, HostdError } from '../src/errors.ts';
+import { ModuleLoadError } from '../src/config/user-error.ts';
 import { REPO } from './helpers/project.ts';
 
 function sources(dir: string): string[] {
@@ -18,5 +19,22 @@ describe('error codes', () => {
     expect(docs).toContain(`\`${name}\``);
     const uses = code.split(`'${name}'`).length - 1 + code.split(`ERRORS.${name}`).length - 1;
     expect(uses, `${name} is defined but never raised`).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('HostdError', () => {
+  it("is recognised in every copy of hostd in a process (a worker's bundle beside the hostd an app imports); a subclass as usual", async () => {
+    // Another instance of the module, as a bundle carrying its own copy of hostd gives.
+    vi.resetModules();
+    const built = (await import('../src/errors.ts')) as { HostdError: typeof HostdError };
+    expect(built.HostdError).not.toBe(HostdError);
+    expect(new built.HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).toBeInstanceOf(HostdError);
+    expect(new HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).toBeInstanceOf(built.HostdError);
+    expect(new Error('x')).not.toBeInstanceOf(HostdError);
+    expect(HostdError[Symbol.hasInstance](null)).toBe(false);
+    const subclassed = new ModuleLoadError({ file: '/x.ts' }, 'problem');
+    expect(subclassed).toBeInstanceOf(HostdError);
+    expect(subclassed).toBeInstanceOf(ModuleLoadError);
+    expect(new HostdError('HOSTD_ERR_CONFIG_LOAD', 'x')).not.toBeInstanceOf(ModuleLoadError);
   });
 });

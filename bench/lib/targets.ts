@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,17 @@ export interface Target {
   start(): Promise<Running>;
 }
 
+
+/** One GET on a connection of its own (closed after), so nothing stays open when measuring an idle stop; its status, 0 on an error. */
+export function getOnce(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', () => resolve(0));
+  });
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -55,7 +67,7 @@ function spawnServing(args: string[], ready: RegExp, port: RegExp, env?: NodeJS.
   return new Promise((resolve, reject) => {
     // taskset execs node, so the child's pid is the server's.
     const [command, commandArgs] = pinned(SERVER_CPUS, process.execPath, args);
-    const child = spawn(command, commandArgs, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, { cwd: ROOT, env: env ?? measuredEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let served = false;
     const seen = (data: Buffer) => {
@@ -85,7 +97,7 @@ function stopper(child: ChildProcess) {
     });
 }
 
-/** `env`: the servers' environment (the bench's own when absent). */
+/** `env`: the servers' environment (measuredEnv() when absent). */
 export function nodeTarget(name: string, args: string[], ready: RegExp, port: RegExp, env?: NodeJS.ProcessEnv): Target {
   return {
     name,
@@ -124,7 +136,7 @@ export const pm2: Target = {
   async start() {
     const home = mkdtempSync(join(tmpdir(), 'hostd-bench-pm2-'));
     const port = await freePort();
-    const env = { ...process.env, PM2_HOME: home, PORT: String(port) };
+    const env = { ...measuredEnv(), PM2_HOME: home, PORT: String(port) };
     // The daemon PM2 starts inherits the CPUs, and its instances inherit them from it.
     const run = (...args: string[]) => execFileSync(...pinned(SERVER_CPUS, process.execPath, [PM2, ...args]), { env, cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
     run('start', join(ROOT, 'bench/targets/pm2-app.cjs'), '-i', '2', '--name', 'bench');

@@ -35,6 +35,9 @@ function answer(): boolean {
 // dist/cli.js, beside this file once built; a specifier in a variable stays the runtime's to resolve.
 const whole = './cli.js';
 if (!answer()) {
+  // Before the whole CLI loads, so that its code (and the primary's) is compiled from the cache.
+  // Required here, not imported: --version and --help load nothing more.
+  (require('../compile-cache.ts') as typeof import('../compile-cache.ts')).enableCompileCache(__dirname);
   // `hostd check` loads the app in a second process: started now, its Node start overlaps the CLI's own.
   // Required here, not imported: --version and --help do not load node:child_process.
   if (args[0] === 'check' && !args.some((arg) => arg === '--no-app' || arg === '--help' || arg === '-h')) {

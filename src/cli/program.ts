@@ -83,10 +83,11 @@ export function buildProgram(setExitCode: (code: number) => void, invoked?: stri
     .description('validate the config and load the app as a worker would (in a separate process, within boot_timeout); print a summary (exit 0 valid, 1 invalid, 2 usage)')
     .addOption(configOption())
     .option('--json', 'machine-readable output')
-    .addOption(new NoAppOption());
-  addSettingFlags(check, false).action(async (options: CommonOptions & { loadApp: boolean }, cmd: Command) => {
+    .addOption(new NoAppOption())
+    .option('--warm', "also fill the caches `hostd run` reads (Node's compiled code of hostd and the app): an image's last build step");
+  addSettingFlags(check, false).action(async (options: CommonOptions & { loadApp: boolean; warm?: boolean }, cmd: Command) => {
     const { checkCommand } = await import('./commands/check.ts');
-    setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true, options.loadApp));
+    setExitCode(await checkCommand(inputsFor('check', cmd, options, true), options.json === true, options.loadApp, options.warm === true));
   });
 
   const printConfig = new Command('print-config')

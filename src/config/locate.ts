@@ -9,6 +9,7 @@ import { displayPath, printablePath } from '../paths.ts';
 import { escapeControls } from '../text.ts';
 import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
 import type { ModuleSources } from './modules.ts';
+import type { Transform } from './transform-cache.ts';
 import type { SettingName } from './settings.ts';
 import type { Command } from './types.ts';
 
@@ -28,6 +29,8 @@ export interface ConfigInputs {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Sources to evaluate instead of the files on disk: a worker replays its generation's. */
   readonly modules?: ModuleSources | undefined;
+  /** The primary's transforms of those sources (transform-cache.ts), so that a worker makes none. */
+  readonly transforms?: readonly Transform[] | undefined;
 }
 
 /**

@@ -8,9 +8,11 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileModule, type CompileMode, type ModuleBody, type ModuleExports, resolvePackage } from './load.ts';
+import { isOwnModule, MODULE_SYNTAX, TYPESCRIPT } from './module-syntax.ts';
+import { NATIVE_TYPESCRIPT, NativeLoader } from './native.ts';
 import { quote } from '../text.ts';
 import { importLine, ModuleLoadError, type ModulePlace } from './user-error.ts';
 
@@ -21,13 +23,8 @@ export type ModuleSources = Readonly<Record<string, string>>;
 const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'];
 /** `./x.js` may stand for `./x.ts`, as TypeScript's NodeNext resolution allows. */
 const TS_FOR_JS: Readonly<Record<string, string>> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
-const TYPESCRIPT = /\.[cm]?ts$/;
-/**
- * ES module syntax (jiti's own test, plus `import()`): JavaScript without it is CommonJS and
- * runs as it is written, not transpiled (which would, for one, make it strict).
- */
-const MODULE_SYNTAX =
-  /(?:^|[\s;])(?:import[\s\w*,{}]*from|import\s*["'*{]|export\b\s*(?:[*{]|default|class|type|function|const|var|let|async function)|import\.meta\b)|(?<![\w$.])import\s*\(/m;
+/** A root Node may load itself (native.ts): an ES module, TypeScript or JavaScript. */
+const NATIVE_ROOT = /\.m?[jt]s$/;
 
 interface Entry {
   readonly file: string;
@@ -55,9 +52,27 @@ interface Importer {
 export class ModuleGraph {
   private readonly texts: Record<string, string> = {};
   private readonly entries = new Map<string, Entry>();
+  /** Node's own loading of the graph's modules, where Node strips types by default (native.ts); null where it does not. */
+  private readonly native: NativeLoader | null;
+  /**
+   * Set once a root needed jiti: the graph's later roots are jiti's too, so that a module they
+   * share has one instance. (A module Node loaded for an earlier root would be evaluated again
+   * by jiti if a later root, which Node could not load, imports it too.)
+   */
+  private jitiOnly = false;
 
   /** `replay`: texts to evaluate instead of the files on disk, by absolute path (a generation's `sources`). */
-  constructor(private readonly replay: ModuleSources = {}) {}
+  constructor(private readonly replay: ModuleSources = {}) {
+    this.native = NATIVE_TYPESCRIPT
+      ? new NativeLoader({
+          source: (file) => this.source(file),
+          pathTarget: (specifier, parentFile) => (isPathSpecifier(specifier) ? this.findLocal(specifierPath(specifier, parentFile)) : null),
+          notFound: (specifier, parentFile) => this.notFound(specifier, parentFile),
+          parseJson,
+          importNow: (file) => namespaceOf(this.requireLocal(file)),
+        })
+      : null;
+  }
 
   /** Every local module evaluated so far (replayed text, or text read from disk now), config file included. */
   get sources(): ModuleSources {
@@ -74,8 +89,20 @@ export class ModuleGraph {
     return text;
   }
 
-  /** Imports `specifier` as `parentFile` would (a relative path, an absolute path, a file: URL, `#imports`, or a package). */
+  /**
+   * Imports `specifier` as `parentFile` would (a relative path, an absolute path, a file: URL,
+   * `#imports`, or a package): a local ES module by Node itself where it can (native.ts), else
+   * as the graph evaluates modules with jiti's transform.
+   */
   async import(specifier: string, parentFile: string): Promise<ModuleExports> {
+    if (this.native !== null && !this.jitiOnly && isPathSpecifier(specifier)) {
+      const file = this.findLocal(specifierPath(specifier, parentFile));
+      if (file !== undefined && NATIVE_ROOT.test(file)) {
+        const exports = await this.native.import(file);
+        if (exports !== null) return exports;
+        this.jitiOnly = true;
+      }
+    }
     return namespaceOf(await this.load(specifier, parentFile, undefined));
   }
 
@@ -109,6 +136,13 @@ export class ModuleGraph {
     return this.evaluate(target.local, { specifier, file: importer.file }).module.exports;
   }
 
+  /** `module.exports` of local module `file`, evaluated synchronously now if it is not yet (a module Node's loading of the graph cannot run, native.ts). */
+  private requireLocal(file: string): unknown {
+    const known = this.entries.get(file);
+    if (known?.state === 'failed') throw known.error;
+    return (known ?? this.evaluate(file, { specifier: file, file })).module.exports;
+  }
+
   /** Whether `entry` is `file`, or waits (through the modules it waits for) for `file`. */
   private waitsFor(entry: Entry, file: string): boolean {
     if (entry.file === file) return true;
@@ -129,10 +163,7 @@ export class ModuleGraph {
     }
     const file = resolvePackage(specifier, parentFile);
     if (file === undefined) throw this.notFound(specifier, parentFile);
-    // Node 20 cannot import TypeScript (a workspace package whose entry is src/index.ts);
-    // `#imports` that stay out of node_modules are the project's own modules.
-    const local = TYPESCRIPT.test(file) || (specifier.startsWith('#') && !file.split(sep).includes('node_modules'));
-    return local ? { local: file } : { native: pathToFileURL(file).href };
+    return isOwnModule(specifier, file) ? { local: file } : { native: pathToFileURL(file).href };
   }
 
   /** The file a local path names: the file itself, `.ts` for `.js`, the path with an extension, a folder's index. */

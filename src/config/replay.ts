@@ -15,6 +15,7 @@ import { hookValueProblems, type Layer, type LayerRules, mergeHooks, walkLayers 
 import { loadConfigFile, withinConfigTimeout } from './load.ts';
 import { type ConfigInputs, locateConfigFile } from './locate.ts';
 import { ModuleGraph } from './modules.ts';
+import { adoptTransforms } from './transform-cache.ts';
 import type { HookEntry } from './types.ts';
 
 /** What a worker takes from its config. */
@@ -54,6 +55,7 @@ export async function replayConfig(inputs: ConfigInputs, configTimeout: number):
   const issues: ConfigIssue[] = [];
   const layers: Layer[] = [];
   if (file) {
+    adoptTransforms(inputs.transforms, inputs.modules ?? {});
     const graph = new ModuleGraph(inputs.modules);
     const fileLayers = async () => {
       const { config: raw } = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);

@@ -14,6 +14,7 @@ import { mergeHooks } from './layer-walk.ts';
 import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
 import { loadConfigFile, withinConfigTimeout } from './load.ts';
 import { ModuleGraph } from './modules.ts';
+import { transformsOf } from './transform-cache.ts';
 import { envName, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
 import { type ConfigInputs, locateConfigFile } from './locate.ts';
 import { readTlsMaterial, type TlsMaterial } from './tls-files.ts';
@@ -75,6 +76,7 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
     presets: Object.freeze(presetNames),
     modules: graph.sources,
     tls,
+    transforms: transformsOf(graph.sources),
   });
 }
 

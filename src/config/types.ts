@@ -6,6 +6,7 @@
 import type { HookFn } from '../hooks/contexts.ts';
 import type { ModuleSources } from './modules.ts';
 import type { TlsMaterial } from './tls-files.ts';
+import type { Transform } from './transform-cache.ts';
 import type { PresetName } from './shipped-presets.ts';
 import type { HookName, ResolvedSettings, SettingName, UserHooks, UserSettings } from './options.generated.ts';
 
@@ -66,4 +67,6 @@ export interface ResolvedConfig {
    * resolved: what a worker of this generation serves with. Null without `certfile`.
    */
   readonly tls: TlsMaterial | null;
+  /** Those modules as hostd evaluated them (transpiled, or stripped of types): given to the generation's workers with them. */
+  readonly transforms: readonly Transform[];
 }

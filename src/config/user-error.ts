@@ -13,7 +13,8 @@ import { originalPosition } from './source-maps.ts';
 
 // What jiti throws for a file that does not parse (the app loader; the config's module graph throws ModuleLoadError).
 const PARSE_ERROR = /^(?:Error: )?ParseError: ([\s\S]*?)\s*\n\s*(\S+?):(\d+):(\d+)\s*$/;
-const FRAME = /^\s+at (?:(.*?) \()?(?:file:\/\/)?(\/[^():]+|[A-Za-z]:\\[^():]+):(\d+):(\d+)\)?$/;
+// A module Node loaded for a later generation has `?hostd-config=N` in its URL (native.ts).
+const FRAME = /^\s+at (?:(.*?) \()?(?:file:\/\/)?(\/[^():?]+|[A-Za-z]:\\[^():?]+)(?:\?hostd-config=\d+)?:(\d+):(\d+)\)?$/;
 
 interface Location {
   file: string;

@@ -108,7 +108,10 @@ function timestamp(date: Date): string {
 export function userStack(error: unknown): string {
   if (!(error instanceof Error)) return format('%O', error);
   const lines = (error.stack ?? `${error.name}: ${error.message}`).split('\n');
-  const kept = lines.filter((line) => !/^\s+at /.test(line) || !(line.includes(HOSTD_CODE_DIR) || line.includes('node:internal') || /node_modules[\\/]jiti[\\/]/.test(line)));
+  const kept = lines
+    .filter((line) => !/^\s+at /.test(line) || !(line.includes(HOSTD_CODE_DIR) || line.includes('node:internal') || /node_modules[\\/]jiti[\\/]/.test(line)))
+    // A config module Node loaded for a later generation is the same file (config/native.ts).
+    .map((line) => line.replace(/\?hostd-config=\d+(?=:\d+:\d+\)?$)/, ''));
   const cause = error.cause instanceof Error && !(error.cause as { code?: string }).code?.startsWith('HOSTD_') ? `\nCaused by: ${userStack(error.cause)}` : '';
   return kept.join('\n') + cause;
 }

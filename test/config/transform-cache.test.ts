@@ -2,12 +2,12 @@
  * hostd's transform cache (src/config/transform-cache.ts) and its resolution of `hostd`
  * itself (load.ts): what lets a process evaluate an unchanged config without loading jiti.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolvePackage } from '../../src/config/load.ts';
 import { ModuleGraph } from '../../src/config/modules.ts';
-import { cachedTransform, storeTransform } from '../../src/config/transform-cache.ts';
+import { adoptTransforms, cachedTransform, storeTransform, transformsOf } from '../../src/config/transform-cache.ts';
 import { project, REPO, tempDir } from '../helpers/project.ts';
 
 const CONFIG = "const workers: number = 3;\nexport default { workers };\n";
@@ -17,26 +17,7 @@ async function workersOf(dir: string): Promise<unknown> {
   return ((await new ModuleGraph().import(file, file)).default as { workers: unknown }).workers;
 }
 
-const entries = (dir: string) => readdirSync(join(dir, 'node_modules', '.cache', 'hostd')).filter((f) => f.endsWith('.json'));
-
 describe('the transform cache', () => {
-  it('is written on the first evaluation and read, for that exact text, on the next', async () => {
-    const dir = project({ 'hostd.config.ts': CONFIG });
-    expect(await workersOf(dir)).toBe(3);
-    const [name] = entries(dir);
-    expect(name).toBeDefined();
-    // The entry's code is what runs next time: changed here, the next evaluation shows it.
-    const path = join(dir, 'node_modules', '.cache', 'hostd', name!);
-    const entry = JSON.parse(readFileSync(path, 'utf8')) as { code: string };
-    expect(entry.code).toContain('workers');
-    writeFileSync(path, JSON.stringify({ ...entry, code: entry.code.replace('= 3', '= 4') }));
-    expect(await workersOf(dir)).toBe(4);
-    // Another text of the same file does not use it.
-    writeFileSync(join(dir, 'hostd.config.ts'), CONFIG.replace('3', '5'));
-    expect(await workersOf(dir)).toBe(5);
-    expect(entries(dir)).toHaveLength(2);
-  });
-
   it('keeps an entry to its file, text and mode', () => {
     const dir = project({});
     const file = join(dir, 'a.ts');
@@ -45,6 +26,22 @@ describe('the transform cache', () => {
     expect(cachedTransform(file, 'let a = 1;', 'sync')).toBeUndefined();
     expect(cachedTransform(file, 'let a = 2;', 'async')).toBeUndefined();
     expect(cachedTransform(join(dir, 'b.ts'), 'let a = 1;', 'async')).toBeUndefined();
+  });
+
+  it("gives a generation's transforms to another process, which takes only those of its texts", () => {
+    const dir = project({});
+    const [a, b] = [join(dir, 'a.ts'), join(dir, 'b.ts')];
+    storeTransform(a, 'let a = 1;', 'async', 'CODE A');
+    storeTransform(b, 'let b = 1;', 'sync', 'CODE B');
+    const sources = { [a]: 'let a = 1;', [b]: 'let b = 2;' };
+    // b.ts's transform is of another text: not this generation's.
+    expect(transformsOf(sources)).toEqual([{ file: a, mode: 'async', code: 'CODE A' }]);
+    const c = join(dir, 'c.ts');
+    adoptTransforms([{ file: c, mode: 'async', code: 'CODE C' }, { file: c, mode: 7, code: 'x' }, null, { file: join(dir, 'd.ts'), mode: 'async', code: 'CODE D' }], { [c]: 'let c = 1;' });
+    expect(cachedTransform(c, 'let c = 1;', 'async')).toBe('CODE C');
+    expect(cachedTransform(c, 'let c = 2;', 'async')).toBeUndefined();
+    expect(cachedTransform(join(dir, 'd.ts'), 'let d = 1;', 'async')).toBeUndefined();
+    adoptTransforms('not a list', {});
   });
 
   it('is not kept where no node_modules folder is above the module (never in a folder others share)', async () => {
@@ -74,3 +71,4 @@ describe('resolving hostd itself', () => {
     expect(resolvePackage('zod', join(REPO, 'hostd.config.ts'))).toContain(join('node_modules', 'zod'));
   });
 });
+

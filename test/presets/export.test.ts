@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import module from 'node:module';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import { project, REPO } from '../helpers/project.ts';
 import { startHostd } from '../helpers/run.ts';
 
 const APP = { 'app.mjs': 'export default (q, s) => s.end("ok");\n' };
+/** Whether the Node running the tests (and hostd, started with it) has a compile cache (22.1+). */
+const SUPPORTS_COMPILE_CACHE = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 type Settings = Record<string, unknown>;
 
@@ -244,6 +247,34 @@ describe('hostd export docker', () => {
     const derived = /--stop-timeout (\d+)/.exec(result.stdout)![1];
     expect(doc).toContain(`docker run --stop-timeout ${derived} -p 8000:8000 api`);
     expect(doc).toContain(`(${derived} s for the config above)`);
+  });
+
+  it('builds an image that starts warm and serves from a read-only filesystem', async () => {
+    // What a process has loaded: Node's compile cache folder, and whether jiti (which a config missing from the transform cache needs on Node 20).
+    const facts = "JSON.stringify({ compileCache: module.getCompileCacheDir?.() ?? null, jiti: Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/node_modules/jiti/')) })";
+    const dir = project({
+      'app.mjs': `import module, { createRequire } from 'node:module';\nexport default (req, res) => res.end(${facts});\n`,
+      'hostd.config.ts': `import module, { createRequire } from 'node:module';\nimport { defineConfig } from 'hostd';\nconst workers: number = 1;\nexport default defineConfig({ app: './app.mjs', bind: ':0', workers, when_ready: () => console.log(\`primary \${${facts}}\`) });\n`,
+    });
+    const steps = (await hostd(['export', 'docker', '-b', ':8000'], { cwd: dir })).stdout.split('\n').filter((line) => line.startsWith('RUN '));
+    expect(steps.at(-1)).toBe('RUN node_modules/.bin/hostd check --warm');
+    // Exporting evaluated the config, which cached its transform: the image starts without it.
+    rmSync(join(dir, 'node_modules', '.cache'), { recursive: true, force: true });
+    const built = await hostd(['check', '--warm'], { cwd: dir, env: { NODE_ENV: 'production' } });
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/warmed +the config's transforms/);
+
+    // The container: the project, hostd's node_modules and /tmp read-only, no HOME.
+    const readOnly = [dir, join(REPO, 'node_modules'), '/tmp'].map((folder) => `mount --bind -o ro ${folder} ${folder}`).join(' && ');
+    const prefix = ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', `${readOnly} && exec env -u HOME -u XDG_CACHE_HOME "$@"`, 'sh'];
+    const run = startHostd(dir, [], { prefix, env: { NODE_ENV: 'production' } });
+    const url = await run.ready();
+    const expected = { compileCache: SUPPORTS_COMPILE_CACHE ? expect.stringMatching(new RegExp(`^${join(REPO, 'node_modules', '.cache', 'hostd', 'compile')}/`)) : null, jiti: false };
+    expect(JSON.parse(await (await fetch(url)).text())).toEqual(expected);
+    expect(JSON.parse((await run.waitForOutput(/^primary (.*)$/m))[1]!)).toEqual(expected);
+    expect(await run.stop()).toEqual({ code: 0, signal: null });
+    // Nothing went wrong but the control socket, which needs a writable /tmp (docs/deploy/docker.md).
+    expect(run.output.split('\n').filter((line) => /\[(?:WARNING|ERROR|CRITICAL)\]/.test(line))).toEqual([expect.stringMatching(/\[WARNING\] control socket: listen EROFS/)]);
   });
 
   it('exits 1 when the config listens on loopback only, which nothing outside the container reaches', async () => {

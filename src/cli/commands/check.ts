@@ -13,9 +13,10 @@ import { reportError } from '../report.ts';
 /**
  * `hostd check`: resolves the config and, unless `loadApp` is false (`--no-app`), loads
  * the app as a worker would (app-check.ts), in parallel: the child process that loads it
- * starts while the config is evaluated.
+ * starts while the config is evaluated. `warm` (`--warm`): a valid config's check also fills
+ * the caches `hostd run` reads (warm.ts).
  */
-export async function checkCommand(given: ConfigInputs, json: boolean, loadApp = true): Promise<number> {
+export async function checkCommand(given: ConfigInputs, json: boolean, loadApp = true, warm = false): Promise<number> {
   let inputs: ConfigInputs;
   try {
     // Before the app's process starts: it loads the app from there, as a worker would.
@@ -59,6 +60,7 @@ export async function checkCommand(given: ConfigInputs, json: boolean, loadApp =
   const hooks = HOOK_NAMES.filter((name) => config.hooks[name].length > 0);
   const warnings = config.settings.app === null ? ['app is not set: `hostd run` will need one (`app` in the config, HOSTD_APP, or hostd run APP)'] : [];
   const file = config.file ? displayPath(config.file, inputs.cwd) : '(no config file)';
+  const compileCache = warm ? await (await import('../warm.ts')).warmCaches(config) : undefined;
 
   if (json) {
     out.json({
@@ -69,6 +71,7 @@ export async function checkCommand(given: ConfigInputs, json: boolean, loadApp =
       defaults: SETTING_NAMES.length - set.length,
       hooks: Object.fromEntries(hooks.map((name) => [name, config.hooks[name].length])),
       app: spec === null ? null : { spec: appSpecAsWritten(spec, config.root), loaded: app !== null, kind: app?.ok ? app.kind : null },
+      ...(compileCache === undefined ? {} : { compile_cache: compileCache }),
       warnings,
     });
     return 0;
@@ -90,6 +93,9 @@ export async function checkCommand(given: ConfigInputs, json: boolean, loadApp =
   if (spec !== null) {
     const shown = printablePath(appSpecAsWritten(spec, config.root));
     rows.push(['  app', app?.ok ? `${shown}: ${app.kind}` : `${shown} ${s.dim('(not loaded: --no-app)')}`]);
+  }
+  if (compileCache !== undefined) {
+    rows.push(['  warmed', compileCache === null ? s.dim("the config's transforms (this Node has no compile cache)") : `the config's transforms; compiled code in ${printablePath(displayPath(compileCache, inputs.cwd))}`]);
   }
   for (const line of table(rows)) out.line(line);
   for (const warning of warnings) out.error(`${out.errStyle.yellow('warning:')} ${warning}`);

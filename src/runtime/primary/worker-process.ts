@@ -6,7 +6,7 @@ import { heapShareMiB } from '../memory.ts';
 import { withoutSystemdVariables } from '../targets/systemd.ts';
 
 /** The built worker entry, next to the CLI in dist/. */
-const WORKER_ENTRY = join(HOSTD_CODE_DIR, 'worker.js');
+export const WORKER_ENTRY = join(HOSTD_CODE_DIR, 'worker.js');
 
 /** The first inspector port of workers: Node's own default, so worker 1 listens one above it. */
 const INSPECT_BASE_PORT = 9229;

@@ -1,0 +1,130 @@
+/**
+ * A config loaded by Node itself (src/config/native.ts) where Node strips types by default
+ * (22.18+, 23.6+), and by jiti where it does not or cannot: the same values, positions and
+ * messages either way. Each module says who evaluated it: Node's first stack frame is the
+ * module's file: URL, jiti's (code hostd compiled) the file's path.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ModuleGraph } from '../../src/config/modules.ts';
+import { NATIVE_TYPESCRIPT } from '../../src/config/native.ts';
+import { describeLoadError } from '../../src/config/user-error.ts';
+import { hostd } from '../helpers/cli.ts';
+import { project } from '../helpers/project.ts';
+
+/** Who the running Node makes evaluate an erasable config. */
+const NODE = NATIVE_TYPESCRIPT ? 'node' : 'jiti';
+const WHO = "export const who: string = new Error().stack!.split('\\n')[1]!.includes('file://') ? 'node' : 'jiti';\n";
+/** Counts the module's evaluations in `globalThis[key]`: the probe that precedes Node's loading must run none. */
+const counted = (key: string) => `(globalThis as Record<string, number>)[${JSON.stringify(key)}] = ((globalThis as Record<string, number>)[${JSON.stringify(key)}] ?? 0) + 1;\n`;
+const runs = (key: string) => (globalThis as Record<string, unknown>)[key];
+
+async function load(dir: string, graph = new ModuleGraph(), file = 'hostd.config.ts'): Promise<Record<string, unknown>> {
+  const path = join(dir, file);
+  return (await graph.import(path, path)).default as Record<string, unknown>;
+}
+
+async function problem(dir: string, file = 'hostd.config.ts'): Promise<string> {
+  const graph = new ModuleGraph();
+  const error = await load(dir, graph, file).then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(Error);
+  return describeLoadError(error, join(dir, file), dir, graph.sources);
+}
+
+describe('a config Node can load itself', () => {
+  it('is loaded by Node where it strips types by default, its local TypeScript, JavaScript and JSON modules too', async () => {
+    const dir = project({
+      'lib.ts': `${WHO}export const port: number = 8123;\nexport type Port = number;\n`,
+      'plain.mjs': "export const who = new Error().stack.split('\\n')[1].includes('file://') ? 'node' : 'jiti';\n",
+      'data.json': '{ "__proto__": 1, "name": "data" }\n',
+      'attributed.json': '{ "name": "attributed" }\n',
+      'hostd.config.ts': [
+        "import type { Port } from './lib.ts';",
+        "import { port, who as libWho } from './lib.js';",
+        "import { who as plainWho } from './plain.mjs';",
+        "import data from './data.json';",
+        "import attributed from './attributed.json' with { type: 'json' };",
+        counted('nativeConfigRuns').trimEnd(),
+        WHO.trimEnd(),
+        'const typed: Port = port;',
+        'export default { typed, who, libWho, plainWho, data: Object.keys(data), attributed: attributed.name, url: import.meta.url, dirname: import.meta.dirname };',
+        '',
+      ].join('\n'),
+    });
+    const config = await load(dir);
+    expect(config).toEqual({ typed: 8123, who: NODE, libWho: NODE, plainWho: NODE, data: ['__proto__', 'name'], attributed: 'attributed', url: expect.stringMatching(/^file:\/\/.*\/hostd\.config\.ts(?:\?hostd-config=\d+)?$/), dirname: dir });
+    expect(runs('nativeConfigRuns')).toBe(1);
+  });
+
+  it('replays its generation: the texts it ran, not the files as they are now', async () => {
+    const dir = project({ 'lib.ts': `${WHO}export const value: string = 'first';\n`, 'hostd.config.ts': "import { value, who } from './lib.ts';\nexport default { value, who };\n" });
+    const first = new ModuleGraph();
+    expect(await load(dir, first)).toEqual({ value: 'first', who: NODE });
+    writeFileSync(join(dir, 'lib.ts'), "export const value: string = 'second';\n");
+    expect(await load(dir, new ModuleGraph(first.sources))).toEqual({ value: 'first', who: NODE });
+    expect(await load(dir, new ModuleGraph())).toMatchObject({ value: 'second' });
+  });
+
+  it('shows a throw at the line and column the user wrote, types before it on the line', async () => {
+    const line = "const url: string | undefined = process.env.NO_SUCH_VARIABLE; if (!url) throw new Error('DATABASE_URL is not set');";
+    const dir = project({ 'db.ts': `${WHO}${line}\nexport default url;\n`, 'hostd.config.ts': "import url from './db.ts';\nexport default { url };\n" });
+    const message = await problem(dir);
+    expect(message.split('\n')[0]).toBe(`db.ts:2:${line.indexOf('new Error') + 1}: Error: DATABASE_URL is not set`);
+    expect(message).toContain(`> 2 | ${line}`);
+    expect(message).not.toMatch(/hostd-(?:config|probe)|src[\\/]config|node:/);
+  });
+
+  it('takes what the config imports with import() while it runs, what Node cannot run evaluated as jiti evaluates a required module', async () => {
+    const dir = project({
+      'enum.ts': 'export enum Level { Low = 1, High }\n',
+      'legacy.cjs': "module.exports = { value: 'cjs', 'not-an-identifier': 2 };\n",
+      'hostd.config.ts': [
+        WHO.trimEnd(),
+        "const { Level } = await import('./enum.ts');",
+        "const legacy = await import('./legacy.cjs');",
+        "export default { who, high: Level.High, value: legacy.value, other: legacy['not-an-identifier'], whole: legacy.default.value };",
+        '',
+      ].join('\n'),
+    });
+    expect(await load(dir)).toEqual({ who: NODE, high: 2, value: 'cjs', other: 2, whole: 'cjs' });
+  });
+});
+
+describe('a config Node cannot load itself', () => {
+  it.each([
+    ['an enum', 'export enum Mode { A, B }\nexport const value = Mode.B;\n'],
+    ['a namespace', 'export namespace Space { export const inner = 1; }\nexport const value = Space.inner;\n'],
+    ['parameter properties', 'class Box { constructor(public inner: number) {} }\nexport const value = new Box(1).inner;\n'],
+    ["CommonJS's variables", "import { basename } from 'node:path';\nexport const value = basename(__dirname).length > 0 ? 1 : 0;\n"],
+  ])('falls back to jiti, for its whole graph and once, when a module it imports uses %s', async (_, module) => {
+    const key = `fallbackRuns${Math.random()}`;
+    const dir = project({ 'lib.ts': `${counted(key)}${WHO}${module}`, 'hostd.config.ts': `${counted(key)}${WHO}import { value, who as libWho } from './lib.ts';\nexport default { value, who, libWho };\n` });
+    const config = await load(dir);
+    expect(config.value).toBeTruthy();
+    expect([config.who, config.libWho]).toEqual(['jiti', 'jiti']);
+    expect(runs(key)).toBe(2);
+  });
+
+  it('shows a throw in such a module at the line and column the user wrote, as before', async () => {
+    const line = "  constructor(public name: string | undefined) { if (!name) throw new Error('no name'); }";
+    const dir = project({ 'box.ts': `export class Box {\n${line}\n}\nexport default new Box(undefined);\n`, 'hostd.config.ts': "import box from './box.ts';\nexport default { box };\n" });
+    const message = await problem(dir);
+    expect(message.split('\n')[0]).toBe(`box.ts:2:${line.indexOf('new Error') + 1}: Error: no name`);
+    expect(message).toContain(`> 2 | ${line}`);
+  });
+
+  it('reports a syntax error as jiti always did', async () => {
+    const dir = project({ 'helper.ts': 'export const a: number = 1;\nexport const b = ;\n', 'hostd.config.ts': "import { a } from './helper.ts';\nexport default { a };\n" });
+    const message = await problem(dir);
+    expect(message).toMatch(/^helper\.ts:2:18: syntax error: Unexpected token/);
+    expect(message).toContain('> 2 | export const b = ;');
+  });
+});
+
+it("prints none of Node's experimental-feature warnings (hostd check on a TypeScript config)", async () => {
+  const dir = project({ 'app.mjs': 'export default (req, res) => res.end();\n', 'hostd.config.ts': "import { defineConfig } from 'hostd';\nconst workers: number = 2;\nexport default defineConfig({ app: './app.mjs', workers });\n" });
+  const result = await hostd(['check'], { cwd: dir });
+  expect(result.code).toBe(0);
+  expect(result.stderr).not.toMatch(/Warning/);
+});
