@@ -507,14 +507,19 @@ in turn) followed by the request, in one write; with it off, the same request al
 the header; neither row has errors, which shows each side got what it expected (a header hostd does not expect is a bad
 request; a missing one closes the connection).
 
-Where the time goes: in \`perf\` profiles of one worker (\`--perf-basic-prof\` in \`worker_exec_argv\`, 2026-12-06), a
-connection with a header took about 18 µs more of the worker's CPU than one without, 114 µs against 96. No one
-part dominates: the worker reads the first bytes through the socket's JavaScript stream (a Buffer, the
-Readable machinery, a \`data\` event) where, without a header, the HTTP parser reads the socket natively; the reader's
-three listeners and its \`headers_timeout\` timer are set and removed; the peer's address is fetched
-(\`getpeername\`) to check it against \`forwarded_allow_ips\`; parsing the header takes about 2 µs and making the
-socket show the client's address (\`remoteAddress\`, \`remotePort\`, \`remoteFamily\`) about 2 µs
-(\`src/runtime/proxy/intake.ts\`). The primary does the same work with or without a header.
+Where the time goes. The worker reads the header straight off the connection's descriptor when it is there whole, as
+it is for nearly every connection here (97% in a count of one run): it peeks at the bytes, parses them and takes exactly
+the header (\`takeProxyHeader\`, the native helper's \`peek\` and \`take\`), so Node's HTTP parser then reads the
+request natively, as without a header; only a header still in flight goes through the socket's JavaScript stream.
+That took the worker's cost per connection from about 18 µs over a connection without a header (\`perf\`, 2026-12-06)
+to parts of a microsecond each for what it does itself: \`getpeername\` to check the peer against
+\`forwarded_allow_ips\`, the two system calls, parsing (IPv4 and ports checked in one pass, no RegExp), and the client
+put where \`remoteAddress\` reads it (Node's own cache of the peer, no property defined on the socket). Yet the
+rows still differ by about 30 µs of CPU per request: a \`perf\` comparison per 1,000 requests (2026-12-06) spreads the
+difference thinly, most of it over V8's property-lookup paths (megamorphic loads and stores, inline-cache misses) and
+the kernel's scheduling of the three processes sharing one core, with no one function of hostd's above 1 µs. The goal
+is missed here; the next steps to measure are a worker build whose hot functions see one socket shape, and accepting
+the header's connections without the JavaScript fallback. The primary does the same work with or without a header.
 `;
 
 const CLIENT_NOTE = `
@@ -523,13 +528,14 @@ const CLIENT_NOTE = `
 and checks the hop it finds (\`src/runtime/proxy/forwarded.ts\`), once per request. The baseline is the same
 \`pre_request\` hook reading \`ctx.req\` instead; a request whose hooks never read the client pays nothing for it.
 
-Where the time goes: \`perf\` on one worker (2026-12-06) puts reading \`ctx.client\` at about 0.7 µs of CPU per request, of
-about 14: the walk (splitting the header, checking the address is one, two checks against the list) and, about a
-third of it, Node building \`req.headers\`, which this bench's app never reads otherwise (an app that reads any header
-pays that anyway). Against the goal, 3% of a request this cheap is under half a microsecond. It was 11 µs before
-the profile led to three changes: node:net's \`BlockList\` makes a native \`SocketAddress\` for every check (1.3 µs each,
-and garbage to collect), so IPv4 addresses are matched in JavaScript; an object spread V8 built on its slow path;
-a WeakMap entry per request where a symbol on the request does.
+Where the time goes: it finds \`X-Forwarded-For\`,
+\`X-Forwarded-Proto\` and \`Forwarded\` in \`req.rawHeaders\` (\`forwardingHeaders\`: Node's \`req.headers\`, an object
+built on first use, is never made for it) and walks the header from the right without splitting it, checking each
+IPv4 hop in one pass. It was 11 µs of CPU per request before profiles led to that and three other changes: node:net's
+\`BlockList\` makes a native \`SocketAddress\` for every check (1.3 µs each, and garbage to collect), so IPv4 addresses
+are matched in JavaScript; an object spread V8 built on its slow path; a WeakMap entry per request where a symbol on
+the request does. What is left is about 1 to 2 µs per request in the runs on record, a few percent of a request this cheap,
+so on a loaded machine the req/s ratio moves around the goal from run to run.
 `;
 
 export type ScenarioName = 'scrape' | 'proxy' | 'upgrade';

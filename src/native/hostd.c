@@ -11,6 +11,8 @@
  *    the control socket can tell a hostd worker (or what it started) from the user's CLI.
  *  - peek(fd, max): bytes waiting on a socket, left there (MSG_PEEK): a PROXY protocol header
  *    read by the primary for sticky sessions, before the worker reads it.
+ *  - take(fd, count): drops bytes peeked off a socket: a worker takes the PROXY header it
+ *    peeked, so Node's HTTP parser reads the rest of the connection natively.
  * Built by scripts/build.mjs when a C compiler is there; hostd runs without it.
  */
 #define _GNU_SOURCE

@@ -7,6 +7,7 @@
  * cannot make hostd buffer more than that.
  */
 import { isIP, SocketAddress } from 'node:net';
+import { ipv4Number } from './trusted.ts';
 
 export interface ProxyAddress {
   readonly address: string;
@@ -74,15 +75,23 @@ function parseV1(bytes: Buffer): ProxyParse {
   const [, , source, destination, sourcePort, destinationPort] = fields as [string, string, string, string, string, string];
   const sport = port(sourcePort);
   const dport = port(destinationPort);
-  if (isIP(source) !== family || isIP(destination) !== family) return error(`a PROXY v1 header whose addresses are not IPv${family}`);
+  // A header comes with every connection: IPv4 checked in one pass, not by isIP's RegExp.
+  const valid = family === 4 ? ipv4Number(source) >= 0 && ipv4Number(destination) >= 0 : isIP(source) === 6 && isIP(destination) === 6;
+  if (!valid) return error(`a PROXY v1 header whose addresses are not IPv${family}`);
   if (sport === null || dport === null) return error('a PROXY v1 header whose ports are not 0 to 65535');
   return { state: 'done', header: { version: 1, source: { address: source, port: sport }, destination: { address: destination, port: dport } }, length };
 }
 
 /** A decimal port without a sign or leading zeros, 0 to 65535; null if it is not one. */
 function port(text: string): number | null {
-  if (!/^(0|[1-9]\d{0,4})$/.test(text)) return null;
-  const n = Number(text);
+  const length = text.length;
+  if (length === 0 || length > 5 || (length > 1 && text.charCodeAt(0) === 0x30)) return null;
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    n = n * 10 + digit;
+  }
   return n <= 65535 ? n : null;
 }
 

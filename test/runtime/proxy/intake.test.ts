@@ -8,7 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../../src/runtime/native.ts';
 import { proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
-import { takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
+import { showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
 
 const helper = native();
 const servers: Server[] = [];
@@ -36,7 +36,7 @@ async function accepted(pieces: Buffer[]): Promise<Socket> {
   // Until the kernel holds all that was written: peeking shows it without taking it.
   const total = pieces.reduce((n, p) => n + p.length, 0);
   const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-  for (const deadline = Date.now() + 5000; (helper!.peek(fd, 65536)?.length ?? 0) < total; ) {
+  for (const deadline = Date.now() + 5000; total > 0 && (helper!.peek(fd, 65536)?.length ?? 0) < total; ) {
     if (Date.now() > deadline) throw new Error('the bytes never arrived');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -107,5 +107,18 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
     const socket = await accepted([Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST])]);
     const taken = takeProxyHeader(socket, { peek: helper!.peek, take: () => 3 });
     expect(taken).toMatchObject({ state: 'error', reason: expect.stringMatching(/took 3 bytes/) });
+  });
+});
+
+describe('showClient', () => {
+  it("makes a connected socket's remoteAddress, remotePort and remoteFamily the client's, read before or not", async () => {
+    for (const readFirst of [false, true]) {
+      for (const [address, family] of [['203.0.113.9', 'IPv4'], ['2001:db8::7', 'IPv6']] as const) {
+        const socket = await accepted([]);
+        if (readFirst) expect(socket.remoteAddress).toBe('127.0.0.1');
+        showClient(socket, address, 40001);
+        expect([socket.remoteAddress, socket.remotePort, socket.remoteFamily]).toEqual([address, 40001, family]);
+      }
+    }
   });
 });
