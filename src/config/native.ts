@@ -155,6 +155,10 @@ function register(): void {
 
 /** An import from a graph's module: a local module (another URL of the graph) or Node's own resolution. */
 function resolve(specifier: string, context: ResolveContext, next: (specifier: string, context: ResolveContext) => ResolveResult): ResolveResult {
+  // A root's URL is final. Node's resolution would follow symlinks to the real file, and remember that for the
+  // process: a config reached through a release symlink (current -> releases/N) would load the first release at
+  // every reload, and its probe would run the user's code, its URL no longer the graph's.
+  if (owners.has(specifier)) return { url: specifier, shortCircuit: true };
   const owner = context.parentURL === undefined ? undefined : owners.get(context.parentURL);
   if (owner === undefined || isBuiltin(specifier)) return next(specifier, context);
   const parentFile = fileURLToPath(context.parentURL!);

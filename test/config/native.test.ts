@@ -4,7 +4,7 @@
  * messages either way. Each module says who evaluated it: Node's first stack frame is the
  * module's file: URL, jiti's (code hostd compiled) the file's path.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModuleGraph } from '../../src/config/modules.ts';
@@ -64,6 +64,21 @@ describe('a config Node can load itself', () => {
     writeFileSync(join(dir, 'lib.ts'), "export const value: string = 'second';\n");
     expect(await load(dir, new ModuleGraph(first.sources))).toEqual({ value: 'first', who: NODE });
     expect(await load(dir, new ModuleGraph())).toMatchObject({ value: 'second' });
+  });
+
+  it('follows a folder behind a symlink as its path names it: a release switched behind current is the one loaded, and the probe runs none of it', async () => {
+    const base = project({});
+    for (const n of [1, 2]) {
+      mkdirSync(join(base, 'releases', String(n)), { recursive: true });
+      writeFileSync(join(base, 'releases', String(n), 'lib.ts'), `export const release: number = ${n};\n`);
+      writeFileSync(join(base, 'releases', String(n), 'hostd.config.ts'), `import { release } from './lib.ts';\n${counted(`symlinkedRuns${n}`)}export default { release, workers: ${n} };\n`);
+    }
+    symlinkSync(join('releases', '1'), join(base, 'current'));
+    expect(await load(join(base, 'current'))).toEqual({ release: 1, workers: 1 });
+    symlinkSync(join('releases', '2'), join(base, 'current.next'));
+    renameSync(join(base, 'current.next'), join(base, 'current'));
+    expect(await load(join(base, 'current'))).toEqual({ release: 2, workers: 2 });
+    expect([runs('symlinkedRuns1'), runs('symlinkedRuns2')]).toEqual([1, 1]);
   });
 
   it('shows a throw at the line and column the user wrote, types before it on the line', async () => {

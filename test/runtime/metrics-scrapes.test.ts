@@ -227,6 +227,8 @@ describe('metrics_bind under load (issue 24)', () => {
     expect(value(await scrape(started.metrics), 'app_hits_total')).toBe(40);
     await hit(10);
     await settled(50);
+    // A worker of generation 2: the first generation's may still be leaving (reason reload, not killed).
+    await waitUntil(() => workerPids(started.run.pid).length === 2, "the first generation's workers to be gone");
     const [crashed] = workerPids(run.pid);
     process.kill(crashed!, 'SIGKILL');
     await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="killed"}') === 1, 'the killed worker to be counted');
