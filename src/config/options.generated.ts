@@ -304,7 +304,7 @@ export interface UserSettings {
   /**
    * Whether a worker asks TLS clients for a certificate: `"none"`; `"optional"` (asked for, and a client without one, or with one `ca_certs` did not sign, is served unverified); `"required"` (a client without a certificate signed by `ca_certs` is refused at the handshake).
    *
-   * The app reads the client's certificate with `req.socket.getPeerCertificate()`, and whether it was verified as `host.client(req).verified` (or `req.socket.authorized`); the request hooks as `ctx.client.verified`. As gunicorn's `cert_reqs`, with names instead of Python's `ssl` numbers.
+   * The app reads the client's certificate with `req.socket.getPeerCertificate()`, and whether it was verified as `host.client(req).verified` (or `req.socket.authorized`); the request hooks as `ctx.client.verified`. A refused handshake is logged at `loglevel: "debug"` with the peer and OpenSSL's reason (anyone can cause one, so not above it). As gunicorn's `cert_reqs`, with names instead of Python's `ssl` numbers.
    *
    * Flag `--cert-reqs <none|optional|required>`, env `HOSTD_CERT_REQS`.
    * @default "none"

@@ -64,7 +64,7 @@ const fingerprint = (name: string) => new X509Certificate(fixture(name)).fingerp
 
 describe('mutual TLS', () => {
   it('cert_reqs "required": a client certificate the CA signed is served and verified; none, or one from another CA, is refused at the handshake', async () => {
-    const dir = tlsProject("ca_certs: './tls/ca.pem', cert_reqs: 'required',");
+    const dir = tlsProject("ca_certs: './tls/ca.pem', cert_reqs: 'required', loglevel: 'debug',");
     const run = startHostd(dir);
     const url = await run.ready();
     expect(await get(url, 'ca-signed')).toEqual({ body: 'cn=client one verified=true', server: fingerprint('cert.pem') });
@@ -74,6 +74,8 @@ describe('mutual TLS', () => {
     // Served again after the refusals; the hooks saw the verified requests only.
     expect(await get(url, 'ca-signed')).toMatchObject({ body: 'cn=client one verified=true' });
     expect(records(join(dir, 'seen.log'))).toEqual(['verified=true', 'verified=true']);
+    // Each refusal is logged (at debug level) with the peer and OpenSSL's reason.
+    await run.waitForOutput(/a TLS handshake from 127\.0\.0\.1 failed: .*(CERTIFICATE|certificate)/);
     expect((await run.stop()).code).toBe(0);
   });
 

@@ -326,6 +326,9 @@ class Worker {
       const parent = (socket as Socket & { _parent?: Socket | null })._parent;
       if (parent && proxiedOf(parent) !== undefined && parent.remoteAddress !== undefined) showClient(socket, parent.remoteAddress, parent.remotePort ?? 0);
     });
+    // A refused handshake (no client certificate under cert_reqs "required", one from another CA, a scanner):
+    // Node closes the connection either way; at debug level, since anyone can cause one.
+    if (tls !== null) http.on('tlsClientError', (error: Error, socket: Socket) => this.log.debug(`worker ${this.boot.id}: a TLS handshake from ${socket.remoteAddress ?? 'a client'} failed: ${error.message}`));
     // On the server before the app is made, as with `http.createServer(listener)`: a library
     // that takes over the request listeners present when it attaches (socket.io: engine.io
     // answers its own path and passes the rest to those listeners) then wraps hostd's, instead
