@@ -48,6 +48,13 @@ async function switchAndReload(run: Hostd, base: string, n: number, generation: 
   await run.waitForOutput(new RegExp(`reloaded: generation ${generation} is serving`));
 }
 
+/** Switches `current` to release `n`, sends HUP, and waits for the reload's failure. */
+async function switchAndFail(base: string, n: number, run: Hostd, failure: RegExp): Promise<void> {
+  switchTo(base, n);
+  run.signal('SIGHUP');
+  await run.waitForOutput(failure);
+}
+
 /** What the app answers on a connection of its own. */
 function fetchText(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -82,7 +89,7 @@ describe('chdir: release folders behind a symlink', () => {
   });
 
   it('follows current to each new release at a reload; the commands run in current reach the primary; a folder gone fails the reload only', async () => {
-    const base = deployFolder(3);
+    const base = deployFolder(4);
     const current = join(base, 'current');
     // Started from elsewhere, as a unit file's ExecStart would: --chdir names the folder.
     const run = startHostd(base, ['--chdir', current]);
@@ -97,6 +104,12 @@ describe('chdir: release folders behind a symlink', () => {
     switchTo(base, 3);
     const reloaded = await hostd(['reload'], { cwd: current, env: { PWD: current } });
     expect(reloaded.code, reloaded.stderr).toBe(0);
+    expect(await fetchText(url)).toBe(answer(base, 3));
+
+    // A release whose config is invalid: the reload fails, and the primary stays in release 3's folder.
+    writeFileSync(join(base, 'releases', '4', 'hostd.config.ts'), "export default { app: './app.mjs', workers: 'many' };\n");
+    await switchAndFail(base, 4, run, /reload: the config is invalid; nothing changed:\n.*workers/);
+    expect(realpathSync(`/proc/${run.pid}/cwd`)).toBe(realpathSync(join(base, 'releases', '3')));
     expect(await fetchText(url)).toBe(answer(base, 3));
 
     // A deploy that removed the link: the reload fails, naming the folder; release 3 keeps serving.

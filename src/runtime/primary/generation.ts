@@ -29,10 +29,23 @@ export function checkLogs(settings: ResolvedConfig['settings']): void {
  * anew (a release symlink switched since is followed; workers forked from now start there).
  */
 export async function resolveGeneration(inputs: ConfigInputs): Promise<ResolvedConfig> {
+  // The folder the serving generation was resolved in, as the kernel holds it (a release's real folder).
+  const serving = { cwd: process.cwd(), pwd: process.env.PWD };
   enterWorkingDirectory(inputs);
-  const config = await resolveConfig(inputs);
-  checkLogs(config.settings);
-  return config;
+  try {
+    const config = await resolveConfig(inputs);
+    checkLogs(config.settings);
+    return config;
+  } catch (error) {
+    // A failed reload changes nothing: a worker the serving generation replaces still starts in its folder.
+    try {
+      process.chdir(serving.cwd);
+      process.env.PWD = serving.pwd;
+    } catch {
+      // That folder is gone too: nothing to go back to.
+    }
+    throw error;
+  }
 }
 
 /** A resolved config as the core sees it: settings, the worker count, hook counts. */
