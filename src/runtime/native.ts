@@ -22,6 +22,8 @@ export interface Native {
   peerPid(fd: number): number;
   /** Up to `max` bytes waiting on a socket, left there (MSG_PEEK); empty at end of stream, null when none yet. */
   peek(fd: number, max: number): Buffer | null;
+  /** peek() into `into`, allocating nothing: how many bytes it copied, 0 at end of stream, -1 when none are there yet. */
+  peekInto(fd: number, into: Buffer): number;
   /** Takes `count` bytes off a socket and drops them; how many it took (0 when none were there). */
   take(fd: number, count: number): number;
 }

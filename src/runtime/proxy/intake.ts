@@ -43,9 +43,12 @@ export function showClient(socket: Socket, address: string, port: number): void 
 
 /** The native calls takeProxyHeader needs (runtime/native.ts). */
 export interface SocketBytes {
-  peek(fd: number, max: number): Buffer | null;
+  peekInto(fd: number, into: Buffer): number;
   take(fd: number, count: number): number;
 }
+
+// Where a worker peeks at each new connection: one Buffer for the process (the parse copies what it keeps).
+const window = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES + 1);
 
 /**
  * The header of a new connection read straight off its file descriptor, before the socket
@@ -59,13 +62,13 @@ export function takeProxyHeader(socket: Socket, bytes: SocketBytes): { readonly 
   const fd = (socket as Socket & { _handle?: { fd?: number } | null })._handle?.fd;
   // Bytes the socket read are the header's first: what is still in the kernel is not where it starts.
   if (fd === undefined || fd < 0 || socket.bytesRead > 0 || socket.readableLength > 0) return { state: 'wait' };
-  const waiting = bytes.peek(fd, MAX_PROXY_HEADER_BYTES + 1);
-  if (waiting === null || waiting.length === 0) return { state: 'wait' };
-  const parsed = parseProxyHeader(waiting);
+  const waiting = bytes.peekInto(fd, window);
+  if (waiting <= 0) return { state: 'wait' };
+  const parsed = parseProxyHeader(window.subarray(0, waiting));
   if (parsed.state === 'more') return { state: 'wait' };
   if (parsed.state === 'error') {
     // Closing with unread bytes in the kernel resets the connection; read, the close is a clean FIN as on the stream path.
-    bytes.take(fd, waiting.length);
+    bytes.take(fd, waiting);
     return parsed;
   }
   const taken = bytes.take(fd, parsed.length);

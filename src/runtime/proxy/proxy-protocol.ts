@@ -46,8 +46,10 @@ const error = (reason: string): ProxyParse => ({ state: 'error', reason });
 
 /** Whether `bytes` begins as `prefix` does, as far as either goes. */
 function startsAs(bytes: Buffer, prefix: Buffer): boolean {
+  // Byte by byte: a header comes with every connection, and subarray() makes a Buffer each time.
   const n = Math.min(bytes.length, prefix.length);
-  return bytes.subarray(0, n).equals(prefix.subarray(0, n));
+  for (let i = 0; i < n; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }
 
 export function parseProxyHeader(bytes: Buffer): ProxyParse {
@@ -58,14 +60,21 @@ export function parseProxyHeader(bytes: Buffer): ProxyParse {
 }
 
 function parseV1(bytes: Buffer): ProxyParse {
-  const end = bytes.subarray(0, MAX_V1_BYTES).indexOf('\r\n', 0, 'latin1');
+  const limit = Math.min(bytes.length, MAX_V1_BYTES);
+  let end = -1;
+  for (let i = 0; i + 1 < limit; i++) {
+    if (bytes[i] === 0x0d && bytes[i + 1] === 0x0a) {
+      end = i;
+      break;
+    }
+  }
   if (end < 0) {
     if (bytes.length >= MAX_V1_BYTES) return error(`a PROXY v1 header longer than ${MAX_V1_BYTES} bytes`);
     // A byte no v1 header holds ends it early (a stray newline, a control byte).
     for (const byte of bytes.subarray(0, bytes.length - (bytes.at(-1) === 0x0d ? 1 : 0))) if (byte < 0x20 || byte > 0x7e) return error('a PROXY v1 header with a byte it cannot hold');
     return MORE;
   }
-  const line = bytes.subarray(0, end).toString('latin1');
+  const line = bytes.toString('latin1', 0, end);
   const length = end + 2;
   const fields = line.split(' ');
   if (fields[1] === 'UNKNOWN') return { state: 'done', header: { version: 1, source: null, destination: null }, length };

@@ -105,7 +105,7 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
 
   it('fails closed when the kernel gives fewer bytes than it showed', async () => {
     const socket = await accepted([Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST])]);
-    const taken = takeProxyHeader(socket, { peek: helper!.peek, take: () => 3 });
+    const taken = takeProxyHeader(socket, { peekInto: helper!.peekInto, take: () => 3 });
     expect(taken).toMatchObject({ state: 'error', reason: expect.stringMatching(/took 3 bytes/) });
   });
 });
