@@ -508,18 +508,22 @@ the header; neither row has errors, which shows each side got what it expected (
 request; a missing one closes the connection).
 
 Where the time goes. The worker reads the header straight off the connection's descriptor when it is there whole, as
-it is for nearly every connection here (97% in a count of one run): it peeks at the bytes, parses them and takes exactly
-the header (\`takeProxyHeader\`, the native helper's \`peek\` and \`take\`), so Node's HTTP parser then reads the
+it is for nearly every connection here (96% in a count of one run): it peeks at the bytes, parses them and takes exactly
+the header (\`takeProxyHeader\`, the native helper's \`peekInto\` and \`take\`), so Node's HTTP parser then reads the
 request natively, as without a header; only a header still in flight goes through the socket's JavaScript stream.
 That took the worker's cost per connection from about 18 µs over a connection without a header (\`perf\`, 2026-12-06)
-to parts of a microsecond each for what it does itself: \`getpeername\` to check the peer against
-\`forwarded_allow_ips\`, the two system calls, parsing (IPv4 and ports checked in one pass, no RegExp), and the client
-put where \`remoteAddress\` reads it (Node's own cache of the peer, no property defined on the socket). Yet the
-rows still differ by about 30 µs of CPU per request: a \`perf\` comparison per 1,000 requests (2026-12-06) spreads the
-difference thinly, most of it over V8's property-lookup paths (megamorphic loads and stores, inline-cache misses) and
-the kernel's scheduling of the three processes sharing one core, with no one function of hostd's above 1 µs. The goal
-is missed here; the next steps to measure are a worker build whose hot functions see one socket shape, and accepting
-the header's connections without the JavaScript fallback. The primary does the same work with or without a header.
+to what it must do, measured in-process on fresh loopback sockets: \`getpeername\` to check the peer against
+\`forwarded_allow_ips\` (about 1.5 µs), the peek into one Buffer the worker keeps (native \`peekInto\`, 1.5 µs; a
+Buffer made per connection cost 2.4 and garbage), the parse (about 1 µs: IPv4 and ports checked in one pass, no
+RegExp, no Buffer views) and the take (1.5 µs), then the client put where \`remoteAddress\` reads it (Node's own
+cache of the peer, no property defined on the socket, so the socket keeps the shape Node's http code expects).
+About 6 µs, three system calls, which these rows' difference exceeds: a \`perf\` comparison per 1,000 requests
+(2026-12-06) spreads the rest thinly over V8's property-lookup paths (megamorphic loads and stores, inline-cache
+misses) and the kernel's scheduling of the three processes sharing one core, with no one function of hostd's above
+1 µs. The goal is missed here (0.86× before the peek into a kept Buffer, 0.91× after, in the runs on record). The
+next step to measure: a fallback for a header still in flight (the other 4% of these connections) that waits for the
+bytes without reading them through the socket's stream, which gives those sockets another shape.
+The primary does the same work with or without a header.
 `;
 
 const CLIENT_NOTE = `
