@@ -7,29 +7,50 @@
  * more. Everything else goes to the whole CLI (dist/cli.js); the help text is its own, saved
  * at build time.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../version.ts';
-import { dropOutputToClosedPipes } from './output.ts';
 
 const args = process.argv.slice(2);
 const only = args.length === 1 ? args[0] : undefined;
 
 function answer(): boolean {
-  dropOutputToClosedPipes();
-  if (only === '--version' || only === '-V') {
-    process.stdout.write(`${VERSION}\n`);
-    return true;
-  }
+  if (only === '--version' || only === '-V') return print(`${VERSION}\n`);
   if (only === '--help' || only === '-h') {
+    let help: string;
     try {
-      process.stdout.write(readFileSync(join(__dirname, 'help.txt'), 'utf8'));
-      return true;
+      help = readFileSync(join(__dirname, 'help.txt'), 'utf8');
     } catch {
       // Not built yet: the whole CLI answers.
+      return false;
     }
+    return print(help);
   }
   return false;
+}
+
+/**
+ * Straight to stdout's descriptor: process.stdout is a stream built on first use (over a pipe,
+ * a socket), which costs a start this short a few ms. A reader that went away (EPIPE) drops it
+ * quietly, as the whole CLI does (dropOutputToClosedPipes in main.ts).
+ */
+function print(text: string): true {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; ) {
+    try {
+      at += writeSync(1, bytes, at);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A full non-blocking pipe: the stream waits for it.
+      if (code === 'EAGAIN') process.stdout.write(bytes.subarray(at));
+      else if (code !== 'EPIPE') {
+        process.stderr.write(`hostd: cannot write to standard output: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+      }
+      break;
+    }
+  }
+  return true;
 }
 
 // dist/cli.js, beside this file once built; a specifier in a variable stays the runtime's to resolve.

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESET_NAMES } from '../../src/config/shipped-presets.ts';
@@ -86,10 +86,15 @@ describe('hostd init', () => {
 
   it('ends quietly, with its own exit code, when the reader of its output went away', async () => {
     const valid = project({ 'app.mjs': HELLO_APP, 'hostd.config.json': '{ "app": "./app.mjs" }' });
-    for (const args of [['print-config'], ['print-config', '--json'], ['check'], ['schema'], ['--help']]) {
+    for (const args of [['print-config'], ['print-config', '--json'], ['check'], ['schema'], ['--help'], ['--version']]) {
       expect({ args, ...(await intoClosedPipe(args, valid)) }).toEqual({ args, code: 0, signal: null, stderr: '' });
     }
     const invalid = project({ 'hostd.config.json': '{ "workers": 0 }' });
     expect(await intoClosedPipe(['check', '--json'], invalid)).toEqual({ code: 1, signal: null, stderr: '' });
+    // Output that cannot be written for another reason is a failure, said on stderr.
+    const devFull = openSync('/dev/full', 'w');
+    const full = spawnSync(process.execPath, [CLI, '--version'], { env: cleanEnv(), stdio: ['ignore', devFull, 'pipe'], encoding: 'utf8' });
+    closeSync(devFull);
+    expect({ code: full.status, stderr: full.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^hostd: cannot write to standard output: ENOSPC/) });
   });
 });
