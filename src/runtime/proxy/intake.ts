@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { MAX_PROXY_HEADER_BYTES, parseProxyHeader, type ProxyHeader } from './proxy-protocol.ts';
 
-/** What a PROXY header told about a connection, kept on its socket. */
+/** What a PROXY header told about a connection, kept beside its socket. */
 export interface Proxied {
   /** The balancer's own address, which the socket's remoteAddress no longer shows. */
   readonly peer: string | undefined;
@@ -48,7 +48,7 @@ export interface SocketBytes {
 }
 
 // Where a worker peeks at each new connection: one Buffer for the process (the parse copies what it keeps).
-const window = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES + 1);
+const peekWindow = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES + 1);
 
 /**
  * The header of a new connection read straight off its file descriptor, before the socket
@@ -62,9 +62,9 @@ export function takeProxyHeader(socket: Socket, bytes: SocketBytes): { readonly 
   const fd = (socket as Socket & { _handle?: { fd?: number } | null })._handle?.fd;
   // Bytes the socket read are the header's first: what is still in the kernel is not where it starts.
   if (fd === undefined || fd < 0 || socket.bytesRead > 0 || socket.readableLength > 0) return { state: 'wait' };
-  const waiting = bytes.peekInto(fd, window);
+  const waiting = bytes.peekInto(fd, peekWindow);
   if (waiting <= 0) return { state: 'wait' };
-  const parsed = parseProxyHeader(window.subarray(0, waiting));
+  const parsed = parseProxyHeader(peekWindow.subarray(0, waiting));
   if (parsed.state === 'more') return { state: 'wait' };
   if (parsed.state === 'error') {
     // Closing with unread bytes in the kernel resets the connection; read, the close is a clean FIN as on the stream path.
