@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import { barePortHint, BIND_FORMS, parseBind } from './binds.ts';
 import { peerEntryProblem } from './peers.ts';
 import { PRESET_NAMES } from './shipped-presets.ts';
+import { MAX_TIMER_MS } from '../timers.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -88,7 +89,7 @@ export function integer(min: number, max: number): Kind<number> {
  * The longest duration Node's timers keep: 2^31 - 1 ms, about 24.8 days. Longer ones
  * overflow to 1 ms (a graceful_timeout that cuts every request at once).
  */
-export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+export const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /**
  * A duration in seconds, to the millisecond, from `min` to MAX_SECONDS; `offOrMin`: 0

@@ -129,6 +129,19 @@ describe('the upgrade', () => {
     expect(pidfile(dir)).toBe(third);
   });
 
+  it('with no limit on its start (hook_timeout: 0), the new primary is given all the time it takes, not stopped at once', async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: '127.0.0.1:0', hook_timeout: 0,") });
+    run = startHostd(dir);
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    const answer = await hostd(['upgrade'], { cwd: dir, timeoutMs: 30_000 });
+    expect(answer.code, answer.stderr).toBe(0);
+    const next = Number(/\(pid (\d+)\)/.exec(answer.stdout)?.[1]);
+    started.push(next);
+    await run.exited;
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${next}`);
+  });
+
   for (const [what, breakIt, why] of [
     ['an invalid config', (dir: string) => writeFileSync(join(dir, 'hostd.config.mjs'), config("bind: '127.0.0.1:0', workers: 0,")), /upgrade failed: the new primary exited with code 1 before it served/],
     ['an app that cannot load', (dir: string) => writeFileSync(join(dir, 'app.mjs'), "throw new Error('broken release');\n"), /upgrade failed: the new primary exited with code 3 before it served/],

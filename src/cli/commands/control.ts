@@ -23,6 +23,7 @@ import { type ConfigInputs, settingBeforeFile } from '../../config/resolve.ts';
 import { PLATFORM_MARGIN_SECONDS } from '../../config/stop-plan.ts';
 import { withChdir } from '../../config/working-directory.ts';
 import { displayPath } from '../../paths.ts';
+import { deadlineTimer } from '../../timers.ts';
 import { type ControlRecord, controlRecordPath, controlSocketPath, judgeFailure, processState, readControlRecord, type SocketFailure } from '../../runtime/control-path.ts';
 import { native } from '../../runtime/native.ts';
 import type { ControlAnswer, ControlRequest } from '../../runtime/primary/control.ts';
@@ -163,10 +164,11 @@ function ask(path: string, request: ControlRequest): Promise<Asked> {
     const expect = (seconds: number | null, said: string) => {
       clearTimeout(timer);
       if (seconds === null) return;
-      timer = setTimeout(() => {
+      // A deadline past what Node's timers hold is none.
+      timer = deadlineTimer(seconds * 1000, () => {
         finish({ state: 'late', said, pid: peerPid(socket) });
         socket.destroy();
-      }, seconds * 1000);
+      });
     };
     expect(FIRST_WORD_SECONDS, `the primary at ${path} accepted the request but did not answer within ${FIRST_WORD_SECONDS} s (it refuses a request it reads more than ${ANSWER_SECONDS} s after it was sent: this one will not be carried out)`);
     const take = (line: string) => {

@@ -13,6 +13,7 @@ import type { ConfigInputs } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { ConfigInvalidError, formatIssue, HostdError } from '../../errors.ts';
 import type { ServerInfo } from '../../hooks/contexts.ts';
+import { MAX_TIMER_MS } from '../../timers.ts';
 import { VERSION } from '../../version.ts';
 import { type HookRuntime, runHook } from '../hooks/runner.ts';
 import { heartbeatMs, parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
@@ -34,8 +35,6 @@ import { MetricsEndpoint } from './metrics.ts';
 /** How long an old primary waits, as it exits, for the new one to take the connections it forwarded. */
 const HAND_OVER_WAIT_MS = 2000;
 
-/** Node's timers overflow past this many ms (and then fire at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const SIGNALS: readonly PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2'];
 /**

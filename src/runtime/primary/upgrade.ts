@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { startPlan } from '../../config/reload-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { startFolder } from '../../config/working-directory.ts';
+import { deadlineTimer } from '../../timers.ts';
 import { BACKOFF_MAX_MS } from './core/slots.ts';
 
 /** The variable a new primary finds its inheritance in. */
@@ -121,10 +122,11 @@ export function startSuccessor(sockets: readonly { readonly address: string; rea
       clearTimeout(timer);
       resolve(why);
     };
-    const timer = setTimeout(() => {
+    // No limit (a timeout set to 0 makes it Infinity): no timer, which Node would fire at once.
+    const timer = deadlineTimer(limitMs, () => {
       settle(`was not serving within ${Math.round(limitMs / 1000)} s, the longest its start can take; it was stopped`);
       child.kill('SIGTERM');
-    }, limitMs);
+    });
     child.on('message', (message: unknown) => {
       if ((message as { t?: unknown } | null)?.t === 'upgraded') settle(null);
     });
