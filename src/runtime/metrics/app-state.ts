@@ -97,7 +97,8 @@ interface WorkerState {
   /** The worker's numbering the definitions are for (0: none yet). */
   epoch: number;
   /** Series by number; LEFT_OUT for one defined but not used. */
-  defs: (Series | typeof LEFT_OUT)[];
+  /** By series number: a Map, since a worker (app code) chooses the numbers, up to 2^31: an array would be that long. */
+  defs: Map<number, Series | typeof LEFT_OUT>;
   defined: number;
   /** One more than the highest number defined. */
   known: number;
@@ -114,6 +115,15 @@ interface WorkerState {
 export type PartResult = 'more' | 'done' | 'failed' | 'ignored';
 
 const isNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < MAX_SERIES_NUMBER;
+
+/**
+ * What a series had counted stays in its sum (`kept`) when a worker stops counting it. Only a
+ * finite value: one NaN or Infinity (prom-client's inc(NaN) takes it) would stay in the sum,
+ * and keep the series from ever being swept, until hostd restarts.
+ */
+function keep(s: Series, value: number): void {
+  if (s.keeps && Number.isFinite(value)) s.kept += value;
+}
 
 /** A family's header from the wire, checked; null when the family is to be left out. */
 function header(raw: WireFamily): Omit<FamilyState, 'samples'> | null {
@@ -163,7 +173,7 @@ export class AppMetrics {
   ask(age: number, id: number): { epoch: number; known: number } {
     let w = this.workers.get(age);
     if (w === undefined) {
-      w = { epoch: 0, defs: [], defined: 0, known: 0, last: null, pending: null, resync: false, conflicts: new Set() };
+      w = { epoch: 0, defs: new Map(), defined: 0, known: 0, last: null, pending: null, resync: false, conflicts: new Set() };
       this.workers.set(age, w);
     }
     // Definitions pile up as series come and go; a worker renumbers long before this.
@@ -214,7 +224,7 @@ export class AppMetrics {
       for (let i = 0; i < values.length; i += 2) {
         const n = values[i];
         if (!isNumber(n)) return this.fail(w, true);
-        const series = w.defs[n];
+        const series = w.defs.get(n);
         // A number it never defined: the numbering is out of step.
         if (series === undefined) return this.fail(w, true);
         if (series === LEFT_OUT || series.family !== family) continue;
@@ -241,7 +251,7 @@ export class AppMetrics {
         const { series, values } = w.last ?? NO_ANSWER;
         for (let i = 0; i < series.length; i++) {
           const s = series[i]!;
-          if (s.keeps) s.kept += values[i]!;
+          keep(s, values[i]!);
           s.refs--;
           if (slices.due()) await slices.next();
         }
@@ -334,7 +344,7 @@ export class AppMetrics {
     for (let i = 0; i < defs.length; i += 3) {
       const n = defs[i];
       if (!isNumber(n)) return false;
-      const previous = w.defs[n];
+      const previous = w.defs.get(n);
       if (previous === undefined) {
         // More definitions than any answer could use: not a worker's numbering.
         if (++w.defined > 2 * MAX_SERIES) return false;
@@ -342,7 +352,7 @@ export class AppMetrics {
         previous.defs--;
       }
       const series = family === null ? LEFT_OUT : this.series(family, defs[i + 1], defs[i + 2]);
-      w.defs[n] = series;
+      w.defs.set(n, series);
       if (series !== LEFT_OUT) series.defs++;
       if (n >= w.known) w.known = n + 1;
     }
@@ -404,12 +414,12 @@ export class AppMetrics {
       const before = old.values[i]!;
       if (s.nowMark !== mark) {
         // Gone from its answer: removed, or reset to nothing.
-        if (s.keeps) s.kept += before;
+        keep(s, before);
         if (--s.refs === 0) this.sweep(s);
       } else {
         s.bothMark = mark;
         // A `_sum` that went down alone is kept too: a reset the counts did not show, or negative observations.
-        if (s.keeps && (s.now < before || this.group(s).resetMark === mark)) s.kept += before;
+        if (s.now < before || this.group(s).resetMark === mark) keep(s, before);
       }
       if (slices.due()) await slices.next();
     }
@@ -423,8 +433,8 @@ export class AppMetrics {
   }
 
   private dropDefs(w: WorkerState): void {
-    for (const series of w.defs) if (series != null) series.defs--;
-    w.defs = [];
+    for (const series of w.defs.values()) if (series !== LEFT_OUT) series.defs--;
+    w.defs.clear();
     w.defined = 0;
     w.known = 0;
     w.epoch = 0;

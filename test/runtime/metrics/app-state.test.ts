@@ -195,6 +195,18 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
     expect((await scrape(state)).get('app_hits_total')).toBe(898);
   });
 
+  it('a counter a gone worker left at NaN does not stay in the sum: its replacement is counted again', async () => {
+    const state = new AppMetrics();
+    const w1 = new Worker(1);
+    w1.counter('app_hits_total').inc(NaN);
+    await w1.answer(state);
+    await state.forget(new Set());
+    const w2 = new Worker(2);
+    w2.counter('app_hits_total').inc(7);
+    await w2.answer(state);
+    expect((await scrape(state)).get('app_hits_total')).toBe(7);
+  });
+
   it("a worker that does not answer is merged with its last answer (read 2, 1, 1, 2 no more)", async () => {
     const state = new AppMetrics();
     const [w1, w2] = [new Worker(1), new Worker(2)];
@@ -354,6 +366,18 @@ describe('series by number (wire.ts)', () => {
     expect((await scrape(state)).get('app_hits_total')).toBe(3);
     await w.answer(state);
     expect(defsIn(w.parts)).toBe(1);
+  });
+
+  it("a series number as high as the wire allows costs what one does: the worker's numbers are not an array's length", async () => {
+    const state = new AppMetrics();
+    const id = ++ids;
+    const { epoch } = state.ask(1, id);
+    const high: ScrapePart = { t: 'metrics', id, epoch: epoch + 1, last: true, families: [{ name: 'app_hits_total', help: 'h', type: 'counter', aggregator: 'sum', defs: [2 ** 31 - 1, null, {}], values: [2 ** 31 - 1, 5] }] };
+    expect(state.part(1, high)).toBe('done');
+    expect((await scrape(state)).get('app_hits_total')).toBe(5);
+    // Its exit drops its definitions: a loop over 2^31 slots (~50 s) fails by the test's timeout.
+    await state.forget(new Set());
+    expect((await scrape(state)).get('app_hits_total')).toBe(5);
   });
 
   it('100k series go in parts of bounded size, and the primary merges them without holding its event loop', async () => {
