@@ -225,6 +225,9 @@ export class MetricsEndpoint {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const socket = req.socket as Socket;
+    // Node sets a socket's idle timeout to the server's (0: none) at each request: this one's, again, so a
+    // client that stops reading a response is cut off as an idle one is.
+    socket.setTimeout(IDLE_MS);
     const head = this.heads.get(socket);
     if (head !== undefined) {
       clearTimeout(head.timer);
