@@ -47,6 +47,9 @@ export interface SocketBytes {
   take(fd: number, count: number): number;
 }
 
+/** What takeProxyHeader found: the header, why there is none, or `wait` (nothing taken). */
+export type Taken = { readonly state: 'done'; readonly header: ProxyHeader } | { readonly state: 'error'; readonly reason: string } | { readonly state: 'wait' };
+
 // Where a worker peeks at each new connection: one Buffer for the process (the parse copies what it keeps).
 const peekWindow = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES + 1);
 
@@ -58,10 +61,19 @@ const peekWindow = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES + 1);
  * `wait` when it cannot be done so (the header not all there yet, the socket already read, no
  * descriptor): readProxyHeader then reads it as the bytes come; nothing was taken.
  */
-export function takeProxyHeader(socket: Socket, bytes: SocketBytes): { readonly state: 'done'; readonly header: ProxyHeader } | { readonly state: 'error'; readonly reason: string } | { readonly state: 'wait' } {
+export function takeProxyHeader(socket: Socket, bytes: SocketBytes): Taken {
   const fd = (socket as Socket & { _handle?: { fd?: number } | null })._handle?.fd;
   // Bytes the socket read are the header's first: what is still in the kernel is not where it starts.
   if (fd === undefined || fd < 0 || socket.bytesRead > 0 || socket.readableLength > 0) return { state: 'wait' };
+  try {
+    return takeFrom(fd, bytes);
+  } catch (error) {
+    // A connection reset before the worker looked at it (a scanner, a client that gave up while queued).
+    return { state: 'error', reason: `the connection failed before its PROXY protocol header: ${(error as Error).message}` };
+  }
+}
+
+function takeFrom(fd: number, bytes: SocketBytes): Taken {
   const waiting = bytes.peekInto(fd, peekWindow);
   if (waiting <= 0) return { state: 'wait' };
   const parsed = parseProxyHeader(peekWindow.subarray(0, waiting));

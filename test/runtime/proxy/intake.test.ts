@@ -103,6 +103,12 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
     expect(await ended).toBe('end');
   });
 
+  it('answers an error, not a throw, for a connection reset before it was looked at', async () => {
+    const socket = await accepted([]);
+    const reset = { peekInto: () => { throw new Error('peekInto: Connection reset by peer'); }, take: helper!.take };
+    expect(takeProxyHeader(socket, reset)).toMatchObject({ state: 'error', reason: expect.stringMatching(/failed before its PROXY protocol header: .*reset/) });
+  });
+
   it('fails closed when the kernel gives fewer bytes than it showed', async () => {
     const socket = await accepted([Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST])]);
     const taken = takeProxyHeader(socket, { peekInto: helper!.peekInto, take: () => 3 });
