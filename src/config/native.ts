@@ -23,6 +23,7 @@
  * primary's first generation) uses the files' own URLs, any later one (a reload) the URLs
  * with `?hostd-config=N`, so that it evaluates everything afresh.
  */
+import { realpathSync } from 'node:fs';
 import module, { isBuiltin } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { constants, runInThisContext } from 'node:vm';
@@ -167,7 +168,9 @@ function resolve(specifier: string, context: ResolveContext, next: (specifier: s
   if (file === null) {
     let resolved: ResolveResult;
     try {
-      resolved = next(specifier, { ...context, parentURL: pathToFileURL(parentFile).href });
+      // From the parent's real folder: Node's resolver remembers each folder's real path for the process,
+      // so the path as named (current/, a release symlink) would find the first release's node_modules forever.
+      resolved = next(specifier, { ...context, parentURL: pathToFileURL(realParent(parentFile)).href });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') throw owner.graph.notFound(specifier, parentFile);
       throw error;
@@ -179,6 +182,15 @@ function resolve(specifier: string, context: ResolveContext, next: (specifier: s
   }
   // A local JSON module is served as an ES module (below): with or without `with { type: 'json' }`, as jiti allows.
   return { url: claim(file, owner), shortCircuit: true, ...(file.endsWith('.json') ? { importAttributes: {} } : {}) };
+}
+
+/** The real path of a module's file, now (a release symlink switched since is followed), or the path as named when it cannot be had. */
+function realParent(file: string): string {
+  try {
+    return realpathSync.native(file);
+  } catch {
+    return file;
+  }
 }
 
 /** A graph's module: its generation's text, as an ES module Node can run. */

@@ -66,18 +66,22 @@ describe('a config Node can load itself', () => {
     expect(await load(dir, new ModuleGraph())).toMatchObject({ value: 'second' });
   });
 
-  it('follows a folder behind a symlink as its path names it: a release switched behind current is the one loaded, and the probe runs none of it', async () => {
+  it('follows a folder behind a symlink as its path names it: a release switched behind current is the one loaded, its packages too, and the probe runs none of it', async () => {
     const base = project({});
     for (const n of [1, 2]) {
       mkdirSync(join(base, 'releases', String(n)), { recursive: true });
       writeFileSync(join(base, 'releases', String(n), 'lib.ts'), `export const release: number = ${n};\n`);
-      writeFileSync(join(base, 'releases', String(n), 'hostd.config.ts'), `import { release } from './lib.ts';\n${counted(`symlinkedRuns${n}`)}export default { release, workers: ${n} };\n`);
+      // A package in the release's own node_modules, as a preset or a workspace library is.
+      mkdirSync(join(base, 'releases', String(n), 'node_modules', 'tuning'), { recursive: true });
+      writeFileSync(join(base, 'releases', String(n), 'node_modules', 'tuning', 'package.json'), '{ "name": "tuning", "type": "module", "main": "index.js" }');
+      writeFileSync(join(base, 'releases', String(n), 'node_modules', 'tuning', 'index.js'), `export const tuning = ${n * 10};\n`);
+      writeFileSync(join(base, 'releases', String(n), 'hostd.config.ts'), `import { release } from './lib.ts';\nimport { tuning } from 'tuning';\n${counted(`symlinkedRuns${n}`)}export default { release, tuning, workers: ${n} };\n`);
     }
     symlinkSync(join('releases', '1'), join(base, 'current'));
-    expect(await load(join(base, 'current'))).toEqual({ release: 1, workers: 1 });
+    expect(await load(join(base, 'current'))).toEqual({ release: 1, tuning: 10, workers: 1 });
     symlinkSync(join('releases', '2'), join(base, 'current.next'));
     renameSync(join(base, 'current.next'), join(base, 'current'));
-    expect(await load(join(base, 'current'))).toEqual({ release: 2, workers: 2 });
+    expect(await load(join(base, 'current'))).toEqual({ release: 2, tuning: 20, workers: 2 });
     expect([runs('symlinkedRuns1'), runs('symlinkedRuns2')]).toEqual([1, 1]);
   });
 
