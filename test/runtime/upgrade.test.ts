@@ -162,6 +162,23 @@ describe('the upgrade', () => {
     });
   }
 
+  it('a bind the new config dropped is closed by the new primary: its clients are refused, not left waiting', async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: ['127.0.0.1:0', '127.0.0.2:0'],") });
+    run = startHostd(dir);
+    const url = await run.ready();
+    const dropped = (await run.waitForOutput(/Listening at: (http:\/\/127\.0\.0\.2:\d+)/))[1]!;
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    writeFileSync(join(dir, 'hostd.config.mjs'), config("bind: '127.0.0.1:0',"));
+    const answer = await hostd(['upgrade'], { cwd: dir, timeoutMs: 30_000 });
+    expect(answer.code, answer.stderr).toBe(0);
+    const next = Number(/\(pid (\d+)\)/.exec(answer.stdout)?.[1]);
+    started.push(next);
+    await run.exited;
+    expect(run.output).toContain('upgrade: 127.0.0.2:0 is not among the binds of the config now; its socket from the old primary is closed');
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${next}`);
+    await expect(fetch(dropped, { signal: AbortSignal.timeout(5000) })).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+  });
+
   it('hands over a unix bind (its file stays) and an inherited fd:// bind', async () => {
     const socket = join(tempDir(), 'app.sock');
     const server: Server = createServer();

@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigInputs } from '../../config/resolve.ts';
@@ -86,6 +86,9 @@ export class PrimaryShell {
   /** The last critical line, for the terminal when the error log is a file. */
   lastCritical: string | null = null;
 
+  /** The listening sockets an upgrade handed over, by bind address, until the first binds are opened. */
+  private inherited: ReadonlyMap<string, number> | undefined;
+
   /** The new primary of an upgrade: starting (`pending`), then, once it serves, where every connection goes. */
   private successor: { readonly child: ChildProcess; serving: boolean } | null = null;
 
@@ -95,6 +98,7 @@ export class PrimaryShell {
     /** What this primary inherited from the one it replaces (an upgrade), or null. */
     private readonly inheritance: Inheritance | null = null,
   ) {
+    this.inherited = inheritance?.binds;
     const s = config.settings;
     this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: 'primary' });
     this.dispatcher = new Dispatcher(this.log);
@@ -416,7 +420,16 @@ export class PrimaryShell {
     let failure: string | null = null;
     try {
       const options = { backlog: s.backlog, scheme: s.certfile ? 'https' : 'http', unixMode: s.unix_mode, unixGroup: s.unix_group } as const;
-      const opened = await openListeners(binds, options, { handle: this.dispatcher.dispatch }, this.inheritance?.binds);
+      // What an upgrade handed over serves the first binds only; a later reload binds anew.
+      const inherited = this.inherited;
+      this.inherited = undefined;
+      const opened = await openListeners(binds, options, { handle: this.dispatcher.dispatch }, inherited);
+      for (const [address, fd] of inherited ?? []) {
+        if (binds.includes(address)) continue;
+        // A bind the new config dropped: closed, so that its clients are refused rather than left waiting.
+        closeSync(fd);
+        this.log.warn(`upgrade: ${address} is not among the binds of the config now; its socket from the old primary is closed`);
+      }
       // Opened with the first binds, so that a metrics_bind that cannot be bound aborts the start like any bind.
       if (this.metricsBind !== null && this.metrics.address === null) {
         try {
