@@ -125,6 +125,19 @@ function keep(s: Series, value: number): void {
   if (s.keeps && Number.isFinite(value)) s.kept += value;
 }
 
+/**
+ * The names a family's samples can have, as prom-client writes them: only these, so that one
+ * family cannot write another's samples (a family `x` writing `x_total` of a counter `x_total`,
+ * or `hostd_requests_total` from a family named `hostd`).
+ */
+const SAMPLE_SUFFIXES: Readonly<Record<MetricType, readonly string[]>> = {
+  counter: [''],
+  gauge: [''],
+  untyped: [''],
+  histogram: ['_bucket', '_sum', '_count'],
+  summary: ['', '_sum', '_count'],
+};
+
 /** A family's header from the wire, checked; null when the family is to be left out. */
 function header(raw: WireFamily): Omit<FamilyState, 'samples'> | null {
   const { name, help, type, aggregator } = raw;
@@ -362,7 +375,7 @@ export class AppMetrics {
   /** The merged series a definition names (made if new), or LEFT_OUT when it fails a check. */
   private series(family: FamilyState, rawName: unknown, rawLabels: unknown): Series | typeof LEFT_OUT {
     const name = rawName === null ? family.name : rawName;
-    if (typeof name !== 'string' || name.length > MAX_TEXT || !name.startsWith(family.name) || !METRIC_NAME.test(name)) return LEFT_OUT;
+    if (typeof name !== 'string' || !SAMPLE_SUFFIXES[family.type].some((suffix) => name.length === family.name.length + suffix.length && name === family.name + suffix)) return LEFT_OUT;
     if (rawLabels === null || typeof rawLabels !== 'object' || Array.isArray(rawLabels)) return LEFT_OUT;
     const keys = Object.keys(rawLabels).sort();
     if (keys.length > MAX_LABELS) return LEFT_OUT;

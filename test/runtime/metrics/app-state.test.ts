@@ -380,6 +380,26 @@ describe('series by number (wire.ts)', () => {
     expect((await scrape(state)).get('app_hits_total')).toBe(5);
   });
 
+  it("a family's samples carry its own name and its type's suffixes only: no family writes another's samples", async () => {
+    const state = new AppMetrics();
+    const id = ++ids;
+    const { epoch } = state.ask(1, id);
+    let n = 0;
+    const family = (name: string, type: string, samples: string[]) => {
+      const numbers = samples.map(() => n++);
+      return { name, help: 'h', type, aggregator: 'sum', defs: samples.flatMap((sample, i) => [numbers[i]!, sample, {}]), values: numbers.flatMap((k) => [k, 1]) };
+    };
+    const part = {
+      t: 'metrics',
+      id,
+      epoch: epoch + 1,
+      last: true,
+      families: [family('app_x', 'counter', ['app_x', 'app_x_total']), family('hostd', 'gauge', ['hostd_requests_total']), family('app_h', 'histogram', ['app_h_bucket', 'app_h_other'])],
+    } as ScrapePart;
+    expect(state.part(1, part)).toBe('done');
+    expect([...(await scrape(state)).keys()].sort()).toEqual(['app_h_bucket', 'app_x']);
+  });
+
   it('100k series go in parts of bounded size, and the primary merges them without holding its event loop', async () => {
     const state = new AppMetrics();
     const w = new Worker(1);
