@@ -9,8 +9,8 @@ import { MAX_PROXY_HEADER_BYTES, parseProxyHeader, type ProxyHeader } from './pr
 
 /** What a PROXY header told about a connection, kept beside its socket. */
 export interface Proxied {
-  /** The balancer's own address, which the socket's remoteAddress no longer shows. */
-  readonly peer: string | undefined;
+  /** The client it named (null: a LOCAL or UNKNOWN header, whose peer is the client). hostd's own decisions read it here, not from the socket. */
+  readonly client: { readonly address: string; readonly port: number } | null;
   /** The client reached the balancer over TLS (a v2 SSL TLV). */
   readonly tls: boolean;
 }
@@ -26,13 +26,13 @@ export function proxiedOf(socket: Socket): Proxied | undefined {
 
 /** Makes the socket show the client the header named (a LOCAL or UNKNOWN header keeps the peer's own address). */
 export function applyProxyHeader(socket: Socket, header: ProxyHeader): void {
-  proxied.set(socket, { peer: socket.remoteAddress, tls: header.tls === true });
+  proxied.set(socket, { client: header.source, tls: header.tls === true });
   if (header.source === null) return;
   showClient(socket, header.source.address, header.source.port);
 }
 
 /**
- * The client's address and port as the socket's own (what `req.socket.remoteAddress` reads):
+ * The client's address and port as the socket's own, for the app (what `req.socket.remoteAddress` reads):
  * net.Socket's remoteAddress, remotePort and remoteFamily read the peer it caches in
  * `_peername` on first use (Node 20 to 26), so the client goes there, as a plain field the
  * socket gets anyway, rather than as own properties over the prototype's getters.

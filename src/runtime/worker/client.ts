@@ -21,8 +21,11 @@ export function requestClient(req: IncomingMessage, trusts: Trusts): Client {
   let client = (req as KnownRequest)[CLIENT];
   if (client === undefined) {
     const socket = req.socket;
-    const scheme = (socket as TLSSocket).encrypted === true || proxiedOf(socket)?.tls === true ? 'https' : 'http';
-    const found = clientOf(forwardingHeaders(req.rawHeaders), { address: socket.remoteAddress, port: socket.remotePort }, scheme, trusts);
+    const proxied = proxiedOf(socket);
+    const scheme = (socket as TLSSocket).encrypted === true || proxied?.tls === true ? 'https' : 'http';
+    // The peer a PROXY header named, as hostd recorded it: what decides trust does not rest on how Node shows the socket's peer.
+    const peer = proxied?.client ?? { address: socket.remoteAddress, port: socket.remotePort };
+    const found = clientOf(forwardingHeaders(req.rawHeaders), peer, scheme, trusts);
     // Fields written out: V8 builds an object spread on its slow path.
     client = Object.freeze({ address: found.address, port: found.port, proto: found.proto, verified: clientVerified(socket) });
     (req as KnownRequest)[CLIENT] = client;

@@ -323,8 +323,8 @@ class Worker {
     http.on(tls !== null ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.connections.addHttp(socket);
       // A PROXY header named the client on the TCP socket under this TLS one: the app reads it here.
-      const parent = (socket as Socket & { _parent?: Socket | null })._parent;
-      if (parent && proxiedOf(parent) !== undefined && parent.remoteAddress !== undefined) showClient(socket, parent.remoteAddress, parent.remotePort ?? 0);
+      const client = proxiedOf(socket)?.client;
+      if (client) showClient(socket, client.address, client.port);
     });
     // A refused handshake (no client certificate under cert_reqs "required", one from another CA, a scanner):
     // Node closes the connection either way; at debug level, since anyone can cause one.

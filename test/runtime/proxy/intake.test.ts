@@ -4,11 +4,14 @@
  * is the first byte after the header, and nothing is taken when the header cannot be had whole.
  */
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../../src/runtime/native.ts';
 import { proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
-import { showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
+import { applyProxyHeader, showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
+import { trusts } from '../../../src/runtime/proxy/trusted.ts';
+import { requestClient } from '../../../src/runtime/worker/client.ts';
 
 const helper = native();
 const servers: Server[] = [];
@@ -126,5 +129,17 @@ describe('showClient', () => {
         expect([socket.remoteAddress, socket.remotePort, socket.remoteFamily]).toEqual([address, 40001, family]);
       }
     }
+  });
+});
+
+describe('the client a PROXY header named', () => {
+  it('decides trust as hostd recorded it, not as Node shows the socket: a balancer trusted does not make a forwarding header from its client believed', async () => {
+    const socket = await accepted([]);
+    applyProxyHeader(socket, { version: 1, source: { address: '203.0.113.9', port: 40001 }, destination: to });
+    // As a Node that no longer reads its peer cache would show it: the balancer (127.0.0.1, trusted).
+    delete (socket as unknown as { _peername?: unknown })._peername;
+    expect(socket.remoteAddress).toBe('127.0.0.1');
+    const req = { socket, rawHeaders: ['X-Forwarded-For', '6.6.6.6'] } as unknown as IncomingMessage;
+    expect(requestClient(req, trusts(['127.0.0.1']))).toMatchObject({ address: '203.0.113.9', port: 40001 });
   });
 });
