@@ -85,10 +85,16 @@ function parseV1(bytes: Buffer): ProxyParse {
   const sport = port(sourcePort);
   const dport = port(destinationPort);
   // A header comes with every connection: IPv4 checked in one pass, not by isIP's RegExp.
-  const valid = family === 4 ? ipv4Number(source) >= 0 && ipv4Number(destination) >= 0 : isIP(source) === 6 && isIP(destination) === 6;
-  if (!valid) return error(`a PROXY v1 header whose addresses are not IPv${family}`);
+  // IPv6 as v2 gives it (canonical, no zone): one client is one string, for sticky sessions, ctx.client and the log.
+  const [from, to] = family === 4 ? [ipv4Number(source) >= 0 ? source : null, ipv4Number(destination) >= 0 ? destination : null] : [canonicalIpv6(source), canonicalIpv6(destination)];
+  if (from === null || to === null) return error(`a PROXY v1 header whose addresses are not IPv${family}`);
   if (sport === null || dport === null) return error('a PROXY v1 header whose ports are not 0 to 65535');
-  return { state: 'done', header: { version: 1, source: { address: source, port: sport }, destination: { address: destination, port: dport } }, length };
+  return { state: 'done', header: { version: 1, source: { address: from, port: sport }, destination: { address: to, port: dport } }, length };
+}
+
+/** An IPv6 address in its canonical form (lower case, zeros compressed), or null when it is none or names a zone. */
+function canonicalIpv6(text: string): string | null {
+  return isIP(text) === 6 && !text.includes('%') ? new SocketAddress({ address: text, family: 'ipv6' }).address : null;
 }
 
 /** A decimal port without a sign or leading zeros, 0 to 65535; null if it is not one. */

@@ -70,6 +70,7 @@ describe('the PROXY protocol parser', () => {
     ['PROXY TCP4 1.2.3.4 5.6.7.8 80 443 extra\r\n', /not "PROXY TCP4\|TCP6/],
     ['PROXY TCP4 ::1 ::1 80 443\r\n', /not IPv4/],
     ['PROXY TCP6 1.2.3.4 5.6.7.8 80 443\r\n', /not IPv6/],
+    ['PROXY TCP6 fe80::1%eth0 ::1 80 443\r\n', /not IPv6/],
     ['PROXY TCP4 1.2.3.4 5.6.7.8 80 65536\r\n', /ports/],
     ['PROXY TCP4 1.2.3.4 5.6.7.8 080 443\r\n', /ports/],
     ['PROXY TCP4 1.2.3.4 5.6.7.8 +80 443\r\n', /ports/],
@@ -85,6 +86,11 @@ describe('the PROXY protocol parser', () => {
     const result = parseProxyHeader(Buffer.from(text, 'latin1'));
     expect(result.state).toBe('error');
     if (result.state === 'error') expect(result.reason).toMatch(reason);
+  });
+
+  it('gives a v1 IPv6 address in the canonical form v2 gives, so one client is one string', () => {
+    const parsed = parseProxyHeader(Buffer.from('PROXY TCP6 0:0:0:0:0:ffff:1.2.3.4 2001:DB8::1 80 443\r\n', 'latin1'));
+    expect(parsed.state === 'done' ? [parsed.header.source?.address, parsed.header.destination?.address] : parsed).toEqual(['::ffff:1.2.3.4', '2001:db8::1']);
   });
 
   it('refuses a v1 header with no end within 107 bytes', () => {
