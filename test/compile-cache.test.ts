@@ -3,12 +3,14 @@
  * every worker use hostd's cache folder on Node 22.1 and later, none on Node 20, and none
  * at all when no folder can be made, without which hostd runs as well.
  */
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileCacheFolders } from '../src/compile-cache.ts';
 import { recordingConfig } from './helpers/apps.ts';
+import { CLI, cleanEnv } from './helpers/cli.ts';
 import { project, REPO, tempDir } from './helpers/project.ts';
 import { type Hostd, hooksLog, RECORD_MODULE, startHostd, waitForRecord } from './helpers/run.ts';
 
@@ -86,6 +88,20 @@ describe("Node's compile cache", () => {
 });
 
 describe('the folders the compile cache may use', () => {
+  it.skipIf(!SUPPORTED)("hostd check keeps the app's compiled code, which its app process, killed once it answered, writes first", () => {
+    const dir = project({ 'app.mjs': `export default (req, res) => res.end(${JSON.stringify(tempDir())});\n`, 'hostd.config.json': '{ "app": "./app.mjs" }' });
+    // hostd's folder for the cache, empty and its own: other tests write to the real one meanwhile.
+    const cache = tempDir('hostd-compile-');
+    mkdirSync(PROJECT_CACHE, { recursive: true });
+    const check = (...args: string[]) => {
+      execFileSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"', cache, PROJECT_CACHE, process.execPath, CLI, 'check', ...args], { cwd: dir, env: cleanEnv(), stdio: 'ignore' });
+      return readdirSync(cache, { recursive: true }).length;
+    };
+    const withoutApp = check('--no-app');
+    // The same again, and the app: only its code is new to the cache.
+    expect(check()).toBeGreaterThan(withoutApp);
+  });
+
   it("are the project's node_modules/.cache/hostd, then the user's cache folder", () => {
     const code = join(REPO, 'dist');
     expect(compileCacheFolders(code, { HOME: '/home/u' })).toEqual([PROJECT_CACHE, '/home/u/.cache/hostd/compile']);

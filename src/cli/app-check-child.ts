@@ -53,7 +53,12 @@ process.once('message', (request: AppCheckRequest) => {
   const direct = (req: IncomingMessage | Request) => ({ address: req instanceof Request ? null : (req.socket.remoteAddress ?? null), port: req instanceof Request ? null : (req.socket.remotePort ?? null), proto: 'http' as const, verified: null });
   attachHost({ worker: Object.freeze({ id: 1, pid: process.pid, age: 1, generation: 1 }), allowAppControl: () => false, control: () => {}, requestObservers: () => {}, client: direct });
   loadApp(request.spec, request.root, context).then(
-    ({ kind }) => answer({ ok: true, kind }),
+    ({ kind }) => {
+      // Node writes its compile cache at a normal exit, and this process is killed once it answered:
+      // written now, or `hostd check --warm` would leave the app's compiled code out of an image.
+      (process.getBuiltinModule('node:module') as { flushCompileCache?: () => void }).flushCompileCache?.();
+      answer({ ok: true, kind });
+    },
     (error: unknown) =>
       answer(error instanceof HostdError ? { ok: false, code: error.code, message: error.message } : { ok: false, code: 'HOSTD_ERR_INTERNAL', message: String(error) }),
   );
