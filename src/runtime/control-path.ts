@@ -80,7 +80,7 @@ export interface ControlRecord {
 /** A record is a few hundred bytes; anything larger is not one. */
 const MAX_RECORD_BYTES = 4096;
 /** The longest path a unix socket can have on Linux (sun_path holds 108 bytes with its NUL). */
-const MAX_SOCKET_PATH_BYTES = 107;
+export const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Writes the record owner-only, whole or not at all (a reader never sees half of it). */
 export function writeControlRecord(path: string, record: ControlRecord): void {

@@ -162,6 +162,24 @@ describe('the upgrade', () => {
     });
   }
 
+  it('a control socket whose path is near the 107 bytes a unix socket allows follows the new primary too', async () => {
+    const dir = project({ 'app.mjs': APP });
+    const name = `${'c'.repeat(104 - dir.length - 6)}.sock`;
+    writeFileSync(join(dir, 'hostd.config.mjs'), config(`bind: '127.0.0.1:0', control_socket: './${name}',`));
+    expect(Buffer.byteLength(join(dir, name))).toBe(104);
+    run = startHostd(dir);
+    await run.ready();
+    await waitUntil(() => existsSync(join(dir, name)), 'the control socket');
+    const answer = await hostd(['upgrade'], { cwd: dir, timeoutMs: 30_000 });
+    expect(answer.code, answer.stderr).toBe(0);
+    const next = Number(/\(pid (\d+)\)/.exec(answer.stdout)?.[1]);
+    started.push(next);
+    await run.exited;
+    const status = await hostd(['status', '--json'], { cwd: dir });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).pid).toBe(next);
+  });
+
   it('a bind the new config dropped is closed by the new primary: its clients are refused, not left waiting', async () => {
     const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: ['127.0.0.1:0', '127.0.0.2:0'],") });
     run = startHostd(dir);

@@ -16,11 +16,11 @@
  */
 import { lstatSync, renameSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { explainReloadPlan, type NextGeneration, type PreviousGeneration, type ReloadPlan, reloadPlan, startPlan } from '../../config/reload-plan.ts';
 import { configShape, explainPlan, type StopMode, stopPlan } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
-import { controlFolder, controlRecordPath, controlSocketPath, prepareControlFolder, probeSocket, processState, readControlRecord, removeControlRecord, writeControlRecord } from '../control-path.ts';
+import { controlFolder, controlRecordPath, MAX_SOCKET_PATH_BYTES, controlSocketPath, prepareControlFolder, probeSocket, processState, readControlRecord, removeControlRecord, writeControlRecord } from '../control-path.ts';
 import { judgePeer, peerCheckUnavailable } from './control-peer.ts';
 import { BACKOFF_MAX_MS } from './core/slots.ts';
 import { upgradeLimitSeconds } from './upgrade.ts';
@@ -278,7 +278,8 @@ export function control(): Integration {
   /** Where a new primary of an upgrade listens until it serves; renamed onto the socket's path then. */
   let aside: string | null = null;
   const listenAside = (at: string, allowAppControl: boolean): void => {
-    aside = `${at}.${process.pid}`;
+    // In the same folder (a rename cannot cross file systems), and short enough for a unix socket's path.
+    aside = Buffer.byteLength(`${at}.${process.pid}`) <= MAX_SOCKET_PATH_BYTES ? `${at}.${process.pid}` : join(dirname(at), `.${process.pid}`);
     listenOn(aside, allowAppControl, () => {});
   };
   /** The new primary serves: commands reach it from now on (the old primary's socket goes with the path's old file). */
