@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../src/runtime/native.ts';
+import { hostd as hostdCommand } from '../helpers/cli.ts';
 import { project } from '../helpers/project.ts';
 import { startHostd, waitUntil } from '../helpers/run.ts';
 
@@ -90,6 +91,11 @@ describe('hostd/presets/systemd: socket activation', () => {
     expect(hostd.output).toContain(`Listening at: http://127.0.0.1:${port}`);
     const body = JSON.parse(await (await fetch(`http://127.0.0.1:${port}/`)).text());
     expect(body).toMatchObject({ LISTEN_FDS: null, LISTEN_PID: null });
+    // A new primary would not find systemd's sockets (LISTEN_PID names this one): an upgrade is refused, saying what to do.
+    const upgrade = await hostdCommand(['upgrade'], { cwd: dir });
+    expect(upgrade.code).toBe(1);
+    expect(upgrade.stderr).toContain('systemd started hostd by socket activation: restart the service instead');
+    expect(JSON.parse(await (await fetch(`http://127.0.0.1:${port}/`)).text())).toMatchObject({ LISTEN_FDS: null });
     expect((await hostd.stop()).code).toBe(0);
   });
 });

@@ -357,7 +357,8 @@ export class PrimaryShell {
    * it), or `done` with why not.
    */
   private startUpgrade(token: number): void {
-    const refusal = upgradeRefusal() ?? (this.successor !== null ? 'an upgrade is under way already' : null);
+    const config = this.generations.get(this.current)!.config;
+    const refusal = upgradeRefusal(config) ?? (this.successor !== null ? 'an upgrade is under way already' : null);
     if (refusal !== null) return void this.queue.push({ t: 'done', token, failure: refusal });
     const sockets: { address: string; fd: number }[] = [];
     for (const listener of this.listeners) {
@@ -365,7 +366,6 @@ export class PrimaryShell {
       if (fd === null) return void this.queue.push({ t: 'done', token, failure: `the socket of ${listener.address} cannot be handed over (no file descriptor)` });
       sockets.push({ address: listener.address, fd });
     }
-    const config = this.generations.get(this.current)!.config;
     const limit = upgradeLimitSeconds(config, this.core.workerTarget);
     const limitMs = limit === null ? Infinity : limit * 1000;
     const successor = startSuccessor(sockets, this.metrics.fd(), { pid: process.pid, version: VERSION, at: new Date().toISOString() }, limitMs);

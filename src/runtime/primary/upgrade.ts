@@ -15,6 +15,7 @@ import { startPlan } from '../../config/reload-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { startFolder } from '../../config/working-directory.ts';
 import { deadlineTimer } from '../../timers.ts';
+import { SOCKET_ACTIVATED } from '../targets/systemd.ts';
 import { BACKOFF_MAX_MS } from './core/slots.ts';
 
 /** The variable a new primary finds its inheritance in. */
@@ -77,9 +78,12 @@ export function upgradeLimitSeconds(config: ResolvedConfig, workers: number): nu
   return start === null || s.config_timeout === 0 || s.hook_timeout === 0 ? null : s.config_timeout + s.hook_timeout + start;
 }
 
-/** Why this primary cannot be upgraded in place, or null. */
-export function upgradeRefusal(): string | null {
+/** Why this primary, running `config`, cannot be upgraded in place, or null. */
+export function upgradeRefusal(config: ResolvedConfig): string | null {
   if (process.pid === 1) return 'hostd is PID 1 of its container: a new primary cannot take over the container\'s main process; roll the container instead (a new one from the new image, then stop this one)';
+  // Binds a preset read from socket activation's variables, which name this process only (LISTEN_PID): a new
+  // primary would not find them. Binds given as fd://N (hostd export systemd --socket) travel with its arguments.
+  if (SOCKET_ACTIVATED && config.sources.bind.startsWith('preset ')) return 'systemd started hostd by socket activation: restart the service instead (systemctl restart: systemd holds the sockets meanwhile, so connections wait and none is refused)';
   return null;
 }
 

@@ -30,6 +30,9 @@ export interface Notifier {
 /** Socket activation's variables: spent once the primary opened the sockets (as sd_listen_fds(1) does). */
 export const LISTEN_VARIABLES = ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES'] as const;
 
+/** Whether systemd started this process by socket activation (read at load, before the primary clears the variables). */
+export const SOCKET_ACTIVATED = Number(process.env.LISTEN_PID) === process.pid && Number(process.env.LISTEN_FDS) > 0;
+
 /** The variables systemd sets for the main process; workers must not see them. */
 export const SYSTEMD_VARIABLES = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', ...LISTEN_VARIABLES] as const;
 
