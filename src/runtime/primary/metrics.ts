@@ -264,8 +264,12 @@ export class MetricsEndpoint {
     if (round === null) {
       const formats = new Set<Format>();
       round = { formats, bodies: Promise.resolve(new Map()) };
-      round.bodies = this.run(formats);
+      const made = (round.bodies = this.run(formats));
       this.round = round;
+      // A round that failed before it let go of this.round would answer every later scrape with its failure.
+      made.catch(() => {
+        if (this.round?.bodies === made) this.round = null;
+      });
     }
     round.formats.add(format);
     return (await round.bodies).get(format)!;
