@@ -83,6 +83,11 @@ export function installed(version: string): string {
   const reported = execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
   if (reported !== `v${version}`) throw new Error(`${spec}: its binary says ${reported}`);
   writeFileSync(join(partial, '.complete'), `${spec}\n`);
+  // Another run installed it meanwhile, and may be running it: that one stays.
+  if (existsSync(join(folder, '.complete'))) {
+    rmSync(partial, { recursive: true, force: true });
+    return binaryIn(folder);
+  }
   rmSync(folder, { recursive: true, force: true });
   renameSync(partial, folder);
   process.stderr.write(`node-lines: installed ${spec} in ${Math.round(performance.now() - started)} ms\n`);
