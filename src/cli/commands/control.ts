@@ -16,7 +16,7 @@
  * PLATFORM_MARGIN_SECONDS, the margin a platform's stop window keeps too.
  */
 import { lstatSync, realpathSync, unlinkSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CONFIG_FILE_NAMES, findConfigFile } from '../../config/discover.ts';
 import { type ConfigInputs, settingBeforeFile } from '../../config/resolve.ts';
@@ -25,7 +25,7 @@ import { withChdir } from '../../config/working-directory.ts';
 import { displayPath } from '../../paths.ts';
 import { deadlineTimer } from '../../timers.ts';
 import { type ControlRecord, controlRecordPath, controlSocketPath, judgeFailure, processState, readControlRecord, type SocketFailure } from '../../runtime/control-path.ts';
-import { native } from '../../runtime/native.ts';
+import { peerPidOf } from '../../runtime/primary/control-peer.ts';
 import type { ControlAnswer, ControlRequest } from '../../runtime/primary/control.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
@@ -121,13 +121,6 @@ function locate(inputs: ConfigInputs): Target | { readonly off: string } {
 /** The primary's answer; what connecting found instead; or a wait that passed its deadline (`said`: what was waited for). */
 type Asked = { readonly answer: ControlAnswer } | SocketFailure | { readonly state: 'late'; readonly said: string; readonly pid: number | null };
 
-/** The pid listening on a connected unix socket (SO_PEERCRED), where the native helper is built. */
-function peerPid(socket: Socket): number | null {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-  const pid = typeof fd === 'number' && fd >= 0 ? (native()?.peerPid(fd) ?? -1) : -1;
-  return pid > 0 ? pid : null;
-}
-
 /** One line from the primary, as untrusted input: an answer, a progress line, or nothing hostd sends. */
 function parseLine(line: string): { readonly answer: ControlAnswer } | { readonly deadline: number | null; readonly waitingFor: string } | null {
   let value: unknown;
@@ -166,7 +159,7 @@ function ask(path: string, request: ControlRequest): Promise<Asked> {
       if (seconds === null) return;
       // A deadline past what Node's timers hold is none.
       timer = deadlineTimer(seconds * 1000, () => {
-        finish({ state: 'late', said, pid: peerPid(socket) });
+        finish({ state: 'late', said, pid: peerPidOf(socket) });
         socket.destroy();
       });
     };

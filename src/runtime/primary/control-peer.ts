@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { native } from '../native.ts';
+import { type Native, native } from '../native.ts';
 
 /** Where a process stands to the primary: below it, outside it, or not known (refused alike). */
 export type Ancestry = 'descendant' | 'outsider' | 'unknown';
@@ -48,6 +48,13 @@ export type PeerVerdict = string | null;
 
 const APP_CONTROL = 'app code may use the control socket only with allow_app_control: true';
 
+/** The process at the other end of a connected unix socket (SO_PEERCRED), or null where it cannot be had. */
+export function peerPidOf(socket: Socket, helper: Native | null = native()): number | null {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  const pid = helper !== null && typeof fd === 'number' && fd >= 0 ? helper.peerPid(fd) : -1;
+  return pid > 0 ? pid : null;
+}
+
 /**
  * The verdict on a control connection when app code is kept out. Without the native helper
  * nothing can be told (the primary warned at start) and every peer goes on.
@@ -55,9 +62,8 @@ const APP_CONTROL = 'app code may use the control socket only with allow_app_con
 export function judgePeer(socket: Socket, primaryPid: number = process.pid): PeerVerdict {
   const helper = native();
   if (helper === null) return null;
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-  const pid = typeof fd === 'number' && fd >= 0 ? helper.peerPid(fd) : -1;
-  if (pid <= 0) return `refused: the kernel does not say which process connected, so it is treated as app code; ${APP_CONTROL}`;
+  const pid = peerPidOf(socket, helper);
+  if (pid === null) return `refused: the kernel does not say which process connected, so it is treated as app code; ${APP_CONTROL}`;
   // The primary's own hooks run in-process: the config is the user's, not app code.
   if (pid === primaryPid) return null;
   switch (ancestry(pid, primaryPid)) {
