@@ -162,6 +162,25 @@ describe('the upgrade', () => {
     });
   }
 
+  it('the new primary takes the pidfile only once the old one took it on: not while the old one cannot answer', async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config("bind: '127.0.0.1:0',") });
+    run = startHostd(dir);
+    await run.ready();
+    run.signal('SIGUSR2');
+    const next = Number((await run.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
+    started.push(next);
+    // The old primary paused (it could as well have given up on the new one): the new one serves, and waits.
+    process.kill(run.pid, 'SIGSTOP');
+    try {
+      await run.waitForOutput(new RegExp(`\\[${next}\\] \\[INFO\\] hostd is ready`), 20_000);
+      expect(pidfile(dir)).toBe(run.pid);
+    } finally {
+      process.kill(run.pid, 'SIGCONT');
+    }
+    await run.exited;
+    await waitUntil(() => existsSync(join(dir, 'hostd.pid')) && pidfile(dir) === next, 'the pidfile to name the new primary');
+  });
+
   it('a control socket whose path is near the 107 bytes a unix socket allows follows the new primary too', async () => {
     const dir = project({ 'app.mjs': APP });
     const name = `${'c'.repeat(104 - dir.length - 6)}.sock`;

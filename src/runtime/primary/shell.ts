@@ -19,7 +19,7 @@ import { type HookRuntime, runHook } from '../hooks/runner.ts';
 import { heartbeatMs, parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
 import { ErrorLog, userStack } from '../log.ts';
 import { Dispatcher, type ProxyClients } from './dispatcher.ts';
-import { type Inheritance, startSuccessor, tellPredecessor, upgradeLimitSeconds, upgradeRefusal } from './upgrade.ts';
+import { type Inheritance, startSuccessor, TAKEN, tellPredecessor, upgradeLimitSeconds, upgradeRefusal } from './upgrade.ts';
 import { native } from '../native.ts';
 import { trusts } from '../proxy/trusted.ts';
 import { type Integration, integrations, type PrimaryView } from './integrations.ts';
@@ -326,7 +326,13 @@ export class PrimaryShell {
         return;
       }
       case 'lifecycle':
-        if (c.event === 'ready' && this.inheritance !== null) tellPredecessor();
+        // The new primary of an upgrade takes the pidfile and the control socket ('ready') once the old one took it on.
+        if (c.event === 'ready' && this.inheritance !== null) {
+          return void tellPredecessor().then(() => {
+            const failure = this.announce(c.event, c.token === undefined);
+            if (c.token !== undefined) this.dispatch({ t: 'done', token: c.token, failure });
+          });
+        }
         // A stop before the new primary of an upgrade serves ends it (the upgrade then fails).
         if (c.event === 'stopping' && this.successor !== null && !this.successor.serving) this.successor.child.kill('SIGTERM');
         return this.follow(c.event, c.token);
@@ -389,6 +395,7 @@ export class PrimaryShell {
    */
   private forwardTo(child: ChildProcess): void {
     this.successor = { child, serving: true };
+    if (child.connected) child.send({ t: TAKEN });
     this.dispatcher.sticky = false;
     this.dispatcher.proxyClients = null;
     this.dispatcher.setRoutes([{ child, slot: 1 }], 1);
@@ -450,16 +457,22 @@ export class PrimaryShell {
 
   /** Tells every integration; with a token, the first failure is the answer. */
   private follow(event: Parameters<Integration['on']>[0], token: number | undefined): void {
+    const failure = this.announce(event, token === undefined);
+    if (token !== undefined) this.queue.push({ t: 'done', token, failure });
+  }
+
+  /** Tells every integration of `event`; the first failure, logged here when no one waits for it. */
+  private announce(event: Parameters<Integration['on']>[0], log = false): string | null {
     let failure: string | null = null;
     for (const integration of this.integrations) {
       try {
         integration.on(event, this.view);
       } catch (error) {
         failure ??= errorText(error);
-        if (token === undefined) this.log.error(failure);
+        if (log) this.log.error(failure);
       }
     }
-    if (token !== undefined) this.queue.push({ t: 'done', token, failure });
+    return failure;
   }
 
   private fork(age: number, id: number, number: number): void {

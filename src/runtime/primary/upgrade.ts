@@ -140,7 +140,27 @@ export function startSuccessor(sockets: readonly { readonly address: string; rea
   return { child, outcome };
 }
 
-/** The new primary, once it serves: tells the one it replaces. */
-export function tellPredecessor(): void {
-  if (typeof process.send === 'function' && process.connected) process.send({ t: 'upgraded', pid: process.pid });
+/**
+ * The new primary, once it serves: tells the one it replaces, and resolves once that one
+ * took it as its successor (or is gone). Until then the old one may still turn it down (its
+ * limit passed, a stop came first), so the pidfile and the control socket wait for this.
+ */
+export function tellPredecessor(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof process.send !== 'function' || !process.connected) return resolve();
+    const done = () => {
+      process.off('message', onMessage);
+      process.off('disconnect', done);
+      resolve();
+    };
+    const onMessage = (message: unknown) => {
+      if ((message as { t?: unknown } | null)?.t === TAKEN) done();
+    };
+    process.on('message', onMessage);
+    process.once('disconnect', done);
+    process.send({ t: 'upgraded', pid: process.pid });
+  });
 }
+
+/** The old primary's answer to `upgraded`: the new one is its successor from now on. */
+export const TAKEN = 'upgrade_taken';
