@@ -106,6 +106,13 @@ describe('hostd export kubernetes', () => {
     expect(result.stderr).toContain('bind: localhost:8000 is reachable only from inside the container; extend the kubernetes preset (0.0.0.0:$PORT), or bind ":8000"');
   });
 
+  it('resolves the config from --chdir, as hostd run does, wherever it runs', async () => {
+    const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: '0.0.0.0:9000' };\n" });
+    const result = await hostd(['export', 'kubernetes', '--chdir', dir], { cwd: project({}) });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('containerPort: 9000');
+  });
+
   it('exits 1 when there is no TCP port to expose', async () => {
     const dir = project({ ...APP, 'hostd.config.ts': "export default { app: './app.mjs', bind: 'unix:/tmp/x.sock' };\n" });
     const result = await hostd(['export', 'kubernetes'], { cwd: dir });
