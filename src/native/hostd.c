@@ -9,17 +9,18 @@
  *    can stand in for systemd's notify socket.
  *  - peerPid(fd): the process at the other end of a connected Unix socket (SO_PEERCRED), so
  *    the control socket can tell a hostd worker (or what it started) from the user's CLI.
- *  - peek(fd, max): bytes waiting on a socket, left there (MSG_PEEK): a PROXY protocol header
- *    read by the primary for sticky sessions, before the worker reads it.
- *  - peekInto(fd, buffer), take(fd, count): a worker peeks at a connection's first bytes
- *    into a Buffer it keeps and takes the PROXY header it found, so Node's HTTP parser reads
- *    the rest of the connection natively.
+ *  - peekInto(fd, buffer): bytes waiting on a socket, left there (MSG_PEEK): a PROXY protocol
+ *    header read by the primary for sticky sessions, before the worker reads it.
+ *  - intake(fd, window), take(fd, count): a worker learns a new connection's peer and peeks
+ *    at its first bytes in one call, and takes the PROXY header it found, so Node's HTTP
+ *    parser reads the rest of the connection natively.
  * Built by scripts/build.mjs when a C compiler is there; hostd runs without it.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -188,65 +189,76 @@ static napi_value peer_pid(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* peek(fd, max): up to `max` bytes waiting on a connected socket, without taking them
- * (MSG_PEEK): the primary reads a PROXY protocol header to pick a worker and hands the
- * connection on whole. A Buffer (empty at end of stream), or null when nothing is there yet. */
-static napi_value peek(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd = -1;
-  int32_t max = 0;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &max) != napi_ok || fd < 0 || max <= 0 || max > 65536) {
-    napi_throw_type_error(env, NULL, "peek(fd, max): fd >= 0, max 1 to 65536");
-    return NULL;
-  }
-  char buffer[65536];
-  ssize_t got;
-  do {
-    got = recv(fd, buffer, (size_t)max, MSG_PEEK | MSG_DONTWAIT);
-  } while (got < 0 && errno == EINTR);
-  napi_value result;
-  if (got < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      napi_get_null(env, &result);
-      return result;
-    }
-    return throw_errno(env, "peek");
-  }
-  void *data = NULL;
-  napi_create_buffer_copy(env, (size_t)got, buffer, &data, &result);
-  return result;
-}
-
-/* peekInto(fd, buffer): peek() into a Buffer the caller keeps, so that a worker looking at
- * every new connection's first bytes allocates nothing (a Buffer made here has its own backing
- * store, which V8 must track and free: measured at several µs a connection). How many bytes
- * were copied, 0 at end of stream, -1 when none are there yet. */
-static napi_value peek_into(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd = -1;
-  bool is_buffer = false;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer) {
-    napi_throw_type_error(env, NULL, "peekInto(fd, buffer): fd >= 0 and a Buffer");
-    return NULL;
-  }
-  void *data = NULL;
-  size_t length = 0;
-  if (napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok || length == 0) {
-    napi_throw_type_error(env, NULL, "peekInto(fd, buffer): a Buffer of at least one byte");
-    return NULL;
-  }
+/* The peek both readers of PROXY headers make: up to `length` bytes waiting on a connected
+ * socket, left there (MSG_PEEK). How many were copied, 0 at end of stream, -1 when none are
+ * there yet; throws on an error (a reset). */
+static napi_value peeked(napi_env env, int fd, void *data, size_t length, const char *what) {
   ssize_t got;
   do {
     got = recv(fd, data, length, MSG_PEEK | MSG_DONTWAIT);
   } while (got < 0 && errno == EINTR);
-  if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, "peekInto");
+  if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, what);
   napi_value result;
   napi_create_int32(env, got < 0 ? -1 : (int32_t)got, &result);
   return result;
+}
+
+/* The fd and the Buffer of (fd, buffer) calls, at least `least` bytes long; false (a TypeError thrown) when they are not. */
+static bool fd_and_buffer(napi_env env, napi_callback_info info, const char *usage, size_t least, int32_t *fd, void **data, size_t *length) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_buffer = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], fd) != napi_ok || *fd < 0 || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[1], data, length) != napi_ok || *length < least) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return true;
+}
+
+/* peekInto(fd, buffer): the bytes waiting on a socket, peeked into a Buffer the caller keeps
+ * (a Buffer made here has its own backing store, which V8 must track and free: measured at
+ * several µs a connection). The primary reads a PROXY protocol header so to pick a worker under
+ * sticky sessions, and hands the connection on whole. */
+static napi_value peek_into(napi_env env, napi_callback_info info) {
+  int32_t fd = -1;
+  void *data = NULL;
+  size_t length = 0;
+  if (!fd_and_buffer(env, info, "peekInto(fd, buffer): fd >= 0 and a Buffer of at least one byte", 1, &fd, &data, &length)) return NULL;
+  return peeked(env, fd, data, length, "peekInto");
+}
+
+/* The peer's address at the end of intake()'s window: family (4, 6, or 0 for another), a pad
+ * byte, the port (big-endian), then the address's 4 or 16 bytes. */
+#define PEER_BYTES 20
+
+/* intake(fd, window): what a worker needs of a new connection under proxy_protocol, in one
+ * call: the peer's address (getpeername) in the window's last PEER_BYTES bytes, so it can tell
+ * a trusted proxy without making strings, and the bytes waiting peeked into the rest, where the
+ * PROXY header is. Returns as peekInto does. */
+static napi_value intake(napi_env env, napi_callback_info info) {
+  int32_t fd = -1;
+  unsigned char *data = NULL;
+  size_t length = 0;
+  if (!fd_and_buffer(env, info, "intake(fd, window): fd >= 0 and a Buffer of more than 20 bytes", PEER_BYTES + 1, &fd, (void **)&data, &length)) return NULL;
+  unsigned char *peer = data + length - PEER_BYTES;
+  struct sockaddr_storage address;
+  socklen_t size = sizeof address;
+  memset(peer, 0, PEER_BYTES);
+  if (getpeername(fd, (struct sockaddr *)&address, &size) != 0) return throw_errno(env, "intake");
+  if (address.ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&address;
+    peer[0] = 4;
+    memcpy(peer + 2, &in->sin_port, 2);
+    memcpy(peer + 4, &in->sin_addr, 4);
+  } else if (address.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&address;
+    peer[0] = 6;
+    memcpy(peer + 2, &in6->sin6_port, 2);
+    memcpy(peer + 4, &in6->sin6_addr, 16);
+  }
+  return peeked(env, fd, data, length - PEER_BYTES, "intake");
 }
 
 /* take(fd, count): takes `count` bytes off a connected socket and drops them; returns how
@@ -283,8 +295,8 @@ NAPI_MODULE_INIT() {
     {"receiveDatagram", NULL, receive_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
     {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peerPid", NULL, peer_pid, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"peek", NULL, peek, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peekInto", NULL, peek_into, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"intake", NULL, intake, NULL, NULL, NULL, napi_enumerable, NULL},
     {"take", NULL, take, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);

@@ -20,10 +20,10 @@ export interface Native {
   closeFd(fd: number): void;
   /** The pid at the other end of a connected Unix socket (SO_PEERCRED); -1 when it cannot be had. */
   peerPid(fd: number): number;
-  /** Up to `max` bytes waiting on a socket, left there (MSG_PEEK); empty at end of stream, null when none yet. */
-  peek(fd: number, max: number): Buffer | null;
-  /** peek() into `into`, allocating nothing: how many bytes it copied, 0 at end of stream, -1 when none are there yet. */
+  /** The bytes waiting on a socket peeked into `into` (MSG_PEEK, left there): how many it copied, 0 at end of stream, -1 when none are there yet. */
   peekInto(fd: number, into: Buffer): number;
+  /** The peer's address into `window`'s last 20 bytes (family 4, 6 or 0, a pad byte, the port, the address's bytes) and peekInto() the rest, in one call. */
+  intake(fd: number, window: Buffer): number;
   /** Takes `count` bytes off a socket and drops them; how many it took (0 when none were there). */
   take(fd: number, count: number): number;
 }

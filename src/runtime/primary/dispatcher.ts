@@ -40,8 +40,12 @@ type Timed = AcceptedHandle & { [ACCEPTED]?: number; [CLIENT]?: string | undefin
 export interface ProxyClients {
   readonly trusts: Trusts;
   readonly limitMs: number;
-  readonly peek: (fd: number, max: number) => Buffer | null;
+  /** The bytes waiting on `fd` copied into `into` and left there: how many, 0 at end of stream, -1 when none are there yet. */
+  readonly peekInto: (fd: number, into: Buffer) => number;
 }
+
+/** Where the primary looks at the headers it peeks: one Buffer, reused (the parse copies what it keeps). */
+const peekWindow = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES);
 
 /** Waits between looks at a connection whose PROXY header has not all arrived: 1 ms doubling to 50 ms. */
 const PEEK_WAIT_MAX_MS = 50;
@@ -166,13 +170,13 @@ export class Dispatcher {
     let wait = 0;
     const look = () => {
       if (closedHandles.has(connection)) return;
-      let bytes: Buffer | null;
+      let waiting: number;
       try {
-        bytes = proxy.peek(fd, MAX_PROXY_HEADER_BYTES);
+        waiting = proxy.peekInto(fd, peekWindow);
       } catch {
-        bytes = Buffer.alloc(0);
+        waiting = 0;
       }
-      const parsed = bytes === null ? null : bytes.length === 0 ? { state: 'error' as const } : parseProxyHeader(bytes);
+      const parsed = waiting < 0 ? null : waiting === 0 ? { state: 'error' as const } : parseProxyHeader(peekWindow, waiting);
       if ((parsed === null || parsed.state === 'more') && performance.now() - started < proxy.limitMs) {
         wait = Math.min(PEEK_WAIT_MAX_MS, wait === 0 ? 1 : wait * 2);
         setTimeout(look, wait);

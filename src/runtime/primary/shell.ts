@@ -354,7 +354,7 @@ export class PrimaryShell {
       return null;
     }
     // headers_timeout 0 (no limit): looked at until the header comes or the connection ends.
-    return { trusts: trusts(s.forwarded_allow_ips), limitMs: s.headers_timeout > 0 ? s.headers_timeout * 1000 : Infinity, peek: (fd, max) => helper.peek(fd, max) };
+    return { trusts: trusts(s.forwarded_allow_ips), limitMs: s.headers_timeout > 0 ? s.headers_timeout * 1000 : Infinity, peekInto: (fd, into) => helper.peekInto(fd, into) };
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { MAX_PROXY_HEADER_BYTES, parseProxyHeader, type ProxyHeader } from './proxy-protocol.ts';
+import type { Trusts } from './trusted.ts';
 
 /** What a PROXY header told about a connection, kept beside its socket. */
 export interface Proxied {
@@ -43,49 +44,72 @@ export function showClient(socket: Socket, address: string, port: number): void 
 
 /** The native calls takeProxyHeader needs (runtime/native.ts). */
 export interface SocketBytes {
-  peekInto(fd: number, into: Buffer): number;
+  intake(fd: number, window: Buffer): number;
   take(fd: number, count: number): number;
 }
 
-/** What takeProxyHeader found: the header, why there is none, or `wait` (nothing taken). */
-export type Taken = { readonly state: 'done'; readonly header: ProxyHeader } | { readonly state: 'error'; readonly reason: string } | { readonly state: 'wait' };
+/** What takeProxyHeader found: the header, why there is none, `wait` (nothing taken; read it as it comes), or `untrusted` (a peer not in forwarded_allow_ips: no header expected). */
+export type Taken =
+  | { readonly state: 'done'; readonly header: ProxyHeader }
+  | { readonly state: 'error'; readonly reason: string }
+  | { readonly state: 'wait' }
+  | { readonly state: 'untrusted' };
 
-// Where a worker peeks at each new connection: one Buffer for the process (the parse copies what it keeps).
-const peekWindow = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES + 1);
+const WAIT: Taken = { state: 'wait' };
+const UNTRUSTED: Taken = { state: 'untrusted' };
+
+/** The peer's address as the native intake() writes it, at the end of its window: family (4, 6, 0), a pad byte, the port, 4 or 16 address bytes. */
+const PEER_BYTES = 20;
+// Where a worker looks at each new connection: one Buffer for the process (the parse copies what it keeps).
+const window = Buffer.allocUnsafeSlow(MAX_PROXY_HEADER_BYTES + 1 + PEER_BYTES);
+const PEER_AT = window.length - PEER_BYTES;
+
+/** Whether the peer intake() wrote into the window may send a header: an IPv4 one (or IPv4-mapped, on a dual-stack listener) by its number, without a string made. */
+function peerTrusted(socket: Socket, trusts: Trusts): boolean {
+  const family = window[PEER_AT];
+  if (family === 4) return trusts.ipv4(window.readUInt32BE(PEER_AT + 4));
+  if (family === 6 && window.readUInt32BE(PEER_AT + 4) === 0 && window.readUInt32BE(PEER_AT + 8) === 0 && window.readUInt32BE(PEER_AT + 12) === 0xffff) {
+    return trusts.ipv4(window.readUInt32BE(PEER_AT + 16));
+  }
+  return trusts(socket.remoteAddress);
+}
 
 /**
- * The header of a new connection read straight off its file descriptor, before the socket
- * read anything: peeked, parsed, and only then taken, so the server's parser reads the rest of
- * the connection natively, as if there had been no header. About 18 µs of a worker's CPU less
- * per connection than readProxyHeader, whose bytes go through the socket's JavaScript stream.
+ * The header of a new connection from a peer `trusts` allows, read straight off its file
+ * descriptor before the socket read anything: the peer and the bytes waiting in one native
+ * call, the header parsed, and only then taken, so the server's parser reads the rest of the
+ * connection natively, as if there had been no header. About 18 µs of a worker's CPU less per
+ * connection than readProxyHeader, whose bytes go through the socket's JavaScript stream.
  * `wait` when it cannot be done so (the header not all there yet, the socket already read, no
  * descriptor): readProxyHeader then reads it as the bytes come; nothing was taken.
  */
-export function takeProxyHeader(socket: Socket, bytes: SocketBytes): Taken {
+export function takeProxyHeader(socket: Socket, bytes: SocketBytes, trusts: Trusts): Taken {
   const fd = (socket as Socket & { _handle?: { fd?: number } | null })._handle?.fd;
   // Bytes the socket read are the header's first: what is still in the kernel is not where it starts.
-  if (fd === undefined || fd < 0 || socket.bytesRead > 0 || socket.readableLength > 0) return { state: 'wait' };
+  if (fd === undefined || fd < 0 || socket.bytesRead > 0 || socket.readableLength > 0) return trusts(socket.remoteAddress) ? WAIT : UNTRUSTED;
+  let waiting: number;
   try {
-    return takeFrom(fd, bytes);
+    waiting = bytes.intake(fd, window);
   } catch (error) {
     // A connection reset before the worker looked at it (a scanner, a client that gave up while queued).
     return { state: 'error', reason: `the connection failed before its PROXY protocol header: ${(error as Error).message}` };
   }
-}
-
-function takeFrom(fd: number, bytes: SocketBytes): Taken {
-  const waiting = bytes.peekInto(fd, peekWindow);
-  if (waiting <= 0) return { state: 'wait' };
-  const parsed = parseProxyHeader(peekWindow.subarray(0, waiting));
-  if (parsed.state === 'more') return { state: 'wait' };
-  if (parsed.state === 'error') {
-    // Closing with unread bytes in the kernel resets the connection; read, the close is a clean FIN as on the stream path.
-    bytes.take(fd, waiting);
-    return parsed;
+  if (!peerTrusted(socket, trusts)) return UNTRUSTED;
+  if (waiting <= 0) return WAIT;
+  const parsed = parseProxyHeader(window, waiting);
+  if (parsed.state === 'more') return WAIT;
+  try {
+    if (parsed.state === 'error') {
+      // Closing with unread bytes in the kernel resets the connection; read, the close is a clean FIN as on the stream path.
+      bytes.take(fd, waiting);
+      return parsed;
+    }
+    const taken = bytes.take(fd, parsed.length);
+    // The kernel holds what was peeked: a short take means something else read the socket meanwhile.
+    if (taken !== parsed.length) return { state: 'error', reason: `took ${taken} bytes of a ${parsed.length}-byte PROXY protocol header` };
+  } catch (error) {
+    return { state: 'error', reason: `the connection failed while its PROXY protocol header was read: ${(error as Error).message}` };
   }
-  const taken = bytes.take(fd, parsed.length);
-  // The kernel holds what was peeked: a short take means something else read the socket meanwhile.
-  if (taken !== parsed.length) return { state: 'error', reason: `took ${taken} bytes of a ${parsed.length}-byte PROXY protocol header` };
   return { state: 'done', header: parsed.header };
 }
 

@@ -44,23 +44,45 @@ export const MAX_PROXY_HEADER_BYTES = MAX_V2_BYTES;
 const MORE: ProxyParse = { state: 'more' };
 const error = (reason: string): ProxyParse => ({ state: 'error', reason });
 
-/** Whether `bytes` begins as `prefix` does, as far as either goes. */
-function startsAs(bytes: Buffer, prefix: Buffer): boolean {
+/** Whether `bytes` begins as `prefix` does, as far as either goes (`length`: how much of `bytes` holds what was read). */
+function startsAs(bytes: Buffer, length: number, prefix: Buffer): boolean {
   // Byte by byte: a header comes with every connection, and subarray() makes a Buffer each time.
-  const n = Math.min(bytes.length, prefix.length);
+  const n = Math.min(length, prefix.length);
   for (let i = 0; i < n; i++) if (bytes[i] !== prefix[i]) return false;
   return true;
 }
 
-export function parseProxyHeader(bytes: Buffer): ProxyParse {
-  if (bytes.length === 0) return MORE;
-  if (startsAs(bytes, V2_SIGNATURE)) return bytes.length < V2_SIGNATURE.length ? MORE : parseV2(bytes);
-  if (startsAs(bytes, V1_PREFIX)) return bytes.length < V1_PREFIX.length ? MORE : parseV1(bytes);
+/** Parses what was read of a connection so far: its first `length` bytes (all of `bytes` unless said; a reader may keep one buffer for every connection). */
+export function parseProxyHeader(bytes: Buffer, length: number = bytes.length): ProxyParse {
+  if (length === 0) return MORE;
+  if (startsAs(bytes, length, V2_SIGNATURE)) return length < V2_SIGNATURE.length ? MORE : parseV2(bytes, length);
+  if (startsAs(bytes, length, V1_PREFIX)) return length < V1_PREFIX.length ? MORE : parseV1(bytes, length);
   return error('the connection did not begin with a PROXY protocol header');
 }
 
-function parseV1(bytes: Buffer): ProxyParse {
-  const limit = Math.min(bytes.length, MAX_V1_BYTES);
+const SPACE = 0x20;
+const V1_SHAPE = 'a PROXY v1 header that is not "PROXY TCP4|TCP6 source destination sport dport"';
+
+/** Whether bytes[start, end) are `text`'s (ASCII). */
+function holds(bytes: Buffer, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = 0; i < text.length; i++) if (bytes[start + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Where the next space is in bytes[from, end), or `end`. */
+function spaceAt(bytes: Buffer, from: number, end: number): number {
+  while (from < end && bytes[from] !== SPACE) from++;
+  return from;
+}
+
+/**
+ * "PROXY TCP4|TCP6 source destination sport dport\r\n", or "PROXY UNKNOWN ...\r\n". Read field by
+ * field off the bytes, making only the two address strings: every connection behind a TCP
+ * balancer comes with one (splitting the line made eight strings and an array).
+ */
+function parseV1(bytes: Buffer, length: number): ProxyParse {
+  const limit = Math.min(length, MAX_V1_BYTES);
   let end = -1;
   for (let i = 0; i + 1 < limit; i++) {
     if (bytes[i] === 0x0d && bytes[i + 1] === 0x0a) {
@@ -69,27 +91,33 @@ function parseV1(bytes: Buffer): ProxyParse {
     }
   }
   if (end < 0) {
-    if (bytes.length >= MAX_V1_BYTES) return error(`a PROXY v1 header longer than ${MAX_V1_BYTES} bytes`);
+    if (length >= MAX_V1_BYTES) return error(`a PROXY v1 header longer than ${MAX_V1_BYTES} bytes`);
     // A byte no v1 header holds ends it early (a stray newline, a control byte).
-    for (const byte of bytes.subarray(0, bytes.length - (bytes.at(-1) === 0x0d ? 1 : 0))) if (byte < 0x20 || byte > 0x7e) return error('a PROXY v1 header with a byte it cannot hold');
+    for (let i = length - (bytes[length - 1] === 0x0d ? 1 : 0) - 1; i >= 0; i--) if (bytes[i]! < 0x20 || bytes[i]! > 0x7e) return error('a PROXY v1 header with a byte it cannot hold');
     return MORE;
   }
-  const line = bytes.toString('latin1', 0, end);
-  const length = end + 2;
-  const fields = line.split(' ');
-  if (fields[1] === 'UNKNOWN') return { state: 'done', header: { version: 1, source: null, destination: null }, length };
-  const family = fields[1] === 'TCP4' ? 4 : fields[1] === 'TCP6' ? 6 : 0;
-  if (family === 0) return error(`a PROXY v1 header with protocol "${fields[1]}" (TCP4, TCP6 or UNKNOWN)`);
-  if (fields.length !== 6) return error('a PROXY v1 header that is not "PROXY TCP4|TCP6 source destination sport dport"');
-  const [, , source, destination, sourcePort, destinationPort] = fields as [string, string, string, string, string, string];
-  const sport = port(sourcePort);
-  const dport = port(destinationPort);
-  // A header comes with every connection: IPv4 checked in one pass, not by isIP's RegExp.
-  // IPv6 as v2 gives it (canonical, no zone): one client is one string, for sticky sessions, ctx.client and the log.
-  const [from, to] = family === 4 ? [ipv4Number(source) >= 0 ? source : null, ipv4Number(destination) >= 0 ? destination : null] : [canonicalIpv6(source), canonicalIpv6(destination)];
+  const headerLength = end + 2;
+  const protocolEnd = spaceAt(bytes, V1_PREFIX.length, end);
+  const at = V1_PREFIX.length;
+  if (holds(bytes, at, protocolEnd, 'UNKNOWN')) return { state: 'done', header: { version: 1, source: null, destination: null }, length: headerLength };
+  const family = holds(bytes, at, protocolEnd, 'TCP4') ? 4 : holds(bytes, at, protocolEnd, 'TCP6') ? 6 : 0;
+  if (family === 0) return error(`a PROXY v1 header with protocol "${bytes.toString('latin1', at, protocolEnd)}" (TCP4, TCP6 or UNKNOWN)`);
+  // Four fields after the protocol, one space apart, the last one ending the line.
+  const sourceEnd = spaceAt(bytes, protocolEnd + 1, end);
+  const destinationEnd = spaceAt(bytes, sourceEnd + 1, end);
+  const sourcePortEnd = spaceAt(bytes, destinationEnd + 1, end);
+  if (protocolEnd >= end || sourcePortEnd >= end || spaceAt(bytes, sourcePortEnd + 1, end) !== end) return error(V1_SHAPE);
+  const source = bytes.toString('latin1', protocolEnd + 1, sourceEnd);
+  const destination = bytes.toString('latin1', sourceEnd + 1, destinationEnd);
+  // IPv4 checked in one pass, not by isIP's RegExp. IPv6 as v2 gives it (canonical, no zone):
+  // one client is one string, for sticky sessions, ctx.client and the log.
+  const from = family === 4 ? (ipv4Number(source) >= 0 ? source : null) : canonicalIpv6(source);
+  const to = family === 4 ? (ipv4Number(destination) >= 0 ? destination : null) : canonicalIpv6(destination);
   if (from === null || to === null) return error(`a PROXY v1 header whose addresses are not IPv${family}`);
-  if (sport === null || dport === null) return error('a PROXY v1 header whose ports are not 0 to 65535');
-  return { state: 'done', header: { version: 1, source: { address: from, port: sport }, destination: { address: to, port: dport } }, length };
+  const sport = port(bytes, destinationEnd + 1, sourcePortEnd);
+  const dport = port(bytes, sourcePortEnd + 1, end);
+  if (sport < 0 || dport < 0) return error('a PROXY v1 header whose ports are not 0 to 65535');
+  return { state: 'done', header: { version: 1, source: { address: from, port: sport }, destination: { address: to, port: dport } }, length: headerLength };
 }
 
 /** An IPv6 address in its canonical form (lower case, zeros compressed), or null when it is none or names a zone. */
@@ -97,21 +125,21 @@ function canonicalIpv6(text: string): string | null {
   return isIP(text) === 6 && !text.includes('%') ? new SocketAddress({ address: text, family: 'ipv6' }).address : null;
 }
 
-/** A decimal port without a sign or leading zeros, 0 to 65535; null if it is not one. */
-function port(text: string): number | null {
-  const length = text.length;
-  if (length === 0 || length > 5 || (length > 1 && text.charCodeAt(0) === 0x30)) return null;
+/** The decimal port in bytes[start, end): no sign or leading zeros, 0 to 65535; -1 if it is not one. */
+function port(bytes: Buffer, start: number, end: number): number {
+  const length = end - start;
+  if (length <= 0 || length > 5 || (length > 1 && bytes[start] === 0x30)) return -1;
   let n = 0;
-  for (let i = 0; i < length; i++) {
-    const digit = text.charCodeAt(i) - 0x30;
-    if (digit < 0 || digit > 9) return null;
+  for (let i = start; i < end; i++) {
+    const digit = bytes[i]! - 0x30;
+    if (digit < 0 || digit > 9) return -1;
     n = n * 10 + digit;
   }
-  return n <= 65535 ? n : null;
+  return n <= 65535 ? n : -1;
 }
 
-function parseV2(bytes: Buffer): ProxyParse {
-  if (bytes.length < 16) return bytes.length > 12 && bytes[12]! >> 4 !== 2 ? error('a PROXY v2 header of another version') : MORE;
+function parseV2(bytes: Buffer, read: number): ProxyParse {
+  if (read < 16) return read > 12 && bytes[12]! >> 4 !== 2 ? error('a PROXY v2 header of another version') : MORE;
   const versionCommand = bytes[12]!;
   if (versionCommand >> 4 !== 2) return error('a PROXY v2 header of another version');
   const command = versionCommand & 0x0f;
@@ -121,7 +149,7 @@ function parseV2(bytes: Buffer): ProxyParse {
   if (family > 3 || transport > 2) return error('a PROXY v2 header with an unknown address family or protocol');
   const length = 16 + bytes.readUInt16BE(14);
   if (length > MAX_V2_BYTES) return error(`a PROXY v2 header of ${length} bytes (at most ${MAX_V2_BYTES})`);
-  if (bytes.length < length) return MORE;
+  if (read < length) return MORE;
   const addresses = { 1: 12, 2: 36, 3: 216 }[family] ?? 0;
   if (length - 16 < addresses) return error('a PROXY v2 header too short for its addresses');
   // TLVs after the addresses: each must fit in what is left; only the SSL one is read.

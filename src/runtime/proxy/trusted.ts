@@ -8,7 +8,20 @@
 import { BlockList, isIP } from 'node:net';
 
 /** Whether a peer may speak for the client: its address (undefined for a unix socket peer). */
-export type Trusts = (address: string | undefined) => boolean;
+export interface Trusts {
+  (address: string | undefined): boolean;
+  /** The same for an IPv4 peer given as its unsigned 32-bit number: a worker under proxy_protocol asks for every connection, before any string is made. */
+  ipv4(address: number): boolean;
+}
+
+/** A dotted IPv4 address from its unsigned 32-bit number. */
+export function ipv4Text(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function matcher(check: (address: string | undefined) => boolean, ipv4: (address: number) => boolean): Trusts {
+  return Object.assign(check, { ipv4 });
+}
 
 /** The IPv4 address in `::ffff:a.b.c.d` (any case), or null. */
 function mappedIpv4(address: string): string | null {
@@ -70,7 +83,7 @@ export function ipv4Number(text: string): number {
  * and an IPv4 address the IPv4 entries do not match when an IPv6 entry holds IPv4-mapped addresses.
  */
 export function trusts(list: readonly string[] | '*'): Trusts {
-  if (list === '*' || list.includes('*')) return () => true;
+  if (list === '*' || list.includes('*')) return matcher(() => true, () => true);
   const unix = list.includes('unix');
   const blocks = new BlockList();
   const ipv4Ranges: { readonly network: number; readonly mask: number }[] = [];
@@ -90,18 +103,24 @@ export function trusts(list: readonly string[] | '*'): Trusts {
       ipv4Ranges.push({ network: (ipv4Number(address) & mask) >>> 0, mask });
     }
   }
-  return (address) => {
-    if (address === undefined || address === '') return unix;
-    if (!any) return false;
-    let ipv4 = address;
-    let n = ipv4Number(address);
-    if (n < 0) {
-      const mapped = mappedIpv4(address);
-      if (mapped === null) return isIP(address) === 6 && blocks.check(address, 'ipv6');
-      ipv4 = mapped;
-      n = ipv4Number(mapped);
-    }
+  const inIpv4Ranges = (n: number): boolean => {
     for (const { network, mask } of ipv4Ranges) if ((n & mask) >>> 0 === network) return true;
-    return ipv6HoldsIpv4 && blocks.check(ipv4, 'ipv4');
+    return false;
   };
+  return matcher(
+    (address) => {
+      if (address === undefined || address === '') return unix;
+      if (!any) return false;
+      let ipv4 = address;
+      let n = ipv4Number(address);
+      if (n < 0) {
+        const mapped = mappedIpv4(address);
+        if (mapped === null) return isIP(address) === 6 && blocks.check(address, 'ipv6');
+        ipv4 = mapped;
+        n = ipv4Number(mapped);
+      }
+      return inIpv4Ranges(n) || (ipv6HoldsIpv4 && blocks.check(ipv4, 'ipv4'));
+    },
+    (n) => inIpv4Ranges(n) || (ipv6HoldsIpv4 && blocks.check(ipv4Text(n), 'ipv4')),
+  );
 }

@@ -263,22 +263,17 @@ class Worker {
     // What an http.Server listening itself does (noDelay defaults to true): no Nagle delay on responses.
     socket.setNoDelay(true);
     const s = this.boot.settings;
-    if (s.proxy_protocol && this.trusts(socket.remoteAddress)) return this.acceptProxied(socket, s.headers_timeout * 1000);
+    if (s.proxy_protocol) return this.acceptProxied(socket, s.headers_timeout * 1000);
     this.http.emit('connection', socket);
   }
 
-  /** `proxy_protocol`: the header first; a connection without a good one is closed and counted, nothing else. */
+  /** `proxy_protocol`: from a peer forwarded_allow_ips trusts, the header first; a connection without a good one is closed and counted, nothing else. */
   private acceptProxied(socket: Socket, limitMs: number): void {
-    const peer = socket.remoteAddress;
-    const fail = (reason: string) => {
-      this.proxyErrors++;
-      this.log.debug(`worker ${this.boot.id}: closed a connection from ${peer}: ${reason}`);
-      socket.destroy();
-    };
     // Most headers are there whole when the connection reaches the worker: taken off the descriptor then.
     const helper = native();
-    const now = helper === null ? ({ state: 'wait' } as const) : takeProxyHeader(socket, helper);
-    if (now.state === 'error') return fail(now.reason);
+    const now = helper !== null ? takeProxyHeader(socket, helper, this.trusts) : this.trusts(socket.remoteAddress) ? ({ state: 'wait' } as const) : ({ state: 'untrusted' } as const);
+    if (now.state === 'untrusted') return void this.http!.emit('connection', socket);
+    if (now.state === 'error') return this.refuseProxied(socket, now.reason);
     if (now.state === 'done') {
       applyProxyHeader(socket, now.header);
       return void this.http!.emit('connection', socket);
@@ -290,8 +285,15 @@ class Worker {
         applyProxyHeader(socket, header);
         this.deliver(socket, rest);
       },
-      fail,
+      (reason) => this.refuseProxied(socket, reason),
     );
+  }
+
+  /** A connection without a good PROXY header: closed and counted. */
+  private refuseProxied(socket: Socket, reason: string): void {
+    this.proxyErrors++;
+    this.log.debug(`worker ${this.boot.id}: closed a connection from ${socket.remoteAddress ?? 'a peer gone'}: ${reason}`);
+    socket.destroy();
   }
 
   /** Hands the server a connection whose first bytes were read here: those bytes reach it first. */

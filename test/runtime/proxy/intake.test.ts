@@ -14,6 +14,13 @@ import { trusts } from '../../../src/runtime/proxy/trusted.ts';
 import { requestClient } from '../../../src/runtime/worker/client.ts';
 
 const helper = native();
+const local = trusts(['127.0.0.1', '::1']);
+
+/** How many bytes wait on the socket's descriptor, left there. */
+function waiting(socket: Socket): number {
+  const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+  return Math.max(0, helper!.peekInto(fd, Buffer.alloc(65536)));
+}
 const servers: Server[] = [];
 const sockets: Socket[] = [];
 
@@ -22,14 +29,14 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-/** The server's side of a connection to which the client wrote `pieces`, each when the one before had arrived. */
-async function accepted(pieces: Buffer[]): Promise<Socket> {
+/** The server's side of a connection to which the client wrote `pieces`, each when the one before had arrived (the server listening on `host`, the client connecting to `to`). */
+async function accepted(pieces: Buffer[], host = '127.0.0.1', to = host): Promise<Socket> {
   const server = createServer({ pauseOnConnect: true });
   servers.push(server);
-  server.listen(0, '127.0.0.1');
+  server.listen(0, host);
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
-  const client = connect(port, '127.0.0.1');
+  const client = connect(port, to);
   sockets.push(client);
   const [socket] = (await once(server, 'connection')) as [Socket];
   sockets.push(socket);
@@ -38,8 +45,7 @@ async function accepted(pieces: Buffer[]): Promise<Socket> {
   }
   // Until the kernel holds all that was written: peeking shows it without taking it.
   const total = pieces.reduce((n, p) => n + p.length, 0);
-  const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-  for (const deadline = Date.now() + 5000; total > 0 && (helper!.peek(fd, 65536)?.length ?? 0) < total; ) {
+  for (const deadline = Date.now() + 5000; total > 0 && waiting(socket) < total; ) {
     if (Date.now() > deadline) throw new Error('the bytes never arrived');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -67,7 +73,7 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
       [proxyV2(clients[1]!, { address: '::1', port: 8000 }), clients[1]!],
     ] as const) {
       const socket = await accepted([Buffer.concat([header, REQUEST])]);
-      const taken = takeProxyHeader(socket, helper!);
+      const taken = takeProxyHeader(socket, helper!, local);
       expect(taken.state === 'done' ? taken.header.source : taken).toEqual(client);
       expect(await next(socket)).toBe(REQUEST.toString('latin1'));
     }
@@ -76,7 +82,7 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
   it('waits, taking nothing, while the header is not all there', async () => {
     const header = proxyV1({ address: '203.0.113.9', port: 40001 }, to);
     const socket = await accepted([header.subarray(0, 10)]);
-    expect(takeProxyHeader(socket, helper!)).toEqual({ state: 'wait' });
+    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait' });
     expect(await next(socket)).toBe(header.subarray(0, 10).toString('latin1'));
   });
 
@@ -87,16 +93,15 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
     socket.resume();
     await once(socket, 'data');
     socket.pause();
-    expect(takeProxyHeader(socket, helper!)).toEqual({ state: 'wait' });
+    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait' });
   });
 
   it('answers an error for bytes that are no header, having read them: closing then ends the connection cleanly, not with a reset', async () => {
     const socket = await accepted([REQUEST]);
     const client = sockets[sockets.length - 2]!;
-    const taken = takeProxyHeader(socket, helper!);
+    const taken = takeProxyHeader(socket, helper!, local);
     expect(taken.state).toBe('error');
-    const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-    expect(helper!.peek(fd, 65536)?.length ?? 0).toBe(0);
+    expect(waiting(socket)).toBe(0);
     const ended = new Promise<string>((resolve) => {
       client.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
       client.on('end', () => resolve('end'));
@@ -108,14 +113,41 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
 
   it('answers an error, not a throw, for a connection reset before it was looked at', async () => {
     const socket = await accepted([]);
-    const reset = { peekInto: () => { throw new Error('peekInto: Connection reset by peer'); }, take: helper!.take };
-    expect(takeProxyHeader(socket, reset)).toMatchObject({ state: 'error', reason: expect.stringMatching(/failed before its PROXY protocol header: .*reset/) });
+    const reset = { intake: () => { throw new Error('intake: Connection reset by peer'); }, take: helper!.take };
+    expect(takeProxyHeader(socket, reset, local)).toMatchObject({ state: 'error', reason: expect.stringMatching(/failed before its PROXY protocol header: .*reset/) });
   });
 
   it('fails closed when the kernel gives fewer bytes than it showed', async () => {
     const socket = await accepted([Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST])]);
-    const taken = takeProxyHeader(socket, { peekInto: helper!.peekInto, take: () => 3 });
+    const taken = takeProxyHeader(socket, { intake: helper!.intake, take: () => 3 }, local);
     expect(taken).toMatchObject({ state: 'error', reason: expect.stringMatching(/took 3 bytes/) });
+  });
+});
+
+describe.skipIf(helper === null)('takeProxyHeader and forwarded_allow_ips', () => {
+  const header = Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST]);
+
+  it('takes nothing from a peer the list does not trust: its connection is HTTP from the first byte', async () => {
+    for (const list of [['10.0.0.0/8'], ['::1'], []]) {
+      const socket = await accepted([header]);
+      expect(takeProxyHeader(socket, helper!, trusts(list))).toEqual({ state: 'untrusted' });
+      expect(waiting(socket)).toBe(header.length);
+    }
+  });
+
+  it('trusts IPv4 peers by range, IPv6 peers, and IPv4 peers of a dual-stack listener as IPv4', async () => {
+    const cases = [
+      { host: '127.0.0.1', to: '127.0.0.1', list: ['127.0.0.0/8'] },
+      { host: '::1', to: '::1', list: ['::1/128'] },
+      { host: '::', to: '127.0.0.1', list: ['127.0.0.1'] },
+      { host: '::', to: '127.0.0.1', list: ['::ffff:127.0.0.0/104'] },
+    ];
+    for (const { host, to: target, list } of cases) {
+      const socket = await accepted([header], host, target);
+      const taken = takeProxyHeader(socket, helper!, trusts(list));
+      expect(taken.state === 'done' ? taken.header.source : taken).toEqual({ address: '203.0.113.9', port: 40001 });
+      expect(await next(socket)).toBe(REQUEST.toString('latin1'));
+    }
   });
 });
 
