@@ -44,7 +44,7 @@ const READ_FAILURES: Readonly<Record<string, string>> = {
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
 /** OpenSSL's words, without the `error:0480006C:PEM routines::` prefix. */
-function opensslWords(error: unknown): string {
+export function opensslWords(error: unknown): string {
   return ((error as Error).message ?? String(error)).replace(/^error:[0-9A-F]+:[^:]*:[^:]*:/, '');
 }
 

@@ -9,13 +9,14 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { FetchApp } from '../../hooks/contexts.ts';
 
-/** The Node request each web Request was made from: `host.client(request)` in a fetch app. */
-const incoming = new WeakMap<Request, IncomingMessage>();
+/** Where a web Request keeps the Node request it was made from (`host.client(request)` in a fetch app): a WeakMap entry per request costs its set and the collector's work on it. */
+const INCOMING = Symbol('hostd.incoming');
+type MadeRequest = Request & { [INCOMING]?: IncomingMessage };
 
 /** The Node request behind `req` (itself when it is one); throws for a Request hostd did not make. */
 export function incomingOf(req: IncomingMessage | Request): IncomingMessage {
   if (!(req instanceof Request)) return req;
-  const found = incoming.get(req);
+  const found = (req as MadeRequest)[INCOMING];
   if (found === undefined) throw new TypeError('host.client(request): this Request was not made by hostd for the request being served (a copy or a new Request has no client); pass the one your fetch() received');
   return found;
 }
@@ -30,7 +31,7 @@ function toRequest(req: IncomingMessage, scheme: 'http' | 'https', signal: Abort
     init.duplex = 'half';
   }
   const request = new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, init);
-  incoming.set(request, req);
+  (request as MadeRequest)[INCOMING] = req;
   return request;
 }
 

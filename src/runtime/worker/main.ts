@@ -175,7 +175,7 @@ class Worker {
     this.phase.setStep('post_worker_init', 'running post_worker_init');
     const initFailure = await unlessAborted(runHook(rt, 'post_worker_init', config.hooks.post_worker_init, { worker: this.info, app }), signal);
     if (initFailure) throw initFailure;
-    this.serve(config, server, http, isFetchApp(app) ? fetchListener(app, s.certfile ? 'https' : 'http') : app);
+    this.serve(config, server, http, isFetchApp(app) ? fetchListener(app, this.boot.tls !== null ? 'https' : 'http') : app);
   }
 
   /** What this worker counted since its last heartbeat, and its state now. */
@@ -299,7 +299,7 @@ class Worker {
   /** Hands the server a connection whose first bytes were read here: those bytes reach it first. */
   private deliver(socket: Socket, rest: Buffer): void {
     if (this.http === null || socket.destroyed) return void socket.destroy();
-    if (this.boot.settings.certfile) {
+    if (this.boot.tls !== null) {
       // TLS reads its socket's native handle, and first what the socket already buffered.
       socket.pause();
       if (rest.length > 0) socket.unshift(rest);

@@ -3,7 +3,7 @@ import type { ServerOptions as HttpOptions } from 'node:http';
 import type { Server } from 'node:https';
 import type { TlsOptions } from 'node:tls';
 import type { ResolvedSettings } from '../../config/options.generated.ts';
-import type { TlsMaterial } from '../../config/tls-files.ts';
+import { opensslWords, type TlsMaterial } from '../../config/tls-files.ts';
 import { HostdError } from '../../errors.ts';
 import { printablePath } from '../../paths.ts';
 
@@ -32,6 +32,6 @@ export function createHttpsServer(options: HttpOptions, settings: Pick<ResolvedS
     return https.createServer({ ...options, ...tlsServerOptions(settings, material) });
   } catch (error) {
     const files = `${printablePath(settings.certfile ?? '(certfile)')} with ${printablePath(settings.keyfile ?? '(keyfile)')}`;
-    throw new HostdError('HOSTD_ERR_CONFIG_INVALID', `certfile: Node cannot serve ${files}: ${(error as Error).message.replace(/^error:[0-9A-F]+:[^:]*:[^:]*:/, '')}`, { cause: error });
+    throw new HostdError('HOSTD_ERR_CONFIG_INVALID', `certfile: Node cannot serve ${files}: ${opensslWords(error)}`, { cause: error });
   }
 }
