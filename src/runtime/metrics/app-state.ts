@@ -12,10 +12,11 @@
  *   counts goes down (a reset). This holds for the samples of counters, histograms and
  *   summaries' `_sum` and `_count` whose aggregator is `sum` (their default). A histogram's or
  *   summary's samples of one label set are reset together when its `_count` or a bucket goes
- *   down; a `_sum` that goes down alone is kept on its own. Gauges (and summaries' quantiles)
+ *   down; a `_sum` that goes down alone is not a reset (observations may be negative): it is
+ *   the sum of the observations, and goes down with them. Gauges (and summaries' quantiles)
  *   of a gone worker go away.
  *
- * So a merged counter never goes down while the primary runs; it does not include what a
+ * So a merged counter (and a `_count` or bucket) never goes down while the primary runs; it does not include what a
  * worker counted after its last answer. Everything here is fed from untrusted messages:
  * each family, definition and value is checked before it is used; what fails a check is
  * left out, or the whole answer is when its shape is wrong (the worker's last answer stands).
@@ -431,8 +432,9 @@ export class AppMetrics {
         if (--s.refs === 0) this.sweep(s);
       } else {
         s.bothMark = mark;
-        // A `_sum` that went down alone is kept too: a reset the counts did not show, or negative observations.
-        if (s.now < before || this.group(s).resetMark === mark) keep(s, before);
+        // A `_sum` follows its group only: going down alone, it is negative observations (legal), not a reset, and
+        // keeping it would count what it had twice.
+        if (this.group(s).resetMark === mark) keep(s, before);
       }
       if (slices.due()) await slices.next();
     }

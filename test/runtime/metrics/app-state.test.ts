@@ -261,6 +261,43 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
     expect((await scrape(state)).get('app_routes_total{route="/a"}')).toBe(8);
   });
 
+  it("a histogram's _sum with negative observations is their sum, across scrapes and the worker's exit; _count and buckets still never go down", async () => {
+    const state = new AppMetrics();
+    const w1 = new Worker(1);
+    const h1 = new client.Histogram({ name: 'app_delta', help: 'd', buckets: [0], registers: [w1.registry] });
+    h1.observe(10);
+    await w1.answer(state);
+    expect((await scrape(state)).get('app_delta_sum')).toBe(10);
+    // Its sum goes down alone (count and buckets grow): observations, not a reset.
+    h1.observe(-8);
+    await w1.answer(state);
+    let merged = await scrape(state);
+    expect(merged.get('app_delta_sum')).toBe(2);
+    expect(merged.get('app_delta_count')).toBe(2);
+    await state.forget(new Set());
+    merged = await scrape(state);
+    expect(merged.get('app_delta_sum')).toBe(2);
+    expect(merged.get('app_delta_count')).toBe(2);
+    expect(merged.get('app_delta_bucket{le="0"}')).toBe(1);
+    // Its replacement's observations are added to what was kept.
+    const w2 = new Worker(2);
+    const h2 = new client.Histogram({ name: 'app_delta', help: 'd', buckets: [0], registers: [w2.registry] });
+    h2.observe(-5);
+    await w2.answer(state);
+    h2.observe(1);
+    await w2.answer(state);
+    merged = await scrape(state);
+    expect(merged.get('app_delta_sum')).toBe(-2);
+    expect(merged.get('app_delta_count')).toBe(4);
+    // A reset the count shows still keeps the whole group, the sum at what it was.
+    h2.reset();
+    h2.observe(3);
+    await w2.answer(state);
+    merged = await scrape(state);
+    expect(merged.get('app_delta_sum')).toBe(1);
+    expect(merged.get('app_delta_count')).toBe(5);
+  });
+
   it('gauges and summary quantiles are not kept: a gone worker takes them along', async () => {
     const state = new AppMetrics();
     const w = new Worker(1);
@@ -323,7 +360,8 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
         } else await w.answer(state);
       }
       const now = await scrape(state);
-      for (const [series, value] of last) if (/^app_(hits|plain)_total|^app_seconds_/.test(series)) expect(now.get(series) ?? 0, `${series} at step ${step}`).toBeGreaterThanOrEqual(value);
+      // Not `_sum`: it goes down with a reset its group's counts do not show (and with negative observations).
+      for (const [series, value] of last) if (/^app_(hits|plain)_total|^app_seconds_(bucket|count)/.test(series)) expect(now.get(series) ?? 0, `${series} at step ${step}`).toBeGreaterThanOrEqual(value);
       last = now;
     }
   });
