@@ -100,6 +100,7 @@ describe('metrics_bind', () => {
       ['hostd_start_time_seconds', 'gauge'],
       ['hostd_generation', 'gauge'],
       ['hostd_scrape_errors_total', 'counter'],
+      ['hostd_app_series_dropped_total', 'counter'],
       ['hostd_worker_requests_in_flight', 'gauge'],
       ['hostd_worker_resident_memory_bytes', 'gauge'],
       ['hostd_worker_heap_used_bytes', 'gauge'],

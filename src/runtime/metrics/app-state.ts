@@ -16,8 +16,12 @@
  *   the sum of the observations, and goes down with them. Gauges (and summaries' quantiles)
  *   of a gone worker go away.
  *
- * So a merged counter (and a `_count` or bucket) never goes down while the primary runs; it does not include what a
- * worker counted after its last answer. Everything here is fed from untrusted messages:
+ * So a merged counter (and a `_count` or bucket) never goes down while the primary runs; it
+ * does not include what a worker counted after its last answer. What is kept is one sum per
+ * series (name and labels), whichever workers counted it, for at most MAX_KEPT series: past
+ * that, what a gone worker counted of a series not yet kept is dropped (and counted), so a
+ * label with a value per process cannot grow the primary without end. Everything here is fed
+ * from untrusted messages:
  * each family, definition and value is checked before it is used; what fails a check is
  * left out, or the whole answer is when its shape is wrong (the worker's last answer stands).
  *
@@ -44,7 +48,9 @@ interface FamilyState {
 
 /** One series of the merged output. */
 class Series {
-  /** What gone workers and reset counts had counted (kept samples only). */
+  /** It keeps what gone workers and reset counts had counted (`kept`, 0 or more), and stays in the output while the primary runs. */
+  held = false;
+  /** What gone workers and reset counts had counted (held samples only). */
   kept = 0;
   /** Workers whose last answer has it. */
   refs = 0;
@@ -118,12 +124,18 @@ export type PartResult = 'more' | 'done' | 'failed' | 'ignored';
 const isNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < MAX_SERIES_NUMBER;
 
 /**
- * What a series had counted stays in its sum (`kept`) when a worker stops counting it. Only a
- * finite value: one NaN or Infinity (prom-client's inc(NaN) takes it) would stay in the sum,
- * and keep the series from ever being swept, until hostd restarts.
+ * The most series the primary holds for what gone workers and resets counted: as many as one
+ * worker's answer may carry. A label with a value per process or per request, with workers
+ * replaced (`max_requests`, `max_memory`), would otherwise grow the primary without end.
  */
-function keep(s: Series, value: number): void {
-  if (s.keeps && Number.isFinite(value)) s.kept += value;
+export const MAX_KEPT = MAX_SERIES;
+
+/** What the merge is told besides its failures. */
+export interface AppMetricsOptions {
+  /** The first time a kept series is dropped at the `maxKept` bound (a warning, once). */
+  readonly onDropped?: (maxKept: number) => void;
+  /** @default MAX_KEPT */
+  readonly maxKept?: number;
 }
 
 /**
@@ -174,9 +186,24 @@ export class AppMetrics {
   private dirty = false;
   private stamp = 0;
   private marks = 0;
+  /** Series held (`Series.held`), and the most there may be. */
+  private held = 0;
+  private readonly maxKept: number;
+  /** Times what a gone worker or a reset had counted of a series was dropped, the series not being held at the bound. */
+  dropped = 0;
 
   /** `onError`: a task failed (a bug: the input was checked); the merge goes on with the next one. */
-  constructor(private readonly onError: (error: unknown) => void = () => {}) {}
+  constructor(
+    private readonly onError: (error: unknown) => void = () => {},
+    private readonly options: AppMetricsOptions = {},
+  ) {
+    this.maxKept = options.maxKept ?? MAX_KEPT;
+  }
+
+  /** Series held for what gone workers and resets counted. */
+  get heldSeries(): number {
+    return this.held;
+  }
 
   /** Queues a task whose result nobody waits for. */
   private background(task: () => Promise<void>): void {
@@ -265,7 +292,7 @@ export class AppMetrics {
         const { series, values } = w.last ?? NO_ANSWER;
         for (let i = 0; i < series.length; i++) {
           const s = series[i]!;
-          keep(s, values[i]!);
+          this.keep(s, values[i]!);
           s.refs--;
           if (slices.due()) await slices.next();
         }
@@ -276,6 +303,7 @@ export class AppMetrics {
         for (const name of w.conflicts) {
           const family = this.families.get(name);
           if (family !== undefined && [...family.samples.values()].some((s) => s.refs > 0 || s.defs > 0)) continue;
+          if (family !== undefined) for (const s of family.samples.values()) if (s.held) this.held--;
           this.families.delete(name);
           w.conflicts.delete(name);
           w.resync = true;
@@ -314,9 +342,9 @@ export class AppMetrics {
           let written = false;
           for (const s of family.samples.values()) {
             const live = s.stamp === stamp && s.n > 0;
-            if (!live && !(s.keeps && s.kept !== 0)) continue;
+            if (!live && !s.held) continue;
             let value = live ? (family.aggregator === 'average' ? s.acc / s.n : s.acc) : 0;
-            if (s.keeps) value += s.kept;
+            value += s.kept;
             if (!written) text += familyHeader(family.name, family.help, family.type, format);
             written = true;
             text += `${format === 'prometheus' ? s.key : s.written(format)} ${formatValue(value)}\n`;
@@ -428,18 +456,43 @@ export class AppMetrics {
       const before = old.values[i]!;
       if (s.nowMark !== mark) {
         // Gone from its answer: removed, or reset to nothing.
-        keep(s, before);
+        this.keep(s, before);
         if (--s.refs === 0) this.sweep(s);
       } else {
         s.bothMark = mark;
         // A `_sum` follows its group only: going down alone, it is negative observations (legal), not a reset, and
         // keeping it would count what it had twice.
-        if (this.group(s).resetMark === mark) keep(s, before);
+        if (this.group(s).resetMark === mark) this.keep(s, before);
       }
       if (slices.due()) await slices.next();
     }
     for (const s of answer.series) if (s.bothMark !== mark) s.refs++;
     w.last = answer;
+  }
+
+  /**
+   * What a series had counted stays in its sum (`kept`) when a worker stops counting it. Only a
+   * finite value: one NaN or Infinity (prom-client's inc(NaN) takes it) would stay in the sum
+   * until hostd restarts. A series not yet held is held while fewer than `maxKept` are; past
+   * that, its value is dropped (the series shows what live workers count, if any).
+   */
+  private keep(s: Series, value: number): void {
+    if (!s.keeps || !Number.isFinite(value)) return;
+    if (!s.held) {
+      const group = this.group(s);
+      // A group is held whole, or a histogram would be written in parts: its first sample decides (a hard bound stays).
+      if (this.held >= (group !== s && group.held ? 2 * this.maxKept : this.maxKept)) {
+        if (this.dropped++ === 0) this.options.onDropped?.(this.maxKept);
+        return;
+      }
+      s.held = true;
+      this.held++;
+      if (!group.held) {
+        group.held = true;
+        this.held++;
+      }
+    }
+    s.kept += value;
   }
 
   /** The sample standing for `s`'s group in resets: its `_count` (itself for a counter's sample, or when there is none). */
@@ -457,9 +510,9 @@ export class AppMetrics {
     this.dirty = true;
   }
 
-  /** Removes a series nothing uses any more (a gone worker's gauge, a series no live worker defines and that kept nothing). */
+  /** Removes a series nothing uses any more (a gone worker's gauge, a series no live worker defines and that is not held). */
   private sweep(s: Series): void {
-    if (s.refs > 0 || s.defs > 0 || s.kept !== 0) return;
+    if (s.refs > 0 || s.defs > 0 || s.held) return;
     const family = s.family;
     if (family.samples.get(s.key) === s) family.samples.delete(s.key);
     if (family.samples.size === 0 && this.families.get(family.name) === family) this.families.delete(family.name);

@@ -11,7 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ChildExitReason, REASON_NAMES, REASONS } from '../../hooks/reasons.ts';
-import { AppMetrics } from '../metrics/app-state.ts';
+import { AppMetrics, MAX_KEPT } from '../metrics/app-state.ts';
 import { type Family, type Format, negotiate, OPENMETRICS_EOF, OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderFamilies, type Sample } from '../metrics/exposition.ts';
 import { type Histogram, histogramSamples } from '../metrics/histogram.ts';
 import { addHistograms, HOOK_BUCKETS, type HookHistograms, hookDurations } from '../metrics/hooks.ts';
@@ -57,8 +57,15 @@ export interface MetricsSource {
   log(level: Level, message: string): void;
 }
 
+/** What the endpoint itself counted. */
+export interface EndpointCounts {
+  readonly scrapeErrors: number;
+  /** Kept values of the app's series dropped at MAX_KEPT. */
+  readonly dropped: number;
+}
+
 /** hostd's own metrics, from the core's counts and the workers' last heartbeats. */
-export function hostdFamilies(source: MetricsSource, scrapeErrors: number): Family[] {
+export function hostdFamilies(source: MetricsSource, counts: EndpointCounts): Family[] {
   const c = source.counters;
   const workers = source.workers();
   const perWorker = (name: string, help: string, value: (w: WorkerView) => number): Family => ({
@@ -100,7 +107,8 @@ export function hostdFamilies(source: MetricsSource, scrapeErrors: number): Fami
     { name: 'hostd_hook_duration_seconds', help: 'How long lifecycle hooks took (all functions of one run of a hook), in the primary and the workers.', type: 'histogram', samples: hookSamples },
     one('hostd_start_time_seconds', 'When the primary started, in seconds since the Unix epoch.', 'gauge', source.startedAt.getTime() / 1000),
     one('hostd_generation', 'The config generation serving (1 at start, one more per successful reload).', 'gauge', source.generation()),
-    one('hostd_scrape_errors_total', "Workers whose app metrics a scrape did not get within 1 s, or could not use (their last answer was used).", 'counter', scrapeErrors),
+    one('hostd_scrape_errors_total', "Workers whose app metrics a scrape did not get within 1 s, or could not use (their last answer was used).", 'counter', counts.scrapeErrors),
+    one('hostd_app_series_dropped_total', `What gone workers (or resets) had counted of an app series, dropped: the primary keeps at most ${MAX_KEPT} such series.`, 'counter', counts.dropped),
     perWorker('hostd_worker_requests_in_flight', 'Requests a worker is answering, as of its last heartbeat (busy when above 0).', (w) => w.stats.inFlight),
     { ...perWorker('hostd_worker_requests_total', 'Requests a worker began in its life, as of its last heartbeat.', (w) => w.stats.requests), type: 'counter' },
     perWorker('hostd_worker_connections', 'Connections a worker holds, as of its last heartbeat.', (w) => w.connections),
@@ -143,7 +151,13 @@ export class MetricsEndpoint {
   private readonly refused = { count: 0, loggedAt: -Infinity };
   private ids = 0;
   private scrapeErrors = 0;
-  private readonly app = new AppMetrics((error) => this.source.log('error', `metrics_bind: merging the app metrics failed (please report it): ${(error as Error).stack ?? String(error)}`));
+  private readonly app = new AppMetrics((error) => this.source.log('error', `metrics_bind: merging the app metrics failed (please report it): ${(error as Error).stack ?? String(error)}`), {
+    onDropped: (max) =>
+      this.source.log(
+        'warning',
+        `metrics_bind: the app's metrics have ${max} series kept for workers that exited, the most the primary keeps (a label with a value per process or per request?); what exited workers counted of any other series is dropped from now on (hostd_app_series_dropped_total counts it)`,
+      ),
+  });
   private readonly collections = new Map<number, Collection>();
   private round: Round | null = null;
 
@@ -300,7 +314,7 @@ export class MetricsEndpoint {
     this.scrapeErrors += results.filter((used) => used !== true).length;
     // Scrapes from now on start a new round.
     this.round = null;
-    const hostd = hostdFamilies(this.source, this.scrapeErrors);
+    const hostd = hostdFamilies(this.source, { scrapeErrors: this.scrapeErrors, dropped: this.app.dropped });
     const app = await this.app.render([...formats]);
     return new Map([...formats].map((format) => [format, Buffer.from(renderFamilies(hostd, format) + app.get(format)! + (format === 'openmetrics' ? OPENMETRICS_EOF : ''))]));
   }

@@ -298,6 +298,44 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
     expect(merged.get('app_delta_count')).toBe(5);
   });
 
+  it('series kept for gone workers are one sum per series, at most maxKept of them: a label per process does not grow the primary, and held counters still never go down', async () => {
+    const dropped: number[] = [];
+    const state = new AppMetrics(undefined, { maxKept: 40, onDropped: (max) => dropped.push(max) });
+    let last = 0;
+    for (let age = 1; age <= 60; age++) {
+      const w = new Worker(age);
+      // A bounded series every worker has, and a group of series with a label per process.
+      w.counter('app_hits_total').inc(2);
+      w.counter('app_pids_total', ['pid']).inc({ pid: String(age) });
+      new client.Histogram({ name: 'app_seconds', help: 's', buckets: [1], labelNames: ['pid'], registers: [w.registry] }).observe({ pid: String(age) }, 0.5);
+      await w.answer(state);
+      // Replaced: gone before the next one comes (max_requests, max_memory).
+      await state.forget(new Set());
+      const merged = await scrape(state);
+      const hits = merged.get('app_hits_total')!;
+      expect(hits, `after worker ${age}`).toBeGreaterThanOrEqual(last);
+      last = hits;
+      expect(merged.size).toBeLessThanOrEqual(40 + 3);
+    }
+    const merged = await scrape(state);
+    expect(merged.get('app_hits_total')).toBe(120);
+    expect(state.heldSeries).toBeLessThanOrEqual(40 + 3);
+    expect(dropped).toEqual([40]);
+    expect(state.dropped).toBeGreaterThan(0);
+    // A histogram's samples of one label set are held whole or not at all.
+    const pids = new Set([...merged.keys()].filter((k) => k.startsWith('app_seconds')).map((k) => k.match(/pid="(\d+)"/)![1]));
+    expect(pids.size).toBeGreaterThan(0);
+    for (const pid of pids) {
+      for (const sample of [`app_seconds_bucket{le="1",pid="${pid}"}`, `app_seconds_bucket{le="+Inf",pid="${pid}"}`, `app_seconds_sum{pid="${pid}"}`, `app_seconds_count{pid="${pid}"}`]) expect(merged.has(sample), sample).toBe(true);
+    }
+    // A series already held goes on counting what gone workers counted.
+    const w = new Worker(61);
+    w.counter('app_hits_total').inc(5);
+    await w.answer(state);
+    await state.forget(new Set());
+    expect((await scrape(state)).get('app_hits_total')).toBe(125);
+  });
+
   it('gauges and summary quantiles are not kept: a gone worker takes them along', async () => {
     const state = new AppMetrics();
     const w = new Worker(1);
