@@ -22,10 +22,10 @@ import { closeListeners, type Listener, listenerFd, openListeners } from './list
 import type { Counters } from './supervisor.ts';
 import type { WorkerView } from './worker-record.ts';
 
-/** How long a scrape waits for the workers' app metrics. */
+/** How long a scrape waits for the workers' app metrics (in the primary's awake time). */
 export const SCRAPE_WAIT_MS = 1000;
-/** A worker still answering after this long is asked again (its collect function hung; its answer is not used). */
-const ABANDON_MS = 30_000;
+/** A worker still answering after this long (in the primary's awake time) is asked again (its collect function hung; its answer is not used). */
+export const ABANDON_MS = 30_000;
 /** The most connections the metrics listener keeps open; it closes any more at once. */
 export const MAX_CONNECTIONS = 64;
 /** A metrics connection idle this long (no request, or kept alive after one) is closed; as long for a request's head to arrive. */
@@ -54,6 +54,12 @@ export interface MetricsSource {
   collecting(age: number, ms: number): void;
   /** The wait for that worker's answer is over: it answered (a sign of life), or not. */
   collected(age: number, answered: boolean): void;
+  /**
+   * The primary's awake ms (core/awake.ts): real time less what it could not run (SIGSTOP, a
+   * paused VM). The waits for workers are judged on it: a worker is not blamed for the
+   * primary's own stall, and its answer, in the pipe meanwhile, is read first.
+   */
+  awake(): number;
   log(level: Level, message: string): void;
 }
 
@@ -121,6 +127,7 @@ export function hostdFamilies(source: MetricsSource, counts: EndpointCounts): Fa
 /** One worker's answer being waited for. */
 interface Collection {
   readonly id: number;
+  /** Awake ms. */
   readonly began: number;
   /** Resolves true when the answer came and will be used, false when it failed or was given up. */
   readonly done: Promise<boolean>;
@@ -133,11 +140,27 @@ interface Round {
   bodies: Promise<Map<Format, Buffer>>;
 }
 
-/** Waits for `promises` at most `ms`: each one's value, or undefined for those not settled in time. */
-async function within<T>(promises: readonly Promise<T>[], ms: number): Promise<(T | undefined)[]> {
+/**
+ * Waits for `promises` at most `ms` of awake time (`awake()`): each one's value, or undefined
+ * for those not settled in time. A timer that fires late (the primary did not run) measures
+ * what it missed and waits on for it, so answers sent meanwhile are read before anyone is
+ * counted as not answering.
+ */
+export async function within<T>(promises: readonly Promise<T>[], ms: number, awake: () => number): Promise<(T | undefined)[]> {
   const results: (T | undefined)[] = promises.map(() => undefined);
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(promises.map((p, i) => p.then((value) => (results[i] = value)))), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  const began = awake();
+  const over = new Promise<void>((resolve) => {
+    const arm = (left: number) => {
+      timer = setTimeout(() => {
+        const rest = ms - (awake() - began);
+        if (rest > 0) arm(rest);
+        else resolve();
+      }, left);
+    };
+    arm(ms);
+  });
+  await Promise.race([Promise.all(promises.map((p, i) => p.then((value) => (results[i] = value)))), over]);
   clearTimeout(timer);
   return results;
 }
@@ -297,7 +320,8 @@ export class MetricsEndpoint {
     // Awaited by the render, which queues behind it.
     const forgotten = this.app.forget(alive);
     const waits: Promise<boolean>[] = [];
-    const now = performance.now();
+    // Awake time: a collection in flight while the primary was stopped is not given up for that time.
+    const now = this.source.awake();
     for (const worker of workers) {
       let collection = this.collections.get(worker.age);
       if (collection !== undefined && now - collection.began > ABANDON_MS) {
@@ -309,7 +333,7 @@ export class MetricsEndpoint {
       if (collection === undefined && worker.state === 'serving') collection = this.collect(worker.age);
       if (collection !== undefined) waits.push(collection.done);
     }
-    const results = await within(waits, SCRAPE_WAIT_MS);
+    const results = await within(waits, SCRAPE_WAIT_MS, () => this.source.awake());
     await forgotten;
     this.scrapeErrors += results.filter((used) => used !== true).length;
     // Scrapes from now on start a new round.
@@ -332,7 +356,7 @@ export class MetricsEndpoint {
     let resolve!: (used: boolean) => void;
     const collection: Collection = {
       id,
-      began: performance.now(),
+      began: this.source.awake(),
       done: new Promise<boolean>((r) => (resolve = r)),
       settle: (used, answered) => {
         if (this.collections.get(age) !== collection) return;

@@ -121,6 +121,7 @@ export class PrimaryShell {
       },
       collecting: (age, ms) => this.dispatch({ t: 'collecting', age, ms }),
       collected: (age, answered) => this.dispatch({ t: 'collected', age, answered }),
+      awake: () => this.core.awakeTime(performance.now()),
       log: (level, message) => this.log.log(level, message),
     });
     this.view = {

@@ -26,7 +26,7 @@ import { counted } from '../../text.ts';
 import { heartbeatMs, type ToPrimary, type ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
 import { addHistograms, type HookHistograms } from '../metrics/hooks.ts';
-import { awakeAt, awakeClock, observe, realAt, ticked } from './core/awake.ts';
+import { awakeAt, awakeClock, awakeSeen, observe, realAt, ticked } from './core/awake.ts';
 import { batchSize, booting, type Reload } from './core/reload.ts';
 import { recordFailure, type Slot, slotOf, waitLeft } from './core/slots.ts';
 import { type Life, type Stop, stopOf } from './core/stop.ts';
@@ -1028,6 +1028,11 @@ export class Supervisor {
       }
     }
     for (const change of timerChanges(this.armed, wanted, this.now)) this.emit({ t: 'timer', ...change });
+  }
+
+  /** The primary's awake ms at real time `now` (core/awake.ts), for deadlines judged outside the core. */
+  awakeTime(now: number): number {
+    return awakeSeen(this.clock, now);
   }
 
   // ---- output -------------------------------------------------------------------------------

@@ -38,6 +38,15 @@ export function awakeAt(clock: AwakeClock, now: number): number {
   return now - clock.asleep;
 }
 
+/**
+ * Awake ms at real time `now` as the next event will see it (an overdue tick counted as
+ * sleep), without crediting it: for readers outside the core's events (the metrics), which
+ * must not take the core's notice of a stall from it.
+ */
+export function awakeSeen(clock: AwakeClock, now: number): number {
+  return awakeAt(clock, now) - (clock.tickDue !== null && now > clock.tickDue ? now - clock.tickDue : 0);
+}
+
 /** The real time at which awake time reaches `awake`, if the primary stays awake from `now`. */
 export function realAt(clock: AwakeClock, now: number, awake: number): number {
   return now + Math.max(0, awake - awakeAt(clock, now));
