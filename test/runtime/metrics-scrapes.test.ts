@@ -7,8 +7,9 @@ import { symlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GATE_MODULE, probe, release } from '../helpers/gates.ts';
 import { project, REPO } from '../helpers/project.ts';
-import { type Hostd, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+import { type Hostd, hooksLog, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
 
 const CONFIG = (body: string) => `import { defineConfig } from 'hostd';
 export default defineConfig({
@@ -20,7 +21,7 @@ export default defineConfig({
 `;
 
 function promProject(app: string, config: string): string {
-  const dir = project({ 'app.mjs': app, 'hostd.config.ts': CONFIG(config) });
+  const dir = project({ 'app.mjs': app, 'hostd.config.ts': CONFIG(config), 'gate.mjs': GATE_MODULE });
   symlinkSync(join(REPO, 'node_modules', 'prom-client'), join(dir, 'node_modules', 'prom-client'), 'dir');
   return dir;
 }
@@ -81,6 +82,22 @@ g.set({ k: 'inf' }, Infinity);
 g.set({ k: 'neg' }, -Infinity);
 new client.Gauge({ name: 'app_plain', help: 'Plain.' }).set(NaN);
 export default (req, res) => res.end('ok');
+`;
+
+/** `/slow` counts a step at gate `step`, and its response at gate `finish`: a request held across a reload's drain. */
+const DRAIN_APP = `import client from 'prom-client';
+import { gate } from './gate.mjs';
+const served = new client.Counter({ name: 'app_served_total', help: 'Responses.' });
+const steps = new client.Counter({ name: 'app_steps_total', help: 'Steps of slow requests.' });
+export default async (req, res) => {
+  if (req.url === '/slow') {
+    await gate('step');
+    steps.inc();
+    await gate('finish');
+  }
+  served.inc();
+  res.end(String(process.pid));
+};
 `;
 
 describe('metrics_bind under load (issue 24)', () => {
@@ -234,6 +251,32 @@ describe('metrics_bind under load (issue 24)', () => {
     await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="killed"}') === 1, 'the killed worker to be counted');
     expect(value(await scrape(started.metrics), 'app_hits_total')).toBe(50);
   }, 90_000);
+
+  it("what a worker counts while a reload drains it is in the scrapes: asked while it drains, and its last answer sent as it exits", async () => {
+    const dir = promProject(DRAIN_APP, 'workers: 1,');
+    const started = await start(dir);
+    run = started.run;
+    const log = hooksLog(dir);
+    for (let i = 0; i < 3; i++) await probe(started.url, '/');
+    await waitUntil(async () => value(await scrape(started.metrics), 'app_served_total') === 3, 'app_served_total to read 3');
+    const slow = probe(started.url, '/slow', 25_000);
+    await waitUntil(() => records(log).includes('step waiting'), 'the slow request to be in flight');
+    run.signal('SIGHUP');
+    await run.waitForOutput(/reloaded: generation 2 is serving/, 20_000);
+    expect(value(await scrape(started.metrics), 'hostd_workers{state="stopping"}')).toBe(1);
+    // Counted by the draining worker: a scrape asks it.
+    release(dir, 'step');
+    await waitUntil(async () => value(await scrape(started.metrics), 'app_steps_total') === 1, 'the step counted while draining to be scraped');
+    // Counted as its drain ends, right before it exits: its last answer brings it.
+    release(dir, 'finish');
+    expect(Number(await slow)).toBeGreaterThan(0);
+    await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="reload"}') === 1, 'the drained worker to exit');
+    await waitUntil(async () => value(await scrape(started.metrics), 'app_served_total') === 4, 'the response of the drain to be scraped', 5000);
+    const text = await scrape(started.metrics);
+    expect(value(text, 'app_served_total')).toBe(4);
+    expect(value(text, 'app_steps_total')).toBe(1);
+    expect(value(text, 'hostd_workers{state="stopping"}')).toBe(0);
+  });
 
   it('item 8: a gauge set to NaN or ±Inf is written as NaN, +Inf, -Inf, and its family is there', async () => {
     const started = await start(promProject(ODD_GAUGES_APP, 'workers: 1,'));

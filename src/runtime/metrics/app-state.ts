@@ -17,20 +17,21 @@
  *   of a gone worker go away.
  *
  * So a merged counter (and a `_count` or bucket) never goes down while the primary runs; it
- * does not include what a worker counted after its last answer. What is kept is one sum per
- * series (name and labels), whichever workers counted it, for at most MAX_KEPT series: past
- * that, what a gone worker counted of a series not yet kept is dropped (and counted), so a
- * label with a value per process cannot grow the primary without end. Everything here is fed
- * from untrusted messages:
- * each family, definition and value is checked before it is used; what fails a check is
- * left out, or the whole answer is when its shape is wrong (the worker's last answer stands).
+ * does not include what a worker counted after its last answer (a stopped worker sends one
+ * as it exits, LAST_ANSWER_ID). What is kept is one sum per series (name and labels),
+ * whichever workers counted it, for at most MAX_KEPT series: past that, what a gone worker
+ * counted of a series not yet kept is dropped (and counted), so a label with a value per
+ * process cannot grow the primary without end. Everything here is fed from untrusted
+ * messages: each family, definition and value is checked before it is used; what fails a
+ * check is left out, or the whole answer is when its shape is wrong (the worker's last
+ * answer stands).
  *
  * Work proportional to the series runs in slices (slices.ts), one task at a time: applying
  * an answer, forgetting gone workers and rendering never interleave.
  */
 import { familyHeader, formatValue, type Format, LABEL_NAME, METRIC_NAME, METRIC_TYPES, type MetricType, labelText, sampleName } from './exposition.ts';
 import { Serial, Slices } from './slices.ts';
-import { decodeValue, MAX_SERIES, MAX_SERIES_NUMBER, type ScrapePart, type WireFamily } from './wire.ts';
+import { decodeValue, LAST_ANSWER_ID, MAX_SERIES, MAX_SERIES_NUMBER, type ScrapePart, type WireFamily } from './wire.ts';
 
 type Aggregator = 'sum' | 'first' | 'min' | 'max' | 'average';
 const AGGREGATORS: readonly string[] = ['sum', 'first', 'min', 'max', 'average'];
@@ -186,8 +187,9 @@ export class AppMetrics {
   private dirty = false;
   private stamp = 0;
   private marks = 0;
-  /** Series held (`Series.held`), and the most there may be. */
+  /** Series held (`Series.held`). */
   private held = 0;
+  /** The most series held, but for the rest of a group held. */
   private readonly maxKept: number;
   /** Times what a gone worker or a reset had counted of a series was dropped, the series not being held at the bound. */
   dropped = 0;
@@ -238,6 +240,8 @@ export class AppMetrics {
    * answer being waited for.
    */
   part(age: number, part: ScrapePart): PartResult {
+    // A worker's last answer comes unasked, after any it was asked for: it is waited for from its first part.
+    if (part.id === LAST_ANSWER_ID && this.workers.get(age)?.pending?.id !== LAST_ANSWER_ID) this.ask(age, LAST_ANSWER_ID);
     const w = this.workers.get(age);
     const pending = w?.pending;
     if (w === undefined || pending == null || pending.id !== part.id) return 'ignored';

@@ -30,6 +30,13 @@ export interface WireFamily {
   readonly values: readonly unknown[];
 }
 
+/**
+ * The id of a worker's last answer, sent unasked once its stop is done and before it exits, so
+ * that what it counted while draining is not lost (the primary's requests count from 1). It
+ * defines every series: the worker does not know what the primary holds.
+ */
+export const LAST_ANSWER_ID = 0;
+
 /** Primary → worker: send your app metrics. */
 export interface ScrapeRequest {
   readonly t: 'metrics';

@@ -2,10 +2,10 @@
  * `metrics_bind`: the primary serves `GET /metrics` with hostd's own metrics and the app's
  * prom-client metrics, merged across workers, in one scrape. hostd's counts come from the
  * supervisor core (fed by the workers' heartbeats, so counting costs no IPC per request);
- * the app's are asked of each serving worker at scrape time (metrics/app-state.ts merges
- * them). Scrapes that come while one is collecting share its collection and its answer; a
- * worker whose answer does not come within SCRAPE_WAIT_MS is counted, and its last answer
- * is used. The listener keeps at most MAX_CONNECTIONS connections, each for as long as it
+ * the app's are asked of each serving or stopping worker at scrape time, and a stopped
+ * worker sends its last answer as it exits (metrics/app-state.ts merges them). Scrapes that
+ * come while one is collecting share its collection and its answer; a worker whose answer
+ * does not come within SCRAPE_WAIT_MS is counted, and its last answer is used. The listener keeps at most MAX_CONNECTIONS connections, each for as long as it
  * is used, so a flood of them cannot take the descriptors the app and the workers need.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,7 +15,7 @@ import { AppMetrics, MAX_KEPT } from '../metrics/app-state.ts';
 import { type Family, type Format, negotiate, OPENMETRICS_EOF, OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderFamilies, type Sample } from '../metrics/exposition.ts';
 import { type Histogram, histogramSamples } from '../metrics/histogram.ts';
 import { addHistograms, HOOK_BUCKETS, type HookHistograms, hookDurations } from '../metrics/hooks.ts';
-import type { ScrapePart } from '../metrics/wire.ts';
+import { LAST_ANSWER_ID, type ScrapePart } from '../metrics/wire.ts';
 import type { ToWorker } from '../ipc.ts';
 import type { Level } from '../log.ts';
 import { closeListeners, type Listener, listenerFd, openListeners } from './listeners.ts';
@@ -54,6 +54,8 @@ export interface MetricsSource {
   collecting(age: number, ms: number): void;
   /** The wait for that worker's answer is over: it answered (a sign of life), or not. */
   collected(age: number, answered: boolean): void;
+  /** Workers (by age) whose IPC channel is open: one that exited may still have its last answer on the way. */
+  channels(): Iterable<number>;
   /**
    * The primary's awake ms (core/awake.ts): real time less what it could not run (SIGSTOP, a
    * paused VM). The waits for workers are judged on it: a worker is not blamed for the
@@ -222,11 +224,11 @@ export class MetricsEndpoint {
     for (const collection of this.collections.values()) collection.settle(false, false);
   }
 
-  /** A part of a worker's answer to a scrape. */
+  /** A part of a worker's answer to a scrape, or of its last answer (which stands for any it was asked for). */
   answer(age: number, part: ScrapePart): void {
     const result = this.app.part(age, part);
     const collection = this.collections.get(age);
-    if (collection === undefined || collection.id !== part.id) return;
+    if (collection === undefined || (collection.id !== part.id && part.id !== LAST_ANSWER_ID)) return;
     if (result === 'done') collection.settle(true, true);
     else if (result === 'failed') collection.settle(false, true);
   }
@@ -315,7 +317,8 @@ export class MetricsEndpoint {
   /** One round: ask the workers, wait for them (at most SCRAPE_WAIT_MS), then merge and render each format asked for meanwhile. */
   private async run(formats: Set<Format>): Promise<Map<Format, Buffer>> {
     const workers = this.source.workers();
-    const alive = new Set(workers.map((w) => w.age));
+    // Gone once its channel closed: the last answer it sent before its exit has been read.
+    const alive = new Set([...workers.map((w) => w.age), ...this.source.channels()]);
     for (const [age, collection] of this.collections) if (!alive.has(age)) collection.settle(false, false);
     // Awaited by the render, which queues behind it.
     const forgotten = this.app.forget(alive);
@@ -329,8 +332,9 @@ export class MetricsEndpoint {
         collection.settle(false, false);
         collection = undefined;
       }
-      // A worker busy with an earlier round's collection is waited for, not asked again.
-      if (collection === undefined && worker.state === 'serving') collection = this.collect(worker.age);
+      // A worker busy with an earlier round's collection is waited for, not asked again. A stopping one still counts
+      // (the requests it drains, its exit hooks) and answers: asked too, if it served.
+      if (collection === undefined && (worker.state === 'serving' || (worker.state === 'stopping' && worker.readyAt !== null))) collection = this.collect(worker.age);
       if (collection !== undefined) waits.push(collection.done);
     }
     const results = await within(waits, SCRAPE_WAIT_MS, () => this.source.awake());

@@ -63,6 +63,8 @@ export class PrimaryShell {
   private readonly generations = new Map<number, Generation>();
   private current = 1;
   private readonly children = new Map<number, ChildProcess>();
+  /** Workers (by age) whose IPC channel is open: past a worker's exit, until the messages it sent before it are read. */
+  private readonly channels = new Set<number>();
   /** A private folder (0700) where workers' watchdogs record the stack they are stuck in; made on first use. */
   private stackDir: string | null = null;
   /** Read once: `--max-old-space-size=auto` shares it among the workers. */
@@ -121,6 +123,7 @@ export class PrimaryShell {
       },
       collecting: (age, ms) => this.dispatch({ t: 'collecting', age, ms }),
       collected: (age, answered) => this.dispatch({ t: 'collected', age, answered }),
+      channels: () => this.channels,
       awake: () => this.core.awakeTime(performance.now()),
       log: (level, message) => this.log.log(level, message),
     });
@@ -489,6 +492,9 @@ export class PrimaryShell {
     if (flags.note !== null) this.log.info(`worker ${id}: ${flags.note}`);
     if (flags.inspector !== null) this.log.info(`worker ${id} (pid ${child.pid}): inspector at ${flags.inspector}`);
     this.children.set(age, child);
+    this.channels.add(age);
+    // Messages sent before the exit are read before the channel closes, not always before 'exit'.
+    for (const closed of ['disconnect', 'close'] as const) child.once(closed, () => this.channels.delete(age));
     this.slots.set(age, id);
     this.dispatcher.track(child);
     const unknown = { count: 0, since: -Infinity };
@@ -575,6 +581,7 @@ export class PrimaryShell {
   /** No process could be started (EAGAIN, ENOMEM): a boot failure like any other. */
   private notStarted(age: number, error: Error): void {
     this.children.delete(age);
+    this.channels.delete(age);
     this.queue.push({ t: 'message', age, message: { t: 'boot_error', message: `could not start a worker process: ${error.message}` } });
     this.dispatch({ t: 'exited', age, code: null, signal: null });
   }

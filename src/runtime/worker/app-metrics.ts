@@ -11,8 +11,9 @@
  */
 import { createRequire } from 'node:module';
 import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
+import { KILL_GRACE_SECONDS } from '../../config/stop-plan.ts';
 import { ScrapeEncoder, type SendPart } from '../metrics/encoder.ts';
-import type { ScrapeRequest } from '../metrics/wire.ts';
+import { LAST_ANSWER_ID, type ScrapeRequest } from '../metrics/wire.ts';
 
 interface PromClient {
   readonly register?: { getMetricsAsJSON?: () => unknown };
@@ -20,6 +21,8 @@ interface PromClient {
 
 /** How long the app's registry may take to read (its `collect` functions run) before the answer says it failed. */
 const COLLECT_TIMEOUT_MS = 10_000;
+/** The longest a worker's exit waits for its last answer to be sent: half the time the primary allows a worker past its stop plan. */
+export const LAST_ANSWER_MS = (KILL_GRACE_SECONDS * 1000) / 2;
 
 /** The app's prom-client (null when the app did not load one), found once. */
 let found: PromClient | null | undefined;
@@ -64,8 +67,33 @@ async function answer(request: ScrapeRequest, app: string | null, root: string |
   else await encoder.encode(request, metrics, send);
 }
 
+interface Job {
+  readonly request: ScrapeRequest;
+  readonly app: string | null;
+  readonly root: string | null;
+  readonly send: SendPart;
+  readonly done?: () => void;
+}
+
 let busy = false;
-let waiting: { request: ScrapeRequest; app: string | null; root: string | null; send: SendPart } | null = null;
+let waiting: Job | null = null;
+/** The last answer is queued or sent: it answers any request that comes later. */
+let ending = false;
+
+function run(job: Job): void {
+  busy = true;
+  const { request, app, root, send } = job;
+  void answer(request, app, root, send)
+    // A part that could not be sent (labels JSON cannot hold): the primary is told the answer failed.
+    .catch(() => send(encoder.empty(request, true)).catch(() => false))
+    .finally(() => {
+      busy = false;
+      job.done?.();
+      const next = waiting;
+      waiting = null;
+      if (next !== null) run(next);
+    });
+}
 
 /**
  * Answers a scrape request with `getMetricsAsJSON()` of the app's default registry. One answer
@@ -73,18 +101,34 @@ let waiting: { request: ScrapeRequest; app: string | null; root: string | null; 
  * for no other).
  */
 export function answerScrape(request: ScrapeRequest, app: string | null, root: string | null, send: SendPart): void {
-  if (busy) {
-    waiting = { request, app, root, send };
-    return;
-  }
-  busy = true;
-  void answer(request, app, root, send)
-    // A part that could not be sent (labels JSON cannot hold): the primary is told the answer failed.
-    .catch(() => send(encoder.empty(request, true)).catch(() => false))
-    .finally(() => {
-      busy = false;
-      const next = waiting;
-      waiting = null;
-      if (next !== null) answerScrape(next.request, next.app, next.root, next.send);
-    });
+  if (ending) return;
+  if (busy) waiting = { request, app, root, send };
+  else run({ request, app, root, send });
+}
+
+/**
+ * The worker's last answer (LAST_ANSWER_ID), unasked, as it exits: after the answer being
+ * sent, instead of a request waiting (it is newer than what that asked for). Resolves once it
+ * was sent, or after `ms` (the exit waits no longer; the primary then keeps the answer before).
+ * Nothing when the app has no prom-client: there is nothing to lose.
+ */
+export function answerLast(app: string | null, root: string | null, send: SendPart, ms: number): Promise<void> {
+  ending = true;
+  if (app !== null && root !== null && !found) found = promClient(app, root);
+  if (!found) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const job: Job = {
+      request: { t: 'metrics', id: LAST_ANSWER_ID, epoch: 0, known: 0 },
+      app,
+      root,
+      send,
+      done: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    };
+    if (busy) waiting = job;
+    else run(job);
+  });
 }

@@ -33,7 +33,8 @@ import { createHttpsServer } from './tls-server.ts';
 import { makeRequestHandler, PendingWork, RequestCounter, type RequestPipeline } from './requests.ts';
 import { unlessAborted, WorkerPhase } from './phase.ts';
 import { setProcessTitle } from '../title.ts';
-import { answerScrape } from './app-metrics.ts';
+import { answerLast, answerScrape, LAST_ANSWER_MS } from './app-metrics.ts';
+import type { ScrapePart } from '../metrics/wire.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
 import { applyProxyHeader, proxiedOf, readProxyHeader, showClient, takeProxyHeader } from '../proxy/intake.ts';
@@ -56,6 +57,11 @@ function isStreamHandle(handle: unknown): handle is object {
 
 function send(message: ToPrimary): void {
   if (process.connected) sendToPrimary!(message);
+}
+
+/** A part of a metrics answer; resolves once it was written, so that a large answer never queues whole. */
+function sendPart(part: ScrapePart): Promise<boolean> {
+  return new Promise((resolve) => (process.connected ? sendToPrimary!(part, undefined, undefined, (error: Error | null) => resolve(error === null)) : resolve(false)));
 }
 
 /**
@@ -227,11 +233,7 @@ class Worker {
       stop: (message) => this.requestStop(message.reason, message.mode),
       reopen_logs: () => this.reopenLogs(),
       unready: () => (this.unready = true),
-      metrics: (message) =>
-        // Each part waits until the one before it was written (the callback), so a large answer never queues whole.
-        answerScrape(message, this.boot.settings.app, this.config?.root ?? null, (part) =>
-          new Promise((resolve) => (process.connected ? sendToPrimary!(part, undefined, undefined, (error: Error | null) => resolve(error === null)) : resolve(false))),
-        ),
+      metrics: (message) => answerScrape(message, this.boot.settings.app, this.config?.root ?? null, sendPart),
       reload: (message) => {
         if (this.rt) void runHostHandlers(this.rt, 'reload', hostHandlers('reload'), (signal) => ({ generation: message.generation, signal }));
       },
@@ -473,6 +475,8 @@ class Worker {
     await runHostHandlers(rt, 'shutdown', hostHandlers('shutdown'), (signal) => ({ reason, signal }));
     this.phase.setStep('worker_exit', 'running worker_exit', waitMs('worker_exit'));
     await runHook(rt, 'worker_exit', config.hooks.worker_exit, { worker: this.info, reason });
+    // What it counted since the last scrape (the end of a drain, its exit hooks) would be lost with it.
+    if (s.metrics_bind !== null && process.connected) await answerLast(s.app, config.root, sendPart, LAST_ANSWER_MS);
     this.exit(0);
   }
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseToPrimary } from '../../../src/runtime/ipc.ts';
 import { AppMetrics } from '../../../src/runtime/metrics/app-state.ts';
 import { ScrapeEncoder } from '../../../src/runtime/metrics/encoder.ts';
-import type { ScrapePart, WireFamily } from '../../../src/runtime/metrics/wire.ts';
+import { LAST_ANSWER_ID, type ScrapePart, type WireFamily } from '../../../src/runtime/metrics/wire.ts';
 
 let ids = 0;
 
@@ -334,6 +334,26 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
     await w.answer(state);
     await state.forget(new Set());
     expect((await scrape(state)).get('app_hits_total')).toBe(125);
+  });
+
+  it("a worker's last answer, sent unasked as it exits, is used: in place of one it was asked for, and kept once it is gone", async () => {
+    const state = new AppMetrics();
+    const w = new Worker(1);
+    const hits = w.counter('app_hits_total');
+    hits.inc(2);
+    await w.answer(state);
+    // Asked, and the answer never comes: its stop counts on, then it sends its last answer as it exits.
+    state.ask(1, ++ids);
+    hits.inc(3);
+    let result = '';
+    await w.encoder.encode({ t: 'metrics', id: LAST_ANSWER_ID, epoch: 0, known: 0 }, await w.registry.getMetricsAsJSON(), async (part) => {
+      result = state.part(1, parseToPrimary(JSON.parse(JSON.stringify(part))) as ScrapePart);
+      return true;
+    });
+    expect(result).toBe('done');
+    expect((await scrape(state)).get('app_hits_total')).toBe(5);
+    await state.forget(new Set());
+    expect((await scrape(state)).get('app_hits_total')).toBe(5);
   });
 
   it('gauges and summary quantiles are not kept: a gone worker takes them along', async () => {

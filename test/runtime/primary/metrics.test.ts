@@ -76,6 +76,7 @@ async function primary() {
     },
     collecting: () => {},
     collected: (age, answered) => collected.push([age, answered]),
+    channels: () => [1],
     awake: () => awakeSeen(clock, performance.now()),
     log: () => {},
   };
