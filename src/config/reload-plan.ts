@@ -35,7 +35,7 @@ export interface PreviousGeneration {
 }
 
 export interface ReloadStep {
-  readonly name: 'config' | 'on_reload' | 'batches' | 'retire' | 'boots' | 'when_ready';
+  readonly name: 'config' | 'on_reload' | 'on_starting' | 'batches' | 'retire' | 'boots' | 'when_ready';
   /** The longest it may take, in seconds; null when a setting leaves it unbounded (0 = no limit). */
   readonly seconds: number | null;
   /** How `seconds` was computed, as `hostd reload` says it. */
@@ -115,6 +115,29 @@ export function startPlan(g: StartingGeneration, backoffMaxSeconds: number): Rel
   const steps: ReloadStep[] = [
     { name: 'boots', seconds: times(attempts, each), how: `${attempts} boots (${counted(g.workers, 'worker')} + 2 failures) × (backoff ${s(backoffMaxSeconds)} + pre_fork ${g.hooks.pre_fork} × ${shown(hook)} + boot_timeout ${shown(boot)})` },
     { name: 'when_ready', seconds: times(g.hooks.when_ready, hook), how: `when_ready ${g.hooks.when_ready} × ${shown(hook)}` },
+  ];
+  return { steps, total: sum(steps) };
+}
+
+/** What the new primary of an upgrade is judged by: the running generation's settings, worker count and hooks (the best known before it loads its own). */
+export interface UpgradingGeneration extends StartingGeneration {
+  readonly settings: Pick<ResolvedSettings, 'config_timeout' | 'hook_timeout' | 'boot_timeout'>;
+}
+
+/**
+ * The longest the new primary of an upgrade can take to serve, from the moment it is
+ * started: loading the config (`config_timeout`), `on_starting` (`hook_timeout`), then its
+ * start as startPlan counts it. Past it, the old primary ends the new one and keeps serving,
+ * so it is also how long a reload or a scale asked for meanwhile waits at most before it runs.
+ */
+export function upgradePlan(g: UpgradingGeneration, backoffMaxSeconds: number): ReloadPlan {
+  const config = bound(g.settings.config_timeout);
+  const hook = bound(g.settings.hook_timeout);
+  const shown = (n: number | null) => (n === null ? 'no limit' : s(n));
+  const steps: ReloadStep[] = [
+    { name: 'config', seconds: config, how: `config_timeout ${shown(config)}` },
+    { name: 'on_starting', seconds: hook, how: `on_starting ${shown(hook)}` },
+    ...startPlan(g, backoffMaxSeconds).steps,
   ];
   return { steps, total: sum(steps) };
 }

@@ -391,6 +391,7 @@ s.on('error', (e) => process.stdout.write(String(e)));
     expect(progress).toEqual({
       deadline_seconds: 330,
       waiting_for: 'the start under way: 3 boots (1 worker + 2 failures) × (backoff 10 s + pre_fork 1 × 30 s + boot_timeout 60 s) + when_ready 1 × 30 s = 330 s; then the scale',
+      behind: 'start',
     });
     expect(answer).toEqual({ ok: true, workers: 2, was: 1 });
   });

@@ -3,7 +3,7 @@
  * of it for any settings, and one plan as a reader would check it term by term.
  */
 import { describe, expect, it } from 'vitest';
-import { explainReloadPlan, type NextGeneration, type PreviousGeneration, reloadPlan, startPlan } from '../../src/config/reload-plan.ts';
+import { explainReloadPlan, type NextGeneration, type PreviousGeneration, reloadPlan, startPlan, upgradePlan } from '../../src/config/reload-plan.ts';
 import { stopPlan } from '../../src/config/stop-plan.ts';
 
 const PREVIOUS: PreviousGeneration = {
@@ -58,5 +58,14 @@ describe('the reload plan', () => {
     expect(plan.total).toBe(5 * (10 + 2 * 5 + 60) + 5);
     expect(explainReloadPlan(plan)).toBe('5 boots (3 workers + 2 failures) × (backoff 10 s + pre_fork 2 × 5 s + boot_timeout 60 s) + when_ready 1 × 5 s = 405 s');
     expect(startPlan({ settings: { hook_timeout: 5, boot_timeout: 0 }, workers: 3, hooks: { pre_fork: 0, when_ready: 0 } }, 10).total).toBeNull();
+  });
+
+  it('an upgrade\'s limit: the new primary loads the config and runs on_starting, then starts as any primary does', () => {
+    const g = { settings: { config_timeout: 30, hook_timeout: 5, boot_timeout: 60 }, workers: 3, hooks: { pre_fork: 2, when_ready: 1 } };
+    const plan = upgradePlan(g, 10);
+    expect(plan.total).toBe(30 + 5 + startPlan(g, 10).total!);
+    expect(explainReloadPlan(plan)).toBe('config_timeout 30 s + on_starting 5 s + 5 boots (3 workers + 2 failures) × (backoff 10 s + pre_fork 2 × 5 s + boot_timeout 60 s) + when_ready 1 × 5 s = 440 s');
+    // on_starting always runs in the new primary (its config may add one): hook_timeout 0 leaves no bound, as config_timeout 0 does.
+    for (const off of [{ config_timeout: 0 }, { hook_timeout: 0 }]) expect(upgradePlan({ ...g, settings: { ...g.settings, ...off } }, 10).total).toBeNull();
   });
 });

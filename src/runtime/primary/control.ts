@@ -2,10 +2,12 @@
  * The control socket: `hostd status`, `hostd reload`, `hostd stop` and `hostd scale` talk to
  * the primary over a unix socket only its owner can use (mode 0600, in an owner-only folder).
  * One request per connection, a line of JSON; one answer, a line of JSON, which says how long
- * a wait the command has after it (a stop's plan). A reload, or a scale that waits for the
- * start or a reload to end, that asks for progress gets lines before its answer, each saying
- * how long its outcome may still take and why (the start and reload plans, from the settings
- * of the generation known at that moment). Requests become
+ * a wait the command has after it (a stop's plan). A reload, an upgrade, or a scale queued
+ * behind the start, a reload or an upgrade, that asks for progress gets lines before its
+ * answer, each saying how long its outcome may still take and why: what it waits for is the
+ * supervisor core's to say (`waitsFor`), and each wait is counted by its plan (the start and
+ * reload plans, from the settings of the generation known at that moment; an upgrade's
+ * limit, which the core set when it began). Requests become
  * the events the signals produce (HUP, TERM/INT, TTIN/TTOU), so a command does what a signal
  * does. Everything that arrives is untrusted: a malformed, oversized or missing request is
  * answered with an error and the connection closed; nothing here can stop the primary.
@@ -23,8 +25,8 @@ import type { ResolvedConfig } from '../../config/types.ts';
 import { controlFolder, controlRecordPath, MAX_SOCKET_PATH_BYTES, controlSocketPath, prepareControlFolder, probeSocket, processState, readControlRecord, removeControlRecord, writeControlRecord } from '../control-path.ts';
 import { judgePeer, peerCheckUnavailable } from './control-peer.ts';
 import { BACKOFF_MAX_MS } from './core/slots.ts';
-import { upgradeLimitSeconds } from './upgrade.ts';
-import type { Integration, PrimaryView } from './integrations.ts';
+import type { CoreRequest } from './events.ts';
+import type { Integration, PrimaryView, Waiting } from './integrations.ts';
 
 /** The most a request may hold; a command is a few dozen bytes. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -32,8 +34,8 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 5000;
 
 /**
- * `progress`: the outcome of a reload, or of a scale that waits for a start or a reload, is
- * preceded by ControlProgress lines (a CLI of an older hostd sends none). `expires`: when
+ * `progress`: the outcome of a reload or an upgrade, or of a scale that waits for the start, a
+ * reload or an upgrade, is preceded by ControlProgress lines (a CLI of an older hostd sends none). `expires`: when
  * the command stops waiting for an answer (ms since the epoch); a request read later is
  * refused, not carried out behind the back of a command that said it got no answer (a
  * primary resumed after SIGSTOP reads what queued meanwhile).
@@ -42,22 +44,41 @@ export type ControlRequest = ({ command: 'status' } | { command: 'reload' } | { 
 
 export type ControlAnswer = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
-/** A line before the answer: the longest the answer may still take from now (null: no bound), and how that was derived. */
+/**
+ * A line before the answer: the longest the answer may still take from now (null: no bound),
+ * and how that was derived; `behind`, while the command is queued behind the start, a reload
+ * or an upgrade under way (it runs once that is over).
+ */
 export interface ControlProgress {
   readonly deadline_seconds: number | null;
   readonly waiting_for: string;
+  readonly behind?: 'start' | 'reload' | 'upgrade';
 }
 
+/** What a waiter's command is (the control request's name). */
+type WaiterKind = 'reload' | 'scale' | 'upgrade';
+
 /**
- * A reload or a scale whose command asked for progress and waits for its outcome: `behind`
- * is what the core finishes first (the start, or a reload under way; a scale is answered at
- * once otherwise).
+ * A command that asked for progress and waits for its outcome from the core (request `id`);
+ * `told`: what its last progress line was counted from, so a line goes out when that changes.
  */
 interface Waiter {
-  readonly kind: 'reload' | 'scale';
-  behind: 'start' | 'reload' | null;
+  readonly kind: WaiterKind;
+  readonly id: number;
+  told: string | null;
   tell(progress: ControlProgress): void;
 }
+
+/** One wait in a progress line: what it is, the longest it may take (null: no bound), how that was counted. */
+interface Term {
+  readonly what: string;
+  readonly seconds: number | null;
+  readonly how: string;
+}
+
+/** What a progress line is counted from: a new line when it changes (not when the seconds left go down). */
+const waitKey = (waits: readonly Waiting[]): string =>
+  waits.map((w) => (w.t === 'reload' ? `reload:${w.own}:${w.switched}` : w.t === 'start' ? 'start' : `${w.t}:${w.own}`)).join(',');
 
 /** The stop a stop request leads to: the one asked for, or, during a stop, what a second stop signal makes of it. */
 function stopModeAfter(current: StopMode | null, fast: boolean): StopMode {
@@ -92,52 +113,85 @@ export function control(): Integration {
   let path: string | null = null;
   /** The record this primary left for the commands (removed at exit), and the config it names. */
   let record: { readonly path: string; readonly config: string | null } | null = null;
-  /** Until `ready`, a reload or a scale waits for the start to end. */
-  let starting = true;
-  /** The config serving when the reload under way began, or null when none is; `switched`: its new generation has started. */
-  let reloadingFrom: ResolvedConfig | null = null;
-  let switched = false;
-  /** Reloads and scales told how long their outcome may take, until answered. */
+  /** Reloads, scales and upgrades told how long their outcome may take, until answered. */
   const awaiting = new Set<Waiter>();
 
-  /** How long a waiter's outcome may still take from now, and why: what it waits behind, then its own reload. */
-  const progressOf = (waiter: Waiter): ControlProgress => {
+  /** One wait as a term of the progress line, counted by its plan from now. */
+  const termOf = (wait: Waiting): Term => {
     const { config } = primary;
+    const plan = (what: string, counted: ReloadPlan): Term => ({ what, seconds: counted.total, how: explainReloadPlan(counted) });
     const next = nextGeneration(config, primary.workers());
-    const running = reloadPlan(next, previousGeneration(reloadingFrom ?? config), switched ? 'switch' : 'start');
-    const terms: { readonly what: string; readonly plan: ReloadPlan }[] = [];
-    if (waiter.behind === 'start') {
-      const plan = startPlan({ settings: config.settings, workers: primary.workers(), hooks: { pre_fork: config.hooks.pre_fork.length, when_ready: config.hooks.when_ready.length } }, BACKOFF_MAX_MS / 1000);
-      terms.push({ what: 'the start under way', plan });
+    switch (wait.t) {
+      case 'start': {
+        const hooks = { pre_fork: config.hooks.pre_fork.length, when_ready: config.hooks.when_ready.length };
+        return plan('the start under way', startPlan({ settings: config.settings, workers: primary.workers(), hooks }, BACKOFF_MAX_MS / 1000));
+      }
+      case 'reload': {
+        const counted = reloadPlan(next, previousGeneration(wait.from), wait.switched ? 'switch' : 'start');
+        return plan(!wait.own ? 'the reload under way' : wait.switched ? 'the rest of the reload once its new generation starts' : 'a reload', counted);
+      }
+      case 'queued_reload':
+        return plan(wait.own ? 'then this reload' : 'then a reload asked for before it', reloadPlan(next, previousGeneration(config)));
+      case 'upgrade': {
+        const left = wait.secondsLeft === null ? 'no bound' : `at most ${Math.ceil(wait.secondsLeft)} s more`;
+        const what = wait.own ? 'a new primary to start and serve' : 'the upgrade under way';
+        return { what, seconds: wait.secondsLeft, how: `${left} (its limit from its start: ${explainReloadPlan(wait.plan)})` };
+      }
     }
-    if (waiter.behind === 'reload') terms.push({ what: 'the reload under way', plan: running });
-    if (waiter.kind === 'reload') {
-      if (waiter.behind !== null) terms.push({ what: 'then this reload', plan: reloadPlan(next, previousGeneration(config)) });
-      else terms.push({ what: switched ? 'the rest of the reload once its new generation starts' : 'a reload', plan: running });
-    }
-    const total = terms.reduce<number | null>((sum, { plan }) => (sum === null || plan.total === null ? null : sum + plan.total), 0);
-    const waiting_for = terms.map(({ what, plan }) => `${what}: ${explainReloadPlan(plan)}`).join('; ');
-    return { deadline_seconds: total, waiting_for: waiter.kind === 'scale' ? `${waiting_for}; then the scale` : waiting_for };
   };
 
-  const handle = (request: ControlRequest, reply: (answer: ControlAnswer) => void): void => {
+  /** How long a command's outcome may still take from now, and why; null when nothing is waited for. */
+  const progressOf = (kind: WaiterKind, waits: readonly Waiting[]): ControlProgress | null => {
+    if (waits.length === 0) return null;
+    const terms = waits.map(termOf);
+    const deadline_seconds = terms.reduce<number | null>((sum, { seconds }) => (sum === null || seconds === null ? null : sum + seconds), 0);
+    const waiting_for = terms.map(({ what, how }) => `${what}: ${how}`).join('; ');
+    const first = waits[0]!;
+    const queued = first.t === 'start' || !first.own;
+    return {
+      deadline_seconds,
+      waiting_for: kind === 'scale' ? `${waiting_for}; then the scale` : waiting_for,
+      ...(queued ? { behind: first.t === 'queued_reload' ? 'reload' : first.t } : {}),
+    };
+  };
+
+  /** Asks the core what the waiter's command waits for now, and tells it when that changed. */
+  const update = (waiter: Waiter): void => {
+    const waits = primary.waitsFor(waiter.id);
+    if (waits === null) return;
+    const key = waitKey(waits);
+    if (key === waiter.told) return;
+    waiter.told = key;
+    const progress = progressOf(waiter.kind, waits);
+    if (progress !== null) waiter.tell(progress);
+  };
+
+  /** Carries out a request; for one the core answers, returns its id (what `waitsFor` asks about). */
+  const handle = (request: ControlRequest, reply: (answer: ControlAnswer) => void): number | null => {
+    const ask = (core: CoreRequest): number => {
+      const { id, answer } = primary.request(core);
+      void answer.then(reply);
+      return id;
+    };
     switch (request.command) {
       case 'status':
-        return reply({ ok: true, ...primary.status(), control_socket: path });
+        reply({ ok: true, ...primary.status(), control_socket: path });
+        return null;
       case 'reload':
-        return void primary.request({ t: 'reload' }).then(reply);
+        return ask({ t: 'reload' });
       case 'upgrade':
-        return void primary.request({ t: 'upgrade' }).then(reply);
+        return ask({ t: 'upgrade' });
       case 'stop': {
         // The plan of the stop this request leads to, counted from now: the command waits this long for the exit.
         const { settings, hooks } = primary.config;
         const mode = stopModeAfter(primary.stopMode(), request.fast === true);
         const plan = stopPlan(settings, configShape(hooks), mode);
         reply({ ok: true, pid: process.pid, mode, deadline_seconds: plan.total, plan: explainPlan(plan) });
-        return primary.signal(request.fast ? 'SIGINT' : 'SIGTERM');
+        primary.signal(request.fast ? 'SIGINT' : 'SIGTERM');
+        return null;
       }
       case 'scale':
-        return void primary.request({ t: 'scale', n: request.n, relative: request.relative }).then(reply);
+        return ask({ t: 'scale', n: request.n, relative: request.relative });
     }
   };
 
@@ -179,23 +233,17 @@ export function control(): Integration {
         primary.log.warn(`control socket: ${late}`);
         return reply({ ok: false, error: late });
       }
-      if (request.progress === true && request.command === 'upgrade') {
-        const limit = upgradeLimitSeconds(primary.config, primary.workers());
-        socket.write(`${JSON.stringify({ deadline_seconds: limit, waiting_for: 'a new primary to start and serve (loading the config, on_starting, its workers booting with their retries, when_ready)' } satisfies ControlProgress)}\n`);
-      }
-      if (request.progress === true && (request.command === 'reload' || request.command === 'scale')) {
-        const behind = starting ? 'start' : reloadingFrom !== null ? 'reload' : null;
-        // A scale with nothing to wait for is answered at once: no progress to tell.
-        if (request.command === 'reload' || behind !== null) {
-          waiter = { kind: request.command, behind, tell: (progress) => answered || void socket.write(`${JSON.stringify(progress)}\n`) };
-          awaiting.add(waiter);
-          waiter.tell(progressOf(waiter));
-        }
-      }
+      let id: number | null;
       try {
-        handle(request, reply);
+        id = handle(request, reply);
       } catch (error) {
-        reply({ ok: false, error: (error as Error).message });
+        return reply({ ok: false, error: (error as Error).message });
+      }
+      // Its answer comes later (a then): what it waits for meanwhile goes out first. A scale answered at once has none.
+      if (request.progress === true && id !== null && (request.command === 'reload' || request.command === 'scale' || request.command === 'upgrade')) {
+        waiter = { kind: request.command, id, told: null, tell: (progress) => answered || void socket.write(`${JSON.stringify(progress)}\n`) };
+        awaiting.add(waiter);
+        update(waiter);
       }
     });
   };
@@ -301,26 +349,6 @@ export function control(): Integration {
         start().catch((error: Error) => primary.log.warn(`control socket: ${error.message}`));
       } else if (event === 'ready') {
         takePath();
-        starting = false;
-        // What waited for the start goes on now: a scale is answered, a reload begins.
-        for (const waiter of awaiting) {
-          if (waiter.behind !== 'start') continue;
-          waiter.behind = null;
-          if (waiter.kind === 'reload') waiter.tell(progressOf(waiter));
-        }
-      } else if (event === 'reloading') {
-        reloadingFrom = primary.config;
-        switched = false;
-        // The reloads that waited behind another begin now: their own plan, from now.
-        for (const waiter of awaiting) {
-          if (waiter.kind !== 'reload' || waiter.behind !== 'reload') continue;
-          waiter.behind = null;
-          waiter.tell(progressOf(waiter));
-        }
-      } else if (event === 'reloaded' || event === 'reload_failed') {
-        reloadingFrom = null;
-        switched = false;
-        for (const waiter of awaiting) if (waiter.kind === 'scale' && waiter.behind === 'reload') waiter.behind = null;
       } else if (event === 'exited') {
         // Handed over: the path is the new primary's socket now (closing ours would remove its file).
         if (primary.upgradedTo() !== null) return;
@@ -333,13 +361,13 @@ export function control(): Integration {
         }
         if (record !== null) removeControlRecord(record.path, record.config, process.pid);
       }
+      // The start or a reload ended, a reload began: what each command waits for is the core's to say.
+      for (const waiter of awaiting) update(waiter);
     },
     using(view) {
       primary = view;
-      // The reload's new generation starts: what is left of it is now known from its own settings.
-      if (reloadingFrom === null || view.config === reloadingFrom) return;
-      switched = true;
-      for (const waiter of awaiting) waiter.tell(progressOf(waiter));
+      // A reload's new generation starts: what is left of it is now known from its own settings.
+      for (const waiter of awaiting) update(waiter);
     },
   };
 }

@@ -5,6 +5,7 @@
  * for the primary's life); its slot is its `id`.
  */
 import type { HookName, PrimaryHook } from '../../config/hooks-table.ts';
+import type { ReloadPlan } from '../../config/reload-plan.ts';
 import type { ResolvedSettings } from '../../config/options.generated.ts';
 import type { HookFields } from '../../hooks/contexts.ts';
 import type { ToPrimary, ToWorker } from '../ipc.ts';
@@ -33,6 +34,19 @@ export type Lifecycle = 'listening' | 'ready' | 'reloading' | 'reloaded' | 'relo
 
 /** What a control command asks of the core (`status` and `stop` need no decision with an answer). */
 export type CoreRequest = { readonly t: 'reload' } | { readonly t: 'upgrade' } | { readonly t: 'scale'; readonly n: number; readonly relative: boolean };
+
+/**
+ * What a control request waits for before its outcome, as the core knows it now (`waitsFor`):
+ * the start, a reload or an upgrade under way (`own`: the request's own reload or upgrade), a
+ * reload queued to run after it. Real times are in the core's clock.
+ */
+export type Wait =
+  | { readonly t: 'start' }
+  /** `from`: the generation serving when it began; `switched`: its new generation has started (what is left is counted from that one's settings). */
+  | { readonly t: 'reload'; readonly own: boolean; readonly from: number; readonly switched: boolean }
+  /** `until`: when the new primary serves or is given up at the latest (its `plan`, from when it was started); null: no bound. */
+  | { readonly t: 'upgrade'; readonly own: boolean; readonly until: number | null; readonly plan: ReloadPlan }
+  | { readonly t: 'queued_reload'; readonly own: boolean };
 
 /** The core's answer to a request: what it did, or why not. */
 export type CoreAnswer = { readonly ok: true; readonly generation?: number; readonly workers?: number; readonly was?: number; readonly pid?: number } | { readonly ok: false; readonly error: string };
@@ -79,8 +93,8 @@ export type Command =
   /** Opens listeners for these binds, with `generation`'s settings (backlog, TLS). */
   | { readonly t: 'listen'; readonly token: number; readonly binds: readonly string[]; readonly generation: number }
   | { readonly t: 'unlisten'; readonly binds: readonly string[] }
-  /** Starts a new primary on the listening sockets; answered with `upgraded` or `done` (its failure). */
-  | { readonly t: 'upgrade'; readonly token: number }
+  /** Starts a new primary on the listening sockets, given `limitMs` to serve (null: no limit); answered with `upgraded` or `done` (its failure). */
+  | { readonly t: 'upgrade'; readonly token: number; readonly limitMs: number | null }
   /** Resolve the config again; it becomes generation `generation` if accepted. */
   | { readonly t: 'resolve'; readonly token: number; readonly generation: number }
   /** A generation no worker will be started for again (its reload failed, or a newer one took over). */

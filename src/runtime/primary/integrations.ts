@@ -6,6 +6,7 @@
  */
 import { dirname, sep } from 'node:path';
 import { locateModule, splitAppSpec } from '../../config/app-spec.ts';
+import type { ReloadPlan } from '../../config/reload-plan.ts';
 import type { StopMode } from '../../config/stop-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { printablePath } from '../../paths.ts';
@@ -15,10 +16,19 @@ import type { ErrorLog } from '../log.ts';
 import { type Reaper, startReaper } from '../targets/reaper.ts';
 import { createNotifier, LISTEN_VARIABLES, monotonicUsec, type Notifier, watchdogInterval } from '../targets/systemd.ts';
 import { removePidfile, writePidfile } from './pidfile.ts';
-import type { CoreAnswer, CoreRequest, Lifecycle, PrimarySignal } from './events.ts';
+import type { CoreAnswer, CoreRequest, Lifecycle, PrimarySignal, Wait } from './events.ts';
 import type { UpgradedFrom } from './upgrade.ts';
 import { control } from './control.ts';
 import { type Watcher, watchForChanges } from './watch.ts';
+
+/**
+ * One thing a control request waits for (the core's Wait, for the control socket): a reload's
+ * generation as its config, an upgrade's limit as the seconds left from now (null: none).
+ */
+export type Waiting =
+  | Exclude<Wait, { t: 'reload' | 'upgrade' }>
+  | { readonly t: 'reload'; readonly own: boolean; readonly from: ResolvedConfig; readonly switched: boolean }
+  | { readonly t: 'upgrade'; readonly own: boolean; readonly secondsLeft: number | null; readonly plan: ReloadPlan };
 
 /** What an integration may see and do. */
 export interface PrimaryView {
@@ -36,8 +46,10 @@ export interface PrimaryView {
   broadcast(message: ToWorker): void;
   /** Acts as if the primary received `signal` (the control socket's `stop`). */
   signal(signal: PrimarySignal): void;
-  /** A request the core answers (the control socket's `reload` and `scale`): resolves with its own outcome. */
-  request(request: CoreRequest): Promise<CoreAnswer>;
+  /** A request the core answers (the control socket's `reload`, `scale` and `upgrade`): its id, and its own outcome. */
+  request(request: CoreRequest): { readonly id: number; readonly answer: Promise<CoreAnswer> };
+  /** What request `id` waits for before its outcome, in order, as the core says now; null once it is answered. */
+  waitsFor(id: number): Waiting[] | null;
   /** The stop under way (its mode: a second stop signal escalates it), or null. */
   stopMode(): StopMode | null;
   /** What `hostd status` shows: the primary, its generation, its workers. */

@@ -19,10 +19,10 @@ import { type HookRuntime, runHook } from '../hooks/runner.ts';
 import { heartbeatMs, parseToPrimary, type ToWorker, type WorkerBoot } from '../ipc.ts';
 import { ErrorLog, userStack } from '../log.ts';
 import { Dispatcher, type ProxyClients } from './dispatcher.ts';
-import { type Inheritance, startSuccessor, TAKEN, tellPredecessor, upgradeLimitSeconds, upgradeRefusal } from './upgrade.ts';
+import { type Inheritance, startSuccessor, TAKEN, tellPredecessor, upgradeRefusal } from './upgrade.ts';
 import { native } from '../native.ts';
 import { trusts } from '../proxy/trusted.ts';
-import { type Integration, integrations, type PrimaryView } from './integrations.ts';
+import { type Integration, integrations, type PrimaryView, type Waiting } from './integrations.ts';
 import { type AcceptedHandle, closeListeners, type Listener, listenerFd, openListeners } from './listeners.ts';
 import type { Command, CoreAnswer, CoreRequest, Event, PrimaryHook, PrimarySignal, RunHook, TimerKey } from './events.ts';
 import { generationInfo, resolveGeneration } from './generation.ts';
@@ -144,6 +144,7 @@ export class PrimaryShell {
         this.dispatch({ t: 'signal', signal });
       },
       request: (request) => this.request(request),
+      waitsFor: (id) => this.waitsFor(id),
       stopMode: () => this.core.stopMode,
       status: () => this.status(),
       upgradedFrom: () => this.inheritance?.from ?? null,
@@ -191,13 +192,26 @@ export class PrimaryShell {
     };
   }
 
-  /** A control command for the core; resolves with its answer. */
-  private request(request: CoreRequest): Promise<CoreAnswer> {
+  /** A control command for the core: its id (what `waitsFor` asks about) and its answer. */
+  private request(request: CoreRequest): { readonly id: number; readonly answer: Promise<CoreAnswer> } {
     const id = ++this.requestIds;
     this.log.info(`Handling ${request.t === 'scale' ? `scale ${request.relative && request.n >= 0 ? '+' : ''}${request.n}` : request.t} from the control socket`);
-    const answered = new Promise<CoreAnswer>((resolve) => this.requests.set(id, resolve));
+    const answer = new Promise<CoreAnswer>((resolve) => this.requests.set(id, resolve));
     this.dispatch({ t: 'request', id, request });
-    return answered;
+    return { id, answer };
+  }
+
+  /** What request `id` waits for, as the core says, with each generation's config and each limit in seconds from now. */
+  private waitsFor(id: number): Waiting[] | null {
+    const now = performance.now();
+    const configOf = (generation: number) => (this.generations.get(generation) ?? this.generations.get(this.current)!).config;
+    return (
+      this.core.waitsFor(id)?.map((wait): Waiting => {
+        if (wait.t === 'reload') return { t: 'reload', own: wait.own, from: configOf(wait.from), switched: wait.switched };
+        if (wait.t === 'upgrade') return { t: 'upgrade', own: wait.own, secondsLeft: wait.until === null ? null : Math.max(0, wait.until - now) / 1000, plan: wait.plan };
+        return wait;
+      }) ?? null
+    );
   }
 
   /** Runs the primary until it exits; resolves with the exit code. */
@@ -254,7 +268,7 @@ export class PrimaryShell {
       case 'listen':
         return void this.listen(c.token, c.binds, c.generation);
       case 'upgrade':
-        return this.startUpgrade(c.token);
+        return this.startUpgrade(c.token, c.limitMs);
       case 'unlisten': {
         // Handed over: the listeners stay open, forwarding to the new primary (closing a unix one would remove its file).
         if (this.successor?.serving) return;
@@ -366,7 +380,7 @@ export class PrimaryShell {
    * `upgraded` once it serves (and from then on every connection this one accepts goes to
    * it), or `done` with why not.
    */
-  private startUpgrade(token: number): void {
+  private startUpgrade(token: number, limit: number | null): void {
     const config = this.generations.get(this.current)!.config;
     const refusal = upgradeRefusal(config) ?? (this.successor !== null ? 'an upgrade is under way already' : null);
     if (refusal !== null) return void this.queue.push({ t: 'done', token, failure: refusal });
@@ -376,9 +390,7 @@ export class PrimaryShell {
       if (fd === null) return void this.queue.push({ t: 'done', token, failure: `the socket of ${listener.address} cannot be handed over (no file descriptor)` });
       sockets.push({ address: listener.address, fd });
     }
-    const limit = upgradeLimitSeconds(config, this.core.workerTarget);
-    const limitMs = limit === null ? Infinity : limit * 1000;
-    const successor = startSuccessor(sockets, this.metrics.fd(), { pid: process.pid, version: VERSION, at: new Date().toISOString() }, limitMs);
+    const successor = startSuccessor(sockets, this.metrics.fd(), { pid: process.pid, version: VERSION, at: new Date().toISOString() }, limit ?? Infinity);
     this.successor = { child: successor.child, serving: false };
     this.log.info(`upgrade: the new primary has pid ${successor.child.pid}`);
     void successor.outcome.then((why) => {

@@ -19,6 +19,7 @@
 import { MAX_WORKERS } from '../../config/bounds.ts';
 import { HOOKS, type PrimaryHook } from '../../config/hooks-table.ts';
 import type { ResolvedSettings } from '../../config/options.generated.ts';
+import { type ReloadPlan, upgradePlan } from '../../config/reload-plan.ts';
 import type { StopMode } from '../../config/stop-plan.ts';
 import type { ChildExitReason, HookFields, WorkerInfo } from '../../hooks/contexts.ts';
 import { type PrimaryExitReason, reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
@@ -28,10 +29,10 @@ import type { Level } from '../log.ts';
 import { addHistograms, type HookHistograms } from '../metrics/hooks.ts';
 import { awakeAt, awakeClock, awakeSeen, observe, realAt, ticked } from './core/awake.ts';
 import { batchSize, booting, type Reload } from './core/reload.ts';
-import { recordFailure, type Slot, slotOf, waitLeft } from './core/slots.ts';
+import { BACKOFF_MAX_MS, recordFailure, type Slot, slotOf, waitLeft } from './core/slots.ts';
 import { type Life, type Stop, stopOf } from './core/stop.ts';
 import { type TimerKey, timerChanges, workerTimer } from './core/timers.ts';
-import type { Command, CoreAnswer, CoreRequest, Event, GenerationInfo, PrimarySignal, RunHook } from './events.ts';
+import type { Command, CoreAnswer, CoreRequest, Event, GenerationInfo, PrimarySignal, RunHook, Wait } from './events.ts';
 import {
   BOOT_PROGRESS_MS,
   bootProgress,
@@ -128,8 +129,11 @@ export class Supervisor {
   /** A reload asked for during the start or another reload (with the requests waiting for it), run once that is over. */
   private queuedReload: number[] | null = null;
   private readonly queuedScales: QueuedScale[] = [];
-  /** An upgrade under way: the token the shell answers, and the requests waiting for its outcome. */
-  private upgrade: { readonly token: number; readonly replies: number[] } | null = null;
+  /**
+   * An upgrade under way: the token the shell answers, the requests waiting for its outcome,
+   * and its limit (`until`, real ms, null: none), past which the shell ends the new primary.
+   */
+  private upgrade: { readonly token: number; readonly replies: number[]; readonly until: number | null; readonly plan: ReloadPlan } | null = null;
   /** Generations already told that max_memory is below what their app needs from its start. */
   private readonly memoryFloorTold = new Set<number>();
   private bound: string[] = [];
@@ -555,9 +559,13 @@ export class Supervisor {
     }
     const token = ++this.tokens;
     this.awaiting.set(token, { t: 'upgrade' });
-    this.upgrade = { token, replies };
+    // Judged by the running generation and count: the best known before the new primary loads its own.
+    const g = this.generations.get(this.current)!;
+    const plan = upgradePlan({ settings: g.settings, workers: this.target, hooks: g.hooks }, BACKOFF_MAX_MS / 1000);
+    const limitMs = plan.total === null ? null : plan.total * 1000;
+    this.upgrade = { token, replies, until: limitMs === null ? null : this.now + limitMs, plan };
     this.log('info', 'upgrading: starting a new primary on the listening sockets; this one serves until it does');
-    this.emit({ t: 'upgrade', token });
+    this.emit({ t: 'upgrade', token, limitMs });
   }
 
   private upgraded(token: number, pid: number): void {
@@ -1104,6 +1112,27 @@ export class Supervisor {
   /** How many workers the current generation runs (TTIN/TTOU and scale included). */
   get workerTarget(): number {
     return this.target;
+  }
+
+  /**
+   * What the control request `id` (a reload, a scale, an upgrade) waits for before its
+   * outcome, in order, read from the whole state: the start, the reload or the upgrade under
+   * way (its own, or what it is queued behind), then, for a reload, its own. Empty when
+   * its outcome comes at once; null when the core holds no such request (answered, or not seen).
+   */
+  waitsFor(id: number): Wait[] | null {
+    const reload = this.reload;
+    const upgrade = this.upgrade;
+    const busy = (own: boolean): Wait[] => {
+      if (this.life.t === 'starting') return [{ t: 'start' }];
+      if (reload !== null) return [{ t: 'reload', own, from: reload.previous.generation, switched: booting(reload) !== null }];
+      if (upgrade !== null) return [{ t: 'upgrade', own, until: upgrade.until, plan: upgrade.plan }];
+      return [];
+    };
+    if (upgrade?.replies.includes(id) || reload?.replies.includes(id)) return busy(true);
+    if (this.queuedReload?.includes(id)) return [...busy(false), { t: 'queued_reload', own: true }];
+    if (this.queuedScales.some((scale) => scale.reply === id)) return busy(false);
+    return null;
   }
 
   /** The stop mode hooks in the primary take their deadlines from, if a stop is under way. */

@@ -11,12 +11,10 @@
  * and fails where the old one still holds the addresses, which keeps it serving).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startPlan } from '../../config/reload-plan.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { startFolder } from '../../config/working-directory.ts';
 import { deadlineTimer } from '../../timers.ts';
 import { SOCKET_ACTIVATED } from '../targets/systemd.ts';
-import { BACKOFF_MAX_MS } from './core/slots.ts';
 
 /** The variable a new primary finds its inheritance in. */
 export const UPGRADE_VARIABLE = 'HOSTD_UPGRADE';
@@ -64,18 +62,6 @@ export function takeInheritance(env: Readonly<Record<string, string | undefined>
   }
   if (metrics !== null && !isFd(metrics)) return null;
   return { from: { pid: pid as number, version: version.slice(0, 64), at: at.slice(0, 64) }, binds: map, metrics: metrics as number | null };
-}
-
-/**
- * The longest a new primary can take to serve (s), from the settings it starts with (the
- * running generation's, the best known before it loads its own): loading the config,
- * `on_starting`, its boots with their failures and backoff, `when_ready`. Null: no bound
- * (a limit set to 0). Past it, the old primary ends the new one and keeps serving.
- */
-export function upgradeLimitSeconds(config: ResolvedConfig, workers: number): number | null {
-  const s = config.settings;
-  const start = startPlan({ settings: s, workers, hooks: { pre_fork: config.hooks.pre_fork.length, when_ready: config.hooks.when_ready.length } }, BACKOFF_MAX_MS / 1000).total;
-  return start === null || s.config_timeout === 0 || s.hook_timeout === 0 ? null : s.config_timeout + s.hook_timeout + start;
 }
 
 /** Why this primary, running `config`, cannot be upgraded in place, or null. */

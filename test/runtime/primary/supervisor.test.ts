@@ -927,6 +927,43 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     expect(h.commands.some((c) => c.t === 'lifecycle' && c.event === 'stopping')).toBe(false);
   });
 
+  it('says what a request waits for (waitsFor): the start, an upgrade until its limit, then a queued reload; its own reload once it runs', () => {
+    const h = new Harness(generation(1, { workers: 2, config_timeout: 5, hook_timeout: 2, boot_timeout: 10 }, { pre_fork: 1, when_ready: 1 }));
+    h.bind();
+    const early = h.request({ t: 'scale', n: 1, relative: true });
+    expect(h.core.waitsFor(early.id)).toEqual([{ t: 'start' }]);
+    h.answerAll('pre_fork');
+    for (const age of h.forked()) h.ready(age);
+    h.answer('when_ready');
+    expect(h.answerTo(early.id)).toEqual({ ok: true, workers: 3, was: 2 });
+    expect(h.core.waitsFor(early.id)).toBeNull();
+    h.advance(500);
+    const startedAt = h.now;
+    const upgrade = h.request({ t: 'upgrade' });
+    // From the count now (3, after the scale): config 5 s + on_starting 2 s + 5 boots (3 + 2 failures) × (backoff 10 s + pre_fork 2 s + boot 10 s) + when_ready 2 s.
+    expect(h.pending('upgrade')).toMatchObject({ limitMs: 119_000 });
+    const limit = { until: startedAt + 119_000, plan: expect.objectContaining({ total: 119 }) };
+    expect(h.core.waitsFor(upgrade.id)).toEqual([{ t: 'upgrade', own: true, ...limit }]);
+    h.advance(1000);
+    const scale = h.request({ t: 'scale', n: 4, relative: false });
+    const reload = h.request({ t: 'reload' });
+    expect([scale.answer, reload.answer]).toEqual([undefined, undefined]);
+    // The limit is the upgrade's own, set when it began: a request queued later waits until then, not a full limit from now.
+    expect(h.core.waitsFor(scale.id)).toEqual([{ t: 'upgrade', own: false, ...limit }]);
+    expect(h.core.waitsFor(reload.id)).toEqual([{ t: 'upgrade', own: false, ...limit }, { t: 'queued_reload', own: true }]);
+    h.answer('upgrade', 'the new primary exited with code 1 before it served (its log says why)');
+    expect(h.answerTo(scale.id)).toEqual({ ok: true, workers: 4, was: 3 });
+    expect(h.core.waitsFor(scale.id)).toBeNull();
+    expect(h.core.waitsFor(reload.id)).toEqual([{ t: 'reload', own: true, from: 1, switched: false }]);
+    const again = h.request({ t: 'reload' });
+    expect(h.core.waitsFor(again.id)).toEqual([{ t: 'reload', own: false, from: 1, switched: false }, { t: 'queued_reload', own: true }]);
+    const resolve = h.commands.findLast((c) => c.t === 'resolve') as { token: number };
+    h.feed({ t: 'resolved', token: resolve.token, generation: generation(2, { workers: 2 }) });
+    h.answer('on_reload');
+    h.answer('listen');
+    expect(h.core.waitsFor(reload.id)).toEqual([{ t: 'reload', own: true, from: 1, switched: true }]);
+  });
+
   it('refuses an upgrade while starting, reloading or stopping, saying why; two requests share one upgrade', () => {
     const starting = new Harness(generation(1));
     starting.bind();
