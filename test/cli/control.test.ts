@@ -541,7 +541,8 @@ describe('control requests during a reload or a stop (issue 23, bugs 4 to 7)', (
     const answer = await second;
     expect(answer.code).toBe(1);
     expect(answer.stdout).toBe('');
-    expect(answer.stderr).toMatch(/^hostd: reload failed: the config is invalid; nothing changed:\n.*workers: /);
+    // Queued, it says what it waits for, once; then its own outcome.
+    expect(answer.stderr).toMatch(/^hostd: reload: waiting for the reload under way to finish \(the outcome within \d+ s at the latest\)\nhostd: reload failed: the config is invalid; nothing changed:\n.*workers: /);
     expect(run.output).toContain('reloaded: generation 2 is serving');
     expect((await fetch(url)).status).toBe(200);
   });

@@ -11,9 +11,10 @@
  *
  * Every wait has a deadline, and a command that gives up says what it waited for: the
  * primary's first word within FIRST_WORD_SECONDS; a stop's exit within the stop plan the
- * primary answered with; the outcome of a reload, or of a scale behind the start or a
- * reload, within the plans its progress lines give; the last two plus
- * PLATFORM_MARGIN_SECONDS, the margin a platform's stop window keeps too.
+ * primary answered with; the outcome of a reload or an upgrade, or of a scale behind the
+ * start, a reload or an upgrade, within the plans its progress lines give; the last two plus
+ * PLATFORM_MARGIN_SECONDS, the margin a platform's stop window keeps too. A command queued
+ * behind something the primary does first says so on stderr, once, with what it waits for.
  */
 import { lstatSync, realpathSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -26,7 +27,7 @@ import { displayPath } from '../../paths.ts';
 import { deadlineTimer } from '../../timers.ts';
 import { type ControlRecord, controlRecordPath, controlSocketPath, judgeFailure, processState, readControlRecord, type SocketFailure } from '../../runtime/control-path.ts';
 import { peerPidOf } from '../../runtime/primary/control-peer.ts';
-import type { ControlAnswer, ControlRequest } from '../../runtime/primary/control.ts';
+import type { ControlAnswer, ControlProgress, ControlRequest } from '../../runtime/primary/control.ts';
 import { out, table } from '../output.ts';
 import { reportError } from '../report.ts';
 
@@ -121,8 +122,17 @@ function locate(inputs: ConfigInputs): Target | { readonly off: string } {
 /** The primary's answer; what connecting found instead; or a wait that passed its deadline (`said`: what was waited for). */
 type Asked = { readonly answer: ControlAnswer } | SocketFailure | { readonly state: 'late'; readonly said: string; readonly pid: number | null };
 
+/** What a command queued behind something the primary does first waits for, as the command says it. */
+const BEHIND: Readonly<Record<NonNullable<ControlProgress['behind']>, string>> = {
+  start: 'the start under way',
+  reload: 'the reload under way',
+  upgrade: 'the upgrade under way',
+};
+
+type Progress = { readonly deadline: number | null; readonly waitingFor: string; readonly behind: string | null };
+
 /** One line from the primary, as untrusted input: an answer, a progress line, or nothing hostd sends. */
-function parseLine(line: string): { readonly answer: ControlAnswer } | { readonly deadline: number | null; readonly waitingFor: string } | null {
+function parseLine(line: string): { readonly answer: ControlAnswer } | Progress | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -135,7 +145,9 @@ function parseLine(line: string): { readonly answer: ControlAnswer } | { readonl
   if (v.ok === false) return { answer: { ok: false, error: typeof v.error === 'string' ? v.error : 'the primary gave no reason' } };
   const deadline = v.deadline_seconds;
   if ((deadline === null || (typeof deadline === 'number' && Number.isFinite(deadline) && deadline >= 0)) && typeof v.waiting_for === 'string') {
-    return { deadline, waitingFor: v.waiting_for };
+    // Something this hostd does not name (a newer primary's) is not said.
+    const behind = typeof v.behind === 'string' && Object.hasOwn(BEHIND, v.behind) ? BEHIND[v.behind as keyof typeof BEHIND] : null;
+    return { deadline, waitingFor: v.waiting_for, behind };
   }
   return null;
 }
@@ -150,6 +162,8 @@ function ask(path: string, request: ControlRequest): Promise<Asked> {
     let text = '';
     let answer: ControlAnswer | null = null;
     let timer: NodeJS.Timeout | undefined;
+    /** What the command last said it is queued behind. */
+    let queued: string | null = null;
     const finish = (asked: Asked) => {
       clearTimeout(timer);
       done(asked);
@@ -173,7 +187,12 @@ function ask(path: string, request: ControlRequest): Promise<Asked> {
         socket.destroy();
       } else {
         const seconds = parsed.deadline === null ? null : Math.ceil(parsed.deadline) + PLATFORM_MARGIN_SECONDS;
-        if (seconds === null) out.error(`hostd: ${request.command}: no deadline: waiting for ${parsed.waitingFor}`);
+        if (parsed.behind !== null && parsed.behind !== queued) {
+          out.error(`hostd: ${request.command}: waiting for ${parsed.behind} to finish (${seconds === null ? `no deadline: ${parsed.waitingFor}` : `the outcome within ${seconds} s at the latest`})`);
+        } else if (seconds === null) {
+          out.error(`hostd: ${request.command}: no deadline: waiting for ${parsed.waitingFor}`);
+        }
+        queued = parsed.behind;
         const look = request.command === 'reload' ? 'which generation each worker runs' : request.command === 'upgrade' ? 'which primary answers' : 'the worker target';
         expect(seconds, `no outcome within ${seconds} s, the longest it can take (${parsed.waitingFor}) with ${PLATFORM_MARGIN_SECONDS} s more; it may still be under way (hostd status shows ${look})`);
       }
