@@ -1,5 +1,5 @@
 /** Runs the built CLI as a user would, and waits for it to finish. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from './project.ts';
 
@@ -20,23 +20,38 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, NO_COLOR: '1', ...extra };
 }
 
-export function hostd(args: readonly string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cleanEnv(options.env) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`hostd ${args.join(' ')} did not finish within ${options.timeoutMs ?? 15000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 15000);
+/** A CLI run under way: what it printed so far, and its result once it exits. */
+export interface CliRun {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly result: Promise<CliResult>;
+}
+
+/** Starts the CLI without waiting for it, so a test can read its output while it runs (and must kill it after). */
+export function startCli(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cleanEnv(options.env) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const result = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, stdout: () => stdout, stderr: () => stderr, result };
+}
+
+export function hostd(args: readonly string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
+  const run = startCli(args, options);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill('SIGKILL');
+      reject(new Error(`hostd ${args.join(' ')} did not finish within ${options.timeoutMs ?? 15000} ms\nstdout: ${run.stdout()}\nstderr: ${run.stderr()}`));
+    }, options.timeoutMs ?? 15000);
+  });
+  return Promise.race([run.result, late]).finally(() => clearTimeout(timer));
 }
 
 /** What `hostd print-config --json` reports: every setting's value and where it came from. */

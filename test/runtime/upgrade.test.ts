@@ -10,18 +10,19 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../src/runtime/native.ts';
-import { hostd } from '../helpers/cli.ts';
-import { probe } from '../helpers/gates.ts';
+import { type CliRun, hostd, startCli } from '../helpers/cli.ts';
+import { GATE_MODULE, probe, release } from '../helpers/gates.ts';
 import { startLoad } from '../helpers/load.ts';
 import { alive } from '../helpers/proc.ts';
 import { project, tempDir } from '../helpers/project.ts';
-import { type Hostd, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+import { type Hostd, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
 const APP = "export default (req, res) => res.end('served by primary ' + process.ppid);\n";
 
 /** A config recording each primary's on_exit and each worker's worker_exit, with a pidfile and a control socket of its own. */
-function config(settings = ''): string {
-  return `import { appendFileSync } from 'node:fs';
+function config(settings = '', head = ''): string {
+  return `import { appendFileSync, existsSync } from 'node:fs';
+${head}
 const rec = (line) => appendFileSync(new URL('./hooks.log', import.meta.url), line + '\\n');
 export default {
   app: './app.mjs',
@@ -61,8 +62,10 @@ function perConnection(url: string): { stop(): Promise<{ ok: number; failures: s
 
 describe('the upgrade', () => {
   const started: number[] = [];
+  const commands: CliRun[] = [];
   let run: Hostd | undefined;
   afterEach(async () => {
+    for (const command of commands.splice(0)) command.child.kill('SIGKILL');
     // The new primaries are in the test's process group, which run.kill() ends; a successor may outlive it otherwise.
     for (const pid of started.splice(0)) {
       try {
@@ -283,5 +286,93 @@ describe('the upgrade', () => {
     expect(answer.code).toBe(1);
     expect(answer.stderr).toMatch(/hostd is PID 1 of its container: .* roll the container instead/);
     expect((await fetch(url)).status).toBe(200);
+  });
+
+  // ---- a reload and a scale asked for during an upgrade wait for it, say so, and get an answer whatever its outcome ----
+
+  /**
+   * Limits small enough to check the deadlines by (config_timeout from the environment, which the new primary inherits): the upgrade's is config_timeout 5 s + on_starting 25 s + 4 boots (2 workers +
+   * 2 failures) × (backoff 10 s + boot_timeout 10 s) = 110 s from its start; a reload's 5 s + 1 batch of 2 × boot_timeout 10 s = 15 s.
+   * Once the test writes `hold`, a primary's on_starting (the new one's: the old one started before) waits for release('upgrade'), then fails if told to.
+   */
+  const HELD = `bind: '127.0.0.1:0', hook_timeout: 25, boot_timeout: 10,
+  on_starting: async () => {
+    if (!existsSync(new URL('./hold', import.meta.url))) return;
+    await gate('upgrade');
+    if (existsSync(new URL('./fail', import.meta.url))) throw new Error('broken release');
+  },`;
+
+  /** A primary serving with 2 workers, an upgrade held in the new primary's on_starting, and `hostd scale 3` then `hostd reload` queued behind it, each having said so. */
+  const queuedBehindUpgrade = async () => {
+    const dir = project({ 'app.mjs': APP, 'gate.mjs': GATE_MODULE, 'hostd.config.mjs': config(HELD, "import { gate } from './gate.mjs';") });
+    run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '5' } });
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    writeFileSync(join(dir, 'hold'), '');
+    const upgrade = startCli(['upgrade'], { cwd: dir });
+    commands.push(upgrade);
+    const next = Number((await run.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
+    started.push(next);
+    await waitForRecord(join(dir, 'hooks.log'), /^upgrade waiting$/);
+    const scale = startCli(['scale', '3'], { cwd: dir });
+    commands.push(scale);
+    await run.waitForOutput(/scale 3 while upgrading: applied once that is done/);
+    const reload = startCli(['reload'], { cwd: dir });
+    commands.push(reload);
+    await run.waitForOutput(/HUP while upgrading: reloading once that is done/);
+    // Each says what it waits for while it waits, with a deadline that counts the upgrade's limit (110 s from its start) and its own.
+    const waiting = (command: string) => new RegExp(`^hostd: ${command}: waiting for the upgrade under way to finish \\(the outcome within (\\d+) s at the latest\\)\\n$`);
+    const [, scaleWithin] = await waitUntil(() => waiting('scale').exec(scale.stderr()), () => `scale to say it waits (stderr: ${scale.stderr()})`);
+    const [, reloadWithin] = await waitUntil(() => waiting('reload').exec(reload.stderr()), () => `reload to say it waits (stderr: ${reload.stderr()})`);
+    // At most the upgrade's limit (+ the CLI's 2 s margin); at least what is left of it before the gate gives up (20 s).
+    expect(Number(scaleWithin)).toBeGreaterThanOrEqual(110 - 20 + 2);
+    expect(Number(scaleWithin)).toBeLessThanOrEqual(110 + 2);
+    expect(Number(reloadWithin)).toBeGreaterThanOrEqual(110 - 20 + 15 + 2);
+    expect(Number(reloadWithin)).toBeLessThanOrEqual(110 + 15 + 2);
+    expect([scale.stdout(), reload.stdout()]).toEqual(['', '']);
+    return { dir, url, next, upgrade, scale, reload, waitingLines: { scale: scale.stderr(), reload: reload.stderr() } };
+  };
+
+  it('a scale and a reload queued behind an upgrade that succeeds say what they waited for, then fail saying the new primary serves without them', async () => {
+    const { dir, url, next, upgrade, scale, reload, waitingLines } = await queuedBehindUpgrade();
+    const old = run!.pid;
+    release(dir, 'upgrade');
+    const [upgraded, scaled, reloaded] = await Promise.all([upgrade.result, scale.result, reload.result]);
+    expect(upgraded).toMatchObject({ code: 0, stdout: `upgraded: the new primary (pid ${next}) serves; the old one stops\n` });
+    expect(scaled).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${waitingLines.scale}hostd: scale failed: the upgrade finished first: the new primary (pid ${next}) serves with the config's worker count, and this one stops without applying the scale 3; run hostd scale 3 again to scale the new primary\n`,
+    });
+    expect(reloaded).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${waitingLines.reload}hostd: reload failed: the upgrade finished first: the new primary (pid ${next}) serves the config it loaded at its start, and this one stops without reloading; run hostd reload again to reload the new primary\n`,
+    });
+    expect(await run!.exited).toEqual({ code: 0, signal: null });
+    expect(records(join(dir, 'hooks.log'))).toContain(`on_exit ${old} upgrade 0`);
+    // The new primary serves its own first generation with the config's 2 workers; the scale, asked again, reaches it.
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${next}`);
+    const status = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { pid: number; generation: number; workers_target: number };
+    expect(status).toMatchObject({ pid: next, generation: 1, workers_target: 2 });
+    expect(await hostd(['scale', '3'], { cwd: dir })).toMatchObject({ code: 0, stdout: 'workers: 2 → 3\n' });
+    await waitUntil(() => workerPids(next).length === 3, 'the new primary to run 3 workers');
+  });
+
+  it('a scale and a reload queued behind an upgrade that fails run once it failed, and each gets its own outcome', async () => {
+    const { dir, url, upgrade, scale, reload, waitingLines } = await queuedBehindUpgrade();
+    writeFileSync(join(dir, 'fail'), '');
+    release(dir, 'upgrade');
+    const [upgraded, scaled, reloaded] = await Promise.all([upgrade.result, scale.result, reload.result]);
+    expect(upgraded.code).toBe(1);
+    expect(upgraded.stderr).toBe('hostd: upgrade failed: the new primary exited with code 1 before it served (its log says why); the running primary keeps serving\n');
+    expect(scaled).toEqual({ code: 0, stdout: 'workers: 2 → 3\n', stderr: waitingLines.scale });
+    expect(reloaded).toEqual({ code: 0, stdout: 'reloaded: generation 2 serves\n', stderr: waitingLines.reload });
+    // The scale ran first, then the reload, which takes the count back to the config's, and says so.
+    expect(run!.output).toContain("workers: 3 → 2 (the config's workers)");
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${run!.pid}`);
+    const status = JSON.parse((await hostd(['status', '--json'], { cwd: dir })).stdout) as { pid: number; generation: number; workers_target: number };
+    expect(status).toMatchObject({ pid: run!.pid, generation: 2, workers_target: 2 });
+    expect(pidfile(dir)).toBe(run!.pid);
   });
 });

@@ -134,6 +134,8 @@ export class Supervisor {
    * and its limit (`until`, real ms, null: none), past which the shell ends the new primary.
    */
   private upgrade: { readonly token: number; readonly replies: number[]; readonly until: number | null; readonly plan: ReloadPlan } | null = null;
+  /** The pid of the new primary this one handed over to, once it serves. */
+  private handedTo: number | null = null;
   /** Generations already told that max_memory is below what their app needs from its start. */
   private readonly memoryFloorTold = new Set<number>();
   private bound: string[] = [];
@@ -574,6 +576,7 @@ export class Supervisor {
     this.awaiting.delete(token);
     this.upgrade = null;
     this.log('info', `upgraded: the new primary (pid ${pid}) serves; this one stops`);
+    this.handedTo = pid;
     for (const id of upgrade.replies) this.reply(id, { ok: true, pid });
     this.beginStop('graceful', 'upgrade', 0);
   }
@@ -592,7 +595,7 @@ export class Supervisor {
   private requestScale(scale: QueuedScale): void {
     if (stopOf(this.life)) {
       this.log('warning', `ignoring ${scale.label} while stopping`);
-      return this.reply(scale.reply, { ok: false, error: 'hostd is stopping' });
+      return this.reply(scale.reply, { ok: false, error: this.stopping() });
     }
     if (this.life.t !== 'running' || this.reload !== null || this.upgrade !== null) {
       this.queuedScales.push(scale);
@@ -621,7 +624,7 @@ export class Supervisor {
   private requestReload(replies: number[]): void {
     if (stopOf(this.life)) {
       this.log('warning', 'ignoring HUP while stopping');
-      for (const id of replies) this.reply(id, { ok: false, error: 'hostd is stopping' });
+      for (const id of replies) this.reply(id, { ok: false, error: this.stopping() });
       return;
     }
     if (this.reload !== null || this.upgrade !== null || this.life.t !== 'running') {
@@ -733,13 +736,36 @@ export class Supervisor {
     this.orderStop(stop);
   }
 
-  /** A stop answers what waited for a reload or a scale: none of it will happen. */
+  /** Why a request to a stopping primary is refused: after a hand-over, where the command now goes. */
+  private stopping(): string {
+    if (this.handedTo === null) return 'hostd is stopping';
+    return `hostd is stopping: it handed over to the new primary (pid ${this.handedTo}), which the same command reaches now`;
+  }
+
+  /**
+   * A stop answers what waited for a reload or a scale: none of it will happen. After an
+   * upgrade, what waited behind it is told that the new primary serves without it, and how to
+   * ask that one (it started from the config on disk, with the config's worker count).
+   */
   private abandonRequests(): void {
     const reload = this.reload;
     this.reload = null;
-    for (const id of [...(reload?.replies ?? []), ...(this.queuedReload ?? [])]) this.reply(id, { ok: false, error: 'hostd is stopping: the reload was abandoned' });
+    const to = this.handedTo;
+    const reloadError =
+      to === null
+        ? 'hostd is stopping: the reload was abandoned'
+        : `the upgrade finished first: the new primary (pid ${to}) serves the config it loaded at its start, and this one stops without reloading; run hostd reload again to reload the new primary`;
+    const dropped = [...(this.queuedReload === null ? [] : ['HUP']), ...this.queuedScales.map((scale) => scale.label)];
+    if (to !== null && dropped.length > 0) this.log('info', `not carried out, as this primary stops after the upgrade: ${dropped.join(', ')}`);
+    for (const id of [...(reload?.replies ?? []), ...(this.queuedReload ?? [])]) this.reply(id, { ok: false, error: reloadError });
     this.queuedReload = null;
-    for (const scale of this.queuedScales.splice(0)) this.reply(scale.reply, { ok: false, error: 'hostd is stopping' });
+    for (const scale of this.queuedScales.splice(0)) {
+      const error =
+        to === null
+          ? 'hostd is stopping'
+          : `the upgrade finished first: the new primary (pid ${to}) serves with the config's worker count, and this one stops without applying the ${scale.label}; run hostd ${scale.label} again to scale the new primary`;
+      this.reply(scale.reply, { ok: false, error });
+    }
     // An upgrade under way is left to end as it does; a stop does not wait for it (the shell ends the new primary).
     if (this.upgrade !== null) for (const id of this.upgrade.replies.splice(0)) this.reply(id, { ok: false, error: 'hostd is stopping: the upgrade was abandoned' });
   }

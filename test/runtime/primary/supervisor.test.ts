@@ -964,6 +964,28 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     expect(h.core.waitsFor(reload.id)).toEqual([{ t: 'reload', own: true, from: 1, switched: true }]);
   });
 
+  it('answers what waited behind an upgrade that succeeded, saying the new primary serves without it and how to ask it', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    h.request({ t: 'upgrade' });
+    const scale = h.request({ t: 'scale', n: 3, relative: false });
+    const reload = h.request({ t: 'reload' });
+    h.feed({ t: 'upgraded', token: h.pending('upgrade').token, pid: 4242 });
+    expect(h.answerTo(scale.id)).toEqual({
+      ok: false,
+      error: "the upgrade finished first: the new primary (pid 4242) serves with the config's worker count, and this one stops without applying the scale 3; run hostd scale 3 again to scale the new primary",
+    });
+    expect(h.answerTo(reload.id)).toEqual({
+      ok: false,
+      error: 'the upgrade finished first: the new primary (pid 4242) serves the config it loaded at its start, and this one stops without reloading; run hostd reload again to reload the new primary',
+    });
+    expect([h.core.waitsFor(scale.id), h.core.waitsFor(reload.id)]).toEqual([null, null]);
+    expect(h.logs('info')).toContain('not carried out, as this primary stops after the upgrade: HUP, scale 3');
+    // One that reaches this primary after the hand-over is told where the command goes now.
+    expect(h.request({ t: 'scale', n: 3, relative: false }).answer).toEqual({ ok: false, error: 'hostd is stopping: it handed over to the new primary (pid 4242), which the same command reaches now' });
+    expect(h.core.workerTarget).toBe(2);
+  });
+
   it('refuses an upgrade while starting, reloading or stopping, saying why; two requests share one upgrade', () => {
     const starting = new Harness(generation(1));
     starting.bind();
