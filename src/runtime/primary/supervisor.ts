@@ -98,6 +98,8 @@ interface QueuedScale {
   readonly reply: number | null;
   /** How the log names it: `TTIN`, `scale 4`, ... */
   readonly label: string;
+  /** Its place among the requests queued (scales and reloads), which run in the order they came. */
+  readonly seq: number;
 }
 
 /** `1,024`: numbers in messages, without loading ICU for it. */
@@ -126,9 +128,16 @@ export class Supervisor {
   private bootFailures = 0;
   private reload: Reload | null = null;
   private reloadIds = 0;
-  /** A reload asked for during the start or another reload (with the requests waiting for it), run once that is over. */
-  private queuedReload: number[] | null = null;
+  /**
+   * A reload asked for during the start, another reload or an upgrade (with the requests
+   * waiting for it), run once that is over; `seq`: when it was first asked for, among the
+   * scales queued with it (those asked for before it act on the count it replaces, those after
+   * on the count it leaves).
+   */
+  private queuedReload: { readonly replies: number[]; readonly seq: number } | null = null;
   private readonly queuedScales: QueuedScale[] = [];
+  /** Counts the requests queued, for their order. */
+  private queuedSeq = 0;
   /**
    * An upgrade under way: the token the shell answers, the requests waiting for its outcome,
    * and its limit (`until`, real ms, null: none), past which the shell ends the new primary.
@@ -220,7 +229,7 @@ export class Supervisor {
       case 'request':
         if (event.request.t === 'reload') return this.requestReload([event.id]);
         if (event.request.t === 'upgrade') return this.requestUpgrade([event.id]);
-        return this.requestScale({ request: event.request, reply: event.id, label: scaleLabel(event.request) });
+        return this.requestScale({ request: event.request, reply: event.id, label: scaleLabel(event.request), seq: ++this.queuedSeq });
       case 'timer':
         return this.onTimer(event.name);
       case 'changed':
@@ -534,7 +543,7 @@ export class Supervisor {
         return this.requestReload([]);
       case 'SIGTTIN':
       case 'SIGTTOU':
-        return this.requestScale({ request: { t: 'scale', n: signal === 'SIGTTIN' ? 1 : -1, relative: true }, reply: null, label: signal.slice(3) });
+        return this.requestScale({ request: { t: 'scale', n: signal === 'SIGTTIN' ? 1 : -1, relative: true }, reply: null, label: signal.slice(3), seq: ++this.queuedSeq });
       case 'SIGUSR1':
         this.emit({ t: 'reopen_logs' });
         for (const worker of this.workers.values()) this.send(worker, { t: 'reopen_logs' });
@@ -599,7 +608,8 @@ export class Supervisor {
     }
     if (this.life.t !== 'running' || this.reload !== null || this.upgrade !== null) {
       this.queuedScales.push(scale);
-      return this.log('info', `${scale.label} while ${this.busyWith()}: applied once that is done`);
+      const then = this.queuedReload === null ? 'once that is done' : 'after the reload asked for before it';
+      return this.log('info', `${scale.label} while ${this.busyWith()}: applied ${then}`);
     }
     this.applyScale(scale);
   }
@@ -628,7 +638,7 @@ export class Supervisor {
       return;
     }
     if (this.reload !== null || this.upgrade !== null || this.life.t !== 'running') {
-      this.queuedReload = [...(this.queuedReload ?? []), ...replies];
+      this.queuedReload = { replies: [...(this.queuedReload?.replies ?? []), ...replies], seq: this.queuedReload?.seq ?? ++this.queuedSeq };
       return this.log('info', `HUP while ${this.busyWith()}: reloading once that is done`);
     }
     const token = ++this.tokens;
@@ -757,7 +767,7 @@ export class Supervisor {
         : `the upgrade finished first: the new primary (pid ${to}) serves the config it loaded at its start, and this one stops without reloading; run hostd reload again to reload the new primary`;
     const dropped = [...(this.queuedReload === null ? [] : ['HUP']), ...this.queuedScales.map((scale) => scale.label)];
     if (to !== null && dropped.length > 0) this.log('info', `not carried out, as this primary stops after the upgrade: ${dropped.join(', ')}`);
-    for (const id of [...(reload?.replies ?? []), ...(this.queuedReload ?? [])]) this.reply(id, { ok: false, error: reloadError });
+    for (const id of [...(reload?.replies ?? []), ...(this.queuedReload?.replies ?? [])]) this.reply(id, { ok: false, error: reloadError });
     this.queuedReload = null;
     for (const scale of this.queuedScales.splice(0)) {
       const error =
@@ -832,12 +842,18 @@ export class Supervisor {
     return this.reload !== null ? 'reloading' : this.upgrade !== null ? 'upgrading' : 'starting';
   }
 
-  /** Scales, then a reload, that waited for the start, a reload or an upgrade to be over. */
+  /**
+   * Scales and a reload that waited for the start, a reload or an upgrade to be over, in the
+   * order they came: the scales asked for before the reload, then the reload; the scales
+   * asked for after it wait for it (a reload takes the count back to the config's, which
+   * would undo them).
+   */
   private runQueued(): void {
     if (this.life.t !== 'running' || this.upgrade !== null) return;
-    while (this.reload === null && this.queuedScales.length > 0) this.applyScale(this.queuedScales.shift()!);
+    const before = (scale: QueuedScale) => this.queuedReload === null || scale.seq < this.queuedReload.seq;
+    while (this.reload === null && this.queuedScales.length > 0 && before(this.queuedScales[0]!)) this.applyScale(this.queuedScales.shift()!);
     if (this.reload === null && this.queuedReload !== null) {
-      const replies = this.queuedReload;
+      const { replies } = this.queuedReload;
       this.queuedReload = null;
       this.requestReload(replies);
     }
@@ -1143,7 +1159,8 @@ export class Supervisor {
   /**
    * What the control request `id` (a reload, a scale, an upgrade) waits for before its
    * outcome, in order, read from the whole state: the start, the reload or the upgrade under
-   * way (its own, or what it is queued behind), then, for a reload, its own. Empty when
+   * way (its own, or what it is queued behind), then a queued reload (its own, or one asked
+   * for before a scale). Empty when
    * its outcome comes at once; null when the core holds no such request (answered, or not seen).
    */
   waitsFor(id: number): Wait[] | null {
@@ -1156,9 +1173,11 @@ export class Supervisor {
       return [];
     };
     if (upgrade?.replies.includes(id) || reload?.replies.includes(id)) return busy(true);
-    if (this.queuedReload?.includes(id)) return [...busy(false), { t: 'queued_reload', own: true }];
-    if (this.queuedScales.some((scale) => scale.reply === id)) return busy(false);
-    return null;
+    const queued = this.queuedReload;
+    if (queued?.replies.includes(id)) return [...busy(false), { t: 'queued_reload', own: true }];
+    const scale = this.queuedScales.find((each) => each.reply === id);
+    if (scale === undefined) return null;
+    return queued !== null && scale.seq > queued.seq ? [...busy(false), { t: 'queued_reload', own: false }] : busy(false);
   }
 
   /** The stop mode hooks in the primary take their deadlines from, if a stop is under way. */

@@ -804,6 +804,29 @@ describe('the supervisor core: control requests (issue 23, bugs 4 to 7)', () => 
     expect(h.commands.filter((c) => c.t === 'fork' && c.generation === 2)).toHaveLength(4);
   });
 
+  it('runs what waited in the order it came: a scale asked for after a queued reload acts on the count that reload leaves', () => {
+    const h = new Harness(generation(1, { workers: 2 }));
+    h.start();
+    h.request({ t: 'upgrade' });
+    const before = h.request({ t: 'scale', n: 3, relative: false });
+    const reload = h.request({ t: 'reload' });
+    const after = h.request({ t: 'scale', n: 4, relative: false });
+    expect(h.logs('info')).toContain('scale 4 while upgrading: applied after the reload asked for before it');
+    expect(h.core.waitsFor(after.id)).toEqual([expect.objectContaining({ t: 'upgrade', own: false }), { t: 'queued_reload', own: false }]);
+    h.answer('upgrade', 'the new primary exited with code 1 before it served (its log says why)');
+    // The scale asked for first is applied, then the reload starts; the later scale waits for the reload.
+    expect(h.answerTo(before.id)).toEqual({ ok: true, workers: 3, was: 2 });
+    expect(h.answerTo(after.id)).toBeUndefined();
+    expect(h.core.waitsFor(after.id)).toEqual([{ t: 'reload', own: false, from: 1, switched: false }]);
+    reloadTo(h, generation(2, { workers: 2 }));
+    h.answerAll('pre_fork');
+    for (const age of h.forked().filter((age) => age > 3)) h.ready(age);
+    expect(h.answerTo(reload.id)).toEqual({ ok: true, generation: 2 });
+    expect(h.logs('info')).toContain("workers: 3 → 2 (the config's workers)");
+    expect(h.answerTo(after.id)).toEqual({ ok: true, workers: 4, was: 2 });
+    expect(h.core.workerTarget).toBe(4);
+  });
+
   it('answers each reload request with the outcome of its own reload', () => {
     const h = new Harness(generation(1));
     h.start();
