@@ -1160,8 +1160,7 @@ export class Supervisor {
    * What the control request `id` (a reload, a scale, an upgrade) waits for before its
    * outcome, in order, read from the whole state: the start, the reload or the upgrade under
    * way (its own, or what it is queued behind), then a queued reload (its own, or one asked
-   * for before a scale). Empty when
-   * its outcome comes at once; null when the core holds no such request (answered, or not seen).
+   * for before a scale). Null when the core holds no such request (answered, or not seen).
    */
   waitsFor(id: number): Wait[] | null {
     const reload = this.reload;
