@@ -74,6 +74,15 @@ export class ModuleGraph {
       : null;
   }
 
+  /**
+   * The graph is done with (its generation forgotten, its load failed): Node's module hooks
+   * forget its modules once no import of it is under way (native.ts), so that nothing of the
+   * process keeps the graph. Its modules' exports stay as they are.
+   */
+  release(): void {
+    this.native?.release();
+  }
+
   /** Every local module evaluated so far (replayed text, or text read from disk now), config file included. */
   get sources(): ModuleSources {
     return Object.freeze({ ...this.texts });

@@ -21,7 +21,11 @@
  * A module Node loads is an instance of Node's module map, kept for the life of the
  * process: the first graph of a process to load natively (a worker's, `hostd check`'s, a
  * primary's first generation) uses the files' own URLs, any later one (a reload) the URLs
- * with `?hostd-config=N`, so that it evaluates everything afresh.
+ * with `?hostd-config=N`, so that it evaluates everything afresh. The hooks know a URL (and
+ * through it the graph, its texts and modules) only while the graph is in use: a probe's
+ * until it settles, the graph's own until the graph is released (a generation the primary
+ * forgot) and no import of it is under way, so that a primary reloaded many times holds its
+ * live generations' alone.
  */
 import { realpathSync } from 'node:fs';
 import module, { isBuiltin } from 'node:module';
@@ -88,19 +92,33 @@ const PROBE_DONE = `hostd: probe of ${process.pid}:${Math.random()}`;
 /** A module Node cannot load for the graph: the root is jiti's. */
 class NotNative extends Error {}
 
+/**
+ * A probe's URL. Once its probe is over (Node may still link a module whose sibling failed),
+ * it is linked no further and never Node's own to load: Node would run it without the probe's
+ * throw, and a later probe of the graph would find it in Node's module map.
+ */
+const PROBE_URL = /\?hostd-probe=\d+$/;
+
 interface Owner {
   readonly graph: NativeGraph;
   /** What follows the file's URL in its modules' URLs: '' or `?hostd-config=N`, `?hostd-probe=N`. */
   readonly tag: string;
   readonly probe: boolean;
+  /** The URLs handed out for it, forgotten together. */
+  readonly urls: Set<string>;
 }
 
-/** Every URL the hooks handed out for a graph, and whose it is. */
+/** Every URL the hooks handed out for a graph in use, and whose it is. */
 const owners = new Map<string, Owner>();
 let registered = false;
 let graphs = 0;
 /** Whether some graph of this process already uses the files' own URLs. */
 let ownUrlsTaken = false;
+
+/** How many module URLs the hooks know now: those of the graphs in use (a primary's debug log, tests). */
+export function knownUrlCount(): number {
+  return owners.size;
+}
 
 let nodeImport: ((url: string) => Promise<ModuleExports>) | undefined;
 
@@ -117,9 +135,17 @@ function importByNode(url: string): Promise<ModuleExports> {
 /** A module graph's native loading: one per graph, its URLs its own. */
 export class NativeLoader {
   private readonly id = ++graphs;
+  private readonly probe: Owner;
   private real: Owner | null = null;
+  /** Probes under way: the probe's URLs are forgotten once none is. */
+  private probing = 0;
+  /** Imports under way (probes included): a release waits for them. */
+  private loading = 0;
+  private released = false;
 
-  constructor(private readonly graph: NativeGraph) {}
+  constructor(private readonly graph: NativeGraph) {
+    this.probe = { graph, tag: `?hostd-probe=${this.id}`, probe: true, urls: new Set() };
+  }
 
   /**
    * The exports of local module `file` loaded by Node, or null when it is not Node's to load
@@ -127,17 +153,45 @@ export class NativeLoader {
    */
   async import(file: string): Promise<ModuleExports | null> {
     register();
-    const probe: Owner = { graph: this.graph, tag: `?hostd-probe=${this.id}`, probe: true };
+    this.loading++;
     try {
-      await importByNode(claim(file, probe));
+      if (!(await this.probes(file))) return null;
+      if (this.real === null) {
+        this.real = { graph: this.graph, tag: ownUrlsTaken ? `?hostd-config=${this.id}` : '', probe: false, urls: new Set() };
+        ownUrlsTaken = true;
+      }
+      return await importByNode(claim(file, this.real));
+    } finally {
+      this.loading--;
+      this.settle();
+    }
+  }
+
+  /**
+   * The graph is done with (a generation forgotten, a load that failed): the hooks forget its
+   * URLs once no import of it is under way. An import() its modules start later is Node's own.
+   */
+  release(): void {
+    this.released = true;
+    this.settle();
+  }
+
+  /** Whether Node links every local module of `file`'s graph, having run none of them. */
+  private async probes(file: string): Promise<boolean> {
+    this.probing++;
+    try {
+      await importByNode(claim(file, this.probe));
     } catch (error) {
-      if (error !== PROBE_DONE) return null;
+      if (error !== PROBE_DONE) return false;
+    } finally {
+      // Another probe of the graph may still be linking modules this one linked too.
+      if (--this.probing === 0) forget(this.probe);
     }
-    if (this.real === null) {
-      this.real = { graph: this.graph, tag: ownUrlsTaken ? `?hostd-config=${this.id}` : '', probe: false };
-      ownUrlsTaken = true;
-    }
-    return importByNode(claim(file, this.real));
+    return true;
+  }
+
+  private settle(): void {
+    if (this.released && this.loading === 0 && this.real !== null) forget(this.real);
   }
 }
 
@@ -145,7 +199,14 @@ export class NativeLoader {
 function claim(file: string, owner: Owner): string {
   const url = pathToFileURL(file).href + owner.tag;
   owners.set(url, owner);
+  owner.urls.add(url);
   return url;
+}
+
+/** The hooks no longer know `owner`'s URLs; Node's module map keeps what it loaded at them. */
+function forget(owner: Owner): void {
+  for (const url of owner.urls) owners.delete(url);
+  owner.urls.clear();
 }
 
 function register(): void {
@@ -161,7 +222,11 @@ function resolve(specifier: string, context: ResolveContext, next: (specifier: s
   // every reload, and its probe would run the user's code, its URL no longer the graph's.
   if (owners.has(specifier)) return { url: specifier, shortCircuit: true };
   const owner = context.parentURL === undefined ? undefined : owners.get(context.parentURL);
-  if (owner === undefined || isBuiltin(specifier)) return next(specifier, context);
+  if (owner === undefined) {
+    if (context.parentURL !== undefined && PROBE_URL.test(context.parentURL)) throw new NotNative(`${context.parentURL}: its probe is over`);
+    return next(specifier, context);
+  }
+  if (isBuiltin(specifier)) return next(specifier, context);
   const parentFile = fileURLToPath(context.parentURL!);
   let file = owner.graph.pathTarget(specifier, parentFile);
   if (file === undefined) throw owner.graph.notFound(specifier, parentFile);
@@ -196,7 +261,10 @@ function realParent(file: string): string {
 /** A graph's module: its generation's text, as an ES module Node can run. */
 function load(url: string, context: object, next: (url: string, context: object) => LoadResult): LoadResult {
   const owner = owners.get(url);
-  if (owner === undefined) return next(url, context);
+  if (owner === undefined) {
+    if (PROBE_URL.test(url)) throw new NotNative(`${url}: its probe is over`);
+    return next(url, context);
+  }
   const file = fileURLToPath(url);
   const text = owner.graph.source(file);
   if (file.endsWith('.json')) {

@@ -22,13 +22,40 @@ import type { HookEntry, ResolvedConfig } from './types.ts';
 
 export { type ConfigInputs, locateConfigFile };
 
+/** The module graph each config was loaded through, until it is released. */
+const graphs = new WeakMap<ResolvedConfig, ModuleGraph>();
+
 export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfig> {
+  // One graph for the file, its presets and its hook references: one instance of each module.
+  const graph = new ModuleGraph(inputs.modules);
+  const load: { running?: Promise<unknown> } = {};
+  try {
+    const config = await resolveThrough(graph, inputs, load);
+    graphs.set(config, graph);
+    return config;
+  } catch (error) {
+    // A load the timeout gave up on still runs, and may import more of the graph: released once it is over.
+    const release = () => graph.release();
+    void (load.running ?? Promise.resolve()).then(release, release);
+    throw error;
+  }
+}
+
+/**
+ * A config is done with (the primary forgot its generation): its modules' graph is released
+ * (ModuleGraph.release), so that a primary reloaded many times keeps its live generations alone.
+ */
+export function releaseConfig(config: ResolvedConfig): void {
+  graphs.get(config)?.release();
+  graphs.delete(config);
+}
+
+/** resolveConfig with `graph`; `load.running` is the config file's load once started. */
+async function resolveThrough(graph: ModuleGraph, inputs: ConfigInputs, load: { running?: Promise<unknown> }): Promise<ResolvedConfig> {
   const file = locateConfigFile(inputs);
   const issues: ConfigIssue[] = [];
   const presetNames: string[] = [];
   const root = file ? dirname(file) : inputs.cwd;
-  // One graph for the file, its presets and its hook references: one instance of each module.
-  const graph = new ModuleGraph(inputs.modules);
 
   const layers: Layer[] = [defaultsLayer()];
   if (file) {
@@ -37,7 +64,8 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfi
       const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, graph, stack: [], applied: new Set<object>(), presetNames };
       return configLayers(raw, displayPath(file, inputs.cwd), 'file', ctx);
     };
-    layers.push(...(await withinConfigTimeout(fileLayers(), configTimeout(inputs), displayPath(file, inputs.cwd))));
+    const running = (load.running = fileLayers());
+    layers.push(...(await withinConfigTimeout(running, configTimeout(inputs), displayPath(file, inputs.cwd))));
   }
   layers.push(textLayer(envEntries(inputs.env, issues), inputs.cwd, issues));
   layers.push(textLayer(flagEntries(inputs.flags, inputs.flagLabels), inputs.cwd, issues));

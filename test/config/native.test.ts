@@ -8,9 +8,11 @@ import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModuleGraph } from '../../src/config/modules.ts';
-import { NATIVE_TYPESCRIPT } from '../../src/config/native.ts';
+import { knownUrlCount, NATIVE_TYPESCRIPT } from '../../src/config/native.ts';
+import { releaseConfig, resolveConfig } from '../../src/config/resolve.ts';
 import { describeLoadError } from '../../src/config/user-error.ts';
 import { hostd } from '../helpers/cli.ts';
+import { waitUntil } from '../helpers/run.ts';
 import { project } from '../helpers/project.ts';
 
 /** Who the running Node makes evaluate an erasable config. */
@@ -107,6 +109,92 @@ describe('a config Node can load itself', () => {
       ].join('\n'),
     });
     expect(await load(dir)).toEqual({ who: NODE, high: 2, value: 'cjs', other: 2, whole: 'cjs' });
+  });
+});
+
+describe.skipIf(!NATIVE_TYPESCRIPT)("the URLs Node's module hooks know", () => {
+  /** A config of three local modules: three URLs a graph keeps while in use. */
+  const THREE = { 'lib.ts': 'export const workers: number = 2;\n', 'data.json': '{ "name": "data" }\n', 'hostd.config.ts': "import { workers } from './lib.js';\nimport data from './data.json';\nexport default { workers, proc_name: data.name };\n" };
+
+  it("are those of the graphs in use alone: a probe's once it is over, a graph's once it is released, through many reloads", async () => {
+    const dir = project(THREE);
+    const before = knownUrlCount();
+    let live = new ModuleGraph();
+    expect(await load(dir, live)).toEqual({ workers: 2, proc_name: 'data' });
+    expect(knownUrlCount() - before).toBe(3);
+    for (let reload = 1; reload <= 5; reload++) {
+      const next = new ModuleGraph();
+      expect(await load(dir, next)).toEqual({ workers: 2, proc_name: 'data' });
+      live.release();
+      live = next;
+      expect(knownUrlCount() - before).toBe(3);
+    }
+    live.release();
+    expect(knownUrlCount()).toBe(before);
+  });
+
+  it('are kept for a load under way when its graph is released: it ends as that graph, then they go', async () => {
+    // The config, running, waits for the release, then imports `./lib.js`: lib.ts as the graph resolves it, which Node's own resolution would not find.
+    const gate = globalThis as { releaseGate?: { running: () => void; released: Promise<void> } };
+    let running!: () => void;
+    let released!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    gate.releaseGate = { running, released: new Promise<void>((resolve) => (released = resolve)) };
+    const dir = project({
+      'lib.ts': 'export const workers: number = 2;\n',
+      'hostd.config.ts': "const gate = (globalThis as any).releaseGate;\ngate.running();\nawait gate.released;\nconst { workers } = await import('./lib.js');\nexport default { workers };\n",
+    });
+    const before = knownUrlCount();
+    const graph = new ModuleGraph();
+    const loading = load(dir, graph);
+    await started;
+    graph.release();
+    released();
+    expect(await loading).toEqual({ workers: 2 });
+    expect(knownUrlCount()).toBe(before);
+  });
+
+  it('are released with the config resolved through them, and at once for a config that fails to resolve', async () => {
+    const dir = project(THREE);
+    const inputs = { command: 'check', cwd: dir, requireFile: true, flags: {}, env: {} } as const;
+    const before = knownUrlCount();
+    const first = await resolveConfig(inputs);
+    const second = await resolveConfig(inputs);
+    expect(second.settings.workers).toBe(2);
+    releaseConfig(first);
+    expect(knownUrlCount() - before).toBe(3);
+    await expect(resolveConfig({ ...inputs, flags: { workers: ['-1'] } })).rejects.toMatchObject({ code: 'HOSTD_ERR_CONFIG_INVALID' });
+    // Released once its load is over, a turn later.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(knownUrlCount() - before).toBe(3);
+    releaseConfig(second);
+    expect(knownUrlCount()).toBe(before);
+  });
+
+  it('are kept for a load config_timeout gave up on (an exported function) until it ends: what it imports meanwhile is still the graph\'s', async () => {
+    const gate = globalThis as { lateGate?: { go: Promise<void>; done: (outcome: string) => void } };
+    let go!: () => void;
+    let done!: (outcome: string) => void;
+    const ended = new Promise<string>((resolve) => (done = resolve));
+    gate.lateGate = { go: new Promise<void>((resolve) => (go = resolve)), done };
+    const dir = project({
+      'lib.ts': 'export const workers: number = 2;\n',
+      'hostd.config.ts': [
+        'const gate = (globalThis as any).lateGate;',
+        'export default async () => {',
+        '  await gate.go;',
+        "  gate.done(await import('./lib.js').then((lib) => String(lib.workers), (error: Error) => error.message));",
+        '  return {};',
+        '};',
+        '',
+      ].join('\n'),
+    });
+    const before = knownUrlCount();
+    const inputs = { command: 'check', cwd: dir, requireFile: true, flags: { config_timeout: ['0.05'] }, env: {} } as const;
+    await expect(resolveConfig(inputs)).rejects.toMatchObject({ code: 'HOSTD_ERR_CONFIG_TIMEOUT' });
+    go();
+    expect(await ended).toBe('2');
+    await waitUntil(() => knownUrlCount() === before, 'the graph released once its load ended', 5000);
   });
 });
 

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NATIVE_TYPESCRIPT } from '../../src/config/native.ts';
 import { project } from '../helpers/project.ts';
 import { type Hostd, hooksLog, RECORD_MODULE, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
@@ -83,6 +84,55 @@ describe('generations are snapshots', () => {
     await hostd.waitForOutput(/reload: the config is invalid; nothing changed/);
     await killWorker(hostd, dir, url, 3);
     expect(await body(url)).toBe('A');
+    expect((await hostd.stop()).code).toBe(0);
+  });
+});
+
+describe.skipIf(!NATIVE_TYPESCRIPT)("a generation's config modules, loaded by Node (22.18+)", () => {
+  it('are released when the primary forgets the generation: reloaded many times, a failed reload among them, it keeps the live one\'s alone', async () => {
+    const dir = generationProject();
+    // Three local modules: hostd.config.ts, record.ts and marker.ts.
+    const debug = () => config('./app.mjs').replace('workers: 1,', "workers: 1, loglevel: 'debug',");
+    writeFileSync(join(dir, 'hostd.config.ts'), debug());
+    const hostd = startHostd(dir);
+    await hostd.ready();
+    const released = /released generation (\d+)'s config modules; Node's module hooks know (\d+) URLs/g;
+    for (const generation of [2, 3, 4]) {
+      if (generation === 3) {
+        writeFileSync(join(dir, 'hostd.config.ts'), debug().replace('workers: 1,', 'workers: -1,'));
+        hostd.signal('SIGHUP');
+        await hostd.waitForOutput(/reload: the config is invalid; nothing changed/);
+        writeFileSync(join(dir, 'hostd.config.ts'), debug());
+      }
+      hostd.signal('SIGHUP');
+      await hostd.waitForOutput(new RegExp(`released generation ${generation - 1}'s config modules`));
+    }
+    expect([...hostd.output.matchAll(released)].map((m) => `${m[1]}: ${m[2]}`)).toEqual(['1: 3', '2: 3', '3: 3']);
+    expect((await hostd.stop()).code).toBe(0);
+  });
+
+  it('are kept while a hook of a forgotten generation still runs: what it imports then is its graph\'s', async () => {
+    const dir = generationProject();
+    // child_exit of a crash waits for a gate file, then imports `./marker.js`: marker.ts as the graph resolves it, which Node's own resolution would not find.
+    const hook = `child_exit: async ({ reason }) => {
+    if (reason === 'reload') return;
+    rec('child_exit waiting');
+    while (!existsSync(new URL('./gate', import.meta.url))) await new Promise((resolve) => setTimeout(resolve, 20));
+    rec(\`child_exit imported \${await import('./marker.js').then((m) => m.MARKER, (error) => error.message)}\`);
+  },`;
+    writeFileSync(join(dir, 'hostd.config.ts'), `import { existsSync } from 'node:fs';\n${config('./app.mjs').replace('workers: 1,', `workers: 1, loglevel: 'debug', ${hook}`)}`);
+    const log = hooksLog(dir);
+    const hostd = startHostd(dir);
+    await hostd.ready();
+    process.kill(workerPids(hostd.pid)[0]!, 'SIGKILL');
+    await waitForRecord(log, /^child_exit waiting$/);
+    hostd.signal('SIGHUP');
+    await hostd.waitForOutput(/reloaded: generation 2 is serving/);
+    expect(hostd.output).not.toMatch(/released generation 1/);
+    writeFileSync(join(dir, 'gate'), '');
+    const lines = await waitForRecord(log, /^child_exit imported/);
+    expect(lines.filter((l) => l.startsWith('child_exit imported'))).toEqual(['child_exit imported v1']);
+    await hostd.waitForOutput(/released generation 1's config modules; Node's module hooks know 3 URLs/);
     expect((await hostd.stop()).code).toBe(0);
   });
 });

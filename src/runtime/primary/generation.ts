@@ -4,7 +4,7 @@
  * generation as `GenerationInfo` (settings, worker count, hook counts).
  */
 import type { HookName } from '../../config/options.generated.ts';
-import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
+import { type ConfigInputs, releaseConfig, resolveConfig } from '../../config/resolve.ts';
 import { enterWorkingDirectory } from '../../config/working-directory.ts';
 import { HOOK_NAMES } from '../../config/hooks-table.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
@@ -34,7 +34,12 @@ export async function resolveGeneration(inputs: ConfigInputs): Promise<ResolvedC
   enterWorkingDirectory(inputs);
   try {
     const config = await resolveConfig(inputs);
-    checkLogs(config.settings);
+    try {
+      checkLogs(config.settings);
+    } catch (error) {
+      releaseConfig(config);
+      throw error;
+    }
     return config;
   } catch (error) {
     // A failed reload changes nothing: a worker the serving generation replaces still starts in its folder.

@@ -9,7 +9,8 @@ import { constants } from 'node:os';
 import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConfigInputs } from '../../config/resolve.ts';
+import { knownUrlCount, NATIVE_TYPESCRIPT } from '../../config/native.ts';
+import { type ConfigInputs, releaseConfig } from '../../config/resolve.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { ConfigInvalidError, formatIssue, HostdError } from '../../errors.ts';
 import type { ServerInfo } from '../../hooks/contexts.ts';
@@ -47,8 +48,12 @@ const SIGNALS: readonly PrimarySignal[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGH
 const STOP_INSTEAD = (['SIGALRM', 'SIGVTALRM', 'SIGIO', 'SIGPWR', 'SIGXCPU', 'SIGSTKFLT'] as const).filter((name) => constants.signals[name] !== undefined);
 
 interface Generation {
+  readonly number: number;
   readonly config: ResolvedConfig;
   readonly rt: HookRuntime;
+  /** Its hooks running now: a generation forgotten meanwhile keeps its config's modules until they end. */
+  hooks: number;
+  forgotten: boolean;
 }
 
 function errorText(error: unknown): string {
@@ -104,7 +109,7 @@ export class PrimaryShell {
     const s = config.settings;
     this.log = new ErrorLog({ errorlog: s.errorlog, loglevel: s.loglevel, log_format: s.log_format, process: 'primary' });
     this.dispatcher = new Dispatcher(this.log);
-    this.generations.set(1, this.generation(config));
+    this.generations.set(1, this.generation(1, config));
     this.core = new Supervisor(generationInfo(1, config));
     const shell = this;
     this.metricsBind = s.metrics_bind;
@@ -152,9 +157,17 @@ export class PrimaryShell {
     };
   }
 
-  private generation(config: ResolvedConfig): Generation {
+  private generation(number: number, config: ResolvedConfig): Generation {
     const server: ServerInfo = Object.freeze({ pid: process.pid, config: config.settings, started_at: this.startedAt, version: VERSION });
-    return { config, rt: { log: this.log, server, process: 'primary', escalation: this.escalation.signal, stopMode: () => this.core.stopMode } };
+    return { number, config, rt: { log: this.log, server, process: 'primary', escalation: this.escalation.signal, stopMode: () => this.core.stopMode }, hooks: 0, forgotten: false };
+  }
+
+  /** A forgotten generation's config is released once none of its hooks runs (an import() they make needs its modules' graph). */
+  private release(generation: Generation): void {
+    if (!generation.forgotten || generation.hooks > 0) return;
+    releaseConfig(generation.config);
+    const known = NATIVE_TYPESCRIPT ? `; Node's module hooks know ${knownUrlCount()} URLs of the configs in use` : '';
+    this.log.debug(`released generation ${generation.number}'s config modules${known}`);
   }
 
   /** What `hostd status` shows. */
@@ -279,15 +292,19 @@ export class PrimaryShell {
       case 'resolve':
         resolveGeneration(this.inputs).then(
           (config) => {
-            this.generations.set(c.generation, this.generation(config));
+            this.generations.set(c.generation, this.generation(c.generation, config));
             this.dispatch({ t: 'resolved', token: c.token, generation: generationInfo(c.generation, config) });
           },
           (error: unknown) => this.dispatch({ t: 'rejected', token: c.token, problems: errorText(error) }),
         );
         return;
-      case 'forget':
+      case 'forget': {
+        const generation = this.generations.get(c.generation);
         this.generations.delete(c.generation);
-        return;
+        if (generation === undefined) return;
+        generation.forgotten = true;
+        return this.release(generation);
+      }
       case 'use': {
         this.current = c.generation;
         const s = this.generations.get(c.generation)!.config.settings;
@@ -431,11 +448,17 @@ export class PrimaryShell {
 
   /** Runs a primary hook of a generation with the fields the core gave it; its outcome comes back as `done`. */
   private runHook<H extends PrimaryHook>(c: RunHook<H>): void {
-    const { config, rt } = this.generations.get(c.generation)!;
-    void runHook(rt, c.hook, config.hooks[c.hook], c.fields).then(
-      (failure) => this.dispatch({ t: 'done', token: c.token, failure: failure?.message ?? null }),
-      (error: unknown) => this.dispatch({ t: 'done', token: c.token, failure: errorText(error) }),
-    );
+    const generation = this.generations.get(c.generation)!;
+    generation.hooks++;
+    void runHook(generation.rt, c.hook, generation.config.hooks[c.hook], c.fields)
+      .finally(() => {
+        generation.hooks--;
+        this.release(generation);
+      })
+      .then(
+        (failure) => this.dispatch({ t: 'done', token: c.token, failure: failure?.message ?? null }),
+        (error: unknown) => this.dispatch({ t: 'done', token: c.token, failure: errorText(error) }),
+      );
   }
 
   private async listen(token: number, binds: readonly string[], generation: number): Promise<void> {
