@@ -19,6 +19,9 @@ import { importLine, ModuleLoadError, type ModulePlace } from './user-error.ts';
 /** Absolute path → source text of every local module a config evaluated: a generation's code. */
 export type ModuleSources = Readonly<Record<string, string>>;
 
+/** Absolute path → who loaded a root of the graph (a config file, a preset module): Node itself (native.ts), or jiti. */
+export type RootLoaders = Readonly<Record<string, 'node' | 'jiti'>>;
+
 /** Tried in order after a local path written without its extension, then as `index.*` in a folder. */
 const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'];
 /** `./x.js` may stand for `./x.ts`, as TypeScript's NodeNext resolution allows. */
@@ -60,9 +63,17 @@ export class ModuleGraph {
    * by jiti if a later root, which Node could not load, imports it too.)
    */
   private jitiOnly = false;
+  /** Who loaded each root: what another graph of the same texts can take instead of probing again. */
+  private readonly found: Record<string, 'node' | 'jiti'> = Object.create(null) as Record<string, 'node' | 'jiti'>;
 
-  /** `replay`: texts to evaluate instead of the files on disk, by absolute path (a generation's `sources`). */
-  constructor(private readonly replay: ModuleSources = {}) {
+  /**
+   * `replay`: texts to evaluate instead of the files on disk, by absolute path (a generation's `sources`).
+   * `known`: who loaded the roots of those texts in the graph that read them (a worker's primary's `loaders`).
+   */
+  constructor(
+    private readonly replay: ModuleSources = {},
+    private readonly known: RootLoaders = {},
+  ) {
     this.native = NATIVE_TYPESCRIPT
       ? new NativeLoader({
           source: (file) => this.source(file),
@@ -88,6 +99,11 @@ export class ModuleGraph {
     return Object.freeze({ ...this.texts });
   }
 
+  /** Who loaded each root imported so far, where Node could have (a root of those sources). */
+  get loaders(): RootLoaders {
+    return Object.freeze({ ...this.found });
+  }
+
   /** The text of a local file: replayed, or read from disk now; recorded either way. */
   source(file: string): string {
     let text = this.texts[file];
@@ -107,7 +123,10 @@ export class ModuleGraph {
     if (this.native !== null && !this.jitiOnly && isPathSpecifier(specifier)) {
       const file = this.findLocal(specifierPath(specifier, parentFile));
       if (file !== undefined && NATIVE_ROOT.test(file)) {
-        const exports = await this.native.import(file);
+        // What the graph that read these texts found holds for them (the same Node runs every process of a primary), not for a file read now.
+        const known = Object.hasOwn(this.replay, file) && Object.hasOwn(this.known, file) ? this.known[file] : undefined;
+        const exports = known === 'jiti' ? null : await this.native.import(file, known !== 'node');
+        this.found[file] = exports === null ? 'jiti' : 'node';
         if (exports !== null) return exports;
         this.jitiOnly = true;
       }
@@ -273,6 +292,16 @@ export class ModuleGraph {
     const hint = isPathSpecifier(specifier) ? 'check the path and extension' : specifier.startsWith('#') ? 'check "imports" in package.json' : 'is it installed?';
     return new ModuleLoadError(this.placeOf({ specifier, file: parentFile }), `cannot find module ${quote(specifier)} (${hint})`);
   }
+}
+
+/** The `loaders` another process sent (a worker's boot message): anything but a path's `node` or `jiti` is left out, to be probed. */
+export function knownLoaders(value: unknown): RootLoaders {
+  const known: Record<string, 'node' | 'jiti'> = Object.create(null) as Record<string, 'node' | 'jiti'>;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return known;
+  for (const [file, loader] of Object.entries(value)) {
+    if (isAbsolute(file) && (loader === 'node' || loader === 'jiti')) known[file] = loader;
+  }
+  return known;
 }
 
 /** Whether `text` compiles in `mode`. */

@@ -112,12 +112,18 @@ interface Owner {
 const owners = new Map<string, Owner>();
 let registered = false;
 let graphs = 0;
+let probes = 0;
 /** Whether some graph of this process already uses the files' own URLs. */
 let ownUrlsTaken = false;
 
 /** How many module URLs the hooks know now: those of the graphs in use (a primary's debug log, tests). */
 export function knownUrlCount(): number {
   return owners.size;
+}
+
+/** How many probes this process ran (a worker's debug log, tests). */
+export function probeCount(): number {
+  return probes;
 }
 
 let nodeImport: ((url: string) => Promise<ModuleExports>) | undefined;
@@ -149,13 +155,14 @@ export class NativeLoader {
 
   /**
    * The exports of local module `file` loaded by Node, or null when it is not Node's to load
-   * (the caller then loads it with jiti): nothing of the user's ran.
+   * (the caller then loads it with jiti): nothing of the user's ran. `probe`: false when Node
+   * is known to load it (its primary probed the same texts with the same Node): a worker's config.
    */
-  async import(file: string): Promise<ModuleExports | null> {
+  async import(file: string, probe = true): Promise<ModuleExports | null> {
     register();
     this.loading++;
     try {
-      if (!(await this.probes(file))) return null;
+      if (probe && !(await this.probes(file))) return null;
       if (this.real === null) {
         this.real = { graph: this.graph, tag: ownUrlsTaken ? `?hostd-config=${this.id}` : '', probe: false, urls: new Set() };
         ownUrlsTaken = true;
@@ -178,6 +185,7 @@ export class NativeLoader {
 
   /** Whether Node links every local module of `file`'s graph, having run none of them. */
   private async probes(file: string): Promise<boolean> {
+    probes++;
     this.probing++;
     try {
       await importByNode(claim(file, this.probe));

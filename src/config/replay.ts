@@ -14,7 +14,7 @@ import { describeValue } from './issues.ts';
 import { hookValueProblems, type Layer, type LayerRules, mergeHooks, walkLayers } from './layer-walk.ts';
 import { loadConfigFile, withinConfigTimeout } from './load.ts';
 import { type ConfigInputs, locateConfigFile } from './locate.ts';
-import { ModuleGraph } from './modules.ts';
+import { knownLoaders, ModuleGraph } from './modules.ts';
 import { adoptTransforms } from './transform-cache.ts';
 import type { HookEntry } from './types.ts';
 
@@ -56,7 +56,7 @@ export async function replayConfig(inputs: ConfigInputs, configTimeout: number):
   const layers: Layer[] = [];
   if (file) {
     adoptTransforms(inputs.transforms, inputs.modules ?? {});
-    const graph = new ModuleGraph(inputs.modules);
+    const graph = new ModuleGraph(inputs.modules, knownLoaders(inputs.loaders));
     const fileLayers = async () => {
       const { config: raw } = await loadConfigFile(file, { command: inputs.command, mode: inputs.env.NODE_ENV ?? 'production' }, inputs.cwd, graph);
       const ctx = { issues, cwd: inputs.cwd, baseDir: root, parentFile: file, graph, stack: [], applied: new Set<object>(), presetNames: [] };

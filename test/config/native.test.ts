@@ -7,8 +7,8 @@
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ModuleGraph } from '../../src/config/modules.ts';
-import { knownUrlCount, NATIVE_TYPESCRIPT } from '../../src/config/native.ts';
+import { knownLoaders, ModuleGraph } from '../../src/config/modules.ts';
+import { knownUrlCount, NATIVE_TYPESCRIPT, probeCount } from '../../src/config/native.ts';
 import { releaseConfig, resolveConfig } from '../../src/config/resolve.ts';
 import { describeLoadError } from '../../src/config/user-error.ts';
 import { hostd } from '../helpers/cli.ts';
@@ -196,6 +196,49 @@ describe.skipIf(!NATIVE_TYPESCRIPT)("the URLs Node's module hooks know", () => {
     expect(await ended).toBe('2');
     await waitUntil(() => knownUrlCount() === before, 'the graph released once its load ended', 5000);
   });
+});
+
+describe.skipIf(!NATIVE_TYPESCRIPT)('a generation replayed (a worker)', () => {
+  const ERASABLE = { 'lib.ts': `${WHO}export const port: number = 8123;\n`, 'hostd.config.ts': "import { port, who } from './lib.js';\nexport default { port, who };\n" };
+  const ENUM = { 'lib.ts': `${WHO}export enum Port { Http = 8123 }\nexport const port = Port.Http;\n`, 'hostd.config.ts': "import { port, who } from './lib.ts';\nexport default { port, who };\n" };
+
+  it.each([
+    ['Node', ERASABLE, 'node'],
+    ['jiti', ENUM, 'jiti'],
+  ] as const)("takes who loaded each root from the graph that read its texts, and probes none: %s", async (_, files, who) => {
+    const dir = project(files);
+    const file = join(dir, 'hostd.config.ts');
+    const primary = new ModuleGraph();
+    expect(await load(dir, primary)).toEqual({ port: 8123, who });
+    expect(primary.loaders).toEqual({ [file]: who });
+    const probes = probeCount();
+    const worker = new ModuleGraph(primary.sources, knownLoaders(JSON.parse(JSON.stringify(primary.loaders))));
+    expect(await load(dir, worker)).toEqual({ port: 8123, who });
+    expect(probeCount()).toBe(probes);
+  });
+
+  it('probes as before when that is not known, or said in a way it does not take, or said of a file it reads from disk', async () => {
+    const dir = project(ERASABLE);
+    const file = join(dir, 'hostd.config.ts');
+    const primary = new ModuleGraph();
+    await load(dir, primary);
+    for (const [sources, loaders] of [
+      [primary.sources, undefined],
+      [primary.sources, { [file]: 'jit' }],
+      [primary.sources, [['node']]],
+      [{}, { [file]: 'node' }],
+    ] as const) {
+      const probes = probeCount();
+      expect(await load(dir, new ModuleGraph(sources, knownLoaders(loaders)))).toEqual({ port: 8123, who: 'node' });
+      expect(probeCount()).toBe(probes + 1);
+    }
+  });
+});
+
+it("takes from another process only a path's node or jiti as who loaded it", () => {
+  expect(knownLoaders({ '/a/hostd.config.ts': 'node', '/a/preset.ts': 'jiti', 'relative.ts': 'node', '/a/b.ts': 'other', '/a/c.ts': 1 })).toEqual({ '/a/hostd.config.ts': 'node', '/a/preset.ts': 'jiti' });
+  for (const value of [undefined, null, 'node', ['/a/x.ts'], 3]) expect(knownLoaders(value)).toEqual({});
+  expect(Object.getPrototypeOf(knownLoaders(JSON.parse('{"__proto__": "node"}')))).toBe(null);
 });
 
 describe('a config Node cannot load itself', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NATIVE_TYPESCRIPT } from '../../src/config/native.ts';
 import { project } from '../helpers/project.ts';
-import { type Hostd, hooksLog, RECORD_MODULE, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
+import { count, type Hostd, hooksLog, RECORD_MODULE, records, startHostd, waitForRecord, waitUntil, workerPids } from '../helpers/run.ts';
 
 const app = (body: string) => `export default (req, res) => res.end('${body}');\n`;
 
@@ -108,6 +108,23 @@ describe.skipIf(!NATIVE_TYPESCRIPT)("a generation's config modules, loaded by No
       await hostd.waitForOutput(new RegExp(`released generation ${generation - 1}'s config modules`));
     }
     expect([...hostd.output.matchAll(released)].map((m) => `${m[1]}: ${m[2]}`)).toEqual(['1: 3', '2: 3', '3: 3']);
+    expect((await hostd.stop()).code).toBe(0);
+  });
+
+  it.each([
+    ['Node', "export const MARKER: string = 'v1';\n"],
+    ['jiti', "enum Marker { V1 = 'v1' }\nexport const MARKER: string = Marker.V1;\n"],
+  ])('are loaded in each worker by who loaded them in the primary (%s), which the worker does not probe again', async (_, marker) => {
+    const dir = generationProject();
+    writeFileSync(join(dir, 'marker.ts'), marker);
+    writeFileSync(join(dir, 'hostd.config.ts'), config('./app.mjs').replace('workers: 1,', "workers: 2, loglevel: 'debug',"));
+    const hostd = startHostd(dir);
+    await hostd.ready();
+    hostd.signal('SIGHUP');
+    await hostd.waitForOutput(/reloaded: generation 2 is serving/);
+    const evaluated = [...hostd.output.matchAll(/worker (\d): config evaluated in [\d.]+ ms \((\d+) probes of Node's own loading\)/g)].map((m) => `${m[1]}: ${m[2]}`);
+    expect(evaluated.sort()).toEqual(['1: 0', '1: 0', '2: 0', '2: 0']);
+    expect(count(records(hooksLog(dir)), /^post_fork \d gen=\d marker=v1$/)).toBe(4);
     expect((await hostd.stop()).code).toBe(0);
   });
 

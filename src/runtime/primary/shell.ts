@@ -560,7 +560,7 @@ export class PrimaryShell {
       age,
       generation: number,
       primary: { pid: process.pid, started_at: this.startedAt.toISOString(), version: VERSION },
-      inputs: { ...this.inputs, modules: config.modules, transforms: config.transforms },
+      inputs: { ...this.inputs, modules: config.modules, transforms: config.transforms, loaders: config.loaders },
       settings: s,
       tls: config.tls,
       max_requests: s.max_requests > 0 ? s.max_requests + jitter : 0,

@@ -10,6 +10,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { Socket, type SocketConstructorOpts } from 'node:net';
+import { NATIVE_TYPESCRIPT, probeCount } from '../../config/native.ts';
 import { type ReplayedConfig, replayConfig } from '../../config/replay.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
 import type { ResolvedSettings } from '../../config/options.generated.ts';
@@ -153,7 +154,9 @@ class Worker {
     const s = this.boot.settings;
     this.phase.setStep('config', 'evaluating its config');
     // The hooks come from the generation's sources; the settings are the primary's, as they were resolved.
+    const evaluating = performance.now();
     const config: WorkerConfig = (this.config = { ...(await unlessAborted(replayConfig(this.boot.inputs, s.config_timeout), signal)), settings: s });
+    if (NATIVE_TYPESCRIPT) this.log.debug(`worker ${this.boot.id}: config evaluated in ${(performance.now() - evaluating).toFixed(1)} ms (${probeCount()} probes of Node's own loading)`);
     const server: ServerInfo = Object.freeze({ pid: this.boot.primary.pid, config: s, started_at: new Date(this.boot.primary.started_at), version: this.boot.primary.version });
     this.rt = {
       log: this.log,
