@@ -62,7 +62,10 @@ export function startFolder(): string | null {
   return startedIn;
 }
 
-/** `withChdir`, then into that folder: what a command that runs the app (`run`, `check`) does first. */
+/**
+ * `withChdir`, then into that folder: what a command that evaluates the config (`run`, `check`,
+ * `print-config`, `export`) does first, so that the config sees the working directory `hostd run` gives it.
+ */
 export function enterChdir(inputs: ConfigInputs): ConfigInputs {
   startedIn ??= inputs.cwd;
   const inside = withChdir(inputs);

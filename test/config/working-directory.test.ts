@@ -6,7 +6,8 @@ import type { ConfigInputs } from '../../src/config/resolve.ts';
 import { enterWorkingDirectory, withChdir } from '../../src/config/working-directory.ts';
 import { HostdError } from '../../src/errors.ts';
 import { workingDirectory } from '../../src/paths.ts';
-import { tempDir } from '../helpers/project.ts';
+import { type ConfigReport, hostd } from '../helpers/cli.ts';
+import { HELLO_APP, project, tempDir } from '../helpers/project.ts';
 
 const inputs = (cwd: string, more: Partial<ConfigInputs> = {}): ConfigInputs => ({ command: 'run', cwd, requireFile: false, flags: {}, env: {}, ...more });
 
@@ -59,5 +60,27 @@ describe('the working directory', () => {
     );
     expect(() => enterWorkingDirectory(inputs(gone))).toThrow(/^cannot change to the working directory hostd started in, .*gone: no such folder/);
     expect(process.cwd()).toBe(real);
+  });
+});
+
+describe('the commands that evaluate the config', () => {
+  /** A config whose bind comes from a file it reads in process.cwd() at load time; the shell's folder has another. */
+  const PORT_FROM_CWD = {
+    'app.mjs': HELLO_APP,
+    'hostd.config.ts': "import { readFileSync } from 'node:fs';\nimport { join } from 'node:path';\nexport default { app: './app.mjs', bind: `0.0.0.0:${readFileSync(join(process.cwd(), 'port.txt'), 'utf8').trim()}` };\n",
+  };
+
+  it.each([
+    ['print-config --json', ['print-config', '--json'], (stdout: string) => (JSON.parse(stdout) as ConfigReport).settings.bind!.value],
+    ['check --json --no-app', ['check', '--json', '--no-app'], (stdout: string) => (JSON.parse(stdout) as ConfigReport).settings.bind!.value],
+    ['export kubernetes', ['export', 'kubernetes'], (stdout: string) => /containerPort: (\d+)/.exec(stdout)?.[1]],
+  ])('%s works in chdir, as hostd run does: a config reading process.cwd() there sees that folder', async (_, args, bind) => {
+    const dir = project({ ...PORT_FROM_CWD, 'port.txt': '9123\n' });
+    const shell = project({ 'port.txt': '9456\n' });
+    for (const [extra, env] of [[['--chdir', dir], {}], [[], { HOSTD_CHDIR: dir }]] as const) {
+      const result = await hostd([...args, ...extra], { cwd: shell, env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(String(bind(result.stdout))).toMatch(/^(0\.0\.0\.0:)?9123$/);
+    }
   });
 });

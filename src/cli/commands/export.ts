@@ -1,7 +1,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
-import { withChdir } from '../../config/working-directory.ts';
+import { enterChdir } from '../../config/working-directory.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { HostdError } from '../../errors.ts';
 import { exportDocker } from '../../export/docker.ts';
@@ -56,8 +56,8 @@ function absoluteDirectory(text: string | undefined, name: string): string {
 export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, options: ExportOptions): Promise<number> {
   let files: ExportedFile[];
   try {
-    // From `chdir` (--chdir, HOSTD_CHDIR) as hostd run resolves it; the exported command repeats the flag.
-    const config = await resolveConfig(withChdir(inputs));
+    // In `chdir` (--chdir, HOSTD_CHDIR), as hostd run resolves it; the exported command repeats the flag, and --out is taken from where this one started.
+    const config = await resolveConfig(enterChdir(inputs));
     const name = options.name ?? defaultName(config);
     // The setting flags given here shaped the files, so the exported command repeats them;
     // with --socket, the sockets systemd passes replace the binds.

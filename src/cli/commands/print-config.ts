@@ -1,5 +1,5 @@
 import { type ConfigInputs, resolveConfig } from '../../config/resolve.ts';
-import { withChdir } from '../../config/working-directory.ts';
+import { enterChdir } from '../../config/working-directory.ts';
 import { HOOK_NAMES, SETTING_NAMES } from '../../config/settings.ts';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { displayPath } from '../../paths.ts';
@@ -16,7 +16,8 @@ export async function printConfigCommand(given: ConfigInputs, json: boolean): Pr
   let config: ResolvedConfig;
   let inputs = given;
   try {
-    inputs = withChdir(given);
+    // Into it, as hostd run: a config that reads process.cwd() (or a relative path) at load time sees what it will see there.
+    inputs = enterChdir(given);
     config = await resolveConfig(inputs);
   } catch (error) {
     return reportError(error, json);
