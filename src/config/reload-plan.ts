@@ -17,7 +17,7 @@
  */
 import type { ResolvedSettings } from './options.generated.ts';
 import { counted } from '../text.ts';
-import { type StopShape, stopPlan, type StopSettings } from './stop-plan.ts';
+import { bound, boundedSum, explainSteps, repeated, seconds, type StopShape, stopPlan, type StopSettings } from './stop-plan.ts';
 
 export type ReloadSettings = Pick<ResolvedSettings, 'config_timeout' | 'hook_timeout' | 'boot_timeout' | 'reload_batch'>;
 
@@ -48,9 +48,11 @@ export interface ReloadPlan {
   readonly total: number | null;
 }
 
-const s = (n: number) => `${+n.toFixed(3)} s`;
-const bound = (seconds: number) => (seconds > 0 ? seconds : null);
-const times = (n: number, each: number | null) => (n === 0 ? 0 : each === null ? null : n * each);
+/** A bound as `hostd reload` says it. */
+const shown = (n: number | null) => (n === null ? 'no limit' : seconds(n));
+
+/** Steps with their total: none when one of them has no bound. */
+const planOf = (steps: readonly ReloadStep[]): ReloadPlan => ({ steps, total: boundedSum(steps.map((step) => step.seconds)) });
 
 /**
  * The plan of a reload from its start (`from: 'start'`), or of what is left once the new
@@ -62,31 +64,24 @@ export function reloadPlan(next: NextGeneration, previous: PreviousGeneration, f
   const boot = bound(settings.boot_timeout);
   const size = settings.reload_batch === 'all' ? next.workers : Math.min(settings.reload_batch, next.workers);
   const batches = Math.ceil(next.workers / Math.max(1, size));
-  const preFork = times(next.hooks.pre_fork, hook);
+  const preFork = repeated(next.hooks.pre_fork, hook);
   const perBatch = preFork === null || boot === null ? null : preFork + boot;
   const retire = stopPlan(previous.settings, previous.shape, 'graceful').killAfter;
-  const shown = (n: number | null) => (n === null ? 'no limit' : s(n));
   const steps: ReloadStep[] = [
     ...(from === 'start'
       ? [
           { name: 'config', seconds: bound(settings.config_timeout), how: `config_timeout ${shown(bound(settings.config_timeout))}` } as const,
-          { name: 'on_reload', seconds: times(next.hooks.on_reload, hook), how: `on_reload ${next.hooks.on_reload} × ${shown(hook)}` } as const,
+          { name: 'on_reload', seconds: repeated(next.hooks.on_reload, hook), how: `on_reload ${next.hooks.on_reload} × ${shown(hook)}` } as const,
         ]
       : []),
     {
       name: 'batches',
-      seconds: times(batches, perBatch),
+      seconds: repeated(batches, perBatch),
       how: `${batches} batch${batches === 1 ? '' : 'es'} of ${size} × (pre_fork ${next.hooks.pre_fork} × ${shown(hook)} + boot_timeout ${shown(boot)})`,
     },
-    { name: 'retire', seconds: times(batches - 1, retire), how: `${batches - 1} × the old workers' stop ${shown(retire)}` },
+    { name: 'retire', seconds: repeated(batches - 1, retire), how: `${batches - 1} × the old workers' stop ${shown(retire)}` },
   ];
-  return { steps, total: sum(steps) };
-}
-
-function sum(steps: readonly ReloadStep[]): number | null {
-  let total: number | null = 0;
-  for (const step of steps) total = total === null || step.seconds === null ? null : total + step.seconds;
-  return total;
+  return planOf(steps);
 }
 
 /** The generation a start boots: its settings, its worker count and how many functions its hooks have. */
@@ -108,15 +103,14 @@ export interface StartingGeneration {
 export function startPlan(g: StartingGeneration, backoffMaxSeconds: number): ReloadPlan {
   const hook = bound(g.settings.hook_timeout);
   const boot = bound(g.settings.boot_timeout);
-  const preFork = times(g.hooks.pre_fork, hook);
+  const preFork = repeated(g.hooks.pre_fork, hook);
   const attempts = g.workers + 2;
   const each = preFork === null || boot === null ? null : backoffMaxSeconds + preFork + boot;
-  const shown = (n: number | null) => (n === null ? 'no limit' : s(n));
   const steps: ReloadStep[] = [
-    { name: 'boots', seconds: times(attempts, each), how: `${attempts} boots (${counted(g.workers, 'worker')} + 2 failures) × (backoff ${s(backoffMaxSeconds)} + pre_fork ${g.hooks.pre_fork} × ${shown(hook)} + boot_timeout ${shown(boot)})` },
-    { name: 'when_ready', seconds: times(g.hooks.when_ready, hook), how: `when_ready ${g.hooks.when_ready} × ${shown(hook)}` },
+    { name: 'boots', seconds: repeated(attempts, each), how: `${attempts} boots (${counted(g.workers, 'worker')} + 2 failures) × (backoff ${seconds(backoffMaxSeconds)} + pre_fork ${g.hooks.pre_fork} × ${shown(hook)} + boot_timeout ${shown(boot)})` },
+    { name: 'when_ready', seconds: repeated(g.hooks.when_ready, hook), how: `when_ready ${g.hooks.when_ready} × ${shown(hook)}` },
   ];
-  return { steps, total: sum(steps) };
+  return planOf(steps);
 }
 
 /** What the new primary of an upgrade is judged by: the running generation's settings, worker count and hooks (the best known before it loads its own). */
@@ -133,17 +127,15 @@ export interface UpgradingGeneration extends StartingGeneration {
 export function upgradePlan(g: UpgradingGeneration, backoffMaxSeconds: number): ReloadPlan {
   const config = bound(g.settings.config_timeout);
   const hook = bound(g.settings.hook_timeout);
-  const shown = (n: number | null) => (n === null ? 'no limit' : s(n));
   const steps: ReloadStep[] = [
     { name: 'config', seconds: config, how: `config_timeout ${shown(config)}` },
     { name: 'on_starting', seconds: hook, how: `on_starting ${shown(hook)}` },
     ...startPlan(g, backoffMaxSeconds).steps,
   ];
-  return { steps, total: sum(steps) };
+  return planOf(steps);
 }
 
 /** The plan as a sum a reader can check: `config_timeout 30 s + on_reload 1 × 30 s + ... = 152 s`. */
 export function explainReloadPlan(plan: ReloadPlan): string {
-  const terms = plan.steps.filter((step) => step.seconds !== 0).map((step) => step.how);
-  return `${terms.length === 0 ? '0 s' : terms.join(' + ')} = ${plan.total === null ? 'no bound' : s(plan.total)}`;
+  return explainSteps(plan.steps, plan.total);
 }

@@ -61,7 +61,30 @@ export interface StopPlan {
   readonly total: number | null;
 }
 
-const seconds = (n: number) => `${+n.toFixed(3)} s`;
+/** Seconds as the plans say them: `7 s`, `0.25 s`. */
+export const seconds = (n: number): string => `${+n.toFixed(3)} s`;
+
+/** A setting in seconds where 0 means no limit, as a bound: null for none. */
+export const bound = (setting: number): number | null => (setting > 0 ? setting : null);
+
+/** The longest `n` waits of at most `each` seconds take: 0 without any, null when `each` has no bound. */
+export const repeated = (n: number, each: number | null): number | null => (n === 0 ? 0 : each === null ? null : n * each);
+
+/** The longest a sequence of waits takes: null when one of them has no bound. */
+export function boundedSum(values: readonly (number | null)[]): number | null {
+  let total = 0;
+  for (const value of values) {
+    if (value === null) return null;
+    total += value;
+  }
+  return total;
+}
+
+/** Steps as a sum a reader can check, term by term (a step of 0 s left out): `drain_delay 5 s + graceful_timeout 7 s + ... = 26 s`. */
+export function explainSteps(steps: readonly { readonly seconds: number | null; readonly how: string }[], total: number | null): string {
+  const terms = steps.filter((step) => step.seconds !== 0).map((step) => step.how);
+  return `${terms.length === 0 ? '0 s' : terms.join(' + ')} = ${total === null ? 'no bound' : seconds(total)}`;
+}
 
 /**
  * One call's deadline in seconds (null = none). `drain` calls get `graceful_timeout`. `stop` calls get `hook_timeout`, at most
@@ -69,7 +92,7 @@ const seconds = (n: number) => `${+n.toFixed(3)} s`;
  * is always bounded) and ESCALATED_SECONDS after a second stop signal.
  */
 export function callSeconds(deadline: CallDeadline, s: Pick<StopSettings, 'hook_timeout' | 'graceful_timeout'>, mode: StopMode | null = null): number | null {
-  const hook = s.hook_timeout > 0 ? s.hook_timeout : null;
+  const hook = bound(s.hook_timeout);
   if (deadline === 'none') return null;
   // Alongside the drain, and no longer (0: no drain, so no wait), which a second stop signal cuts short (the runner's escalation does that).
   if (deadline === 'drain') return s.graceful_timeout;
@@ -80,22 +103,13 @@ export function callSeconds(deadline: CallDeadline, s: Pick<StopSettings, 'hook_
 
 /** How long a stopping worker waits for `post_request` calls and request handlers still running. */
 function pendingSeconds(s: StopSettings, mode: StopMode): number | null {
-  if (mode === 'graceful') return s.hook_timeout > 0 ? s.hook_timeout : null;
+  if (mode === 'graceful') return bound(s.hook_timeout);
   return s.hook_timeout > 0 ? Math.min(s.hook_timeout, ESCALATED_SECONDS) : ESCALATED_SECONDS;
-}
-
-function sum(values: readonly (number | null)[]): number | null {
-  let total = 0;
-  for (const value of values) {
-    if (value === null) return null;
-    total += value;
-  }
-  return total;
 }
 
 /** `n` calls of `what`, each within `each` seconds. */
 function calls(name: StopStepName, where: StopStep['where'], n: number, each: number | null, what: string): StopStep {
-  return { name, where, seconds: n === 0 ? 0 : each === null ? null : n * each, how: `${what} ${n} × ${each === null ? 'no deadline' : seconds(each)}` };
+  return { name, where, seconds: repeated(n, each), how: `${what} ${n} × ${each === null ? 'no deadline' : seconds(each)}` };
 }
 
 /** The whole plan of a stop in `mode`, for a worker with this shape. */
@@ -118,7 +132,7 @@ export function stopPlan(s: StopSettings, shape: StopShape, mode: StopMode): Sto
     calls('child_exit', 'primary', shape.child_exit, each, 'child_exit'),
     calls('on_exit', 'primary', shape.on_exit, each, 'on_exit'),
   ];
-  const at = (names: readonly StopStepName[]) => sum(steps.filter((step) => names.includes(step.name)).map((step) => step.seconds));
+  const at = (names: readonly StopStepName[]) => boundedSum(steps.filter((step) => names.includes(step.name)).map((step) => step.seconds));
   const worker = at(['drain', 'post_request', 'worker_int', 'shutdown', 'worker_exit']);
   return {
     mode,
@@ -131,8 +145,7 @@ export function stopPlan(s: StopSettings, shape: StopShape, mode: StopMode): Sto
 
 /** The plan's total as a sum a reader can check: `drain_delay 5 s + graceful_timeout 7 s + ... = 26 s`. */
 export function explainPlan(plan: StopPlan): string {
-  const terms = plan.steps.filter((step) => step.seconds !== 0).map((step) => step.how);
-  return `${terms.join(' + ')} = ${plan.total === null ? 'no bound' : seconds(plan.total)}`;
+  return explainSteps(plan.steps, plan.total);
 }
 
 /**
