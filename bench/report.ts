@@ -507,22 +507,21 @@ in turn) followed by the request, in one write; with it off, the same request al
 the header; neither row has errors, which shows each side got what it expected (a header hostd does not expect is a bad
 request; a missing one closes the connection).
 
-Where the time goes. The worker reads the header straight off the connection's descriptor when it is there whole, as
-it is for nearly every connection here (96% in a count of one run): it peeks at the bytes, parses them and takes exactly
-the header (\`takeProxyHeader\`, the native helper's \`peekInto\` and \`take\`), so Node's HTTP parser then reads the
-request natively, as without a header; only a header still in flight goes through the socket's JavaScript stream.
-That took the worker's cost per connection from about 18 µs over a connection without a header (\`perf\`, 2026-12-06)
-to what it must do, measured in-process on fresh loopback sockets: \`getpeername\` to check the peer against
-\`forwarded_allow_ips\` (about 1.5 µs), the peek into one Buffer the worker keeps (native \`peekInto\`, 1.5 µs; a
-Buffer made per connection cost 2.4 and garbage), the parse (about 1 µs: IPv4 and ports checked in one pass, no
-RegExp, no Buffer views) and the take (1.5 µs), then the client put where \`remoteAddress\` reads it (Node's own
-cache of the peer, no property defined on the socket, so the socket keeps the shape Node's http code expects).
-About 6 µs, three system calls, which these rows' difference exceeds: a \`perf\` comparison per 1,000 requests
-(2026-12-06) spreads the rest thinly over V8's property-lookup paths (megamorphic loads and stores, inline-cache
-misses) and the kernel's scheduling of the three processes sharing one core, with no one function of hostd's above
-1 µs. The goal is missed here (0.86× before the peek into a kept Buffer, 0.91× after, in the runs on record). The
-next step to measure: a fallback for a header still in flight (the other 4% of these connections) that waits for the
-bytes without reading them through the socket's stream, which gives those sockets another shape.
+Where the time goes. The worker reads each new connection's first bytes straight off its descriptor, in one call to
+hostd's native helper (\`intake\`: \`getpeername\` and one \`recv\`) before the socket reads anything: the peer, checked
+against \`forwarded_allow_ips\` by its number (an IPv4 one, no string made), and the header with what follows it, which
+is the read the server would have made anyway. The v1 header is parsed field by field off those bytes (two strings
+made, the addresses), and what follows it goes to Node's HTTP parser as the connection's first data; later reads are
+the parser's own, natively. A header not all there yet goes on through the socket's stream from what was read. Each
+of these steps was measured in these rows (\`perf\` per 1,000 requests, and each process's CPU, 2026-12-06 and 07): a
+peek, a take and then the server's own read cost three system calls where one does, and Node's \`getpeername\` made
+an object and three strings for the trust check (0.90× in bench/results/proxy-2026-12-07T003109.json); a WeakMap
+entry per connection for what the header said cost about 0.6 µs in its set and the collector's ephemeron work, and is
+now a field on the socket, set beside the \`_peername\` that Node reads \`remoteAddress\` from. What is left, about 5 µs
+of CPU a connection in the runs on record (a \`perf\` comparison: the parse 0.6 µs, the rest spread over the
+kernel's interrupt and wake-up paths and V8's inline caches), is the \`getpeername\` the trust check needs, the parse,
+and the copy of the request's bytes. Runs move by about ±0.02× on this shared machine (0.963× and 0.943× in two runs
+of the same code on 2026-12-07).
 The primary does the same work with or without a header.
 `;
 

@@ -11,9 +11,8 @@
  *    the control socket can tell a hostd worker (or what it started) from the user's CLI.
  *  - peekInto(fd, buffer): bytes waiting on a socket, left there (MSG_PEEK): a PROXY protocol
  *    header read by the primary for sticky sessions, before the worker reads it.
- *  - intake(fd, window), take(fd, count): a worker learns a new connection's peer and peeks
- *    at its first bytes in one call, and takes the PROXY header it found, so Node's HTTP
- *    parser reads the rest of the connection natively.
+ *  - intake(fd, window): a worker learns a new connection's peer and reads its first bytes
+ *    (the PROXY header and what follows) in one call, before the socket reads anything.
  * Built by scripts/build.mjs when a C compiler is there; hostd runs without it.
  */
 #define _GNU_SOURCE
@@ -189,20 +188,6 @@ static napi_value peer_pid(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* The peek both readers of PROXY headers make: up to `length` bytes waiting on a connected
- * socket, left there (MSG_PEEK). How many were copied, 0 at end of stream, -1 when none are
- * there yet; throws on an error (a reset). */
-static napi_value peeked(napi_env env, int fd, void *data, size_t length, const char *what) {
-  ssize_t got;
-  do {
-    got = recv(fd, data, length, MSG_PEEK | MSG_DONTWAIT);
-  } while (got < 0 && errno == EINTR);
-  if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, what);
-  napi_value result;
-  napi_create_int32(env, got < 0 ? -1 : (int32_t)got, &result);
-  return result;
-}
-
 /* The fd and the Buffer of (fd, buffer) calls, at least `least` bytes long; false (a TypeError thrown) when they are not. */
 static bool fd_and_buffer(napi_env env, napi_callback_info info, const char *usage, size_t least, int32_t *fd, void **data, size_t *length) {
   size_t argc = 2;
@@ -220,13 +205,21 @@ static bool fd_and_buffer(napi_env env, napi_callback_info info, const char *usa
 /* peekInto(fd, buffer): the bytes waiting on a socket, peeked into a Buffer the caller keeps
  * (a Buffer made here has its own backing store, which V8 must track and free: measured at
  * several µs a connection). The primary reads a PROXY protocol header so to pick a worker under
- * sticky sessions, and hands the connection on whole. */
+ * sticky sessions, and hands the connection on whole. How many bytes were copied, 0 at end of
+ * stream, -1 when none are there yet; throws on an error (a reset). */
 static napi_value peek_into(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   void *data = NULL;
   size_t length = 0;
   if (!fd_and_buffer(env, info, "peekInto(fd, buffer): fd >= 0 and a Buffer of at least one byte", 1, &fd, &data, &length)) return NULL;
-  return peeked(env, fd, data, length, "peekInto");
+  ssize_t got;
+  do {
+    got = recv(fd, data, length, MSG_PEEK | MSG_DONTWAIT);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, "peekInto");
+  napi_value result;
+  napi_create_int32(env, got < 0 ? -1 : (int32_t)got, &result);
+  return result;
 }
 
 /* The peer's address at the end of intake()'s window: family (4, 6, or 0 for another), a pad
@@ -235,8 +228,10 @@ static napi_value peek_into(napi_env env, napi_callback_info info) {
 
 /* intake(fd, window): what a worker needs of a new connection under proxy_protocol, in one
  * call: the peer's address (getpeername) in the window's last PEER_BYTES bytes, so it can tell
- * a trusted proxy without making strings, and the bytes waiting peeked into the rest, where the
- * PROXY header is. Returns as peekInto does. */
+ * a trusted proxy without making strings, and the bytes waiting read into the rest (taken: the
+ * worker hands what follows the header to the HTTP parser itself, so a connection costs one
+ * read, as without a header, instead of a peek, a take and a read). How many bytes it read, 0
+ * at end of stream, -1 when none are there yet; throws on an error (a reset). */
 static napi_value intake(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   unsigned char *data = NULL;
@@ -258,30 +253,13 @@ static napi_value intake(napi_env env, napi_callback_info info) {
     memcpy(peer + 2, &in6->sin6_port, 2);
     memcpy(peer + 4, &in6->sin6_addr, 16);
   }
-  return peeked(env, fd, data, length - PEER_BYTES, "intake");
-}
-
-/* take(fd, count): takes `count` bytes off a connected socket and drops them; returns how
- * many it took (0 when none were there). A worker takes a PROXY protocol header it peeked,
- * so the HTTP parser reads the connection from its first request byte, natively. */
-static napi_value take(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd = -1;
-  int32_t count = 0;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &count) != napi_ok || fd < 0 || count <= 0 || count > 65536) {
-    napi_throw_type_error(env, NULL, "take(fd, count): fd >= 0, count 1 to 65536");
-    return NULL;
-  }
-  char buffer[65536];
   ssize_t got;
   do {
-    got = recv(fd, buffer, (size_t)count, MSG_DONTWAIT);
+    got = recv(fd, data, length - PEER_BYTES, MSG_DONTWAIT);
   } while (got < 0 && errno == EINTR);
-  if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, "take");
+  if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, "intake");
   napi_value result;
-  napi_create_int32(env, got < 0 ? 0 : (int32_t)got, &result);
+  napi_create_int32(env, got < 0 ? -1 : (int32_t)got, &result);
   return result;
 }
 
@@ -297,7 +275,6 @@ NAPI_MODULE_INIT() {
     {"peerPid", NULL, peer_pid, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peekInto", NULL, peek_into, NULL, NULL, NULL, napi_enumerable, NULL},
     {"intake", NULL, intake, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"take", NULL, take, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

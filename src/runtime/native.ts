@@ -22,10 +22,8 @@ export interface Native {
   peerPid(fd: number): number;
   /** The bytes waiting on a socket peeked into `into` (MSG_PEEK, left there): how many it copied, 0 at end of stream, -1 when none are there yet. */
   peekInto(fd: number, into: Buffer): number;
-  /** The peer's address into `window`'s last 20 bytes (family 4, 6 or 0, a pad byte, the port, the address's bytes) and peekInto() the rest, in one call. */
+  /** The peer's address into `window`'s last 20 bytes (family 4, 6 or 0, a pad byte, the port, the address's bytes) and the bytes waiting read (taken) into the rest, in one call; returns as peekInto() does. */
   intake(fd: number, window: Buffer): number;
-  /** Takes `count` bytes off a socket and drops them; how many it took (0 when none were there). */
-  take(fd: number, count: number): number;
 }
 
 let loaded: Native | null | undefined;

@@ -38,7 +38,7 @@ import { answerLast, answerScrape, LAST_ANSWER_MS } from './app-metrics.ts';
 import type { ScrapePart } from '../metrics/wire.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
-import { applyProxyHeader, proxiedOf, readProxyHeader, showClient, takeProxyHeader } from '../proxy/intake.ts';
+import { applyProxyHeader, proxiedOf, readProxyHeader, showClient, type Taken, takeProxyHeader } from '../proxy/intake.ts';
 import { native } from '../native.ts';
 import { type Trusts, trusts } from '../proxy/trusted.ts';
 
@@ -274,14 +274,14 @@ class Worker {
 
   /** `proxy_protocol`: from a peer forwarded_allow_ips trusts, the header first; a connection without a good one is closed and counted, nothing else. */
   private acceptProxied(socket: Socket, limitMs: number): void {
-    // Most headers are there whole when the connection reaches the worker: taken off the descriptor then.
+    // Most headers are there whole when the connection reaches the worker: read off the descriptor then.
     const helper = native();
-    const now = helper !== null ? takeProxyHeader(socket, helper, this.trusts) : this.trusts(socket.remoteAddress) ? ({ state: 'wait' } as const) : ({ state: 'untrusted' } as const);
-    if (now.state === 'untrusted') return void this.http!.emit('connection', socket);
+    const now: Taken = helper !== null ? takeProxyHeader(socket, helper, this.trusts) : this.trusts(socket.remoteAddress) ? { state: 'wait', read: Buffer.alloc(0) } : { state: 'untrusted', rest: Buffer.alloc(0) };
+    if (now.state === 'untrusted') return this.deliver(socket, now.rest);
     if (now.state === 'error') return this.refuseProxied(socket, now.reason);
     if (now.state === 'done') {
       applyProxyHeader(socket, now.header);
-      return void this.http!.emit('connection', socket);
+      return this.deliver(socket, now.rest);
     }
     readProxyHeader(
       socket,
@@ -291,6 +291,7 @@ class Worker {
         this.deliver(socket, rest);
       },
       (reason) => this.refuseProxied(socket, reason),
+      now.read,
     );
   }
 
@@ -304,6 +305,8 @@ class Worker {
   /** Hands the server a connection whose first bytes were read here: those bytes reach it first. */
   private deliver(socket: Socket, rest: Buffer): void {
     if (this.http === null || socket.destroyed) return void socket.destroy();
+    // Nothing read through the socket's stream (the native intake), nothing to hand over: as any connection.
+    if (rest.length === 0 && socket.readableFlowing === null) return void this.http.emit('connection', socket);
     if (this.boot.tls !== null) {
       // TLS reads its socket's native handle, and first what the socket already buffered.
       socket.pause();

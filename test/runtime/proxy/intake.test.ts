@@ -1,7 +1,7 @@
 /**
- * A worker's PROXY protocol header taken off the connection's descriptor (takeProxyHeader):
- * real sockets on 127.0.0.1 and the native helper's peek and take. What the server reads next
- * is the first byte after the header, and nothing is taken when the header cannot be had whole.
+ * A worker's PROXY protocol header read off the connection's descriptor (takeProxyHeader):
+ * real sockets on 127.0.0.1 and the native helper's intake. What the server gets first is the
+ * bytes after the header, then the rest of the connection; nothing is read once the socket has.
  */
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
@@ -9,7 +9,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../../src/runtime/native.ts';
 import { proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
-import { applyProxyHeader, showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
+import { applyProxyHeader, readProxyHeader, showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
 import { trusts } from '../../../src/runtime/proxy/trusted.ts';
 import { requestClient } from '../../../src/runtime/worker/client.ts';
 
@@ -63,7 +63,7 @@ const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
 const to = { address: '127.0.0.1', port: 8000 };
 
 describe.skipIf(helper === null)('takeProxyHeader', () => {
-  it('takes a whole v1 or v2 header off the descriptor, and the socket reads on from the request', async () => {
+  it('reads a whole v1 or v2 header off the descriptor and hands on what followed it, then the socket reads on', async () => {
     const clients = [
       { address: '203.0.113.9', port: 40001 },
       { address: '2001:db8::7', port: 40002 },
@@ -73,27 +73,40 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
       [proxyV2(clients[1]!, { address: '::1', port: 8000 }), clients[1]!],
     ] as const) {
       const socket = await accepted([Buffer.concat([header, REQUEST])]);
+      const peer = sockets[sockets.length - 2]!;
       const taken = takeProxyHeader(socket, helper!, local);
-      expect(taken.state === 'done' ? taken.header.source : taken).toEqual(client);
-      expect(await next(socket)).toBe(REQUEST.toString('latin1'));
+      expect(taken.state === 'done' ? [taken.header.source, taken.rest.toString('latin1')] : taken).toEqual([client, REQUEST.toString('latin1')]);
+      expect(waiting(socket)).toBe(0);
+      peer.write('next');
+      expect(await next(socket)).toBe('next');
     }
   });
 
-  it('waits, taking nothing, while the header is not all there', async () => {
+  it('answers wait with what it read while the header is not all there, and the reader goes on from it', async () => {
     const header = proxyV1({ address: '203.0.113.9', port: 40001 }, to);
     const socket = await accepted([header.subarray(0, 10)]);
-    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait' });
-    expect(await next(socket)).toBe(header.subarray(0, 10).toString('latin1'));
+    const peer = sockets[sockets.length - 2]!;
+    const taken = takeProxyHeader(socket, helper!, local);
+    expect(taken.state === 'wait' ? taken.read.toString('latin1') : taken).toBe(header.subarray(0, 10).toString('latin1'));
+    const read = new Promise<[unknown, string]>((resolve, reject) =>
+      readProxyHeader(socket, 5000, (h, rest) => resolve([h.source, rest.toString('latin1')]), reject, taken.state === 'wait' ? taken.read : Buffer.alloc(0)),
+    );
+    // A worker's socket flows once read; this one was accepted paused.
+    socket.resume();
+    peer.write(Buffer.concat([header.subarray(10), REQUEST]));
+    expect(await read).toEqual([{ address: '203.0.113.9', port: 40001 }, REQUEST.toString('latin1')]);
   });
 
-  it('waits once the socket has read anything: what is left in the kernel is not where the header starts', async () => {
+  it('answers wait, reading nothing, once the socket has read anything: what is left in the kernel is not where the header starts', async () => {
     // A second header in the request's place: read off the kernel, it would name a client the balancer never saw.
     const spoofed = proxyV1({ address: '6.6.6.6', port: 6666 }, to);
     const socket = await accepted([proxyV1({ address: '203.0.113.9', port: 40001 }, to), spoofed]);
     socket.resume();
     await once(socket, 'data');
     socket.pause();
-    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait' });
+    const before = waiting(socket);
+    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait', read: Buffer.alloc(0) });
+    expect(waiting(socket)).toBe(before);
   });
 
   it('answers an error for bytes that are no header, having read them: closing then ends the connection cleanly, not with a reset', async () => {
@@ -113,25 +126,33 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
 
   it('answers an error, not a throw, for a connection reset before it was looked at', async () => {
     const socket = await accepted([]);
-    const reset = { intake: () => { throw new Error('intake: Connection reset by peer'); }, take: helper!.take };
+    const reset = { intake: () => { throw new Error('intake: Connection reset by peer'); } };
     expect(takeProxyHeader(socket, reset, local)).toMatchObject({ state: 'error', reason: expect.stringMatching(/failed before its PROXY protocol header: .*reset/) });
   });
 
-  it('fails closed when the kernel gives fewer bytes than it showed', async () => {
-    const socket = await accepted([Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST])]);
-    const taken = takeProxyHeader(socket, { intake: helper!.intake, take: () => 3 }, local);
-    expect(taken).toMatchObject({ state: 'error', reason: expect.stringMatching(/took 3 bytes/) });
+  it('answers an error for a connection that ended before any byte', async () => {
+    const socket = await accepted([]);
+    sockets[sockets.length - 2]!.end();
+    for (const deadline = Date.now() + 5000; ; ) {
+      const taken = takeProxyHeader(socket, helper!, local);
+      if (taken.state !== 'wait') {
+        expect(taken).toMatchObject({ state: 'error', reason: expect.stringMatching(/ended before/) });
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('the end never arrived');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   });
 });
 
 describe.skipIf(helper === null)('takeProxyHeader and forwarded_allow_ips', () => {
   const header = Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST]);
 
-  it('takes nothing from a peer the list does not trust: its connection is HTTP from the first byte', async () => {
+  it('hands on all it read from a peer the list does not trust: its connection is HTTP from the first byte', async () => {
     for (const list of [['10.0.0.0/8'], ['::1'], []]) {
       const socket = await accepted([header]);
-      expect(takeProxyHeader(socket, helper!, trusts(list))).toEqual({ state: 'untrusted' });
-      expect(waiting(socket)).toBe(header.length);
+      const taken = takeProxyHeader(socket, helper!, trusts(list));
+      expect(taken.state === 'untrusted' ? taken.rest.toString('latin1') : taken).toBe(header.toString('latin1'));
     }
   });
 
@@ -145,8 +166,7 @@ describe.skipIf(helper === null)('takeProxyHeader and forwarded_allow_ips', () =
     for (const { host, to: target, list } of cases) {
       const socket = await accepted([header], host, target);
       const taken = takeProxyHeader(socket, helper!, trusts(list));
-      expect(taken.state === 'done' ? taken.header.source : taken).toEqual({ address: '203.0.113.9', port: 40001 });
-      expect(await next(socket)).toBe(REQUEST.toString('latin1'));
+      expect(taken.state === 'done' ? [taken.header.source, taken.rest.toString('latin1')] : taken).toEqual([{ address: '203.0.113.9', port: 40001 }, REQUEST.toString('latin1')]);
     }
   });
 });
