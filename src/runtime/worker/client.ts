@@ -16,12 +16,12 @@ export type { Client } from '../proxy/forwarded.ts';
 const CLIENT = Symbol('hostd.client');
 type KnownRequest = IncomingMessage & { [CLIENT]?: Client };
 
-/** The client of `req`, believing forwarding headers from the peers `trusts` allows. */
-export function requestClient(req: IncomingMessage, trusts: Trusts): Client {
+/** The client of `req`, believing forwarding headers from the peers `trusts` allows (and, under `proxy_protocol`, the client a PROXY header named). */
+export function requestClient(req: IncomingMessage, trusts: Trusts, proxyProtocol: boolean): Client {
   let client = (req as KnownRequest)[CLIENT];
   if (client === undefined) {
     const socket = req.socket;
-    const proxied = proxiedOf(socket);
+    const proxied = proxyProtocol ? proxiedOf(socket) : undefined;
     const scheme = (socket as TLSSocket).encrypted === true || proxied?.tls === true ? 'https' : 'http';
     // The peer a PROXY header named, as hostd recorded it: what decides trust does not rest on how Node shows the socket's peer.
     const peer = proxied?.client ?? { address: socket.remoteAddress, port: socket.remotePort };

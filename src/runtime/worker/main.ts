@@ -206,7 +206,7 @@ class Worker {
 
   /** The client of a request behind the proxies forwarded_allow_ips trusts (ctx.client, host.client, %(h)s). */
   private client(req: IncomingMessage): Client {
-    return requestClient(req, this.trusts);
+    return requestClient(req, this.trusts, this.boot.settings.proxy_protocol);
   }
 
   private takeProxyErrors(): number {

@@ -192,6 +192,6 @@ describe('the client a PROXY header named', () => {
     delete (socket as unknown as { _peername?: unknown })._peername;
     expect(socket.remoteAddress).toBe('127.0.0.1');
     const req = { socket, rawHeaders: ['X-Forwarded-For', '6.6.6.6'] } as unknown as IncomingMessage;
-    expect(requestClient(req, trusts(['127.0.0.1']))).toMatchObject({ address: '203.0.113.9', port: 40001 });
+    expect(requestClient(req, trusts(['127.0.0.1']), true)).toMatchObject({ address: '203.0.113.9', port: 40001 });
   });
 });
