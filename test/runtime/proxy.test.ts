@@ -190,6 +190,23 @@ describe('behind a proxy', () => {
       expect(seen).toMatchObject({ socket: ['198.51.100.44', 4444], client: { address: '198.51.100.44', port: 4444, proto: 'https' }, encrypted: true });
     }
   });
+
+  it('proxy_protocol on an HTTPS bind: a peer not in forwarded_allow_ips sends no header, and its TLS handshake, read first by the worker, still reaches the server whole', async () => {
+    const TLS = join(REPO, 'test', 'fixtures', 'tls');
+    const ca = readFileSync(join(TLS, 'cert.pem'));
+    const { port } = await start("bind: '127.0.0.1:0', proxy_protocol: true, forwarded_allow_ips: ['10.0.0.0/8'], certfile: './tls/cert.pem', keyfile: './tls/key.pem',", {
+      'tls/cert.pem': ca.toString(),
+      'tls/key.pem': readFileSync(join(TLS, 'key.pem'), 'utf8'),
+    });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const secure = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => secure.write('GET /seen HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      secure.on('data', (chunk) => (text += chunk));
+      secure.on('close', () => resolve(text));
+      secure.on('error', reject);
+    });
+    expect(body(answer)).toMatchObject({ socket: ['127.0.0.1', expect.any(Number)], client: { address: '127.0.0.1', proto: 'https' }, encrypted: true });
+  });
 });
 
 describe('sticky sessions behind PROXY protocol', () => {
