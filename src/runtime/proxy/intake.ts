@@ -92,12 +92,12 @@ function copied(from: number, to: number): Buffer {
  * server would have (one read, no stream), so a header costs about what its parse does. The
  * bytes after the header (or all of them, from a peer forwarded_allow_ips does not trust) go to
  * the server first. `wait` when the header is not all there yet, or cannot be had so (the
- * socket already read, no descriptor): readProxyHeader goes on from what was read.
+ * socket already read, no descriptor, no native helper): readProxyHeader goes on from what was read.
  */
-export function takeProxyHeader(socket: Socket, bytes: SocketBytes, trusts: Trusts): Taken {
+export function takeProxyHeader(socket: Socket, bytes: SocketBytes | null, trusts: Trusts): Taken {
   const fd = (socket as Socket & { _handle?: { fd?: number } | null })._handle?.fd;
-  // Bytes the socket read are the header's first: what is still in the kernel is not where it starts.
-  if (fd === undefined || fd < 0 || socket.bytesRead > 0 || socket.readableLength > 0) return trusts(socket.remoteAddress) ? WAIT : UNTRUSTED;
+  // Bytes the socket read are the header's first: what is still in the kernel is not where it starts. Without the native helper, all goes through the stream.
+  if (bytes === null || fd === undefined || fd < 0 || socket.bytesRead > 0 || socket.readableLength > 0) return trusts(socket.remoteAddress) ? WAIT : UNTRUSTED;
   let read: number;
   try {
     read = bytes.intake(fd, window);

@@ -103,24 +103,17 @@ export function trusts(list: readonly string[] | '*'): Trusts {
       ipv4Ranges.push({ network: (ipv4Number(address) & mask) >>> 0, mask });
     }
   }
-  const inIpv4Ranges = (n: number): boolean => {
+  const ipv4Trusted = (n: number): boolean => {
     for (const { network, mask } of ipv4Ranges) if ((n & mask) >>> 0 === network) return true;
-    return false;
+    return ipv6HoldsIpv4 && blocks.check(ipv4Text(n), 'ipv4');
   };
-  return matcher(
-    (address) => {
-      if (address === undefined || address === '') return unix;
-      if (!any) return false;
-      let ipv4 = address;
-      let n = ipv4Number(address);
-      if (n < 0) {
-        const mapped = mappedIpv4(address);
-        if (mapped === null) return isIP(address) === 6 && blocks.check(address, 'ipv6');
-        ipv4 = mapped;
-        n = ipv4Number(mapped);
-      }
-      return inIpv4Ranges(n) || (ipv6HoldsIpv4 && blocks.check(ipv4, 'ipv4'));
-    },
-    (n) => inIpv4Ranges(n) || (ipv6HoldsIpv4 && blocks.check(ipv4Text(n), 'ipv4')),
-  );
+  return matcher((address) => {
+    if (address === undefined || address === '') return unix;
+    if (!any) return false;
+    const n = ipv4Number(address);
+    if (n >= 0) return ipv4Trusted(n);
+    const mapped = mappedIpv4(address);
+    if (mapped === null) return isIP(address) === 6 && blocks.check(address, 'ipv6');
+    return ipv4Trusted(ipv4Number(mapped));
+  }, ipv4Trusted);
 }

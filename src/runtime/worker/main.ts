@@ -38,7 +38,7 @@ import { answerLast, answerScrape, LAST_ANSWER_MS } from './app-metrics.ts';
 import type { ScrapePart } from '../metrics/wire.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
-import { applyProxyHeader, proxiedOf, readProxyHeader, showClient, type Taken, takeProxyHeader } from '../proxy/intake.ts';
+import { applyProxyHeader, proxiedOf, readProxyHeader, showClient, takeProxyHeader } from '../proxy/intake.ts';
 import { native } from '../native.ts';
 import { type Trusts, trusts } from '../proxy/trusted.ts';
 
@@ -275,8 +275,7 @@ class Worker {
   /** `proxy_protocol`: from a peer forwarded_allow_ips trusts, the header first; a connection without a good one is closed and counted, nothing else. */
   private acceptProxied(socket: Socket, limitMs: number): void {
     // Most headers are there whole when the connection reaches the worker: read off the descriptor then.
-    const helper = native();
-    const now: Taken = helper !== null ? takeProxyHeader(socket, helper, this.trusts) : this.trusts(socket.remoteAddress) ? { state: 'wait', read: Buffer.alloc(0) } : { state: 'untrusted', rest: Buffer.alloc(0) };
+    const now = takeProxyHeader(socket, native(), this.trusts);
     if (now.state === 'untrusted') return this.deliver(socket, now.rest);
     if (now.state === 'error') return this.refuseProxied(socket, now.reason);
     if (now.state === 'done') {

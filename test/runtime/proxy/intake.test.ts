@@ -171,6 +171,18 @@ describe.skipIf(helper === null)('takeProxyHeader and forwarded_allow_ips', () =
   });
 });
 
+// The connection is made with the helper (to wait until its bytes arrived); the helper is then left out.
+describe.skipIf(helper === null)('takeProxyHeader without the native helper', () => {
+  it('reads nothing: a trusted peer\'s header goes through the stream reader, an untrusted peer is HTTP from the first byte', async () => {
+    const header = Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST]);
+    const trusted = await accepted([header]);
+    expect(takeProxyHeader(trusted, null, local)).toEqual({ state: 'wait', read: Buffer.alloc(0) });
+    const untrusted = await accepted([header]);
+    expect(takeProxyHeader(untrusted, null, trusts(['10.0.0.0/8']))).toEqual({ state: 'untrusted', rest: Buffer.alloc(0) });
+    expect(await next(untrusted)).toBe(header.toString('latin1'));
+  });
+});
+
 describe('showClient', () => {
   it("makes a connected socket's remoteAddress, remotePort and remoteFamily the client's, read before or not", async () => {
     for (const readFirst of [false, true]) {
