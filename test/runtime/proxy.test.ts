@@ -165,13 +165,17 @@ describe('behind a proxy', () => {
     expect(await rawRequest(other.port, proxyV1({ address: '203.0.113.9', port: 1 }, { address: '127.0.0.1', port: other.port }))).toMatch(/^HTTP\/1\.1 400 /);
   });
 
-  it('proxy_protocol on an HTTPS bind: the header comes before the TLS handshake, and the app reads the client on its TLS socket', async () => {
-    const TLS = join(REPO, 'test', 'fixtures', 'tls');
-    const ca = readFileSync(join(TLS, 'cert.pem'));
-    const { port } = await start("bind: '127.0.0.1:0', proxy_protocol: true, certfile: './tls/cert.pem', keyfile: './tls/key.pem',", {
+  const TLS = join(REPO, 'test', 'fixtures', 'tls');
+  const ca = readFileSync(join(TLS, 'cert.pem'));
+  /** hostd with proxy_protocol on an HTTPS bind (the fixtures' certificate), and `settings`. */
+  const startHttps = (settings: string) =>
+    start(`bind: '127.0.0.1:0', proxy_protocol: true, certfile: './tls/cert.pem', keyfile: './tls/key.pem', ${settings}`, {
       'tls/cert.pem': ca.toString(),
       'tls/key.pem': readFileSync(join(TLS, 'key.pem'), 'utf8'),
     });
+
+  it('proxy_protocol on an HTTPS bind: the header comes before the TLS handshake, and the app reads the client on its TLS socket', async () => {
+    const { port } = await startHttps('');
     for (const pieces of [1, 2]) {
       const answer = await new Promise<string>((resolve, reject) => {
         const raw = connect(port, '127.0.0.1', async () => {
@@ -192,12 +196,7 @@ describe('behind a proxy', () => {
   });
 
   it('proxy_protocol on an HTTPS bind: a peer not in forwarded_allow_ips sends no header, and its TLS handshake, read first by the worker, still reaches the server whole', async () => {
-    const TLS = join(REPO, 'test', 'fixtures', 'tls');
-    const ca = readFileSync(join(TLS, 'cert.pem'));
-    const { port } = await start("bind: '127.0.0.1:0', proxy_protocol: true, forwarded_allow_ips: ['10.0.0.0/8'], certfile: './tls/cert.pem', keyfile: './tls/key.pem',", {
-      'tls/cert.pem': ca.toString(),
-      'tls/key.pem': readFileSync(join(TLS, 'key.pem'), 'utf8'),
-    });
+    const { port } = await startHttps("forwarded_allow_ips: ['10.0.0.0/8'],");
     const answer = await new Promise<string>((resolve, reject) => {
       const secure = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => secure.write('GET /seen HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
       let text = '';
