@@ -570,9 +570,10 @@ export class Supervisor {
     }
     const token = ++this.tokens;
     this.awaiting.set(token, { t: 'upgrade' });
-    // Judged by the running generation and count: the best known before the new primary loads its own.
+    // Judged by the running generation, the best known before the new primary loads its own: it boots
+    // the config's worker count, which a scale may have left below or above the count running now.
     const g = this.generations.get(this.current)!;
-    const plan = upgradePlan({ settings: g.settings, workers: this.target, hooks: g.hooks }, BACKOFF_MAX_MS / 1000);
+    const plan = upgradePlan({ settings: g.settings, workers: Math.max(g.workers, this.target), hooks: g.hooks }, BACKOFF_MAX_MS / 1000);
     const limitMs = plan.total === null ? null : plan.total * 1000;
     this.upgrade = { token, replies, until: limitMs === null ? null : this.now + limitMs, plan };
     this.log('info', 'upgrading: starting a new primary on the listening sockets; this one serves until it does');

@@ -950,6 +950,19 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     expect(h.commands.some((c) => c.t === 'lifecycle' && c.event === 'stopping')).toBe(false);
   });
 
+  it("gives an upgrade the time the new primary's start takes: the config's worker count, not a smaller one a scale left", () => {
+    const h = new Harness(generation(1, { workers: 2, config_timeout: 5, hook_timeout: 2, boot_timeout: 10 }, { pre_fork: 1, when_ready: 1 }));
+    h.bind();
+    h.answerAll('pre_fork');
+    for (const age of h.forked()) h.ready(age);
+    h.answer('when_ready');
+    h.request({ t: 'scale', n: 1, relative: false });
+    expect(h.core.workerTarget).toBe(1);
+    h.request({ t: 'upgrade' });
+    // The new primary boots 2: config 5 s + on_starting 2 s + 4 boots (2 + 2 failures) × (backoff 10 s + pre_fork 2 s + boot 10 s) + when_ready 2 s.
+    expect(h.pending('upgrade')).toMatchObject({ limitMs: 97_000 });
+  });
+
   it('says what a request waits for (waitsFor): the start, an upgrade until its limit, then a queued reload; its own reload once it runs', () => {
     const h = new Harness(generation(1, { workers: 2, config_timeout: 5, hook_timeout: 2, boot_timeout: 10 }, { pre_fork: 1, when_ready: 1 }));
     h.bind();
@@ -963,7 +976,7 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     h.advance(500);
     const startedAt = h.now;
     const upgrade = h.request({ t: 'upgrade' });
-    // From the count now (3, after the scale): config 5 s + on_starting 2 s + 5 boots (3 + 2 failures) × (backoff 10 s + pre_fork 2 s + boot 10 s) + when_ready 2 s.
+    // From the larger of the count now (3, after the scale) and the config's (2): config 5 s + on_starting 2 s + 5 boots (3 + 2 failures) × (backoff 10 s + pre_fork 2 s + boot 10 s) + when_ready 2 s.
     expect(h.pending('upgrade')).toMatchObject({ limitMs: 119_000 });
     const limit = { until: startedAt + 119_000, plan: expect.objectContaining({ total: 119 }) };
     expect(h.core.waitsFor(upgrade.id)).toEqual([{ t: 'upgrade', own: true, ...limit }]);
