@@ -157,13 +157,18 @@ export function control(): Integration {
 
   /** Asks the core what the waiter's command waits for now, and tells it when that changed. */
   const update = (waiter: Waiter): void => {
-    const waits = primary.waitsFor(waiter.id);
-    if (waits === null) return;
-    const key = waitKey(waits);
-    if (key === waiter.told) return;
-    waiter.told = key;
-    const progress = progressOf(waiter.kind, waits);
-    if (progress !== null) waiter.tell(progress);
+    // Progress is news, not the answer: a failure to tell it is logged, and never reaches the primary's uncaughtException.
+    try {
+      const waits = primary.waitsFor(waiter.id);
+      if (waits === null) return;
+      const key = waitKey(waits);
+      if (key === waiter.told) return;
+      waiter.told = key;
+      const progress = progressOf(waiter.kind, waits);
+      if (progress !== null) waiter.tell(progress);
+    } catch (error) {
+      primary.log.error(`control socket: telling a ${waiter.kind} what it waits for failed (please report it): ${(error as Error).stack ?? String(error)}`);
+    }
   };
 
   /** Carries out a request; for one the core answers, returns its id (what `waitsFor` asks about). */

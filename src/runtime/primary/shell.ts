@@ -364,8 +364,8 @@ export class PrimaryShell {
         // The new primary of an upgrade takes the pidfile and the control socket ('ready') once the old one took it on.
         if (c.event === 'ready' && this.inheritance !== null) {
           return void tellPredecessor().then(() => {
-            const failure = this.announce(c.event, c.token === undefined);
-            if (c.token !== undefined) this.dispatch({ t: 'done', token: c.token, failure });
+            // Stopping meanwhile (the old primary turned it down, or a signal): the pidfile and the control socket are not this one's to take.
+            if (this.core.stopMode === null) this.follow(c.event, c.token);
           });
         }
         // A stop before the new primary of an upgrade serves ends it (the upgrade then fails).
@@ -414,6 +414,11 @@ export class PrimaryShell {
       if (why !== null) {
         this.successor = null;
         return this.dispatch({ t: 'done', token, failure: `the new primary ${why}` });
+      }
+      // A stop began while the new primary's word was on its way: it was told to stop then, and gets no connection.
+      if (this.core.stopMode !== null) {
+        successor.child.kill('SIGTERM');
+        return this.dispatch({ t: 'done', token, failure: 'hostd began stopping first' });
       }
       this.forwardTo(successor.child);
       this.dispatch({ t: 'upgraded', token, pid: successor.child.pid! });
