@@ -118,6 +118,8 @@ interface WorkerState {
   resync: boolean;
   /** Families it defines with another type than the one merged: retried once that one is gone. */
   readonly conflicts: Set<string>;
+  /** Its unasked last answer began: a worker sends one as it exits, so any more (app code can send anything) are ignored. */
+  lastBegun: boolean;
 }
 
 export type PartResult = 'more' | 'done' | 'failed' | 'ignored';
@@ -216,7 +218,7 @@ export class AppMetrics {
   ask(age: number, id: number): { epoch: number; known: number } {
     let w = this.workers.get(age);
     if (w === undefined) {
-      w = { epoch: 0, defs: new Map(), defined: 0, known: 0, last: null, pending: null, resync: false, conflicts: new Set() };
+      w = { epoch: 0, defs: new Map(), defined: 0, known: 0, last: null, pending: null, resync: false, conflicts: new Set(), lastBegun: false };
       this.workers.set(age, w);
     }
     // Definitions pile up as series come and go; a worker renumbers long before this.
@@ -240,8 +242,12 @@ export class AppMetrics {
    * answer being waited for.
    */
   part(age: number, part: ScrapePart): PartResult {
-    // A worker's last answer comes unasked, after any it was asked for: it is waited for from its first part.
-    if (part.id === LAST_ANSWER_ID && this.workers.get(age)?.pending?.id !== LAST_ANSWER_ID) this.ask(age, LAST_ANSWER_ID);
+    // A worker's last answer comes unasked, after any it was asked for: it is waited for from its first part, once.
+    if (part.id === LAST_ANSWER_ID && this.workers.get(age)?.pending?.id !== LAST_ANSWER_ID) {
+      if (this.workers.get(age)?.lastBegun === true) return 'ignored';
+      this.ask(age, LAST_ANSWER_ID);
+      this.workers.get(age)!.lastBegun = true;
+    }
     const w = this.workers.get(age);
     const pending = w?.pending;
     if (w === undefined || pending == null || pending.id !== part.id) return 'ignored';

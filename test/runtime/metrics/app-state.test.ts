@@ -356,6 +356,25 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
     expect((await scrape(state)).get('app_hits_total')).toBe(5);
   });
 
+  it('takes one unasked last answer from a worker: more (app code can send anything) are ignored, however many', async () => {
+    const state = new AppMetrics();
+    const w = new Worker(1);
+    const hits = w.counter('app_hits_total');
+    hits.inc(2);
+    const sendLast = async () => {
+      const results: string[] = [];
+      await w.encoder.encode({ t: 'metrics', id: LAST_ANSWER_ID, epoch: 0, known: 0 }, await w.registry.getMetricsAsJSON(), async (part) => {
+        results.push(state.part(1, parseToPrimary(JSON.parse(JSON.stringify(part))) as ScrapePart));
+        return true;
+      });
+      return results;
+    };
+    expect(await sendLast()).toContain('done');
+    hits.inc(40);
+    for (let i = 0; i < 5; i++) expect((await sendLast()).every((r) => r === 'ignored')).toBe(true);
+    expect((await scrape(state)).get('app_hits_total')).toBe(2);
+  });
+
   it('gauges and summary quantiles are not kept: a gone worker takes them along', async () => {
     const state = new AppMetrics();
     const w = new Worker(1);
