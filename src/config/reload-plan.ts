@@ -116,6 +116,7 @@ export function startPlan(g: StartingGeneration, backoffMaxSeconds: number): Rel
 /** What the new primary of an upgrade is judged by: the running generation's settings, worker count and hooks (the best known before it loads its own). */
 export interface UpgradingGeneration extends StartingGeneration {
   readonly settings: Pick<ResolvedSettings, 'config_timeout' | 'hook_timeout' | 'boot_timeout'>;
+  readonly hooks: StartingGeneration['hooks'] & { readonly on_starting: number };
 }
 
 /**
@@ -129,7 +130,8 @@ export function upgradePlan(g: UpgradingGeneration, backoffMaxSeconds: number): 
   const hook = bound(g.settings.hook_timeout);
   const steps: ReloadStep[] = [
     { name: 'config', seconds: config, how: `config_timeout ${shown(config)}` },
-    { name: 'on_starting', seconds: hook, how: `on_starting ${shown(hook)}` },
+    // Each function of a hook gets its own hook_timeout; one at least, which the new config may add.
+    { name: 'on_starting', seconds: repeated(Math.max(1, g.hooks.on_starting), hook), how: `on_starting ${Math.max(1, g.hooks.on_starting)} × ${shown(hook)}` },
     ...startPlan(g, backoffMaxSeconds).steps,
   ];
   return planOf(steps);

@@ -61,10 +61,12 @@ describe('the reload plan', () => {
   });
 
   it('an upgrade\'s limit: the new primary loads the config and runs on_starting, then starts as any primary does', () => {
-    const g = { settings: { config_timeout: 30, hook_timeout: 5, boot_timeout: 60 }, workers: 3, hooks: { pre_fork: 2, when_ready: 1 } };
+    const g = { settings: { config_timeout: 30, hook_timeout: 5, boot_timeout: 60 }, workers: 3, hooks: { pre_fork: 2, when_ready: 1, on_starting: 0 } };
     const plan = upgradePlan(g, 10);
     expect(plan.total).toBe(30 + 5 + startPlan(g, 10).total!);
-    expect(explainReloadPlan(plan)).toBe('config_timeout 30 s + on_starting 5 s + 5 boots (3 workers + 2 failures) × (backoff 10 s + pre_fork 2 × 5 s + boot_timeout 60 s) + when_ready 1 × 5 s = 440 s');
+    // Each on_starting function has its own hook_timeout.
+    expect(upgradePlan({ ...g, hooks: { ...g.hooks, on_starting: 3 } }, 10).total).toBe(30 + 3 * 5 + startPlan(g, 10).total!);
+    expect(explainReloadPlan(plan)).toBe('config_timeout 30 s + on_starting 1 × 5 s + 5 boots (3 workers + 2 failures) × (backoff 10 s + pre_fork 2 × 5 s + boot_timeout 60 s) + when_ready 1 × 5 s = 440 s');
     // on_starting always runs in the new primary (its config may add one): hook_timeout 0 leaves no bound, as config_timeout 0 does.
     for (const off of [{ config_timeout: 0 }, { hook_timeout: 0 }]) expect(upgradePlan({ ...g, settings: { ...g.settings, ...off } }, 10).total).toBeNull();
   });
