@@ -83,4 +83,17 @@ describe('the commands that evaluate the config', () => {
       expect(String(bind(result.stdout))).toMatch(/^(0\.0\.0\.0:)?9123$/);
     }
   });
+
+  it("export does not carry --chdir into the exported command: it names this machine's folder, and the unit's WorkingDirectory says the target's", async () => {
+    const dir = project({ ...PORT_FROM_CWD, 'port.txt': '9123\n' });
+    const shell = project({});
+    for (const [extra, env] of [[['--chdir', dir], {}], [[], { HOSTD_CHDIR: dir }]] as const) {
+      const result = await hostd(['export', 'systemd', '--working-directory', '/srv/app', ...extra], { cwd: shell, env });
+      expect(result.code, result.stderr).toBe(0);
+      const execStart = /^ExecStart=.*$/m.exec(result.stdout)?.[0];
+      expect(execStart).toMatch(/ run /);
+      expect(execStart).not.toMatch(/--chdir/);
+      expect(result.stdout).toMatch(/^WorkingDirectory=\/srv\/app$/m);
+    }
+  });
 });

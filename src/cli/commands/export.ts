@@ -56,12 +56,15 @@ function absoluteDirectory(text: string | undefined, name: string): string {
 export async function exportCommand(target: ExportTarget, inputs: ConfigInputs, options: ExportOptions): Promise<number> {
   let files: ExportedFile[];
   try {
-    // In `chdir` (--chdir, HOSTD_CHDIR), as hostd run resolves it; the exported command repeats the flag, and --out is taken from where this one started.
+    // In `chdir` (--chdir, HOSTD_CHDIR), as hostd run resolves it; --out is taken from where this one started.
     const config = await resolveConfig(enterChdir(inputs));
     const name = options.name ?? defaultName(config);
     // The setting flags given here shaped the files, so the exported command repeats them;
-    // with --socket, the sockets systemd passes replace the binds.
+    // with --socket, the sockets systemd passes replace the binds. Not --chdir: it names where
+    // the project is on this machine (as HOSTD_CHDIR does, which is not repeated either); the
+    // unit's WorkingDirectory and the image's WORKDIR say where it is on the target.
     const flags = { ...inputs.flags };
+    delete flags.chdir;
     if (target === 'systemd' && options.socket === true) delete flags.bind;
     const args = settingFlagArgs(flags);
     if (target === 'systemd') {
