@@ -9,6 +9,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
+import { workerPids } from '../helpers/proc.ts';
 import { REPO, tempDir } from '../helpers/project.ts';
 import { type Hostd, startHostd } from '../helpers/run.ts';
 
@@ -120,6 +121,31 @@ describe('chdir: release folders behind a symlink', () => {
     const status = await hostd(['status', '--json', '--chdir', current], { cwd: base });
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ pid: run.pid, generation: 3 });
+    expect((await run.stop()).code).toBe(0);
+  });
+
+  it('a reload that fails after entering the new release (on_reload throws) goes back to the serving one: the primary, and workers the old generation replaces, run there', async () => {
+    const base = deployFolder(2);
+    const current = join(base, 'current');
+    writeFileSync(join(base, 'releases', '2', 'hostd.config.ts'), "export default { app: './app.mjs', bind: '127.0.0.1:0', workers: 2, on_reload: () => { throw new Error('not this one'); } };\n");
+    const run = startHostd(base, ['--chdir', current]);
+    const url = await run.ready();
+    await switchAndFail(base, 2, run, /reload abandoned, the old config and workers keep serving: .*not this one/);
+    expect(realpathSync(`/proc/${run.pid}/cwd`)).toBe(realpathSync(join(base, 'releases', '1')));
+    // The old generation's worker, killed, is replaced in release 1's folder, as it was started.
+    const [worker] = workerPids(run.pid);
+    process.kill(worker!, 'SIGKILL');
+    for (const deadline = Date.now() + 20_000; ; ) {
+      const pids = workerPids(run.pid);
+      if (pids.length === 1 && pids[0] !== worker) {
+        expect(realpathSync(`/proc/${pids[0]}/cwd`)).toBe(realpathSync(join(base, 'releases', '1')));
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('no replacement worker');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Its app is the one `current` leads to now (docs/deploy/releases.md: reload right after a switch); its folder is release 1's.
+    expect(await fetchText(url)).toMatch(new RegExp(`, in ${realpathSync(join(base, 'releases', '1'))}$`));
     expect((await run.stop()).code).toBe(0);
   });
 

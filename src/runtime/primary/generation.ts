@@ -24,33 +24,41 @@ export function checkLogs(settings: ResolvedConfig['settings']): void {
   if (problems.length > 0) throw new HostdError('HOSTD_ERR_LOG', problems.join('\n'));
 }
 
+/** A folder as the primary is in it: the kernel's (a release's real folder) and the shell's name for it (PWD, which may go through a symlink). */
+export interface Folder {
+  readonly cwd: string;
+  readonly pwd: string | undefined;
+}
+
+export function currentFolder(): Folder {
+  return { cwd: process.cwd(), pwd: process.env.PWD };
+}
+
+/** Goes back to `folder`; nothing to go back to when it is gone. */
+export function enterFolder(folder: Folder): void {
+  try {
+    process.chdir(folder.cwd);
+    process.env.PWD = folder.pwd;
+  } catch {
+    // That folder is gone too: nothing to go back to.
+  }
+}
+
 /**
  * The config resolved again for a new generation, checked as at start, from `chdir` entered
- * anew (a release symlink switched since is followed; workers forked from now start there).
+ * anew (a release symlink switched since is followed). A failed reload goes back to the
+ * serving generation's folder (the shell, on reload_failed).
  */
 export async function resolveGeneration(inputs: ConfigInputs): Promise<ResolvedConfig> {
-  // The folder the serving generation was resolved in, as the kernel holds it (a release's real folder).
-  const serving = { cwd: process.cwd(), pwd: process.env.PWD };
   enterWorkingDirectory(inputs);
+  const config = await resolveConfig(inputs);
   try {
-    const config = await resolveConfig(inputs);
-    try {
-      checkLogs(config.settings);
-    } catch (error) {
-      releaseConfig(config);
-      throw error;
-    }
-    return config;
+    checkLogs(config.settings);
   } catch (error) {
-    // A failed reload changes nothing: a worker the serving generation replaces still starts in its folder.
-    try {
-      process.chdir(serving.cwd);
-      process.env.PWD = serving.pwd;
-    } catch {
-      // That folder is gone too: nothing to go back to.
-    }
+    releaseConfig(config);
     throw error;
   }
+  return config;
 }
 
 /** A resolved config as the core sees it: settings, the worker count, hook counts. */

@@ -26,7 +26,7 @@ import { trusts } from '../proxy/trusted.ts';
 import { type Integration, integrations, type PrimaryView, type Waiting } from './integrations.ts';
 import { type AcceptedHandle, closeListeners, type Listener, listenerFd, openListeners } from './listeners.ts';
 import type { Command, CoreAnswer, CoreRequest, Event, PrimaryHook, PrimarySignal, RunHook, TimerKey } from './events.ts';
-import { generationInfo, resolveGeneration } from './generation.ts';
+import { currentFolder, enterFolder, type Folder, generationInfo, resolveGeneration } from './generation.ts';
 import { Supervisor } from './supervisor.ts';
 import { forkWorker, workerFlags } from './worker-process.ts';
 import { cgroupMemoryLimit } from '../memory.ts';
@@ -54,6 +54,8 @@ interface Generation {
   /** Its hooks running now: a generation forgotten meanwhile keeps its config's modules until they end. */
   hooks: number;
   forgotten: boolean;
+  /** The folder it was resolved in (`chdir`, a release's real folder): its workers start there, whatever folder a later reload entered. */
+  readonly folder: Folder;
 }
 
 function errorText(error: unknown): string {
@@ -159,7 +161,7 @@ export class PrimaryShell {
 
   private generation(number: number, config: ResolvedConfig): Generation {
     const server: ServerInfo = Object.freeze({ pid: process.pid, config: config.settings, started_at: this.startedAt, version: VERSION });
-    return { number, config, rt: { log: this.log, server, process: 'primary', escalation: this.escalation.signal, stopMode: () => this.core.stopMode }, hooks: 0, forgotten: false };
+    return { number, config, rt: { log: this.log, server, process: 'primary', escalation: this.escalation.signal, stopMode: () => this.core.stopMode }, hooks: 0, forgotten: false, folder: currentFolder() };
   }
 
   /** A forgotten generation's config is released once none of its hooks runs (an import() they make needs its modules' graph). */
@@ -361,6 +363,8 @@ export class PrimaryShell {
         return;
       }
       case 'lifecycle':
+        // However a reload failed (its config, on_reload, a bind, its workers), the primary goes back to the serving generation's folder.
+        if (c.event === 'reload_failed') enterFolder(this.generations.get(this.current)!.folder);
         // The new primary of an upgrade takes the pidfile and the control socket ('ready') once the old one took it on.
         if (c.event === 'ready' && this.inheritance !== null) {
           return void tellPredecessor().then(() => {
@@ -520,12 +524,12 @@ export class PrimaryShell {
   }
 
   private fork(age: number, id: number, number: number): void {
-    const { config } = this.generations.get(number)!;
+    const { config, folder } = this.generations.get(number)!;
     const s = config.settings;
     const flags = workerFlags(s.worker_exec_argv, id, generationInfo(number, config).workers, this.memoryLimit);
     let child: ChildProcess;
     try {
-      child = forkWorker(s.env, flags.execArgv);
+      child = forkWorker(s.env, flags.execArgv, folder);
     } catch (error) {
       return this.notStarted(age, error as Error);
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { HOSTD_CODE_DIR } from '../../paths.ts';
 import { heapShareMiB } from '../memory.ts';
 import { withoutSystemdVariables } from '../targets/systemd.ts';
+import type { Folder } from './generation.ts';
 
 /** The built worker entry, next to the CLI in dist/. */
 export const WORKER_ENTRY = join(HOSTD_CODE_DIR, 'worker.js');
@@ -49,10 +50,11 @@ export function workerFlags(flags: readonly string[], id: number, workers: numbe
   return { execArgv, inspector, note };
 }
 
-/** Forks a worker with the primary's environment (systemd's variables removed) plus `env`, and `execArgv`. */
-export function forkWorker(env: Readonly<Record<string, string>>, execArgv: readonly string[]): ChildProcess {
+/** Forks a worker in its generation's `folder`, with the primary's environment (systemd's variables removed) plus `env`, and `execArgv`. */
+export function forkWorker(env: Readonly<Record<string, string>>, execArgv: readonly string[], folder: Folder): ChildProcess {
   return fork(WORKER_ENTRY, [], {
-    env: { ...withoutSystemdVariables(process.env), ...env },
+    cwd: folder.cwd,
+    env: { ...withoutSystemdVariables(process.env), ...(folder.pwd === undefined ? {} : { PWD: folder.pwd }), ...env },
     execArgv: [...execArgv],
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
