@@ -67,6 +67,34 @@ function rawRequest(port: number, before: Buffer, options: { host?: string; piec
   });
 }
 
+/** Requests one after another on one keep-alive connection to `port`, each with its own headers, after `before` (a PROXY header). Resolves with what the app saw of each. */
+function keptRequests(port: number, before: Buffer, each: readonly string[]): Promise<Seen[]> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect(port, '127.0.0.1');
+    const seen: Seen[] = [];
+    let text = '';
+    const send = () => socket.write(`GET /seen HTTP/1.1\r\nHost: x\r\n${each[seen.length]!}\r\n`);
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`connection closed after ${seen.length} of ${each.length} answers: ${text}`)));
+    socket.on('connect', () => {
+      socket.write(before);
+      send();
+    });
+    socket.on('data', (chunk) => {
+      text += chunk;
+      const end = text.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(text.slice(0, end));
+      if (end < 0 || length === null || text.length < end + 4 + Number(length[1])) return;
+      seen.push(JSON.parse(text.slice(end + 4, end + 4 + Number(length[1]))) as Seen);
+      text = text.slice(end + 4 + Number(length[1]));
+      if (seen.length < each.length) return void send();
+      socket.removeAllListeners('close');
+      socket.destroy();
+      resolve(seen);
+    });
+  });
+}
+
 const body = (response: string): Seen => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as Seen;
 
 describe('behind a proxy', () => {
@@ -117,6 +145,36 @@ describe('behind a proxy', () => {
     // A chain of 700 hops (as long as limit_request_field_size lets a header be): read from its end, in bounded work.
     const long = await rawRequest(six.port, Buffer.alloc(0), { host: '::1', headers: `X-Forwarded-For: ${'1.2.3.4, '.repeat(700)}5.6.7.8\r\n` });
     expect(body(long).client.address).toBe('5.6.7.8');
+  });
+
+  it('on a keep-alive connection, each request is judged by its own forwarding headers, and an untrusted peer stays the client of every one', async () => {
+    const trusted = await start("bind: '127.0.0.1:0',");
+    const kept = await keptRequests(trusted.port, Buffer.alloc(0), ['X-Forwarded-For: 198.51.100.1\r\n', '', 'X-Forwarded-For: 198.51.100.2\r\nX-Forwarded-Proto: https\r\n', 'X-Forwarded-Proto: https\r\n']);
+    // One connection all along: the same peer port on every answer.
+    expect(new Set(kept.map((s) => s.socket[1])).size).toBe(1);
+    const peerPort = kept[0]!.socket[1];
+    expect(kept.map((s) => s.client)).toEqual([
+      { address: '198.51.100.1', port: null, proto: 'http', verified: null },
+      { address: '127.0.0.1', port: peerPort, proto: 'http', verified: null },
+      { address: '198.51.100.2', port: null, proto: 'https', verified: null },
+      { address: '127.0.0.1', port: peerPort, proto: 'https', verified: null },
+    ]);
+    await run!.stop();
+    const untrusted = await start("bind: '127.0.0.1:0', forwarded_allow_ips: ['10.0.0.0/8'],");
+    const spoofed = await keptRequests(untrusted.port, Buffer.alloc(0), ['', 'X-Forwarded-For: 6.6.6.6\r\n', 'Forwarded: for=6.6.6.6;proto=https\r\n']);
+    expect(spoofed.map((s) => s.client)).toEqual(Array(3).fill({ address: '127.0.0.1', port: spoofed[0]!.socket[1], proto: 'http', verified: null }));
+    await run!.stop();
+    // Under proxy_protocol, the client the header named is every request's peer, and the proxy's forwarding headers are not its.
+    const proxied = await start("bind: '127.0.0.1:0', proxy_protocol: true, forwarded_allow_ips: ['127.0.0.1', '192.0.2.0/24'],");
+    const header = proxyV1({ address: '192.0.2.9', port: 4321 }, { address: '127.0.0.1', port: proxied.port });
+    const behind = await keptRequests(proxied.port, header, ['', 'X-Forwarded-For: 203.0.113.5\r\n']);
+    expect(behind.map((s) => s.client)).toEqual([
+      { address: '192.0.2.9', port: 4321, proto: 'http', verified: null },
+      { address: '203.0.113.5', port: null, proto: 'http', verified: null },
+    ]);
+    const untrustedClient = proxyV1({ address: '198.51.100.9', port: 4321 }, { address: '127.0.0.1', port: proxied.port });
+    const direct = await keptRequests(proxied.port, untrustedClient, ['X-Forwarded-For: 6.6.6.6\r\n', '']);
+    expect(direct.map((s) => s.client)).toEqual(Array(2).fill({ address: '198.51.100.9', port: 4321, proto: 'http', verified: null }));
   });
 
   it('proxy_protocol: v1 and v2 headers, even split into single bytes, give the app, the hooks and the log the client', async () => {

@@ -60,13 +60,22 @@ export type ForwardedClient = Pick<Client, 'address' | 'port' | 'proto'>;
  */
 export function clientOf(headers: ForwardingHeaders, peer: { address?: string | undefined; port?: number | undefined }, scheme: Client['proto'], trusts: Trusts): ForwardedClient {
   const direct: ForwardedClient = { address: peer.address ? plainAddress(peer.address) : null, port: peer.port ?? null, proto: scheme };
-  if (!trusts(peer.address)) return direct;
+  return trusts(peer.address) ? forwardedClient(headers, direct, trusts) : direct;
+}
+
+/**
+ * What the forwarding headers say of the client, from a peer already known to be trusted
+ * (`direct`: that peer as a client); `direct` itself when they say nothing of it. A worker
+ * judges the peer once per connection (worker/client.ts) and calls this per request.
+ */
+export function forwardedClient(headers: ForwardingHeaders, direct: ForwardedClient, trusts: Trusts): ForwardedClient {
   const forwarded = headerText(headers.forwarded);
   const forwardedProto = headerText(headers['x-forwarded-proto']);
   const forwardedFor = headerText(headers['x-forwarded-for']);
   if (forwarded === null && forwardedFor === null) {
     // Only the scheme is forwarded (a TLS terminator in front): the peer stays the client.
-    return { address: direct.address, port: direct.port, proto: proto(forwardedProto?.split(',').at(-1)) ?? scheme };
+    const scheme = forwardedProto === null ? null : proto(forwardedProto.split(',').at(-1));
+    return scheme === null || scheme === direct.proto ? direct : { address: direct.address, port: direct.port, proto: scheme };
   }
   if (forwarded === null) return walkForwardedFor(forwardedFor!, forwardedProto, direct, trusts);
   const hops = forwardedHops(forwarded);
@@ -93,16 +102,28 @@ function walkForwardedFor(text: string, protoText: string | null, client: Forwar
   const nodes = index + 1;
   for (let end = text.length, hops = 0; hops < MAX_HOPS; hops++, index--) {
     const start = text.lastIndexOf(',', end - 1) + 1;
-    const node = nodeAddress(text.slice(start, end));
+    // The node without the blanks around it, sliced once.
+    let from = start;
+    let to = end;
+    while (from < to && isBlank(text.charCodeAt(from))) from++;
+    while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+    const nodeText = text.slice(from, to);
+    // A bare IPv4 address, the common node, is judged by its number: parsed once, no object made.
+    const ipv4 = ipv4Number(nodeText);
+    const node = ipv4 >= 0 ? null : nodeAddress(nodeText);
     // Malformed or `unknown`: nothing further left can be believed.
-    if (node === null) break;
+    if (ipv4 < 0 && node === null) break;
     const scheme = protos === null ? null : proto(protos.length === nodes ? protos[index] : protos[protos.length - 1]);
     // Fields written out: V8 built `{ ...node, proto }` on its slow path, about 1 µs a request.
-    client = { address: node.address, port: node.port, proto: scheme ?? client.proto };
-    if (!trusts(node.address) || start === 0) break;
+    client = { address: node === null ? nodeText : node.address, port: node === null ? null : node.port, proto: scheme ?? client.proto };
+    if (!(ipv4 >= 0 ? trusts.ipv4(ipv4) : trusts(node!.address)) || start === 0) break;
     end = start - 1;
   }
   return client;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /** A header's value as one string (Node joins repeated X-Forwarded-For with ", "), or null. */

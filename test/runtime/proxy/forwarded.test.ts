@@ -146,7 +146,7 @@ describe('the parts read on every request', () => {
       }
       return client;
     };
-    const hop = fc.oneof(fc.constantFrom('10.1.2.3', '127.0.0.1', '198.51.100.7', '[::1]:80', '10.0.0.1:8080', 'junk', '', ' 10.9.9.9 '), fc.ipV4());
+    const hop = fc.oneof(fc.constantFrom('10.1.2.3', '127.0.0.1', '198.51.100.7', '[::1]:80', '10.0.0.1:8080', 'junk', '', ' 10.9.9.9 ', '\t198.51.100.7 ', '\u00a010.1.2.3', ' [::1] '), fc.ipV4());
     // An empty header is no header (the scheme alone is forwarded then): the cases above.
     const chain = fc.array(hop, { minLength: 1, maxLength: 40 }).map((hops) => hops.join(',')).filter((xff) => xff !== '');
     const protos = fc.option(fc.array(fc.constantFrom('http', 'https', ' HTTPS', 'wss', 'x'), { minLength: 1, maxLength: 40 }).map((p) => p.join(',')), { nil: undefined });
