@@ -329,12 +329,15 @@ class Worker {
     };
     const tls = this.boot.tls;
     const http = tls !== null ? createHttpsServer(options, s, tls) : createHttpServer(options);
-    http.on(tls !== null ? 'secureConnection' : 'connection', (socket: Socket) => {
-      this.connections.addHttp(socket);
-      // A PROXY header named the client on the TCP socket under this TLS one: the app reads it here.
-      const client = proxiedOf(socket)?.client;
-      if (client) showClient(socket, client.address, client.port);
-    });
+    if (tls === null) http.on('connection', (socket: Socket) => this.connections.addHttp(socket));
+    else {
+      http.on('secureConnection', (socket: Socket) => {
+        this.connections.addHttp(socket);
+        // A PROXY header named the client on the TCP socket under this TLS one: the app reads it here too.
+        const client = proxiedOf(socket)?.client;
+        if (client) showClient(socket, client.address, client.port);
+      });
+    }
     // A refused handshake (no client certificate under cert_reqs "required", one from another CA, a scanner):
     // Node closes the connection either way; at debug level, since anyone can cause one.
     if (tls !== null) http.on('tlsClientError', (error: Error, socket: Socket) => this.log.debug(`worker ${this.boot.id}: a TLS handshake from ${socket.remoteAddress ?? 'a client'} failed: ${error.message}`));
