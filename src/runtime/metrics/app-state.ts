@@ -118,11 +118,14 @@ interface WorkerState {
   resync: boolean;
   /** Families it defines with another type than the one merged: retried once that one is gone. */
   readonly conflicts: Set<string>;
-  /** Its unasked last answer began: a worker sends one as it exits, so any more (app code can send anything) are ignored. */
-  lastBegun: boolean;
+  /** Its unasked last answer, once it began: a worker sends one as it exits, so any more (app code can send anything) are ignored. */
+  lastAnswer: LastAnswer | null;
 }
 
 export type PartResult = 'more' | 'done' | 'failed' | 'ignored';
+
+/** A worker's last answer: its parts are coming, or it came and is used, or it failed (the answer before it stands). */
+export type LastAnswer = 'coming' | 'used' | 'failed';
 
 const isNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < MAX_SERIES_NUMBER;
 
@@ -218,7 +221,7 @@ export class AppMetrics {
   ask(age: number, id: number): { epoch: number; known: number } {
     let w = this.workers.get(age);
     if (w === undefined) {
-      w = { epoch: 0, defs: new Map(), defined: 0, known: 0, last: null, pending: null, resync: false, conflicts: new Set(), lastBegun: false };
+      w = { epoch: 0, defs: new Map(), defined: 0, known: 0, last: null, pending: null, resync: false, conflicts: new Set(), lastAnswer: null };
       this.workers.set(age, w);
     }
     // Definitions pile up as series come and go; a worker renumbers long before this.
@@ -233,7 +236,13 @@ export class AppMetrics {
     if (w === undefined) return;
     // Its parts may still come: without the rest of this answer, its numbering cannot be trusted.
     if (w.pending !== null) w.resync = true;
+    if (w.pending?.id === LAST_ANSWER_ID) w.lastAnswer = 'failed';
     w.pending = null;
+  }
+
+  /** Where worker `age`'s unasked last answer is; null before it began. */
+  lastAnswer(age: number): LastAnswer | null {
+    return this.workers.get(age)?.lastAnswer ?? null;
   }
 
   /**
@@ -244,9 +253,9 @@ export class AppMetrics {
   part(age: number, part: ScrapePart): PartResult {
     // A worker's last answer comes unasked, after any it was asked for: it is waited for from its first part, once.
     if (part.id === LAST_ANSWER_ID && this.workers.get(age)?.pending?.id !== LAST_ANSWER_ID) {
-      if (this.workers.get(age)?.lastBegun === true) return 'ignored';
+      if (this.workers.get(age)?.lastAnswer != null) return 'ignored';
       this.ask(age, LAST_ANSWER_ID);
-      this.workers.get(age)!.lastBegun = true;
+      this.workers.get(age)!.lastAnswer = 'coming';
     }
     const w = this.workers.get(age);
     const pending = w?.pending;
@@ -256,7 +265,7 @@ export class AppMetrics {
     if (part.families === null) {
       // "No registry" ends an answer only as its one part.
       if (pending.parts > 0) return this.fail(w, true);
-      w.pending = null;
+      this.complete(w);
       this.background(() => this.apply(age, w, NO_ANSWER));
       return 'done';
     }
@@ -287,7 +296,7 @@ export class AppMetrics {
       if (pending.answer.series.length > MAX_SERIES) return this.fail(w, true);
     }
     if (!part.last) return 'more';
-    w.pending = null;
+    this.complete(w);
     this.background(() => this.apply(age, w, pending.answer));
     return 'done';
   }
@@ -367,7 +376,14 @@ export class AppMetrics {
     });
   }
 
+  /** The answer coming in is complete (it is applied next). */
+  private complete(w: WorkerState): void {
+    if (w.pending?.id === LAST_ANSWER_ID) w.lastAnswer = 'used';
+    w.pending = null;
+  }
+
   private fail(w: WorkerState, outOfStep: boolean): PartResult {
+    if (w.pending?.id === LAST_ANSWER_ID) w.lastAnswer = 'failed';
     w.pending = null;
     if (outOfStep) w.resync = true;
     return 'failed';

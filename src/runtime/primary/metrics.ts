@@ -3,7 +3,8 @@
  * prom-client metrics, merged across workers, in one scrape. hostd's counts come from the
  * supervisor core (fed by the workers' heartbeats, so counting costs no IPC per request);
  * the app's are asked of each serving or stopping worker at scrape time, and a stopped
- * worker sends its last answer as it exits (metrics/app-state.ts merges them). Scrapes that
+ * worker sends its last answer as it exits (metrics/app-state.ts merges them): it answers
+ * nothing after that, so that answer (once it began) answers the scrapes until it is gone. Scrapes that
  * come while one is collecting share its collection and its answer; a worker whose answer
  * does not come within SCRAPE_WAIT_MS is counted, and its last answer is used. The listener keeps at most MAX_CONNECTIONS connections, each for as long as it
  * is used, so a flood of them cannot take the descriptors the app and the workers need.
@@ -332,6 +333,14 @@ export class MetricsEndpoint {
         collection.settle(false, false);
         collection = undefined;
       }
+      // Its last answer, once it began, answers this scrape: the worker answers nothing after it (its channel is about to close).
+      const last = worker.state === 'stopping' ? this.app.lastAnswer(worker.age) : null;
+      if (last === 'used') continue;
+      if (last === 'failed') {
+        waits.push(Promise.resolve(false));
+        continue;
+      }
+      if (last === 'coming') collection ??= this.track(worker.age, LAST_ANSWER_ID, false);
       // A worker busy with an earlier round's collection is waited for, not asked again. A stopping one still counts
       // (the requests it drains, its exit hooks) and answers: asked too, if it served.
       if (collection === undefined && (worker.state === 'serving' || (worker.state === 'stopping' && worker.readyAt !== null))) collection = this.collect(worker.age);
@@ -357,6 +366,11 @@ export class MetricsEndpoint {
     }
     // Reading a large registry may hold the worker's event loop: the primary does not take that for a hang.
     this.source.collecting(age, SCRAPE_WAIT_MS);
+    return this.track(age, id, true);
+  }
+
+  /** Waits for answer `id` of worker `age`: one it was `asked` for, or its last answer, which it sends unasked. */
+  private track(age: number, id: number, asked: boolean): Collection {
     let resolve!: (used: boolean) => void;
     const collection: Collection = {
       id,
@@ -365,7 +379,7 @@ export class MetricsEndpoint {
       settle: (used, answered) => {
         if (this.collections.get(age) !== collection) return;
         this.collections.delete(age);
-        this.source.collected(age, answered);
+        if (asked) this.source.collected(age, answered);
         resolve(used);
       },
     };

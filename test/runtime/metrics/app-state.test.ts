@@ -369,7 +369,9 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
       });
       return results;
     };
+    expect(state.lastAnswer(1)).toBe(null);
     expect(await sendLast()).toContain('done');
+    expect(state.lastAnswer(1)).toBe('used');
     hits.inc(40);
     for (let i = 0; i < 5; i++) expect((await sendLast()).every((r) => r === 'ignored')).toBe(true);
     expect((await scrape(state)).get('app_hits_total')).toBe(2);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseToPrimary, type ToWorker } from '../../../src/runtime/ipc.ts';
 import { ScrapeEncoder } from '../../../src/runtime/metrics/encoder.ts';
 import { histogram } from '../../../src/runtime/metrics/histogram.ts';
-import type { ScrapePart, ScrapeRequest } from '../../../src/runtime/metrics/wire.ts';
+import { LAST_ANSWER_ID, type ScrapePart, type ScrapeRequest } from '../../../src/runtime/metrics/wire.ts';
 import { awakeAt, awakeClock, awakeSeen, observe, ticked } from '../../../src/runtime/primary/core/awake.ts';
 import { ABANDON_MS, MetricsEndpoint, type MetricsSource, within } from '../../../src/runtime/primary/metrics.ts';
 import type { WorkerView } from '../../../src/runtime/primary/worker-record.ts';
@@ -46,7 +46,7 @@ const WORKER: WorkerView = {
  * that ended. `stall(ms)` is a SIGSTOP of that long: real time (performance.now() included)
  * jumps and the tick comes late.
  */
-async function primary() {
+async function primary(worker: () => WorkerView = () => WORKER) {
   let shift = 0;
   vi.spyOn(performance, 'now').mockImplementation(() => realNow() + shift);
   const clock = awakeClock();
@@ -64,7 +64,7 @@ async function primary() {
     startedAt: new Date(),
     workers: () => {
       rounds++;
-      return [WORKER];
+      return [worker()];
     },
     waiting: () => 0,
     queue: () => histogram([1]),
@@ -120,6 +120,85 @@ describe("the metrics endpoint's waits, in awake time (a stalled primary blames 
     expect(p.collected).toEqual([[1, true]]);
     expect(value(text, 'app_hits_total')).toBe(3);
     expect(value(text, 'hostd_scrape_errors_total')).toBe(1);
+  });
+});
+
+/**
+ * A worker of `registry` answering the endpoint through the real encoder: `answer(request)`,
+ * or its unasked last answer, `held` parts of it kept back until `rest()`.
+ */
+function appWorker(endpoint: MetricsEndpoint, registry: client.Registry) {
+  const encoder = new ScrapeEncoder();
+  const deliver = (part: ScrapePart) => endpoint.answer(1, parseToPrimary(JSON.parse(JSON.stringify(part))) as ScrapePart);
+  return {
+    answer: async (request: ScrapeRequest) => {
+      await encoder.encode(request, await registry.getMetricsAsJSON(), async (part) => {
+        deliver(part);
+        return true;
+      });
+    },
+    /** Sends its last answer but for its parts after the first `sent`; resolves with the parts held back. */
+    last: async (sent = Infinity) => {
+      const parts: ScrapePart[] = [];
+      await encoder.encode({ t: 'metrics', id: LAST_ANSWER_ID, epoch: 0, known: 0 }, await registry.getMetricsAsJSON(), async (part) => {
+        parts.push(part);
+        return true;
+      });
+      for (const part of parts.slice(0, sent)) deliver(part);
+      return { parts: parts.length, rest: () => parts.slice(sent).forEach(deliver) };
+    },
+  };
+}
+
+describe("a stopping worker's last answer answers the scrapes after it", () => {
+  it('a scrape between its last answer and its channel closing does not ask it, counts no error and uses the last answer', async () => {
+    let state: WorkerView['state'] = 'serving';
+    const p = await primary(() => ({ ...WORKER, state }));
+    const registry = new client.Registry();
+    const hits = new client.Counter({ name: 'app_hits_total', help: 'h', registers: [registry] });
+    hits.inc(3);
+    const w = appWorker(p.endpoint, registry);
+    const first = fetch(p.url).then((r) => r.text());
+    await waitUntil(() => p.sent.length === 1, 'the worker to be asked');
+    await w.answer(p.sent[0]!);
+    let text = await first;
+    expect(value(text, 'app_hits_total')).toBe(3);
+    expect(value(text, 'hostd_scrape_errors_total')).toBe(0);
+    // It stops: counts on while it drains, then sends its last answer as it exits, and answers nothing more.
+    state = 'stopping';
+    hits.inc(2);
+    await w.last();
+    text = await (await fetch(p.url)).text();
+    expect(p.sent).toHaveLength(1);
+    expect(value(text, 'app_hits_total')).toBe(5);
+    expect(value(text, 'hostd_scrape_errors_total')).toBe(0);
+  });
+
+  it('a scrape while its last answer is coming waits for the rest of it, without asking it: the answer is used and no error counted', async () => {
+    const p = await primary(() => ({ ...WORKER, state: 'stopping' }));
+    const registry = new client.Registry();
+    // More series than one part carries: the last answer comes in several.
+    const series = new client.Counter({ name: 'app_series_total', help: 's', labelNames: ['n'], registers: [registry] });
+    for (let i = 0; i < 20_000; i++) series.inc({ n: String(i) });
+    const w = appWorker(p.endpoint, registry);
+    const last = await w.last(1);
+    expect(last.parts).toBeGreaterThan(1);
+    const rounds = p.rounds();
+    const scrape = fetch(p.url).then((r) => r.text());
+    await waitUntil(() => p.rounds() > rounds, 'the scrape to begin its round');
+    last.rest();
+    const text = await scrape;
+    expect(p.sent).toHaveLength(0);
+    expect(text.match(/^app_series_total\{/gm)).toHaveLength(20_000);
+    expect(value(text, 'hostd_scrape_errors_total')).toBe(0);
+  });
+
+  it('a last answer that failed is counted at each scrape while its channel is open, and the worker is not asked', async () => {
+    const p = await primary(() => ({ ...WORKER, state: 'stopping' }));
+    p.endpoint.answer(1, { t: 'metrics', id: LAST_ANSWER_ID, epoch: 1, last: true, families: null, failed: true });
+    expect(value(await (await fetch(p.url)).text(), 'hostd_scrape_errors_total')).toBe(1);
+    expect(value(await (await fetch(p.url)).text(), 'hostd_scrape_errors_total')).toBe(2);
+    expect(p.sent).toHaveLength(0);
   });
 });
 
