@@ -19,7 +19,8 @@
  * So a merged counter (and a `_count` or bucket) never goes down while the primary runs; it
  * does not include what a worker counted after its last answer (a stopped worker sends one
  * as it exits, LAST_ANSWER_ID). What is kept is one sum per series (name and labels),
- * whichever workers counted it, for at most MAX_KEPT series: past that, what a gone worker
+ * whichever workers counted it, for a bounded number of series (twice the most the live
+ * workers had at once, within MIN_KEPT and MAX_KEPT): past that, what a gone worker
  * counted of a series not yet kept is dropped (and counted), so a label with a value per
  * process cannot grow the primary without end. Everything here is fed from untrusted
  * messages: each family, definition and value is checked before it is used; what fails a
@@ -130,16 +131,25 @@ export type LastAnswer = 'coming' | 'used' | 'failed';
 const isNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < MAX_SERIES_NUMBER;
 
 /**
- * The most series the primary holds for what gone workers and resets counted: as many as one
- * worker's answer may carry. A label with a value per process or per request, with workers
- * replaced (`max_requests`, `max_memory`), would otherwise grow the primary without end.
+ * The series the primary holds for what gone workers and resets counted are bounded, since a
+ * label with a value per process or per request, with workers replaced (`max_requests`,
+ * `max_memory`), would otherwise grow the primary without end: at KEPT_PER_LIVE times the most
+ * series the live workers had at once (an app's own series, however many, are all kept across
+ * a reload, with room for those a deploy removes), at least MIN_KEPT and at most MAX_KEPT. A
+ * held series costs the primary about 640 bytes (bench/scrape/kept.ts): MIN_KEPT is about
+ * 60 MiB, MAX_KEPT (as many as one worker's answer may carry) about 600 MiB, reached only by
+ * an app whose live series alone cost the primary half of that.
  */
+export const MIN_KEPT = 100_000;
 export const MAX_KEPT = MAX_SERIES;
+export const KEPT_PER_LIVE = 2;
 
 /** What the merge is told besides its failures. */
 export interface AppMetricsOptions {
-  /** The first time a kept series is dropped at the `maxKept` bound (a warning, once). */
-  readonly onDropped?: (maxKept: number) => void;
+  /** The first time a kept series is dropped at the bound (a warning, once), with the bound. */
+  readonly onDropped?: (bound: number) => void;
+  /** @default MIN_KEPT */
+  readonly minKept?: number;
   /** @default MAX_KEPT */
   readonly maxKept?: number;
 }
@@ -194,7 +204,10 @@ export class AppMetrics {
   private marks = 0;
   /** Series held (`Series.held`). */
   private held = 0;
-  /** The most series held, but for the rest of a group held. */
+  /** Series in a live worker's last answer (`Series.refs` above 0), and the most there were at once. */
+  private live = 0;
+  private peakLive = 0;
+  private readonly minKept: number;
   private readonly maxKept: number;
   /** Times what a gone worker or a reset had counted of a series was dropped, the series not being held at the bound. */
   dropped = 0;
@@ -204,12 +217,18 @@ export class AppMetrics {
     private readonly onError: (error: unknown) => void = () => {},
     private readonly options: AppMetricsOptions = {},
   ) {
+    this.minKept = options.minKept ?? MIN_KEPT;
     this.maxKept = options.maxKept ?? MAX_KEPT;
   }
 
   /** Series held for what gone workers and resets counted. */
   get heldSeries(): number {
     return this.held;
+  }
+
+  /** The most series held, but for the rest of a group held: KEPT_PER_LIVE times the most live at once, within [minKept, maxKept]. */
+  get keptBound(): number {
+    return Math.min(this.maxKept, Math.max(this.minKept, KEPT_PER_LIVE * this.peakLive));
   }
 
   /** Queues a task whose result nobody waits for. */
@@ -312,7 +331,7 @@ export class AppMetrics {
         for (let i = 0; i < series.length; i++) {
           const s = series[i]!;
           this.keep(s, values[i]!);
-          s.refs--;
+          if (--s.refs === 0) this.live--;
           if (slices.due()) await slices.next();
         }
         this.dropDefs(w);
@@ -483,7 +502,10 @@ export class AppMetrics {
       if (s.nowMark !== mark) {
         // Gone from its answer: removed, or reset to nothing.
         this.keep(s, before);
-        if (--s.refs === 0) this.sweep(s);
+        if (--s.refs === 0) {
+          this.live--;
+          this.sweep(s);
+        }
       } else {
         s.bothMark = mark;
         // A `_sum` follows its group only: going down alone, it is negative observations (legal), not a reset, and
@@ -492,23 +514,25 @@ export class AppMetrics {
       }
       if (slices.due()) await slices.next();
     }
-    for (const s of answer.series) if (s.bothMark !== mark) s.refs++;
+    for (const s of answer.series) if (s.bothMark !== mark && s.refs++ === 0) this.live++;
+    if (this.live > this.peakLive) this.peakLive = this.live;
     w.last = answer;
   }
 
   /**
    * What a series had counted stays in its sum (`kept`) when a worker stops counting it. Only a
    * finite value: one NaN or Infinity (prom-client's inc(NaN) takes it) would stay in the sum
-   * until hostd restarts. A series not yet held is held while fewer than `maxKept` are; past
+   * until hostd restarts. A series not yet held is held while fewer than `keptBound` are; past
    * that, its value is dropped (the series shows what live workers count, if any).
    */
   private keep(s: Series, value: number): void {
     if (!s.keeps || !Number.isFinite(value)) return;
     if (!s.held) {
       const group = this.group(s);
+      const bound = this.keptBound;
       // A group is held whole, or a histogram would be written in parts: its first sample decides (a hard bound stays).
-      if (this.held >= (group !== s && group.held ? 2 * this.maxKept : this.maxKept)) {
-        if (this.dropped++ === 0) this.options.onDropped?.(this.maxKept);
+      if (this.held >= (group !== s && group.held ? 2 * bound : bound)) {
+        if (this.dropped++ === 0) this.options.onDropped?.(bound);
         return;
       }
       s.held = true;

@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ChildExitReason, REASON_NAMES, REASONS } from '../../hooks/reasons.ts';
-import { AppMetrics, MAX_KEPT } from '../metrics/app-state.ts';
+import { AppMetrics, KEPT_PER_LIVE, MAX_KEPT, MIN_KEPT } from '../metrics/app-state.ts';
 import { type Family, type Format, negotiate, OPENMETRICS_EOF, OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderFamilies, type Sample } from '../metrics/exposition.ts';
 import { type Histogram, histogramSamples } from '../metrics/histogram.ts';
 import { addHistograms, HOOK_BUCKETS, type HookHistograms, hookDurations } from '../metrics/hooks.ts';
@@ -69,7 +69,7 @@ export interface MetricsSource {
 /** What the endpoint itself counted. */
 export interface EndpointCounts {
   readonly scrapeErrors: number;
-  /** Kept values of the app's series dropped at MAX_KEPT. */
+  /** Kept values of the app's series dropped at the bound of series kept. */
   readonly dropped: number;
 }
 
@@ -117,7 +117,7 @@ export function hostdFamilies(source: MetricsSource, counts: EndpointCounts): Fa
     one('hostd_start_time_seconds', 'When the primary started, in seconds since the Unix epoch.', 'gauge', source.startedAt.getTime() / 1000),
     one('hostd_generation', 'The config generation serving (1 at start, one more per successful reload).', 'gauge', source.generation()),
     one('hostd_scrape_errors_total', "Workers whose app metrics a scrape did not get within 1 s, or could not use (their last answer was used).", 'counter', counts.scrapeErrors),
-    one('hostd_app_series_dropped_total', `What gone workers (or resets) had counted of an app series, dropped: the primary keeps at most ${MAX_KEPT} such series.`, 'counter', counts.dropped),
+    one('hostd_app_series_dropped_total', `What gone workers (or resets) had counted of an app series, dropped: the primary keeps at most ${KEPT_PER_LIVE} times the most series the live workers had at once (at least ${MIN_KEPT}, at most ${MAX_KEPT}) such series.`, 'counter', counts.dropped),
     perWorker('hostd_worker_requests_in_flight', 'Requests a worker is answering, as of its last heartbeat (busy when above 0).', (w) => w.stats.inFlight),
     { ...perWorker('hostd_worker_requests_total', 'Requests a worker began in its life, as of its last heartbeat.', (w) => w.stats.requests), type: 'counter' },
     perWorker('hostd_worker_connections', 'Connections a worker holds, as of its last heartbeat.', (w) => w.connections),
@@ -178,10 +178,10 @@ export class MetricsEndpoint {
   private ids = 0;
   private scrapeErrors = 0;
   private readonly app = new AppMetrics((error) => this.source.log('error', `metrics_bind: merging the app metrics failed (please report it): ${(error as Error).stack ?? String(error)}`), {
-    onDropped: (max) =>
+    onDropped: (bound) =>
       this.source.log(
         'warning',
-        `metrics_bind: the app's metrics have ${max} series kept for workers that exited, the most the primary keeps (a label with a value per process or per request?); what exited workers counted of any other series is dropped from now on (hostd_app_series_dropped_total counts it)`,
+        `metrics_bind: the app's metrics have ${bound} series kept for workers that exited, the most the primary keeps (${KEPT_PER_LIVE} times the most series the live workers had at once, at least ${MIN_KEPT}, at most ${MAX_KEPT}; a label with a value per process or per request?); what exited workers counted of any other series is dropped while it keeps that many (hostd_app_series_dropped_total counts it)`,
       ),
   });
   private readonly collections = new Map<number, Collection>();

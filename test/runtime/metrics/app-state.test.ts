@@ -336,6 +336,45 @@ describe('merged counters stay counters (issue 24, item 7)', () => {
     expect((await scrape(state)).get('app_hits_total')).toBe(125);
   });
 
+  it('the bound of series kept follows the most series the live workers had at once (twice that, within minKept and maxKept): a label per process stops there, an app with more series than minKept keeps them all', async () => {
+    const dropped: number[] = [];
+    const state = new AppMetrics(undefined, { minKept: 10, maxKept: 1000, onDropped: (bound) => dropped.push(bound) });
+    expect(state.keptBound).toBe(10);
+    // Two live workers with 100 series every worker has (routes) and 20 with a label per process.
+    const live = new Map<number, Worker>();
+    const replace = async (age: number) => {
+      live.delete(age - 2);
+      const w = new Worker(age);
+      const routes = w.counter('app_routes_total', ['route']);
+      for (let i = 0; i < 100; i++) routes.inc({ route: `/r${i}` }, age);
+      const pids = w.counter('app_pids_total', ['pid', 'n']);
+      for (let i = 0; i < 20; i++) pids.inc({ pid: String(age), n: String(i) });
+      live.set(age, w);
+      // Gone before its replacement answers (max_requests, max_memory).
+      await state.forget(new Set(live.keys()));
+      for (const each of live.values()) await each.answer(state);
+    };
+    await replace(1);
+    await replace(2);
+    // 100 shared series and 2 × 20 of their own.
+    expect(state.keptBound).toBe(2 * 140);
+    let routes = 0;
+    for (let age = 3; age <= 40; age++) {
+      await replace(age);
+      const merged = await scrape(state);
+      const sum = [...merged].filter(([k]) => k.startsWith('app_routes_total')).reduce((n, [, v]) => n + v, 0);
+      expect(sum, `after worker ${age}`).toBeGreaterThanOrEqual(routes);
+      routes = sum;
+    }
+    expect(state.keptBound).toBe(280);
+    expect(state.heldSeries).toBeLessThanOrEqual(280);
+    expect(dropped).toEqual([280]);
+    // Every route series is held (the first kept), and each counts what every worker counted.
+    const merged = await scrape(state);
+    const counted = (i: number) => merged.get(`app_routes_total{route="/r${i}"}`);
+    for (let i = 0; i < 100; i++) expect(counted(i)).toBe((40 * 41) / 2);
+  });
+
   it("a worker's last answer, sent unasked as it exits, is used: in place of one it was asked for, and kept once it is gone", async () => {
     const state = new AppMetrics();
     const w = new Worker(1);
