@@ -287,12 +287,17 @@ export class MetricsEndpoint {
     }
     const format = negotiate(req.headers.accept);
     let body: Buffer;
+    // Not idle while it waits for the workers: that wait is bounded in the primary's awake time (SCRAPE_WAIT_MS), and an
+    // idle timeout (real time) that fell due while the primary was stopped would cut off the scrape it has the answers for.
+    socket.setTimeout(0);
     try {
       body = await this.scrape(format);
     } catch (error) {
       this.source.log('error', `metrics_bind: a scrape failed (please report it): ${(error as Error).stack ?? String(error)}`);
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error\n');
       return;
+    } finally {
+      socket.setTimeout(IDLE_MS);
     }
     res.writeHead(200, { 'content-type': format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT, 'content-length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
