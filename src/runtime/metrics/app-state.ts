@@ -134,7 +134,7 @@ const isNumber = (value: unknown): value is number => Number.isSafeInteger(value
  * The series the primary holds for what gone workers and resets counted are bounded, since a
  * label with a value per process or per request, with workers replaced (`max_requests`,
  * `max_memory`), would otherwise grow the primary without end: at KEPT_PER_LIVE times the most
- * series the live workers had at once (an app's own series, however many, are all kept across
+ * series the live workers had at once (an app's own series, up to MAX_KEPT, are all kept across
  * a reload, with room for those a deploy removes), at least MIN_KEPT and at most MAX_KEPT. A
  * held series costs the primary about 640 bytes (bench/scrape/kept.ts): MIN_KEPT is about
  * 60 MiB, MAX_KEPT (as many as one worker's answer may carry) about 600 MiB, reached only by

@@ -117,7 +117,7 @@ export function hostdFamilies(source: MetricsSource, counts: EndpointCounts): Fa
     one('hostd_start_time_seconds', 'When the primary started, in seconds since the Unix epoch.', 'gauge', source.startedAt.getTime() / 1000),
     one('hostd_generation', 'The config generation serving (1 at start, one more per successful reload).', 'gauge', source.generation()),
     one('hostd_scrape_errors_total', "Workers whose app metrics a scrape did not get within 1 s, or could not use (their last answer was used).", 'counter', counts.scrapeErrors),
-    one('hostd_app_series_dropped_total', `What gone workers (or resets) had counted of an app series, dropped: the primary keeps at most ${KEPT_PER_LIVE} times the most series the live workers had at once (at least ${MIN_KEPT}, at most ${MAX_KEPT}) such series.`, 'counter', counts.dropped),
+    one('hostd_app_series_dropped_total', `What gone workers (or resets) had counted of an app series, dropped: the primary keeps such series up to ${KEPT_PER_LIVE} times the most series the live workers had at once, at least ${MIN_KEPT} and at most ${MAX_KEPT}.`, 'counter', counts.dropped),
     perWorker('hostd_worker_requests_in_flight', 'Requests a worker is answering, as of its last heartbeat (busy when above 0).', (w) => w.stats.inFlight),
     { ...perWorker('hostd_worker_requests_total', 'Requests a worker began in its life, as of its last heartbeat.', (w) => w.stats.requests), type: 'counter' },
     perWorker('hostd_worker_connections', 'Connections a worker holds, as of its last heartbeat.', (w) => w.connections),
@@ -338,17 +338,18 @@ export class MetricsEndpoint {
         collection.settle(false, false);
         collection = undefined;
       }
+      // A stopping worker still counts (the requests it drains, its exit hooks) and answers: asked too, if it served.
+      const asks = worker.state === 'serving' || (worker.state === 'stopping' && worker.readyAt !== null);
       // Its last answer, once it began, answers this scrape: the worker answers nothing after it (its channel is about to close).
-      const last = worker.state === 'stopping' ? this.app.lastAnswer(worker.age) : null;
+      const last = asks && worker.state === 'stopping' ? this.app.lastAnswer(worker.age) : null;
       if (last === 'used') continue;
       if (last === 'failed') {
         waits.push(Promise.resolve(false));
         continue;
       }
       if (last === 'coming') collection ??= this.track(worker.age, LAST_ANSWER_ID, false);
-      // A worker busy with an earlier round's collection is waited for, not asked again. A stopping one still counts
-      // (the requests it drains, its exit hooks) and answers: asked too, if it served.
-      if (collection === undefined && (worker.state === 'serving' || (worker.state === 'stopping' && worker.readyAt !== null))) collection = this.collect(worker.age);
+      // A worker busy with an earlier round's collection is waited for, not asked again.
+      if (collection === undefined && asks) collection = this.collect(worker.age);
       if (collection !== undefined) waits.push(collection.done);
     }
     const results = await within(waits, SCRAPE_WAIT_MS, () => this.source.awake());
