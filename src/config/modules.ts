@@ -12,7 +12,7 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileModule, type CompileMode, type ModuleBody, type ModuleExports, resolvePackage } from './load.ts';
 import { isOwnModule, MODULE_SYNTAX, TYPESCRIPT } from './module-syntax.ts';
-import { NATIVE_TYPESCRIPT, NativeLoader } from './native.ts';
+import { NATIVE_TYPESCRIPT, type NativeGraph, NativeLoader } from './native.ts';
 import { quote } from '../text.ts';
 import { importLine, ModuleLoadError, type ModulePlace } from './user-error.ts';
 
@@ -74,15 +74,23 @@ export class ModuleGraph {
     private readonly replay: ModuleSources = {},
     private readonly known: RootLoaders = {},
   ) {
-    this.native = NATIVE_TYPESCRIPT
-      ? new NativeLoader({
-          source: (file) => this.source(file),
-          pathTarget: (specifier, parentFile) => (isPathSpecifier(specifier) ? this.findLocal(specifierPath(specifier, parentFile)) : null),
-          notFound: (specifier, parentFile) => this.notFound(specifier, parentFile),
-          parseJson,
-          importNow: (file) => namespaceOf(this.requireLocal(file)),
-        })
-      : null;
+    this.native = NATIVE_TYPESCRIPT ? new NativeLoader(this.nativeGraph(), ModuleGraph.fromDisk) : null;
+  }
+
+  /** A new graph of the files on disk now, as Node's module hooks see it: what a released graph's modules import through (native.ts). */
+  private static fromDisk(): NativeGraph {
+    return new ModuleGraph().nativeGraph();
+  }
+
+  /** The graph as Node's module hooks see it (native.ts). */
+  private nativeGraph(): NativeGraph {
+    return {
+      source: (file) => this.source(file),
+      pathTarget: (specifier, parentFile) => (isPathSpecifier(specifier) ? this.findLocal(specifierPath(specifier, parentFile)) : null),
+      notFound: (specifier, parentFile) => this.notFound(specifier, parentFile),
+      parseJson,
+      importNow: (file) => namespaceOf(this.requireLocal(file)),
+    };
   }
 
   /**

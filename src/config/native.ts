@@ -25,7 +25,12 @@
  * through it the graph, its texts and modules) only while the graph is in use: a probe's
  * until it settles, the graph's own until the graph is released (a generation the primary
  * forgot) and no import of it is under way, so that a primary reloaded many times holds its
- * live generations' alone.
+ * live generations' alone. An import a released graph's module makes later (a timer a hook left
+ * behind) is still resolved as the graph resolved it, not by Node's own resolution (which finds
+ * no `./x.js` for `./x.ts`, and would give a tagged module the files' own URLs: another
+ * generation's instance): its URL says whose it was (the tag, or the first graph's own URLs,
+ * which are kept), so a module the graph loaded is the instance Node keeps at that URL, and one
+ * it never loaded is read from disk then, by a new graph, as any graph reads a module first.
  */
 import { realpathSync } from 'node:fs';
 import module, { isBuiltin } from 'node:module';
@@ -49,6 +54,9 @@ export interface NativeGraph {
   /** What an import of local module `file` yields, evaluated now, synchronously, as jiti's path evaluates a required module. */
   importNow(file: string): ModuleExports;
 }
+
+/** A new graph of the files as they are on disk: what a released graph's modules import through. */
+export type NewGraph = () => NativeGraph;
 
 interface Hooks {
   resolve(specifier: string, context: ResolveContext, next: (specifier: string, context: ResolveContext) => ResolveResult): ResolveResult;
@@ -89,6 +97,9 @@ const STRIP_MODE = `strip; amaro ${(process.versions as { amaro?: string }).amar
 /** Thrown by the probe's first module to run: every local module linked. A string, so no stack is captured. */
 const PROBE_DONE = `hostd: probe of ${process.pid}:${Math.random()}`;
 
+/** The URL of a module of a graph that is not the first of its process (a reload's), in use or released. */
+const TAGGED_URL = /\?hostd-config=\d+$/;
+
 /** A module Node cannot load for the graph: the root is jiti's. */
 class NotNative extends Error {}
 
@@ -106,6 +117,8 @@ interface Owner {
   readonly probe: boolean;
   /** The URLs handed out for it, forgotten together. */
   readonly urls: Set<string>;
+  /** A released graph's, made for one import its module made: its URLs are not the hooks' to keep. */
+  readonly released?: true;
 }
 
 /** Every URL the hooks handed out for a graph in use, and whose it is. */
@@ -115,6 +128,10 @@ let graphs = 0;
 let probes = 0;
 /** Whether some graph of this process already uses the files' own URLs. */
 let ownUrlsTaken = false;
+/** The URLs of that graph once it is released: no tag says they were a graph's. One graph's modules at most. */
+const releasedOwnUrls = new Set<string>();
+/** How a released graph's module imports (the same function from every graph: it keeps none of them). */
+let newGraph: NewGraph | undefined;
 
 /** How many module URLs the hooks know now: those of the graphs in use (a primary's debug log, tests). */
 export function knownUrlCount(): number {
@@ -149,7 +166,12 @@ export class NativeLoader {
   private loading = 0;
   private released = false;
 
-  constructor(private readonly graph: NativeGraph) {
+  /** `afresh`: a new graph of the files on disk, for imports this graph's modules make once it is released. */
+  constructor(
+    private readonly graph: NativeGraph,
+    afresh: NewGraph,
+  ) {
+    newGraph = afresh;
     this.probe = { graph, tag: `?hostd-probe=${this.id}`, probe: true, urls: new Set() };
   }
 
@@ -176,7 +198,8 @@ export class NativeLoader {
 
   /**
    * The graph is done with (a generation forgotten, a load that failed): the hooks forget its
-   * URLs once no import of it is under way. An import() its modules start later is Node's own.
+   * URLs once no import of it is under way. An import() its modules start later goes through
+   * a new graph of the files on disk (ownerOf).
    */
   release(): void {
     this.released = true;
@@ -203,18 +226,30 @@ export class NativeLoader {
   }
 }
 
-/** The URL of `file` for `owner`, now known to the hooks. */
+/** The URL of `file` for `owner`, now known to the hooks (a released graph's: known by its tag, or kept among the own URLs). */
 function claim(file: string, owner: Owner): string {
   const url = pathToFileURL(file).href + owner.tag;
-  owners.set(url, owner);
+  if (owner.released === undefined) owners.set(url, owner);
   owner.urls.add(url);
   return url;
 }
 
 /** The hooks no longer know `owner`'s URLs; Node's module map keeps what it loaded at them. */
 function forget(owner: Owner): void {
-  for (const url of owner.urls) owners.delete(url);
+  for (const url of owner.urls) {
+    owners.delete(url);
+    if (!owner.probe && owner.tag === '') releasedOwnUrls.add(url);
+  }
   owner.urls.clear();
+}
+
+/** Who serves `url`: the graph in use that it is a module of, or, for a released graph's module, a new graph of the files on disk. */
+function ownerOf(url: string): Owner | undefined {
+  const owner = owners.get(url);
+  if (owner !== undefined || newGraph === undefined) return owner;
+  const tag = TAGGED_URL.exec(url)?.[0] ?? (releasedOwnUrls.has(url) ? '' : undefined);
+  if (tag === undefined) return undefined;
+  return { graph: newGraph(), tag, probe: false, urls: tag === '' ? releasedOwnUrls : new Set(), released: true };
 }
 
 function register(): void {
@@ -229,7 +264,7 @@ function resolve(specifier: string, context: ResolveContext, next: (specifier: s
   // process: a config reached through a release symlink (current -> releases/N) would load the first release at
   // every reload, and its probe would run the user's code, its URL no longer the graph's.
   if (owners.has(specifier)) return { url: specifier, shortCircuit: true };
-  const owner = context.parentURL === undefined ? undefined : owners.get(context.parentURL);
+  const owner = context.parentURL === undefined ? undefined : ownerOf(context.parentURL);
   if (owner === undefined) {
     if (context.parentURL !== undefined && PROBE_URL.test(context.parentURL)) throw new NotNative(`${context.parentURL}: its probe is over`);
     return next(specifier, context);
@@ -268,7 +303,7 @@ function realParent(file: string): string {
 
 /** A graph's module: its generation's text, as an ES module Node can run. */
 function load(url: string, context: object, next: (url: string, context: object) => LoadResult): LoadResult {
-  const owner = owners.get(url);
+  const owner = ownerOf(url);
   if (owner === undefined) {
     if (PROBE_URL.test(url)) throw new NotNative(`${url}: its probe is over`);
     return next(url, context);

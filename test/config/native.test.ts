@@ -154,6 +154,25 @@ describe.skipIf(!NATIVE_TYPESCRIPT)("the URLs Node's module hooks know", () => {
     expect(knownUrlCount()).toBe(before);
   });
 
+  it("serve a released graph's module that imports later (a timer it left) as the graph did, and keep none of it", async () => {
+    const dir = project({
+      'lib.ts': 'export const workers: number = 2;\n',
+      'lazy.ts': 'export enum Lazy { Low = 1, High }\n',
+      'hostd.config.ts': "import { workers } from './lib.ts';\nexport const later = () => Promise.all([import('./lib.js'), import('./lazy')]);\nexport default { workers };\n",
+    });
+    const before = knownUrlCount();
+    const graph = new ModuleGraph();
+    const path = join(dir, 'hostd.config.ts');
+    const exports = await graph.import(path, path);
+    graph.release();
+    expect(knownUrlCount()).toBe(before);
+    writeFileSync(join(dir, 'lib.ts'), 'export const workers: number = 3;\n');
+    const [late, lazy] = await (exports.later as () => Promise<Record<string, unknown>[]>)();
+    // The instance the graph loaded, not the file as it is now; a module it never loaded, from disk then (an enum: evaluated as jiti does).
+    expect([late!.workers, (lazy!.Lazy as Record<string, number>).High]).toEqual([2, 2]);
+    expect(knownUrlCount()).toBe(before);
+  });
+
   it('are released with the config resolved through them, and at once for a config that fails to resolve', async () => {
     const dir = project(THREE);
     const inputs = { command: 'check', cwd: dir, requireFile: true, flags: {}, env: {} } as const;

@@ -88,6 +88,42 @@ describe('generations are snapshots', () => {
   });
 });
 
+describe("an import a generation's code makes after the primary released it (a timer it left behind)", () => {
+  it('is resolved as its generation resolved it: a module the generation loaded is its instance, one it never loaded is read from disk then', async () => {
+    const dir = generationProject();
+    writeFileSync(join(dir, 'lazy.ts'), "export const LAZY: string = 'lazy';\n");
+    writeFileSync(join(dir, 'level.ts'), 'export enum Level { Low = 1, High }\n');
+    // Each generation's timer (on_starting's in generation 1, on_reload's in 2 and 3) waits for the gate file, then imports: marker.ts
+    // by the name TypeScript allows (`.js`) and its own, a module without its extension and one with an enum, none of which Node's
+    // own resolution and loading would find or run from a module Node loaded.
+    const late = `{
+    const timer = setInterval(async () => {
+      if (!existsSync(new URL('./gate', import.meta.url))) return;
+      clearInterval(timer);
+      const take = (loading: Promise<any>, value: (m: any) => unknown) => loading.then((m) => String(value(m)), (error: Error) => \`\${error.name}: \${error.message.split('\\n')[0]}\`);
+      const found = [await take(import('./marker.js'), (m) => m.MARKER), await take(import('./marker.ts'), (m) => m.MARKER), await take(import('./lazy'), (m) => m.LAZY), await take(import('./level.ts'), (m) => m.Level.High)];
+      rec(\`late \${MARKER}: \${found.join(' ')}\`);
+    }, 20);
+    timer.unref();
+  }`;
+    const hooks = `on_starting: () => ${late}, on_reload: () => ${late},`;
+    writeFileSync(join(dir, 'hostd.config.ts'), `import { existsSync } from 'node:fs';\n${config('./app.mjs').replace('workers: 1,', `workers: 1, loglevel: 'debug', ${hooks}`)}`);
+    const log = hooksLog(dir);
+    const hostd = startHostd(dir);
+    await hostd.ready();
+    for (const [marker, released] of [['v2', 1], ['v3', 2]] as const) {
+      writeFileSync(join(dir, 'marker.ts'), `export const MARKER: string = '${marker}';\n`);
+      hostd.signal('SIGHUP');
+      await hostd.waitForOutput(new RegExp(`released generation ${released}'s config modules`));
+    }
+    // Generation 1 took the files' own URLs, generation 2 URLs of its own (native.ts): both are gone from the module hooks; 3 serves.
+    writeFileSync(join(dir, 'gate'), '');
+    await waitUntil(() => count(records(log), /^late /) === 3, () => `three late imports (have: ${records(log).join(' | ')})`);
+    expect(records(log).filter((l) => l.startsWith('late ')).sort()).toEqual(['late v1: v1 v1 lazy 2', 'late v2: v2 v2 lazy 2', 'late v3: v3 v3 lazy 2']);
+    expect((await hostd.stop()).code).toBe(0);
+  });
+});
+
 describe.skipIf(!NATIVE_TYPESCRIPT)("a generation's config modules, loaded by Node (22.18+)", () => {
   it('are released when the primary forgets the generation: reloaded many times, a failed reload among them, it keeps the live one\'s alone', async () => {
     const dir = generationProject();
