@@ -13,7 +13,7 @@ import { locateModule, splitAppSpec } from './app-spec.ts';
 import { mergeHooks } from './layer-walk.ts';
 import { configLayers, defaultsLayer, envEntries, flagEntries, type Layer, textLayer } from './layers.ts';
 import { loadConfigFile, withinConfigTimeout } from './load.ts';
-import { knownLoaders, ModuleGraph } from './modules.ts';
+import { ModuleGraph } from './modules.ts';
 import { transformsOf } from './transform-cache.ts';
 import { envName, type HookName, RULES, type SettingName, SETTINGS } from './settings.ts';
 import { type ConfigInputs, locateConfigFile } from './locate.ts';
@@ -27,7 +27,7 @@ const graphs = new WeakMap<ResolvedConfig, ModuleGraph>();
 
 export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedConfig> {
   // One graph for the file, its presets and its hook references: one instance of each module.
-  const graph = new ModuleGraph(inputs.modules, knownLoaders(inputs.loaders));
+  const graph = new ModuleGraph(inputs.modules);
   const load: { running?: Promise<unknown> } = {};
   try {
     const config = await resolveThrough(graph, inputs, load);
