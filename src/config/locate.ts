@@ -8,7 +8,7 @@ import { HostdError } from '../errors.ts';
 import { displayPath, printablePath } from '../paths.ts';
 import { escapeControls } from '../text.ts';
 import { CONFIG_FILE_NAMES, findConfigFile } from './discover.ts';
-import type { ModuleSources, RootLoaders } from './modules.ts';
+import type { LoaderVerdict, ModuleSources } from './modules.ts';
 import type { Transform } from './transform-cache.ts';
 import type { SettingName } from './settings.ts';
 import type { Command } from './types.ts';
@@ -31,8 +31,12 @@ export interface ConfigInputs {
   readonly modules?: ModuleSources | undefined;
   /** The primary's transforms of those sources (transform-cache.ts), so that a worker makes none. */
   readonly transforms?: readonly Transform[] | undefined;
-  /** Whether Node itself or jiti loaded each root of those sources in the primary, so that a worker does not probe again (config/native.ts). */
-  readonly loaders?: RootLoaders | undefined;
+  /**
+   * Whether Node itself or jiti loaded each root of those sources in the primary, and on what
+   * runtime, so that a worker on the same runtime does not probe again (native.ts). Read
+   * through knownLoaders: what arrives in a boot message is checked, not trusted.
+   */
+  readonly loaders?: LoaderVerdict | undefined;
 }
 
 /**

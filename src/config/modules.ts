@@ -12,7 +12,7 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileModule, type CompileMode, type ModuleBody, type ModuleExports, resolvePackage } from './load.ts';
 import { isOwnModule, MODULE_SYNTAX, TYPESCRIPT } from './module-syntax.ts';
-import { NATIVE_TYPESCRIPT, type NativeGraph, NativeLoader } from './native.ts';
+import { LOADER_RUNTIME, NATIVE_TYPESCRIPT, type NativeGraph, NativeLoader } from './native.ts';
 import { quote } from '../text.ts';
 import { importLine, ModuleLoadError, type ModulePlace } from './user-error.ts';
 
@@ -21,6 +21,13 @@ export type ModuleSources = Readonly<Record<string, string>>;
 
 /** Absolute path → who loaded a root of the graph (a config file, a preset module): Node itself (native.ts), or jiti. */
 export type RootLoaders = Readonly<Record<string, 'node' | 'jiti'>>;
+
+/** Who loaded each root of a graph, and on what runtime: what a graph of the same texts on the same runtime takes instead of probing (a worker's, from its primary). */
+export interface LoaderVerdict {
+  /** The runtime that found it (native.ts LOADER_RUNTIME): Node's version, its stripper's, whether it strips types. */
+  readonly runtime: string;
+  readonly roots: RootLoaders;
+}
 
 /** Tried in order after a local path written without its extension, then as `index.*` in a folder. */
 const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'];
@@ -107,9 +114,9 @@ export class ModuleGraph {
     return Object.freeze({ ...this.texts });
   }
 
-  /** Who loaded each root imported so far, where Node could have (a root of those sources). */
-  get loaders(): RootLoaders {
-    return Object.freeze({ ...this.found });
+  /** Who loaded each root imported so far, where Node could have (a root of those sources), on this runtime. */
+  get loaders(): LoaderVerdict {
+    return Object.freeze({ runtime: LOADER_RUNTIME, roots: Object.freeze({ ...this.found }) });
   }
 
   /** The text of a local file: replayed, or read from disk now; recorded either way. */
@@ -131,7 +138,7 @@ export class ModuleGraph {
     if (this.native !== null && !this.jitiOnly && isPathSpecifier(specifier)) {
       const file = this.findLocal(specifierPath(specifier, parentFile));
       if (file !== undefined && NATIVE_ROOT.test(file)) {
-        // What the graph that read these texts found holds for them (the same Node runs every process of a primary), not for a file read now.
+        // What the graph that read these texts found holds for them (on the same runtime, knownLoaders), not for a file read now.
         const known = Object.hasOwn(this.replay, file) && Object.hasOwn(this.known, file) ? this.known[file] : undefined;
         const exports = known === 'jiti' ? null : await this.native.import(file, known !== 'node');
         this.found[file] = exports === null ? 'jiti' : 'node';
@@ -302,14 +309,24 @@ export class ModuleGraph {
   }
 }
 
-/** The `loaders` another process sent (a worker's boot message): anything but a path's `node` or `jiti` is left out, to be probed. */
-export function knownLoaders(value: unknown): RootLoaders {
+/**
+ * What of the `loaders` another process sent (a worker's boot message, a LoaderVerdict) holds
+ * here: nothing unless it was found on this very runtime (`runtime`, LOADER_RUNTIME: the node
+ * binary may have been replaced since the primary started, or a worker run with other flags),
+ * and of its roots, a path's `node` or `jiti` alone. What is left out is probed.
+ */
+export function knownLoaders(value: unknown, runtime: string = LOADER_RUNTIME): RootLoaders {
   const known: Record<string, 'node' | 'jiti'> = Object.create(null) as Record<string, 'node' | 'jiti'>;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return known;
-  for (const [file, loader] of Object.entries(value)) {
+  if (!isRecord(value) || value.runtime !== runtime || !isRecord(value.roots)) return known;
+  for (const [file, loader] of Object.entries(value.roots)) {
     if (isAbsolute(file) && (loader === 'node' || loader === 'jiti')) known[file] = loader;
   }
   return known;
+}
+
+/** A plain object's own data, as JSON gives it (not null, not an array). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Whether `text` compiles in `mode`. */

@@ -94,6 +94,15 @@ const COMMONJS_VARIABLES = /\b(?:require\s*[(.]|module\.exports\b|exports\s*[.[=
 /** The stripper's version keys the transform cache's entries of stripped text. */
 const STRIP_MODE = `strip; amaro ${(process.versions as { amaro?: string }).amaro ?? 'unknown'}`;
 
+/**
+ * What decides which of a config's modules Node loads itself in this process: Node's version,
+ * its stripper's, and whether it strips types (what its flags, NODE_OPTIONS included, make of
+ * that). Which modules another process found Node loads holds here only for the same runtime:
+ * a worker forked from a node binary replaced since its primary started, or with other flags
+ * (`worker_exec_argv`), finds out itself.
+ */
+export const LOADER_RUNTIME = `node ${process.version}; ${STRIP_MODE}; typescript ${String((process.features as { typescript?: unknown }).typescript ?? false)}`;
+
 /** Thrown by the probe's first module to run: every local module linked. A string, so no stack is captured. */
 const PROBE_DONE = `hostd: probe of ${process.pid}:${Math.random()}`;
 
@@ -178,7 +187,7 @@ export class NativeLoader {
   /**
    * The exports of local module `file` loaded by Node, or null when it is not Node's to load
    * (the caller then loads it with jiti): nothing of the user's ran. `probe`: false when Node
-   * is known to load it (its primary probed the same texts with the same Node): a worker's config.
+   * is known to load it (its primary probed the same texts on the same runtime, LOADER_RUNTIME): a worker's config.
    */
   async import(file: string, probe = true): Promise<ModuleExports | null> {
     register();

@@ -4,7 +4,7 @@
  * generated declarations, so every key carries its doc and default in the editor.
  */
 import type { HookFn } from '../hooks/contexts.ts';
-import type { ModuleSources, RootLoaders } from './modules.ts';
+import type { LoaderVerdict, ModuleSources } from './modules.ts';
 import type { TlsMaterial } from './tls-files.ts';
 import type { Transform } from './transform-cache.ts';
 import type { PresetName } from './shipped-presets.ts';
@@ -69,6 +69,6 @@ export interface ResolvedConfig {
   readonly tls: TlsMaterial | null;
   /** Those modules as hostd evaluated them (transpiled, or stripped of types): given to the generation's workers with them. */
   readonly transforms: readonly Transform[];
-  /** Whether Node itself or jiti loaded each root of those modules (the config file, a preset module): given to the generation's workers, which then do not probe again. */
-  readonly loaders: RootLoaders;
+  /** Whether Node itself or jiti loaded each root of those modules (the config file, a preset module), and on what runtime: given to the generation's workers, which on the same runtime do not probe again. */
+  readonly loaders: LoaderVerdict;
 }

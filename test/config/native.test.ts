@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { knownLoaders, ModuleGraph } from '../../src/config/modules.ts';
-import { knownUrlCount, NATIVE_TYPESCRIPT, probeCount } from '../../src/config/native.ts';
+import { knownUrlCount, LOADER_RUNTIME, NATIVE_TYPESCRIPT, probeCount } from '../../src/config/native.ts';
 import { releaseConfig, resolveConfig } from '../../src/config/resolve.ts';
 import { describeLoadError } from '../../src/config/user-error.ts';
 import { hostd } from '../helpers/cli.ts';
@@ -229,23 +229,28 @@ describe.skipIf(!NATIVE_TYPESCRIPT)('a generation replayed (a worker)', () => {
     const file = join(dir, 'hostd.config.ts');
     const primary = new ModuleGraph();
     expect(await load(dir, primary)).toEqual({ port: 8123, who });
-    expect(primary.loaders).toEqual({ [file]: who });
+    expect(primary.loaders).toEqual({ runtime: LOADER_RUNTIME, roots: { [file]: who } });
     const probes = probeCount();
     const worker = new ModuleGraph(primary.sources, knownLoaders(JSON.parse(JSON.stringify(primary.loaders))));
     expect(await load(dir, worker)).toEqual({ port: 8123, who });
     expect(probeCount()).toBe(probes);
   });
 
-  it('probes as before when that is not known, or said in a way it does not take, or said of a file it reads from disk', async () => {
+  it('probes as before when that is not known, or said in a way it does not take, or found on another runtime, or said of a file it reads from disk', async () => {
     const dir = project(ERASABLE);
     const file = join(dir, 'hostd.config.ts');
     const primary = new ModuleGraph();
     await load(dir, primary);
+    const runtime = LOADER_RUNTIME;
     for (const [sources, loaders] of [
       [primary.sources, undefined],
-      [primary.sources, { [file]: 'jit' }],
-      [primary.sources, [['node']]],
-      [{}, { [file]: 'node' }],
+      [primary.sources, { runtime, roots: { [file]: 'jit' } }],
+      [primary.sources, { runtime, roots: [['node']] }],
+      // The shape before the runtime was sent, from a primary of an older hostd.
+      [primary.sources, { [file]: 'node' }],
+      // The node binary replaced between the primary's start and this worker's fork: another Node, or its stripper another.
+      [primary.sources, { runtime: runtime.replace(process.version, 'v26.0.0-other'), roots: { [file]: 'node' } }],
+      [{}, { runtime, roots: { [file]: 'node' } }],
     ] as const) {
       const probes = probeCount();
       expect(await load(dir, new ModuleGraph(sources, knownLoaders(loaders)))).toEqual({ port: 8123, who: 'node' });
@@ -254,10 +259,31 @@ describe.skipIf(!NATIVE_TYPESCRIPT)('a generation replayed (a worker)', () => {
   });
 });
 
-it("takes from another process only a path's node or jiti as who loaded it", () => {
-  expect(knownLoaders({ '/a/hostd.config.ts': 'node', '/a/preset.ts': 'jiti', 'relative.ts': 'node', '/a/b.ts': 'other', '/a/c.ts': 1 })).toEqual({ '/a/hostd.config.ts': 'node', '/a/preset.ts': 'jiti' });
-  for (const value of [undefined, null, 'node', ['/a/x.ts'], 3]) expect(knownLoaders(value)).toEqual({});
-  expect(Object.getPrototypeOf(knownLoaders(JSON.parse('{"__proto__": "node"}')))).toBe(null);
+describe("who loaded a config's roots, as another process says (a worker's boot message)", () => {
+  const HERE = 'node v26.10.0; strip; amaro 1.1.11; typescript strip';
+  const roots = { '/a/hostd.config.ts': 'node', '/a/preset.ts': 'jiti' };
+
+  it("is taken only from a process of the same runtime, and only a path's node or jiti", () => {
+    expect(knownLoaders({ runtime: HERE, roots: { ...roots, 'relative.ts': 'node', '/a/b.ts': 'other', '/a/c.ts': 1 } }, HERE)).toEqual(roots);
+    expect(knownLoaders({ runtime: LOADER_RUNTIME, roots })).toEqual(roots);
+    expect(Object.getPrototypeOf(knownLoaders({ runtime: HERE, roots: JSON.parse('{"__proto__": "node"}') }, HERE))).toBe(null);
+  });
+
+  it.each([
+    ['another Node (its binary replaced on disk since the primary started)', { runtime: 'node v24.21.0; strip; amaro 1.1.11; typescript strip', roots }],
+    ['another stripper', { runtime: 'node v26.10.0; strip; amaro 1.2.0; typescript strip', roots }],
+    ['Node told not to strip types (worker_exec_argv, NODE_OPTIONS)', { runtime: 'node v26.10.0; strip; amaro 1.1.11; typescript false', roots }],
+    ['no runtime (an older primary)', roots],
+    ['a runtime that is no text', { runtime: 26, roots }],
+    ['roots that are no record', { runtime: HERE, roots: [['/a/hostd.config.ts', 'node']] }],
+    ['no roots', { runtime: HERE }],
+    ['null', null],
+    ['a text', HERE],
+    ['a list', [HERE, roots]],
+    ['nothing', undefined],
+  ])('is nothing (every root probed) when it comes from %s', (_, value) => {
+    expect(knownLoaders(value, HERE)).toEqual({});
+  });
 });
 
 describe('a config Node cannot load itself', () => {

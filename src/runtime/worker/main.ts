@@ -10,7 +10,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { Socket, type SocketConstructorOpts } from 'node:net';
-import { NATIVE_TYPESCRIPT, probeCount } from '../../config/native.ts';
+import { LOADER_RUNTIME, NATIVE_TYPESCRIPT, probeCount } from '../../config/native.ts';
 import { type ReplayedConfig, replayConfig } from '../../config/replay.ts';
 import { type StopMode, stopPlan, type StopStepName } from '../../config/stop-plan.ts';
 import type { ResolvedSettings } from '../../config/options.generated.ts';
@@ -156,7 +156,12 @@ class Worker {
     // The hooks come from the generation's sources; the settings are the primary's, as they were resolved.
     const evaluating = performance.now();
     const config: WorkerConfig = (this.config = { ...(await unlessAborted(replayConfig(this.boot.inputs, s.config_timeout), signal)), settings: s });
-    if (NATIVE_TYPESCRIPT) this.log.debug(`worker ${this.boot.id}: config evaluated in ${(performance.now() - evaluating).toFixed(1)} ms (${probeCount()} probes of Node's own loading)`);
+    if (NATIVE_TYPESCRIPT) {
+      // Its primary's runtime is not shown: it came in a message, and this line would trust it.
+      const sent = (this.boot.inputs.loaders as { runtime?: unknown } | undefined)?.runtime;
+      const other = typeof sent === 'string' && sent !== LOADER_RUNTIME ? `; its primary found who loads them on another runtime than this one, ${LOADER_RUNTIME}` : '';
+      this.log.debug(`worker ${this.boot.id}: config evaluated in ${(performance.now() - evaluating).toFixed(1)} ms (${probeCount()} probes of Node's own loading${other})`);
+    }
     const server: ServerInfo = Object.freeze({ pid: this.boot.primary.pid, config: s, started_at: new Date(this.boot.primary.started_at), version: this.boot.primary.version });
     this.rt = {
       log: this.log,
