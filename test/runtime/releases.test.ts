@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hostd } from '../helpers/cli.ts';
 import { workerPids } from '../helpers/proc.ts';
 import { REPO, tempDir } from '../helpers/project.ts';
-import { type Hostd, startHostd } from '../helpers/run.ts';
+import { type Hostd, startHostd, waitUntil } from '../helpers/run.ts';
 
 /**
  * A deploy folder as Capistrano leaves it: releases/1..n, each with its own app, config
@@ -131,7 +131,9 @@ describe('chdir: release folders behind a symlink', () => {
     const run = startHostd(base, ['--chdir', current]);
     const url = await run.ready();
     await switchAndFail(base, 2, run, /reload abandoned, the old config and workers keep serving: .*not this one/);
-    expect(realpathSync(`/proc/${run.pid}/cwd`)).toBe(realpathSync(join(base, 'releases', '1')));
+    // The primary logs the failure, then goes back: wait for the folder, bounded.
+    const release1 = realpathSync(join(base, 'releases', '1'));
+    await waitUntil(() => realpathSync(`/proc/${run.pid}/cwd`) === release1, "the primary to go back to release 1's folder");
     // The old generation's worker, killed, is replaced in release 1's folder, as it was started.
     const [worker] = workerPids(run.pid);
     process.kill(worker!, 'SIGKILL');
