@@ -184,6 +184,74 @@ describe('the upgrade', () => {
     await waitUntil(() => existsSync(join(dir, 'hostd.pid')) && pidfile(dir) === next, 'the pidfile to name the new primary');
   });
 
+  // ---- the limit within which the new primary must serve ----
+
+  /**
+   * Its limit, as the old primary counts it from these settings (config_timeout from the environment, which the new
+   * primary inherits): config_timeout 2 s + on_starting 1 × 0.5 s + 3 boots (1 worker + 2 failures) × (backoff 10 s + boot_timeout 2 s) = 38.5 s.
+   * Once the test writes `hold`, a primary's on_starting (the new one's: the old one started before) blocks its event
+   * loop, where hook_timeout cannot end it, until the test writes `go`.
+   */
+  const LIMIT_S = 38.5;
+  const BLOCKED = `bind: '127.0.0.1:0', workers: 1, hook_timeout: 0.5, boot_timeout: 2,
+  on_starting: () => {
+    if (!existsSync(new URL('./hold', import.meta.url))) return;
+    rec('on_starting blocked ' + process.pid);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (!existsSync(new URL('./go', import.meta.url))) Atomics.wait(nap, 0, 0, 20);
+  },`;
+
+  it('a new primary not serving within its limit is stopped: hostd upgrade fails saying so, and the old one keeps serving', async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config(BLOCKED) });
+    run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '2' } });
+    const url = await run.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    writeFileSync(join(dir, 'hold'), '');
+    const upgrade = startCli(['upgrade'], { cwd: dir });
+    commands.push(upgrade);
+    const next = Number((await run.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
+    started.push(next);
+    await waitForRecord(join(dir, 'hooks.log'), new RegExp(`^on_starting blocked ${next}$`));
+    const answer = await upgrade.result;
+    expect(answer.code).toBe(1);
+    const why = `the new primary was not serving within ${LIMIT_S} s, the longest its start can take; it was stopped`;
+    expect(answer.stderr).toMatch(new RegExp(`hostd: upgrade failed: ${why}; the running primary keeps serving\n$`));
+    expect(run.output).toContain(`upgrade failed: ${why}; this primary keeps serving`);
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${run.pid}`);
+    expect(pidfile(dir)).toBe(run.pid);
+    // Told to stop while blocked: it stops as on TERM once its event loop runs again.
+    writeFileSync(join(dir, 'go'), '');
+    await waitForRecord(join(dir, 'hooks.log'), new RegExp(`^on_exit ${next} shutdown 0$`));
+    await waitUntil(() => !alive(next), 'the new primary to exit');
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${run.pid}`);
+    expect(pidfile(dir)).toBe(run.pid);
+  }, 120_000);
+
+  it('both primaries paused together past the limit: the new one is not given up for the time neither ran, and takes over once it serves', async () => {
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config(BLOCKED) });
+    run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '2' } });
+    const url = await run.ready();
+    writeFileSync(join(dir, 'hold'), '');
+    run.signal('SIGUSR2');
+    const next = Number((await run.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
+    started.push(next);
+    await waitForRecord(join(dir, 'hooks.log'), new RegExp(`^on_starting blocked ${next}$`));
+    // The whole process group (both primaries and the workers), as a paused VM, for longer than the whole limit: the stimulus, not a wait for an outcome.
+    process.kill(-run.pid, 'SIGSTOP');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, LIMIT_S * 1000 + 2000));
+    } finally {
+      process.kill(-run.pid, 'SIGCONT');
+    }
+    writeFileSync(join(dir, 'go'), '');
+    await run.waitForOutput(new RegExp(`upgraded: the new primary \\(pid ${next}\\) serves; this one stops`), 30_000);
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.output).not.toContain('upgrade failed');
+    expect(run.output).toMatch(/the primary did not run for \d+(\.\d)? s \(stopped, paused or blocked\)/);
+    expect(await (await fetch(url)).text()).toBe(`served by primary ${next}`);
+    await waitUntil(() => existsSync(join(dir, 'hostd.pid')) && pidfile(dir) === next, 'the pidfile to name the new primary');
+  }, 120_000);
+
   it('a control socket whose path is near the 107 bytes a unix socket allows follows the new primary too', async () => {
     const dir = project({ 'app.mjs': APP });
     const name = `${'c'.repeat(104 - dir.length - 6)}.sock`;

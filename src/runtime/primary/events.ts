@@ -38,13 +38,13 @@ export type CoreRequest = { readonly t: 'reload' } | { readonly t: 'upgrade' } |
 /**
  * What a control request waits for before its outcome, as the core knows it now (`waitsFor`):
  * the start, a reload or an upgrade under way (`own`: the request's own reload or upgrade), a
- * reload queued to run after it. Real times are in the core's clock.
+ * reload queued to run after it.
  */
 export type Wait =
   | { readonly t: 'start' }
   /** `from`: the generation serving when it began; `switched`: its new generation has started (what is left is counted from that one's settings). */
   | { readonly t: 'reload'; readonly own: boolean; readonly from: number; readonly switched: boolean }
-  /** `until`: when the new primary serves or is given up at the latest (its `plan`, from when it was started); null: no bound. */
+  /** `until`: the core's awake time (core/awake.ts) at which the new primary serves or is given up at the latest (its `plan`, from when it was started); null: no bound. */
   | { readonly t: 'upgrade'; readonly own: boolean; readonly until: number | null; readonly plan: ReloadPlan }
   | { readonly t: 'queued_reload'; readonly own: boolean };
 
@@ -93,8 +93,10 @@ export type Command =
   /** Opens listeners for these binds, with `generation`'s settings (backlog, TLS). */
   | { readonly t: 'listen'; readonly token: number; readonly binds: readonly string[]; readonly generation: number }
   | { readonly t: 'unlisten'; readonly binds: readonly string[] }
-  /** Starts a new primary on the listening sockets, given `limitMs` to serve (null: no limit); answered with `upgraded` or `done` (its failure). */
-  | { readonly t: 'upgrade'; readonly token: number; readonly limitMs: number | null }
+  /** Starts a new primary on the listening sockets; answered with `upgraded` once it serves, or `done` (its failure: it exited, it could not start). */
+  | { readonly t: 'upgrade'; readonly token: number }
+  /** The new primary of the upgrade with this token: taken on (`take`: every connection goes to it, and it is told so), or turned down and stopped (its limit passed, a stop came first). */
+  | { readonly t: 'successor'; readonly upgrade: number; readonly take: boolean }
   /** Resolve the config again; it becomes generation `generation` if accepted. */
   | { readonly t: 'resolve'; readonly token: number; readonly generation: number }
   /** A generation no worker will be started for again (its reload failed, or a newer one took over). */

@@ -98,8 +98,11 @@ export class PrimaryShell {
   /** The listening sockets an upgrade handed over, by bind address, until the first binds are opened. */
   private inherited: ReadonlyMap<string, number> | undefined;
 
-  /** The new primary of an upgrade: starting (`pending`), then, once it serves, where every connection goes. */
-  private successor: { readonly child: ChildProcess; serving: boolean } | null = null;
+  /**
+   * The new primary of upgrade `token`: starting, then, once taken on (`serving`), where every
+   * connection goes; one turned down stays here until it has exited.
+   */
+  private successor: { readonly token: number; readonly child: ChildProcess; serving: boolean } | null = null;
 
   constructor(
     config: ResolvedConfig,
@@ -223,7 +226,7 @@ export class PrimaryShell {
     return (
       this.core.waitsFor(id)?.map((wait): Waiting => {
         if (wait.t === 'reload') return { t: 'reload', own: wait.own, from: configOf(wait.from), switched: wait.switched };
-        if (wait.t === 'upgrade') return { t: 'upgrade', own: wait.own, secondsLeft: wait.until === null ? null : Math.max(0, wait.until - now) / 1000, plan: wait.plan };
+        if (wait.t === 'upgrade') return { t: 'upgrade', own: wait.own, secondsLeft: wait.until === null ? null : Math.max(0, wait.until - this.core.awakeTime(now)) / 1000, plan: wait.plan };
         return wait;
       }) ?? null
     );
@@ -283,7 +286,14 @@ export class PrimaryShell {
       case 'listen':
         return void this.listen(c.token, c.binds, c.generation);
       case 'upgrade':
-        return this.startUpgrade(c.token, c.limitMs);
+        return this.startUpgrade(c.token);
+      case 'successor': {
+        const successor = this.successor;
+        if (successor?.token !== c.upgrade || successor.serving) return;
+        if (c.take) return this.forwardTo(successor);
+        successor.child.kill('SIGTERM');
+        return;
+      }
       case 'unlisten': {
         // Handed over: the listeners stay open, forwarding to the new primary (closing a unix one would remove its file).
         if (this.successor?.serving) return;
@@ -372,8 +382,6 @@ export class PrimaryShell {
             if (this.core.stopMode === null) this.follow(c.event, c.token);
           });
         }
-        // A stop before the new primary of an upgrade serves ends it (the upgrade then fails).
-        if (c.event === 'stopping' && this.successor !== null && !this.successor.serving) this.successor.child.kill('SIGTERM');
         return this.follow(c.event, c.token);
       case 'exit':
         this.metrics.close();
@@ -398,12 +406,11 @@ export class PrimaryShell {
 
   /**
    * Starts the new primary of an upgrade on this one's listening sockets; the core hears
-   * `upgraded` once it serves (and from then on every connection this one accepts goes to
-   * it), or `done` with why not.
+   * `upgraded` once it serves (and says whether it takes it on), or `done` with why not.
    */
-  private startUpgrade(token: number, limit: number | null): void {
+  private startUpgrade(token: number): void {
     const config = this.generations.get(this.current)!.config;
-    const refusal = upgradeRefusal(config) ?? (this.successor !== null ? 'an upgrade is under way already' : null);
+    const refusal = upgradeRefusal(config) ?? (this.successor !== null ? `the new primary of the last upgrade (pid ${this.successor.child.pid}) has not exited yet` : null);
     if (refusal !== null) return void this.queue.push({ t: 'done', token, failure: refusal });
     const sockets: { address: string; fd: number }[] = [];
     for (const listener of this.listeners) {
@@ -411,21 +418,17 @@ export class PrimaryShell {
       if (fd === null) return void this.queue.push({ t: 'done', token, failure: `the socket of ${listener.address} cannot be handed over (no file descriptor)` });
       sockets.push({ address: listener.address, fd });
     }
-    const successor = startSuccessor(sockets, this.metrics.fd(), { pid: process.pid, version: VERSION, at: new Date().toISOString() }, limit ?? Infinity);
-    this.successor = { child: successor.child, serving: false };
-    this.log.info(`upgrade: the new primary has pid ${successor.child.pid}`);
-    void successor.outcome.then((why) => {
-      if (why !== null) {
-        this.successor = null;
-        return this.dispatch({ t: 'done', token, failure: `the new primary ${why}` });
-      }
-      // A stop began while the new primary's word was on its way: it was told to stop then, and gets no connection.
-      if (this.core.stopMode !== null) {
-        successor.child.kill('SIGTERM');
-        return this.dispatch({ t: 'done', token, failure: 'hostd began stopping first' });
-      }
-      this.forwardTo(successor.child);
-      this.dispatch({ t: 'upgraded', token, pid: successor.child.pid! });
+    const { child, outcome } = startSuccessor(sockets, this.metrics.fd(), { pid: process.pid, version: VERSION, at: new Date().toISOString() });
+    const successor = { token, child, serving: false };
+    this.successor = successor;
+    this.log.info(`upgrade: the new primary has pid ${child.pid}`);
+    // One turned down is forgotten once it has exited (until then another upgrade waits for it).
+    child.once('exit', () => {
+      if (this.successor === successor && !successor.serving) this.successor = null;
+    });
+    void outcome.then((why) => {
+      if (why === null) return this.dispatch({ t: 'upgraded', token, pid: child.pid! });
+      this.dispatch({ t: 'done', token, failure: `the new primary ${why}` });
     });
   }
 
@@ -435,8 +438,9 @@ export class PrimaryShell {
    * on it, lives on in the new primary); a unix listener stays open (closing it would remove
    * the file both use), and what it still accepts, or what waits here, goes to the new one.
    */
-  private forwardTo(child: ChildProcess): void {
-    this.successor = { child, serving: true };
+  private forwardTo(successor: { readonly child: ChildProcess; serving: boolean }): void {
+    const child = successor.child;
+    successor.serving = true;
     if (child.connected) child.send({ t: TAKEN });
     this.dispatcher.sticky = false;
     this.dispatcher.proxyClients = null;

@@ -13,8 +13,9 @@
  * that asked or grew too big, move a reload on, stop, kill what is past its deadline, route,
  * set the timers. A rule lives in that pass once, so it holds whatever event came in and
  * whatever phase the primary is in (gunicorn's `manage_workers()` and Puma's
- * `check_workers` are the model). Deadlines about workers are judged in the primary's
- * awake time (core/awake.ts): a primary that was stopped or paused judges no one for it.
+ * `check_workers` are the model). Deadlines about workers, and an upgrade's limit, are judged
+ * in the primary's awake time (core/awake.ts): a primary that was stopped or paused judges no
+ * one for it.
  */
 import { MAX_WORKERS } from '../../config/bounds.ts';
 import { HOOKS, type PrimaryHook } from '../../config/hooks-table.ts';
@@ -140,7 +141,9 @@ export class Supervisor {
   private queuedSeq = 0;
   /**
    * An upgrade under way: the token the shell answers, the requests waiting for its outcome,
-   * and its limit (`until`, real ms, null: none), past which the shell ends the new primary.
+   * and its limit (`until`, in awake ms, null: none), past which the new primary is turned
+   * down. Awake time, as for the workers' deadlines: a primary paused together with the new
+   * one (SIGSTOP, a paused VM) has seen nothing of its start, and does not end it for that.
    */
   private upgrade: { readonly token: number; readonly replies: number[]; readonly until: number | null; readonly plan: ReloadPlan } | null = null;
   /** The pid of the new primary this one handed over to, once it serves. */
@@ -574,17 +577,22 @@ export class Supervisor {
     // the config's worker count, which a scale may have left below or above the count running now.
     const g = this.generations.get(this.current)!;
     const plan = upgradePlan({ settings: g.settings, workers: Math.max(g.workers, this.target), hooks: g.hooks }, BACKOFF_MAX_MS / 1000);
-    const limitMs = plan.total === null ? null : plan.total * 1000;
-    this.upgrade = { token, replies, until: limitMs === null ? null : this.now + limitMs, plan };
+    this.upgrade = { token, replies, until: plan.total === null ? null : this.awake + plan.total * 1000, plan };
     this.log('info', 'upgrading: starting a new primary on the listening sockets; this one serves until it does');
-    this.emit({ t: 'upgrade', token, limitMs });
+    this.emit({ t: 'upgrade', token });
   }
 
+  /** The new primary of upgrade `token` serves: taken on, unless it was given up (its limit passed) or a stop came first. */
   private upgraded(token: number, pid: number): void {
     const upgrade = this.upgrade;
-    if (upgrade === null || upgrade.token !== token) return;
     this.awaiting.delete(token);
+    if (upgrade === null || upgrade.token !== token || stopOf(this.life)) {
+      this.emit({ t: 'successor', upgrade: token, take: false });
+      if (upgrade?.token === token) this.upgradeFailed('hostd began stopping first');
+      return;
+    }
     this.upgrade = null;
+    this.emit({ t: 'successor', upgrade: token, take: true });
     this.log('info', `upgraded: the new primary (pid ${pid}) serves; this one stops`);
     this.handedTo = pid;
     for (const id of upgrade.replies) this.reply(id, { ok: true, pid });
@@ -777,8 +785,11 @@ export class Supervisor {
           : `the upgrade finished first: the new primary (pid ${to}) serves with the config's worker count, and this one stops without applying the ${scale.label}; run hostd ${scale.label} again to scale the new primary`;
       this.reply(scale.reply, { ok: false, error });
     }
-    // An upgrade under way is left to end as it does; a stop does not wait for it (the shell ends the new primary).
-    if (this.upgrade !== null) for (const id of this.upgrade.replies.splice(0)) this.reply(id, { ok: false, error: 'hostd is stopping: the upgrade was abandoned' });
+    // An upgrade under way: its new primary is stopped, and the stop waits until it has exited (its `done`).
+    if (this.upgrade !== null) {
+      this.emit({ t: 'successor', upgrade: this.upgrade.token, take: false });
+      for (const id of this.upgrade.replies.splice(0)) this.reply(id, { ok: false, error: 'hostd is stopping: the upgrade was abandoned' });
+    }
   }
 
   /** Closes the listeners and tells every worker to stop; connections already accepted still get a worker. */
@@ -806,6 +817,8 @@ export class Supervisor {
     // The shell's timer is spent; reconcile arms it again if it is still wanted.
     this.armed.delete(name);
     if (name === 'heartbeats') return ticked(this.clock, this.now, heartbeatMs(this.settings));
+    // The upgrade's limit is read from the state (reconcileUpgrade).
+    if (name === 'upgrade') return;
     if (name === 'drain-delay') {
       const stop = stopOf(this.life);
       if (stop?.drainUntil != null && this.now >= stop.drainUntil) this.orderStop(stop);
@@ -826,6 +839,7 @@ export class Supervisor {
   // ---- reconcile: the whole state against what it should be ---------------------------------
 
   private reconcile(): void {
+    this.reconcileUpgrade();
     this.reconcileReload();
     this.runQueued();
     this.reconcileStop();
@@ -836,6 +850,19 @@ export class Supervisor {
     this.reconcileDeadlines();
     this.reconcileRoutes();
     this.reconcileTimers();
+  }
+
+  /**
+   * An upgrade past its limit, in awake time: its new primary is turned down and stopped,
+   * this one keeps serving, and what waited for it runs. Its exit is not waited for (a new
+   * primary that does not serve may not stop either).
+   */
+  private reconcileUpgrade(): void {
+    const upgrade = this.upgrade;
+    if (upgrade === null || upgrade.until === null || this.awake < upgrade.until || stopOf(this.life)) return;
+    this.awaiting.delete(upgrade.token);
+    this.emit({ t: 'successor', upgrade: upgrade.token, take: false });
+    this.upgradeFailed(`the new primary was not serving within ${upgrade.plan.total} s, the longest its start can take; it was stopped`);
   }
 
   /** What a reload or a scale that came now waits for. */
@@ -1068,6 +1095,7 @@ export class Supervisor {
     if (stop === null) {
       for (const [id, slot] of this.slots) if (slot.retryAt !== null && slot.retryAt > this.awake) wanted.set(`backoff:${id}`, at(slot.retryAt));
     }
+    if (stop === null && this.upgrade?.until != null) wanted.set('upgrade', at(this.upgrade.until));
     for (const worker of this.workers.values()) {
       if (worker.killedFor !== null) continue;
       if (worker.state === 'booting') {

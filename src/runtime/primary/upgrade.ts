@@ -13,7 +13,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ResolvedConfig } from '../../config/types.ts';
 import { startFolder } from '../../config/working-directory.ts';
-import { deadlineTimer } from '../../timers.ts';
 import { SOCKET_ACTIVATED } from '../targets/systemd.ts';
 
 /** The variable a new primary finds its inheritance in. */
@@ -76,7 +75,11 @@ export function upgradeRefusal(config: ResolvedConfig): string | null {
 /** A new primary on its way. */
 export interface Successor {
   readonly child: ChildProcess;
-  /** Resolves with null once it serves, or with why it did not, as the end of "the new primary ..." (it exited, it was not ready within `limitMs`). */
+  /**
+   * Resolves with null once it says it serves, or with why it did not, as the end of "the new
+   * primary ..." (it exited, it could not be started). Its limit is the supervisor core's to
+   * judge, in awake time.
+   */
   readonly outcome: Promise<string | null>;
 }
 
@@ -85,7 +88,7 @@ export interface Successor {
  * now, the same arguments, working folder and environment, the listening sockets passed as
  * descriptors 3 and up, and an IPC channel on which it says it serves.
  */
-export function startSuccessor(sockets: readonly { readonly address: string; readonly fd: number }[], metrics: number | null, from: UpgradedFrom, limitMs: number): Successor {
+export function startSuccessor(sockets: readonly { readonly address: string; readonly fd: number }[], metrics: number | null, from: UpgradedFrom): Successor {
   const stdio: (number | 'inherit' | 'ignore' | 'ipc')[] = ['ignore', 'inherit', 'inherit'];
   const binds: [string, number][] = [];
   for (const { address, fd } of sockets) {
@@ -109,14 +112,8 @@ export function startSuccessor(sockets: readonly { readonly address: string; rea
     const settle = (why: string | null) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
       resolve(why);
     };
-    // No limit (a timeout set to 0 makes it Infinity): no timer, which Node would fire at once.
-    const timer = deadlineTimer(limitMs, () => {
-      settle(`was not serving within ${Math.round(limitMs / 1000)} s, the longest its start can take; it was stopped`);
-      child.kill('SIGTERM');
-    });
     child.on('message', (message: unknown) => {
       if ((message as { t?: unknown } | null)?.t === 'upgraded') settle(null);
     });

@@ -960,7 +960,7 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     expect(h.core.workerTarget).toBe(1);
     h.request({ t: 'upgrade' });
     // The new primary boots 2: config 5 s + on_starting 2 s + 4 boots (2 + 2 failures) × (backoff 10 s + pre_fork 2 s + boot 10 s) + when_ready 2 s.
-    expect(h.pending('upgrade')).toMatchObject({ limitMs: 97_000 });
+    expect(h.timers.get('upgrade')).toBe(h.now + 97_000);
   });
 
   it('says what a request waits for (waitsFor): the start, an upgrade until its limit, then a queued reload; its own reload once it runs', () => {
@@ -977,7 +977,7 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     const startedAt = h.now;
     const upgrade = h.request({ t: 'upgrade' });
     // From the larger of the count now (3, after the scale) and the config's (2): config 5 s + on_starting 2 s + 5 boots (3 + 2 failures) × (backoff 10 s + pre_fork 2 s + boot 10 s) + when_ready 2 s.
-    expect(h.pending('upgrade')).toMatchObject({ limitMs: 119_000 });
+    expect(h.timers.get('upgrade')).toBe(h.now + 119_000);
     const limit = { until: startedAt + 119_000, plan: expect.objectContaining({ total: 119 }) };
     expect(h.core.waitsFor(upgrade.id)).toEqual([{ t: 'upgrade', own: true, ...limit }]);
     h.advance(1000);
@@ -1020,6 +1020,78 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     // One that reaches this primary after the hand-over is told where the command goes now.
     expect(h.request({ t: 'scale', n: 3, relative: false }).answer).toEqual({ ok: false, error: 'hostd is stopping: it handed over to the new primary (pid 4242), which the same command reaches now' });
     expect(h.core.workerTarget).toBe(2);
+  });
+
+  it('gives the new primary up once its limit passed in awake time: it is turned down and stopped, this one keeps serving, what waited runs, and its late word is turned down too', () => {
+    const h = new Harness(generation(1, { workers: 2, config_timeout: 5, hook_timeout: 2, boot_timeout: 10 }, { pre_fork: 1, when_ready: 1 }));
+    h.start();
+    const asked = h.request({ t: 'upgrade' });
+    const token = h.pending('upgrade').token;
+    const scale = h.request({ t: 'scale', n: 3, relative: false });
+    h.advance(96_999);
+    expect(h.answerTo(asked.id)).toBeUndefined();
+    expect(h.commands.some((c) => c.t === 'successor')).toBe(false);
+    h.fire('upgrade');
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([{ t: 'successor', upgrade: token, take: false }]);
+    const why = 'the new primary was not serving within 97 s, the longest its start can take; it was stopped';
+    expect(h.answerTo(asked.id)).toEqual({ ok: false, error: `${why}; the running primary keeps serving` });
+    expect(h.logs('error')).toContain(`upgrade failed: ${why}; this primary keeps serving`);
+    expect(h.answerTo(scale.id)).toEqual({ ok: true, workers: 3, was: 2 });
+    expect(h.timers.has('upgrade')).toBe(false);
+    // Its word that it serves, already on its way: turned down again, and nothing else changes.
+    h.feed({ t: 'upgraded', token, pid: 4242 });
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([
+      { t: 'successor', upgrade: token, take: false },
+      { t: 'successor', upgrade: token, take: false },
+    ]);
+    expect(h.commands.some((c) => c.t === 'lifecycle' && c.event === 'stopping')).toBe(false);
+    expect(h.logs('error').filter((line) => line.startsWith('upgrade failed'))).toHaveLength(1);
+    // This primary's stop does not wait for it to exit (one that does not serve may not stop either).
+    h.answerAll('pre_fork');
+    h.answerAll('nworkers_changed');
+    h.signal('SIGTERM');
+    for (const age of [...h.alive.keys()]) h.exit(age, 0);
+    h.answerAll('child_exit');
+    expect(h.pending('on_exit')).toMatchObject({ fields: { reason: 'shutdown' } });
+  });
+
+  it('judges the limit in awake time: both primaries paused past it, the new one is not given up, and is taken on once it serves', () => {
+    const h = new Harness(generation(1, { workers: 2, config_timeout: 5, hook_timeout: 2, boot_timeout: 10 }, { pre_fork: 1, when_ready: 1 }));
+    h.start();
+    const asked = h.request({ t: 'upgrade' });
+    const token = h.pending('upgrade').token;
+    h.advance(90_000);
+    // Paused (SIGSTOP, a paused VM) for longer than the 7 s left: the limit's timer is overdue when the primary runs again.
+    h.pause(60_000);
+    h.feed({ t: 'timer', name: 'upgrade' });
+    expect(h.commands.some((c) => c.t === 'successor')).toBe(false);
+    expect(h.answerTo(asked.id)).toBeUndefined();
+    expect(h.logs('warning').some((line) => /^the primary did not run for 5\d(\.\d+)? s \(stopped, paused or blocked\)/.test(line))).toBe(true);
+    // What is left is awake time: at most 7 s, armed again.
+    const left = h.timers.get('upgrade')! - h.now;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(7_000);
+    expect(h.core.waitsFor(asked.id)).toEqual([expect.objectContaining({ t: 'upgrade', own: true, until: 97_000 })]);
+    h.feed({ t: 'upgraded', token, pid: 4242 });
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([{ t: 'successor', upgrade: token, take: true }]);
+    expect(h.answerTo(asked.id)).toEqual({ ok: true, pid: 4242 });
+    expect(h.logs('info')).toContain('hostd stopping (upgrade)');
+  });
+
+  it('a stop during an upgrade turns its new primary down, and waits for it to exit', () => {
+    const h = new Harness(generation(1, { workers: 1 }));
+    h.start();
+    const asked = h.request({ t: 'upgrade' });
+    const token = h.pending('upgrade').token;
+    h.signal('SIGTERM');
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([{ t: 'successor', upgrade: token, take: false }]);
+    expect(h.answerTo(asked.id)).toEqual({ ok: false, error: 'hostd is stopping: the upgrade was abandoned' });
+    expect(h.timers.has('upgrade')).toBe(false);
+    h.exit(1, 0);
+    h.answerAll('child_exit');
+    expect(() => h.pending('on_exit')).toThrow();
+    h.answer('upgrade', 'exited with signal SIGTERM before it served (its log says why)');
+    expect(h.pending('on_exit')).toMatchObject({ fields: { reason: 'shutdown' } });
   });
 
   it('refuses an upgrade while starting, reloading or stopping, saying why; two requests share one upgrade', () => {

@@ -5,10 +5,11 @@
  * wakes the core; what is due is read from the state, never from the timer's name.
  */
 
-/** Every timer the core sets: the tick, drain_delay, a slot's backoff, and each worker's deadlines by age. */
+/** Every timer the core sets: the tick, drain_delay, an upgrade's limit, a slot's backoff, and each worker's deadlines by age. */
 export type TimerKey =
   | 'heartbeats'
   | 'drain-delay'
+  | 'upgrade'
   | `backoff:${number}`
   | `boot:${number}`
   | `boot-progress:${number}`
