@@ -4,13 +4,14 @@
  * connection-per-request load no request fails; the pidfile, the control socket and systemd
  * follow the new primary; a new primary that cannot serve leaves the old one serving.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../src/runtime/native.ts';
-import { type CliRun, hostd, startCli } from '../helpers/cli.ts';
+import { CLI, cleanEnv, type CliRun, hostd, startCli } from '../helpers/cli.ts';
 import { GATE_MODULE, probe, release } from '../helpers/gates.ts';
 import { startLoad } from '../helpers/load.ts';
 import { alive } from '../helpers/proc.ts';
@@ -63,9 +64,16 @@ function perConnection(url: string): { stop(): Promise<{ ok: number; failures: s
 describe('the upgrade', () => {
   const started: number[] = [];
   const commands: CliRun[] = [];
+  /** Primaries a test started itself, each in a process group of its own. */
+  const groups: ChildProcess[] = [];
   let run: Hostd | undefined;
   afterEach(async () => {
     for (const command of commands.splice(0)) command.child.kill('SIGKILL');
+    for (const child of groups.splice(0)) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+    }
     // The new primaries are in the test's process group, which run.kill() ends; a successor may outlive it otherwise.
     for (const pid of started.splice(0)) {
       try {
@@ -251,6 +259,30 @@ describe('the upgrade', () => {
     expect(await (await fetch(url)).text()).toBe(`served by primary ${next}`);
     await waitUntil(() => existsSync(join(dir, 'hostd.pid')) && pidfile(dir) === next, 'the pidfile to name the new primary');
   }, 120_000);
+
+  it('from an older hostd, whose primary never answers that it took the new one on, the new primary takes the pidfile and the control socket as soon as it serves', async () => {
+    // The test plays the old primary: its listening socket handed over as descriptor 3, an IPC channel, and HOSTD_UPGRADE as a hostd from before the answer wrote it.
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config(`bind: '${address}',`) });
+    const inheritance = { from: { pid: process.pid, version: '0.0.9', at: new Date().toISOString() }, binds: [[address, 3]], metrics: null };
+    const child = spawn(process.execPath, [CLI, 'run'], { cwd: dir, env: cleanEnv({ HOSTD_UPGRADE: JSON.stringify(inheritance) }), stdio: ['ignore', 'pipe', 'pipe', fd, 'ipc'], detached: true });
+    groups.push(child);
+    server.close();
+    let output = '';
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (d: Buffer) => (output += d));
+    let serves = false;
+    child.on('message', (message: { t?: unknown } | null) => (serves ||= message?.t === 'upgraded'));
+    await waitUntil(() => serves, () => `the new primary to say it serves (its log: ${output})`, 20_000);
+    // The old primary never answers: the pidfile and the control socket follow the new one at once, not when the old one exits.
+    await waitUntil(() => existsSync(join(dir, 'hostd.pid')) && pidfile(dir) === child.pid, () => `the pidfile to name the new primary (its log: ${output})`);
+    const status = await hostd(['status', '--json'], { cwd: dir });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ pid: child.pid, upgraded_from: { pid: process.pid, version: '0.0.9' } });
+    expect(await (await fetch(`http://${address}/`)).text()).toBe(`served by primary ${child.pid}`);
+  });
 
   it('a control socket whose path is near the 107 bytes a unix socket allows follows the new primary too', async () => {
     const dir = project({ 'app.mjs': APP });

@@ -375,9 +375,9 @@ export class PrimaryShell {
       case 'lifecycle':
         // However a reload failed (its config, on_reload, a bind, its workers), the primary goes back to the serving generation's folder.
         if (c.event === 'reload_failed') enterFolder(this.generations.get(this.current)!.folder);
-        // The new primary of an upgrade takes the pidfile and the control socket ('ready') once the old one took it on.
+        // The new primary of an upgrade takes the pidfile and the control socket ('ready') once the old one took it on (at once from one that does not answer).
         if (c.event === 'ready' && this.inheritance !== null) {
-          return void tellPredecessor().then(() => {
+          return void tellPredecessor(this.inheritance.acknowledges).then(() => {
             // Stopping meanwhile (the old primary turned it down, or a signal): the pidfile and the control socket are not this one's to take.
             if (this.core.stopMode === null) this.follow(c.event, c.token);
           });

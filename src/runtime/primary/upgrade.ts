@@ -33,6 +33,12 @@ export interface Inheritance {
   readonly binds: ReadonlyMap<string, number>;
   /** The metrics endpoint's socket, if the old primary had one. */
   readonly metrics: number | null;
+  /**
+   * The old primary answers `upgraded` with TAKEN. One from a hostd before that answer (which
+   * does not say so) never does: the new one then takes the pidfile and the control socket as
+   * soon as it serves, as that hostd expects.
+   */
+  readonly acknowledges: boolean;
 }
 
 const isFd = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 2;
@@ -49,7 +55,7 @@ export function takeInheritance(env: Readonly<Record<string, string | undefined>
     return null;
   }
   if (value === null || typeof value !== 'object') return null;
-  const { from, binds, metrics } = value as Record<string, unknown>;
+  const { from, binds, metrics, acknowledges } = value as Record<string, unknown>;
   if (from === null || typeof from !== 'object') return null;
   const { pid, version, at } = from as Record<string, unknown>;
   if (!Number.isSafeInteger(pid) || (pid as number) <= 0 || typeof version !== 'string' || typeof at !== 'string') return null;
@@ -60,7 +66,8 @@ export function takeInheritance(env: Readonly<Record<string, string | undefined>
     map.set(entry[0], entry[1]);
   }
   if (metrics !== null && !isFd(metrics)) return null;
-  return { from: { pid: pid as number, version: version.slice(0, 64), at: at.slice(0, 64) }, binds: map, metrics: metrics as number | null };
+  if (acknowledges !== undefined && typeof acknowledges !== 'boolean') return null;
+  return { from: { pid: pid as number, version: version.slice(0, 64), at: at.slice(0, 64) }, binds: map, metrics: metrics as number | null, acknowledges: acknowledges ?? false };
 }
 
 /** Why this primary, running `config`, cannot be upgraded in place, or null. */
@@ -103,7 +110,7 @@ export function startSuccessor(sockets: readonly { readonly address: string; rea
   stdio.push('ipc');
   // Where this primary started, as named (before chdir): the new one finds its folder there as this one did, a release switched since included.
   const cwd = startFolder() ?? process.cwd();
-  const env: NodeJS.ProcessEnv = { ...process.env, PWD: cwd, [UPGRADE_VARIABLE]: JSON.stringify({ from, binds, metrics: inheritedMetrics }) };
+  const env: NodeJS.ProcessEnv = { ...process.env, PWD: cwd, [UPGRADE_VARIABLE]: JSON.stringify({ from, binds, metrics: inheritedMetrics, acknowledges: true }) };
   // systemd's watchdog names this process; the new one pings as the main process once it sends MAINPID=.
   delete env.WATCHDOG_PID;
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio, env, cwd });
@@ -127,10 +134,14 @@ export function startSuccessor(sockets: readonly { readonly address: string; rea
  * The new primary, once it serves: tells the one it replaces, and resolves once that one
  * took it as its successor (or is gone). Until then the old one may still turn it down (its
  * limit passed, a stop came first), so the pidfile and the control socket wait for this.
+ * `acknowledges`: whether the old one answers at all (Inheritance); if not, resolves at once.
  */
-export function tellPredecessor(): Promise<void> {
+export function tellPredecessor(acknowledges: boolean): Promise<void> {
   return new Promise((resolve) => {
     if (typeof process.send !== 'function' || !process.connected) return resolve();
+    // Its answer comes in a later turn of the event loop, after the listeners below are on.
+    process.send({ t: 'upgraded', pid: process.pid });
+    if (!acknowledges) return resolve();
     const done = () => {
       process.off('message', onMessage);
       process.off('disconnect', done);
@@ -141,7 +152,6 @@ export function tellPredecessor(): Promise<void> {
     };
     process.on('message', onMessage);
     process.once('disconnect', done);
-    process.send({ t: 'upgraded', pid: process.pid });
   });
 }
 
