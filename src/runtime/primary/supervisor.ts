@@ -617,7 +617,7 @@ export class Supervisor {
     }
     if (this.life.t !== 'running' || this.reload !== null || this.upgrade !== null) {
       this.queuedScales.push(scale);
-      const then = this.queuedReload === null ? 'once that is done' : 'after the reload asked for before it';
+      const then = this.behindQueuedReload(scale) ? 'after the reload asked for before it' : 'once that is done';
       return this.log('info', `${scale.label} while ${this.busyWith()}: applied ${then}`);
     }
     this.applyScale(scale);
@@ -872,19 +872,22 @@ export class Supervisor {
 
   /**
    * Scales and a reload that waited for the start, a reload or an upgrade to be over, in the
-   * order they came: the scales asked for before the reload, then the reload; the scales
-   * asked for after it wait for it (a reload takes the count back to the config's, which
-   * would undo them).
+   * order they came: the scales asked for before the reload, then the reload, then the scales
+   * behind it (behindQueuedReload).
    */
   private runQueued(): void {
     if (this.life.t !== 'running' || this.upgrade !== null) return;
-    const before = (scale: QueuedScale) => this.queuedReload === null || scale.seq < this.queuedReload.seq;
-    while (this.reload === null && this.queuedScales.length > 0 && before(this.queuedScales[0]!)) this.applyScale(this.queuedScales.shift()!);
+    while (this.reload === null && this.queuedScales.length > 0 && !this.behindQueuedReload(this.queuedScales[0]!)) this.applyScale(this.queuedScales.shift()!);
     if (this.reload === null && this.queuedReload !== null) {
       const { replies } = this.queuedReload;
       this.queuedReload = null;
       this.requestReload(replies);
     }
+  }
+
+  /** A scale asked for after the queued reload waits for it: that reload takes the count back to the config's, which would undo the scale. */
+  private behindQueuedReload(scale: QueuedScale): boolean {
+    return this.queuedReload !== null && scale.seq > this.queuedReload.seq;
   }
 
   /** A booting reload: roll back if its generation failed; take in each batch once ready; switch once all is. */
@@ -1092,10 +1095,10 @@ export class Supervisor {
     if (this.clock.tickDue !== null) wanted.set('heartbeats', this.clock.tickDue);
     const stop = stopOf(this.life);
     if (stop?.drainUntil != null) wanted.set('drain-delay', stop.drainUntil);
+    if (stop === null && this.upgrade?.until != null) wanted.set('upgrade', at(this.upgrade.until));
     if (stop === null) {
       for (const [id, slot] of this.slots) if (slot.retryAt !== null && slot.retryAt > this.awake) wanted.set(`backoff:${id}`, at(slot.retryAt));
     }
-    if (stop === null && this.upgrade?.until != null) wanted.set('upgrade', at(this.upgrade.until));
     for (const worker of this.workers.values()) {
       if (worker.killedFor !== null) continue;
       if (worker.state === 'booting') {
@@ -1205,7 +1208,7 @@ export class Supervisor {
     if (queued?.replies.includes(id)) return [...busy(false), { t: 'queued_reload', own: true }];
     const scale = this.queuedScales.find((each) => each.reply === id);
     if (scale === undefined) return null;
-    return queued !== null && scale.seq > queued.seq ? [...busy(false), { t: 'queued_reload', own: false }] : busy(false);
+    return this.behindQueuedReload(scale) ? [...busy(false), { t: 'queued_reload', own: false }] : busy(false);
   }
 
   /** The stop mode hooks in the primary take their deadlines from, if a stop is under way. */
