@@ -179,14 +179,15 @@ export function gracefulTimeoutWithin(window: number, drainDelay: number, option
   return graceful;
 }
 
-/** The shape of a config's graceful stop as far as a file can tell: its hooks, plus ASSUMED_APP_HANDLERS. */
-export function configShape(hooks: { readonly [P in 'post_request' | 'worker_int' | 'worker_exit' | 'child_exit' | 'on_exit']: readonly unknown[] }): StopShape {
+/** The shape of a config's graceful stop as far as a file can tell: its hooks (the functions, or how many), plus ASSUMED_APP_HANDLERS. */
+export function configShape(hooks: { readonly [P in 'post_request' | 'worker_int' | 'worker_exit' | 'child_exit' | 'on_exit']: readonly unknown[] | number }): StopShape {
+  const n = (hook: readonly unknown[] | number) => (typeof hook === 'number' ? hook : hook.length);
   return {
-    post_request: hooks.post_request.length + ASSUMED_APP_HANDLERS.request,
-    worker_int: hooks.worker_int.length,
+    post_request: n(hooks.post_request) + ASSUMED_APP_HANDLERS.request,
+    worker_int: n(hooks.worker_int),
     shutdown: ASSUMED_APP_HANDLERS.shutdown,
-    worker_exit: hooks.worker_exit.length,
-    child_exit: hooks.child_exit.length,
-    on_exit: hooks.on_exit.length,
+    worker_exit: n(hooks.worker_exit),
+    child_exit: n(hooks.child_exit),
+    on_exit: n(hooks.on_exit),
   };
 }

@@ -235,6 +235,26 @@ describe('the upgrade', () => {
     expect(pidfile(dir)).toBe(run.pid);
   }, 120_000);
 
+  it('a stop during an upgrade whose new primary never exits: the new one is killed once the old one\'s own stop plan has passed, and the old one exits', async () => {
+    // The old primary's graceful stop: drain 1 s + post_request wait 0.5 s + shutdown 0.5 s + worker_exit 0.5 s + kill grace 1 s + on_exit 0.5 s = 4 s.
+    const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config(`${BLOCKED} graceful_timeout: 1,`) });
+    run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '2' } });
+    await run.ready();
+    writeFileSync(join(dir, 'hold'), '');
+    run.signal('SIGUSR2');
+    const next = Number((await run.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
+    started.push(next);
+    await waitForRecord(join(dir, 'hooks.log'), new RegExp(`^on_starting blocked ${next}$`));
+    run.signal('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.output).toContain("the new primary of the abandoned upgrade did not exit within 4 s of being told to stop (the serving config's graceful stop); killing it");
+    await waitUntil(() => !alive(next), 'the new primary to be gone');
+    const lines = records(join(dir, 'hooks.log'));
+    expect(lines).toContain(`on_exit ${run.pid} shutdown 0`);
+    // Killed while blocked: it ran nothing of its own stop.
+    expect(lines.some((line) => line.startsWith(`on_exit ${next} `))).toBe(false);
+  }, 60_000);
+
   it('both primaries paused together past the limit: the new one is not given up for the time neither ran, and takes over once it serves', async () => {
     const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config(BLOCKED) });
     run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '2' } });

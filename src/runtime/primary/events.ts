@@ -61,6 +61,8 @@ export type Event =
   | { readonly t: 'resolved'; readonly token: number; readonly generation: GenerationInfo }
   /** The new primary of an `upgrade` serves (pid); its failure comes as `done` with the reason. */
   | { readonly t: 'upgraded'; readonly token: number; readonly pid: number }
+  /** The new primary of upgrade `token` exited (whether it served or not). */
+  | { readonly t: 'successor_exited'; readonly token: number }
   | { readonly t: 'rejected'; readonly token: number; readonly problems: string }
   | { readonly t: 'forked'; readonly age: number; readonly pid: number }
   | { readonly t: 'message'; readonly age: number; readonly message: ToPrimary }
@@ -96,7 +98,8 @@ export type Command =
   /** Starts a new primary on the listening sockets; answered with `upgraded` once it serves, or `done` (its failure: it exited, it could not start). */
   | { readonly t: 'upgrade'; readonly token: number }
   /** The new primary of the upgrade with this token: taken on (`take`: every connection goes to it, and it is told so), or turned down and stopped (its limit passed, a stop came first). */
-  | { readonly t: 'successor'; readonly upgrade: number; readonly take: boolean }
+  /** The new primary of `upgrade`: forward to it (`take`), tell it to stop (SIGTERM), or, told already and not gone within its stop's bound, `kill` it (SIGKILL). */
+  | { readonly t: 'successor'; readonly upgrade: number; readonly take: boolean; readonly kill?: true }
   /** Resolve the config again; it becomes generation `generation` if accepted. */
   | { readonly t: 'resolve'; readonly token: number; readonly generation: number }
   /** A generation no worker will be started for again (its reload failed, or a newer one took over). */

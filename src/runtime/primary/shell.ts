@@ -291,7 +291,7 @@ export class PrimaryShell {
         const successor = this.successor;
         if (successor?.token !== c.upgrade || successor.serving) return;
         if (c.take) return this.forwardTo(successor);
-        successor.child.kill('SIGTERM');
+        successor.child.kill(c.kill ? 'SIGKILL' : 'SIGTERM');
         return;
       }
       case 'unlisten': {
@@ -425,6 +425,7 @@ export class PrimaryShell {
     // One turned down is forgotten once it has exited (until then another upgrade waits for it).
     child.once('exit', () => {
       if (this.successor === successor && !successor.serving) this.successor = null;
+      this.dispatch({ t: 'successor_exited', token });
     });
     void outcome.then((why) => {
       if (why === null) return this.dispatch({ t: 'upgraded', token, pid: child.pid! });

@@ -21,7 +21,7 @@ import { MAX_WORKERS } from '../../config/bounds.ts';
 import { HOOKS, type PrimaryHook } from '../../config/hooks-table.ts';
 import type { ResolvedSettings } from '../../config/options.generated.ts';
 import { type ReloadPlan, upgradePlan } from '../../config/reload-plan.ts';
-import type { StopMode } from '../../config/stop-plan.ts';
+import { configShape, type StopMode, stopPlan } from '../../config/stop-plan.ts';
 import type { ChildExitReason, HookFields, WorkerInfo } from '../../hooks/contexts.ts';
 import { type PrimaryExitReason, reasonText, type WorkerExitReason } from '../../hooks/reasons.ts';
 import { counted } from '../../text.ts';
@@ -146,6 +146,12 @@ export class Supervisor {
    * one (SIGSTOP, a paused VM) has seen nothing of its start, and does not end it for that.
    */
   private upgrade: { readonly token: number; readonly replies: number[]; readonly until: number | null; readonly plan: ReloadPlan } | null = null;
+  /**
+   * A new primary told to stop (given up, or a stop came first) that has not exited yet: past
+   * `killAt` (awake ms; null: no bound) it is killed. Until it is gone no other upgrade starts,
+   * and a stop of this primary that began during its upgrade waits for it.
+   */
+  private turnedDown: { readonly token: number; readonly seconds: number | null; readonly killAt: number | null; killed: boolean } | null = null;
   /** The pid of the new primary this one handed over to, once it serves. */
   private handedTo: number | null = null;
   /** Generations already told that max_memory is below what their app needs from its start. */
@@ -197,6 +203,9 @@ export class Supervisor {
         return this.onResolved(event);
       case 'upgraded':
         return this.upgraded(event.token, event.pid);
+      case 'successor_exited':
+        if (this.turnedDown?.token === event.token) this.turnedDown = null;
+        return;
       case 'forked': {
         const worker = this.workers.get(event.age);
         if (worker) worker.pid = event.pid;
@@ -587,7 +596,7 @@ export class Supervisor {
     const upgrade = this.upgrade;
     this.awaiting.delete(token);
     if (upgrade === null || upgrade.token !== token || stopOf(this.life)) {
-      this.emit({ t: 'successor', upgrade: token, take: false });
+      this.turnDown(token);
       if (upgrade?.token === token) this.upgradeFailed('hostd began stopping first');
       return;
     }
@@ -787,7 +796,7 @@ export class Supervisor {
     }
     // An upgrade under way: its new primary is stopped, and the stop waits until it has exited (its `done`).
     if (this.upgrade !== null) {
-      this.emit({ t: 'successor', upgrade: this.upgrade.token, take: false });
+      this.turnDown(this.upgrade.token);
       for (const id of this.upgrade.replies.splice(0)) this.reply(id, { ok: false, error: 'hostd is stopping: the upgrade was abandoned' });
     }
   }
@@ -817,8 +826,8 @@ export class Supervisor {
     // The shell's timer is spent; reconcile arms it again if it is still wanted.
     this.armed.delete(name);
     if (name === 'heartbeats') return ticked(this.clock, this.now, heartbeatMs(this.settings));
-    // The upgrade's limit is read from the state (reconcileUpgrade).
-    if (name === 'upgrade') return;
+    // The upgrade's limit and a turned-down new primary's bound are read from the state (reconcileUpgrade, reconcileTurnedDown).
+    if (name === 'upgrade' || name === 'successor-kill') return;
     if (name === 'drain-delay') {
       const stop = stopOf(this.life);
       if (stop?.drainUntil != null && this.now >= stop.drainUntil) this.orderStop(stop);
@@ -840,6 +849,7 @@ export class Supervisor {
 
   private reconcile(): void {
     this.reconcileUpgrade();
+    this.reconcileTurnedDown();
     this.reconcileReload();
     this.runQueued();
     this.reconcileStop();
@@ -861,8 +871,31 @@ export class Supervisor {
     const upgrade = this.upgrade;
     if (upgrade === null || upgrade.until === null || this.awake < upgrade.until || stopOf(this.life)) return;
     this.awaiting.delete(upgrade.token);
-    this.emit({ t: 'successor', upgrade: upgrade.token, take: false });
+    this.turnDown(upgrade.token);
     this.upgradeFailed(`the new primary was not serving within ${upgrade.plan.total} s, the longest its start can take; it was stopped`);
+  }
+
+  /**
+   * Tells the new primary of upgrade `token` to stop (SIGTERM). It gets as long as this
+   * primary's own graceful stop may take (the serving config's stop plan, in awake time), then
+   * it is killed: one that never exits (its event loop blocked) holds up neither this primary's
+   * stop nor the next upgrade for ever.
+   */
+  private turnDown(token: number): void {
+    this.emit({ t: 'successor', upgrade: token, take: false });
+    if (this.turnedDown?.token === token) return;
+    const g = this.generations.get(this.current)!;
+    const seconds = stopPlan(g.settings, configShape(g.hooks), 'graceful').total;
+    this.turnedDown = { token, seconds, killAt: seconds === null ? null : this.awake + seconds * 1000, killed: false };
+  }
+
+  /** A new primary told to stop that outlived its bound: killed, once. */
+  private reconcileTurnedDown(): void {
+    const down = this.turnedDown;
+    if (down === null || down.killed || down.killAt === null || this.awake < down.killAt) return;
+    down.killed = true;
+    this.log('warning', `the new primary of the abandoned upgrade did not exit within ${down.seconds} s of being told to stop (the serving config's graceful stop); killing it`);
+    this.emit({ t: 'successor', upgrade: down.token, take: false, kill: true });
   }
 
   /** What a reload or a scale that came now waits for. */
@@ -1096,6 +1129,7 @@ export class Supervisor {
     const stop = stopOf(this.life);
     if (stop?.drainUntil != null) wanted.set('drain-delay', stop.drainUntil);
     if (stop === null && this.upgrade?.until != null) wanted.set('upgrade', at(this.upgrade.until));
+    if (this.turnedDown !== null && !this.turnedDown.killed && this.turnedDown.killAt !== null) wanted.set('successor-kill', at(this.turnedDown.killAt));
     if (stop === null) {
       for (const [id, slot] of this.slots) if (slot.retryAt !== null && slot.retryAt > this.awake) wanted.set(`backoff:${id}`, at(slot.retryAt));
     }

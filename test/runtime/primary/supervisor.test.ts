@@ -1094,6 +1094,52 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     expect(h.pending('on_exit')).toMatchObject({ fields: { reason: 'shutdown' } });
   });
 
+  it("kills a new primary told to stop that does not exit within the serving config's graceful stop, in awake time, once; the stop that waited for it then ends", () => {
+    // drain 3 s + post_request wait 2 s + shutdown 1 × 2 s + kill grace 1 s + on_exit 1 × 2 s = 10 s.
+    const h = new Harness(generation(1, { workers: 1, drain_delay: 0, graceful_timeout: 3, hook_timeout: 2 }, { on_exit: 1 }));
+    h.start();
+    h.request({ t: 'upgrade' });
+    const token = h.pending('upgrade').token;
+    h.signal('SIGTERM');
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([{ t: 'successor', upgrade: token, take: false }]);
+    h.exit(1, 0);
+    h.answerAll('child_exit');
+    h.advance(5_000);
+    expect(h.commands.filter((c) => c.t === 'successor')).toHaveLength(1);
+    // Paused past the bound: the time nobody ran is not the new primary's to have used (about 5 s of awake time are left).
+    h.pause(60_000);
+    h.feed({ t: 'timer', name: 'successor-kill' });
+    expect(h.commands.filter((c) => c.t === 'successor')).toHaveLength(1);
+    expect(h.timers.get('successor-kill')! - h.now).toBeGreaterThanOrEqual(4_000);
+    h.fire('successor-kill');
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([
+      { t: 'successor', upgrade: token, take: false },
+      { t: 'successor', upgrade: token, take: false, kill: true },
+    ]);
+    expect(h.logs('warning')).toContain("the new primary of the abandoned upgrade did not exit within 10 s of being told to stop (the serving config's graceful stop); killing it");
+    expect(h.timers.has('successor-kill')).toBe(false);
+    expect(() => h.pending('on_exit')).toThrow();
+    h.answer('upgrade', 'exited with signal SIGKILL before it served (its log says why)');
+    h.feed({ t: 'successor_exited', token });
+    expect(h.pending('on_exit')).toMatchObject({ fields: { reason: 'shutdown' } });
+    expect(h.commands.filter((c) => c.t === 'successor')).toHaveLength(2);
+  });
+
+  it('a new primary given up that exits within its bound is not killed, and the next upgrade may start', () => {
+    const h = new Harness(generation(1, { workers: 2, config_timeout: 5, hook_timeout: 2, boot_timeout: 10 }, { pre_fork: 1, when_ready: 1 }));
+    h.start();
+    h.request({ t: 'upgrade' });
+    const token = h.pending('upgrade').token;
+    h.fire('upgrade');
+    expect(h.timers.has('successor-kill')).toBe(true);
+    h.feed({ t: 'successor_exited', token });
+    expect(h.timers.has('successor-kill')).toBe(false);
+    h.advance(120_000);
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([{ t: 'successor', upgrade: token, take: false }]);
+    h.request({ t: 'upgrade' });
+    expect(h.commands.filter((c) => c.t === 'upgrade')).toHaveLength(2);
+  });
+
   it('refuses an upgrade while starting, reloading or stopping, saying why; two requests share one upgrade', () => {
     const starting = new Harness(generation(1));
     starting.bind();

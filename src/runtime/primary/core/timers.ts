@@ -10,6 +10,7 @@ export type TimerKey =
   | 'heartbeats'
   | 'drain-delay'
   | 'upgrade'
+  | 'successor-kill'
   | `backoff:${number}`
   | `boot:${number}`
   | `boot-progress:${number}`
