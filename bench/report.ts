@@ -518,10 +518,19 @@ peek, a take and then the server's own read cost three system calls where one do
 an object and three strings for the trust check (0.90× in bench/results/proxy-2026-12-07T003109.json); a WeakMap
 entry per connection for what the header said cost about 0.6 µs in its set and the collector's ephemeron work, and is
 now a field on the socket, set beside the \`_peername\` that Node reads \`remoteAddress\` from. What is left, about 5 µs
-of CPU a connection in the runs on record (a \`perf\` comparison: the parse 0.6 µs, the rest spread over the
+of CPU a connection in the runs of 2026-12-07 night (a \`perf\` comparison: the parse 0.6 µs, the rest spread over the
 kernel's interrupt and wake-up paths and V8's inline caches), is the \`getpeername\` the trust check needs, the parse,
-and the copy of the request's bytes. Runs move by about ±0.02× on this shared machine (0.963× and 0.943× in two runs
-of the same code on 2026-12-07).
+and the copy of the request's bytes. The ratio moves more from one start of the two targets to the next than from
+round to round: 0.963× and 0.943× for this code on 2026-12-07 at 01:00, 0.888× (24 rounds, 1.14× CPU) at 02:45 the
+same day, and 0.82× to 0.98× over twelve five-round runs of fresh targets after it, with the commit of the 0.963× run
+(c116e7c) built beside the current one and alternating with it: the same spread, so no change of code caused it. A CPU
+profile of one of those runs (V8's, per request) puts about 2 µs in reading what follows the header through Node's
+JavaScript \`socketOnData\` (a connection without a header is parsed natively, from the socket's own read), 2.4 µs in
+\`takeProxyHeader\` with the native read it makes, 1.2 µs in the v1 parse and its strings, and 1 to 2 µs more in
+connections whose header was not there yet when the worker took them (2.5% of connections on a quiet machine, 18%
+with the machine loaded), read through the stream with a timer and three listeners. Two ideas measured and dropped:
+a look again after one turn of the event loop (it found the header in 38 of 1,393 such connections) and
+\`TCP_DEFER_ACCEPT\` on the listening socket (0.79× to 0.95×: no better).
 The primary does the same work with or without a header.
 `;
 
@@ -537,11 +546,13 @@ built on first use, is never made for it) and walks the header from the right wi
 IPv4 hop in one pass. It was 11 µs of CPU per request before profiles led to that and three other changes: node:net's
 \`BlockList\` makes a native \`SocketAddress\` for every check (1.3 µs each, and garbage to collect), so IPv4 addresses
 are matched in JavaScript; an object spread V8 built on its slow path; a WeakMap entry per request where a symbol on
-the request does. What is left is about 0.3 µs per request in-process (\`requestClient\`, hot, 2026-12-07) and 0.2 to
-0.8 µs of measured CPU per request in these runs, 2 to 6% of a request this cheap, so the req/s ratio moves around the
-goal from run to run: 0.976×, 0.993×, 0.960× and 0.943× in the last four runs on record (2026-12-06 and 07), with no
-change to this path between the second and the fourth but that a request on a connection without \`proxy_protocol\`
-no longer looks for a PROXY header's record.
+the request does; and since 2026-12-07 02:00 what the connection says of its client (its peer, scheme, TLS verdict and
+whether \`forwarded_allow_ips\` trusts it) is judged once per connection, on its first request that asks, and kept on
+the socket: a kept-alive request walks only its own headers. What is left is about 0.1 µs per request in-process
+(\`requestClient\` on a kept connection with \`X-Forwarded-For\` from a trusted peer, against 0.3 µs before), under 1%
+of a request this cheap: 0.994× req/s (1.001× CPU per request, 24 rounds) in the run on record since, and 1.001× in
+one whose other half a build on the same machine disturbed (not kept), where the four before gave 0.976×, 0.993×,
+0.960× and 0.943×.
 `;
 
 export type ScenarioName = 'scrape' | 'proxy' | 'upgrade';
