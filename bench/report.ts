@@ -523,7 +523,11 @@ kernel's interrupt and wake-up paths and V8's inline caches), is the \`getpeerna
 and the copy of the request's bytes. The ratio moves more from one start of the two targets to the next than from
 round to round: 0.963× and 0.943× for this code on 2026-12-07 at 01:00, 0.888× (24 rounds, 1.14× CPU) at 02:45 the
 same day, and 0.82× to 0.98× over twelve five-round runs of fresh targets after it, with the commit of the 0.963× run
-(c116e7c) built beside the current one and alternating with it: the same spread, so no change of code caused it. A CPU
+(c116e7c) built beside the current one and alternating with it: the same spread, so no change of code caused it. Where
+a start goes wrong is outside hostd's code: V8 CPU profiles of three fresh starts of both targets (6 s each) had one
+slow start of each, with or without a header, costing about 35 µs more per request in the system calls that write the
+response (the \`writeUtf8String\` and \`writev\` frames: loopback TCP delivery and waking the load generator on the
+other CPU), and little else different; which start is slow decides the ratio more than the header does. A CPU
 profile of one of those runs (V8's, per request) puts about 2 µs in reading what follows the header through Node's
 JavaScript \`socketOnData\` (a connection without a header is parsed natively, from the socket's own read), 2.4 µs in
 \`takeProxyHeader\` with the native read it makes, 1.2 µs in the v1 parse and its strings, and 1 to 2 µs more in
