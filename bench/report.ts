@@ -479,7 +479,7 @@ function proxySection(p: ProxyResults | null): string {
 
 From bench/results/${scenarioFile('proxy', p.date)} (\`BENCH_ONLY=proxy npm run bench\`, ${p.date.slice(0, 10)}; ${p.cpus}, Node ${p.node}; ${p.pinning}; NODE_EXTRA_CA_CERTS unset for hostd).
 hostd with 2 workers serving \`bench/app.mjs\`; each comparison starts both configurations and measures them in
-alternating order, ${p.rounds} rounds of ${p.seconds} s each; the ratios are the medians of the per-round ratios. The machine's load average
+alternating order, ${p.rounds} rounds of ${p.seconds} s each${p.rounds_per_start === undefined ? ' on one start of each' : `, both started again every ${p.rounds_per_start} rounds (one start can run slow for its whole life, header or not: see below)`}; the ratios are the medians of the per-round ratios. The machine's load average
 was ${p.load[0]} before the rounds and ${p.load[1]} after (${p.cpus.split(' ')[0]} CPUs): other work shared it, which both sides met alike.
 "CPU µs/req" is the CPU time of hostd's processes (primary and workers) per request, from /proc: it does not depend on how the
 machine shares its cores.${p.generator.startsWith('autocannon') ? ' autocannon (the keep-alive rows) reports latency in whole milliseconds.' : ''}
@@ -522,7 +522,9 @@ of CPU a connection in the runs of 2026-12-07 night (a \`perf\` comparison: the 
 kernel's interrupt and wake-up paths and V8's inline caches), is the \`getpeername\` the trust check needs, the parse,
 and the copy of the request's bytes. The ratio moves more from one start of the two targets to the next than from
 round to round: 0.963× and 0.943× for this code on 2026-12-07 at 01:00, 0.888× (24 rounds, 1.14× CPU) at 02:45 the
-same day, and 0.82× to 0.98× over twelve five-round runs of fresh targets after it, with the commit of the 0.963× run
+same day, 0.82× to 0.98× over twelve five-round runs of fresh targets after it, and 0.859× (1.21× CPU) at 03:34 with
+both targets started again every 4 rounds, on a machine slower then (148 µs of CPU per request without a header,
+against 101 µs at 02:45), with the commit of the 0.963× run
 (c116e7c) built beside the current one and alternating with it: the same spread, so no change of code caused it. Where
 a start goes wrong is outside hostd's code: V8 CPU profiles of three fresh starts of both targets (6 s each) had one
 slow start of each, with or without a header, costing about 35 µs more per request in the system calls that write the
