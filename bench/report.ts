@@ -556,9 +556,9 @@ the request does; and since 2026-12-07 02:00 what the connection says of its cli
 whether \`forwarded_allow_ips\` trusts it) is judged once per connection, on its first request that asks, and kept on
 the socket: a kept-alive request walks only its own headers. What is left is about 0.1 µs per request in-process
 (\`requestClient\` on a kept connection with \`X-Forwarded-For\` from a trusted peer, against 0.3 µs before), under 1%
-of a request this cheap: 0.994× req/s (1.001× CPU per request, 24 rounds) in the run on record since, and 1.001× in
-one whose other half a build on the same machine disturbed (not kept), where the four before gave 0.976×, 0.993×,
-0.960× and 0.943×.
+of a request this cheap: 0.994× and 1.003× req/s (1.001× and 1.008× CPU per request, 24 rounds each) in the two runs
+on record since, and 1.001× in one whose other half a build on the same machine disturbed (not kept), where the four
+before gave 0.976×, 0.993×, 0.960× and 0.943×.
 `;
 
 export type ScenarioName = 'scrape' | 'proxy' | 'upgrade';
