@@ -865,7 +865,7 @@ export class Supervisor {
   /**
    * An upgrade past its limit, in awake time: its new primary is turned down and stopped,
    * this one keeps serving, and what waited for it runs. Its exit is not waited for (a new
-   * primary that does not serve may not stop either).
+   * primary that does not serve may not stop either); one that outlives its bound is killed (turnDown).
    */
   private reconcileUpgrade(): void {
     const upgrade = this.upgrade;
