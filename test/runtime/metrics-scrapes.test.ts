@@ -3,13 +3,11 @@
  * registry (item 5), a flood of metrics connections (6), merged counters across worker
  * exits and missed scrapes (7), gauges set to NaN or ±Inf (8).
  */
-import { symlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GATE_MODULE, probe, release } from '../helpers/gates.ts';
-import { project, REPO } from '../helpers/project.ts';
-import { type Hostd, hooksLog, records, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+import { continueStopped, promProject, sampleValue, startWithMetrics } from '../helpers/metrics.ts';
+import { type Hostd, hooksLog, records, waitUntil, workerPids } from '../helpers/run.ts';
 
 const CONFIG = (body: string) => `import { defineConfig } from 'hostd';
 export default defineConfig({
@@ -20,17 +18,8 @@ export default defineConfig({
 });
 `;
 
-function promProject(app: string, config: string): string {
-  const dir = project({ 'app.mjs': app, 'hostd.config.ts': CONFIG(config), 'gate.mjs': GATE_MODULE });
-  symlinkSync(join(REPO, 'node_modules', 'prom-client'), join(dir, 'node_modules', 'prom-client'), 'dir');
-  return dir;
-}
+const appProject = (app: string, config: string) => promProject({ 'app.mjs': app, 'hostd.config.ts': CONFIG(config), 'gate.mjs': GATE_MODULE });
 
-/** The value of one sample (`name{labels}` exactly as written), or undefined. */
-function value(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 async function scrape(url: string): Promise<string> {
   const response = await fetch(url);
@@ -38,12 +27,7 @@ async function scrape(url: string): Promise<string> {
   return response.text();
 }
 
-async function start(dir: string, prefix?: readonly string[]): Promise<{ run: Hostd; url: string; metrics: string }> {
-  const run = startHostd(dir, [], prefix ? { prefix } : {});
-  const url = await run.ready(30_000);
-  const metrics = (await run.waitForOutput(/Metrics at: (\S+)/))[1]!;
-  return { run, url, metrics };
-}
+const start = (dir: string, prefix?: readonly string[]) => startWithMetrics(dir, { prefix, readyMs: 30_000 });
 
 /** 100k series in one counter (a route and a code label), and a count of the times the registry was read. */
 const BIG_APP = `import client from 'prom-client';
@@ -106,32 +90,26 @@ describe('metrics_bind under load (issue 24)', () => {
   const sockets: Socket[] = [];
   afterEach(async () => {
     for (const socket of sockets.splice(0)) socket.destroy();
-    for (const pid of stopped.splice(0)) {
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // gone
-      }
-    }
+    continueStopped(stopped);
     await run?.kill();
     run = undefined;
   });
 
   it('item 5: 10 concurrent scrapes of 100k series per worker share one reading of each registry, and each has the app metrics', async () => {
-    const started = await start(promProject(BIG_APP, 'workers: 2, timeout: 10,'));
+    const started = await start(appProject(BIG_APP, 'workers: 2, timeout: 10,'));
     run = started.run;
     // The first answers define every series (slower): wait until both are in, and a scrape got both in time.
     let errors = -1;
     const first = await waitUntil(async () => {
       const text = await scrape(started.metrics);
-      const settled = value(text, 'app_series_total{code="204",route="/r19999"}') === 2 && value(text, 'hostd_scrape_errors_total') === errors;
-      errors = value(text, 'hostd_scrape_errors_total')!;
+      const settled = sampleValue(text, 'app_series_total{code="204",route="/r19999"}') === 2 && sampleValue(text, 'hostd_scrape_errors_total') === errors;
+      errors = sampleValue(text, 'hostd_scrape_errors_total')!;
       return settled && text;
     }, 'both workers to answer a scrape in time', 30_000);
-    const reads = value(first, 'app_registry_reads_total')!;
+    const reads = sampleValue(first, 'app_registry_reads_total')!;
     const bodies = await Promise.all(Array.from({ length: 10 }, () => scrape(started.metrics)));
     // One collection for the ten: the same answer, with at most one more reading per worker.
-    const after = value(bodies[0]!, 'app_registry_reads_total')!;
+    const after = sampleValue(bodies[0]!, 'app_registry_reads_total')!;
     expect(after).toBeGreaterThanOrEqual(reads);
     expect(after).toBeLessThanOrEqual(reads + 2);
     for (const body of bodies) {
@@ -141,23 +119,23 @@ describe('metrics_bind under load (issue 24)', () => {
   }, 60_000);
 
   it('item 5: a worker that holds its event loop reading its registry for longer than timeout is not killed for it', async () => {
-    const started = await start(promProject(SLOW_REGISTRY_APP, 'workers: 2, timeout: 1,'));
+    const started = await start(appProject(SLOW_REGISTRY_APP, 'workers: 2, timeout: 1,'));
     run = started.run;
     const pids = workerPids(run.pid).sort();
     expect(pids).toHaveLength(2);
     // The first scrape waits 1 s and leaves them out; their answers come at 1.5 s and are used from then on.
     await waitUntil(async () => {
       if (/WORKER TIMEOUT/.test(run!.output)) throw new Error(`a worker was killed for timeout:\n${run!.output}`);
-      return value(await scrape(started.metrics), 'app_slow') === 2;
+      return sampleValue(await scrape(started.metrics), 'app_slow') === 2;
     }, 'both workers to answer', 15_000);
     const text = await scrape(started.metrics);
-    expect(value(text, 'hostd_worker_exits_total{reason="timeout"}')).toBe(0);
+    expect(sampleValue(text, 'hostd_worker_exits_total{reason="timeout"}')).toBe(0);
     expect(run.output).not.toMatch(/WORKER TIMEOUT/);
     expect(workerPids(run.pid).sort()).toEqual(pids);
   }, 60_000);
 
   it('item 6: 400 idle metrics connections under `ulimit -n 256` take no descriptor the app or a replacement worker needs, and are closed', async () => {
-    const started = await start(promProject(HITS_APP, "workers: 2, loglevel: 'debug',"), ['sh', '-c', 'ulimit -n 256 && exec "$@"', 'sh']);
+    const started = await start(appProject(HITS_APP, "workers: 2, loglevel: 'debug',"), ['sh', '-c', 'ulimit -n 256 && exec "$@"', 'sh']);
     run = started.run;
     const { port } = new URL(started.metrics);
     const closed: Promise<void>[] = [];
@@ -189,7 +167,7 @@ describe('metrics_bind under load (issue 24)', () => {
   }, 60_000);
 
   it('item 6: a request head trickled in a line at a time is cut off like an idle connection (5 s)', async () => {
-    const started = await start(promProject(HITS_APP, 'workers: 1,'));
+    const started = await start(appProject(HITS_APP, 'workers: 1,'));
     run = started.run;
     const { port } = new URL(started.metrics);
     const socket = connect(Number(port), '127.0.0.1');
@@ -209,7 +187,7 @@ describe('metrics_bind under load (issue 24)', () => {
   }, 30_000);
 
   it('item 7: merged counters and histograms never go down: a worker scaled down, a worker that misses a scrape, a reload, a crash', async () => {
-    const started = await start(promProject(HITS_APP, 'workers: 2, timeout: 30,'));
+    const started = await start(appProject(HITS_APP, 'workers: 2, timeout: 30,'));
     run = started.run;
     const hit = async (n: number) => {
       for (let i = 0; i < n; i++) await (await fetch(started.url, { headers: { connection: 'close' } })).text();
@@ -217,69 +195,69 @@ describe('metrics_bind under load (issue 24)', () => {
     const settled = (n: number) =>
       waitUntil(async () => {
         const text = await scrape(started.metrics);
-        return value(text, 'app_hits_total') === n && value(text, 'app_seconds_count') === n && text;
+        return sampleValue(text, 'app_hits_total') === n && sampleValue(text, 'app_seconds_count') === n && text;
       }, `app_hits_total to read ${n}`);
     await hit(40);
     await settled(40);
 
     // Scale down: one worker leaves with what it counted.
     run.signal('SIGTTOU');
-    await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="shutdown"}') === 1, 'a worker to retire');
+    await waitUntil(async () => sampleValue(await scrape(started.metrics), 'hostd_worker_exits_total{reason="shutdown"}') === 1, 'a worker to retire');
     let text = await scrape(started.metrics);
-    expect(value(text, 'app_hits_total')).toBe(40);
-    expect(value(text, 'app_seconds_bucket{le="1"}')).toBe(40);
+    expect(sampleValue(text, 'app_hits_total')).toBe(40);
+    expect(sampleValue(text, 'app_seconds_bucket{le="1"}')).toBe(40);
 
     // The worker left does not answer (stopped): its last answer stands.
     const [frozen] = workerPids(run.pid);
     process.kill(frozen!, 'SIGSTOP');
     stopped.push(frozen!);
     text = await scrape(started.metrics);
-    expect(value(text, 'hostd_scrape_errors_total')).toBeGreaterThanOrEqual(1);
-    expect(value(text, 'app_hits_total')).toBe(40);
+    expect(sampleValue(text, 'hostd_scrape_errors_total')).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(text, 'app_hits_total')).toBe(40);
     process.kill(frozen!, 'SIGCONT');
 
     // A reload replaces every worker; a crash replaces one.
     run.signal('SIGHUP');
     await run.waitForOutput(/reloaded: generation 2 is serving/, 20_000);
-    expect(value(await scrape(started.metrics), 'app_hits_total')).toBe(40);
+    expect(sampleValue(await scrape(started.metrics), 'app_hits_total')).toBe(40);
     await hit(10);
     await settled(50);
     // A worker of generation 2: the first generation's may still be leaving (reason reload, not killed).
     await waitUntil(() => workerPids(started.run.pid).length === 2, "the first generation's workers to be gone");
     const [crashed] = workerPids(run.pid);
     process.kill(crashed!, 'SIGKILL');
-    await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="killed"}') === 1, 'the killed worker to be counted');
-    expect(value(await scrape(started.metrics), 'app_hits_total')).toBe(50);
+    await waitUntil(async () => sampleValue(await scrape(started.metrics), 'hostd_worker_exits_total{reason="killed"}') === 1, 'the killed worker to be counted');
+    expect(sampleValue(await scrape(started.metrics), 'app_hits_total')).toBe(50);
   }, 90_000);
 
   it("what a worker counts while a reload drains it is in the scrapes: asked while it drains, and its last answer sent as it exits", async () => {
-    const dir = promProject(DRAIN_APP, 'workers: 1,');
+    const dir = appProject(DRAIN_APP, 'workers: 1,');
     const started = await start(dir);
     run = started.run;
     const log = hooksLog(dir);
     for (let i = 0; i < 3; i++) await probe(started.url, '/');
-    await waitUntil(async () => value(await scrape(started.metrics), 'app_served_total') === 3, 'app_served_total to read 3');
+    await waitUntil(async () => sampleValue(await scrape(started.metrics), 'app_served_total') === 3, 'app_served_total to read 3');
     const slow = probe(started.url, '/slow', 25_000);
     await waitUntil(() => records(log).includes('step waiting'), 'the slow request to be in flight');
     run.signal('SIGHUP');
     await run.waitForOutput(/reloaded: generation 2 is serving/, 20_000);
-    expect(value(await scrape(started.metrics), 'hostd_workers{state="stopping"}')).toBe(1);
+    expect(sampleValue(await scrape(started.metrics), 'hostd_workers{state="stopping"}')).toBe(1);
     // Counted by the draining worker: a scrape asks it.
     release(dir, 'step');
-    await waitUntil(async () => value(await scrape(started.metrics), 'app_steps_total') === 1, 'the step counted while draining to be scraped');
+    await waitUntil(async () => sampleValue(await scrape(started.metrics), 'app_steps_total') === 1, 'the step counted while draining to be scraped');
     // Counted as its drain ends, right before it exits: its last answer brings it.
     release(dir, 'finish');
     expect(Number(await slow)).toBeGreaterThan(0);
-    await waitUntil(async () => value(await scrape(started.metrics), 'hostd_worker_exits_total{reason="reload"}') === 1, 'the drained worker to exit');
-    await waitUntil(async () => value(await scrape(started.metrics), 'app_served_total') === 4, 'the response of the drain to be scraped', 5000);
+    await waitUntil(async () => sampleValue(await scrape(started.metrics), 'hostd_worker_exits_total{reason="reload"}') === 1, 'the drained worker to exit');
+    await waitUntil(async () => sampleValue(await scrape(started.metrics), 'app_served_total') === 4, 'the response of the drain to be scraped', 5000);
     const text = await scrape(started.metrics);
-    expect(value(text, 'app_served_total')).toBe(4);
-    expect(value(text, 'app_steps_total')).toBe(1);
-    expect(value(text, 'hostd_workers{state="stopping"}')).toBe(0);
+    expect(sampleValue(text, 'app_served_total')).toBe(4);
+    expect(sampleValue(text, 'app_steps_total')).toBe(1);
+    expect(sampleValue(text, 'hostd_workers{state="stopping"}')).toBe(0);
   });
 
   it('item 8: a gauge set to NaN or ±Inf is written as NaN, +Inf, -Inf, and its family is there', async () => {
-    const started = await start(promProject(ODD_GAUGES_APP, 'workers: 1,'));
+    const started = await start(appProject(ODD_GAUGES_APP, 'workers: 1,'));
     run = started.run;
     const text = await scrape(started.metrics);
     expect(text).toContain('# TYPE app_ratio gauge\n');

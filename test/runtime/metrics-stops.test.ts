@@ -3,26 +3,17 @@
  * (SIGSTOP) while a scrape waits for the workers, and a worker whose registry hangs as it
  * exits (its last answer is waited for at most LAST_ANSWER_MS).
  */
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ABANDON_MS } from '../../src/runtime/primary/metrics.ts';
 import { recordingConfig } from '../helpers/apps.ts';
 import { GATE_MODULE, release } from '../helpers/gates.ts';
-import { project, REPO } from '../helpers/project.ts';
-import { count, type Hostd, hooksLog, records, RECORD_MODULE, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
+import { continueStopped, promProject, sampleValue, startWithMetrics } from '../helpers/metrics.ts';
+import { count, type Hostd, hooksLog, records, RECORD_MODULE, waitUntil, workerPids } from '../helpers/run.ts';
 
-function promProject(app: string, config: string): string {
-  const dir = project({ 'app.mjs': app, 'hostd.config.ts': config, 'record.ts': RECORD_MODULE, 'gate.mjs': GATE_MODULE });
-  symlinkSync(join(REPO, 'node_modules', 'prom-client'), join(dir, 'node_modules', 'prom-client'), 'dir');
-  return dir;
-}
+const appProject = (app: string, config: string) => promProject({ 'app.mjs': app, 'hostd.config.ts': config, 'record.ts': RECORD_MODULE, 'gate.mjs': GATE_MODULE });
 
-/** The value of one sample (`name{labels}` exactly as written), or undefined. */
-function value(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 async function scrape(url: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
@@ -30,12 +21,7 @@ async function scrape(url: string): Promise<string> {
   return response.text();
 }
 
-async function start(dir: string): Promise<{ run: Hostd; metrics: string }> {
-  const run = startHostd(dir);
-  await run.ready(30_000);
-  const metrics = (await run.waitForOutput(/Metrics at: (\S+)/))[1]!;
-  return { run, metrics };
-}
+const start = (dir: string) => startWithMetrics(dir, { readyMs: 30_000 });
 
 /** The stall itself: how long the primary is held stopped (the stimulus, not a wait for an outcome). */
 const stall = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -71,19 +57,13 @@ describe('app metrics across stops', () => {
   let run: Hostd | undefined;
   const stopped: number[] = [];
   afterEach(async () => {
-    for (const pid of stopped.splice(0)) {
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // gone
-      }
-    }
+    continueStopped(stopped);
     await run?.kill();
     run = undefined;
   });
 
   it('a primary stopped (SIGSTOP) longer than ABANDON_MS while a scrape waits for the workers: the scrape gets both answers, no error is counted, no worker is given up on', async () => {
-    const dir = promProject(HELD_COLLECT_APP, recordingConfig("workers: 2, timeout: 2, metrics_bind: '127.0.0.1:0',"));
+    const dir = appProject(HELD_COLLECT_APP, recordingConfig("workers: 2, timeout: 2, metrics_bind: '127.0.0.1:0',"));
     const log = hooksLog(dir);
     const started = await start(dir);
     run = started.run;
@@ -92,9 +72,9 @@ describe('app metrics across stops', () => {
     // Both workers answer; the errors counted so far (a first answer may be late on a busy machine) are the baseline.
     const before = await waitUntil(async () => {
       const text = await scrape(started.metrics);
-      return value(text, 'app_phase') === 2 && text;
+      return sampleValue(text, 'app_phase') === 2 && text;
     }, 'both workers to answer a scrape');
-    const errors = value(before, 'hostd_scrape_errors_total')!;
+    const errors = sampleValue(before, 'hostd_scrape_errors_total')!;
 
     writeFileSync(join(dir, 'hold'), '');
     const inFlight = scrape(started.metrics);
@@ -110,13 +90,13 @@ describe('app metrics across stops', () => {
     process.kill(run.pid, 'SIGCONT');
 
     const text = await inFlight;
-    expect(value(text, 'app_phase')).toBe(4);
-    expect(value(text, 'hostd_scrape_errors_total')).toBe(errors);
+    expect(sampleValue(text, 'app_phase')).toBe(4);
+    expect(sampleValue(text, 'hostd_scrape_errors_total')).toBe(errors);
     // Asked again at the next scrape, and answering.
     const next = await scrape(started.metrics);
-    expect(value(next, 'app_phase')).toBe(4);
-    expect(value(next, 'hostd_scrape_errors_total')).toBe(errors);
-    expect(value(next, 'hostd_workers{state="serving"}')).toBe(2);
+    expect(sampleValue(next, 'app_phase')).toBe(4);
+    expect(sampleValue(next, 'hostd_scrape_errors_total')).toBe(errors);
+    expect(sampleValue(next, 'hostd_workers{state="serving"}')).toBe(2);
     expect(run.output).not.toMatch(/WORKER TIMEOUT/);
     expect(workerPids(run.pid).sort()).toEqual(pids);
     expect(run.output).toMatch(/the primary did not run for \d+(\.\d)? s/);
@@ -132,12 +112,12 @@ describe('app metrics across stops', () => {
     recorded.worker_exit(ctx);
   },`,
     );
-    const dir = promProject(HANGING_AT_EXIT_APP, config);
+    const dir = appProject(HANGING_AT_EXIT_APP, config);
     const log = hooksLog(dir);
     const started = await start(dir);
     run = started.run;
     // The app's prom-client is found and read: its last answer will be read too.
-    await waitUntil(async () => value(await scrape(started.metrics), 'app_up') === 1, 'the app metrics to be scraped');
+    await waitUntil(async () => sampleValue(await scrape(started.metrics), 'app_up') === 1, 'the app metrics to be scraped');
     const [pid] = workerPids(run.pid);
 
     const exit = await run.stop('SIGTERM');

@@ -2,11 +2,12 @@
  * `metrics_bind`: real scrapes over loopback of a running `hostd run`, hostd's own metrics
  * and an app's prom-client metrics merged across workers.
  */
-import { existsSync, symlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { project, REPO } from '../helpers/project.ts';
+import { continueStopped, promProject, sampleValue, startWithMetrics } from '../helpers/metrics.ts';
+import { project } from '../helpers/project.ts';
 import { type Hostd, startHostd, waitUntil, workerPids } from '../helpers/run.ts';
 
 const CONFIG = (body = '', metricsBind = '127.0.0.1:0') => `import { defineConfig } from 'hostd';
@@ -36,11 +37,7 @@ export default (req, res) => {
 };
 `;
 
-function promProject(workers: number): string {
-  const dir = project({ 'app.mjs': PROM_APP, 'hostd.config.ts': CONFIG(`workers: ${workers},`) });
-  symlinkSync(join(REPO, 'node_modules', 'prom-client'), join(dir, 'node_modules', 'prom-client'), 'dir');
-  return dir;
-}
+const appProject = (workers: number) => promProject({ 'app.mjs': PROM_APP, 'hostd.config.ts': CONFIG(`workers: ${workers},`) });
 
 interface Scrape {
   readonly status: number;
@@ -53,29 +50,13 @@ async function scrape(url: string, accept?: string): Promise<Scrape> {
   return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
 }
 
-/** The value of one sample (`name{labels}` exactly as written), or undefined. */
-function value(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
-async function start(dir: string): Promise<{ run: Hostd; url: string; metrics: string }> {
-  const run = startHostd(dir);
-  const url = await run.ready();
-  const metrics = (await run.waitForOutput(/Metrics at: (\S+)/))[1]!;
-  return { run, url, metrics };
-}
+const start = (dir: string) => startWithMetrics(dir);
 
 describe('metrics_bind', () => {
   let run: Hostd | undefined;
   afterEach(async () => {
-    for (const pid of stopped.splice(0)) {
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // gone
-      }
-    }
+    continueStopped(stopped);
     await run?.kill();
     run = undefined;
   });
@@ -108,30 +89,30 @@ describe('metrics_bind', () => {
     ]) {
       expect(first.text).toContain(`# TYPE ${name} ${type}\n`);
     }
-    expect(value(first.text, 'hostd_workers{state="serving"}')).toBe(2);
-    expect(value(first.text, 'hostd_worker_boots_total')).toBe(2);
-    expect(value(first.text, 'hostd_generation')).toBe(1);
-    expect(value(first.text, 'hostd_connections_waiting')).toBe(0);
-    expect(Math.abs(value(first.text, 'hostd_start_time_seconds')! - Date.now() / 1000)).toBeLessThan(120);
+    expect(sampleValue(first.text, 'hostd_workers{state="serving"}')).toBe(2);
+    expect(sampleValue(first.text, 'hostd_worker_boots_total')).toBe(2);
+    expect(sampleValue(first.text, 'hostd_generation')).toBe(1);
+    expect(sampleValue(first.text, 'hostd_connections_waiting')).toBe(0);
+    expect(Math.abs(sampleValue(first.text, 'hostd_start_time_seconds')! - Date.now() / 1000)).toBeLessThan(120);
     // post_worker_init ran once in each worker, reported with a heartbeat.
     const pids = workerPids(run.pid);
     const inits = await waitUntil(async () => {
       const text = (await scrape(started.metrics)).text;
-      return value(text, 'hostd_hook_duration_seconds_count{hook="post_worker_init"}') === 2 && text;
+      return sampleValue(text, 'hostd_hook_duration_seconds_count{hook="post_worker_init"}') === 2 && text;
     }, 'post_worker_init counted twice');
-    expect(value(inits, 'hostd_hook_duration_seconds_bucket{hook="post_worker_init",le="+Inf"}')).toBe(2);
+    expect(sampleValue(inits, 'hostd_hook_duration_seconds_bucket{hook="post_worker_init",le="+Inf"}')).toBe(2);
     // A hook of the primary's, timed there.
-    expect(value(inits, 'hostd_hook_duration_seconds_count{hook="on_starting"}')).toBe(1);
-    expect(value(inits, 'hostd_hook_duration_seconds_bucket{hook="on_starting",le="60"}')).toBe(1);
+    expect(sampleValue(inits, 'hostd_hook_duration_seconds_count{hook="on_starting"}')).toBe(1);
+    expect(sampleValue(inits, 'hostd_hook_duration_seconds_bucket{hook="on_starting",le="60"}')).toBe(1);
     for (const pid of pids) {
       const rss = inits.match(new RegExp(`^hostd_worker_resident_memory_bytes\\{worker="[12]",pid="${pid}"\\} (\\d+)$`, 'm'));
       expect(Number(rss?.[1])).toBeGreaterThan(1024 * 1024);
       expect(inits).toMatch(new RegExp(`^hostd_worker_event_loop_utilization_ratio\\{worker="[12]",pid="${pid}"\\} [\\d.e-]+$`, 'm'));
     }
 
-    const before = value((await scrape(started.metrics)).text, 'hostd_requests_total')!;
+    const before = sampleValue((await scrape(started.metrics)).text, 'hostd_requests_total')!;
     for (let i = 0; i < 25; i++) await (await fetch(started.url)).text();
-    await waitUntil(async () => value((await scrape(started.metrics)).text, 'hostd_requests_total') === before + 25, 'hostd_requests_total to grow by 25');
+    await waitUntil(async () => sampleValue((await scrape(started.metrics)).text, 'hostd_requests_total') === before + 25, 'hostd_requests_total to grow by 25');
 
     expect((await scrape(started.metrics.replace(/\/metrics$/, '/other'))).status).toBe(404);
     expect((await fetch(started.metrics, { method: 'POST' })).status).toBe(405);
@@ -147,7 +128,7 @@ describe('metrics_bind', () => {
     const text = (await scrape(started.metrics)).text;
     expect(text).toContain('# TYPE hostd_connection_queue_seconds histogram\n');
     expect(text).toContain('hostd_connection_queue_seconds_bucket{le="0.0001"} ');
-    const count = (t: string) => value(t, 'hostd_connection_queue_seconds_count')!;
+    const count = (t: string) => sampleValue(t, 'hostd_connection_queue_seconds_count')!;
     const before = count(text);
     // Each fetch a connection of its own, taken by an idle worker.
     for (let i = 0; i < 10; i++) await (await fetch(started.url, { headers: { connection: 'close' } })).text();
@@ -159,9 +140,9 @@ describe('metrics_bind', () => {
     const after = (await scrape(started.metrics)).text;
     expect(count(after) - before).toBe(12);
     // The one that waited: above 0.1 s, not counted in the buckets below.
-    expect(value(after, 'hostd_connection_queue_seconds_bucket{le="0.1"}')!).toBeLessThan(count(after));
-    expect(value(after, 'hostd_connection_queue_seconds_bucket{le="+Inf"}')).toBe(count(after));
-    expect(value(after, 'hostd_connection_queue_seconds_sum')!).toBeGreaterThan(0.1);
+    expect(sampleValue(after, 'hostd_connection_queue_seconds_bucket{le="0.1"}')!).toBeLessThan(count(after));
+    expect(sampleValue(after, 'hostd_connection_queue_seconds_bucket{le="+Inf"}')).toBe(count(after));
+    expect(sampleValue(after, 'hostd_connection_queue_seconds_sum')!).toBeGreaterThan(0.1);
   });
 
   it('counts worker exits by reason after a SIGKILL, and reloads by result', async () => {
@@ -172,14 +153,14 @@ describe('metrics_bind', () => {
     process.kill(pid!, 'SIGKILL');
     await waitUntil(async () => {
       const text = (await scrape(started.metrics)).text;
-      return value(text, 'hostd_worker_exits_total{reason="killed"}') === 1 && value(text, 'hostd_worker_boots_total') === 2;
+      return sampleValue(text, 'hostd_worker_exits_total{reason="killed"}') === 1 && sampleValue(text, 'hostd_worker_boots_total') === 2;
     }, 'an exit with reason killed and a second boot');
 
     run.signal('SIGHUP');
     await run.waitForOutput(/reloaded: generation 2 is serving/);
     let text = (await scrape(started.metrics)).text;
-    expect(value(text, 'hostd_reloads_total{result="success"}')).toBe(1);
-    expect(value(text, 'hostd_generation')).toBe(2);
+    expect(sampleValue(text, 'hostd_reloads_total{result="success"}')).toBe(1);
+    expect(sampleValue(text, 'hostd_generation')).toBe(2);
 
     // A config that no longer validates: the reload fails.
     const { writeFileSync } = await import('node:fs');
@@ -187,29 +168,29 @@ describe('metrics_bind', () => {
     run.signal('SIGHUP');
     await run.waitForOutput(/reload: the config is invalid/);
     text = (await scrape(started.metrics)).text;
-    expect(value(text, 'hostd_reloads_total{result="failure"}')).toBe(1);
-    expect(value(text, 'hostd_reloads_total{result="success"}')).toBe(1);
-    await waitUntil(async () => value((await scrape(started.metrics)).text, 'hostd_worker_exits_total{reason="reload"}') === 1, 'the old worker to exit (reload)');
+    expect(sampleValue(text, 'hostd_reloads_total{result="failure"}')).toBe(1);
+    expect(sampleValue(text, 'hostd_reloads_total{result="success"}')).toBe(1);
+    await waitUntil(async () => sampleValue((await scrape(started.metrics)).text, 'hostd_worker_exits_total{reason="reload"}') === 1, 'the old worker to exit (reload)');
   });
 
   it("merges the app's prom-client metrics across workers: counters and histograms summed, gauges by their aggregator", async () => {
-    const started = await start(promProject(2));
+    const started = await start(appProject(2));
     run = started.run;
     const pids = new Set<string>();
     let made = 0;
     // A new connection per request, so that both workers serve some.
     for (; made < 40 && (pids.size < 2 || made < 10); made++) pids.add(await (await fetch(started.url, { headers: { connection: 'close' } })).text());
     expect(pids.size).toBe(2);
-    await waitUntil(async () => value((await scrape(started.metrics)).text, 'hostd_requests_total') === made, () => `hostd_requests_total to reach ${made}`);
+    await waitUntil(async () => sampleValue((await scrape(started.metrics)).text, 'hostd_requests_total') === made, () => `hostd_requests_total to reach ${made}`);
     const text = (await scrape(started.metrics)).text;
     // Each worker counted its own requests: the sum is all of them.
-    expect(value(text, 'app_hits_total')).toBe(made);
+    expect(sampleValue(text, 'app_hits_total')).toBe(made);
     expect(text).toContain('# TYPE app_hits_total counter\n');
-    expect(value(text, 'app_size_bytes_count')).toBe(made);
-    expect(value(text, 'app_size_bytes_bucket{le="100"}')).toBe(made);
-    expect(value(text, 'app_size_bytes_bucket{le="10"}')).toBe(0);
-    expect(value(text, 'app_pid')).toBe(Math.max(...[...pids].map(Number)));
-    expect(value(text, 'hostd_scrape_errors_total')).toBe(0);
+    expect(sampleValue(text, 'app_size_bytes_count')).toBe(made);
+    expect(sampleValue(text, 'app_size_bytes_bucket{le="100"}')).toBe(made);
+    expect(sampleValue(text, 'app_size_bytes_bucket{le="10"}')).toBe(0);
+    expect(sampleValue(text, 'app_pid')).toBe(Math.max(...[...pids].map(Number)));
+    expect(sampleValue(text, 'hostd_scrape_errors_total')).toBe(0);
 
     const om = await scrape(started.metrics, 'application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5');
     expect(om.type).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
@@ -220,7 +201,7 @@ describe('metrics_bind', () => {
   });
 
   it('leaves out a worker that does not answer within 1 s, counts it, and answers anyway', async () => {
-    const started = await start(promProject(2));
+    const started = await start(appProject(2));
     run = started.run;
     for (let i = 0; i < 10; i++) await (await fetch(started.url, { headers: { connection: 'close' } })).text();
     const [frozen] = workerPids(run.pid);
@@ -230,7 +211,7 @@ describe('metrics_bind', () => {
     const text = (await scrape(started.metrics)).text;
     const took = Date.now() - began;
     expect(took).toBeLessThan(5000);
-    expect(value(text, 'hostd_scrape_errors_total')).toBe(1);
+    expect(sampleValue(text, 'hostd_scrape_errors_total')).toBe(1);
     // The other worker still answered.
     expect(text).toContain('# TYPE app_hits_total counter\n');
   });
