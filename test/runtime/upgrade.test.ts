@@ -67,6 +67,22 @@ describe('the upgrade', () => {
   /** Primaries a test started itself, each in a process group of its own. */
   const groups: ChildProcess[] = [];
   let run: Hostd | undefined;
+
+  /**
+   * `primary` (hostd serving the project at `dir`) once ready, then `hold` written and `hostd upgrade` asked:
+   * once the new primary recorded `held(its pid)`.
+   */
+  const upgradeHeld = async (primary: Hostd, dir: string, held: (pid: number) => RegExp) => {
+    const url = await primary.ready();
+    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
+    writeFileSync(join(dir, 'hold'), '');
+    const upgrade = startCli(['upgrade'], { cwd: dir });
+    commands.push(upgrade);
+    const next = Number((await primary.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
+    started.push(next);
+    await waitForRecord(join(dir, 'hooks.log'), held(next));
+    return { url, upgrade, next };
+  };
   afterEach(async () => {
     for (const command of commands.splice(0)) command.child.kill('SIGKILL');
     for (const child of groups.splice(0)) {
@@ -212,14 +228,7 @@ describe('the upgrade', () => {
   it('a new primary not serving within its limit is stopped: hostd upgrade fails saying so, and the old one keeps serving', async () => {
     const dir = project({ 'app.mjs': APP, 'hostd.config.mjs': config(BLOCKED) });
     run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '2' } });
-    const url = await run.ready();
-    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
-    writeFileSync(join(dir, 'hold'), '');
-    const upgrade = startCli(['upgrade'], { cwd: dir });
-    commands.push(upgrade);
-    const next = Number((await run.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
-    started.push(next);
-    await waitForRecord(join(dir, 'hooks.log'), new RegExp(`^on_starting blocked ${next}$`));
+    const { url, upgrade, next } = await upgradeHeld(run, dir, (pid) => new RegExp(`^on_starting blocked ${pid}$`));
     const answer = await upgrade.result;
     expect(answer.code).toBe(1);
     const why = `the new primary was not serving within ${LIMIT_S} s, the longest its start can take; it was stopped`;
@@ -227,6 +236,10 @@ describe('the upgrade', () => {
     expect(run.output).toContain(`upgrade failed: ${why}; this primary keeps serving`);
     expect(await (await fetch(url)).text()).toBe(`served by primary ${run.pid}`);
     expect(pidfile(dir)).toBe(run.pid);
+    // Until the one given up has exited, another upgrade is refused, naming it.
+    const again = await hostd(['upgrade'], { cwd: dir, timeoutMs: 30_000 });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`the new primary of the last upgrade (pid ${next}) has not exited yet`);
     // Told to stop while blocked: it stops as on TERM once its event loop runs again.
     writeFileSync(join(dir, 'go'), '');
     await waitForRecord(join(dir, 'hooks.log'), new RegExp(`^on_exit ${next} shutdown 0$`));
@@ -426,14 +439,7 @@ describe('the upgrade', () => {
   const queuedBehindUpgrade = async () => {
     const dir = project({ 'app.mjs': APP, 'gate.mjs': GATE_MODULE, 'hostd.config.mjs': config(HELD, "import { gate } from './gate.mjs';") });
     run = startHostd(dir, [], { env: { HOSTD_CONFIG_TIMEOUT: '5' } });
-    const url = await run.ready();
-    await waitUntil(() => existsSync(join(dir, 'control.sock')), 'the control socket');
-    writeFileSync(join(dir, 'hold'), '');
-    const upgrade = startCli(['upgrade'], { cwd: dir });
-    commands.push(upgrade);
-    const next = Number((await run.waitForOutput(/upgrade: the new primary has pid (\d+)/))[1]);
-    started.push(next);
-    await waitForRecord(join(dir, 'hooks.log'), /^upgrade waiting$/);
+    const { url, upgrade, next } = await upgradeHeld(run, dir, () => /^upgrade waiting$/);
     const scale = startCli(['scale', '3'], { cwd: dir });
     commands.push(scale);
     await run.waitForOutput(/scale 3 while upgrading: applied once that is done/);
