@@ -507,36 +507,31 @@ in turn) followed by the request, in one write; with it off, the same request al
 the header; neither row has errors, which shows each side got what it expected (a header hostd does not expect is a bad
 request; a missing one closes the connection).
 
-Where the time goes. The worker reads each new connection's first bytes straight off its descriptor, in one call to
-hostd's native helper (\`intake\`: \`getpeername\` and one \`recv\`) before the socket reads anything: the peer, checked
-against \`forwarded_allow_ips\` by its number (an IPv4 one, no string made), and the header with what follows it, which
-is the read the server would have made anyway. The v1 header is parsed field by field off those bytes (two strings
-made, the addresses), and what follows it goes to Node's HTTP parser as the connection's first data; later reads are
-the parser's own, natively. A header not all there yet goes on through the socket's stream from what was read. Each
-of these steps was measured in these rows (\`perf\` per 1,000 requests, and each process's CPU, 2026-12-06 and 07): a
-peek, a take and then the server's own read cost three system calls where one does, and Node's \`getpeername\` made
-an object and three strings for the trust check (0.90× in bench/results/proxy-2026-12-07T003109.json); a WeakMap
-entry per connection for what the header said cost about 0.6 µs in its set and the collector's ephemeron work, and is
-now a field on the socket, set beside the \`_peername\` that Node reads \`remoteAddress\` from. What is left, about 5 µs
-of CPU a connection in the runs of 2026-12-07 night (a \`perf\` comparison: the parse 0.6 µs, the rest spread over the
-kernel's interrupt and wake-up paths and V8's inline caches), is the \`getpeername\` the trust check needs, the parse,
-and the copy of the request's bytes. The ratio moves more from one start of the two targets to the next than from
-round to round: 0.963× and 0.943× for this code on 2026-12-07 at 01:00, 0.888× (24 rounds, 1.14× CPU) at 02:45 the
-same day, 0.82× to 0.98× over twelve five-round runs of fresh targets after it, and 0.859× (1.21× CPU) at 03:34 with
-both targets started again every 4 rounds, on a machine slower then (148 µs of CPU per request without a header,
-against 101 µs at 02:45), with the commit of the 0.963× run
-(c116e7c) built beside the current one and alternating with it: the same spread, so no change of code caused it. Where
-a start goes wrong is outside hostd's code: V8 CPU profiles of three fresh starts of both targets (6 s each) had one
-slow start of each, with or without a header, costing about 35 µs more per request in the system calls that write the
-response (the \`writeUtf8String\` and \`writev\` frames: loopback TCP delivery and waking the load generator on the
-other CPU), and little else different; which start is slow decides the ratio more than the header does. A CPU
-profile of one of those runs (V8's, per request) puts about 2 µs in reading what follows the header through Node's
-JavaScript \`socketOnData\` (a connection without a header is parsed natively, from the socket's own read), 2.4 µs in
-\`takeProxyHeader\` with the native read it makes, 1.2 µs in the v1 parse and its strings, and 1 to 2 µs more in
-connections whose header was not there yet when the worker took them (2.5% of connections on a quiet machine, 18%
-with the machine loaded), read through the stream with a timer and three listeners. Two ideas measured and dropped:
-a look again after one turn of the event loop (it found the header in 38 of 1,393 such connections) and
-\`TCP_DEFER_ACCEPT\` on the listening socket (0.79× to 0.95×: no better).
+Where the time goes. The worker looks at each new connection in one call to hostd's native helper (\`intake\`)
+before the socket reads anything: \`getpeername\` (the peer, checked against \`forwarded_allow_ips\` by its number, no
+string made), a peek at the bytes waiting, and, when they begin with a whole header, a \`recv\` that takes just the
+header (\`MSG_TRUNC\`: dropped in the kernel, not copied). The request stays in the kernel, and Node's HTTP parser reads
+it natively, as on a connection without a header. The v1 header is parsed field by field off the peeked bytes (two
+strings made, the addresses). A header not all there yet is read through the socket's stream (about 1% of connections
+here). The cost per connection, measured with both kinds of connection served by one worker in alternating batches
+(\`npx tsx bench/proxy/intake-cost.ts\`, which cancels what one process start does to another): 7.3 µs of CPU on
+119.5 µs, 1.06×, in two runs of 40 batches of 2,000 connections (bench/results/intake-cost-2026-12-07T051115.json and
+T051138). Of that, three system calls (\`getpeername\`, the peek, the take: \`strace -c\` counts no other difference) and
+about 1 µs of JavaScript (the parse and setting the client on the socket, from \`perf\`); the rest is spread thin over
+the kernel and V8. Before 2026-12-07 05:00 the worker read the header and the request in one \`recv\` and gave the
+request to the parser through the socket's JavaScript data path: about 1.5 µs more per connection, measured side by
+side in one worker. Earlier steps, each measured in these rows: Node's \`getpeername\` made an object and three strings
+for the trust check; a WeakMap entry per connection cost about 0.6 µs.
+
+The full-hostd ratio moves more from one start of the two targets to the next than from round to round. V8 CPU profiles
+of fresh starts had one slow start of each target, with or without a header, costing about 35 µs more per request in
+the system calls that write the response (loopback TCP delivery, waking the load generator on the other CPU). So both
+targets are started again every few rounds. Runs on record, 24 rounds each: 0.963× and 0.965× (2026-12-07, 00:40 and
+00:54, one start each), 0.888× (02:45, one start), 0.859× (03:34, a start every 4 rounds, on a machine slower then:
+148 µs of CPU per request without a header against about 101 µs otherwise); with the header taken alone, since
+05:00: 0.953× (1.068× CPU, 04:58) and 0.952× (1.070× CPU, 05:13), a start every 4 rounds. The goal is met there by a
+thin margin: where hostd's CPU alone were the limit, 1.07× CPU would give about 0.935×. Two ideas measured and dropped: a look again after one turn of the event loop for a
+header not there yet, and \`TCP_DEFER_ACCEPT\` on the listening socket (0.79× to 0.95×).
 The primary does the same work with or without a header.
 `;
 

@@ -11,8 +11,10 @@
  *    the control socket can tell a hostd worker (or what it started) from the user's CLI.
  *  - peekInto(fd, buffer): bytes waiting on a socket, left there (MSG_PEEK): a PROXY protocol
  *    header read by the primary for sticky sessions, before the worker reads it.
- *  - intake(fd, window): a worker learns a new connection's peer and reads its first bytes
- *    (the PROXY header and what follows) in one call, before the socket reads anything.
+ *  - intake(fd, window): a worker learns a new connection's peer and peeks at its first
+ *    bytes in one call, before the socket reads anything, and takes a whole PROXY header off
+ *    the socket, leaving what follows it for the HTTP parser; discard(fd, count) drops what
+ *    it peeked of a connection it refuses.
  * Built by scripts/build.mjs when a C compiler is there; hostd runs without it.
  */
 #define _GNU_SOURCE
@@ -222,44 +224,101 @@ static napi_value peek_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* The peer's address at the end of intake()'s window: family (4, 6, or 0 for another), a pad
- * byte, the port (big-endian), then the address's 4 or 16 bytes. */
-#define PEER_BYTES 20
+/* What intake() writes at the end of its window: the peer's family (4, 6, or 0 for another), a
+ * pad byte, the port (big-endian), the address's 4 or 16 bytes; then how many bytes of a PROXY
+ * header it took off the socket (uint16, big-endian), and two pad bytes. */
+#define TAIL_BYTES 24
+#define TAKEN_AT 20
+
+/* The length of the PROXY protocol header the peeked bytes begin with, when it is all there; 0
+ * when it is not, or they hold none (the parser in proxy-protocol.ts, which decides, is told
+ * the same bytes: this finds only where a header would end, as it does). */
+static size_t header_length(const unsigned char *data, size_t got) {
+  static const unsigned char v2[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+  if (got >= 16 && memcmp(data, v2, sizeof v2) == 0) {
+    size_t length = 16 + (((size_t)data[14] << 8) | data[15]);
+    return length <= got ? length : 0;
+  }
+  if (got >= 6 && memcmp(data, "PROXY ", 6) == 0) {
+    /* A v1 header ends at its first CRLF, within 107 bytes. */
+    size_t limit = got < 107 ? got : 107;
+    for (size_t i = 0; i + 1 < limit; i++)
+      if (data[i] == '\r' && data[i + 1] == '\n') return i + 2;
+  }
+  return 0;
+}
 
 /* intake(fd, window): what a worker needs of a new connection under proxy_protocol, in one
- * call: the peer's address (getpeername) in the window's last PEER_BYTES bytes, so it can tell
- * a trusted proxy without making strings, and the bytes waiting read into the rest (taken: the
- * worker hands what follows the header to the HTTP parser itself, so a connection costs one
- * read, as without a header, instead of a peek, a take and a read). How many bytes it read, 0
- * at end of stream, -1 when none are there yet; throws on an error (a reset). */
+ * call: the peer's address (getpeername) in the window's tail, so it can tell a trusted proxy
+ * without making strings; the bytes waiting, peeked into the rest; and, when they begin with a
+ * whole PROXY header, that header taken off the socket (discarded: its bytes are in the
+ * window), so the HTTP parser or TLS reads the connection natively from its first own byte, as
+ * without a header. How many bytes it peeked, 0 at end of stream, -1 when none are there yet;
+ * throws on an error (a reset). */
 static napi_value intake(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   unsigned char *data = NULL;
   size_t length = 0;
-  if (!fd_and_buffer(env, info, "intake(fd, window): fd >= 0 and a Buffer of more than 20 bytes", PEER_BYTES + 1, &fd, (void **)&data, &length)) return NULL;
-  unsigned char *peer = data + length - PEER_BYTES;
+  if (!fd_and_buffer(env, info, "intake(fd, window): fd >= 0 and a Buffer of more than 24 bytes", TAIL_BYTES + 1, &fd, (void **)&data, &length)) return NULL;
+  unsigned char *tail = data + length - TAIL_BYTES;
   struct sockaddr_storage address;
   socklen_t size = sizeof address;
-  memset(peer, 0, PEER_BYTES);
+  memset(tail, 0, TAIL_BYTES);
   if (getpeername(fd, (struct sockaddr *)&address, &size) != 0) return throw_errno(env, "intake");
   if (address.ss_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)&address;
-    peer[0] = 4;
-    memcpy(peer + 2, &in->sin_port, 2);
-    memcpy(peer + 4, &in->sin_addr, 4);
+    tail[0] = 4;
+    memcpy(tail + 2, &in->sin_port, 2);
+    memcpy(tail + 4, &in->sin_addr, 4);
   } else if (address.ss_family == AF_INET6) {
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&address;
-    peer[0] = 6;
-    memcpy(peer + 2, &in6->sin6_port, 2);
-    memcpy(peer + 4, &in6->sin6_addr, 16);
+    tail[0] = 6;
+    memcpy(tail + 2, &in6->sin6_port, 2);
+    memcpy(tail + 4, &in6->sin6_addr, 16);
   }
   ssize_t got;
   do {
-    got = recv(fd, data, length - PEER_BYTES, MSG_DONTWAIT);
+    got = recv(fd, data, length - TAIL_BYTES, MSG_PEEK | MSG_DONTWAIT);
   } while (got < 0 && errno == EINTR);
   if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, "intake");
+  size_t header = got > 0 ? header_length(data, (size_t)got) : 0;
+  if (header > 0) {
+    /* MSG_TRUNC: TCP discards the bytes rather than copy them (Linux 2.4.4 and later). */
+    ssize_t taken;
+    do {
+      taken = recv(fd, NULL, header, MSG_TRUNC | MSG_DONTWAIT);
+    } while (taken < 0 && errno == EINTR);
+    if (taken < 0) return throw_errno(env, "intake");
+    tail[TAKEN_AT] = (unsigned char)(taken >> 8);
+    tail[TAKEN_AT + 1] = (unsigned char)(taken & 0xff);
+  }
   napi_value result;
   napi_create_int32(env, got < 0 ? -1 : (int32_t)got, &result);
+  return result;
+}
+
+/* discard(fd, count): takes up to `count` waiting bytes off a socket and drops them; how many it
+ * took (0 when none were there). A worker drops what it peeked of a connection it refuses for a
+ * bad PROXY header, so closing it ends it cleanly rather than with a reset (unread bytes make
+ * the kernel answer a close with RST). */
+static napi_value discard(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd = -1;
+  int32_t count = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &count) != napi_ok || fd < 0 || count < 0) {
+    napi_throw_type_error(env, NULL, "discard(fd, count): fd >= 0, count >= 0");
+    return NULL;
+  }
+  ssize_t taken = 0;
+  if (count > 0) {
+    do {
+      taken = recv(fd, NULL, (size_t)count, MSG_TRUNC | MSG_DONTWAIT);
+    } while (taken < 0 && errno == EINTR);
+  }
+  napi_value result;
+  napi_create_int32(env, taken < 0 ? 0 : (int32_t)taken, &result);
   return result;
 }
 
@@ -275,6 +334,7 @@ NAPI_MODULE_INIT() {
     {"peerPid", NULL, peer_pid, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peekInto", NULL, peek_into, NULL, NULL, NULL, napi_enumerable, NULL},
     {"intake", NULL, intake, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"discard", NULL, discard, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -22,8 +22,10 @@ export interface Native {
   peerPid(fd: number): number;
   /** The bytes waiting on a socket peeked into `into` (MSG_PEEK, left there): how many it copied, 0 at end of stream, -1 when none are there yet. */
   peekInto(fd: number, into: Buffer): number;
-  /** The peer's address into `window`'s last 20 bytes (family 4, 6 or 0, a pad byte, the port, the address's bytes) and the bytes waiting read (taken) into the rest, in one call; returns as peekInto() does. */
+  /** In one call: the peer's address into `window`'s last 24 bytes (family 4, 6 or 0, a pad byte, the port, the address's bytes), the bytes waiting peeked into the rest, and a whole PROXY header they begin with taken off the socket (its length, uint16, at byte 20 of those 24); returns as peekInto() does. */
   intake(fd: number, window: Buffer): number;
+  /** Takes up to `count` waiting bytes off a socket and drops them; how many it took. */
+  discard(fd: number, count: number): number;
 }
 
 let loaded: Native | null | undefined;

@@ -38,7 +38,7 @@ import { answerLast, answerScrape, LAST_ANSWER_MS } from './app-metrics.ts';
 import type { ScrapePart } from '../metrics/wire.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
-import { applyProxyHeader, proxiedOf, readProxyHeader, showClient, takeProxyHeader } from '../proxy/intake.ts';
+import { intakeProxied, proxiedOf, type ProxiedIntake, showClient } from '../proxy/intake.ts';
 import { native } from '../native.ts';
 import { type Trusts, trusts } from '../proxy/trusted.ts';
 
@@ -47,6 +47,8 @@ type WorkerConfig = ReplayedConfig & { readonly settings: Readonly<ResolvedSetti
 
 /** hostd's own channel to the primary; app code gets the guarded `process.send` (guardProcessSend). */
 const sendToPrimary = process.send?.bind(process);
+/** No bytes read ahead of the server: a connection it reads natively from its first byte. */
+const NOTHING = Buffer.alloc(0);
 
 /**
  * A connection's bare libuv handle (TCP or Pipe), as the primary sends them (node:cluster's
@@ -273,31 +275,12 @@ class Worker {
     // What an http.Server listening itself does (noDelay defaults to true): no Nagle delay on responses.
     socket.setNoDelay(true);
     const s = this.boot.settings;
-    if (s.proxy_protocol) return this.acceptProxied(socket, s.headers_timeout * 1000);
+    if (s.proxy_protocol) return intakeProxied(socket, native(), this.trusts, s.headers_timeout * 1000, this.proxied);
     this.http.emit('connection', socket);
   }
 
-  /** `proxy_protocol`: from a peer forwarded_allow_ips trusts, the header first; a connection without a good one is closed and counted, nothing else. */
-  private acceptProxied(socket: Socket, limitMs: number): void {
-    // Most headers are there whole when the connection reaches the worker: read off the descriptor then.
-    const now = takeProxyHeader(socket, native(), this.trusts);
-    if (now.state === 'untrusted') return this.deliver(socket, now.rest);
-    if (now.state === 'error') return this.refuseProxied(socket, now.reason);
-    if (now.state === 'done') {
-      applyProxyHeader(socket, now.header);
-      return this.deliver(socket, now.rest);
-    }
-    readProxyHeader(
-      socket,
-      limitMs,
-      (header, rest) => {
-        applyProxyHeader(socket, header);
-        this.deliver(socket, rest);
-      },
-      (reason) => this.refuseProxied(socket, reason),
-      now.read,
-    );
-  }
+  /** Where `proxy_protocol` connections go once their header is dealt with. */
+  private readonly proxied: ProxiedIntake = { deliver: (socket, rest) => this.deliver(socket, rest), refuse: (socket, reason) => this.refuseProxied(socket, reason) };
 
   /** A connection without a good PROXY header: closed and counted. */
   private refuseProxied(socket: Socket, reason: string): void {
@@ -307,7 +290,7 @@ class Worker {
   }
 
   /** Hands the server a connection whose first bytes were read here: those bytes reach it first. */
-  private deliver(socket: Socket, rest: Buffer): void {
+  private deliver(socket: Socket, rest: Buffer = NOTHING): void {
     if (this.http === null || socket.destroyed) return void socket.destroy();
     // Nothing read through the socket's stream (the native intake), nothing to hand over: as any connection.
     if (rest.length === 0 && socket.readableFlowing === null) return void this.http.emit('connection', socket);

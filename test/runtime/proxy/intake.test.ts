@@ -1,14 +1,14 @@
 /**
  * A worker's PROXY protocol header read off the connection's descriptor (takeProxyHeader):
- * real sockets on 127.0.0.1 and the native helper's intake. What the server gets first is the
- * bytes after the header, then the rest of the connection; nothing is read once the socket has.
+ * real sockets on 127.0.0.1 and the native helper's intake. Only a whole header is taken; what
+ * follows it stays in the kernel for the server's own read; nothing is read once the socket has.
  */
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../../src/runtime/native.ts';
-import { proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
+import { MAX_PROXY_HEADER_BYTES, parseProxyHeader, proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
 import { applyProxyHeader, readProxyHeader, showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
 import { trusts } from '../../../src/runtime/proxy/trusted.ts';
 import { requestClient } from '../../../src/runtime/worker/client.ts';
@@ -63,7 +63,7 @@ const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
 const to = { address: '127.0.0.1', port: 8000 };
 
 describe.skipIf(helper === null)('takeProxyHeader', () => {
-  it('reads a whole v1 or v2 header off the descriptor and hands on what followed it, then the socket reads on', async () => {
+  it('takes a whole v1 or v2 header off the descriptor and only the header: the socket reads what followed it, then reads on', async () => {
     const clients = [
       { address: '203.0.113.9', port: 40001 },
       { address: '2001:db8::7', port: 40002 },
@@ -75,26 +75,33 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
       const socket = await accepted([Buffer.concat([header, REQUEST])]);
       const peer = sockets[sockets.length - 2]!;
       const taken = takeProxyHeader(socket, helper!, local);
-      expect(taken.state === 'done' ? [taken.header.source, taken.rest.toString('latin1')] : taken).toEqual([client, REQUEST.toString('latin1')]);
-      expect(waiting(socket)).toBe(0);
+      expect(taken.state === 'done' ? taken.header.source : taken).toEqual(client);
+      expect(waiting(socket)).toBe(REQUEST.length);
+      expect(await next(socket)).toBe(REQUEST.toString('latin1'));
       peer.write('next');
       expect(await next(socket)).toBe('next');
     }
   });
 
-  it('answers wait with what it read while the header is not all there, and the reader goes on from it', async () => {
-    const header = proxyV1({ address: '203.0.113.9', port: 40001 }, to);
-    const socket = await accepted([header.subarray(0, 10)]);
-    const peer = sockets[sockets.length - 2]!;
-    const taken = takeProxyHeader(socket, helper!, local);
-    expect(taken.state === 'wait' ? taken.read.toString('latin1') : taken).toBe(header.subarray(0, 10).toString('latin1'));
-    const read = new Promise<[unknown, string]>((resolve, reject) =>
-      readProxyHeader(socket, 5000, (h, rest) => resolve([h.source, rest.toString('latin1')]), reject, taken.state === 'wait' ? taken.read : Buffer.alloc(0)),
-    );
-    // A worker's socket flows once read; this one was accepted paused.
-    socket.resume();
-    peer.write(Buffer.concat([header.subarray(10), REQUEST]));
-    expect(await read).toEqual([{ address: '203.0.113.9', port: 40001 }, REQUEST.toString('latin1')]);
+  it('answers wait, taking nothing, while the header is not all there, and the reader reads it from its first byte', async () => {
+    for (const header of [proxyV1({ address: '203.0.113.9', port: 40001 }, to), proxyV2({ address: '203.0.113.9', port: 40001 }, to)]) {
+      const socket = await accepted([header.subarray(0, 10)]);
+      const peer = sockets[sockets.length - 2]!;
+      expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait' });
+      expect(waiting(socket)).toBe(10);
+      const read = new Promise<[unknown, string]>((resolve, reject) => readProxyHeader(socket, 5000, (h, rest) => resolve([h.source, rest.toString('latin1')]), reject));
+      // A worker's socket flows once read; this one was accepted paused.
+      socket.resume();
+      peer.write(Buffer.concat([header.subarray(10), REQUEST]));
+      expect(await read).toEqual([{ address: '203.0.113.9', port: 40001 }, REQUEST.toString('latin1')]);
+    }
+  });
+
+  it('answers wait for a v2 header whose declared length is not all there yet, taking nothing', async () => {
+    const header = proxyV2({ address: '203.0.113.9', port: 40001 }, to);
+    const socket = await accepted([header.subarray(0, 17)]);
+    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait' });
+    expect(waiting(socket)).toBe(17);
   });
 
   it('answers wait, reading nothing, once the socket has read anything: what is left in the kernel is not where the header starts', async () => {
@@ -105,28 +112,55 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
     await once(socket, 'data');
     socket.pause();
     const before = waiting(socket);
-    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait', read: Buffer.alloc(0) });
+    expect(takeProxyHeader(socket, helper!, local)).toEqual({ state: 'wait' });
     expect(waiting(socket)).toBe(before);
   });
 
-  it('answers an error for bytes that are no header, having read them: closing then ends the connection cleanly, not with a reset', async () => {
-    const socket = await accepted([REQUEST]);
-    const client = sockets[sockets.length - 2]!;
-    const taken = takeProxyHeader(socket, helper!, local);
-    expect(taken.state).toBe('error');
-    expect(waiting(socket)).toBe(0);
-    const ended = new Promise<string>((resolve) => {
-      client.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-      client.on('end', () => resolve('end'));
-      client.resume();
-    });
-    socket.destroy();
-    expect(await ended).toBe('end');
+  it('answers an error for bytes that are no header, or a v1 line that is no header, having dropped them: closing then ends the connection cleanly, not with a reset', async () => {
+    for (const bytes of [REQUEST, Buffer.concat([Buffer.from('PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n'), REQUEST])]) {
+      const socket = await accepted([bytes]);
+      const client = sockets[sockets.length - 2]!;
+      const taken = takeProxyHeader(socket, helper!, local);
+      expect(taken.state).toBe('error');
+      expect(waiting(socket)).toBe(0);
+      const ended = new Promise<string>((resolve) => {
+        client.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        client.on('end', () => resolve('end'));
+        client.resume();
+      });
+      socket.destroy();
+      expect(await ended).toBe('end');
+    }
+  });
+
+  it("takes a header exactly when the parser finds one whole, as long as the parser says, at its length limits too", async () => {
+    // The spec's longest v1 line: 107 bytes.
+    const six = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+    const longest = Buffer.from(`PROXY UNKNOWN ${six} ${six} 65535 65535\r\n`);
+    const tlv = (length: number) => Buffer.concat([Buffer.from([0xe0, length >> 8, length & 0xff]), Buffer.alloc(length, 0x61)]);
+    const cases = [
+      longest,
+      Buffer.concat([longest.subarray(0, longest.length - 2), Buffer.from('f\r\n')]),
+      Buffer.from('PROXY UNKNOWN\r\n'),
+      Buffer.from('PROXY TCP4 1.2.3.4\r5.6.7.8 1 2\r\n'),
+      proxyV2(null, null),
+      proxyV2({ address: '203.0.113.9', port: 40001 }, to, tlv(2000)),
+      proxyV2({ address: '203.0.113.9', port: 40001 }, to, tlv(2300)),
+    ];
+    expect(longest.length).toBe(107);
+    for (const header of cases) {
+      const parsed = parseProxyHeader(header);
+      const socket = await accepted([Buffer.concat([header, REQUEST])]);
+      const taken = takeProxyHeader(socket, helper!, local);
+      if (parsed.state === 'done') expect([taken.state, waiting(socket)]).toEqual(['done', REQUEST.length]);
+      else if (header.length + REQUEST.length <= MAX_PROXY_HEADER_BYTES + 1) expect([parsed.state, taken.state, waiting(socket)]).toEqual(['error', 'error', 0]);
+      else expect([parsed.state, taken.state]).toEqual(['error', 'error']);
+    }
   });
 
   it('answers an error, not a throw, for a connection reset before it was looked at', async () => {
     const socket = await accepted([]);
-    const reset = { intake: () => { throw new Error('intake: Connection reset by peer'); } };
+    const reset = { intake: () => { throw new Error('intake: Connection reset by peer'); }, discard: () => 0 };
     expect(takeProxyHeader(socket, reset, local)).toMatchObject({ state: 'error', reason: expect.stringMatching(/failed before its PROXY protocol header: .*reset/) });
   });
 
@@ -148,12 +182,18 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
 describe.skipIf(helper === null)('takeProxyHeader and forwarded_allow_ips', () => {
   const header = Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST]);
 
-  it('hands on all it read from a peer the list does not trust: its connection is HTTP from the first byte', async () => {
+  it('hands on the header it took from a peer the list does not trust, ahead of what is still in the kernel: its connection is HTTP from the first byte', async () => {
+    const line = proxyV1({ address: '203.0.113.9', port: 40001 }, to);
     for (const list of [['10.0.0.0/8'], ['::1'], []]) {
       const socket = await accepted([header]);
       const taken = takeProxyHeader(socket, helper!, trusts(list));
-      expect(taken.state === 'untrusted' ? taken.rest.toString('latin1') : taken).toBe(header.toString('latin1'));
+      expect(taken.state === 'untrusted' ? taken.rest.toString('latin1') : taken).toBe(line.toString('latin1'));
+      expect(waiting(socket)).toBe(REQUEST.length);
     }
+    // Bytes that are no header are not taken at all.
+    const socket = await accepted([REQUEST]);
+    expect(takeProxyHeader(socket, helper!, trusts([]))).toEqual({ state: 'untrusted', rest: Buffer.alloc(0) });
+    expect(waiting(socket)).toBe(REQUEST.length);
   });
 
   it('trusts IPv4 peers by range, IPv6 peers, and IPv4 peers of a dual-stack listener as IPv4', async () => {
@@ -166,7 +206,7 @@ describe.skipIf(helper === null)('takeProxyHeader and forwarded_allow_ips', () =
     for (const { host, to: target, list } of cases) {
       const socket = await accepted([header], host, target);
       const taken = takeProxyHeader(socket, helper!, trusts(list));
-      expect(taken.state === 'done' ? [taken.header.source, taken.rest.toString('latin1')] : taken).toEqual([{ address: '203.0.113.9', port: 40001 }, REQUEST.toString('latin1')]);
+      expect(taken.state === 'done' ? [taken.header.source, waiting(socket)] : taken).toEqual([{ address: '203.0.113.9', port: 40001 }, REQUEST.length]);
     }
   });
 });
@@ -176,7 +216,7 @@ describe.skipIf(helper === null)('takeProxyHeader without the native helper', ()
   it('reads nothing: a trusted peer\'s header goes through the stream reader, an untrusted peer is HTTP from the first byte', async () => {
     const header = Buffer.concat([proxyV1({ address: '203.0.113.9', port: 40001 }, to), REQUEST]);
     const trusted = await accepted([header]);
-    expect(takeProxyHeader(trusted, null, local)).toEqual({ state: 'wait', read: Buffer.alloc(0) });
+    expect(takeProxyHeader(trusted, null, local)).toEqual({ state: 'wait' });
     const untrusted = await accepted([header]);
     expect(takeProxyHeader(untrusted, null, trusts(['10.0.0.0/8']))).toEqual({ state: 'untrusted', rest: Buffer.alloc(0) });
     expect(await next(untrusted)).toBe(header.toString('latin1'));
