@@ -3,6 +3,7 @@
  * real sockets on 127.0.0.1 and the native helper's intake. Only a whole header is taken; what
  * follows it stays in the kernel for the server's own read; nothing is read once the socket has.
  */
+import fc from 'fast-check';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -11,6 +12,7 @@ import { native } from '../../../src/runtime/native.ts';
 import { MAX_PROXY_HEADER_BYTES, parseProxyHeader, proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
 import { applyProxyHeader, readProxyHeader, showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
 import { trusts } from '../../../src/runtime/proxy/trusted.ts';
+import { header, headerish } from '../../helpers/proxy-headers.ts';
 import { requestClient } from '../../../src/runtime/worker/client.ts';
 
 const helper = native();
@@ -156,6 +158,31 @@ describe.skipIf(helper === null)('takeProxyHeader', () => {
       else if (header.length + REQUEST.length <= MAX_PROXY_HEADER_BYTES + 1) expect([parsed.state, taken.state, waiting(socket)]).toEqual(['error', 'error', 0]);
       else expect([parsed.state, taken.state]).toEqual(['error', 'error']);
     }
+  });
+
+  it('answers as the parser does for any bytes, valid headers or not, and takes exactly the header it found', async () => {
+    // What intake() peeks (the window) is what the parser is given.
+    const window = MAX_PROXY_HEADER_BYTES + 1;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(header.map(({ bytes }) => bytes), headerish), fc.boolean(), async (bytes, request) => {
+        const sent = request ? Buffer.concat([bytes, REQUEST]) : bytes;
+        if (sent.length === 0) return;
+        const socket = await accepted([sent]);
+        const parsed = parseProxyHeader(sent.subarray(0, window));
+        const taken = takeProxyHeader(socket, helper!, local);
+        if (parsed.state === 'done') {
+          expect(taken).toEqual({ state: 'done', header: parsed.header });
+          expect(waiting(socket)).toBe(sent.length - parsed.length);
+        } else if (parsed.state === 'more') {
+          expect(taken).toEqual({ state: 'wait' });
+          expect(waiting(socket)).toBe(sent.length);
+        } else {
+          expect(taken).toEqual(parsed);
+          expect(waiting(socket)).toBe(Math.max(0, sent.length - window));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('answers an error, not a throw, for a connection reset before it was looked at', async () => {
