@@ -513,25 +513,35 @@ string made), a peek at the bytes waiting, and, when they begin with a whole hea
 header (\`MSG_TRUNC\`: dropped in the kernel, not copied). The request stays in the kernel, and Node's HTTP parser reads
 it natively, as on a connection without a header. The v1 header is parsed field by field off the peeked bytes (two
 strings made, the addresses). A header not all there yet is read through the socket's stream (about 1% of connections
-here). The cost per connection, measured with both kinds of connection served by one worker in alternating batches
-(\`npx tsx bench/proxy/intake-cost.ts\`, which cancels what one process start does to another): 7.3 µs of CPU on
-119.5 µs, 1.06×, in two runs of 40 batches of 2,000 connections (bench/results/intake-cost-2026-12-07T051115.json and
-T051138). Of that, three system calls (\`getpeername\`, the peek, the take: \`strace -c\` counts no other difference) and
-about 1 µs of JavaScript (the parse and setting the client on the socket, from \`perf\`); the rest is spread thin over
-the kernel and V8. Before 2026-12-07 05:00 the worker read the header and the request in one \`recv\` and gave the
-request to the parser through the socket's JavaScript data path: about 1.5 µs more per connection, measured side by
-side in one worker. Earlier steps, each measured in these rows: Node's \`getpeername\` made an object and three strings
-for the trust check; a WeakMap entry per connection cost about 0.6 µs.
+here). What the header said is kept in one object set once, the socket's \`_peername\` (what \`remoteAddress\` reads): an
+instance of hostd's own class, which also holds what hostd reads (\`client\`, \`tls\`).
+
+The cost per connection, measured with both kinds of connection served by one worker in alternating batches
+(\`npx tsx bench/proxy/intake-cost.ts\`, which cancels what one process start does to another): 3.0, 3.7 and 4.9 µs of
+CPU on about 113 µs (1.027× to 1.042×) in three runs of 40 batches of 2,000 connections, 2026-12-07 05:52
+(bench/results/intake-cost-2026-12-07T055207.json and the two after it). Of that, three system calls (\`getpeername\`,
+the peek, the take: \`strace -c\` counts no other difference) and about 1 µs of JavaScript (the parse, and the client
+set on the socket); the rest is spread thin over the kernel and V8 (\`perf\`). The full rows above cost more per
+request (1.039× to 1.078× CPU since 05:00): there each target's worker sees one kind of connection only, and each
+start of a target is its own. How fast the load generator makes connections matters too: with the payloads built per
+request, slower for the header, the same measure gave about 3 µs more. Before 2026-12-07 05:00 the worker read the
+header and the request in one \`recv\` and gave the request to the parser through the socket's JavaScript data path:
+about 1.5 µs more per connection, measured side by side in one worker. Earlier steps, each measured in these rows:
+Node's \`getpeername\` made an object and three strings for the trust check; a WeakMap entry per connection cost about
+0.6 µs.
 
 The full-hostd ratio moves more from one start of the two targets to the next than from round to round. V8 CPU profiles
 of fresh starts had one slow start of each target, with or without a header, costing about 35 µs more per request in
 the system calls that write the response (loopback TCP delivery, waking the load generator on the other CPU). So both
 targets are started again every few rounds. Runs on record, 24 rounds each: 0.963× and 0.965× (2026-12-07, 00:40 and
 00:54, one start each), 0.888× (02:45, one start), 0.859× (03:34, a start every 4 rounds, on a machine slower then:
-148 µs of CPU per request without a header against about 101 µs otherwise); with the header taken alone, since
-05:00: 0.953× (1.068× CPU, 04:58) and 0.952× (1.070× CPU, 05:13), a start every 4 rounds. The goal is met there by a
-thin margin: where hostd's CPU alone were the limit, 1.07× CPU would give about 0.935×. Two ideas measured and dropped: a look again after one turn of the event loop for a
-header not there yet, and \`TCP_DEFER_ACCEPT\` on the listening socket (0.79× to 0.95×).
+148 µs of CPU per request without a header against about 101 µs otherwise). Since the header is taken alone (05:00),
+a start every 4 rounds: 0.953× (1.068× CPU, 04:58), 0.952× (1.070×, 05:13), 0.943× (1.078×, 05:35), and with the one
+object per socket 0.953× (1.058×, 05:52) and 0.974× (1.039×, 06:00). So the goal is met, by a thin margin and not in
+every run (4 of those 5; their median 0.953×); where hostd's CPU alone were the limit, 1.04× to 1.07× CPU would give
+0.93× to 0.96×. Two ideas measured and dropped: a look
+again after one turn of the event loop for a header not there yet, and \`TCP_DEFER_ACCEPT\` on the listening socket
+(0.79× to 0.95×).
 The primary does the same work with or without a header.
 `;
 

@@ -16,30 +16,50 @@ export interface Proxied {
   readonly tls: boolean;
 }
 
-/** Where a socket keeps what its PROXY header said: a WeakMap entry per connection cost its set and the collector's ephemeron work (perf, 2026-12-07: 0.6 µs a connection). */
+/**
+ * What a header that named a client makes the socket's peer: the peer cache Node's
+ * remoteAddress, remotePort and remoteFamily read (`_peername`, filled on first use, Node 20
+ * to 26), so the app sees the client there, and what hostd's own decisions read (`client`,
+ * `tls`), in one object set once: every connection behind a TCP balancer gets one, and each
+ * property a socket gains costs it a map transition, each object an allocation.
+ */
+class ProxiedPeer implements Proxied {
+  readonly family: 'IPv4' | 'IPv6';
+  readonly client: { readonly address: string; readonly port: number } = this;
+  constructor(
+    readonly address: string,
+    readonly port: number,
+    readonly tls: boolean,
+  ) {
+    this.family = address.includes(':') ? 'IPv6' : 'IPv4';
+  }
+}
+
+/** Where a socket keeps what a header that named no client (LOCAL, UNKNOWN) said: its peer stays its own. A WeakMap entry per connection cost its set and the collector's ephemeron work (perf, 2026-12-07: 0.6 µs a connection). */
 const PROXIED = Symbol('hostd.proxied');
-type ProxiedSocket = Socket & { [PROXIED]?: Proxied; _parent?: ProxiedSocket | null };
+type ProxiedSocket = Socket & { [PROXIED]?: Proxied; _peername?: object | null; _parent?: ProxiedSocket | null };
+
+function ownProxied(socket: ProxiedSocket | null | undefined): Proxied | undefined {
+  if (socket === null || socket === undefined) return undefined;
+  const peer = socket._peername;
+  return peer instanceof ProxiedPeer ? peer : socket[PROXIED];
+}
 
 /** What the PROXY header of this socket (or of the TCP socket a TLS socket runs on) said, if it had one. */
 export function proxiedOf(socket: Socket): Proxied | undefined {
-  return (socket as ProxiedSocket)[PROXIED] ?? (socket as ProxiedSocket)._parent?.[PROXIED];
+  return ownProxied(socket as ProxiedSocket) ?? ownProxied((socket as ProxiedSocket)._parent);
 }
 
 /** Makes the socket show the client the header named (a LOCAL or UNKNOWN header keeps the peer's own address). */
 export function applyProxyHeader(socket: Socket, header: ProxyHeader): void {
-  (socket as ProxiedSocket)[PROXIED] = { client: header.source, tls: header.tls === true };
-  if (header.source === null) return;
-  showClient(socket, header.source.address, header.source.port);
+  if (header.source === null) (socket as ProxiedSocket)[PROXIED] = { client: null, tls: header.tls === true };
+  else (socket as ProxiedSocket)._peername = new ProxiedPeer(header.source.address, header.source.port, header.tls === true);
 }
 
-/**
- * The client's address and port as the socket's own, for the app (what `req.socket.remoteAddress` reads):
- * net.Socket's remoteAddress, remotePort and remoteFamily read the peer it caches in
- * `_peername` on first use (Node 20 to 26), so the client goes there, as a plain field the
- * socket gets anyway, rather than as own properties over the prototype's getters.
- */
-export function showClient(socket: Socket, address: string, port: number): void {
-  (socket as Socket & { _peername?: { address: string; port: number; family: string } })._peername = { address, port, family: address.includes(':') ? 'IPv6' : 'IPv4' };
+/** Makes a TLS socket show the client that the header on the TCP socket under it named, as that one does. */
+export function showProxiedClient(socket: Socket): void {
+  const proxied = ownProxied((socket as ProxiedSocket)._parent);
+  if (proxied instanceof ProxiedPeer) (socket as ProxiedSocket)._peername = proxied;
 }
 
 /** The native call takeProxyHeader makes (runtime/native.ts). */

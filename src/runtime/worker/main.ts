@@ -38,7 +38,7 @@ import { answerLast, answerScrape, LAST_ANSWER_MS } from './app-metrics.ts';
 import type { ScrapePart } from '../metrics/wire.ts';
 import { takeHookDurations } from '../metrics/hooks.ts';
 import type { WorkerBeatStats } from '../ipc.ts';
-import { intakeProxied, proxiedOf, type ProxiedIntake, showClient } from '../proxy/intake.ts';
+import { intakeProxied, type ProxiedIntake, showProxiedClient } from '../proxy/intake.ts';
 import { native } from '../native.ts';
 import { type Trusts, trusts } from '../proxy/trusted.ts';
 
@@ -322,8 +322,7 @@ class Worker {
       http.on('secureConnection', (socket: Socket) => {
         this.connections.addHttp(socket);
         // A PROXY header named the client on the TCP socket under this TLS one: the app reads it here too.
-        const client = proxiedOf(socket)?.client;
-        if (client) showClient(socket, client.address, client.port);
+        showProxiedClient(socket);
       });
     }
     // A refused handshake (no client certificate under cert_reqs "required", one from another CA, a scanner):

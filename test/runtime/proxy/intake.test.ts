@@ -6,11 +6,11 @@
 import fc from 'fast-check';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../../src/runtime/native.ts';
 import { MAX_PROXY_HEADER_BYTES, parseProxyHeader, proxyV1, proxyV2 } from '../../../src/runtime/proxy/proxy-protocol.ts';
-import { applyProxyHeader, readProxyHeader, showClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
+import { applyProxyHeader, proxiedOf, readProxyHeader, showProxiedClient, takeProxyHeader } from '../../../src/runtime/proxy/intake.ts';
 import { trusts } from '../../../src/runtime/proxy/trusted.ts';
 import { header, headerish } from '../../helpers/proxy-headers.ts';
 import { requestClient } from '../../../src/runtime/worker/client.ts';
@@ -250,16 +250,34 @@ describe.skipIf(helper === null)('takeProxyHeader without the native helper', ()
   });
 });
 
-describe('showClient', () => {
-  it("makes a connected socket's remoteAddress, remotePort and remoteFamily the client's, read before or not", async () => {
+describe('applyProxyHeader', () => {
+  it("makes a connected socket's remoteAddress, remotePort and remoteFamily the client's, read before or not, and records what the header said", async () => {
     for (const readFirst of [false, true]) {
       for (const [address, family] of [['203.0.113.9', 'IPv4'], ['2001:db8::7', 'IPv6']] as const) {
         const socket = await accepted([]);
         if (readFirst) expect(socket.remoteAddress).toBe('127.0.0.1');
-        showClient(socket, address, 40001);
+        applyProxyHeader(socket, { version: 2, source: { address, port: 40001 }, destination: to, tls: true });
         expect([socket.remoteAddress, socket.remotePort, socket.remoteFamily]).toEqual([address, 40001, family]);
+        expect(proxiedOf(socket)).toMatchObject({ client: { address, port: 40001 }, tls: true });
       }
     }
+  });
+
+  it('keeps the peer of a header that names no client (LOCAL, UNKNOWN), and records it', async () => {
+    const socket = await accepted([]);
+    applyProxyHeader(socket, { version: 2, source: null, destination: null });
+    expect(socket.remoteAddress).toBe('127.0.0.1');
+    expect(proxiedOf(socket)).toEqual({ client: null, tls: false });
+  });
+
+  it('shows a TLS socket the client named on the TCP socket under it', async () => {
+    const tcp = await accepted([]);
+    applyProxyHeader(tcp, { version: 1, source: { address: '203.0.113.9', port: 40001 }, destination: to });
+    // What node:tls makes over it: a socket whose _parent is the TCP one.
+    const tls = Object.assign(new Socket(), { _parent: tcp });
+    expect(proxiedOf(tls)).toMatchObject({ client: { address: '203.0.113.9', port: 40001 } });
+    showProxiedClient(tls);
+    expect([tls.remoteAddress, tls.remotePort]).toEqual(['203.0.113.9', 40001]);
   });
 });
 
@@ -268,7 +286,7 @@ describe('the client a PROXY header named', () => {
     const socket = await accepted([]);
     applyProxyHeader(socket, { version: 1, source: { address: '203.0.113.9', port: 40001 }, destination: to });
     // As a Node that no longer reads its peer cache would show it: the balancer (127.0.0.1, trusted).
-    delete (socket as unknown as { _peername?: unknown })._peername;
+    Object.defineProperty(socket, 'remoteAddress', { get: () => '127.0.0.1' });
     expect(socket.remoteAddress).toBe('127.0.0.1');
     const req = { socket, rawHeaders: ['X-Forwarded-For', '6.6.6.6'] } as unknown as IncomingMessage;
     expect(requestClient(req, trusts(['127.0.0.1']), true)).toMatchObject({ address: '203.0.113.9', port: 40001 });
