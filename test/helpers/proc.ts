@@ -20,3 +20,14 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** The kernel's state letter for a process (R running, S sleeping, T stopped, Z zombie, …); null once it is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name, in parentheses, may itself hold spaces and parentheses.
+    return stat[stat.lastIndexOf(')') + 2] ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -10,6 +10,7 @@ import { ABANDON_MS } from '../../src/runtime/primary/metrics.ts';
 import { recordingConfig } from '../helpers/apps.ts';
 import { GATE_MODULE, release } from '../helpers/gates.ts';
 import { continueStopped, promProject, sampleValue, startWithMetrics } from '../helpers/metrics.ts';
+import { processState } from '../helpers/proc.ts';
 import { count, type Hostd, hooksLog, records, RECORD_MODULE, waitUntil, workerPids } from '../helpers/run.ts';
 
 const appProject = (app: string, config: string) => promProject({ 'app.mjs': app, 'hostd.config.ts': config, 'record.ts': RECORD_MODULE, 'gate.mjs': GATE_MODULE });
@@ -29,14 +30,23 @@ const stall = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 /**
  * `app_phase` is 1 in each worker; once the file `hold` exists, reading the registry waits at
  * gate `collect` (async collect) and then sets it to 2: the scrape that gets it got the
- * answer to the request it made.
+ * answer to the request it made. The worker asked second stops the primary (SIGSTOP to its
+ * parent) as it is asked, once: none of the primary's wait for the answers runs before it is
+ * stopped, however slow the machine.
  */
-const HELD_COLLECT_APP = `import { existsSync } from 'node:fs';
+const HELD_COLLECT_APP = `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import client from 'prom-client';
 import { gate } from './gate.mjs';
+const here = (name) => new URL('./' + name, import.meta.url);
 new client.Gauge({ name: 'app_phase', help: 'Which answer.', async collect() {
-  if (!existsSync(new URL('./hold', import.meta.url))) return void this.set(1);
-  await gate('collect');
+  if (!existsSync(here('hold'))) return void this.set(1);
+  const held = gate('collect');
+  const asked = readFileSync(here('hooks.log'), 'utf8').match(/^collect waiting$/gm)?.length ?? 0;
+  if (asked === 2 && !existsSync(here('primary-stopped'))) {
+    writeFileSync(here('primary-stopped'), '');
+    process.kill(process.ppid, 'SIGSTOP');
+  }
+  await held;
   this.set(2);
 } });
 export default (req, res) => res.end(String(process.pid));
@@ -76,12 +86,13 @@ describe('app metrics across stops', () => {
     }, 'both workers to answer a scrape');
     const errors = sampleValue(before, 'hostd_scrape_errors_total')!;
 
+    // Continued after the test whatever happens: the workers stop it.
+    stopped.push(run.pid);
     writeFileSync(join(dir, 'hold'), '');
     const inFlight = scrape(started.metrics);
-    // The primary asked both and waits for their answers (at most 1 s of its running time).
+    // The primary asked both, and the second stopped it as it was asked (it waits at most 1 s of its running time for answers).
     await waitUntil(() => count(records(log), /^collect waiting$/) === 2, 'both workers to be asked');
-    process.kill(run.pid, 'SIGSTOP');
-    stopped.push(run.pid);
+    await waitUntil(() => processState(run!.pid) === 'T', 'the primary to be stopped');
     const stoppedAt = Date.now();
     // They answer while it is stopped: the answers wait in the pipes.
     release(dir, 'collect');
