@@ -1125,6 +1125,23 @@ describe('the supervisor core: upgrade (issue 27)', () => {
     expect(h.commands.filter((c) => c.t === 'successor')).toHaveLength(2);
   });
 
+  it('never kills a new primary told to stop when the serving config\'s graceful stop has no bound (hook_timeout 0): the stop waits for it as long as it takes', () => {
+    const h = new Harness(generation(1, { workers: 1, drain_delay: 0, graceful_timeout: 3, hook_timeout: 0 }, { on_exit: 1 }));
+    h.start();
+    h.request({ t: 'upgrade' });
+    const token = h.pending('upgrade').token;
+    h.signal('SIGTERM');
+    h.exit(1, 0);
+    h.answerAll('child_exit');
+    expect(h.timers.has('successor-kill')).toBe(false);
+    h.advance(3_600_000);
+    expect(h.commands.filter((c) => c.t === 'successor')).toEqual([{ t: 'successor', upgrade: token, take: false }]);
+    expect(() => h.pending('on_exit')).toThrow();
+    h.answer('upgrade', 'exited with signal SIGTERM before it served (its log says why)');
+    h.feed({ t: 'successor_exited', token });
+    expect(h.pending('on_exit')).toMatchObject({ fields: { reason: 'shutdown' } });
+  });
+
   it('a new primary given up that exits within its bound is not killed, and the next upgrade may start', () => {
     const h = new Harness(generation(1, { workers: 2, config_timeout: 5, hook_timeout: 2, boot_timeout: 10 }, { pre_fork: 1, when_ready: 1 }));
     h.start();
