@@ -3,21 +3,16 @@
  * the requests they served. Unlike req/s it does not depend on how the machine shares its
  * cores with the load generator and other work, and it is what a user pays for.
  */
-import { readFileSync } from 'node:fs';
+import { statFields } from '../../test/helpers/proc.ts';
 
 /** Clock ticks per second of /proc's utime and stime: USER_HZ, 100 on Linux. */
 const TICKS_PER_SECOND = 100;
 
 /** utime + stime of one process, in seconds; 0 for one that is gone. */
 export function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which may contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
+  const fields = statFields(pid);
+  // utime and stime (fields 14 and 15 of the whole line).
+  return fields === null ? 0 : (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
 /** CPU seconds of the processes, summed. */

@@ -21,13 +21,18 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** The kernel's state letter for a process (R running, S sleeping, T stopped, Z zombie, …); null once it is gone. */
-export function processState(pid: number): string | null {
+/** The fields of /proc/<pid>/stat after the command name (state first, then ppid, …; man 5 proc numbers them from 3); null once the process is gone. */
+export function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name, in parentheses, may itself hold spaces and parentheses.
-    return stat[stat.lastIndexOf(')') + 2] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** The kernel's state letter for a process (R running, S sleeping, T stopped, Z zombie, …); null once it is gone. */
+export function processState(pid: number): string | null {
+  return statFields(pid)?.[0] ?? null;
 }

@@ -292,7 +292,7 @@ class Worker {
   /** Hands the server a connection whose first bytes were read here: those bytes reach it first. */
   private deliver(socket: Socket, rest: Buffer = NOTHING): void {
     if (this.http === null || socket.destroyed) return void socket.destroy();
-    // Nothing read through the socket's stream (the native intake), nothing to hand over: as any connection.
+    // Nothing read ahead of the server (the native intake takes only the header): as any connection.
     if (rest.length === 0 && socket.readableFlowing === null) return void this.http.emit('connection', socket);
     if (this.boot.tls !== null) {
       // TLS reads its socket's native handle, and first what the socket already buffered.
